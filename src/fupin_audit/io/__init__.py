@@ -1,0 +1,1 @@
+"""Reading: files → raw text tables that remember where every row came from."""
