@@ -1,0 +1,126 @@
+"""The library entry point: `audit(paths)` loads, validates and checks, returning findings + summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fupin_audit import __version__
+from fupin_audit.dataset import Dataset
+from fupin_audit.engine.context import AuditContext
+from fupin_audit.engine.registry import Registry, default_registry
+from fupin_audit.engine.rule import Rule, Severity
+from fupin_audit.engine.runner import RuleOutcome, run_rules
+from fupin_audit.errors import ConfigError
+from fupin_audit.findings import SEVERITIES, SEVERITY_RANK
+from fupin_audit.load import TableRequest, load
+from fupin_audit.policy import Policy, load_policy, read_toml
+
+
+@dataclass
+class Settings:
+    """Everything a config file (--config) can set: policy values, rule parameters, severities."""
+
+    policy: Policy
+    rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    origin: str = "默认"
+
+    @classmethod
+    def from_file(cls, path: Path | None) -> Settings:
+        if path is None:
+            return cls(load_policy())
+        values = read_toml(path)
+        rules = values.pop("rules", {})
+        severity = values.pop("severity", {})
+        if not isinstance(rules, dict) or not all(isinstance(v, dict) for v in rules.values()):
+            raise ConfigError(f"{path}: [rules.CODE] 须为表")
+        for code, level in severity.items():
+            if level not in SEVERITIES:
+                raise ConfigError(f"{path}: [severity] {code} = {level!r}：应为 error、warning 或 info")
+        return cls(load_policy(values, label=path.name), rules, severity, path.name)
+
+
+@dataclass
+class AuditResult:
+    dataset: Dataset
+    findings: pd.DataFrame
+    outcomes: list[RuleOutcome]
+    policy: Policy
+    rules: list[Rule]
+    started: dt.datetime
+    seconds: dict[str, float]
+    year: int | None = None
+
+    def failing(self, fail_on: Severity = "error") -> pd.DataFrame:
+        ranks = self.findings["severity"].map(SEVERITY_RANK)
+        return self.findings[ranks >= SEVERITY_RANK[fail_on]]
+
+    def summary(self) -> dict[str, Any]:
+        from fupin_audit.summary import build_summary
+
+        return build_summary(self)
+
+
+def parse_severity_overrides(items: Iterable[str], registry: Registry) -> dict[str, Severity]:
+    """--severity CODE=warning (repeatable)."""
+    out: dict[str, Severity] = {}
+    for item in items:
+        code, sep, level = item.partition("=")
+        level = level.strip().lower()
+        if not sep or level not in SEVERITIES:
+            raise ConfigError(f"--severity {item}: 格式为 CODE=error|warning|info")
+        out[registry.get(code.strip()).code] = level  # type: ignore[assignment]
+    return out
+
+
+def audit(
+    paths: Sequence[str | Path],
+    *,
+    year: int | None = None,
+    config: Path | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    severity: Iterable[str] = (),
+    rule_paths: Iterable[Path] = (),
+    encoding: str | None = None,
+    tables: Iterable[str] = (),
+    registry: Registry | None = None,
+    on_stage: Callable[[str, str], None] | None = None,
+) -> AuditResult:
+    """Audit the given files. Bad options raise ConfigError; bad input becomes diagnostics/findings."""
+    started = dt.datetime.now().astimezone()
+    seconds: dict[str, float] = {}
+    settings = Settings.from_file(config)
+    registry = registry or default_registry(rule_paths)
+    chosen = registry.select(select, ignore)
+    overrides = {**settings.severity, **parse_severity_overrides(severity, registry)}
+    unknown = sorted(set(settings.rule_params) - {r.code for r in registry})
+    if unknown:
+        raise ConfigError(f"{settings.origin}: [rules.{unknown[0]}]：没有这条规则")
+    forced = [TableRequest.parse(t) for t in tables]
+
+    def stage(name: str, detail: str = "") -> None:
+        if on_stage:
+            on_stage(name, detail)
+
+    clock = time.perf_counter()
+    dataset = load(paths, encoding=encoding, forced=forced, progress=lambda p: stage("read", p))
+    seconds["read_validate"] = time.perf_counter() - clock
+    ctx = AuditContext(dataset, settings.policy, year)
+    clock = time.perf_counter()
+    result = run_rules(
+        ctx,
+        chosen,
+        severity=overrides,
+        settings=settings.rule_params,
+        progress=lambda code: stage("rule", code),
+    )
+    seconds["rules"] = time.perf_counter() - clock
+    return AuditResult(dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, year)

@@ -1,0 +1,117 @@
+"""The rule registry: built-in packs and plug-ins arrive the same way, and codes are unique."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+
+from fupin_audit.engine.rule import Rule
+from fupin_audit.errors import ConfigError
+
+ENTRY_POINT_GROUP = "fupin_audit.rules"
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+        self._origin: dict[str, str] = {}
+
+    def add(self, rule: Rule, origin: str) -> None:
+        for code in (rule.code, *rule.aliases):
+            if code in self._rules:
+                raise ConfigError(f"规则编号 {code} 重复：{origin} 与 {self._origin[code]} 都定义了它")
+        self._rules[rule.code] = rule
+        self._origin[rule.code] = origin
+
+    def add_all(self, rules: Iterable[Rule], origin: str) -> None:
+        for item in rules:
+            self.add(item, origin)
+
+    def load_module(self, module: ModuleType, origin: str | None = None) -> None:
+        """Register every Rule defined at module level (the decorated functions)."""
+        found = [value for value in vars(module).values() if isinstance(value, Rule)]
+        self.add_all(sorted(found, key=lambda r: r.code), origin or module.__name__)
+
+    def load_entry_points(self) -> None:
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            try:
+                loaded = ep.load()
+            except Exception as exc:
+                raise ConfigError(f"规则包 {ep.name}（{ep.value}）加载失败：{type(exc).__name__}: {exc}") from exc
+            if isinstance(loaded, ModuleType):
+                self.load_module(loaded, f"{ep.value}")
+            elif isinstance(loaded, Rule):
+                self.add(loaded, ep.value)
+            else:
+                self.add_all(loaded, ep.value)
+
+    def load_path(self, path: Path) -> None:
+        """Load rule modules the user named: one .py file, or every .py file of a folder."""
+        if not path.exists():
+            raise ConfigError(f"{path}: 规则文件不存在")
+        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            if file.suffix != ".py":
+                raise ConfigError(f"{file}: 规则文件须为 .py")
+            self.load_module(_import_file(file), str(file))
+
+    def get(self, code: str) -> Rule:
+        try:
+            return self._rules[code.upper()]
+        except KeyError:
+            raise ConfigError(f"没有规则 {code}（fupin-audit rules 列出全部规则）") from None
+
+    def origin(self, code: str) -> str:
+        return self._origin[code]
+
+    def __iter__(self):
+        return iter(sorted(self._rules.values(), key=lambda r: r.code))
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def select(self, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+        """Rules chosen by codes, code prefixes (DQ0) or family names; an unmatched token is an error."""
+        chosen = [r for r in self if not select or any(self._matches(r, t) for t in self._checked(select))]
+        dropped = self._checked(ignore)
+        return [r for r in chosen if not any(self._matches(r, t) for t in dropped)]
+
+    def _checked(self, tokens: Iterable[str]) -> list[str]:
+        tokens = [t.strip() for t in tokens if t.strip()]
+        for token in tokens:
+            if not any(self._matches(r, token) for r in self):
+                raise ConfigError(f"--select/--ignore: {token} 不匹配任何规则编号、前缀或规则族")
+        return tokens
+
+    @staticmethod
+    def _matches(rule: Rule, token: str) -> bool:
+        return rule.code.startswith(token.upper()) or token == rule.family
+
+
+def _import_file(file: Path) -> ModuleType:
+    name = f"fupin_audit_user_rules.{file.stem}_{abs(hash(str(file.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{file}: 无法加载规则模块")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"{file}: 规则模块加载失败：{type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def default_registry(extra: Iterable[Path] = ()) -> Registry:
+    registry = Registry()
+    registry.load_entry_points()
+    for path in extra:
+        registry.load_path(path)
+    return registry

@@ -1,0 +1,98 @@
+"""A rule is data plus a function: its code, name, family, severity, needs, parameters and docs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from fupin_audit.engine.context import AuditContext
+
+FAMILIES = {
+    "DQ": "数据质量",
+    "SY": "四严",
+    "LG": "两该两不该",
+    "IN": "收入与返贫风险",
+}
+Severity = Literal["error", "warning", "info"]
+Scope = Literal["local", "global"]
+
+
+class NoParams(BaseModel):
+    """Parameters of a rule that has none; rejects any key so typos in config files surface."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleParams(NoParams):
+    """Base class for a rule's own parameters (unknown keys are rejected)."""
+
+
+class SkipRule(Exception):
+    """Raised by a rule (or its context) when its tables or columns are absent: reported, not passed."""
+
+
+RuleResult = pd.DataFrame | list[pd.DataFrame] | None
+RuleFunction = Callable[["AuditContext", BaseModel], RuleResult]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    title: str
+    family: str
+    severity: Severity
+    needs: tuple[str, ...]  # tables that must all be present
+    columns: dict[str, tuple[str, ...]]  # table → canonical fields the rule cannot do without
+    what: str  # what it checks
+    why: str  # policy basis
+    example: str  # a minimal record that triggers it
+    check: RuleFunction = field(repr=False, compare=False)
+    params: type[BaseModel] = NoParams
+    scope: Scope = "local"  # local: a county's result depends only on that county's rows
+    aliases: tuple[str, ...] = ()
+
+    def __call__(self, ctx: AuditContext, params: BaseModel | None = None) -> RuleResult:
+        return self.check(ctx, params or self.params())
+
+
+def rule(
+    code: str,
+    title: str,
+    *,
+    severity: Severity,
+    needs: tuple[str, ...],
+    what: str,
+    why: str,
+    example: str,
+    columns: dict[str, tuple[str, ...]] | None = None,
+    family: str | None = None,
+    params: type[BaseModel] = NoParams,
+    scope: Scope = "local",
+) -> Callable[[RuleFunction], Rule]:
+    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN)."""
+
+    def wrap(fn: RuleFunction) -> Rule:
+        fam = family or FAMILIES.get(code[:2])
+        if fam is None:
+            raise ValueError(f"rule {code}: give a family (code prefix {code[:2]!r} is not a built-in family)")
+        return Rule(
+            code=code,
+            title=title,
+            family=fam,
+            severity=severity,
+            needs=needs,
+            columns=columns or {},
+            what=what.strip(),
+            why=why.strip(),
+            example=example.strip(),
+            check=fn,
+            params=params,
+            scope=scope,
+        )
+
+    return wrap

@@ -1,0 +1,283 @@
+"""Find the header of a raw grid and cut the data rows out of it.
+
+Schema-free: which names count as "recognised" is decided by a ``score`` callback supplied by the
+caller (the schema layer). This module only normalises header text, finds the row (or pair of
+rows, for a merged group label such as 收入情况 over its sub-columns) where the most cells are
+recognised, and returns the data below it with each row's spreadsheet row number.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["HeaderLayout", "data_rows", "locate_header", "normalise_header"]
+
+# Whitespace of every kind, zero-width characters, direction marks, BOM, soft hyphen.
+_SPACE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u205f-\u2064\ufeff\u00ad\u180e]+")
+_BRACKETS = str.maketrans(
+    {"（": "(", "）": ")", "【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "〖": "(", "〗": ")"}
+)
+UNITS = (
+    "元",
+    "万元",
+    "亩",
+    "月",
+    "个月",
+    "人",
+    "户",
+    "个",
+    "平方米",
+    "平米",
+    "m2",
+    "%",
+    "公里",
+    "千米",
+    "km",
+    "岁",
+    "天",
+    "元/人",
+    "元/户",
+    "元/年",
+    "元/月",
+    "元/亩",
+)
+_UNIT = re.compile(
+    r"\((?:单位:?)?(" + "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True)) + r")\)$"
+)
+
+
+def normalise_header(text: str) -> tuple[str, str | None]:
+    """Header text → (normalised name, unit or None).
+
+    NFKC (full width → half width), no whitespace or zero-width characters anywhere, （）【】[] → (),
+    leading ``*`` and trailing ``*``/``:`` markers dropped, and a trailing unit in brackets such as
+    (元) (万元) (亩) (月) removed and returned. Brackets that are part of a name stay:
+    "乡（镇）" → ("乡(镇)", None), "公益性岗位(月数)" → ("公益性岗位(月数)", None).
+    """
+    name = str(text)
+    unit: str | None = None
+    for _ in range(10):  # until nothing changes, so the result is a fixed point (idempotent)
+        before = name
+        name, found = _normalise_once(name)
+        unit = unit or found
+        if name == before:
+            break
+    return name, unit
+
+
+def _normalise_once(text: str) -> tuple[str, str | None]:
+    s = _SPACE.sub("", text)
+    s = _SPACE.sub("", unicodedata.normalize("NFKC", s))
+    s = s.translate(_BRACKETS)
+    unit = None
+    while True:
+        s = s.lstrip("*").rstrip("*:")
+        m = _UNIT.search(s)
+        if not m:
+            return s, unit
+        unit = unit or m.group(1)
+        s = s[: m.start()]
+
+
+@dataclass
+class HeaderLayout:
+    """Where the header is and what it says, per grid column."""
+
+    header_rows: list[int]  # 0-based grid rows used as header (1 or 2; none for parquet)
+    data_start: int  # first data row (grid index)
+    names: list[str]  # normalised header name per grid column ("" for unnamed)
+    written: list[str]  # header as written per column (sub-column text, else the top text)
+    units: dict[int, str] = field(default_factory=dict)  # column index → unit from the header
+    row_offset: int = 1  # grid index + row_offset = row number a person sees (parquet: 2)
+
+    @property
+    def recognised(self) -> int:  # pragma: no cover - convenience
+        return sum(1 for n in self.names if n)
+
+
+def locate_header(
+    grid: pd.DataFrame,
+    score: Callable[[str], bool],
+    *,
+    max_scan: int = 12,
+    has_header: bool = False,
+) -> HeaderLayout | None:
+    """Find the header among the first ``max_scan`` rows; ``None`` if fewer than 2 names are recognised.
+
+    ``score(normalised_name)`` says whether a name is known to the caller. Title rows score nothing
+    and are skipped. A two-row header (a merged group label over sub-columns, other columns merged
+    vertically) is used when combining two adjacent rows recognises strictly more columns than the
+    best single row; per column the lower cell wins when it is not empty. With ``has_header`` (a
+    parquet grid) the grid's column labels are the header and every grid row is data.
+    """
+    cache: dict[str, tuple[str, str | None]] = {}
+    known: dict[str, bool] = {}
+
+    def norm(text: str) -> tuple[str, str | None]:
+        got = cache.get(text)
+        if got is None:
+            got = cache[text] = normalise_header(text)
+        return got
+
+    def ok(name: str) -> bool:
+        if not name:
+            return False
+        got = known.get(name)
+        if got is None:
+            got = known[name] = bool(score(name))
+        return got
+
+    if has_header:
+        texts = ["" if c is None else str(c) for c in grid.columns]
+        normed = [norm(t) for t in texts]
+        if sum(ok(n) for n, _ in normed) < 2:
+            return None
+        return HeaderLayout(
+            header_rows=[],
+            data_start=0,
+            names=[n for n, _ in normed],
+            written=[_written(t) for t in texts],
+            units={j: u for j, (_, u) in enumerate(normed) if u},
+            row_offset=2,
+        )
+
+    depth = min(max_scan, len(grid))
+    if depth == 0 or grid.shape[1] == 0:
+        return None
+    top = [[_cell(v) for v in row] for row in grid.iloc[: depth + 1].itertuples(index=False, name=None)]
+
+    def count(texts: Sequence[str]) -> int:
+        return sum(ok(norm(t)[0]) for t in texts)
+
+    singles = [count(row) for row in top[:depth]]
+    best_single = max(range(depth), key=lambda r: (singles[r], -r))
+    best_pair, pair_count = None, -1
+    for r in range(min(depth, len(top) - 1)):
+        c = count(_combine(top[r], top[r + 1]))
+        if c > pair_count:
+            best_pair, pair_count = r, c
+
+    if best_pair is not None and pair_count > singles[best_single] and pair_count >= 2:
+        upper, lower = top[best_pair], top[best_pair + 1]
+        texts = _combine(upper, lower)
+        units = _two_row_units(upper, lower, norm)
+        rows = [best_pair, best_pair + 1]
+    elif singles[best_single] >= 2:
+        texts = top[best_single]
+        units = {j: u for j, t in enumerate(texts) if (u := norm(t)[1])}
+        rows = [best_single]
+    else:
+        return None
+    return HeaderLayout(
+        header_rows=[int(grid.index[r]) for r in rows],
+        data_start=int(grid.index[rows[-1]]) + 1,
+        names=[norm(t)[0] for t in texts],
+        written=[_written(t) for t in texts],
+        units=units,
+    )
+
+
+def _cell(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _written(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _combine(upper: Sequence[str], lower: Sequence[str]) -> list[str]:
+    return [lo if lo.strip() else up for up, lo in zip(upper, lower, strict=True)]
+
+
+def _two_row_units(
+    upper: Sequence[str], lower: Sequence[str], norm: Callable[[str], tuple[str, str | None]]
+) -> dict[int, str]:
+    """Units of a two-row header; a sub-column without its own unit takes its group label's."""
+    units: dict[int, str] = {}
+    group_unit: str | None = None
+    for j, (up, lo) in enumerate(zip(upper, lower, strict=True)):
+        has_up, has_lo = bool(up.strip()), bool(lo.strip())
+        if has_up:
+            group_unit = norm(up)[1] if has_lo else None  # a label over sub-columns starts a group
+        elif not has_lo:
+            group_unit = None
+        unit = (norm(lo)[1] or group_unit) if has_lo else norm(up)[1]
+        if unit:
+            units[j] = unit
+    return units
+
+
+_TOTAL = re.compile(r"(?:全[省市县区乡镇村]|本[页表]|总)?(?:合计|总计|小计|共计)[:：]?")
+
+
+def data_rows(grid: pd.DataFrame, layout: HeaderLayout) -> pd.DataFrame:
+    """The data part of ``grid`` with columns named by the header and an int column ``_row``.
+
+    ``_row`` is the row number a person sees (grid index + ``layout.row_offset``). Fully blank rows
+    (whitespace counts as blank) and total rows (合计/总计/小计 as the first non-empty cell among the
+    first three columns) are dropped, and so are unnamed columns with no data. Unnamed columns with
+    data become "列K" (K = 1-based column position); duplicate names become "name", "name#2", ….
+    Cell values are returned exactly as read.
+    """
+    body = grid.iloc[layout.data_start :] if layout.data_start else grid
+    width = body.shape[1]
+    names = list(layout.names[:width]) + [""] * max(0, width - len(layout.names))
+
+    filled = np.zeros((len(body), width), dtype=bool)
+    for j in range(width):
+        filled[:, j] = _contentful(body.iloc[:, j])
+    keep = filled.any(axis=1)
+    keep &= ~_total_rows(body, filled)
+
+    kept_cols, out_names, seen = [], [], {}
+    col_has_data = filled[keep].any(axis=0) if keep.any() else np.zeros(width, dtype=bool)
+    for j, name in enumerate(names):
+        if not name:
+            if not col_has_data[j]:
+                continue
+            name = f"列{j + 1}"
+        n = seen.get(name, 0) + 1
+        seen[name] = n
+        out_names.append(name if n == 1 else f"{name}#{n}")
+        kept_cols.append(j)
+
+    positions = np.flatnonzero(keep)
+    out = body.iloc[positions, kept_cols]
+    out.columns = out_names
+    row_numbers = np.asarray(body.index, dtype=np.int64)[positions] + layout.row_offset
+    out = out.reset_index(drop=True)
+    out["_row"] = row_numbers
+    return out
+
+
+def _contentful(col: pd.Series) -> np.ndarray:
+    """True where a cell has something other than whitespace."""
+    has = col.ne("").to_numpy(dtype=bool, na_value=False)
+    if not has.any():
+        return has
+    space = col.str.isspace().to_numpy(dtype=bool, na_value=False)
+    return has & ~space
+
+
+def _total_rows(body: pd.DataFrame, filled: np.ndarray) -> np.ndarray:
+    """Rows whose first non-empty cell among the first three columns says 合计/总计/小计."""
+    first3 = min(3, body.shape[1])
+    result = np.zeros(len(body), dtype=bool)
+    if not first3:
+        return result
+    mentions = np.zeros(len(body), dtype=bool)
+    for j in range(first3):
+        mentions |= body.iloc[:, j].str.contains("计", regex=False).to_numpy(dtype=bool, na_value=False)
+    for pos in np.flatnonzero(mentions):  # few rows: the candidates only
+        for j in range(first3):
+            if filled[pos, j]:
+                text = _SPACE.sub("", unicodedata.normalize("NFKC", str(body.iat[pos, j])))
+                result[pos] = _TOTAL.fullmatch(text) is not None
+                break
+    return result

@@ -1,0 +1,401 @@
+"""Files → a typed Dataset: read, find headers, recognise tables, map headers, split flat exports, validate.
+
+`io/` gives raw text grids; the schema models say which headers mean which field and which table a
+sheet is. Everything wrong with the input is collected (diagnostics, DQ001 missing columns, DQ036
+flat-export conflicts, validation problems), never raised at the first one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fupin_audit.dataset import (
+    ROW_COLUMN,
+    SOURCE_COLUMN,
+    Dataset,
+    Diagnostic,
+    InputFile,
+    Source,
+    Table,
+)
+from fupin_audit.errors import ConfigError, InputError
+from fupin_audit.io.header import locate_header, normalise_header
+from fupin_audit.io.readers import RawSheet, read_file
+from fupin_audit.schema.codes import code_list
+from fupin_audit.schema.models import MODELS, TABLE_KINDS, Household, Member
+from fupin_audit.schema.validate import validate_table
+
+# Fields shared by a flat export's household part and member part.
+SHARED_FIELDS = ("省", "市", "县", "乡", "村", "年度", "户编号")
+_TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """--table KIND=PATH[:SHEET]: force a sheet (or every sheet of a file) to be read as KIND."""
+
+    kind: str
+    path: str
+    sheet: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> TableRequest:
+        kind, sep, rest = text.partition("=")
+        kind = kind.strip()
+        if not sep or kind not in TABLE_KINDS:
+            raise ConfigError(f"--table {text}: 格式为 KIND=PATH[:SHEET]，KIND 为 {'、'.join(TABLE_KINDS)} 之一")
+        path, sheet = rest, None
+        if ":" in rest and not Path(rest).exists():
+            path, _, sheet = rest.rpartition(":")
+        return cls(kind, path, sheet or None)
+
+
+# ----------------------------------------------------------------------------------- header lookup
+
+
+@cache
+def alias_index() -> dict[str, dict[str, str]]:
+    """kind → {normalised header variant → canonical field}."""
+    index: dict[str, dict[str, str]] = {}
+    for kind, model in MODELS.items():
+        names: dict[str, str] = {}
+        for field, spec in model.specs().items():
+            for variant in (field, *spec.aliases):
+                names.setdefault(normalise_header(variant)[0], field)
+                names.setdefault(normalise_header(variant)[0].lower(), field)
+        index[kind] = names
+    # A flat member-level export: member fields, then the household-only ones.
+    index["flat"] = {**index["households"], **index["members"]}
+    return index
+
+
+@cache
+def _known_headers() -> frozenset[str]:
+    return frozenset(name for names in alias_index().values() for name in names)
+
+
+def is_known_header(name: str) -> bool:
+    return name in _known_headers() or name.lower() in _known_headers()
+
+
+def canonical(kind: str, name: str) -> str | None:
+    names = alias_index()[kind]
+    return names.get(name) or names.get(name.lower())
+
+
+# ----------------------------------------------------------------------------------- classification
+
+
+def classify(sheet: str, file: str, names: Sequence[str]) -> str | None:
+    """The table kind of a sheet from its name keywords and header signature (None: unrecognised)."""
+    label = sheet or Path(file).stem
+    best, best_score = None, 0.0
+    for kind, model in MODELS.items():
+        fields = _fields_of(kind, names)
+        signature = len(fields & set(model.signature))
+        keyword = any(k in label for k in model.sheet_keywords) or (
+            not sheet and any(k in Path(file).stem for k in model.sheet_keywords)
+        )
+        if len(fields) < 2 or (signature == 0 and not keyword):
+            continue
+        score = len(fields) + 3 * signature + (6 if keyword else 0)
+        if score > best_score:
+            best, best_score = kind, score
+    return best
+
+
+def _fields_of(kind: str, names: Sequence[str]) -> set[str]:
+    return {f for n in names if n and (f := canonical(kind, n))}
+
+
+def is_flat_export(kind: str, fields: set[str]) -> bool:
+    """A member-level sheet that also carries household-only columns (人均纯收入, 脱贫状态 …)."""
+    household_only = set(Household.signature) - set(Member.specs())
+    member_only = {"与户主关系", "证件号码", "姓名"}
+    return kind in ("members", "households") and len(fields & household_only) >= 2 and len(fields & member_only) >= 2
+
+
+def roster_category(label: str) -> str | None:
+    """类别 of a roster delivered as a sheet/file named after it (死亡人员, 财政供养人员 …)."""
+    codes = code_list("比对类别")
+    for variant, value in sorted(codes.lookup.items(), key=lambda kv: -len(kv[0])):
+        if variant in label:
+            return value
+    return None
+
+
+# ----------------------------------------------------------------------------------- loading
+
+
+@dataclass
+class _Part:
+    kind: str
+    frame: pd.DataFrame  # canonical/unknown columns as text + _src + _row
+    source: int
+
+
+class Loader:
+    def __init__(
+        self,
+        *,
+        encoding: str | None = None,
+        forced: Sequence[TableRequest] = (),
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.encoding = encoding
+        self.forced = list(forced)
+        self.progress = progress
+        self.sources: list[Source] = []
+        self.parts: list[_Part] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.files: list[InputFile] = []
+        self.missing: list[tuple[int, str]] = []
+        self.conflicts: list[pd.DataFrame] = []
+        self.title_years: dict[int, int] = {}
+
+    def load(self, paths: Iterable[str | Path]) -> Dataset:
+        paths = [str(p) for p in paths]
+        for request in self.forced:
+            if request.path not in paths:
+                paths.append(request.path)
+        for path in paths:
+            self._read(path)
+        tables = self._assemble()
+        flat = pd.concat(self.conflicts) if self.conflicts else None
+        return Dataset(
+            tables, self.sources, self.files, self.diagnostics, self.missing, flat, self.title_years
+        )
+
+    # -- one file ---------------------------------------------------------------------------------
+
+    def _read(self, path: str) -> None:
+        if self.progress:
+            self.progress(path)
+        try:
+            self.files.append(_fingerprint(path))
+        except OSError as exc:
+            self.diagnostics.append(Diagnostic("error", f"无法读取文件：{exc.strerror or exc}", path))
+            return
+        for item in read_file(path, encoding=self.encoding):
+            if isinstance(item, InputError):
+                self.diagnostics.append(Diagnostic("error", item.detail, item.file or path, item.sheet or ""))
+            else:
+                self._sheet(item)
+
+    def _forced_kind(self, sheet: RawSheet) -> str | None:
+        for request in self.forced:
+            same_file = Path(request.path).resolve() == Path(sheet.file).resolve()
+            if same_file and request.sheet in (None, sheet.sheet):
+                return request.kind
+        return None
+
+    def _sheet(self, sheet: RawSheet) -> None:
+        if sheet.grid.empty:
+            self._note("warning", "工作表为空，已跳过", sheet)
+            return
+        layout = None
+        if sheet.has_header:
+            normalised = [normalise_header(str(c)) for c in sheet.grid.columns]
+            names = [n for n, _ in normalised]
+            written = [str(c) for c in sheet.grid.columns]
+            units = {i: u for i, (_, u) in enumerate(normalised) if u}
+            body = sheet.grid.set_axis(range(len(names)), axis=1)
+            body = body.assign(**{ROW_COLUMN: sheet.grid.index.to_numpy() + 2})
+        else:
+            layout = locate_header(sheet.grid, is_known_header)
+            if layout is None:
+                self._note("warning", "找不到可识别的表头（前 12 行中没有至少两个已知列名），已跳过", sheet)
+                return
+            names, written, units = layout.names, layout.written, layout.units
+            body = _data_rows(sheet.grid, layout)
+        kind = self._forced_kind(sheet) or classify(sheet.sheet, sheet.file, names)
+        if kind is None:
+            self._note("warning", f"无法判断是哪一种表（表头：{'、'.join(n for n in names[:8] if n)}…），已跳过", sheet)
+            return
+        if kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names)):
+            frame, headers, unit_of = _map_columns("flat", body, names, written, units)
+            self._split_flat(sheet, frame, headers, unit_of)
+            return
+        frame, headers, unit_of = _map_columns(kind, body, names, written, units)
+        if kind == "rosters" and "类别" not in frame:
+            category = roster_category(sheet.sheet or Path(sheet.file).stem)
+            if category:
+                frame["类别"] = category
+                headers["类别"] = f"（工作表名：{sheet.sheet or Path(sheet.file).name}）"
+        src = self._add_source(Source(sheet.file, sheet.sheet, kind, headers, unit_of, len(frame)))
+        if layout is not None:
+            self._title_year(sheet.grid, layout.header_rows[0], src)
+        self._add_part(kind, frame, src)
+
+    def _note(self, level: str, message: str, sheet: RawSheet) -> None:
+        self.diagnostics.append(Diagnostic(level, message, sheet.file, sheet.sheet))
+
+    def _add_source(self, source: Source) -> int:
+        self.sources.append(source)
+        return len(self.sources) - 1
+
+    def _add_part(self, kind: str, frame: pd.DataFrame, src: int) -> None:
+        frame[SOURCE_COLUMN] = np.int32(src)
+        required = [f for f, spec in MODELS[kind].specs().items() if spec.required]
+        self.missing.extend((src, f) for f in required if f not in self.sources[src].headers)
+        self.parts.append(_Part(kind, frame, src))
+
+    def _title_year(self, grid: pd.DataFrame, header_row: int, src: int) -> None:
+        for row in range(header_row):
+            text = " ".join(grid.iloc[row].astype(str))
+            if match := _TITLE_YEAR.search(text):
+                self.title_years[src] = int(match.group(1))
+                return
+
+    # -- flat member-level export --------------------------------------------------------------
+
+    def _split_flat(self, sheet: RawSheet, frame: pd.DataFrame, headers: dict, units: dict) -> None:
+        member_specs, household_specs = Member.specs(), Household.specs()
+        household_cols = [
+            c
+            for c in frame.columns
+            if c in household_specs
+            and (c in SHARED_FIELDS or c not in member_specs or member_specs[c].household_level)
+        ]
+        member_cols = [
+            c for c in frame.columns if c != ROW_COLUMN and (c not in household_specs or c in member_specs)
+        ]
+        hh_headers = {c: headers[c] for c in household_cols if c in headers}
+        mem_headers = dict(headers)  # every header, so findings about household columns name them as written
+        hh_src = self._add_source(
+            Source(sheet.file, sheet.sheet, "households", hh_headers, _subset(units, hh_headers), flat=True)
+        )
+        mem_src = self._add_source(
+            Source(sheet.file, sheet.sheet, "members", mem_headers, dict(units), len(frame), True)
+        )
+        households = frame[[*household_cols, ROW_COLUMN]]
+        if "户编号" in frame:
+            key = frame["户编号"].fillna("").str.strip()
+            households = households[key != ""].drop_duplicates("户编号", keep="first")
+            self.conflicts.append(_flat_conflicts(frame, household_cols, mem_src))
+        self.sources[hh_src].rows = len(households)
+        self._add_part("households", households.copy(), hh_src)
+        self._add_part("members", frame[[*member_cols, ROW_COLUMN]].copy(), mem_src)
+
+    # -- assembling tables ---------------------------------------------------------------------
+
+    def _assemble(self) -> dict[str, Table]:
+        tables: dict[str, Table] = {}
+        for kind in TABLE_KINDS:
+            parts = [p for p in self.parts if p.kind == kind]
+            if not parts:
+                continue
+            raw = pd.concat([p.frame for p in parts], ignore_index=True, sort=False)
+            present_in: dict[str, set[int]] = {}
+            units: dict[str, dict[int, str]] = {}
+            for part in parts:
+                source = self.sources[part.source]
+                for field in source.headers:
+                    present_in.setdefault(field, set()).add(part.source)
+                for field, unit in source.units.items():
+                    units.setdefault(field, {})[part.source] = unit
+            typed, problems = validate_table(kind, raw, units, present_in)
+            fields = frozenset(f for f in present_in if f in MODELS[kind].specs())
+            tables[kind] = Table(kind, typed, raw, fields, problems)
+        return tables
+
+
+def _subset(units: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in units.items() if k in headers}
+
+
+def _data_rows(grid: pd.DataFrame, layout) -> pd.DataFrame:
+    from fupin_audit.io.header import data_rows
+
+    body = data_rows(grid, layout)
+    row = body[ROW_COLUMN]
+    body = body.drop(columns=[ROW_COLUMN]).set_axis(range(body.shape[1] - 1), axis=1)
+    return body.assign(**{ROW_COLUMN: row.to_numpy()})
+
+
+def _map_columns(
+    kind: str, body: pd.DataFrame, names: list[str], written: list[str], units: dict[int, str]
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """Rename positional columns to canonical fields; unknown headers keep their own (normalised) name."""
+    columns: dict[int, str] = {}
+    headers: dict[str, str] = {}
+    unit_of: dict[str, str] = {}
+    taken: set[str] = set()
+    data_columns = [c for c in body.columns if c != ROW_COLUMN]
+    for position in data_columns:
+        name = names[position] if position < len(names) else ""
+        field = canonical(kind, name) if name else None
+        label = field if field and field not in taken else (name or f"列{position + 1}")
+        while label in taken:
+            label += "#2"
+        taken.add(label)
+        columns[position] = label
+        if field and label == field:
+            headers[field] = written[position] if position < len(written) else name
+            if position in units:
+                unit_of[field] = units[position]
+    frame = body.rename(columns=columns)
+    return frame, headers, unit_of
+
+
+def _comparable(values: pd.Series) -> pd.Series:
+    text = values.fillna("").astype(str).str.normalize("NFKC").str.strip()
+    return text.str.replace(r"(?<=\d)\.0+$", "", regex=True)
+
+
+def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.DataFrame:
+    """Rows of a flat export whose household-level value differs from the household's first row (DQ036)."""
+    key = frame["户编号"].fillna("").str.strip()
+    keep = key != ""
+    found: list[pd.DataFrame] = []
+    for column in columns:
+        if column in SHARED_FIELDS:
+            continue
+        values = _comparable(frame[column])
+        first = values[keep].groupby(key[keep]).transform("first")
+        first_row = frame[ROW_COLUMN][keep].groupby(key[keep]).transform("first")
+        differs = (values[keep] != first) & keep[keep]
+        if differs.any():
+            labels = differs.index[differs.to_numpy()]
+            found.append(
+                pd.DataFrame(
+                    {
+                        "source": src,
+                        "row": frame[ROW_COLUMN][labels].to_numpy(),
+                        "field": column,
+                        "first_value": first[labels].to_numpy(),
+                        "first_row": first_row[labels].to_numpy(),
+                        "value": frame[column][labels].to_numpy(),
+                    }
+                )
+            )
+    columns_out = ["source", "row", "field", "first_value", "first_row", "value"]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns_out)
+
+
+def _fingerprint(path: str) -> InputFile:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return InputFile(path, Path(path).stat().st_size, digest.hexdigest())
+
+
+def load(
+    paths: Iterable[str | Path],
+    *,
+    encoding: str | None = None,
+    forced: Sequence[TableRequest] = (),
+    progress: Callable[[str], None] | None = None,
+) -> Dataset:
+    return Loader(encoding=encoding, forced=forced, progress=progress).load(paths)
+
+

@@ -1,0 +1,1 @@
+"""Column schemas and the analysers behind them."""

@@ -1,0 +1,65 @@
+"""Code lists (DOMAIN.md §3) loaded from the editable `codelists.toml`."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+# Separators inside a multi-valued code cell, e.g. 健康状况 "残疾,长期慢性病".
+MULTI_SEPARATORS = re.compile(r"[,，、;；/|]+")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_label(text: str) -> str:
+    """The comparison form of a code value: NFKC, no whitespace, () brackets."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _SPACES.sub("", text)
+    return text.replace("【", "(").replace("】", ")").replace("[", "(").replace("]", ")")
+
+
+@dataclass(frozen=True)
+class CodeList:
+    name: str
+    values: tuple[str, ...]
+    lookup: dict[str, str] = field(repr=False)  # normalised variant / code / label → label
+    extra: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    def label(self, text: str) -> str | None:
+        """The canonical label for one already-stripped cell text, or None if unknown."""
+        return self.lookup.get(normalise_label(text))
+
+
+def _build(name: str, entry: dict) -> CodeList:
+    values = tuple(entry["values"])
+    lookup: dict[str, str] = {}
+    for code, label in entry.get("codes", {}).items():
+        lookup[normalise_label(code)] = label
+        if code.isdigit() and code.lstrip("0"):
+            lookup[code.lstrip("0")] = label  # "01" is often exported as 1
+    for variant, label in entry.get("aliases", {}).items():
+        lookup[normalise_label(variant)] = label
+    for value in values:
+        lookup[normalise_label(value)] = value
+    unknown = {label for label in lookup.values() if label not in values}
+    if unknown:
+        raise ValueError(f"codelists.toml [{name}]: aliases point to unknown labels {sorted(unknown)}")
+    extra = {key: tuple(val) for key, val in entry.items() if key not in {"values", "codes", "aliases"}}
+    return CodeList(name, values, lookup, extra)
+
+
+@cache
+def code_lists() -> dict[str, CodeList]:
+    text = resources.files("fupin_audit.schema").joinpath("codelists.toml").read_text("utf-8")
+    return {name: _build(name, entry) for name, entry in tomllib.loads(text).items()}
+
+
+def code_list(name: str) -> CodeList:
+    return code_lists()[name]
+
+
+EXITED = ("已脱贫", "已脱贫(享受政策)", "已脱贫(不再享受政策)")
+POOR = ("未脱贫", "返贫")
