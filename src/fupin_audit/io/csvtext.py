@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import sys
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -110,7 +111,7 @@ def _field_counts(sample: str, delim: str) -> list[int]:
     reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delim, quotechar='"', strict=False)
     try:
         for record in reader:
-            if any(cell.strip() for cell in record):
+            if record:
                 counts.append(len(record))
             if len(counts) >= SNIFF_RECORDS:
                 break
@@ -128,19 +129,37 @@ def read_delimited(text: str, *, suffix: str = "", delimiter: str | None = None)
     width = _max_delimiters_per_line(data, ord(delim)) + 1
     try:
         grid = _parse(data, delim, width)
-    except pd.errors.ParserError:
+    except _TooNarrow:
         # A quoted cell spanning lines carried more delimiters than any single line: count exactly.
         csv.field_size_limit(sys.maxsize)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, quotechar='"')
-        width = max((len(r) for r in reader), default=1)
-        grid = _parse(data, delim, width)
+        exact = max((len(r) for r in reader), default=1)
+        try:
+            grid = _parse(data, delim, max(exact, width + 1))
+        except _TooNarrow as exc:
+            raise ValueError(f"记录的字段数无法确定（{exc}）") from None
     if grid.isna().any().any():  # pragma: no cover - na_filter=False gives "" already
         grid = grid.fillna("")
     grid.index = pd.RangeIndex(len(grid))
     return trim_grid(grid)
 
 
+class _TooNarrow(Exception):
+    """Some record has more fields than the width given to the parser."""
+
+
 def _parse(data: bytes, delim: str, width: int) -> pd.DataFrame:
+    """pandas' C parser with every cell as text; fails rather than silently dropping fields."""
+    with warnings.catch_warnings():
+        # A first record wider than ``names`` only warns (and loses cells): make it an error.
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return _read_csv(data, delim, width)
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+            raise _TooNarrow(" ".join(str(exc).split())) from None
+
+
+def _read_csv(data: bytes, delim: str, width: int) -> pd.DataFrame:
     return pd.read_csv(
         io.BytesIO(data),
         sep=delim,

@@ -150,7 +150,7 @@ def locate_header(
     depth = min(max_scan, len(grid))
     if depth == 0 or grid.shape[1] == 0:
         return None
-    top = [[_cell(v) for v in row] for row in grid.iloc[: depth + 1].itertuples(index=False, name=None)]
+    top = [[_cell(v) for v in row] for row in grid.iloc[:depth].itertuples(index=False, name=None)]
 
     def count(texts: Sequence[str]) -> int:
         return sum(ok(norm(t)[0]) for t in texts)
@@ -158,7 +158,7 @@ def locate_header(
     singles = [count(row) for row in top[:depth]]
     best_single = max(range(depth), key=lambda r: (singles[r], -r))
     best_pair, pair_count = None, -1
-    for r in range(min(depth, len(top) - 1)):
+    for r in range(depth - 1):  # both rows of a pair lie within the scan
         c = count(_combine(top[r], top[r + 1]))
         if c > pair_count:
             best_pair, pair_count = r, c

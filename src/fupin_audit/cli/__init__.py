@@ -1,0 +1,1 @@
+"""Command-line interface: parses arguments, calls the library, picks an exit code."""

@@ -1,0 +1,269 @@
+"""`fupin-audit`: the command line. Only argument parsing, calls into the library, and exit codes.
+
+Exit codes (OUTPUT.md): 0 no finding at or above --fail-on; 1 such findings exist; 2 the tool could
+not do its job (unreadable input, bad option, bad config).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fupin_audit.errors import ConfigError, FupinAuditError
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILURE = 0, 1, 2
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="审计精准扶贫建档立卡数据：数据质量、四严、两该两不该、收入与返贫风险。",
+)
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    jsonl = "jsonl"
+    json = "json"
+
+
+class Level(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part for value in values or [] for part in value.split(",") if part.strip()]
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="输入文件：xlsx、xlsm、xls、ods、csv、tsv、txt、parquet", show_default=False)],
+    year: Annotated[int | None, typer.Option(help="数据年度（无“年度”列时使用；年龄按该年 12 月 31 日计算）")] = None,
+    fmt: Annotated[Format | None, typer.Option("--format", "-f", help="输出格式（默认 table，或由 --output 后缀决定）")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="写入文件而非标准输出（原子写入）")] = None,
+    limit: Annotated[int, typer.Option(help="table 格式下每条规则显示的记录数")] = 20,
+    fail_on: Annotated[Level, typer.Option(help="达到该级别的问题使退出码为 1")] = Level.error,
+    select: Annotated[list[str] | None, typer.Option(help="只运行这些规则：编号、前缀（DQ0）或规则族名，可逗号分隔、可重复")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="不运行这些规则（同 --select 的写法）")] = None,
+    severity: Annotated[list[str] | None, typer.Option(help="改变规则级别：CODE=error|warning|info，可重复")] = None,
+    config: Annotated[Path | None, typer.Option(help="政策参数/规则参数覆盖文件（TOML，见 fupin-audit policy）")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="加载自定义规则模块：.py 文件或文件夹，可重复")] = None,
+    table: Annotated[list[str] | None, typer.Option("--table", help="指定表类型：KIND=PATH[:SHEET]，可重复")] = None,
+    encoding: Annotated[str | None, typer.Option(help="强制 CSV 编码（默认依次尝试 UTF-8、GB18030）")] = None,
+    bom: Annotated[bool, typer.Option("--bom", help="CSV 输出加 BOM，便于 Excel 打开")] = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,
+) -> None:
+    """检查数据文件，输出发现的问题。"""
+    from fupin_audit.audit import audit
+
+    err = _stderr()
+    fmt_name = _pick_format(fmt, output)
+    status = err.status("读取…") if sys.stderr.isatty() else None
+
+    def on_stage(stage: str, detail: str) -> None:
+        if status is not None:
+            status.update(f"{'读取' if stage == 'read' else '检查'} {detail}")
+
+    if status is not None:
+        status.start()
+    try:
+        result = audit(
+            [str(p) for p in paths],
+            year=year,
+            config=config,
+            select=_split(select),
+            ignore=_split(ignore),
+            severity=severity or [],
+            rule_paths=rules or [],
+            encoding=encoding,
+            tables=table or [],
+            on_stage=on_stage,
+        )
+    finally:
+        if status is not None:
+            status.stop()
+    for diag in result.dataset.diagnostics:
+        where = ":".join(p for p in (diag.file, diag.sheet) if p)
+        err.print(f"[{'red' if diag.level == 'error' else 'yellow'}]{diag.level}[/]: {where}: {diag.message}", markup=True, highlight=False)
+    for outcome in result.outcomes:
+        if outcome.status == "failed":
+            err.print(f"[red]error[/]: 规则 {outcome.code} 运行出错：{outcome.reason}", markup=True, highlight=False)
+    if not result.dataset.tables:
+        err.print("[red]error[/]: 没有读到任何可识别的表", markup=True)
+        raise typer.Exit(EXIT_FAILURE)
+    summary = result.summary()
+    broken = any(d.level == "error" for d in result.dataset.diagnostics) or any(
+        o.status == "failed" for o in result.outcomes
+    )
+    code = EXIT_FINDINGS if len(result.failing(fail_on.value)) else EXIT_CLEAN
+    if broken and not keep_going:
+        code = EXIT_FAILURE
+    summary["exit_code"] = code
+    _emit(result, summary, fmt_name, output, limit, bom)
+    raise typer.Exit(code)
+
+
+def _pick_format(fmt: Format | None, output: Path | None) -> str:
+    from fupin_audit.report.writers import SUFFIX_FORMATS
+
+    if fmt is not None:
+        return fmt.value
+    if output is not None:
+        suffix = output.suffix.lower()
+        if suffix not in SUFFIX_FORMATS:
+            raise ConfigError(f"--output {output}: 无法从后缀判断格式，请用 --format 指定（{'、'.join(SUFFIX_FORMATS)}）")
+        return SUFFIX_FORMATS[suffix]
+    return "table"
+
+
+def _emit(result, summary, fmt: str, output: Path | None, limit: int, bom: bool) -> None:
+    from fupin_audit.report.atomic import atomic_open
+    from fupin_audit.report.writers import write_csv, write_json, write_jsonl
+
+    def write(out) -> None:
+        if fmt == "csv":
+            write_csv(result.findings, out, bom=bom)
+        elif fmt == "jsonl":
+            write_jsonl(result.findings, out)
+        elif fmt == "json":
+            write_json(result.findings, summary, out)
+        else:
+            from rich.console import Console
+
+            from fupin_audit.report.console import render_findings
+
+            terminal = out is sys.stdout and sys.stdout.isatty()
+            console = Console(file=out, width=None if terminal else 160, highlight=False, force_terminal=terminal)
+            render_findings(console, result, limit)
+
+    if output is None:
+        write(sys.stdout)
+    else:
+        with atomic_open(output) as fh:
+            write(fh)
+
+
+@app.command("rules")
+def list_rules(
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="同时列出这些自定义规则模块")] = None,
+) -> None:
+    """列出全部规则：编号、规则族、级别、所需的表、名称。"""
+    from rich.console import Console
+    from rich.table import Table
+
+    from fupin_audit.engine.registry import default_registry
+
+    registry = default_registry(rules or [])
+    table = Table(title=f"规则（{len(registry)} 条）", title_justify="left")
+    for name in ("编号", "规则族", "级别", "所需的表", "名称"):
+        table.add_column(name)
+    for rule in registry:
+        table.add_row(rule.code, rule.family, rule.severity, ", ".join(rule.needs) or "任意", rule.title)
+    Console(highlight=False).print(table)
+
+
+@app.command()
+def explain(
+    code: Annotated[str, typer.Argument(help="规则编号，如 DQ011")],
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="自定义规则模块")] = None,
+) -> None:
+    """说明一条规则：检查什么、政策依据、示例、参数。"""
+    from fupin_audit.engine.registry import default_registry
+    from fupin_audit.report.docs import explain_rule
+
+    registry = default_registry(rules or [])
+    typer.echo(explain_rule(registry.get(code), registry.origin(registry.get(code).code)))
+
+
+@app.command()
+def schema(
+    table: Annotated[str | None, typer.Argument(help="households、members、villages、measures、helpers、rosters；省略则列出全部表")] = None,
+) -> None:
+    """表结构：标准字段、可接受的表头写法、类型、必填、取值范围与代码表。"""
+    from fupin_audit.report.docs import describe_schema
+
+    typer.echo(describe_schema(table))
+
+
+@app.command()
+def policy(
+    config: Annotated[Path | None, typer.Option(help="先应用这个覆盖文件，再输出生效的参数")] = None,
+) -> None:
+    """以 TOML 输出生效的政策参数（可作为省、县覆盖文件的起点）。"""
+    from fupin_audit.audit import Settings
+
+    settings = Settings.from_file(config)
+    header = "# fupin-audit 生效的政策参数" + (f"（已应用 {config}）" if config else "（默认值）") + "\n"
+    typer.echo(header + settings.policy.to_toml(), nl=False)
+
+
+class SampleFormat(StrEnum):
+    xlsx = "xlsx"
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command()
+def sample(
+    households: Annotated[int, typer.Option(help="户数")] = 300,
+    seed: Annotated[int, typer.Option(help="随机种子（相同种子生成相同数据）")] = 7,
+    year: Annotated[int, typer.Option(help="数据年度")] = 2017,
+    out: Annotated[Path, typer.Option("--output", "-o", help="输出文件夹")] = Path("sample_out"),
+    fmt: Annotated[SampleFormat, typer.Option("--format", "-f", help="xlsx、csv 或 parquet")] = SampleFormat.xlsx,
+    flat: Annotated[bool | None, typer.Option("--flat/--no-flat", help="户与成员合为一张一行一人的平铺表（xlsx 默认是）")] = None,
+    defects: Annotated[bool, typer.Option("--defects/--no-defects", help="为每条规则植入问题记录")] = True,
+    encoding: Annotated[str, typer.Option(help="CSV 编码（如 gb18030）")] = "utf-8",
+) -> None:
+    """生成一个合成的县级数据集（任意规模），可为每条规则植入问题。"""
+    from fupin_audit.report.atomic import atomic_open
+    from fupin_audit.sample import generate, write_csv, write_parquet, write_xlsx
+
+    err = _stderr()
+    out.mkdir(parents=True, exist_ok=True)
+    data = generate(households, seed=seed, year=year, defects=defects)
+    if fmt is SampleFormat.xlsx:
+        path = out / f"样例_{households}户_{year}.xlsx"
+        write_xlsx(data, path, flat=True if flat is None else flat)
+        written = [path]
+    elif fmt is SampleFormat.csv:
+        written = write_csv(data, out, encoding=encoding, flat=bool(flat))
+    else:
+        written = write_parquet(data, out, flat=bool(flat))
+    with atomic_open(out / "planted.csv") as fh:
+        data.planted.to_csv(fh, index=False)
+    for path in written:
+        err.print(f"写入 {path}")
+    err.print(f"植入的问题清单：{out / 'planted.csv'}（{len(data.planted)} 条）")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: our own errors become one line on stderr and exit code 2."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="fupin-audit")  # exits through SystemExit
+    except FupinAuditError as exc:
+        if "--debug" in args:
+            traceback.print_exc()
+        print(f"fupin-audit: {exc}", file=sys.stderr)
+        sys.exit(EXIT_FAILURE)
+    except Exception as exc:  # never a bare traceback for the user
+        if "--debug" in args:
+            traceback.print_exc()
+        print(f"fupin-audit: 内部错误：{type(exc).__name__}: {exc}（加 --debug 查看调用栈）", file=sys.stderr)
+        sys.exit(EXIT_FAILURE)

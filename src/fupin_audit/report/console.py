@@ -1,0 +1,106 @@
+"""Rich tables of findings for people at a terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from fupin_audit.findings import SEVERITY_LABELS
+
+if TYPE_CHECKING:
+    from fupin_audit.audit import AuditResult
+
+SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _location(row) -> str:
+    parts = [row.file]
+    if row.sheet:
+        parts.append(row.sheet)
+    if row.row == row.row and row.row is not None:  # not NA
+        parts.append(f"第{int(row.row)}行")
+    return ":".join(parts)
+
+
+def render_findings(console: Console, result: AuditResult, limit: int = 20) -> None:
+    findings = result.findings
+    for code, group in findings.groupby("rule", sort=True):
+        first = group.iloc[0]
+        style = SEVERITY_STYLES.get(first.severity, "")
+        title = Text.assemble(
+            (f"{code} ", "bold"),
+            (f"{SEVERITY_LABELS.get(first.severity, first.severity)} ", style),
+            f"{first.title}（{first.family}）  共 {len(group)} 条",
+        )
+        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+        table.add_column("位置", overflow="fold")
+        table.add_column("列", overflow="fold")
+        table.add_column("值", overflow="fold", max_width=24)
+        table.add_column("户编号", overflow="fold")
+        table.add_column("证件号码", overflow="fold")
+        table.add_column("说明", overflow="fold")
+        for row in group.head(limit).itertuples(index=False):
+            table.add_row(
+                escape(_location(row)),
+                escape(row.column),
+                escape(row.value),
+                escape(row.household_id),
+                escape(row.id_number),
+                escape(row.message),
+            )
+        console.print(table)
+        if len(group) > limit:
+            console.print(f"  … 另有 {len(group) - limit} 条（--limit 调整显示条数，--format csv 导出全部）\n")
+    render_summary(console, result)
+
+
+def render_summary(console: Console, result: AuditResult) -> None:
+    findings = result.findings
+    counts = Table(title="按规则统计", title_justify="left")
+    for name in ("规则", "名称", "规则族", "级别", "条数"):
+        counts.add_column(name, justify="right" if name == "条数" else "left")
+    titles = {r.code: r for r in result.rules}
+    grouped = findings.groupby(["rule", "severity"]).size() if len(findings) else {}
+    for (code, severity), n in dict(grouped).items():
+        rule = titles.get(code)
+        counts.add_row(
+            code,
+            rule.title if rule else "",
+            rule.family if rule else "",
+            Text(SEVERITY_LABELS.get(severity, severity), SEVERITY_STYLES.get(severity, "")),
+            str(n),
+        )
+    by_severity = findings["severity"].value_counts()
+    total = Text.assemble(
+        f"发现问题 {len(findings)} 条：",
+        *[
+            (f"{SEVERITY_LABELS[s]} {int(by_severity.get(s, 0))}  ", SEVERITY_STYLES[s])
+            for s in ("error", "warning", "info")
+        ],
+    )
+    inputs = Table(title="读取的表", title_justify="left")
+    for name in ("文件", "工作表", "表", "行数"):
+        inputs.add_column(name, justify="right" if name == "行数" else "left")
+    for source in result.dataset.sources:
+        kind = source.kind + ("（由平铺导出拆分）" if source.flat else "")
+        inputs.add_row(escape(source.file), escape(source.sheet), kind, str(source.rows))
+    parts: list = [total]
+    if len(findings):
+        parts.append(counts)
+    parts.append(inputs)
+    skipped = [o for o in result.outcomes if o.status != "ran"]
+    if skipped:
+        lines = Table(title="未运行的规则", title_justify="left")
+        lines.add_column("规则")
+        lines.add_column("状态")
+        lines.add_column("原因", overflow="fold")
+        for outcome in skipped:
+            status = "跳过" if outcome.status == "skipped" else Text("出错", "bold red")
+            lines.add_row(outcome.code, status, escape(outcome.reason))
+        parts.append(lines)
+    console.print(Panel(Group(*parts), title="审计摘要", title_align="left"))

@@ -1,0 +1,95 @@
+"""Text for `fupin-audit explain` and `fupin-audit schema`, read from the registry and the models."""
+
+from __future__ import annotations
+
+import textwrap
+
+from fupin_audit.engine.rule import Rule
+from fupin_audit.findings import SEVERITY_LABELS
+from fupin_audit.schema.codes import code_list
+from fupin_audit.schema.fields import Kind, Spec
+from fupin_audit.schema.models import MODELS
+
+
+def _wrap(text: str, indent: str = "  ") -> str:
+    return "\n".join(textwrap.fill(p, 60, initial_indent=indent, subsequent_indent=indent) for p in text.splitlines())
+
+
+def explain_rule(rule: Rule, origin: str) -> str:
+    lines = [
+        f"{rule.code}  {rule.title}",
+        f"规则族：{rule.family}    默认级别：{rule.severity}（{SEVERITY_LABELS[rule.severity]}）    "
+        f"范围：{'本县即可判断' if rule.scope == 'local' else '需跨县比对'}",
+        f"所需的表：{', '.join(rule.needs) or '任意已识别的表'}",
+    ]
+    if rule.columns:
+        lines.append("所需的列：" + "；".join(f"{k}：{'、'.join(v)}" for k, v in rule.columns.items()))
+    lines += ["", "检查什么：", _wrap(rule.what), "", "为什么（政策依据）：", _wrap(rule.why), "", "示例：", _wrap(rule.example)]
+    fields = rule.params.model_fields
+    lines += ["", "参数（配置文件 [rules." + rule.code + "]）："]
+    if fields:
+        for name, info in fields.items():
+            doc = f" — {info.description}" if info.description else ""
+            lines.append(f"  {name} = {info.default!r}{doc}")
+    else:
+        lines.append("  无")
+    lines += ["", f"来源：{origin}"]
+    return "\n".join(lines)
+
+
+KIND_NAMES = {
+    Kind.TEXT: "文本",
+    Kind.ID_NUMBER: "证件号码",
+    Kind.PHONE: "电话",
+    Kind.CODE: "代码",
+    Kind.YESNO: "是/否",
+    Kind.INT: "整数",
+    Kind.MONEY: "金额（元）",
+    Kind.NUMBER: "数值",
+    Kind.DATE: "日期",
+    Kind.YEAR: "年份",
+}
+
+
+def _describe_field(name: str, spec: Spec) -> list[str]:
+    kind = KIND_NAMES[spec.kind]
+    flags = ["必填"] if spec.required else []
+    if spec.ge is not None or spec.le is not None:
+        low = "" if spec.ge is None else f"{spec.ge:g}"
+        high = "" if spec.le is None else f"{spec.le:g}"
+        flags.append(f"范围 {low}–{high}")
+    if spec.household_level:
+        flags.append("户级")
+    line = f"  {name}  [{kind}{'，' + '，'.join(flags) if flags else ''}]"
+    out = [line]
+    if spec.aliases:
+        out.append(_wrap("也接受：" + "、".join(spec.aliases), "      "))
+    if spec.codelist and spec.kind is Kind.CODE:
+        values = code_list(spec.codelist).values
+        extra = "（可多选，最多 %d 项）" % spec.multi if spec.multi > 1 else ""
+        extra += "（开放列表：其他取值照录）" if not spec.closed else ""
+        out.append(_wrap(f"代码表 {spec.codelist}{extra}：" + "、".join(values), "      "))
+    return out
+
+
+def describe_schema(kind: str | None) -> str:
+    if kind is None:
+        lines = ["表（fupin-audit schema TABLE 查看字段）："]
+        for name, model in MODELS.items():
+            lines.append(f"  {name:<11} {model.title}  工作表名关键词：{'、'.join(model.sheet_keywords)}")
+        return "\n".join(lines)
+    if kind not in MODELS:
+        from fupin_audit.errors import ConfigError
+
+        raise ConfigError(f"没有表 {kind}：可选 {'、'.join(MODELS)}")
+    model = MODELS[kind]
+    lines = [
+        f"{kind}（{model.title}）",
+        f"工作表名关键词：{'、'.join(model.sheet_keywords)}",
+        f"识别特征列：{'、'.join(model.signature)}",
+        "表头先规范化（全角转半角、去空白换行、统一括号、去掉末尾单位如（元）（万元）），再匹配下列字段：",
+        "",
+    ]
+    for name, spec in model.specs().items():
+        lines += _describe_field(name, spec)
+    return "\n".join(lines)
