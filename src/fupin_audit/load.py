@@ -212,7 +212,7 @@ class Loader:
         else:
             layout = locate_header(sheet.grid, is_known_header)
             if layout is None:
-                self._note("warning", "找不到可识别的表头（前 12 行中没有至少两个已知列名），已跳过", sheet)
+                self._note("error", "找不到可识别的表头（前 12 行中没有至少两个已知列名），已跳过", sheet)
                 return
             names, written, units = layout.names, layout.written, layout.units
             body = _data_rows(sheet.grid, layout)
