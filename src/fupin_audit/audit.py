@@ -16,7 +16,7 @@ from fupin_audit.dataset import Dataset
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.registry import Registry, default_registry
 from fupin_audit.engine.rule import Rule, Severity
-from fupin_audit.engine.runner import RuleOutcome, run_rules
+from fupin_audit.engine.runner import RuleOutcome, rule_parameters, run_rules
 from fupin_audit.errors import ConfigError
 from fupin_audit.findings import SEVERITIES, SEVERITY_RANK
 from fupin_audit.load import TableRequest, load
@@ -104,6 +104,7 @@ def audit(
     unknown = sorted(set(settings.rule_params) - {r.code for r in registry})
     if unknown:
         raise ConfigError(f"{settings.origin}: [rules.{unknown[0]}]：没有这条规则")
+    rule_parameters(registry, settings.rule_params)  # a typo in any [rules.CODE] table is an error
     forced = [TableRequest.parse(t) for t in tables]
 
     def stage(name: str, detail: str = "") -> None:
