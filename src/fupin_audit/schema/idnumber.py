@@ -430,13 +430,6 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
             )
         return f"证件号码被 Excel 存成数字（{text(i)}），精度已丢失，无法恢复真实号码"
 
-    upgraded_by_pos: dict[int, str] = {}
-    if flags["DQ014"].any():
-        upgraded_by_pos = dict(zip(u.upgraded_pos.tolist(), u.upgraded_text.to_pylist(), strict=True))
-
-    def msg_014(i: int) -> str:
-        return f"15 位旧证件号码，升位后为 {upgraded_by_pos[i]}"
-
     def msg_016(i: int) -> str:
         return f"地区码 {text(i)[:6]} 不在任何一版 GB/T 2260 行政区划代码中"
 
@@ -445,17 +438,12 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
         reason = "同一数字重复" if len(set(value)) == 1 else "以 999999 开头"
         return f"证件号码 {value} 是占位号码（{reason}），不是真实证件号码"
 
-    def msg_018(i: int) -> str:
-        return str(_NOTE_TEXT[u.note_mask[i]])
-
     makers = {
         "DQ010": msg_010,
         "DQ011": msg_011,
         "DQ013": msg_013,
-        "DQ014": msg_014,
         "DQ016": msg_016,
         "DQ017": msg_017,
-        "DQ018": msg_018,
     }
 
     index = raw.index
@@ -472,9 +460,22 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
     out["region"] = _str_series(pc.take(region_u, rows), index)
     upgraded_index = np.full(n_unique, len(u.upgraded_pos), dtype=np.int64)
     upgraded_index[u.upgraded_pos] = np.arange(len(u.upgraded_pos))
-    upgraded_index[~flags["DQ014"]] = len(u.upgraded_pos)
+    upgraded_rows = upgraded_index[rows]
     upgraded_u = pa.concat_arrays([u.upgraded_text, pa.nulls(1, type=pa.large_string())])
-    out["upgraded"] = _str_series(pc.take(upgraded_u, upgraded_index[rows]), index)
+    out["upgraded"] = _str_series(pc.take(upgraded_u, upgraded_rows), index)
+    # Legacy numbers can be a whole county's worth: their messages are built by arrow, not Python.
+    texts014 = pc.binary_join_element_wise(
+        pa.scalar("15 位旧证件号码，升位后为 ", pa.large_string()),
+        u.upgraded_text,
+        pa.scalar("", pa.large_string()),
+    )
+    texts014 = pa.concat_arrays([texts014, pa.array([""], type=pa.large_string())])
+    # _NOTE_TEXT[0] is "": rows without DQ018 point there.
+    note_rows = np.where(flags["DQ018"], u.note_mask, 0)[rows]
+    vectorised = {
+        "DQ014": (texts014, upgraded_rows),
+        "DQ018": (pa.array(_NOTE_TEXT, type=pa.large_string()), note_rows),
+    }
 
     # DQ012 mixes per-value tests with the per-row reference date.
     dq012_rows = date_bad[rows]
@@ -515,6 +516,8 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
     for flag in FLAGS:
         if flag == "DQ012":
             texts, msg_index = texts012, index012
+        elif flag in vectorised:
+            texts, msg_index = vectorised[flag]
         else:
             texts, msg_index = _messages(n_unique, rows, np.flatnonzero(flags[flag]), makers[flag])
         out[f"msg_{flag}"] = _str_series(pc.take(texts, msg_index), index)

@@ -1,0 +1,556 @@
+"""Tests for the vectorised 证件号码 analyser (DQ010–DQ018).
+
+python-stdnum is the independent oracle for check characters and calendar dates, so a wrong weight
+or an off-by-one in the date arithmetic cannot hide behind tests written from the same assumptions
+as the code.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stdnum.cn import ric
+from stdnum.exceptions import InvalidComponent
+
+from fupin_audit.io.cells import cell_text
+from fupin_audit.schema.idnumber import (
+    FLAGS,
+    KINDS,
+    analyse_ids,
+    compare_with_columns,
+    known_region_codes,
+    normalise_id,
+)
+
+REFERENCE = pd.Timestamp("2020-12-31")
+# Real codes: the pilot county (宿松县), its neighbour (怀宁县) and a spread over other provinces.
+REAL_REGIONS = ["340826", "340822", "110101", "110105", "320102", "440305", "510104", "650102"]
+HARD_FLAGS = ["DQ010", "DQ011", "DQ012", "DQ013", "DQ017"]
+COLUMNS = [
+    "normalized",
+    "kind",
+    "birth_date",
+    "sex",
+    "region",
+    "upgraded",
+    *FLAGS,
+    *(f"msg_{f}" for f in FLAGS),
+]
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def with_check(body17: str) -> str:
+    """Complete 17 digits with the check character computed by stdnum (the oracle)."""
+    assert len(body17) == 17
+    return body17 + ric.calc_check_digit(body17 + "0")
+
+
+def make_id(region: str, born: dt.date | str, seq: int) -> str:
+    date_text = born if isinstance(born, str) else born.strftime("%Y%m%d")
+    return with_check(f"{region}{date_text}{seq:03d}")
+
+
+def analyse_one(value: object, reference: pd.Timestamp | None = REFERENCE) -> pd.Series:
+    return analyse_ids(pd.Series([value], dtype=object), reference).iloc[0]
+
+
+def raised(row: pd.Series) -> set[str]:
+    return {flag for flag in FLAGS if row[flag]}
+
+
+def fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+regions = st.sampled_from(REAL_REGIONS)
+seqs = st.integers(0, 999)
+
+
+@st.composite
+def valid_ids(draw: st.DrawFn, min_year: int = 1900, max_year: int = 2017) -> str:
+    born = draw(st.dates(dt.date(min_year, 1, 1), dt.date(max_year, 12, 31)))
+    return make_id(draw(regions), born, draw(seqs))
+
+
+def test_real_regions_are_known() -> None:
+    codes = known_region_codes()
+    assert all(int(code) in codes for code in REAL_REGIONS)
+    # Abolished codes stay valid: 北京 崇文区 (110103) and 宣武区 (110104) were merged in 2010.
+    assert 110103 in codes and 110104 in codes
+    assert 990826 not in codes
+
+
+# --------------------------------------------------------------------------------------------------
+# property tests against stdnum
+
+
+@SETTINGS
+@given(st.lists(valid_ids(), min_size=1, max_size=30))
+def test_valid_ids_raise_no_error(ids: list[str]) -> None:
+    result = analyse_ids(pd.Series(ids), REFERENCE)
+    assert list(result.columns) == COLUMNS
+    for value, (_, row) in zip(ids, result.iterrows(), strict=True):
+        assert row["kind"] == "id18"
+        assert not any(row[flag] for flag in HARD_FLAGS), row.to_dict()
+        assert not row["DQ016"] and not row["DQ018"] and not row["DQ014"]
+        assert row["normalized"] == value
+        assert row["birth_date"] == pd.Timestamp(ric.get_birth_date(value))
+        assert row["sex"] == ("男" if int(value[16]) % 2 else "女")
+        assert row["region"] == value[:6]
+        assert pd.isna(row["upgraded"])
+        assert all(row[f"msg_{flag}"] == "" for flag in FLAGS)
+
+
+@SETTINGS
+@given(valid_ids(), st.integers(0, 17), st.integers(0, 9))
+def test_one_changed_digit_flags_dq011_exactly_when_stdnum_disagrees(
+    value: str, position: int, digit: int
+) -> None:
+    mutated = value[:position] + str(digit) + value[position + 1 :]
+    row = analyse_one(mutated)
+    oracle = ric.calc_check_digit(mutated)
+    wrong = oracle != mutated[17]
+    if wrong and mutated.endswith("000"):
+        # What Excel leaves of an 18-digit number: reported as lost precision instead.
+        assert raised(row) == {"DQ013"}
+        return
+    assert row["DQ011"] == wrong
+    assert not row["DQ010"] and not row["DQ013"] and not row["DQ017"]
+    if wrong:
+        assert row["msg_DQ011"] == f"证件号码校验位应为 {oracle}，实为 {mutated[17]}"
+    else:
+        assert row["msg_DQ011"] == ""
+
+
+BROKEN_DATES = {
+    "month 13": lambda y: f"{y}1301",
+    "month 00": lambda y: f"{y}0015",
+    "day 32": lambda y: f"{y}0132",
+    "day 00": lambda y: f"{y}0700",
+    "Feb 30": lambda y: f"{y}0230",
+    "Apr 31": lambda y: f"{y}0431",
+}
+
+
+@SETTINGS
+@given(regions, st.integers(1900, 2017), st.sampled_from(sorted(BROKEN_DATES)), seqs)
+def test_impossible_birth_date_with_valid_checksum_is_dq012(
+    region: str, year: int, broken: str, seq: int
+) -> None:
+    date_text = BROKEN_DATES[broken](year)
+    value = make_id(region, date_text, seq)
+    with pytest.raises(InvalidComponent):
+        ric.get_birth_date(value)
+    row = analyse_one(value)
+    assert raised(row) == {"DQ012"}
+    assert pd.isna(row["birth_date"])
+    assert date_text in row["msg_DQ012"]
+    assert "不是有效日期" in row["msg_DQ012"]
+
+
+@SETTINGS
+@given(regions, st.integers(1900, 2017).filter(lambda y: not calendar.isleap(y)), seqs)
+def test_feb_29_only_in_leap_years(region: str, year: int, seq: int) -> None:
+    common = make_id(region, f"{year}0229", seq)
+    leap = make_id(region, "20000229", seq)
+    result = analyse_ids(pd.Series([common, leap]), REFERENCE)
+    assert result["DQ012"].tolist() == [True, False]
+    assert f"{year} 年 2 月没有 29 日" in result["msg_DQ012"].iat[0]
+    assert result["birth_date"].iat[1] == pd.Timestamp("2000-02-29")
+
+
+@SETTINGS
+@given(st.text("0123456789", min_size=17, max_size=17))
+def test_lower_case_x_is_dq018_and_otherwise_the_upper_case_verdict(body: str) -> None:
+    upper, lower = body + "X", body + "x"
+    result = analyse_ids(pd.Series([upper, lower]), REFERENCE)
+    up, low = result.iloc[0], result.iloc[1]
+    assert low["normalized"] == upper
+    others = [c for c in COLUMNS if c not in ("DQ018", "msg_DQ018")]
+    pd.testing.assert_series_equal(up[others], low[others], check_names=False)
+    if up["kind"] == "id18":
+        assert up["DQ011"] == (ric.calc_check_digit(upper) != "X")
+        assert low["DQ018"] and low["msg_DQ018"] == "小写 x 改为 X"
+    assert not up["DQ018"]
+
+
+@SETTINGS
+@given(
+    st.one_of(valid_ids(), st.text("0123456789", min_size=17, max_size=17).map(lambda b: b + "X")),
+    st.sets(st.sampled_from(["lower", "wide", "space", "quote", "wrap"]), min_size=1),
+    st.lists(st.tuples(st.integers(0, 18), st.sampled_from([" ", "\u3000", "\u200b", "\ufeff", "\t"]))),
+)
+def test_dressed_values_are_noted_and_otherwise_checked_normally(
+    value: str, dressing: set[str], spaces: list[tuple[int, str]]
+) -> None:
+    """Clean-up must not change the verdict, and the note must list exactly what was cleaned."""
+    if "wrap" in dressing:  # a leading ' inside ="…" is not something Excel produces
+        dressing.discard("quote")
+    if "lower" in dressing and not value.endswith("X"):
+        dressing.discard("lower")
+    if not spaces:
+        dressing.discard("space")
+    dressed = value
+    if "lower" in dressing:
+        dressed = dressed.lower()
+    if "wide" in dressing:
+        dressed = fullwidth(dressed)
+    if "space" in dressing:
+        for at, char in sorted(spaces, reverse=True):
+            dressed = dressed[:at] + char + dressed[at:]
+    if "quote" in dressing:
+        dressed = "'" + dressed
+    if "wrap" in dressing:
+        dressed = f'="{dressed}"'
+    notes = [
+        note
+        for key, note in [
+            ("wide", "全角字符转半角"),
+            ("space", "去除空格/零宽字符"),
+            ("wrap", '去除 ="…" 包装'),
+            ("quote", "去除前导单引号"),
+            ("lower", "小写 x 改为 X"),
+        ]
+        if key in dressing
+    ]
+    result = analyse_ids(pd.Series([value, dressed]), REFERENCE)
+    plain, cleaned = result.iloc[0], result.iloc[1]
+    others = [c for c in COLUMNS if c not in ("DQ018", "msg_DQ018")]
+    pd.testing.assert_series_equal(plain[others], cleaned[others], check_names=False)
+    assert cleaned["normalized"] == value
+    assert not plain["DQ018"]
+    assert cleaned["DQ018"] == bool(notes)
+    assert cleaned["msg_DQ018"] == "；".join(notes)
+    normalised = normalise_id(pd.Series([dressed]))
+    assert normalised.iloc[0].tolist() == [value, "；".join(notes)]
+
+
+@SETTINGS
+@given(valid_ids(max_year=1999))
+def test_15_digit_upgrade_agrees_with_stdnum(value18: str) -> None:
+    value15 = value18[:6] + value18[8:17]
+    row = analyse_one(value15)
+    assert row["kind"] == "id15"
+    assert raised(row) == {"DQ014"}
+    assert row["upgraded"] == value18
+    assert row["upgraded"][17] == ric.calc_check_digit(row["upgraded"])
+    assert value18 in row["msg_DQ014"]
+    assert row["birth_date"] == pd.Timestamp(ric.get_birth_date(value18))
+    assert row["sex"] == ("男" if int(value15[14]) % 2 else "女")
+
+
+# --------------------------------------------------------------------------------------------------
+# Excel: a real workbook written by openpyxl and read back the way the project reads files
+
+
+def test_ids_excel_stored_as_numbers_are_dq013(tmp_path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    from python_calamine import CalamineWorkbook
+
+    good = make_id("340826", dt.date(1990, 1, 1), 123)
+    other = make_id("340822", dt.date(1975, 6, 30), 42)
+    cells = [
+        (int(good), "number"),  # typed into a General cell: Excel keeps 15 significant digits
+        (float(other), "number"),
+        (good, "text"),
+        (other, "text"),
+        (good + ".0", "text .0"),  # a number exported through a float then re-typed as text
+        (340826900101123, "number, 15 digits"),  # legacy IDs fit a double exactly: nothing lost
+    ]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "家庭成员"
+    sheet.append(["证件号码", "类型"])
+    for value, label in cells:
+        sheet.append([value, label])
+    path = tmp_path / "members.xlsx"
+    book.save(path)
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("家庭成员").to_python()
+    read = [row[0] for row in rows[1:]]
+    assert isinstance(read[0], float) and isinstance(read[2], str)  # the file really holds numbers
+    texts = pd.Series([cell_text(v) for v in read])
+    assert texts[0] == "3.40826199001011E+17"
+    result = analyse_ids(texts, REFERENCE)
+
+    assert result["DQ013"].tolist() == [True, True, False, False, True, False]
+    for i in (0, 1, 4):
+        assert raised(result.iloc[i]) == {"DQ013"}
+        assert result["kind"].iat[i] == "excel_number"
+        assert "无法恢复" in result["msg_DQ013"].iat[i]
+        assert texts[i] in result["msg_DQ013"].iat[i]
+    assert result["msg_DQ013"].iat[0] == (
+        "证件号码被 Excel 存成数字（3.40826199001011E+17），精度已丢失，无法恢复真实号码"
+    )
+    for i in (2, 3):
+        assert raised(result.iloc[i]) == set()
+    assert result["kind"].iat[5] == "id15"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3.40826199001011E+17",
+        "3.40826E+17",
+        "3.40826e+17",
+        "3.4082619900101E17",
+        "340826199001011234.0",
+        "1.5",
+    ],
+)
+def test_scientific_and_decimal_text_is_dq013_only(text: str) -> None:
+    row = analyse_one(text)
+    assert row["kind"] == "excel_number"
+    assert raised(row) == {"DQ013"}
+    assert pd.isna(row["birth_date"]) and pd.isna(row["sex"]) and pd.isna(row["region"])
+
+
+def test_18_digits_ending_000_only_suspicious_when_checksum_wrong() -> None:
+    rounded = "340826199001011000"  # what Excel shows for 340826199001011234 formatted as "0"
+    assert ric.calc_check_digit(rounded) != "0"
+    row = analyse_one(rounded)
+    assert raised(row) == {"DQ013"}
+    assert "000" in row["msg_DQ013"] and "无法恢复真实号码" in row["msg_DQ013"]
+    # A genuine ID can end in 000 (sequence 100, check 0): no accusation.
+    genuine = next(
+        v for s in range(0, 1000, 10) if (v := make_id("340826", dt.date(1990, 1, 1), s)).endswith("000")
+    )
+    assert raised(analyse_one(genuine)) == set()
+
+
+# --------------------------------------------------------------------------------------------------
+# near misses and the other kinds
+
+
+def test_valid_x_check_character_is_accepted() -> None:
+    value = next(v for s in range(1000) if (v := make_id("340826", dt.date(1985, 3, 7), s)).endswith("X"))
+    row = analyse_one(value)
+    assert row["kind"] == "id18" and raised(row) == set()
+    wrong = value[:17] + "3"
+    assert analyse_one(wrong)["msg_DQ011"] == "证件号码校验位应为 X，实为 3"
+
+
+def test_birth_on_reference_date_is_fine_one_day_later_is_not() -> None:
+    on = make_id("340826", dt.date(2020, 12, 31), 11)
+    after = make_id("340826", dt.date(2021, 1, 1), 11)
+    result = analyse_ids(pd.Series([on, after]), REFERENCE)
+    assert result["DQ012"].tolist() == [False, True]
+    assert result["msg_DQ012"].iat[1] == "证件号码中的出生日期 20210101 晚于数据基准日 2020-12-31"
+    # Without a reference date the future test is skipped, never judged against "today".
+    assert not analyse_ids(pd.Series([after]))["DQ012"].iat[0]
+
+
+def test_per_row_reference_dates() -> None:
+    value = make_id("340826", dt.date(2019, 6, 1), 12)
+    raw = pd.Series([value, value, value, None], index=["a", "b", "c", "d"])
+    reference = pd.Series(
+        pd.to_datetime(["2018-12-31", "2019-12-31", None, "2018-12-31"]), index=["a", "b", "c", "d"]
+    )
+    result = analyse_ids(raw, reference)
+    assert result["DQ012"].tolist() == [True, False, False, False]
+    assert "2018-12-31" in result["msg_DQ012"].iat[0]
+    assert list(result.index) == ["a", "b", "c", "d"]
+
+
+def test_1900_boundary() -> None:
+    first = make_id("340826", dt.date(1900, 1, 1), 5)
+    before = make_id("340826", dt.date(1899, 12, 31), 5)
+    result = analyse_ids(pd.Series([first, before]), REFERENCE)
+    assert result["DQ012"].tolist() == [False, True]
+    assert result["msg_DQ012"].iat[1] == "证件号码中的出生日期 18991231 早于 1900-01-01"
+    assert result["birth_date"].iat[0] == pd.Timestamp("1900-01-01")
+
+
+def test_disability_certificate_number() -> None:
+    base = make_id("340826", dt.date(1968, 8, 8), 331)
+    row = analyse_one(base + "12")
+    assert row["kind"] == "disability20" and raised(row) == set()
+    assert row["birth_date"] == pd.Timestamp("1968-08-08") and row["sex"] == "男"
+    broken = base[:17] + ("0" if base[17] != "0" else "1") + "12"
+    row = analyse_one(broken)
+    assert raised(row) == {"DQ011"}
+    assert "残疾人证号前 18 位" in row["msg_DQ011"]
+
+
+@pytest.mark.parametrize("prefix", ["810000", "820000", "830000"])
+def test_residence_permits_are_not_unknown_regions(prefix: str) -> None:
+    row = analyse_one(make_id(prefix, dt.date(1988, 2, 2), 7))
+    assert row["kind"] == "id18" and raised(row) == set()
+
+
+def test_unknown_region_is_a_warning_only() -> None:
+    row = analyse_one(make_id("990826", dt.date(1988, 2, 2), 7))
+    assert raised(row) == {"DQ016"}
+    assert row["msg_DQ016"] == "地区码 990826 不在任何一版 GB/T 2260 行政区划代码中"
+
+
+def test_code_created_after_birth_is_still_known() -> None:
+    # 110115 大兴区 dates from 2001; stdnum.ric.validate would reject someone born there in 1980.
+    value = make_id("110115", dt.date(1980, 5, 5), 21)
+    assert not ric.is_valid(value)
+    assert raised(analyse_one(value)) == set()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("111111111111111111", "同一数字重复"),
+        ("000000000000000000", "同一数字重复"),  # ends in 000 with a wrong check, yet no DQ013
+        ("999999199001011234", "以 999999 开头"),
+        ("999999999999999999", "同一数字重复"),
+        ("0", "同一数字重复"),
+    ],
+)
+def test_placeholders_are_dq017_only(value: str, reason: str) -> None:
+    row = analyse_one(value)
+    assert row["kind"] == "placeholder"
+    assert raised(row) == {"DQ017"}
+    assert reason in row["msg_DQ017"] and value in row["msg_DQ017"]
+
+
+@pytest.mark.parametrize(
+    ("value", "fragments"),
+    [
+        ("34082619900101123", ["长度 17 位"]),
+        ("3408261990010112345", ["长度 19 位"]),
+        ("3408261990-0101-1234", ["长度 20 位", "“-”"]),
+        ("张三", ["长度 2 位", "“张”", "“三”"]),
+        ("34082619900X011234", ["长度 18 位", "X 只能作为第 18 位校验码"]),
+        ("34082619900101123", ["应为 18 位"]),
+    ],
+)
+def test_malformed_values_are_dq010_only(value: str, fragments: list[str]) -> None:
+    row = analyse_one(value)
+    assert row["kind"] == "malformed"
+    assert raised(row) == {"DQ010"}
+    for fragment in fragments:
+        assert fragment in row["msg_DQ010"]
+    assert pd.isna(row["region"]) and pd.isna(row["sex"])
+
+
+def test_malformed_after_clean_up_gets_no_dq018() -> None:
+    row = analyse_one("３４０８２６")
+    assert raised(row) == {"DQ010"}
+    assert normalise_id(pd.Series(["３４０８２６"]))["normalisations"].iat[0] == "全角字符转半角"
+
+
+@pytest.mark.parametrize("value", [None, np.nan, "", "   ", "\u200b"])
+def test_empty_values_raise_nothing(value: object) -> None:
+    row = analyse_one(value)
+    assert row["kind"] == "empty" and row["normalized"] == ""
+    assert raised(row) == set()
+
+
+def test_empty_series_and_index_preserved() -> None:
+    empty = analyse_ids(pd.Series([], dtype="str"), REFERENCE)
+    assert list(empty.columns) == COLUMNS and len(empty) == 0
+    value = make_id("340826", dt.date(1990, 1, 1), 2)
+    raw = pd.Series([value, None, value, "bad"], index=[7, 7, 3, 1])
+    result = analyse_ids(raw, REFERENCE)
+    assert result.index.equals(raw.index)
+    assert result["kind"].tolist() == ["id18", "empty", "id18", "malformed"]
+    assert result["sex"].tolist()[0] == "女"
+    assert set(result["kind"]) <= set(KINDS)
+    assert result["birth_date"].dtype == "datetime64[ns]"
+
+
+def test_numbers_handed_over_are_rendered_like_a_spreadsheet() -> None:
+    result = analyse_ids(pd.Series([3.40826199001011e17, 340826900101123], dtype=object), REFERENCE)
+    assert result["kind"].tolist() == ["excel_number", "id15"]
+
+
+# --------------------------------------------------------------------------------------------------
+# DQ015
+
+
+def test_compare_with_columns() -> None:
+    man = make_id("340826", dt.date(1990, 1, 1), 11)
+    woman = make_id("340826", dt.date(1992, 2, 2), 12)
+    analysis = analyse_ids(pd.Series([man, man, woman, woman, "bad", man, man]), REFERENCE)
+    sex = pd.Series(["男", "女", "女", None, "男", "女", "男"])
+    birth = pd.to_datetime(
+        pd.Series(["1990-01-01", "1990-01-01", "1992-02-03", "1990-01-01", "1990-01-01", None, "1991-01-01"])
+    )
+    result = compare_with_columns(analysis, sex, birth)
+    assert list(result.columns) == ["sex_mismatch", "birth_mismatch", "msg_DQ015"]
+    assert result["sex_mismatch"].tolist() == [False, True, False, False, False, True, False]
+    assert result["birth_mismatch"].tolist() == [False, False, True, True, False, False, True]
+    assert result["msg_DQ015"].iat[0] == ""
+    assert result["msg_DQ015"].iat[1] == "证件号码显示性别为男，性别列为女"
+    assert result["msg_DQ015"].iat[2] == "证件号码显示出生日期 1992-02-02，出生日期列为 1992-02-03"
+    assert result["msg_DQ015"].iat[4] == ""  # malformed ID: nothing derivable, nothing compared
+
+    none = compare_with_columns(analysis, None, None)
+    assert not none["sex_mismatch"].any() and not none["birth_mismatch"].any()
+    assert (none["msg_DQ015"] == "").all()
+
+
+def test_compare_ignores_time_of_day() -> None:
+    value = make_id("340826", dt.date(1990, 1, 1), 11)
+    analysis = analyse_ids(pd.Series([value]))
+    result = compare_with_columns(analysis, None, pd.Series([pd.Timestamp("1990-01-01 08:30")]))
+    assert not result["birth_mismatch"].iat[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# vectorisation
+
+
+def _pool(rng: np.random.Generator, n: int) -> list[str]:
+    regions = np.array([*REAL_REGIONS, "990826", "810000"])
+    born = np.datetime64("1890-01-01") + rng.integers(0, 50_000, n).astype("timedelta64[D]")
+    pool = []
+    for i, (region, day, seq) in enumerate(
+        zip(rng.choice(regions, n), born.astype(str), rng.integers(0, 1000, n), strict=True)
+    ):
+        value = make_id(str(region), day.replace("-", ""), int(seq))
+        match i % 10:
+            case 1:
+                value = value[:17] + str((i // 10) % 10)  # often a wrong check character
+            case 2:
+                value = value[:6] + value[8:17]
+            case 3:
+                value = fullwidth(value.lower()) + " "
+            case 4:
+                value = value[:10] + "1331" + value[14:]
+            case 5:
+                value = f"{float(value[:17] + '0'):.14E}"
+            case 6:
+                value = value + "12"
+            case 7:
+                value = value[:-1]
+        pool.append(value)
+    return [*pool, "", "999999999999999999", "张三"]
+
+
+def test_200k_rows_equal_unique_then_reindex() -> None:
+    rng = np.random.default_rng(20200)
+    pool = np.array(_pool(rng, 60_000), dtype=object)
+    raw = pd.Series(pool[rng.integers(0, len(pool), 200_000)], dtype=object)
+    raw[rng.integers(0, len(raw), 500)] = None
+    raw.index = pd.RangeIndex(1_000_000, 1_200_000)
+    reference = pd.Series(pd.Timestamp("2017-12-31"), index=raw.index)
+
+    result = analyse_ids(raw, reference)
+
+    uniques = pd.Series(raw.unique(), dtype=object)
+    per_value = analyse_ids(uniques, pd.Timestamp("2017-12-31"))
+    position = pd.Index(uniques).get_indexer(raw)
+    expected = per_value.iloc[position].set_axis(raw.index)
+    pd.testing.assert_frame_equal(result, expected)
+
+    # And the checksum verdict agrees with stdnum on every distinct 18-digit value.
+    ids18 = per_value[per_value["kind"] == "id18"]
+    oracle = [ric.calc_check_digit(v) != v[17] for v in ids18["normalized"]]
+    assert ids18["DQ011"].tolist() == oracle
+    assert {"id18", "id15", "disability20", "excel_number", "malformed", "empty", "placeholder"} <= set(
+        result["kind"]
+    )
+    assert result[list(FLAGS)].any().all()
