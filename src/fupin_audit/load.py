@@ -95,7 +95,11 @@ def canonical(kind: str, name: str) -> str | None:
 
 
 def classify(sheet: str, file: str, names: Sequence[str]) -> str | None:
-    """The table kind of a sheet from its name keywords and header signature (None: unrecognised)."""
+    """The table kind of a sheet from its name keywords and header signature (None: unrecognised).
+
+    Score = recognised fields + 3 × distinctive (signature) fields + 6 for a name keyword
+    − 2 × required fields missing; at least two recognised fields and a signature field or keyword.
+    """
     label = sheet or Path(file).stem
     best, best_score = None, 0.0
     for kind, model in MODELS.items():
@@ -106,7 +110,8 @@ def classify(sheet: str, file: str, names: Sequence[str]) -> str | None:
         )
         if len(fields) < 2 or (signature == 0 and not keyword):
             continue
-        score = len(fields) + 3 * signature + (6 if keyword else 0)
+        missing = sum(1 for f, spec in model.specs().items() if spec.required and f not in fields)
+        score = len(fields) + 3 * signature + (6 if keyword else 0) - 2 * missing
         if score > best_score:
             best, best_score = kind, score
     return best
@@ -119,8 +124,8 @@ def _fields_of(kind: str, names: Sequence[str]) -> set[str]:
 def is_flat_export(kind: str, fields: set[str]) -> bool:
     """A member-level sheet that also carries household-only columns (人均纯收入, 脱贫状态 …)."""
     household_only = set(Household.signature) - set(Member.specs())
-    member_only = {"与户主关系", "证件号码", "姓名"}
-    return kind in ("members", "households") and len(fields & household_only) >= 2 and len(fields & member_only) >= 2
+    per_person = {"与户主关系", "人口编号"}  # a household sheet may carry the head's 姓名/证件号码 too
+    return kind in ("members", "households") and len(fields & household_only) >= 2 and bool(fields & per_person)
 
 
 def roster_category(label: str) -> str | None:
@@ -220,10 +225,17 @@ class Loader:
         if kind is None:
             self._note("warning", f"无法判断是哪一种表（表头：{'、'.join(n for n in names[:8] if n)}…），已跳过", sheet)
             return
+        first_source = len(self.sources)
         if kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names)):
             frame, headers, unit_of = _map_columns("flat", body, names, written, units)
             self._split_flat(sheet, frame, headers, unit_of)
-            return
+        else:
+            self._single(sheet, kind, body, names, written, units)
+        if layout is not None:
+            for src in range(first_source, len(self.sources)):
+                self._title_year(sheet.grid, layout.header_rows[0], src)
+
+    def _single(self, sheet: RawSheet, kind: str, body: pd.DataFrame, names, written, units) -> None:
         frame, headers, unit_of = _map_columns(kind, body, names, written, units)
         if kind == "rosters" and "类别" not in frame:
             category = roster_category(sheet.sheet or Path(sheet.file).stem)
@@ -231,8 +243,6 @@ class Loader:
                 frame["类别"] = category
                 headers["类别"] = f"（工作表名：{sheet.sheet or Path(sheet.file).name}）"
         src = self._add_source(Source(sheet.file, sheet.sheet, kind, headers, unit_of, len(frame)))
-        if layout is not None:
-            self._title_year(sheet.grid, layout.header_rows[0], src)
         self._add_part(kind, frame, src)
 
     def _note(self, level: str, message: str, sheet: RawSheet) -> None:

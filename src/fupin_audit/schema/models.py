@@ -89,8 +89,9 @@ class Household(_Located):
 
     户编号: Annotated[OptStr, Text(*HOUSEHOLD_ID, required=True)] = None
     户主编号: Annotated[OptStr, Text()] = None
-    户主姓名: Annotated[OptStr, Text()] = None
-    户主证件号码: Annotated[OptStr, IdNumber("户主身份证号", "户主身份证号码")] = None
+    # A household sheet often heads these columns plainly 姓名 / 证件号码: they are the head's.
+    户主姓名: Annotated[OptStr, Text("姓名")] = None
+    户主证件号码: Annotated[OptStr, IdNumber("户主身份证号", "户主身份证号码", "证件号码", "身份证号码", "身份证号")] = None
     家庭人口数: Annotated[
         OptInt,
         Int("人数", "家庭人口", "年度家庭人口数", "当前家庭人口数", "家庭人数", ge=1, le=30, required=True),
@@ -144,7 +145,7 @@ class Member(_Located):
     kind = "members"
     title = "家庭成员"
     sheet_keywords = ("家庭成员", "人员信息", "成员表", "人口", "成员")
-    signature = ("与户主关系", "证件号码", "性别", "健康状况", "劳动技能", "文化程度", "在校生状况", "姓名")
+    signature = ("与户主关系", "性别", "健康状况", "劳动技能", "文化程度", "在校生状况", "人口编号")
 
     户编号: Annotated[OptStr, Text(*HOUSEHOLD_ID, required=True)] = None
     人口编号: Annotated[OptStr, Text("人编号", "个人编号", "成员编号")] = None

@@ -1,0 +1,120 @@
+"""From real files to typed tables: classification, header mapping, flat exports, units, locations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+from conftest import household, make_id, member, write_xlsx
+
+from fupin_audit.audit import audit
+from fupin_audit.load import TableRequest, classify, load
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_xls_made_by_libreoffice_with_title_and_two_row_header():
+    dataset = load([FIXTURES / "households.xls"])
+    households = dataset.tables["households"]
+    assert {"户编号", "家庭人口数", "工资性收入", "人均纯收入", "脱贫状态", "乡"} <= households.fields
+    first = households.data.iloc[0]
+    assert first["户编号"] == "3408260101001"
+    assert first["人均纯收入"] == 4523.67 and first["脱贫状态"] == "已脱贫"
+    assert first["_row"] == 5  # title, unit line and two header rows above it
+    source = dataset.sources[int(first["_src"])]
+    assert source.sheet == "贫困户" and source.headers["乡"] == "乡（镇）"
+    assert dataset.title_years[int(first["_src"])] == 2017
+    # the 说明 sheet has no header: reported, not fatal
+    assert any(d.sheet == "说明" and d.level == "error" for d in dataset.diagnostics)
+
+
+def test_same_workbook_in_every_format_gives_the_same_households():
+    frames = []
+    for name in ("households.xlsx", "households.xls", "households.ods"):
+        data = load([FIXTURES / name]).tables["households"].data
+        frames.append(data[["户编号", "人均纯收入", "_row"]].reset_index(drop=True))
+    for other in frames[1:]:
+        pd.testing.assert_frame_equal(frames[0], other)
+
+
+def test_gbk_csv_member_export():
+    dataset = load([FIXTURES / "members_gbk.csv"])
+    members = dataset.tables["members"]
+    assert dataset.sources[0].file.endswith("members_gbk.csv") and dataset.sources[0].sheet == ""
+    assert members.data["证件号码"].iloc[0] == "340826196501011234"  # ="…" unwrapped
+    assert members.raw["证件号码"].iloc[0] == '="340826196501011234"'  # value as read
+    assert members.data["务工时间"].iloc[0] == 10
+    assert members.data["_row"].tolist()[:3] == [3, 4, 5]
+    assert members.data["户编号"].iloc[3] == "0012"  # leading zeros kept
+
+
+def test_flat_export_is_split_and_conflicts_found(tmp_path):
+    rows = []
+    for i, (hid, income) in enumerate([("H1", 3120), ("H1", 3120), ("H2", 5000), ("H2", 5100)]):
+        record = member(hid, 证件号码=make_id(seq=101 + 2 * i), 姓名=f"人{i}")
+        record.update({"家庭人口数": 2, "贫困户属性": "一般贫困户", "脱贫状态": "未脱贫", "主要致贫原因": "缺资金",
+                       "人均纯收入": income})  # fmt: skip
+        rows.append(record)
+    path = write_xlsx(tmp_path / "flat.xlsx", {"建档立卡人员信息": rows}, title="宿松县2017年建档立卡人员信息表")
+    result = audit([str(path)], select=["DQ036"])
+    assert result.dataset.rows_read() == {"households": 2, "members": 4}
+    assert [s.flat for s in result.dataset.sources] == [True, True]
+    finding = result.findings.iloc[0]
+    assert len(result.findings) == 1
+    assert (finding["rule"], finding["row"], finding["column"], finding["value"]) == ("DQ036", 6, "人均纯收入", "5100")
+    assert "第 5 行" in finding["message"]
+
+
+def test_sheet_and_header_variants_are_recognised(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(["贫困户编号", "身份证号", "姓名", "性别", "与户主关系", "健康状况", "劳动技能", "务工时间（月）"])
+    ws.append(["H1", make_id(), "张三", "1", "户主", "健康", "普通劳动力", "６"])
+    path = tmp_path / "人员.xlsx"
+    wb.save(path)
+    members = load([path]).tables["members"]
+    assert members.data["性别"].iloc[0] == "男" and members.data["务工时间"].iloc[0] == 6
+    assert classify("村信息", "x.xlsx", ["村", "总人口数", "贫困人口数"]) == "villages"
+    assert classify("死亡人员", "x.xlsx", ["证件号码", "姓名", "死亡日期"]) == "rosters"
+
+
+def test_roster_named_after_its_category_and_wan_yuan_units(tmp_path):
+    path = write_xlsx(
+        tmp_path / "b.xlsx",
+        {
+            "死亡人员": [{"证件号码": make_id(), "姓名": "王某", "死亡日期": "2016-05-03"}],
+            "村信息": [{"乡": "孚玉镇", "村": "城西村", "总人口数": 900, "村集体经济收入（万元）": 3.2}],
+        },
+    )
+    dataset = load([path])
+    assert dataset.tables["rosters"].data["类别"].iloc[0] == "死亡"
+    assert dataset.tables["rosters"].data["日期"].iloc[0] == pd.Timestamp("2016-05-03")
+    assert dataset.tables["villages"].data["村集体经济收入"].iloc[0] == 32000
+
+
+def test_forced_table_kind(tmp_path):
+    path = write_xlsx(tmp_path / "c.xlsx", {"Sheet": [{"户编号": "H1", "姓名": "张三", "措施类型": "产业帮扶"}]})
+    assert "measures" in load([path]).tables
+    forced = load([path], forced=[TableRequest.parse(f"helpers={path}:Sheet")])
+    assert set(forced.tables) == {"helpers"}
+
+
+def test_missing_column_in_one_source_is_dq001_not_dq002(tmp_path):
+    full = write_xlsx(tmp_path / "a.xlsx", {"户信息": [household("H1")]})
+    partial_row = {k: v for k, v in household("H2").items() if k != "主要致贫原因"}
+    partial = write_xlsx(tmp_path / "b.xlsx", {"户信息": [partial_row]})
+    result = audit([str(full), str(partial)], select=["DQ001", "DQ002"])
+    assert result.findings["rule"].tolist() == ["DQ001"]
+    assert result.findings["file"].iloc[0].endswith("b.xlsx")
+    assert result.findings["column"].iloc[0] == "主要致贫原因"
+
+
+def test_inputs_are_never_modified(tmp_path):
+    import hashlib
+
+    path = write_xlsx(tmp_path / "d.xlsx", {"户信息": [household()], "家庭成员": [member()]})
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = audit([str(path)])
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before == result.dataset.files[0].sha256
