@@ -18,6 +18,8 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
     for source in dataset.sources:
         per_file = rows_per_source.setdefault(source.file, {})
         per_file[source.kind] = per_file.get(source.kind, 0) + source.rows
+    from fupin_audit import indicators
+
     return {
         "tool": "fupin-audit",
         "version": __version__,
@@ -42,6 +44,7 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
             "skipped": {o.code: o.reason for o in result.outcomes if o.status == "skipped"},
             "failed": {o.code: o.reason for o in result.outcomes if o.status == "failed"},
         },
+        "indicators": indicators.compute(result),
         "counts": {
             "findings": len(findings),
             "by_severity": {k: int(v) for k, v in findings["severity"].value_counts().sort_index().items()},

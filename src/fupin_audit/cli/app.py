@@ -34,6 +34,11 @@ class Format(StrEnum):
     json = "json"
 
 
+class By(StrEnum):
+    township = "乡"
+    village = "村"
+
+
 class Level(StrEnum):
     error = "error"
     warning = "warning"
@@ -67,6 +72,7 @@ def check(
     encoding: Annotated[str | None, typer.Option(help="强制 CSV 编码（默认依次尝试 UTF-8、GB18030）")] = None,
     bom: Annotated[bool, typer.Option("--bom", help="CSV 输出加 BOM，便于 Excel 打开")] = False,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")] = False,
+    by: Annotated[By | None, typer.Option("--by", help="按乡镇（乡）或村（村）分组统计问题")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,
 ) -> None:
     """检查数据文件，输出发现的问题。"""
@@ -115,6 +121,11 @@ def check(
     if broken and not keep_going:
         code = EXIT_FAILURE
     summary["exit_code"] = code
+    if by is not None:
+        from fupin_audit.indicators import breakdown
+
+        summary["breakdown_by"] = by.value
+        summary["breakdown"] = breakdown(result.findings, by.value)
     _emit(result, summary, fmt_name, output, limit, bom)
     raise typer.Exit(code)
 
@@ -150,7 +161,7 @@ def _emit(result, summary, fmt: str, output: Path | None, limit: int, bom: bool)
 
             terminal = out is sys.stdout and sys.stdout.isatty()
             console = Console(file=out, width=None if terminal else 160, highlight=False, force_terminal=terminal)
-            render_findings(console, result, limit)
+            render_findings(console, result, limit, summary)
 
     if output is None:
         write(sys.stdout)

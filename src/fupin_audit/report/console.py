@@ -27,7 +27,70 @@ def _location(row) -> str:
     return ":".join(parts)
 
 
-def render_findings(console: Console, result: AuditResult, limit: int = 20) -> None:
+def _share(item: dict) -> str:
+    share = item.get("share")
+    if item.get("note"):
+        return item["note"]
+    text = "—" if share is None else f"{share * 100:.1f}%"
+    return f"{text}（{item['numerator']} / {item['denominator']}）"
+
+
+def indicator_table(summary: dict) -> Table | None:
+    values = summary.get("indicators") or {}
+    if not values:
+        return None
+    table = Table(title="指标", title_justify="left")
+    table.add_column("指标")
+    table.add_column("数值", overflow="fold")
+    for key, label in (
+        ("registered_households", "建档立卡户数"),
+        ("registered_people", "建档立卡人数"),
+        ("exited_households", "已脱贫户数"),
+        ("exited_people", "已脱贫人数"),
+    ):
+        if key in values:
+            table.add_row(label, str(values[key]))
+    if "exited_below_relapse_line" in values:
+        item = values["exited_below_relapse_line"]
+        table.add_row(f"已脱贫户人均纯收入低于 {item['line']:g} 元的比例", _share(item))
+    if "developmental_measure_share" in values:
+        table.add_row("开发式措施占全部措施的比例", _share(values["developmental_measure_share"]))
+    for key, label in (
+        ("wrong_exit_rate", "错退疑似人口 ÷ 脱贫人口"),
+        ("wrong_inclusion_rate", "错评疑似人口 ÷ 建档人口"),
+        ("missed_rate", "漏评疑似人口 ÷ 名单上未建档人口"),
+    ):
+        if key in values:
+            table.add_row(f"{label}（{'、'.join(values[key]['rules'])}）", _share(values[key]))
+    bunch = values.get("near_line_bunching") or {}
+    if bunch:
+        names = "、".join(f"{b['township']}{b['village']}" for b in bunch["bunched"][:5])
+        table.add_row(
+            "收入刚过线“扎堆”的村（IN002 检验）",
+            f"{bunch['villages_bunched']} / {bunch['villages_tested']}" + (f"：{names}" if names else ""),
+        )
+    incidence = [v for v in values.get("village_incidence", []) if v.get("incidence") is not None]
+    if incidence:
+        worst = sorted(incidence, key=lambda v: -v["incidence"])[:3]
+        table.add_row(
+            "贫困发生率最高的村",
+            "；".join(f"{v['township']}{v['village']} {v['incidence'] * 100:.1f}%" for v in worst),
+        )
+    return table
+
+
+def breakdown_table(rows: list[dict], by: str) -> Table:
+    table = Table(title=f"按{'乡镇' if by == '乡' else '村'}统计", title_justify="left")
+    keys = ["township"] if by == "乡" else ["township", "village"]
+    families = [c for c in (rows[0] if rows else {}) if c not in keys]
+    for name in ["乡镇", *(["村"] if by == "村" else []), *families]:
+        table.add_column(name, justify="right" if name in families else "left")
+    for row in rows:
+        table.add_row(*[escape(str(row[k]) or "（空）") for k in keys], *[str(row[f]) for f in families])
+    return table
+
+
+def render_findings(console: Console, result: AuditResult, limit: int = 20, summary: dict | None = None) -> None:
     findings = result.findings
     for code, group in findings.groupby("rule", sort=True):
         first = group.iloc[0]
@@ -56,10 +119,10 @@ def render_findings(console: Console, result: AuditResult, limit: int = 20) -> N
         console.print(table)
         if len(group) > limit:
             console.print(f"  … 另有 {len(group) - limit} 条（--limit 调整显示条数，--format csv 导出全部）\n")
-    render_summary(console, result)
+    render_summary(console, result, summary or {})
 
 
-def render_summary(console: Console, result: AuditResult) -> None:
+def render_summary(console: Console, result: AuditResult, summary: dict) -> None:
     findings = result.findings
     counts = Table(title="按规则统计", title_justify="left")
     for name in ("规则", "名称", "规则族", "级别", "条数"):
@@ -92,6 +155,10 @@ def render_summary(console: Console, result: AuditResult) -> None:
     parts: list = [total]
     if len(findings):
         parts.append(counts)
+    if (indicators := indicator_table(summary)) is not None:
+        parts.append(indicators)
+    if summary.get("breakdown"):
+        parts.append(breakdown_table(summary["breakdown"], summary["breakdown_by"]))
     parts.append(inputs)
     skipped = [o for o in result.outcomes if o.status != "ran"]
     if skipped:

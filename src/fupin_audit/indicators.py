@@ -1,0 +1,200 @@
+"""Indicators of the run summary (RULES.md, last section): the numbers evaluators and the 2017
+speech look at, each with its numerator and denominator, plus per-village poverty incidence and the
+near-line bunching test of IN002."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from fupin_audit.schema.codes import EXITED, POOR
+
+if TYPE_CHECKING:
+    from fupin_audit.audit import AuditResult
+
+WRONG_EXIT_RULES = ("LG401", "LG402")
+WRONG_IN_RULES = ("LG301", "LG202", "LG302")
+MISSED_RULES = ("LG101",)
+
+
+def ratio(numerator: float, denominator: float) -> dict[str, Any]:
+    share = round(numerator / denominator, 4) if denominator else None
+    return {"numerator": int(numerator), "denominator": int(denominator), "share": share}
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), "").astype(str).str.strip()
+
+
+def _household_sizes(result: AuditResult) -> pd.Series:
+    """People per 户编号: member rows when there is a member table, else 家庭人口数."""
+    tables = result.dataset.tables
+    households = tables["households"].data
+    ids = _text(households["户编号"]) if "户编号" in households else pd.Series(dtype=object)
+    size = pd.Series(np.nan, index=households.index)
+    if "members" in tables and "户编号" in tables["members"].data:
+        counts = _text(tables["members"].data["户编号"]).value_counts()
+        size = ids.map(counts)
+    if "家庭人口数" in households:
+        size = size.fillna(households["家庭人口数"].astype("float64"))
+    return pd.Series(size.fillna(0).to_numpy(), index=ids.to_numpy())
+
+
+def _unless_not_run(result: AuditResult, item: dict[str, Any]) -> dict[str, Any]:
+    """A rate whose rules did not run is unknown, not zero."""
+    ran = {o.code for o in result.outcomes if o.status == "ran"}
+    if not ran & set(item["rules"]):
+        return {**item, "numerator": None, "share": None, "note": "相关规则未运行"}
+    return item
+
+
+def compute(result: AuditResult) -> dict[str, Any]:
+    out = _compute(result)
+    for key in ("wrong_exit_rate", "wrong_inclusion_rate", "missed_rate"):
+        if key in out:
+            out[key] = _unless_not_run(result, out[key])
+    return out
+
+
+def _compute(result: AuditResult) -> dict[str, Any]:
+    tables = result.dataset.tables
+    findings = result.findings
+    out: dict[str, Any] = {}
+    households = tables["households"].data if "households" in tables else None
+    if households is not None and "脱贫状态" in households:
+        sizes = _household_sizes(result)
+        status = households["脱贫状态"].astype(object)
+        exited = status.isin(EXITED).to_numpy()
+        is_poor = status.isin(POOR).to_numpy()
+        ids = _text(households["户编号"]) if "户编号" in households else pd.Series("", index=households.index)
+        exited_ids = set(ids[exited])
+        out["registered_households"] = len(households)
+        out["registered_people"] = int(sizes.sum())
+        out["exited_households"] = int(exited.sum())
+        out["exited_people"] = int(sizes[ids[exited].to_numpy()].sum())
+        out["poor_households"] = int(is_poor.sum())
+        if "人均纯收入" in households:
+            line = result.policy.relapse_risk_line
+            below = exited & (households["人均纯收入"] < line).fillna(False).to_numpy()
+            out["exited_below_relapse_line"] = {**ratio(below.sum(), exited.sum()), "line": line}
+        wrong_exit = set(findings.loc[findings["rule"].isin(WRONG_EXIT_RULES), "household_id"]) & exited_ids
+        out["wrong_exit_rate"] = {
+            **ratio(sizes[[h for h in wrong_exit if h in sizes.index]].sum(), out["exited_people"]),
+            "rules": list(WRONG_EXIT_RULES),
+        }
+        flagged = findings[findings["rule"].isin(WRONG_IN_RULES)]
+        wrong_in_people = set(flagged.loc[flagged["table"] == "members", "id_number"])
+        wrong_in_households = set(flagged.loc[flagged["table"] == "households", "household_id"]) - {""}
+        people = len(wrong_in_people - {""}) + sizes[[h for h in wrong_in_households if h in sizes.index]].sum()
+        out["wrong_inclusion_rate"] = {**ratio(people, out["registered_people"]), "rules": list(WRONG_IN_RULES)}
+        out["near_line_bunching"] = bunching(result)
+    if "measures" in tables and "措施类型" in tables["measures"].data:
+        types = tables["measures"].data["措施类型"].astype(object)
+        developmental = types.isin(result.policy.measures.developmental).sum()
+        out["developmental_measure_share"] = {
+            **ratio(developmental, types.notna().sum()),
+            "types": list(result.policy.measures.developmental),
+        }
+    if "rosters" in tables and "证件号码" in tables["rosters"].data:
+        out["missed_rate"] = missed_rate(result)
+    if "villages" in tables:
+        out["village_incidence"] = village_incidence(result)
+    return out
+
+
+def missed_rate(result: AuditResult) -> dict[str, Any]:
+    """漏评 candidates ÷ people on the rosters who are not registered."""
+    rosters = result.dataset.tables["rosters"].data
+    roster_ids = set(_text(rosters["证件号码"]).str.upper()) - {""}
+    registered: set[str] = set()
+    if "members" in result.dataset.tables and "证件号码" in result.dataset.tables["members"].data:
+        registered = set(_text(result.dataset.tables["members"].data["证件号码"]).str.upper())
+    missed = set(result.findings.loc[result.findings["rule"].isin(MISSED_RULES), "id_number"]) - {""}
+    return {**ratio(len(missed), len(roster_ids - registered)), "rules": list(MISSED_RULES)}
+
+
+def village_incidence(result: AuditResult) -> list[dict[str, Any]]:
+    """贫困发生率 per village: 贫困人口数 (or the household table's poor people) ÷ 总人口数."""
+    villages = result.dataset.tables["villages"].data
+    if "总人口数" not in villages or "村" not in villages:
+        return []
+    poor_people = villages["贫困人口数"].astype("float64") if "贫困人口数" in villages else None
+    source = "村表"
+    if (poor_people is None or poor_people.isna().all()) and "households" in result.dataset.tables:
+        households = result.dataset.tables["households"].data
+        if {"村", "脱贫状态"} <= set(households.columns):
+            sizes = _household_sizes(result).to_numpy()
+            is_poor = households["脱贫状态"].isin(POOR).to_numpy()
+            per_village = pd.Series(np.where(is_poor, sizes, 0), index=_text(households["村"])).groupby(level=0).sum()
+            poor_people = _text(villages["村"]).map(per_village).fillna(0)
+            source = "户表"
+    if poor_people is None:
+        return []
+    total = villages["总人口数"].astype("float64")
+    share = (poor_people / total.where(total > 0)).round(4)
+    frame = pd.DataFrame(
+        {
+            "township": _text(villages["乡"]) if "乡" in villages else "",
+            "village": _text(villages["村"]),
+            "poor_people": poor_people.fillna(0).astype(int),
+            "population": total.fillna(0).astype(int),
+            "incidence": share,
+            "exited": villages["是否出列"].fillna(False).astype(bool) if "是否出列" in villages else False,
+            "source": source,
+        }
+    )
+    return frame.replace({np.nan: None}).to_dict("records")
+
+
+def bunching(result: AuditResult) -> dict[str, Any]:
+    """IN002's bunching test: per village, the share of exited households just above the line
+    (line … line × band) against the share expected from the two neighbouring bands of equal width."""
+    households = result.dataset.tables["households"].data
+    if not {"人均纯收入", "脱贫状态", "村"} <= set(households.columns):
+        return {}
+    policy = result.policy
+    band = policy.near_line_band
+    years = households["年度"] if "年度" in households else pd.Series(result.year, index=households.index)
+    if "脱贫年度" in households:
+        years = households["脱贫年度"].fillna(years)
+    lines = years.map(getattr(policy.poverty_line, policy.exit_line_series)).astype("float64")
+    exited = households["脱贫状态"].isin(EXITED) & lines.notna()
+    income = households["人均纯收入"][exited]
+    line = lines[exited]
+    width = line * (band - 1)
+    frame = pd.DataFrame(
+        {
+            "township": _text(households.loc[exited, "乡"]) if "乡" in households else "",
+            "village": _text(households.loc[exited, "村"]),
+            "in_band": (income > line) & (income <= line + width),
+            "below": (income > line - width) & (income <= line),
+            "above": (income > line + width) & (income <= line + 2 * width),
+        }
+    )
+    grouped = frame.groupby(["township", "village"])[["in_band", "below", "above"]].sum()
+    grouped["exited"] = frame.groupby(["township", "village"]).size()
+    grouped["expected"] = (grouped["below"] + grouped["above"]) / 2
+    grouped["ratio"] = (grouped["in_band"] / grouped["expected"].where(grouped["expected"] > 0)).round(2)
+    # Bunching: at least 3 households in the band and more than twice the neighbours' average.
+    grouped["bunched"] = (grouped["in_band"] >= 3) & ((grouped["ratio"] > 2) | grouped["ratio"].isna())
+    villages = grouped.reset_index().replace({np.nan: None})
+    flagged = villages[villages["bunched"]]
+    return {
+        "band": [1.0, band],
+        "rule": "IN002",
+        "villages_tested": len(villages),
+        "villages_bunched": len(flagged),
+        "bunched": flagged.drop(columns=["bunched"]).astype(object).to_dict("records"),
+    }
+
+
+def breakdown(findings: pd.DataFrame, by: str) -> list[dict[str, Any]]:
+    """Findings per 乡镇 (by="乡") or per 乡镇/村 (by="村"), one column per family."""
+    keys = ["township"] if by == "乡" else ["township", "village"]
+    if findings.empty:
+        return []
+    table = findings.groupby([*keys, "family"]).size().unstack("family", fill_value=0)
+    table["合计"] = table.sum(axis=1)
+    return table.reset_index().to_dict("records")
