@@ -24,6 +24,7 @@ class Source:
     rows: int = 0
     flat: bool = False  # a member-level export that also fed the households table
     note: str = ""  # e.g. the roster 类别 taken from the sheet name
+    positions: dict[str, int] = field(default_factory=dict)  # header as written → 0-based column in the sheet
 
 
 @dataclass

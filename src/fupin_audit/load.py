@@ -226,13 +226,15 @@ class Loader:
             self._note("warning", f"无法判断是哪一种表（表头：{'、'.join(n for n in names[:8] if n)}…），已跳过", sheet)
             return
         first_source = len(self.sources)
+        positions = {text: i for i, text in enumerate(written) if text and text not in ("",)}
         if kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names)):
             frame, headers, unit_of = _map_columns("flat", body, names, written, units)
             self._split_flat(sheet, frame, headers, unit_of)
         else:
             self._single(sheet, kind, body, names, written, units)
-        if layout is not None:
-            for src in range(first_source, len(self.sources)):
+        for src in range(first_source, len(self.sources)):
+            self.sources[src].positions = positions
+            if layout is not None:
                 self._title_year(sheet.grid, layout.header_rows[0], src)
 
     def _single(self, sheet: RawSheet, kind: str, body: pd.DataFrame, names, written, units) -> None:

@@ -6,13 +6,16 @@ not do its job (unreadable input, bad option, bad config).
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from fupin_audit.errors import ConfigError, FupinAuditError
 
@@ -32,6 +35,7 @@ class Format(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
     json = "json"
+    xlsx = "xlsx"
 
 
 class By(StrEnum):
@@ -67,28 +71,28 @@ def check(
     ignore: Annotated[list[str] | None, typer.Option(help="不运行这些规则（同 --select 的写法）")] = None,
     severity: Annotated[list[str] | None, typer.Option(help="改变规则级别：CODE=error|warning|info，可重复")] = None,
     config: Annotated[Path | None, typer.Option(help="政策参数/规则参数覆盖文件（TOML，见 fupin-audit policy）")] = None,
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="加载自定义规则模块：.py 文件或文件夹，可重复")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="加载自定义规则：.py/.toml 文件或文件夹，可重复")] = None,
     table: Annotated[list[str] | None, typer.Option("--table", help="指定表类型：KIND=PATH[:SHEET]，可重复")] = None,
     encoding: Annotated[str | None, typer.Option(help="强制 CSV 编码（默认依次尝试 UTF-8、GB18030）")] = None,
     bom: Annotated[bool, typer.Option("--bom", help="CSV 输出加 BOM，便于 Excel 打开")] = False,
-    keep_going: Annotated[bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")] = False,
     by: Annotated[By | None, typer.Option("--by", help="按乡镇（乡）或村（村）分组统计问题")] = None,
+    annotate: Annotated[Path | None, typer.Option(help="写一份标注了问题单元格的输入副本（xlsx）")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="只报告不在这个基线中的新问题")] = None,
+    write_baseline: Annotated[Path | None, typer.Option(help="把本次的问题记为基线")] = None,
+    waivers: Annotated[Path | None, typer.Option(help="豁免清单（CSV 或 TOML）：rule, key, reason, approved_by, expires")] = None,
+    summary_json: Annotated[Path | None, typer.Option(help="把运行摘要写成 JSON 文件")] = None,
+    mask: Annotated[bool, typer.Option("--mask", help="在所有输出中遮蔽证件号码（保留前 6 后 4）和姓名（张*）")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出报告（有 --output 时什么都不输出）")] = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,
 ) -> None:
     """检查数据文件，输出发现的问题。"""
     from fupin_audit.audit import audit
+    from fupin_audit.finish import Finish, finish
 
     err = _stderr()
     fmt_name = _pick_format(fmt, output)
-    status = err.status("读取…") if sys.stderr.isatty() else None
-
-    def on_stage(stage: str, detail: str) -> None:
-        if status is not None:
-            status.update(f"{'读取' if stage == 'read' else '检查'} {detail}")
-
-    if status is not None:
-        status.start()
-    try:
+    with _progress(err, quiet) as on_stage:
         result = audit(
             [str(p) for p in paths],
             year=year,
@@ -101,33 +105,59 @@ def check(
             tables=table or [],
             on_stage=on_stage,
         )
-    finally:
-        if status is not None:
-            status.stop()
-    for diag in result.dataset.diagnostics:
-        where = ":".join(p for p in (diag.file, diag.sheet) if p)
-        err.print(f"[{'red' if diag.level == 'error' else 'yellow'}]{diag.level}[/]: {where}: {diag.message}", markup=True, highlight=False)
-    for outcome in result.outcomes:
-        if outcome.status == "failed":
-            err.print(f"[red]error[/]: 规则 {outcome.code} 运行出错：{outcome.reason}", markup=True, highlight=False)
+    done = finish(
+        result,
+        Finish(fail_on.value, keep_going, waivers, baseline, write_baseline, mask, by.value if by else None),
+    )
+    if not quiet:
+        _diagnose(err, result, done.warnings)
     if not result.dataset.tables:
         err.print("[red]error[/]: 没有读到任何可识别的表", markup=True)
         raise typer.Exit(EXIT_FAILURE)
-    summary = result.summary()
-    broken = any(d.level == "error" for d in result.dataset.diagnostics) or any(
-        o.status == "failed" for o in result.outcomes
-    )
-    code = EXIT_FINDINGS if len(result.failing(fail_on.value)) else EXIT_CLEAN
-    if broken and not keep_going:
-        code = EXIT_FAILURE
-    summary["exit_code"] = code
-    if by is not None:
-        from fupin_audit.indicators import breakdown
+    if summary_json is not None:
+        _write_json(summary_json, done.summary)
+    if annotate is not None:
+        from fupin_audit.report.annotate import write_annotated
 
-        summary["breakdown_by"] = by.value
-        summary["breakdown"] = breakdown(result.findings, by.value)
-    _emit(result, summary, fmt_name, output, limit, bom)
-    raise typer.Exit(code)
+        write_annotated(annotate, result.dataset, done.findings, encoding)
+    if not (quiet and output is None and fmt_name == "table"):
+        _emit(result, done.findings, done.summary, fmt_name, output, limit, bom)
+    raise typer.Exit(done.exit_code)
+
+
+def _diagnose(err, result, warnings: list[str]) -> None:
+    for diag in result.dataset.diagnostics:
+        where = ":".join(p for p in (diag.file, diag.sheet) if p)
+        colour = "red" if diag.level == "error" else "yellow"
+        err.print(f"[{colour}]{diag.level}[/]: {escape(where)}: {escape(diag.message)}", markup=True, highlight=False)
+    for outcome in result.outcomes:
+        if outcome.status == "failed":
+            err.print(f"[red]error[/]: 规则 {outcome.code} 运行出错：{escape(outcome.reason)}", markup=True, highlight=False)
+    for text in warnings:
+        err.print(f"[yellow]warning[/]: {escape(text)}", markup=True, highlight=False)
+
+
+@contextmanager
+def _progress(err, quiet: bool):
+    """A spinner on stderr while loading and checking, only when stderr is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    with err.status("读取…") as status:
+
+        def on_stage(stage: str, detail: str) -> None:
+            status.update(f"{'读取' if stage == 'read' else '检查规则'} {detail}")
+
+        yield on_stage
+
+
+def _write_json(path: Path, document: dict) -> None:
+    import json
+
+    from fupin_audit.report.atomic import atomic_open
+
+    with atomic_open(path) as fh:
+        json.dump(document, fh, ensure_ascii=False, indent=1, default=str)
 
 
 def _pick_format(fmt: Format | None, output: Path | None) -> str:
@@ -143,17 +173,25 @@ def _pick_format(fmt: Format | None, output: Path | None) -> str:
     return "table"
 
 
-def _emit(result, summary, fmt: str, output: Path | None, limit: int, bom: bool) -> None:
+def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, bom: bool) -> None:
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.report.writers import write_csv, write_json, write_jsonl
 
+    if fmt == "xlsx":
+        from fupin_audit.report.xlsx import write_report
+
+        if output is None:
+            raise ConfigError("xlsx 报告需要 --output 文件名")
+        write_report(output, result, findings, summary)
+        return
+
     def write(out) -> None:
         if fmt == "csv":
-            write_csv(result.findings, out, bom=bom)
+            write_csv(findings, out, bom=bom)
         elif fmt == "jsonl":
-            write_jsonl(result.findings, out)
+            write_jsonl(findings, out)
         elif fmt == "json":
-            write_json(result.findings, summary, out)
+            write_json(findings, summary, out)
         else:
             from rich.console import Console
 
@@ -161,7 +199,7 @@ def _emit(result, summary, fmt: str, output: Path | None, limit: int, bom: bool)
 
             terminal = out is sys.stdout and sys.stdout.isatty()
             console = Console(file=out, width=None if terminal else 160, highlight=False, force_terminal=terminal)
-            render_findings(console, result, limit, summary)
+            render_findings(console, result, limit, summary, findings)
 
     if output is None:
         write(sys.stdout)
@@ -266,6 +304,8 @@ def sample(
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: our own errors become one line on stderr and exit code 2."""
     args = sys.argv[1:] if argv is None else argv
+    # SIGTERM (a killed nightly job) unwinds like Ctrl-C, so temp files of atomic writes are removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         app(args=args, prog_name="fupin-audit")  # exits through SystemExit
     except FupinAuditError as exc:

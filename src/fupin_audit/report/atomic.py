@@ -21,6 +21,10 @@ def atomic_open(path: Path, mode: str = "w", encoding: str | None = "utf-8", new
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        # The temp file is private while being written; the finished report gets the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -90,8 +90,10 @@ def breakdown_table(rows: list[dict], by: str) -> Table:
     return table
 
 
-def render_findings(console: Console, result: AuditResult, limit: int = 20, summary: dict | None = None) -> None:
-    findings = result.findings
+def render_findings(
+    console: Console, result: AuditResult, limit: int = 20, summary: dict | None = None, findings=None
+) -> None:
+    findings = result.findings if findings is None else findings
     for code, group in findings.groupby("rule", sort=True):
         first = group.iloc[0]
         style = SEVERITY_STYLES.get(first.severity, "")
@@ -119,11 +121,10 @@ def render_findings(console: Console, result: AuditResult, limit: int = 20, summ
         console.print(table)
         if len(group) > limit:
             console.print(f"  … 另有 {len(group) - limit} 条（--limit 调整显示条数，--format csv 导出全部）\n")
-    render_summary(console, result, summary or {})
+    render_summary(console, result, summary or {}, findings)
 
 
-def render_summary(console: Console, result: AuditResult, summary: dict) -> None:
-    findings = result.findings
+def render_summary(console: Console, result: AuditResult, summary: dict, findings) -> None:
     counts = Table(title="按规则统计", title_justify="left")
     for name in ("规则", "名称", "规则族", "级别", "条数"):
         counts.add_column(name, justify="right" if name == "条数" else "left")
@@ -153,6 +154,16 @@ def render_summary(console: Console, result: AuditResult, summary: dict) -> None
         kind = source.kind + ("（由平铺导出拆分）" if source.flat else "")
         inputs.add_row(escape(source.file), escape(source.sheet), kind, str(source.rows))
     parts: list = [total]
+    if baseline := summary.get("baseline"):
+        parts.append(
+            f"基线 {baseline['file']}：新增 {baseline['new']} 条，基线中已有 {baseline['known']} 条（未显示），"
+            f"基线中已消失 {baseline['gone']} 条"
+        )
+    if waivers := summary.get("waivers"):
+        parts.append(
+            f"已豁免 {waivers['waived']} 条；过期的豁免 {len(waivers['expired'])} 条，"
+            f"未匹配任何问题的豁免 {len(waivers['unmatched'])} 条"
+        )
     if len(findings):
         parts.append(counts)
     if (indicators := indicator_table(summary)) is not None:

@@ -10,7 +10,7 @@ import pandas as pd
 from fupin_audit.findings import FINDING_COLUMNS
 
 FORMATS = ("table", "csv", "jsonl", "json")
-SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".txt": "table"}
+SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".txt": "table", ".xlsx": "xlsx"}
 
 
 def _records(findings: pd.DataFrame) -> list[dict[str, Any]]:
@@ -26,9 +26,12 @@ def _records(findings: pd.DataFrame) -> list[dict[str, Any]]:
 
 def write_csv(findings: pd.DataFrame, out: IO[str], *, bom: bool = False) -> None:
     """RFC 4180, UTF-8 (BOM on request, for Excel)."""
+    from fupin_audit.report.protect import neutralise_formulas
+
     if bom:
         out.write("\ufeff")
-    findings.reindex(columns=list(FINDING_COLUMNS)).to_csv(out, index=False, lineterminator="\r\n")
+    frame = neutralise_formulas(findings.reindex(columns=list(FINDING_COLUMNS)))
+    frame.to_csv(out, index=False, lineterminator="\r\n")
 
 
 def write_jsonl(findings: pd.DataFrame, out: IO[str]) -> None:
