@@ -325,11 +325,13 @@ def _subset(units: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
 
 
 def _data_rows(grid: pd.DataFrame, layout) -> pd.DataFrame:
+    """Data rows with columns renamed to their position in the sheet (blank unnamed columns dropped)."""
     from fupin_audit.io.header import data_rows
 
     body = data_rows(grid, layout)
+    positions = body.attrs.get("grid_columns") or list(range(body.shape[1] - 1))
     row = body[ROW_COLUMN]
-    body = body.drop(columns=[ROW_COLUMN]).set_axis(range(body.shape[1] - 1), axis=1)
+    body = body.drop(columns=[ROW_COLUMN]).set_axis(list(positions), axis=1)
     return body.assign(**{ROW_COLUMN: row.to_numpy()})
 
 

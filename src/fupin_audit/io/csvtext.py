@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import sys
 import warnings
 from collections import Counter
@@ -107,6 +108,7 @@ def sniff_delimiter(sample: str, suffix: str = "") -> str:
 
 
 def _field_counts(sample: str, delim: str) -> list[int]:
+    """Field counts of the sample's non-empty records (a sample cut inside a quoted cell is fine)."""
     counts: list[int] = []
     reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delim, quotechar='"', strict=False)
     try:
@@ -120,24 +122,36 @@ def _field_counts(sample: str, delim: str) -> list[int]:
     return counts
 
 
-def read_delimited(text: str, *, suffix: str = "", delimiter: str | None = None) -> pd.DataFrame:
-    """Parse decoded text into a grid of str cells (columns ``0..n-1``, index = record position)."""
+def read_delimited(
+    text: str, *, suffix: str = "", delimiter: str | None = None, utf8: bytes | None = None
+) -> pd.DataFrame:
+    """Parse decoded text into a grid of str cells (columns ``0..n-1``, index = record position).
+
+    ``utf8`` may carry the same content already encoded as UTF-8 (no BOM) to save re-encoding.
+    """
     if not text:
         return empty_grid()
-    delim = delimiter or sniff_delimiter(text[:SNIFF_CHARS], suffix)
-    data = text.encode("utf-8", errors="surrogatepass")
-    width = _max_delimiters_per_line(data, ord(delim)) + 1
+    sample = text[:SNIFF_CHARS]
+    delim = delimiter or sniff_delimiter(sample, suffix)
+    data = utf8 if utf8 is not None else text.encode("utf-8", errors="surrogatepass")
+    # First try: as wide as the widest record of the sample. pandas fails loudly (never drops
+    # cells: see _parse) when a later record is wider, and then the width is counted exactly.
+    width = max(_field_counts(sample, delim), default=1)
     try:
         grid = _parse(data, delim, width)
     except _TooNarrow:
-        # A quoted cell spanning lines carried more delimiters than any single line: count exactly.
-        csv.field_size_limit(sys.maxsize)
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, quotechar='"')
-        exact = max((len(r) for r in reader), default=1)
+        bound = _max_delimiters_per_line(data, ord(delim)) + 1
         try:
-            grid = _parse(data, delim, max(exact, width + 1))
-        except _TooNarrow as exc:
-            raise ValueError(f"记录的字段数无法确定（{exc}）") from None
+            grid = _parse(data, delim, max(bound, width + 1))
+        except _TooNarrow:
+            # A quoted cell spanning lines carried more delimiters than any single line.
+            csv.field_size_limit(sys.maxsize)
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, quotechar='"')
+            exact = max((len(r) for r in reader), default=1)
+            try:
+                grid = _parse(data, delim, max(exact, bound + 1))
+            except _TooNarrow as exc:
+                raise ValueError(f"记录的字段数无法确定（{exc}）") from None
     if grid.isna().any().any():  # pragma: no cover - na_filter=False gives "" already
         grid = grid.fillna("")
     grid.index = pd.RangeIndex(len(grid))
@@ -156,7 +170,15 @@ def _parse(data: bytes, delim: str, width: int) -> pd.DataFrame:
         try:
             return _read_csv(data, delim, width)
         except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-            raise _TooNarrow(" ".join(str(exc).split())) from None
+            message = " ".join(str(exc).split())
+            if "Expected" in message or "Length of header" in message:
+                raise _TooNarrow(message) from None
+            match = re.search(r"EOF inside string starting at row (\d+)", message)
+            if match:
+                raise ValueError(
+                    f"第 {int(match.group(1)) + 1} 行起有一个引号没有配对，直到文件末尾都没有闭合"
+                ) from None
+            raise ValueError(message) from None
 
 
 def _read_csv(data: bytes, delim: str, width: int) -> pd.DataFrame:
@@ -177,7 +199,6 @@ def _read_csv(data: bytes, delim: str, width: int) -> pd.DataFrame:
         skipinitialspace=False,
         encoding="utf-8",
         engine="c",
-        low_memory=False,
     )
 
 
@@ -205,14 +226,27 @@ def _max_delimiters_per_line(data: bytes, delim: int) -> int:
 
 
 def trim_grid(grid: pd.DataFrame) -> pd.DataFrame:
-    """Drop trailing columns and trailing rows that are entirely empty (row numbers stay right)."""
-    if grid.shape[1] == 0:
-        return grid
-    filled = grid.ne("")
-    col_any = filled.any(axis=0).to_numpy()
-    last_col = int(np.flatnonzero(col_any)[-1]) + 1 if col_any.any() else 0
-    row_any = filled.iloc[:, :last_col].any(axis=1).to_numpy() if last_col else np.zeros(len(grid), bool)
-    last_row = int(np.flatnonzero(row_any)[-1]) + 1 if row_any.any() else 0
+    """Drop trailing columns and trailing rows that are entirely empty (row numbers stay right).
+
+    Looks from the right and from the bottom only as far as needed, so a big grid with a
+    filled last column and last row costs two column scans.
+    """
+    last_col = grid.shape[1]
+    while last_col and not grid.iloc[:, last_col - 1].ne("").any():
+        last_col -= 1
+    if last_col == 0:
+        return grid.iloc[:0, :0]
+    n = len(grid)
+    last_row, window = 0, 16
+    while True:
+        start = max(0, n - window)
+        tail = grid.iloc[start:n, :last_col].ne("").to_numpy().any(axis=1)
+        if tail.any():
+            last_row = start + int(np.flatnonzero(tail)[-1]) + 1
+            break
+        if start == 0:
+            break
+        n, window = start, window * 8
     if last_col == grid.shape[1] and last_row == len(grid):
         return grid
     return grid.iloc[:last_row, :last_col]

@@ -21,7 +21,18 @@ __all__ = ["HeaderLayout", "data_rows", "locate_header", "normalise_header"]
 # Whitespace of every kind, zero-width characters, direction marks, BOM, soft hyphen.
 _SPACE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u205f-\u2064\ufeff\u00ad\u180e]+")
 _BRACKETS = str.maketrans(
-    {"（": "(", "）": ")", "【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "〖": "(", "〗": ")"}
+    {
+        "（": "(",
+        "）": ")",
+        "【": "(",
+        "】": ")",
+        "[": "(",
+        "]": ")",
+        "〔": "(",
+        "〕": ")",
+        "〖": "(",
+        "〗": ")",
+    }
 )
 UNITS = (
     "元",
@@ -95,10 +106,6 @@ class HeaderLayout:
     written: list[str]  # header as written per column (sub-column text, else the top text)
     units: dict[int, str] = field(default_factory=dict)  # column index → unit from the header
     row_offset: int = 1  # grid index + row_offset = row number a person sees (parquet: 2)
-
-    @property
-    def recognised(self) -> int:  # pragma: no cover - convenience
-        return sum(1 for n in self.names if n)
 
 
 def locate_header(
@@ -223,7 +230,8 @@ def data_rows(grid: pd.DataFrame, layout: HeaderLayout) -> pd.DataFrame:
     (whitespace counts as blank) and total rows (合计/总计/小计 as the first non-empty cell among the
     first three columns) are dropped, and so are unnamed columns with no data. Unnamed columns with
     data become "列K" (K = 1-based column position); duplicate names become "name", "name#2", ….
-    Cell values are returned exactly as read.
+    Cell values are returned exactly as read. ``result.attrs["grid_columns"]`` lists the grid
+    position of each returned column (without ``_row``), since dropped columns shift positions.
     """
     body = grid.iloc[layout.data_start :] if layout.data_start else grid
     width = body.shape[1]
@@ -253,6 +261,7 @@ def data_rows(grid: pd.DataFrame, layout: HeaderLayout) -> pd.DataFrame:
     row_numbers = np.asarray(body.index, dtype=np.int64)[positions] + layout.row_offset
     out = out.reset_index(drop=True)
     out["_row"] = row_numbers
+    out.attrs["grid_columns"] = kept_cols  # grid position of each data column, in order
     return out
 
 

@@ -12,6 +12,7 @@ really an xlsx, or a ".xls" that is really tab-separated text, are read as what 
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_audit.errors import InputError
 from fupin_audit.io.cells import EXACT_FLOAT_LIMIT, cell_text, number_text
@@ -97,7 +100,9 @@ def sniff_format(head: bytes) -> str:
 # --------------------------------------------------------------------------- workbooks
 
 
-def _read_zip_workbook(path: Path, name: str, sheets: Sequence[str] | None) -> Iterator[RawSheet | InputError]:
+def _read_zip_workbook(
+    path: Path, name: str, sheets: Sequence[str] | None
+) -> Iterator[RawSheet | InputError]:
     try:
         with zipfile.ZipFile(path) as zf:
             members = set(zf.namelist())
@@ -140,7 +145,7 @@ def _suffix_fits(path: Path, kind: str) -> bool:
 def _read_workbook(
     path: Path, name: str, kind: str, sheets: Sequence[str] | None
 ) -> Iterator[RawSheet | InputError]:
-    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
     label = {"xls": "Excel 97-2003 (.xls)", "ods": "OpenDocument (.ods)", "xlsb": "Excel 二进制 (.xlsb)"}.get(
         kind, "Excel (.xlsx)"
@@ -153,7 +158,12 @@ def _read_workbook(
             with path.open("rb") as fh:
                 wb = CalamineWorkbook.from_filelike(fh)
     except (CalamineError, OSError, ValueError, TypeError) as exc:
-        yield InputError(f"无法打开 {label} 工作簿，文件可能已损坏、加密或不完整（{_one_line(exc)}）", file=name)
+        if isinstance(exc, PasswordError) or (kind == "xls" and _is_encrypted_ooxml(path)):
+            yield InputError("工作簿有密码保护（已加密），请先在 Excel/WPS 中取消密码后另存", file=name)
+        else:
+            yield InputError(
+                f"无法打开 {label} 工作簿，文件可能已损坏、加密或不完整（{_one_line(exc)}）", file=name
+            )
         return
 
     try:
@@ -166,7 +176,9 @@ def _read_workbook(
         if sheets is not None:
             missing = [s for s in sheets if s not in names]
             for s in missing:
-                yield InputError(f"没有名为“{s}”的工作表（有：{'、'.join(names) or '无'}）", file=name, sheet=s)
+                yield InputError(
+                    f"没有名为“{s}”的工作表（有：{'、'.join(names) or '无'}）", file=name, sheet=s
+                )
             wanted = [s for s in sheets if s in names]
         for sheet_name in wanted:
             meta = metadata.get(sheet_name)
@@ -183,6 +195,14 @@ def _read_workbook(
         wb.close()
 
 
+def _is_encrypted_ooxml(path: Path) -> bool:
+    """A password-protected xlsx is an OLE container holding an "EncryptedPackage" stream."""
+    try:
+        return "EncryptedPackage".encode("utf-16-le") in path.read_bytes()
+    except OSError:
+        return False
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
@@ -195,59 +215,65 @@ def rows_to_grid(rows: list[list[object]]) -> pd.DataFrame:
     width = max(map(len, rows))
     if any(len(r) != width for r in rows):  # calamine pads, but do not rely on it
         rows = [list(r) + [""] * (width - len(r)) for r in rows]
-    columns = {}
-    for j, col in enumerate(zip(*rows, strict=True)):
-        columns[j] = pd.Series(_texts(np.array(col, dtype=object)), dtype="str", copy=False)
+    cells = np.empty((len(rows), width), dtype=object)
+    cells[:] = rows  # one C-level copy; columns are then strided views
+    columns = {j: pd.Series(column_texts(cells[:, j]), dtype="str", copy=False) for j in range(width)}
     grid = pd.DataFrame(columns, copy=False)
     grid.index = pd.RangeIndex(len(rows))
     return trim_grid(grid)
 
 
-def _texts(values: np.ndarray) -> np.ndarray:
-    """Object array of cell values → object array of str, vectorised where the types allow."""
+def column_texts(values: np.ndarray) -> pa.Array:
+    """Object array of cell values → pyarrow text array, vectorised where the types allow.
+
+    Cells that are already ``str`` pass through; numbers go through a vectorised ``number_text``;
+    anything else (dates, booleans, times) through ``cell_text`` one by one.
+    """
     kind = pd.api.types.infer_dtype(values, skipna=False)
     if kind == "string":
-        return values
-    if kind in ("floating", "integer", "mixed-integer-float"):
+        return pa.array(values, type=pa.large_string())
+    if kind in _NUMERIC_KINDS:
         return number_texts(values)
     if kind == "empty":
-        return np.full(len(values), "", dtype=object)
-    out = values.copy()
+        return pa.array(np.full(len(values), "", dtype=object), type=pa.large_string())
     is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=len(values))
-    rest = ~is_str
-    others = values[rest]
-    if pd.api.types.infer_dtype(others, skipna=False) in ("floating", "integer", "mixed-integer-float"):
-        out[rest] = number_texts(others)
+    others = values[~is_str]
+    if pd.api.types.infer_dtype(others, skipna=False) in _NUMERIC_KINDS:
+        replacement = number_texts(others)
     else:
-        out[rest] = [cell_text(v) for v in others]
-    return out
+        replacement = pa.array([cell_text(v) for v in others], type=pa.large_string())
+    base = values.copy()
+    base[~is_str] = ""
+    return pc.replace_with_mask(pa.array(base, type=pa.large_string()), pa.array(~is_str), replacement)
 
 
-def number_texts(values: np.ndarray) -> np.ndarray:
-    """Vectorised ``cells.number_text`` for an array of ints/floats (bools excluded by the caller)."""
-    out = np.empty(len(values), dtype=object)
+_NUMERIC_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
+
+
+def number_texts(values: np.ndarray) -> pa.Array:
+    """Vectorised ``cells.number_text`` for an array of ints/floats (no bools), as pyarrow text.
+
+    Whole numbers below 1e15 become digits through pyarrow's integer cast; NaN/inf become "";
+    fractions and numbers ≥ 1e15 (shown in E notation, their digits are gone) use ``number_text``.
+    """
     if values.dtype == object and any(type(v) is int and abs(v) >= 2**53 for v in values):
-        # Python ints too large for a double's exact range: leave them to number_text.
-        out[:] = [number_text(v) for v in values]
-        return out
-    f = values.astype(np.float64)
+        # Python ints beyond a double's exact range: leave them to number_text.
+        return pa.array([number_text(v) for v in values], type=pa.large_string())
+    f = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(f)
         whole = finite & (np.abs(f) < EXACT_FLOAT_LIMIT) & (f == np.floor(f))
-    out[~finite] = ""
-    if whole.any():
-        out[whole] = f[whole].astype(np.int64).astype(str).astype(object)
-    other = finite & ~whole
-    if other.any():
-        out[other] = [number_text(v) for v in f[other].tolist()]
-    return out
+    digits = pc.cast(pa.array(np.where(whole, f, 0).astype(np.int64)), pa.large_string())
+    if whole.all():
+        return digits
+    rest = [number_text(v) if ok else "" for v, ok in zip(f[~whole].tolist(), finite[~whole], strict=True)]
+    return pc.replace_with_mask(digits, pa.array(~whole), pa.array(rest, type=pa.large_string()))
 
 
 # --------------------------------------------------------------------------- parquet
 
 
 def _read_parquet(path: Path, name: str) -> Iterator[RawSheet | InputError]:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -262,15 +288,16 @@ def _read_parquet(path: Path, name: str) -> Iterator[RawSheet | InputError]:
         return
     grid = pd.concat(series, axis=1, ignore_index=True) if series else empty_grid()
     grid.columns = [str(c) for c in table.column_names]
+    # pandas' index columns are storage artefacts, not data
+    index_cols = [c for c in grid.columns if re.fullmatch(r"__index_level_\d+__", c)]
+    if index_cols:
+        grid = grid.drop(columns=index_cols)
     grid.index = pd.RangeIndex(table.num_rows)
     yield RawSheet(file=name, sheet="", grid=grid, encoding=None, has_header=True)
 
 
 def _arrow_texts(col) -> object:
     """One pyarrow ChunkedArray → text values (a pyarrow string array or a numpy object array)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     t = col.type
     if pa.types.is_dictionary(t):
         col = col.cast(t.value_type)
@@ -283,7 +310,7 @@ def _arrow_texts(col) -> object:
         # Exact in parquet: digits as stored (unlike a spreadsheet's doubles).
         return pc.fill_null(pc.cast(col, pa.large_string()), "")
     if pa.types.is_floating(t):
-        return number_texts(col.to_numpy(zero_copy_only=False).astype(np.float64))
+        return number_texts(col.to_numpy(zero_copy_only=False).astype(np.float64))  # nulls → NaN → ""
     if pa.types.is_boolean(t):
         return pc.fill_null(pc.if_else(col, "TRUE", "FALSE"), "")
     if pa.types.is_date(t):
@@ -318,7 +345,10 @@ def _read_text(path: Path, name: str, head: bytes, encoding: str | None) -> Iter
         yield InputError("文件没有内容（只有空白）", file=name)
         return
     try:
-        grid = read_delimited(text, suffix=path.suffix.lower())
+        utf8 = None
+        if used in ("utf-8", "utf-8-sig") and not text.startswith("\ufeff"):
+            utf8 = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # already valid UTF-8
+        grid = read_delimited(text, suffix=path.suffix.lower(), utf8=utf8)
     except Exception as exc:
         yield InputError(f"无法解析为 CSV/TSV 文本（{_one_line(exc)}）", file=name)
         return

@@ -1,0 +1,187 @@
+"""Hypothesis properties of the raw reading layer."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from fupin_audit.io.cells import cell_text
+from fupin_audit.io.header import data_rows, locate_header, normalise_header
+from fupin_audit.io.readers import RawSheet, number_texts, read_file
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+DELIMITERS = [",", "\t", ";", "|"]
+CHINESE = "户编号姓名证件号码张三李四王五贫困金塘村凉亭镇合作医疗（）【】：，。、𠀀"
+COMMON = CHINESE + "0123456789Xx =\"'\n\r -.*()[]%元亩"
+
+
+def cells(exclude: str) -> st.SearchStrategy[str]:
+    alphabet = "".join(c for c in COMMON + ",;|\t" if c not in exclude)
+    return st.text(alphabet=alphabet, max_size=12)
+
+
+def grids(exclude: str) -> st.SearchStrategy[list[list[str]]]:
+    return st.integers(1, 5).flatmap(
+        lambda width: st.lists(
+            st.lists(cells(exclude), min_size=width, max_size=width), min_size=1, max_size=8
+        )
+    )
+
+
+def write_csv(rows: list[list[str]], delimiter: str, newline: str) -> str:
+    """Python's csv writer; with LF line ends it must quote everything, or a cell's CR would be bare."""
+    buf = io.StringIO(newline="")
+    quoting = csv.QUOTE_MINIMAL if newline == "\r\n" else csv.QUOTE_ALL
+    csv.writer(buf, delimiter=delimiter, lineterminator=newline, quoting=quoting).writerows(rows)
+    return buf.getvalue()
+
+
+def expected_grid(rows: list[list[str]]) -> list[list[str]]:
+    """The rows without trailing all-empty columns and trailing all-empty rows."""
+    width = max((j + 1 for row in rows for j, cell in enumerate(row) if cell), default=0)
+    out = [row[:width] for row in rows] if width else []
+    while out and not any(out[-1]):
+        out.pop()
+    return out
+
+
+def read_text_bytes(data: bytes, suffix: str, **kw) -> RawSheet:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "t" + suffix)
+        path.write_bytes(data)
+        items = list(read_file(path, **kw))
+    assert len(items) == 1 and isinstance(items[0], RawSheet), items
+    return items[0]
+
+
+# --------------------------------------------------------------------------- normalise_header
+
+
+@SETTINGS
+@given(st.text())
+def test_normalise_header_is_idempotent(text):
+    name, _ = normalise_header(text)
+    assert normalise_header(name) == (name, None)
+
+
+@SETTINGS
+@given(st.text(alphabet=COMMON + "　\t\u200b\ufeff（）【】", max_size=20))
+def test_normalised_names_have_no_spaces_or_full_width_brackets(text):
+    name, unit = normalise_header(text)
+    assert not any(c.isspace() for c in name)
+    assert not set(name) & set("（）【】[]\u200b\ufeff")
+    assert unit is None or name + f"({unit})" != text
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.integers(-(10**16), 10**16).map(float),
+            st.integers(-(10**16), 10**16),
+            st.decimals(-(10**6), 10**6, places=2).map(float),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_vectorised_number_texts_match_cell_text(values):
+    import numpy as np
+
+    array = np.array(values, dtype=object)
+    assert number_texts(array).to_pylist() == [cell_text(v) for v in values]
+    floats = [float(v) for v in values]
+    assert number_texts(np.array(floats)).to_pylist() == [cell_text(v) for v in floats]
+
+
+# --------------------------------------------------------------------------- CSV round trip
+
+
+@SETTINGS
+@given(
+    rows=grids(exclude="\t;|"),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
+    newline=st.sampled_from(["\r\n", "\n"]),
+)
+def test_csv_round_trip_auto_encoding(rows, encoding, newline):
+    text = write_csv(rows, ",", newline)
+    assume(text.strip())
+    data = text.encode(encoding)
+    if encoding == "gb18030":
+        # A short GB18030 text can happen to be valid UTF-8 too; real files are not that short.
+        with contextlib.suppress(UnicodeDecodeError):
+            assume(data.decode("utf-8") == text)
+    raw = read_text_bytes(data, ".csv")
+    assert raw.grid.to_numpy().tolist() == expected_grid(rows)
+    assert raw.encoding in ({"utf-8", encoding} if encoding == "gb18030" else {encoding})
+
+
+@SETTINGS
+@given(rows=st.data(), delimiter=st.sampled_from(DELIMITERS), encoding=st.sampled_from(["utf-8", "gb18030"]))
+def test_delimited_round_trip_forced_encoding(rows, delimiter, encoding):
+    others = "".join(d for d in DELIMITERS if d != delimiter)
+    grid = rows.draw(grids(exclude=others))
+    text = write_csv(grid, delimiter, "\r\n")
+    assume(text.strip())
+    suffix = {"\t": ".tsv"}.get(delimiter, ".txt")
+    raw = read_text_bytes(text.encode(encoding), suffix, encoding=encoding)
+    assert raw.encoding == encoding
+    assert raw.grid.to_numpy().tolist() == expected_grid(grid)
+
+
+# --------------------------------------------------------------------------- row numbers
+
+KNOWN = {"户编号", "姓名", "证件号码", "村"}
+data_cell = st.text(alphabet="0123456789张三李四X村 ", max_size=6)
+blank_cell = st.sampled_from(["", " ", "  "])
+
+
+@st.composite
+def sheets(draw):
+    width = draw(st.integers(3, 5))
+    titles = draw(st.lists(st.just(["宿松县2017年建档立卡贫困户信息表"] + [""] * (width - 1)), max_size=3))
+    header = ["户编号", "姓名", "证件号码", "村", "备注"][:width]
+    body = draw(
+        st.lists(
+            st.one_of(
+                st.lists(data_cell, min_size=width, max_size=width),
+                st.lists(blank_cell, min_size=width, max_size=width),
+            ),
+            max_size=15,
+        )
+    )
+    return [*titles, header, *body], len(titles)
+
+
+@SETTINGS
+@given(sheet=sheets(), newline=st.sampled_from(["\r\n", "\n", "\r"]))
+def test_every_non_blank_data_row_keeps_its_row_number(sheet, newline):
+    rows, n_titles = sheet
+    raw = read_text_bytes(write_csv(rows, ",", newline).encode("gb18030"), ".csv")
+    layout = locate_header(raw.grid, KNOWN.__contains__)
+    assert layout is not None and layout.header_rows == [n_titles]
+    data = data_rows(raw.grid, layout)
+
+    first_data = n_titles + 2  # spreadsheet row number of the first row under the header
+    expected = [
+        (i, row)
+        for i, row in enumerate(rows[n_titles + 1 :], start=first_data)
+        if any(c.strip() for c in row)
+    ]
+    assert data["_row"].tolist() == [i for i, _ in expected]
+    columns = [c for c in data.columns if c != "_row"]
+    for (i, row), got in zip(expected, data[columns].to_numpy().tolist(), strict=True):
+        width = len(got)
+        assert got == row[:width], i
+        assert rows[i - 1][:width] == got  # the number points at the original spreadsheet row
