@@ -68,6 +68,7 @@ class Dataset:
     missing_columns: list[tuple[int, str]] = field(default_factory=list)  # (source index, field): DQ001
     flat_conflicts: pd.DataFrame | None = None  # DQ036: rows of a flat export that disagree
     title_years: dict[int, int] = field(default_factory=dict)  # source → year read from a title row
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent reading and validating
 
     def rows_read(self) -> dict[str, int]:
         return {kind: len(table) for kind, table in self.tables.items()}

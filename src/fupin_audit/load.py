@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -165,18 +166,23 @@ class Loader:
         self.missing: list[tuple[int, str]] = []
         self.conflicts: list[pd.DataFrame] = []
         self.title_years: dict[int, int] = {}
+        self.seconds: dict[str, float] = {}
 
     def load(self, paths: Iterable[str | Path]) -> Dataset:
         paths = [str(p) for p in paths]
         for request in self.forced:
             if request.path not in paths:
                 paths.append(request.path)
+        clock = time.perf_counter()
         for path in paths:
             self._read(path)
+        self.seconds["read"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         tables = self._assemble()
+        self.seconds["validate"] = time.perf_counter() - clock
         flat = pd.concat(self.conflicts) if self.conflicts else None
         return Dataset(
-            tables, self.sources, self.files, self.diagnostics, self.missing, flat, self.title_years
+            tables, self.sources, self.files, self.diagnostics, self.missing, flat, self.title_years, self.seconds
         )
 
     # -- one file ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 from enum import StrEnum
@@ -114,14 +115,16 @@ def check(
     if not result.dataset.tables:
         err.print("[red]error[/]: 没有读到任何可识别的表", markup=True)
         raise typer.Exit(EXIT_FAILURE)
-    if summary_json is not None:
-        _write_json(summary_json, done.summary)
+    clock = time.perf_counter()
     if annotate is not None:
         from fupin_audit.report.annotate import write_annotated
 
         write_annotated(annotate, result.dataset, done.findings, encoding)
     if not (quiet and output is None and fmt_name == "table"):
         _emit(result, done.findings, done.summary, fmt_name, output, limit, bom)
+    if summary_json is not None:
+        done.summary["seconds"]["report"] = round(time.perf_counter() - clock, 3)
+        _write_json(summary_json, done.summary)
     raise typer.Exit(done.exit_code)
 
 
