@@ -1,0 +1,607 @@
+"""DQ020–DQ038: household structure — duplicates, 户主/配偶, sexes, sizes, orphans, villages.
+
+Everything is computed over whole columns: member rows are mapped once to the position of their
+户编号 among the distinct 户编号 (``household_codes``), per-household counts are ``np.bincount``
+over those positions, and the household table is aligned to them with one ``get_indexer``. Python
+only loops over rows already flagged, to write their ``related`` JSON.
+
+The helpers here (member sex, household positions, raw emptiness, related records) are shared by
+dq_members and dq_income.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Hashable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
+from fupin_audit.engine.context import AuditContext, related_json
+from fupin_audit.engine.rule import NoParams, SkipRule, rule
+from fupin_audit.rules.dq_idnumber import id_analysis
+from fupin_audit.schema.codes import code_list
+from fupin_audit.schema.fields import EMPTY_MARKERS
+
+HID = "户编号"
+REL = "与户主关系"
+ID = "证件号码"
+HEAD, SPOUSE = "户主", "配偶"
+MALE_ONLY = frozenset(code_list("与户主关系").extra["male_only"])
+FEMALE_ONLY = frozenset(code_list("与户主关系").extra["female_only"])
+# At most this many other records go into one finding's `related` list and message.
+RELATED_MAX = 50
+SHOWN_MAX = 10
+
+WHY_STRUCTURE = (
+    "源头严把：建档立卡以户为单位识别、帮扶和退出，户的构成（户主、配偶、家庭人口数）决定人均纯收入、"
+    "两不愁三保障和帮扶措施的对象；重复、缺失或相互矛盾的成员记录会使“扶持对象精准”无从谈起"
+    "（《关于创新机制扎实推进农村扶贫开发工作的意见》中发〔2013〕25号，国务院扶贫办《扶贫开发建档立卡"
+    "工作方案》）。"
+)
+
+
+# ------------------------------------------------------------------------------------ shared helpers
+
+
+def map_values(series: pd.Series, func: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
+    """``func`` applied to each distinct value only (NA → func(None)); the result per row as an array."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array([func(v) for v in uniques] + [func(None)], dtype=dtype)
+    return mapped[np.where(codes < 0, len(uniques), codes)]
+
+
+def formatted(values: Any, pattern: str = "{:.2f}", index: pd.Index | None = None) -> pd.Series:
+    """``pattern.format(v)`` per row, formatting each distinct value once (NA → "")."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values, index=index)
+    texts = map_values(series, lambda v: "" if v is None or pd.isna(v) else pattern.format(v))
+    return pd.Series(texts, index=series.index if index is None else index, dtype=object)
+
+
+def raw_empty(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
+    """Per row: the cell as read is empty (blank, “-”, “/”, NULL …, or the column absent from its sheet)."""
+    raw = ctx.table(kind).raw
+    if field not in raw:
+        return np.ones(len(raw), dtype=bool)
+
+    def empty(value: Any) -> bool:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return True
+        return str(value).strip() in EMPTY_MARKERS or _nfkc(str(value)) in EMPTY_MARKERS
+
+    return ctx.cached(f"{kind}.raw_empty.{field}", lambda: map_values(raw[field], empty, bool))
+
+
+def unknown(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
+    """Per row: a cell was written but could not be typed (reported by DQ003/DQ004): value unknown."""
+    typed = ctx.frame(kind)[field]
+    return typed.isna().to_numpy() & ~raw_empty(ctx, kind, field)
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def household_codes(ctx: AuditContext) -> tuple[np.ndarray, pd.Index]:
+    """Per member row: position of its 户编号 among the distinct member 户编号 (-1 when empty)."""
+
+    def compute() -> tuple[np.ndarray, pd.Index]:
+        hid = ctx.frame("members", HID)[HID]
+        codes, uniques = pd.factorize(hid, use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+    return ctx.cached("members.household_codes", compute)
+
+
+def household_positions(ctx: AuditContext) -> np.ndarray:
+    """Per household row: position of its 户编号 among the distinct member 户编号 (-1: no members)."""
+
+    def compute() -> np.ndarray:
+        _codes, uniques = household_codes(ctx)
+        hid = ctx.frame("households", HID)[HID]
+        return np.asarray(uniques.get_indexer(hid), dtype=np.int64)
+
+    return ctx.cached("households.member_positions", compute)
+
+
+def per_household(ctx: AuditContext, mask: np.ndarray | pd.Series | None = None) -> np.ndarray:
+    """Number of member rows (or rows where ``mask``) per distinct member 户编号."""
+    codes, uniques = household_codes(ctx)
+    keep = codes >= 0
+    if mask is not None:
+        keep &= np.asarray(mask, dtype=bool)
+    return np.bincount(codes[keep], minlength=len(uniques))
+
+
+def gather(per_hh: np.ndarray, positions: np.ndarray, missing: Any = 0) -> np.ndarray:
+    """Per-household values read at ``positions`` (-1 → ``missing``)."""
+    out = np.append(per_hh, missing)
+    return out[np.where(positions < 0, len(per_hh), positions)]
+
+
+def member_sex(ctx: AuditContext) -> pd.DataFrame:
+    """Per member: ``sex`` (男/女/NA) and ``source`` — the ID's sex digit, else the 性别 column."""
+
+    def compute() -> pd.DataFrame:
+        members = ctx.table("members")
+        index = members.data.index
+        from_id = pd.Series(np.nan, index=index, dtype=object)
+        from_column = pd.Series(np.nan, index=index, dtype=object)
+        if not members.has(ID) and not members.has("性别"):
+            raise SkipRule("members 表既没有证件号码列也没有性别列，无法判断性别")
+        if members.has(ID):
+            from_id = id_analysis(ctx)["sex"].astype(object)
+        if members.has("性别"):
+            from_column = members.data["性别"].astype(object)
+        id_known = from_id.notna().to_numpy()
+        sex = from_id.where(id_known, from_column)
+        source = np.where(id_known, "证件号码", np.where(from_column.notna().to_numpy(), "性别列", ""))
+        return pd.DataFrame({"sex": sex, "source": source}, index=index)
+
+    return ctx.cached("members.sex", compute)
+
+
+def sex_phrase(sex: pd.Series, source: pd.Series) -> pd.Series:
+    """“证件号码显示为男” / “性别列为女”."""
+    via_id = source.to_numpy() == "证件号码"
+    text = np.where(via_id, "证件号码显示为", "性别列为")
+    return pd.Series(text, index=sex.index, dtype=object) + sex.astype(str)
+
+
+def source_label(ctx: AuditContext, src: int) -> str:
+    source = ctx.dataset.sources[src]
+    return source.sheet or Path(source.file).name
+
+
+def row_place(ctx: AuditContext, src: int, row: int, own_src: int) -> str:
+    """“第 5 行”, or “户信息 第 5 行” when the row is in another sheet than the finding's own."""
+    return f"第 {row} 行" if src == own_src else f"{source_label(ctx, src)} 第 {row} 行"
+
+
+def records(ctx: AuditContext, kind: str, labels: Iterable[Hashable]) -> dict[Hashable, dict[str, Any]]:
+    """A small JSON-able record per row (for ``related``): where it is and who it is."""
+    data = ctx.frame(kind)
+    labels = pd.Index(labels)
+    if labels.empty:
+        return {}
+    fields = [(k, f) for k, f in (("household_id", HID), ("id_number", ID), ("name", "姓名")) if f in data]
+    if kind == "households":
+        fields = [
+            (k, f) for k, f in (("household_id", HID), ("name", "户主姓名"), ("village", "村")) if f in data
+        ]
+    part = data.loc[labels, [SOURCE_COLUMN, ROW_COLUMN, *(f for _, f in fields)]]
+    out: dict[Hashable, dict[str, Any]] = {}
+    for label, values in zip(labels, part.itertuples(index=False, name=None), strict=True):
+        src, row, *rest = values
+        source = ctx.dataset.sources[int(src)]
+        record: dict[str, Any] = {"table": kind, "file": source.file, "sheet": source.sheet, "row": int(row)}
+        for (key, _), value in zip(fields, rest, strict=True):
+            if not pd.isna(value):
+                record[key] = str(value)
+        out[label] = record
+    return out
+
+
+def group_related(ctx: AuditContext, kind: str, labels: pd.Index, keys: pd.Series) -> pd.DataFrame:
+    """For rows flagged as a group (same key): ``related`` JSON and a text naming the *other* rows.
+
+    Each record is serialised once; a row's list is the join of the others' texts (the same JSON as
+    ``related_json`` of the list). At most RELATED_MAX others are listed, so a huge group stays linear.
+    """
+    data = ctx.frame(kind)
+    recs = records(ctx, kind, labels)
+    texts = {label: related_json([rec])[1:-1] for label, rec in recs.items()}
+    src = data.loc[labels, SOURCE_COLUMN].to_numpy()
+    row = data.loc[labels, ROW_COLUMN].to_numpy()
+    here = {label: f"第 {int(r)} 行" for label, r in zip(labels, row, strict=True)}
+    there = {
+        label: f"{source_label(ctx, int(s))} 第 {int(r)} 行"
+        for label, s, r in zip(labels, src, row, strict=True)
+    }
+    source_of = dict(zip(labels, src.tolist(), strict=True))
+    related = pd.Series("", index=labels, dtype=object)
+    others = pd.Series("", index=labels, dtype=object)
+    count = pd.Series(0, index=labels, dtype=np.int64)
+    for _key, members in pd.Series(labels, index=labels).groupby(keys.reindex(labels).to_numpy(), sort=False):
+        group = list(members)
+        head = group[: RELATED_MAX + 1]  # bounded work per row even for a huge group
+        n_rest = len(group) - 1
+        for label in group:
+            rest = [x for x in head if x != label][:RELATED_MAX]
+            listed = [texts[x] for x in rest]
+            if n_rest > len(rest):
+                listed.append(related_json([{"omitted": n_rest - len(rest)}])[1:-1])
+            related[label] = "[" + ",".join(listed) + "]"
+            own = source_of[label]
+            places = [here[x] if source_of[x] == own else there[x] for x in rest[:SHOWN_MAX]]
+            others[label] = "、".join(places) + (f" 等 {n_rest} 处" if n_rest > SHOWN_MAX else "")
+            count[label] = len(group)
+    return pd.DataFrame({"related": related, "others": others, "count": count})
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), "").astype(str)
+
+
+# ------------------------------------------------------------------------------------ DQ020–DQ021
+
+
+def _person_key(ctx: AuditContext) -> pd.Series:
+    """One key per real ID: 15-digit numbers as their 18-digit upgrade, 残疾人证号 as its first 18."""
+    analysis = id_analysis(ctx)
+    kind = analysis["kind"]
+    key = analysis["normalized"].astype("str").str.slice(0, 18)  # arrow strings: factorize stays fast
+    key = key.where(kind != "id15", analysis["upgraded"].astype("str"))
+    return key.where(kind.isin(("id18", "id15", "disability20")))
+
+
+@rule(
+    "DQ020",
+    "同一户内重复登记同一人",
+    severity="error",
+    needs=("members",),
+    columns={"members": (HID, ID)},
+    what="同一户编号下，两行或多行成员的证件号码（规范化后；15 位旧号按升位后的 18 位、20 位残疾人证号按"
+    "前 18 位比较）相同。每一行都报告，related 列出同户中与之重复的其他行。"
+    "被 Excel 破坏的号码和占位号码不参与比较（见 DQ013、DQ017）。",
+    why=WHY_STRUCTURE
+    + " 同一人重复登记会虚增家庭人口数、压低人均纯收入，使不该进的户进入或不该出的户不能退出"
+    "（两该两不该）。",
+    example="户 3408260010010001 第 3 行与第 5 行证件号码都是 340826199001011234 → 两行 DQ020。",
+)
+def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    members = ctx.frame("members", HID, ID)
+    key = _person_key(ctx)
+    hh, _ = household_codes(ctx)
+    person, persons = pd.factorize(key, use_na_sentinel=True)
+    valid = (hh >= 0) & (person >= 0)
+    # One int64 per (household, person): duplicated() on it is a hash of integers, not of strings.
+    combined = hh[valid] * (len(persons) + 1) + person[valid]
+    dup = np.zeros(len(hh), dtype=bool)
+    dup[np.flatnonzero(valid)] = pd.Series(combined).duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return None
+    labels = members.index[dup]
+    group = pd.Series(combined[dup[valid]], index=labels)
+    rel = group_related(ctx, "members", labels, group)
+    message = (
+        "证件号码 " + key[labels].astype(str) + " 在户 " + members.loc[labels, HID].astype(str) + " 中登记了 "
+        + rel["count"].astype(str) + " 次（另见" + rel["others"] + "）"
+    )  # fmt: skip
+    return ctx.flag("members", labels, message, column=ID, related=rel["related"])
+
+
+@rule(
+    "DQ021",
+    "户编号在户表中重复",
+    severity="error",
+    needs=("households",),
+    columns={"households": (HID,)},
+    what="户表中两行或多行的户编号相同。每一行都报告，related 列出同一户编号的其他行。",
+    why=WHY_STRUCTURE + " 户编号是户与成员、帮扶措施、帮扶责任人关联的唯一钥匙，重复会让人口、收入和措施"
+    "被重复或错误地计入。",
+    example="户信息 第 2 行与第 9 行户编号都是 3408260010010001 → 两行 DQ021。",
+)
+def dq021(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    hid = ctx.frame("households", HID)[HID]
+    dup = hid.duplicated(keep=False) & hid.notna()
+    if not dup.any():
+        return None
+    labels = hid.index[dup.to_numpy()]
+    rel = group_related(ctx, "households", labels, hid[labels])
+    message = (
+        "户编号 " + hid[labels].astype(str) + " 在户表中出现 " + rel["count"].astype(str)
+        + " 次（另见" + rel["others"] + "）"
+    )  # fmt: skip
+    return ctx.flag("households", labels, message, column=HID, related=rel["related"])
+
+
+# ------------------------------------------------------------------------------------ DQ030–DQ034
+
+
+def _relation_counts(ctx: AuditContext, relation: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per member row: is this relation; and how many rows of its household have it."""
+    members = ctx.frame("members", HID, REL)
+    codes, _ = household_codes(ctx)
+    is_rel = (members[REL] == relation).to_numpy(dtype=bool)
+    per_hh = per_household(ctx, is_rel)
+    return is_rel, gather(per_hh, codes)
+
+
+@rule(
+    "DQ030",
+    "户内没有户主",
+    severity="error",
+    needs=("members",),
+    columns={"members": (HID, REL)},
+    what="同一户编号的成员中没有与户主关系为“户主”的人。每户报告一次，报告在该户在成员表中的第一行上。",
+    why=WHY_STRUCTURE
+    + " 没有户主就无法确定户的身份、联系人与帮扶对接人，户主证件号码也是与外部名单比对的依据。",
+    example="户 3408260010010001 只有“配偶”“之子”两行 → 该户第一行 DQ030。",
+)
+def dq030(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    members = ctx.frame("members", HID, REL)
+    codes, _ = household_codes(ctx)
+    _is_head, heads = _relation_counts(ctx, HEAD)
+    size = gather(per_household(ctx), codes)
+    first = np.zeros(len(codes), dtype=bool)
+    if len(codes):
+        _u, first_pos = np.unique(codes, return_index=True)
+        first[first_pos] = True
+    flagged = first & (codes >= 0) & (heads == 0)
+    if not flagged.any():
+        return None
+    labels = members.index[flagged]
+    # Relations seen in each flagged household (only those households are touched).
+    in_flagged = np.isin(codes, codes[flagged])
+    seen = (
+        _text(members[REL][in_flagged]).replace("", "空或无效")
+        .groupby(codes[in_flagged], sort=False).agg(lambda s: "、".join(dict.fromkeys(s)))
+    )  # fmt: skip
+    hid = members.loc[labels, HID].astype(str)
+    message = (
+        "户 " + hid + " 的 " + pd.Series(size[flagged], index=labels).astype(str)
+        + " 名成员中没有户主（与户主关系：" + pd.Series(seen.reindex(codes[flagged]).to_numpy(), index=labels)
+        + "）"
+    )  # fmt: skip
+    return ctx.flag("members", labels, message, column=REL)
+
+
+def _too_many(ctx: AuditContext, relation: str) -> pd.DataFrame | None:
+    members = ctx.frame("members", HID, REL)
+    is_rel, count = _relation_counts(ctx, relation)
+    flagged = is_rel & (count > 1)
+    if not flagged.any():
+        return None
+    labels = members.index[flagged]
+    hid = members.loc[labels, HID]
+    rel = group_related(ctx, "members", labels, hid)
+    message = (
+        "户 " + hid.astype(str) + " 有 " + rel["count"].astype(str) + " 名成员的与户主关系为“" + relation
+        + "”（另见" + rel["others"] + "）"
+    )  # fmt: skip
+    return ctx.flag("members", labels, message, column=REL, related=rel["related"])
+
+
+@rule(
+    "DQ031",
+    "一户有多个户主",
+    severity="error",
+    needs=("members",),
+    columns={"members": (HID, REL)},
+    what="同一户编号下有两名或以上成员的与户主关系为“户主”。每名“户主”都报告，related 列出同户的其他“户主”。",
+    why=WHY_STRUCTURE + " 一户多个户主通常是两户被合并录入或拆户后未改户编号（分户拆户），会使户数、人口数与"
+    "人均纯收入全部失真。",
+    example="户 3408260010010001 第 2 行、第 4 行与户主关系都是“户主” → 两行 DQ031。",
+)
+def dq031(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    return _too_many(ctx, HEAD)
+
+
+@rule(
+    "DQ032",
+    "一户有多个配偶",
+    severity="error",
+    needs=("members",),
+    columns={"members": (HID, REL)},
+    what="同一户编号下有两名或以上成员的与户主关系为“配偶”。每名“配偶”都报告，related 列出同户的其他“配偶”。",
+    why=WHY_STRUCTURE + " 与户主关系是核实家庭结构、赡养关系和分户拆户的依据；多个配偶多为儿媳、女婿误录为"
+    "配偶，或两户混录。",
+    example="户 3408260010010001 第 3 行、第 5 行与户主关系都是“配偶” → 两行 DQ032。",
+)
+def dq032(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    return _too_many(ctx, SPOUSE)
+
+
+@rule(
+    "DQ033",
+    "户主与配偶性别相同",
+    severity="error",
+    needs=("members",),
+    columns={"members": (HID, REL)},
+    what="户主与配偶性别相同。性别优先取证件号码第 17 位（奇数男、偶数女），号码无效时取性别列。只比较恰有"
+    "一名户主的户（多名户主见 DQ031），报告在配偶行上，related 为户主行。",
+    why=WHY_STRUCTURE + " 户主与配偶同性几乎总是性别或证件号码录错，或把其他成员误录为配偶；性别错误还会影响"
+    "证件号码比对。",
+    example="户主 张建国（证件号码显示为男），配偶 李强（证件号码显示为男） → 配偶行 DQ033。",
+)
+def dq033(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    members = ctx.frame("members", HID, REL)
+    sex = member_sex(ctx)
+    codes, uniques = household_codes(ctx)
+    is_head, heads = _relation_counts(ctx, HEAD)
+    is_spouse = (members[REL] == SPOUSE).to_numpy(dtype=bool)
+    single_head = is_head & (heads == 1)
+    # The (single) head's row position per household position.
+    head_of = np.full(len(uniques) + 1, -1, dtype=np.int64)
+    head_of[codes[single_head]] = np.flatnonzero(single_head)
+    spouse_pos = np.flatnonzero(is_spouse & (codes >= 0))
+    head_pos = head_of[codes[spouse_pos]]
+    has_head = head_pos >= 0
+    spouse_pos, head_pos = spouse_pos[has_head], head_pos[has_head]
+    sexes = sex["sex"].to_numpy(dtype=object)
+    known = pd.notna(sexes[spouse_pos]) & pd.notna(sexes[head_pos])
+    same = known & (sexes[spouse_pos] == sexes[head_pos])
+    spouse_pos, head_pos = spouse_pos[same], head_pos[same]
+    if not len(spouse_pos):
+        return None
+    labels = members.index[spouse_pos]
+    head_labels = members.index[head_pos]
+    spouse_says = sex_phrase(sex["sex"].iloc[spouse_pos], sex["source"].iloc[spouse_pos])
+    head_says = sex_phrase(sex["sex"].iloc[head_pos], sex["source"].iloc[head_pos])
+    head_src = members[SOURCE_COLUMN].to_numpy()[head_pos]
+    own_src = members[SOURCE_COLUMN].to_numpy()[spouse_pos]
+    head_row = members[ROW_COLUMN].to_numpy()[head_pos]
+    places = [
+        row_place(ctx, int(s), int(r), int(o)) for s, r, o in zip(head_src, head_row, own_src, strict=True)
+    ]
+    message = (
+        "配偶与户主性别相同：配偶" + pd.Series(spouse_says.to_numpy(), index=labels) + "，户主（"
+        + pd.Series(places, index=labels, dtype=object) + "）" + pd.Series(head_says.to_numpy(), index=labels)
+    )  # fmt: skip
+    recs = records(ctx, "members", head_labels)
+    related = pd.Series([related_json([recs[h]]) for h in head_labels], index=labels, dtype=object)
+    return ctx.flag("members", labels, message, column=REL, related=related)
+
+
+@rule(
+    "DQ034",
+    "与户主关系与性别矛盾",
+    severity="error",
+    needs=("members",),
+    columns={"members": (REL,)},
+    what="与户主关系只适用于男性（之子、之父、之女婿、之孙子…）而此人为女性，或只适用于女性（之女、之母、之儿媳、"
+    "之孙女…）而此人为男性。性别优先取证件号码第 17 位，号码无效时取性别列。男女称谓表见代码表 与户主关系 的"
+    " male_only / female_only。",
+    why=WHY_STRUCTURE + " 称谓与性别矛盾说明关系、性别或证件号码至少一处录错，也常是拼凑人口的迹象。",
+    example="与户主关系 = 之女，证件号码第 17 位为 3（男） → DQ034。",
+)
+def dq034(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    members = ctx.frame("members", REL)
+    sex = member_sex(ctx)
+    relation = members[REL]
+    male_only = relation.isin(MALE_ONLY).to_numpy(dtype=bool)
+    female_only = relation.isin(FEMALE_ONLY).to_numpy(dtype=bool)
+    sexes = sex["sex"]
+    flagged = (male_only & (sexes == "女").to_numpy(dtype=bool)) | (
+        female_only & (sexes == "男").to_numpy(dtype=bool)
+    )
+    if not flagged.any():
+        return None
+    labels = members.index[flagged]
+    should = pd.Series(np.where(male_only[flagged], "男性", "女性"), index=labels)
+    message = (
+        "与户主关系为“" + _text(relation[labels]) + "”（应为" + should + "），但"
+        + sex_phrase(sexes[labels], sex["source"][labels])
+    )  # fmt: skip
+    return ctx.flag("members", labels, message, column=REL)
+
+
+# ------------------------------------------------------------------------------------ DQ035–DQ038
+
+
+@rule(
+    "DQ035",
+    "家庭人口数与成员人数不符",
+    severity="error",
+    needs=("households", "members"),
+    columns={"households": (HID, "家庭人口数"), "members": (HID,)},
+    what="户表的家庭人口数与成员表中该户编号的成员行数不相等。成员表中没有成员的户由 DQ037 报告，"
+    "不在此重复。",
+    why=WHY_STRUCTURE + " 家庭人口数是人均纯收入的分母：多报人口压低人均收入（不该进的进了、该出的没出），"
+    "少报则抬高人均收入（不该出的出了）。",
+    example="户 3408260010010001 家庭人口数 4，成员表中有 3 人 → DQ035。",
+)
+def dq035(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    households = ctx.frame("households", HID, "家庭人口数")
+    ctx.table("members", HID)
+    positions = household_positions(ctx)
+    counted = gather(per_household(ctx), positions)
+    size = households["家庭人口数"]
+    flagged = (
+        size.notna().to_numpy() & (positions >= 0) & (size.fillna(-1).to_numpy(dtype=np.int64) != counted)
+    )
+    if not flagged.any():
+        return None
+    labels = households.index[flagged]
+    message = (
+        "家庭人口数 " + size[labels].astype(int).astype(str) + "，成员表中有 "
+        + pd.Series(counted[flagged], index=labels).astype(str) + " 人"
+    )  # fmt: skip
+    return ctx.flag("households", labels, message, column="家庭人口数")
+
+
+@rule(
+    "DQ037",
+    "户与成员无法对应",
+    severity="error",
+    needs=("households", "members"),
+    columns={"households": (HID,), "members": (HID,)},
+    what="成员表中某成员的户编号在户表中不存在（报告在成员行上），或户表中某户在成员表中没有任何成员（报告在户行上）。"
+    "户编号为空的行由 DQ002 报告。",
+    why=WHY_STRUCTURE + " 户与成员对不上时，人口、收入、三保障等按户汇总的核查都会漏掉这些记录。",
+    example="成员表第 8 行户编号 3408260010019999，户表中没有该户 → DQ037。",
+)
+def dq037(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
+    households = ctx.frame("households", HID)
+    members = ctx.frame("members", HID)
+    codes, uniques = household_codes(ctx)
+    positions = household_positions(ctx)
+    out = []
+    known = np.zeros(len(uniques) + 1, dtype=bool)
+    known[positions[positions >= 0]] = True
+    orphan = (codes >= 0) & ~known[np.where(codes < 0, len(uniques), codes)]
+    if orphan.any():
+        labels = members.index[orphan]
+        message = "户编号 " + members.loc[labels, HID].astype(str) + " 在户表中不存在"
+        out.append(ctx.flag("members", labels, message, column=HID))
+    empty = households[HID].notna().to_numpy() & (positions < 0)
+    if empty.any():
+        labels = households.index[empty]
+        message = "户编号 " + households.loc[labels, HID].astype(str) + " 在成员表中没有任何成员"
+        out.append(ctx.flag("households", labels, message, column=HID))
+    return out
+
+
+def _place_key(series: pd.Series) -> pd.Series:
+    """Names compared without any whitespace (“城西 村” = “城西村”)."""
+    return pd.Series(map_values(series, lambda v: None if v is None else "".join(str(v).split()) or None),
+                     index=series.index, dtype=object)  # fmt: skip
+
+
+@rule(
+    "DQ038",
+    "户所在村不在村表中",
+    severity="warning",
+    needs=("households", "villages"),
+    columns={"households": ("村",), "villages": ("村",)},
+    what="户表中户所在的村在村表中找不到。两张表都有“乡”列时按（乡, 村）匹配（村表中乡为空的行只按村名匹配，"
+    "户的乡为空时也只按村名匹配），否则只按村名匹配；比较时忽略空格。消息会指出村表中同名村所属的乡。",
+    why="源头严把、验收严格：贫困村识别与出列要按村汇总贫困户数、贫困人口数与贫困发生率（SY301、SY305），户的村"
+    "在村表中不存在，说明村名录入不规范或村表不全，这些户会被漏算。",
+    example="户表 村 = 城西村（孚玉镇），村表只有 城东村 → DQ038。",
+)
+def dq038(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    households = ctx.frame("households", "村")
+    villages = ctx.frame("villages", "村")
+    h_village = _place_key(households["村"])
+    v_village = _place_key(villages["村"])
+    by_township = ctx.has("households", "乡") and ctx.has("villages", "乡")
+    names = set(v_village.dropna())
+    if ctx.has("households", "乡"):
+        h_town = _place_key(households["乡"])
+    else:
+        h_town = pd.Series(np.nan, index=households.index, dtype=object)
+    if by_township:
+        v_town = _place_key(villages["乡"])
+        wildcard = set(v_village[v_town.isna() & v_village.notna()])
+        listed = v_town.notna() & v_village.notna()
+        pairs = pd.MultiIndex.from_arrays([v_town[listed], v_village[listed]])
+        pair_ok = pd.MultiIndex.from_arrays([h_town, h_village]).isin(pairs)
+        matched = (
+            pair_ok | h_village.isin(wildcard).to_numpy() | (h_town.isna() & h_village.isin(names)).to_numpy()
+        )
+    else:
+        matched = h_village.isin(names).to_numpy()
+    flagged = h_village.notna().to_numpy() & ~np.asarray(matched, dtype=bool)
+    if not flagged.any():
+        return None
+    labels = households.index[flagged]
+    town_of: dict[str, list[str]] = {}
+    if by_township:
+        for town, village in zip(v_town[listed], v_village[listed], strict=True):
+            town_of.setdefault(village, [])
+            if town not in town_of[village]:
+                town_of[village].append(town)
+    texts = []
+    for village, town in zip(h_village[labels], h_town[labels], strict=True):
+        where = f"“{village}”" + (f"（{town}）" if isinstance(town, str) else "")
+        text = f"村{where}不在村表中"
+        if by_township and village in town_of:
+            text += f"（村表中同名村属于 {'、'.join(town_of[village][:SHOWN_MAX])}）"
+        texts.append(text)
+    message = pd.Series(texts, index=labels, dtype=object)
+    return ctx.flag("households", labels, message, column="村")
