@@ -1,0 +1,488 @@
+"""两该两不该 (LG): 该进的没进 (LG1 漏评), 该出的没出 (LG2 应退未退), 不该进的进了 (LG3 错评),
+不该出的出了 (LG4 错退)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fupin_audit.engine.context import AuditContext, related_json
+from fupin_audit.engine.rule import NoParams, SkipRule, rule
+from fupin_audit.rules.common import (
+    HID,
+    ID,
+    INCOME,
+    STATUS,
+    as_bool,
+    audit_year,
+    count_texts,
+    data_years,
+    date_texts,
+    deaths_by_person,
+    exit_years,
+    exited,
+    fmt,
+    has_death_source,
+    is_no,
+    line_source,
+    line_sources,
+    lines_for,
+    member_deaths,
+    money_texts,
+    person_keys,
+    records,
+    registered_people,
+    related_groups,
+    require_death_source,
+    text,
+    year_end,
+    year_texts,
+    yuan,
+)
+from fupin_audit.rules.dq_members import member_ages
+
+MISSED = "该进的没进（漏评）："
+STAYED = "该出的没出（应退未退）："
+WRONG_IN = "不该进的进了（错评）："
+WRONG_OUT = "不该出的出了（错退）："
+EXIT_RULE = (
+    "贫困户退出以户年人均纯收入稳定超过国家扶贫标准且“两不愁三保障”（吃穿不愁，义务教育、基本医疗、住房安全"
+    "有保障）为主要衡量标准（《关于建立贫困退出机制的意见》，厅字〔2016〕16号）。"
+)
+DISQUALIFYING = ("财政供养人员", "车辆", "商品房", "工商注册")
+NEEDY_ROSTERS = ("低保", "特困")
+INSURANCE = ("是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险")
+PRESCHOOL = ("学龄前儿童", "学前教育")
+LOCAL_STANDARDS = ("省定标准", "市定标准")
+
+
+def _rosters(ctx: AuditContext) -> pd.DataFrame:
+    rosters = ctx.frame("rosters", ID, "类别")
+    return rosters.assign(_key=person_keys(ctx, "rosters"), _kind=text(rosters["类别"]))
+
+
+def _dead_by(ctx: AuditContext, keys: pd.Series, when: pd.Timestamp | pd.Series | None) -> pd.Series:
+    """Per row: the person is known dead on or before `when` (undated deaths count as dead)."""
+    if not has_death_source(ctx):
+        return pd.Series(False, index=keys.index)
+    deaths = deaths_by_person(ctx)
+    known = keys.isin(deaths.index)
+    date = keys.map(deaths["date"])
+    if when is None:
+        return known
+    return known & (date.isna() | (date <= when).fillna(False)).astype(bool)
+
+
+@rule(
+    "LG101",
+    "漏评：低保、特困或低收入人员未建档",
+    severity="warning",
+    needs=("rosters", "members"),
+    columns={"rosters": (ID, "类别"), "members": (ID,)},
+    scope="global",
+    what="比对名单中类别为低保或特困的人，或名单上人均纯收入低于（<）数据年度贫困线的人，其证件号码（规范化后）"
+    "不在任何建档立卡户的成员中。死亡名单上已在数据年度结束前死亡的人不报告。每条名单记录报告一次（位置是名单的"
+    "行）。名单的数据年度取 --year，否则取户表 / 成员表最常见的年度。",
+    why=MISSED + "低保、特困对象和低收入人口是识别贫困户的重点比对对象；漏评率是第三方评估的核心指标，"
+    "贫困县退出要求漏评率低于 2%。",
+    example="低保名单上的 340826196501011234 不在成员表中 → LG101。",
+)
+def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    rosters = _rosters(ctx)
+    registered = registered_people(ctx).index
+    needy = rosters["_kind"].isin(NEEDY_ROSTERS)
+    reason = ("在" + rosters["_kind"] + "名单上").where(needy, "")
+    year = audit_year(ctx)
+    if "人均纯收入" in rosters and rosters["人均纯收入"].notna().any():
+        if year is None:
+            if not needy.any():
+                raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
+        else:
+            income = rosters["人均纯收入"]
+            years = pd.Series(year, index=rosters.index, dtype="Int64").where(income.notna())
+            line = lines_for(ctx, years)
+            low = (income < line).fillna(False).astype(bool)
+            low_text = (
+                "名单人均纯收入 " + money_texts(income) + f" 元低于 {year} 年贫困线 " + fmt(line, yuan)
+                + f" 元（{line_source(ctx, year)}）"
+            )  # fmt: skip
+            reason = reason.mask(low, (reason + "，").where(reason != "", "") + low_text)
+            needy |= low
+    dead = _dead_by(ctx, rosters["_key"], pd.Timestamp(f"{year}-12-31") if year else None)
+    missed = needy & rosters["_key"].notna() & ~rosters["_key"].isin(registered) & ~dead
+    message = reason + "，但 " + rosters["_key"].fillna("") + " 不在任何建档立卡户中"
+    return ctx.flag("rosters", missed, message, column=ID)
+
+
+@rule(
+    "LG102",
+    "漏评：2021 年后低于监测线的脱贫户未纳入监测",
+    severity="warning",
+    needs=("households",),
+    columns={"households": (STATUS, INCOME, "是否监测对象")},
+    what="2021 年及以后的数据：已脱贫户人均纯收入低于（<）当年防返贫监测线（政策参数 monitoring_line，默认"
+    " 2021 年 6000 元，之后各省自定），但“是否监测对象”不是“是”。需要的年度没有配置监测线时整条规则跳过并"
+    "说明是哪一年。",
+    why=MISSED
+    + "2021 年起建立防止返贫动态监测和帮扶机制，收入低于监测线的脱贫户应纳入监测（中央农办、农业农村部"
+    "等《关于健全防止返贫动态监测和帮扶机制的指导意见》，2021 年）。",
+    example="2021 年已脱贫户人均纯收入 5800 元（监测线 6000）且不是监测对象 → LG102。",
+)
+def lg102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    households = ctx.frame("households", STATUS, INCOME, "是否监测对象")
+    years = data_years(ctx, "households")
+    recent = (years >= 2021).fillna(False).astype(bool) & exited(households)
+    if not recent.any():
+        raise SkipRule("没有 2021 年及以后的已脱贫户（防返贫监测自 2021 年起）")
+    lines = years.where(recent).map(ctx.policy.monitoring_line, na_action="ignore").astype("float64")
+    unknown = sorted(set(years[recent & lines.isna()].dropna().astype(int)))
+    if unknown:
+        raise SkipRule(
+            f"{'、'.join(map(str, unknown))} 年没有配置防返贫监"
+            "测线（请在 --config 的 [monitoring_line] 中加入）"
+        )
+    below = recent & (households[INCOME] < lines).fillna(False).astype(bool)
+    missing = below & ~as_bool(households, "是否监测对象")
+    message = (
+        "已脱贫户人均纯收入 " + money_texts(households[INCOME]) + " 元低于 " + year_texts(years)
+        + " 年防返贫监测线 "
+        + fmt(lines, yuan) + " 元（参数 monitoring_line，"
+        + fmt(years, lambda y: ctx.policy.origin.get(f"monitoring_line.{y}", "默认值"))
+        + "），但未纳入监测对象"
+    )  # fmt: skip
+    return ctx.flag("households", missing, message, column="是否监测对象")
+
+
+# ------------------------------------------------------------------------------------ 三保障
+
+
+GAP_NAMES = ("义务教育", "基本医疗", "住房安全", "饮水安全")
+
+
+def guarantees(ctx: AuditContext) -> pd.DataFrame:
+    """Per household row: for each of 义务教育 / 基本医疗 / 住房安全 / 饮水安全, the gap text ("" = none
+    found) and whether the check is `known` to be met (data present for every member / the household).
+
+    Members known dead by the end of the data year are left out. A household with no member rows
+    has unknown education and insurance."""
+
+    def compute() -> pd.DataFrame:
+        households = ctx.frame("households", HID)
+        hid = text(households[HID])
+        out = pd.DataFrame(index=households.index)
+        has_members = ctx.has("members", HID)
+        if has_members:
+            members = ctx.frame("members")
+            key = text(members[HID])
+            alive = pd.Series(True, index=members.index)
+            if has_death_source(ctx):
+                deaths = member_deaths(ctx)
+                end = year_end(ctx.data_year("members"))
+                alive = ~(deaths["dead"] & (deaths["date"].isna() | (deaths["date"] <= end).fillna(False)))
+            listed = hid.isin(set(key[alive & (key != "")]))
+            name = text(members["姓名"]) if "姓名" in members else pd.Series("", index=members.index)
+            name = name.where(name != "", "第 " + members["_row"].astype(str) + " 行成员")
+        else:
+            listed = pd.Series(False, index=households.index)
+
+        def per_household(flag: pd.Series, what: pd.Series) -> pd.Series:
+            rows = flag & alive & (key != "")
+            texts = what[rows].groupby(key[rows]).agg("、".join)
+            return hid.map(texts).astype(object).fillna("")
+
+        def any_member(flag: pd.Series) -> pd.Series:
+            rows = flag & alive & (key != "")
+            return hid.isin(set(key[rows]))
+
+        # 义务教育: school-age members not in school.
+        low, high = ctx.policy.compulsory_education_age
+        if has_members and "在校生状况" in members:
+            try:
+                ages = member_ages(ctx)
+            except SkipRule:
+                ages = pd.Series(pd.NA, index=members.index, dtype="Int64")
+            status = text(members["在校生状况"])
+            school_age = ages.between(low, high).fillna(False).astype(bool)
+            reason = pd.Series("", index=members.index, dtype=object)
+            reason = reason.mask(status == "", "在校生状况为空")
+            reason = reason.mask(status == "非在校生", "非在校生")
+            reason = reason.mask(
+                status.isin(PRESCHOOL) & (ages >= 7).fillna(False).astype(bool), "仍为" + status
+            )
+            if "失学或辍学原因" in members:
+                dropout = text(members["失学或辍学原因"])
+                reason = reason.mask(dropout != "", "失学或辍学原因：" + dropout)
+            gap = school_age & (reason != "")
+            out["义务教育"] = per_household(
+                gap, name + "（" + ages.astype("string").fillna("?") + " 岁，" + reason + "）"
+            )
+            out["义务教育"] = ("有 " + f"{low}–{high}" + " 岁未在校成员：" + out["义务教育"]).where(
+                out["义务教育"] != "", ""
+            )
+            age_unknown = ages.isna() & ~status.isin(PRESCHOOL) & (status == "")
+            out["义务教育_known"] = listed & ~any_member(age_unknown)
+        else:
+            out["义务教育"] = ""
+            out["义务教育_known"] = False
+        # 基本医疗: members in neither basic medical insurance.
+        columns = [c for c in INSURANCE if has_members and c in members]
+        if columns:
+            covered = pd.concat([as_bool(members, c) for c in columns], axis=1).any(axis=1)
+            refused = pd.concat([is_no(members, c) for c in columns], axis=1).any(axis=1)
+            gap = ~covered & refused
+            out["基本医疗"] = per_household(gap, name)
+            out["基本医疗"] = ("有成员未参加基本医疗保险（城乡居民或城镇职工）：" + out["基本医疗"]).where(
+                out["基本医疗"] != "", ""
+            )
+            out["基本医疗_known"] = listed & ~any_member(~covered & ~refused)
+        else:
+            out["基本医疗"] = ""
+            out["基本医疗_known"] = False
+        # 住房安全 and 饮水安全: on the household row.
+        if "是否危房户" in households:
+            out["住房安全"] = pd.Series("", index=households.index).mask(
+                as_bool(households, "是否危房户"), "住房为危房（是否危房户 = 是）"
+            )
+            out["住房安全_known"] = households["是否危房户"].notna()
+        else:
+            out["住房安全"], out["住房安全_known"] = "", False
+        if "是否解决安全饮用水" in households:
+            out["饮水安全"] = pd.Series("", index=households.index).mask(
+                is_no(households, "是否解决安全饮用水"), "未解决安全饮用水（是否解决安全饮用水 = 否）"
+            )
+            out["饮水安全_known"] = households["是否解决安全饮用水"].notna()
+        else:
+            out["饮水安全"], out["饮水安全_known"] = "", False
+        gaps = out[list(GAP_NAMES)]
+        out["gaps"] = gaps.apply(lambda col: col.where(col == "", col + "；")).sum(axis=1).str.rstrip("；")
+        return out
+
+    return ctx.cached("households.guarantees", compute)
+
+
+def _guarantee_sources(ctx: AuditContext) -> dict[str, bool]:
+    return {
+        "义务教育": ctx.has("members", HID, "在校生状况"),
+        "基本医疗": any(ctx.has("members", HID, c) for c in INSURANCE),
+        "住房安全": ctx.has("households", "是否危房户"),
+        "饮水安全": ctx.has("households", "是否解决安全饮用水"),
+    }
+
+
+COLUMNS_OF = {
+    "义务教育": "members 表的在校生状况",
+    "基本医疗": "members 表的是否参加城乡居民基本医疗保险 / 城镇职工基本医疗保险",
+    "住房安全": "households 表的是否危房户",
+    "饮水安全": "households 表的是否解决安全饮用水",
+}
+
+
+@rule(
+    "LG201",
+    "应退未退：收入超线且三保障达标仍未脱贫",
+    severity="warning",
+    needs=("households", "members"),
+    columns={"households": (HID, STATUS, INCOME, "识别年度")},
+    what="脱贫状态为未脱贫的户，识别年度早于数据年度，人均纯收入高于（>）数据年度贫困线，且“三保障”和饮水都能"
+    "确认达标：义务教育年龄成员都在校、每名成员都参加了基本医疗保险、是否危房户 = 否、是否解决安全饮用水 = 是"
+    "（与 LG402 相同的检查；任何一项数据为空即无法确认，不报告）。四项所需的列缺任何一项时跳过。",
+    why=STAYED + EXIT_RULE + " 达到退出标准却不退出，会虚增贫困人口、占用帮扶资源。",
+    example="2015 年识别的未脱贫户，2017 年人均纯收入 4200 元（线 3335）、三保障均达标 → LG201。",
+)
+def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    households = ctx.frame("households", HID, STATUS, INCOME, "识别年度")
+    missing = [COLUMNS_OF[k] for k, ok in _guarantee_sources(ctx).items() if not ok]
+    if missing:
+        raise SkipRule("无法确认三保障和饮水全部达标，缺少：" + "；".join(missing))
+    years = data_years(ctx, "households")
+    stayed = (text(households[STATUS]) == "未脱贫") & (households["识别年度"] < years).fillna(False).astype(
+        bool
+    )
+    line = lines_for(ctx, years.where(stayed & households[INCOME].notna()))
+    state = guarantees(ctx)
+    all_met = pd.concat([state[f"{k}_known"] & (state[k] == "") for k in GAP_NAMES], axis=1).all(axis=1)
+    candidate = stayed & (households[INCOME] > line).fillna(False).astype(bool) & all_met
+    message = (
+        "未脱贫户（" + year_texts(households["识别年度"]) + " 年识别）人均纯收入 "
+        + money_texts(households[INCOME])
+        + " 元高于 " + year_texts(years) + " 年贫困线 " + fmt(line, yuan)
+        + " 元（" + line_sources(ctx, years.where(candidate)) + "），"
+        "义务教育、基本医疗、住房安全、饮水安全均已达标，应退未退"
+    )  # fmt: skip
+    return ctx.flag("households", candidate, message, column=INCOME)
+
+
+@rule(
+    "LG202",
+    "全户成员均已死亡仍在册",
+    severity="error",
+    needs=("members",),
+    columns={"members": (HID, ID)},
+    scope="global",
+    what="一个户的全部成员在数据年度结束（12 月 31 日）前都已死亡（死亡名单或成员表死亡日期 / 是否死亡；"
+    "死亡日期不详的算已死亡），该户仍在册。每户报告一次，位置是该户第一个成员行，related 列出该户其他成员。",
+    why=WRONG_IN + "全户死亡的“空户”仍在册，是审计发现的典型虚假建档和冒领线索。",
+    example="户内 2 人分别于 2015、2016 年死亡，2017 年仍在册 → LG202。",
+)
+def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    require_death_source(ctx)
+    members = ctx.frame("members", HID, ID)
+    deaths = member_deaths(ctx)
+    years = data_years(ctx, "members")
+    dead = deaths["dead"] & (deaths["date"].isna() | (deaths["date"] <= year_end(years)).fillna(False))
+    key = text(members[HID])
+    usable = key != ""
+    all_dead = dead.groupby(key).transform("all").astype(bool) & usable
+    if not all_dead.any():
+        return None
+    first = all_dead & ~key.where(all_dead).duplicated()
+    labels = first.index[first]
+    name = text(members["姓名"]) if "姓名" in members else pd.Series("", index=members.index)
+    when = date_texts(deaths["date"]).where(deaths["date"].notna(), "日期不详")
+    who = (name + " " + when)[all_dead].groupby(key[all_dead]).agg("、".join)
+    size = key[all_dead].value_counts()
+    message = (
+        "户 " + key[labels] + " 全部 " + count_texts(key[labels].map(size)) + " 名成员均已死亡（"
+        + fmt(key[labels].map(who), str) + "），" + year_texts(years[labels]) + " 年仍在册"
+    )  # fmt: skip
+    related = related_groups(ctx, "members", labels, key.where(all_dead))
+    return ctx.flag("members", labels, message, column=HID, related=related)
+
+
+@rule(
+    "LG301",
+    "错评：成员在财政供养、车辆、商品房或工商注册名单上",
+    severity="error",
+    needs=("members", "rosters"),
+    columns={"members": (ID,), "rosters": (ID, "类别")},
+    scope="global",
+    what="建档立卡成员（按规范化证件号码）出现在取消资格的比对名单上：财政供养人员、车辆（非农用车）、商品房、"
+    "工商注册。名单记录的日期晚于数据年度 12 月 31 日的不算（当时还不具备该条件）。每名成员报告一次，消息给出"
+    "名单类别和行，related 列出命中的名单记录（类别、文件、工作表、行、日期、详情）。",
+    why=WRONG_IN
+    + "“四有”（家庭成员有财政供养人员、有非农用车辆、有城镇商品房、有工商注册）不得识别为贫困户；"
+    "审计署 2017 年公告发现 11.34 万名不符合条件人员被纳入建档立卡，其中有人有车有房。",
+    example="成员 340826198501011234 在车辆名单上（登记 2016-08-01 小型轿车）→ LG301。",
+)
+def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+    rosters = _rosters(ctx)
+    hits = rosters[rosters["_kind"].isin(DISQUALIFYING) & rosters["_key"].notna()]
+    year = audit_year(ctx)
+    if "日期" in hits and year is not None:
+        hits = hits[~(hits["日期"] > pd.Timestamp(f"{year}-12-31")).fillna(False).astype(bool)]
+    keys = person_keys(ctx, "members")
+    on_list = keys.isin(set(hits["_key"]))
+    if not on_list.any():
+        return None
+    labels = keys.index[on_list]
+    recs = records(ctx, "rosters", hits.index)
+    by_key = pd.Series(hits.index, index=hits["_key"].to_numpy()).groupby(level=0).agg(list)
+    related, message = {}, {}
+    for label in labels:  # flagged rows only
+        listed = [recs[x] for x in by_key[keys[label]]]
+        related[label] = related_json(listed)
+        parts = []
+        for rec in listed:
+            extra = "，".join(v for v in (rec.get("detail"), rec.get("date")) if v)
+            parts.append(
+                f"{rec.get('category', '')}名单（{rec['sheet'] or rec['file']} 第 {rec['row']} 行"
+                + (f"：{extra}" if extra else "")
+                + "）"
+            )
+        message[label] = "在" + "、".join(parts) + "上，不符合建档立卡条件（四有）"
+    return ctx.flag(
+        "members",
+        labels,
+        pd.Series(message, dtype=object),
+        column=ID,
+        related=pd.Series(related, dtype=object),
+    )
+
+
+@rule(
+    "LG302",
+    "错评：识别当年收入已超过贫困线",
+    severity="warning",
+    needs=("households",),
+    columns={"households": ("识别年度",)},
+    what="识别当年的人均纯收入高于（>）该年贫困线：识别年度等于数据年度时用人均纯收入；识别年度为上一年时用"
+    "上年人均纯收入（有该列时）。识别标准为省定标准或市定标准的户不检查（它们适用更高的地方线）。",
+    why=WRONG_IN + "识别标准是收入低于国家扶贫标准；识别时收入已超线，说明“不该进的进了”。",
+    example="2017 年识别的户，2017 年人均纯收入 3600 元（线 3335）→ LG302。",
+)
+def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
+    households = ctx.frame("households", "识别年度")
+    if not any(c in households for c in (INCOME, "上年人均纯收入")):
+        raise SkipRule("households 表没有人均纯收入或上年人均纯收入")
+    years = data_years(ctx, "households")
+    identified = households["识别年度"].astype("Int64")
+    national = ~text(households["识别标准"]).isin(LOCAL_STANDARDS) if "识别标准" in households else True
+    out = []
+    for column, offset in ((INCOME, 0), ("上年人均纯收入", 1)):
+        if column not in households:
+            continue
+        rows = (
+            (identified == years - offset).fillna(False).astype(bool) & national & households[column].notna()
+        )
+        if not rows.any():
+            continue
+        line = lines_for(ctx, identified.where(rows))
+        above = rows & (households[column] > line).fillna(False).astype(bool)
+        which = "上年人均纯收入" if offset else "当年人均纯收入"
+        message = (
+            year_texts(identified) + f" 年识别，{which} " + money_texts(households[column]) + " 元已高于 "
+            + year_texts(identified) + " 年贫困线 " + fmt(line, yuan) + " 元（"
+            + line_sources(ctx, identified.where(above)) + "）"
+        )  # fmt: skip
+        out.append(ctx.flag("households", above, message, column=column))
+    return out
+
+
+@rule(
+    "LG401",
+    "错退：脱贫户收入不高于贫困线",
+    severity="error",
+    needs=("households",),
+    columns={"households": (STATUS, INCOME)},
+    what="已脱贫户的人均纯收入不高于（≤）其脱贫年度的贫困线（脱贫年度为空或晚于数据年度时用数据年度的线；"
+    "后者由 SY304 报告）。贫困线系列由政策参数 exit_line_series 决定（默认工作口径：2017 年 3335 元）；需要"
+    "的年度没有配置贫困线时整个检查报配置错误。",
+    why=WRONG_OUT + EXIT_RULE + " 收入未稳定超线即退出，是审计署 2017 年公告所指“算账脱贫”“数字脱贫”；"
+    "错退率是第三方评估的核心指标，贫困县退出要求低于 2%。",
+    example="2017 年脱贫户人均纯收入 3335.00 元（线 3335）→ LG401；3335.01 元不报告。",
+)
+def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    households = ctx.frame("households", STATUS, INCOME)
+    years = data_years(ctx, "households")
+    judged = exited(households) & households[INCOME].notna()
+    exit_year, which = exit_years(ctx, households, years)
+    line = lines_for(ctx, exit_year.where(judged))
+    below = judged & (households[INCOME] <= line).fillna(False).astype(bool)
+    message = (
+        "已脱贫户人均纯收入 " + money_texts(households[INCOME]) + " 元不高于 " + year_texts(exit_year)
+        + " 年（"
+        + which + "）贫困线 " + fmt(line, yuan) + " 元（" + line_sources(ctx, exit_year.where(below)) + "）"
+    )  # fmt: skip
+    return ctx.flag("households", below, message, column=INCOME)
+
+
+@rule(
+    "LG402",
+    "错退：脱贫户三保障或饮水未达标",
+    severity="error",
+    needs=("households",),
+    columns={"households": (HID, STATUS)},
+    what="已脱贫户存在“三保障”或饮水缺口：义务教育年龄（政策参数 compulsory_education_age，默认 6–15 岁，按"
+    "数据年度 12 月 31 日计）的在世成员未在校（在校生状况为空或“非在校生”，7 岁及以上仍为学龄前儿童 / 学前"
+    "教育，或填了失学或辍学原因）；有在世成员的城乡居民基本医疗保险（新农合）和城镇职工基本医疗保险都不是"
+    "“是”且至少一项为“否”；是否危房户 = 是；是否解决安全饮用水 = 否。消息逐项列出缺口和涉及的成员。",
+    why=WRONG_OUT + EXIT_RULE + " 审计署 2017 年公告发现 1.7 万人在“三保障”未落实的情况下被宣布脱贫。",
+    example="已脱贫户中 12 岁成员在校生状况为空 → LG402。",
+)
+def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    households = ctx.frame("households", HID, STATUS)
+    if not any(_guarantee_sources(ctx).values()):
+        raise SkipRule("没有任何三保障或饮水列（" + "；".join(COLUMNS_OF.values()) + "）")
+    state = guarantees(ctx)
+    wrong = exited(households) & (state["gaps"] != "")
+    message = "已脱贫户三保障或饮水未达标：" + state["gaps"]
+    return ctx.flag("households", wrong, message)
