@@ -52,7 +52,8 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
 
 
 def generate(households: int, folder: Path) -> dict[str, list[Path]]:
-    from fupin_audit.sample import generate as make, write_csv, write_parquet, write_xlsx
+    from fupin_audit.sample import generate as make
+    from fupin_audit.sample import write_csv, write_parquet, write_xlsx
 
     folder.mkdir(parents=True, exist_ok=True)
     data = make(households, seed=7, year=2017, defects=True)
@@ -124,9 +125,13 @@ def markdown(rows: list[dict], runs: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000, 1_000_000]
+    )
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None, help="keep data and results here (default: a temp dir)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="keep data and results here (default: a temp dir)"
+    )
     args = parser.parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="fupin-bench-"))
     rows = []

@@ -71,8 +71,9 @@ def member(hid: str = "3408260010010001", **overrides: object) -> dict[str, obje
     return record
 
 
-def write_xlsx(path: Path, sheets: Mapping[str, Sequence[Mapping[str, object]] | pd.DataFrame],
-               title: str | None = None) -> Path:
+def write_xlsx(
+    path: Path, sheets: Mapping[str, Sequence[Mapping[str, object]] | pd.DataFrame], title: str | None = None
+) -> Path:
     """A real workbook written by openpyxl: one sheet per table, canonical headers (optional title row)."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)

@@ -23,7 +23,10 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def clean_members() -> list[dict]:
-    return [member(), member(姓名="李秀英", 性别="女", 与户主关系="配偶", 证件号码=make_id(birth="19720202", seq=222))]
+    return [
+        member(),
+        member(姓名="李秀英", 性别="女", 与户主关系="配偶", 证件号码=make_id(birth="19720202", seq=222)),
+    ]
 
 
 @pytest.fixture
@@ -60,7 +63,9 @@ def test_exit_code_one_with_error_and_fail_on(bad_book):
     assert records[0]["row"] == 3 and records[0]["sheet"] == "家庭成员" and records[0]["column"] == "证件号码"
     downgraded = cli("check", str(bad_book), "--select", "DQ011", "--severity", "DQ011=warning", "-f", "csv")
     assert downgraded.returncode == 0
-    strict = cli("check", str(bad_book), "--select", "DQ011", "--severity", "DQ011=warning", "--fail-on", "warning")
+    strict = cli(
+        "check", str(bad_book), "--select", "DQ011", "--severity", "DQ011=warning", "--fail-on", "warning"
+    )
     assert strict.returncode == 1
 
 
@@ -137,6 +142,8 @@ def test_rules_explain_schema_policy():
 def test_policy_round_trip_as_config(tmp_path, clean_book):
     config = tmp_path / "policy.toml"
     config.write_text(cli("policy").stdout, "utf-8")
-    assert cli("check", str(clean_book), "--config", str(config), "--select", "DQ0", "-f", "csv").returncode == 0
+    assert (
+        cli("check", str(clean_book), "--config", str(config), "--select", "DQ0", "-f", "csv").returncode == 0
+    )
     edited = cli("policy", "--config", str(Path(__file__).parents[1] / "rules" / "province_override.toml"))
     assert tomllib.loads(edited.stdout)["notice_min_days"] == 5

@@ -56,13 +56,20 @@ def test_flat_export_is_split_and_conflicts_found(tmp_path):
         record.update({"家庭人口数": 2, "贫困户属性": "一般贫困户", "脱贫状态": "未脱贫", "主要致贫原因": "缺资金",
                        "人均纯收入": income})  # fmt: skip
         rows.append(record)
-    path = write_xlsx(tmp_path / "flat.xlsx", {"建档立卡人员信息": rows}, title="宿松县2017年建档立卡人员信息表")
+    path = write_xlsx(
+        tmp_path / "flat.xlsx", {"建档立卡人员信息": rows}, title="宿松县2017年建档立卡人员信息表"
+    )
     result = audit([str(path)], select=["DQ036"])
     assert result.dataset.rows_read() == {"households": 2, "members": 4}
     assert [s.flat for s in result.dataset.sources] == [True, True]
     finding = result.findings.iloc[0]
     assert len(result.findings) == 1
-    assert (finding["rule"], finding["row"], finding["column"], finding["value"]) == ("DQ036", 6, "人均纯收入", "5100")
+    assert (finding["rule"], finding["row"], finding["column"], finding["value"]) == (
+        "DQ036",
+        6,
+        "人均纯收入",
+        "5100",
+    )
     assert "第 5 行" in finding["message"]
 
 
@@ -70,7 +77,9 @@ def test_sheet_and_header_variants_are_recognised(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Sheet1"
-    ws.append(["贫困户编号", "身份证号", "姓名", "性别", "与户主关系", "健康状况", "劳动技能", "务工时间（月）"])
+    ws.append(
+        ["贫困户编号", "身份证号", "姓名", "性别", "与户主关系", "健康状况", "劳动技能", "务工时间（月）"]
+    )
     ws.append(["H1", make_id(), "张三", "1", "户主", "健康", "普通劳动力", "６"])
     path = tmp_path / "人员.xlsx"
     wb.save(path)
@@ -95,7 +104,9 @@ def test_roster_named_after_its_category_and_wan_yuan_units(tmp_path):
 
 
 def test_forced_table_kind(tmp_path):
-    path = write_xlsx(tmp_path / "c.xlsx", {"Sheet": [{"户编号": "H1", "姓名": "张三", "措施类型": "产业帮扶"}]})
+    path = write_xlsx(
+        tmp_path / "c.xlsx", {"Sheet": [{"户编号": "H1", "姓名": "张三", "措施类型": "产业帮扶"}]}
+    )
     assert "measures" in load([path]).tables
     forced = load([path], forced=[TableRequest.parse(f"helpers={path}:Sheet")])
     assert set(forced.tables) == {"helpers"}

@@ -54,12 +54,18 @@ def test_selection_by_code_prefix_and_family():
 def test_example_custom_rule_module_runs(tmp_path):
     old_head = member(证件号码=make_id(birth="19300101", seq=111))
     path = write_xlsx(tmp_path / "old.xlsx", {"户信息": [household(家庭人口数=1)], "家庭成员": [old_head]})
-    result = audit([str(path)], year=2017, select=["XQ001"], rule_paths=[USER_RULES / "custom_rule_example.py"])
+    result = audit(
+        [str(path)], year=2017, select=["XQ001"], rule_paths=[USER_RULES / "custom_rule_example.py"]
+    )
     assert result.findings["rule"].tolist() == ["XQ001"]
     assert "87 岁" in result.findings["message"].iloc[0]
     assert result.findings["family"].iloc[0] == "自定义"
     young = audit(
-        [str(path)], year=2017, select=["XQ001"], rule_paths=[USER_RULES], config=_params(tmp_path, "min_age = 90")
+        [str(path)],
+        year=2017,
+        select=["XQ001"],
+        rule_paths=[USER_RULES],
+        config=_params(tmp_path, "min_age = 90"),
     )
     assert young.findings.empty
 

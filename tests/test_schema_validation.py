@@ -18,7 +18,9 @@ FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def cell_strategy(spec) -> st.SearchStrategy[str]:
-    noise = st.sampled_from(["", " ", "-", "/", "NULL", "abc", "#N/A", "一般贫困", "1,5", "3.5.1", "２０１７"])
+    noise = st.sampled_from(
+        ["", " ", "-", "/", "NULL", "abc", "#N/A", "一般贫困", "1,5", "3.5.1", "２０１７"]
+    )
     text = st.text(alphabet="0123456789.-/年月日 ,xX男女是否", max_size=12)
     if spec.kind in (Kind.CODE, Kind.YESNO):
         codes = code_list(spec.codelist)
@@ -36,7 +38,9 @@ def cell_strategy(spec) -> st.SearchStrategy[str]:
         dates = st.dates(dt.date(1890, 1, 1), dt.date(2110, 12, 31))
         formats = st.sampled_from(["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y"])
         rendered = st.builds(lambda d, f: d.strftime(f), dates, formats)
-        impossible = st.sampled_from(["2017-02-30", "2017-13-01", "20170431", "2017年2月29日", "42736", "99999"])
+        impossible = st.sampled_from(
+            ["2017-02-30", "2017-13-01", "20170431", "2017年2月29日", "42736", "99999"]
+        )
         return st.one_of(rendered, impossible, noise, text)
     return st.one_of(st.text(max_size=10), noise)
 
@@ -75,7 +79,9 @@ def test_vectorised_validation_matches_pydantic(kind, data):
     model = MODELS[kind]
     specs = {n: s for n, s in model.specs().items() if s.kind is not Kind.ID_NUMBER}
     rows = data.draw(
-        st.lists(st.fixed_dictionaries({n: cell_strategy(s) for n, s in specs.items()}), min_size=1, max_size=6)
+        st.lists(
+            st.fixed_dictionaries({n: cell_strategy(s) for n, s in specs.items()}), min_size=1, max_size=6
+        )
     )
     expected, expected_values = pydantic_verdicts(model, rows)
     frame = pd.DataFrame(rows)
@@ -100,10 +106,14 @@ def test_examples_of_each_problem():
     attr = parse_column(specs["贫困户属性"], "贫困户属性", pd.Series(["01", "1", "低保户", "一般贫困"]))
     assert attr.values.astype(object).tolist()[:3] == ["一般贫困户", "一般贫困户", "低保贫困户"]
     assert "最接近的有效值：一般贫困户" in attr.message.iloc[3]
-    status = parse_column(specs["脱贫状态"], "脱贫状态", pd.Series(["0", "1", "3", "4", "已脱贫（享受政策）"]))
+    status = parse_column(
+        specs["脱贫状态"], "脱贫状态", pd.Series(["0", "1", "3", "4", "已脱贫（享受政策）"])
+    )
     assert status.values.astype(object).tolist() == [
         "未脱贫", "已脱贫(享受政策)", "返贫", "已脱贫(不再享受政策)", "已脱贫(享受政策)",
     ]  # fmt: skip
-    dates = parse_column(specs["申请日期"], "申请日期", pd.Series(["2017/3/1", "2017-02-30", "42795", "2017年3月1日"]))
+    dates = parse_column(
+        specs["申请日期"], "申请日期", pd.Series(["2017/3/1", "2017-02-30", "42795", "2017年3月1日"])
+    )
     assert dates.problem.tolist() == ["", "DQ005", "", ""]
     assert dates.values.iloc[2] == pd.Timestamp("2017-03-01")

@@ -21,7 +21,9 @@ needs_office = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice not insta
 
 
 def cli(*args: str, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fupin_audit", *args], capture_output=True, text=True, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "fupin_audit", *args], capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 def book_with_problems(path: Path) -> Path:
@@ -61,14 +63,16 @@ def test_xlsx_report_sheets_ids_as_text_and_charts(tmp_path):
 
 def test_formulas_in_input_are_neutralised_in_csv_and_xlsx(tmp_path):
     source = tmp_path / "户信息.csv"
-    pd.DataFrame([household("H1", 户联系电话="=cmd|' /C calc'!A0"), household("H2", 户联系电话="-2+3")]).to_csv(
-        source, index=False
-    )
+    pd.DataFrame(
+        [household("H1", 户联系电话="=cmd|' /C calc'!A0"), household("H2", 户联系电话="-2+3")]
+    ).to_csv(source, index=False)
     csv_out = cli("check", str(source), "--select", "DQ044", "-f", "csv").stdout
     assert "'=cmd|' /C calc'!A0" in csv_out and "'-2+3" in csv_out
     report = tmp_path / "r.xlsx"
     cli("check", str(source), "--select", "DQ044", "-o", str(report))
-    values = [row[10] for row in openpyxl.load_workbook(report)["明细"].iter_rows(min_row=2, values_only=True)]
+    values = [
+        row[10] for row in openpyxl.load_workbook(report)["明细"].iter_rows(min_row=2, values_only=True)
+    ]
     assert set(values) == {"'=cmd|' /C calc'!A0", "'-2+3"}
 
 
@@ -76,14 +80,20 @@ def test_formulas_in_input_are_neutralised_in_csv_and_xlsx(tmp_path):
 def test_report_and_annotated_copy_open_in_libreoffice(tmp_path):
     source = book_with_problems(tmp_path / "in.xlsx")
     report, annotated = tmp_path / "report.xlsx", tmp_path / "annotated.xlsx"
-    result = cli("check", str(source), "-o", str(report), "--annotate", str(annotated), "--select", "DQ0,DQ01")
+    result = cli(
+        "check", str(source), "-o", str(report), "--annotate", str(annotated), "--select", "DQ0,DQ01"
+    )
     assert result.returncode == 1, result.stderr
     pdf = convert(report, "pdf", tmp_path)
     assert pdf.stat().st_size > 1000
     csv_dir = tmp_path / "csv"
     csv_dir.mkdir()
     shutil.copy(annotated, csv_dir / "annotated.xlsx")
-    convert(csv_dir / "annotated.xlsx", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", csv_dir)
+    convert(
+        csv_dir / "annotated.xlsx",
+        "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+        csv_dir,
+    )
     text = (csv_dir / "annotated-家庭成员.csv").read_text("utf-8")
     assert make_id(birth="19800101", seq=113)[:-1] + "0" in text  # the ID survives exactly
     assert "35" in (csv_dir / "annotated-户信息.csv").read_text("utf-8")
@@ -97,7 +107,13 @@ def test_annotated_copy_marks_cells_and_never_touches_the_input(tmp_path):
     assert source.read_bytes() == before
     book = openpyxl.load_workbook(annotated)
     assert book.sheetnames == ["户信息", "家庭成员"]
-    comments = {(ws.title, c.coordinate): c.comment.text for ws in book for row in ws.iter_rows() for c in row if c.comment}
+    comments = {
+        (ws.title, c.coordinate): c.comment.text
+        for ws in book
+        for row in ws.iter_rows()
+        for c in row
+        if c.comment
+    }
     assert len(comments) == 2
     household_cell = next(k for k in comments if k[0] == "户信息")
     assert "DQ004" in comments[household_cell]
@@ -113,8 +129,12 @@ def test_baseline_round_trip_survives_reshuffle_and_reexport(tmp_path):
     first = cli("check", str(source), "--write-baseline", str(baseline), "-f", "json", "--select", "DQ0,DQ01")
     assert first.returncode == 1 and baseline.exists()
     # re-export: shuffled rows, another format (CSV per table), same content
-    households = pd.read_excel(source, sheet_name="户信息", dtype=str, engine="openpyxl").sample(frac=1, random_state=1)
-    members = pd.read_excel(source, sheet_name="家庭成员", dtype=str, engine="openpyxl").sample(frac=1, random_state=2)
+    households = pd.read_excel(source, sheet_name="户信息", dtype=str, engine="openpyxl").sample(
+        frac=1, random_state=1
+    )
+    members = pd.read_excel(source, sheet_name="家庭成员", dtype=str, engine="openpyxl").sample(
+        frac=1, random_state=2
+    )
     households.to_csv(tmp_path / "户信息.csv", index=False, encoding="gb18030")
     members.to_csv(tmp_path / "家庭成员.csv", index=False)
     csvs = [str(tmp_path / "户信息.csv"), str(tmp_path / "家庭成员.csv")]
@@ -176,17 +196,33 @@ def test_summary_json_and_quiet(tmp_path):
     result = cli("check", str(source), "--quiet", "-o", str(out), "--summary-json", str(summary))
     assert result.stdout == "" and result.stderr == ""
     document = json.loads(summary.read_text("utf-8"))
-    for key in ("tool", "version", "started", "seconds", "inputs", "tables", "policy", "rules", "counts", "indicators", "exit_code"):
+    for key in (
+        "tool",
+        "version",
+        "started",
+        "seconds",
+        "inputs",
+        "tables",
+        "policy",
+        "rules",
+        "counts",
+        "indicators",
+        "exit_code",
+    ):
         assert key in document
     assert document["inputs"][0]["sha256"] and document["exit_code"] == result.returncode == 1
 
 
 def test_killed_run_leaves_no_partial_report(tmp_path):
-    rows = [member(f"H{i}", 证件号码=make_id(seq=100 + i % 800)[:-1] + "0", 姓名=f"人{i}") for i in range(3000)]
+    rows = [
+        member(f"H{i}", 证件号码=make_id(seq=100 + i % 800)[:-1] + "0", 姓名=f"人{i}") for i in range(3000)
+    ]
     source = write_xlsx(tmp_path / "big.xlsx", {"家庭成员": rows})
     out = tmp_path / "report.xlsx"
     for delay in (0.5, 1.5, 2.5):
-        process = subprocess.Popen([sys.executable, "-m", "fupin_audit", "check", str(source), "-o", str(out)])
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fupin_audit", "check", str(source), "-o", str(out)]
+        )
         time.sleep(delay)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

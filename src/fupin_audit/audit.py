@@ -11,7 +11,6 @@ from typing import Any
 
 import pandas as pd
 
-from fupin_audit import __version__
 from fupin_audit.dataset import Dataset
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.registry import Registry, default_registry
@@ -123,4 +122,6 @@ def audit(
         progress=lambda code: stage("rule", code),
     )
     seconds["rules"] = time.perf_counter() - clock
-    return AuditResult(dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, year)
+    return AuditResult(
+        dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, year
+    )

@@ -39,10 +39,20 @@ def finding_keys(findings: pd.DataFrame) -> pd.Series:
     identity = findings["household_id"] + "|" + findings["person_id"] + "|" + findings["id_number"]
     no_record = identity == "||"
     place = findings["township"] + "/" + findings["village"]
-    fallback = findings["file"].map(lambda f: Path(f).name) + ":" + findings["sheet"] + ":" + findings["value"]
+    fallback = (
+        findings["file"].map(lambda f: Path(f).name) + ":" + findings["sheet"] + ":" + findings["value"]
+    )
     identity = identity.where(~no_record, place.where(place != "/", fallback))
     columns = [_canonical_column(t, c) for t, c in zip(findings["table"], findings["column"], strict=True)]
-    return findings["rule"] + "|" + findings["table"] + "|" + identity + "|" + pd.Series(columns, index=findings.index)
+    return (
+        findings["rule"]
+        + "|"
+        + findings["table"]
+        + "|"
+        + identity
+        + "|"
+        + pd.Series(columns, index=findings.index)
+    )
 
 
 def write_baseline(findings: pd.DataFrame, path: Path) -> None:
@@ -104,7 +114,9 @@ class WaiverOutcome:
     def summary(self) -> dict[str, Any]:
         return {
             "waived": len(self.waived),
-            "waived_findings": self.waived[["rule", "household_id", "id_number", "village", "waiver"]].to_dict("records"),
+            "waived_findings": self.waived[
+                ["rule", "household_id", "id_number", "village", "waiver"]
+            ].to_dict("records"),
             "expired": [_describe(w) for w in self.expired],
             "unmatched": [_describe(w) for w in self.unmatched],
         }
@@ -157,8 +169,12 @@ def _waiver(path: Path, line: int, row: dict[str, Any]) -> Waiver:
         try:
             expires = dt.date.fromisoformat(values["expires"])
         except ValueError:
-            raise ConfigError(f"{path} 第 {line} 条: expires “{values['expires']}” 不是 YYYY-MM-DD 日期") from None
-    return Waiver(values["rule"].upper(), values["key"], values["reason"], values["approved_by"], expires, line)
+            raise ConfigError(
+                f"{path} 第 {line} 条: expires “{values['expires']}” 不是 YYYY-MM-DD 日期"
+            ) from None
+    return Waiver(
+        values["rule"].upper(), values["key"], values["reason"], values["approved_by"], expires, line
+    )
 
 
 def apply_waivers(findings: pd.DataFrame, waivers: list[Waiver], today: dt.date) -> WaiverOutcome:

@@ -50,9 +50,13 @@ def finish(result: AuditResult, options: Finish) -> Finished:
         findings = outcome.kept
         summary["waivers"] = outcome.summary()
         for waiver in outcome.expired:
-            warnings.append(f"{options.waivers} 第 {waiver.line} 条豁免已于 {waiver.expires} 过期（{waiver.rule} {waiver.key}），未生效")
+            warnings.append(
+                f"{options.waivers} 第 {waiver.line} 条豁免已于 {waiver.expires} 过期（{waiver.rule} {waiver.key}），未生效"
+            )
         for waiver in outcome.unmatched:
-            warnings.append(f"{options.waivers} 第 {waiver.line} 条豁免没有匹配任何问题（{waiver.rule} {waiver.key}）")
+            warnings.append(
+                f"{options.waivers} 第 {waiver.line} 条豁免没有匹配任何问题（{waiver.rule} {waiver.key}）"
+            )
     if options.write_baseline is not None:
         write_baseline(findings, options.write_baseline)
         summary["baseline_written"] = str(options.write_baseline)

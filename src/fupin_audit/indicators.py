@@ -87,8 +87,13 @@ def _compute(result: AuditResult) -> dict[str, Any]:
         flagged = findings[findings["rule"].isin(WRONG_IN_RULES)]
         wrong_in_people = set(flagged.loc[flagged["table"] == "members", "id_number"])
         wrong_in_households = set(flagged.loc[flagged["table"] == "households", "household_id"]) - {""}
-        people = len(wrong_in_people - {""}) + sizes[[h for h in wrong_in_households if h in sizes.index]].sum()
-        out["wrong_inclusion_rate"] = {**ratio(people, out["registered_people"]), "rules": list(WRONG_IN_RULES)}
+        people = (
+            len(wrong_in_people - {""}) + sizes[[h for h in wrong_in_households if h in sizes.index]].sum()
+        )
+        out["wrong_inclusion_rate"] = {
+            **ratio(people, out["registered_people"]),
+            "rules": list(WRONG_IN_RULES),
+        }
         out["near_line_bunching"] = bunching(result)
     if "measures" in tables and "措施类型" in tables["measures"].data:
         types = tables["measures"].data["措施类型"].astype(object)
@@ -127,7 +132,9 @@ def village_incidence(result: AuditResult) -> list[dict[str, Any]]:
         if {"村", "脱贫状态"} <= set(households.columns):
             sizes = _household_sizes(result).to_numpy()
             is_poor = households["脱贫状态"].isin(POOR).to_numpy()
-            per_village = pd.Series(np.where(is_poor, sizes, 0), index=_text(households["村"])).groupby(level=0).sum()
+            per_village = (
+                pd.Series(np.where(is_poor, sizes, 0), index=_text(households["村"])).groupby(level=0).sum()
+            )
             poor_people = _text(villages["村"]).map(per_village).fillna(0)
             source = "户表"
     if poor_people is None:

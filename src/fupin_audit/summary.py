@@ -36,7 +36,8 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
         ],
         "tables": dataset.rows_read(),
         "diagnostics": [
-            {"level": d.level, "file": d.file, "sheet": d.sheet, "message": d.message} for d in dataset.diagnostics
+            {"level": d.level, "file": d.file, "sheet": d.sheet, "message": d.message}
+            for d in dataset.diagnostics
         ],
         "policy": result.policy.model_dump(mode="json"),
         "rules": {
@@ -49,7 +50,10 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
             "findings": len(findings),
             "by_severity": {k: int(v) for k, v in findings["severity"].value_counts().sort_index().items()},
             "by_rule": (
-                {rule: {sev: int(n) for (r, sev), n in by_rule.items() if r == rule} for rule in sorted(set(findings["rule"]))}
+                {
+                    rule: {sev: int(n) for (r, sev), n in by_rule.items() if r == rule}
+                    for rule in sorted(set(findings["rule"]))
+                }
                 if by_rule is not None
                 else {}
             ),

@@ -62,29 +62,56 @@ def _split(values: list[str] | None) -> list[str]:
 
 @app.command()
 def check(
-    paths: Annotated[list[Path], typer.Argument(help="输入文件：xlsx、xlsm、xls、ods、csv、tsv、txt、parquet", show_default=False)],
-    year: Annotated[int | None, typer.Option(help="数据年度（无“年度”列时使用；年龄按该年 12 月 31 日计算）")] = None,
-    fmt: Annotated[Format | None, typer.Option("--format", "-f", help="输出格式（默认 table，或由 --output 后缀决定）")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="写入文件而非标准输出（原子写入）")] = None,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="输入文件：xlsx、xlsm、xls、ods、csv、tsv、txt、parquet", show_default=False),
+    ],
+    year: Annotated[
+        int | None, typer.Option(help="数据年度（无“年度”列时使用；年龄按该年 12 月 31 日计算）")
+    ] = None,
+    fmt: Annotated[
+        Format | None, typer.Option("--format", "-f", help="输出格式（默认 table，或由 --output 后缀决定）")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="写入文件而非标准输出（原子写入）")
+    ] = None,
     limit: Annotated[int, typer.Option(help="table 格式下每条规则显示的记录数")] = 20,
     fail_on: Annotated[Level, typer.Option(help="达到该级别的问题使退出码为 1")] = Level.error,
-    select: Annotated[list[str] | None, typer.Option(help="只运行这些规则：编号、前缀（DQ0）或规则族名，可逗号分隔、可重复")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(help="只运行这些规则：编号、前缀（DQ0）或规则族名，可逗号分隔、可重复")
+    ] = None,
     ignore: Annotated[list[str] | None, typer.Option(help="不运行这些规则（同 --select 的写法）")] = None,
-    severity: Annotated[list[str] | None, typer.Option(help="改变规则级别：CODE=error|warning|info，可重复")] = None,
-    config: Annotated[Path | None, typer.Option(help="政策参数/规则参数覆盖文件（TOML，见 fupin-audit policy）")] = None,
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="加载自定义规则：.py/.toml 文件或文件夹，可重复")] = None,
-    table: Annotated[list[str] | None, typer.Option("--table", help="指定表类型：KIND=PATH[:SHEET]，可重复")] = None,
+    severity: Annotated[
+        list[str] | None, typer.Option(help="改变规则级别：CODE=error|warning|info，可重复")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="政策参数/规则参数覆盖文件（TOML，见 fupin-audit policy）")
+    ] = None,
+    rules: Annotated[
+        list[Path] | None, typer.Option("--rules", help="加载自定义规则：.py/.toml 文件或文件夹，可重复")
+    ] = None,
+    table: Annotated[
+        list[str] | None, typer.Option("--table", help="指定表类型：KIND=PATH[:SHEET]，可重复")
+    ] = None,
     encoding: Annotated[str | None, typer.Option(help="强制 CSV 编码（默认依次尝试 UTF-8、GB18030）")] = None,
     bom: Annotated[bool, typer.Option("--bom", help="CSV 输出加 BOM，便于 Excel 打开")] = False,
     by: Annotated[By | None, typer.Option("--by", help="按乡镇（乡）或村（村）分组统计问题")] = None,
     annotate: Annotated[Path | None, typer.Option(help="写一份标注了问题单元格的输入副本（xlsx）")] = None,
     baseline: Annotated[Path | None, typer.Option(help="只报告不在这个基线中的新问题")] = None,
     write_baseline: Annotated[Path | None, typer.Option(help="把本次的问题记为基线")] = None,
-    waivers: Annotated[Path | None, typer.Option(help="豁免清单（CSV 或 TOML）：rule, key, reason, approved_by, expires")] = None,
+    waivers: Annotated[
+        Path | None, typer.Option(help="豁免清单（CSV 或 TOML）：rule, key, reason, approved_by, expires")
+    ] = None,
     summary_json: Annotated[Path | None, typer.Option(help="把运行摘要写成 JSON 文件")] = None,
-    mask: Annotated[bool, typer.Option("--mask", help="在所有输出中遮蔽证件号码（保留前 6 后 4）和姓名（张*）")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出报告（有 --output 时什么都不输出）")] = False,
-    keep_going: Annotated[bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")] = False,
+    mask: Annotated[
+        bool, typer.Option("--mask", help="在所有输出中遮蔽证件号码（保留前 6 后 4）和姓名（张*）")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="只输出报告（有 --output 时什么都不输出）")
+    ] = False,
+    keep_going: Annotated[
+        bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,
 ) -> None:
     """检查数据文件，输出发现的问题。"""
@@ -132,10 +159,18 @@ def _diagnose(err, result, warnings: list[str]) -> None:
     for diag in result.dataset.diagnostics:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
         colour = "red" if diag.level == "error" else "yellow"
-        err.print(f"[{colour}]{diag.level}[/]: {escape(where)}: {escape(diag.message)}", markup=True, highlight=False)
+        err.print(
+            f"[{colour}]{diag.level}[/]: {escape(where)}: {escape(diag.message)}",
+            markup=True,
+            highlight=False,
+        )
     for outcome in result.outcomes:
         if outcome.status == "failed":
-            err.print(f"[red]error[/]: 规则 {outcome.code} 运行出错：{escape(outcome.reason)}", markup=True, highlight=False)
+            err.print(
+                f"[red]error[/]: 规则 {outcome.code} 运行出错：{escape(outcome.reason)}",
+                markup=True,
+                highlight=False,
+            )
     for text in warnings:
         err.print(f"[yellow]warning[/]: {escape(text)}", markup=True, highlight=False)
 
@@ -171,7 +206,9 @@ def _pick_format(fmt: Format | None, output: Path | None) -> str:
     if output is not None:
         suffix = output.suffix.lower()
         if suffix not in SUFFIX_FORMATS:
-            raise ConfigError(f"--output {output}: 无法从后缀判断格式，请用 --format 指定（{'、'.join(SUFFIX_FORMATS)}）")
+            raise ConfigError(
+                f"--output {output}: 无法从后缀判断格式，请用 --format 指定（{'、'.join(SUFFIX_FORMATS)}）"
+            )
         return SUFFIX_FORMATS[suffix]
     return "table"
 
@@ -201,7 +238,9 @@ def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, 
             from fupin_audit.report.console import render_findings
 
             terminal = out is sys.stdout and sys.stdout.isatty()
-            console = Console(file=out, width=None if terminal else 160, highlight=False, force_terminal=terminal)
+            console = Console(
+                file=out, width=None if terminal else 160, highlight=False, force_terminal=terminal
+            )
             render_findings(console, result, limit, summary, findings)
 
     if output is None:
@@ -245,7 +284,10 @@ def explain(
 
 @app.command()
 def schema(
-    table: Annotated[str | None, typer.Argument(help="households、members、villages、measures、helpers、rosters；省略则列出全部表")] = None,
+    table: Annotated[
+        str | None,
+        typer.Argument(help="households、members、villages、measures、helpers、rosters；省略则列出全部表"),
+    ] = None,
 ) -> None:
     """表结构：标准字段、可接受的表头写法、类型、必填、取值范围与代码表。"""
     from fupin_audit.report.docs import describe_schema
@@ -277,8 +319,12 @@ def sample(
     seed: Annotated[int, typer.Option(help="随机种子（相同种子生成相同数据）")] = 7,
     year: Annotated[int, typer.Option(help="数据年度")] = 2017,
     out: Annotated[Path, typer.Option("--output", "-o", help="输出文件夹")] = Path("sample_out"),
-    fmt: Annotated[SampleFormat, typer.Option("--format", "-f", help="xlsx、csv 或 parquet")] = SampleFormat.xlsx,
-    flat: Annotated[bool | None, typer.Option("--flat/--no-flat", help="户与成员合为一张一行一人的平铺表（xlsx 默认是）")] = None,
+    fmt: Annotated[
+        SampleFormat, typer.Option("--format", "-f", help="xlsx、csv 或 parquet")
+    ] = SampleFormat.xlsx,
+    flat: Annotated[
+        bool | None, typer.Option("--flat/--no-flat", help="户与成员合为一张一行一人的平铺表（xlsx 默认是）")
+    ] = None,
     defects: Annotated[bool, typer.Option("--defects/--no-defects", help="为每条规则植入问题记录")] = True,
     encoding: Annotated[str, typer.Option(help="CSV 编码（如 gb18030）")] = "utf-8",
 ) -> None:

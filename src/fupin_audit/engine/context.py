@@ -123,7 +123,15 @@ class AuditContext:
         """A finding about a whole sheet (e.g. a missing column): no row."""
         src = self.dataset.sources[source]
         return pd.DataFrame(
-            [{"message": message, "table": kind, "file": src.file, "sheet": src.sheet, "column": column or ""}]
+            [
+                {
+                    "message": message,
+                    "table": kind,
+                    "file": src.file,
+                    "sheet": src.sheet,
+                    "column": column or "",
+                }
+            ]
         )
 
 
@@ -137,7 +145,12 @@ def _labels(rows: Rows) -> pd.Index:
 
 # Which fields of each table identify the record in the findings' identity columns.
 _IDENTITY_FIELDS: dict[str, list[tuple[str, str]]] = {
-    "households": [("household_id", "户编号"), ("id_number", "户主证件号码"), ("township", "乡"), ("village", "村")],
+    "households": [
+        ("household_id", "户编号"),
+        ("id_number", "户主证件号码"),
+        ("township", "乡"),
+        ("village", "村"),
+    ],
     "members": [
         ("household_id", "户编号"),
         ("person_id", "人口编号"),
@@ -146,8 +159,18 @@ _IDENTITY_FIELDS: dict[str, list[tuple[str, str]]] = {
         ("village", "村"),
     ],
     "villages": [("township", "乡"), ("village", "村")],
-    "measures": [("household_id", "户编号"), ("id_number", "领取人证件号码"), ("township", "乡"), ("village", "村")],
-    "helpers": [("household_id", "户编号"), ("id_number", "帮扶责任人证件号码"), ("township", "乡"), ("village", "村")],
+    "measures": [
+        ("household_id", "户编号"),
+        ("id_number", "领取人证件号码"),
+        ("township", "乡"),
+        ("village", "村"),
+    ],
+    "helpers": [
+        ("household_id", "户编号"),
+        ("id_number", "帮扶责任人证件号码"),
+        ("township", "乡"),
+        ("village", "村"),
+    ],
     "rosters": [("id_number", "证件号码")],
 }
 

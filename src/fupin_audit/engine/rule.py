@@ -79,7 +79,9 @@ def rule(
     def wrap(fn: RuleFunction) -> Rule:
         fam = family or FAMILIES.get(code[:2])
         if fam is None:
-            raise ValueError(f"rule {code}: give a family (code prefix {code[:2]!r} is not a built-in family)")
+            raise ValueError(
+                f"rule {code}: give a family (code prefix {code[:2]!r} is not a built-in family)"
+            )
         return Rule(
             code=code,
             title=title,

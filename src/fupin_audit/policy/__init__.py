@@ -82,7 +82,9 @@ def default_values() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any], origin: dict[str, str], label: str, prefix: str = "") -> None:
+def _merge(
+    base: dict[str, Any], override: dict[str, Any], origin: dict[str, str], label: str, prefix: str = ""
+) -> None:
     for key, value in override.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict) and isinstance(base.get(key), dict):

@@ -41,7 +41,9 @@ def write_annotated(path: Path, dataset: Dataset, findings: pd.DataFrame, encodi
     comments = 0
     with atomic_open(path, "wb") as fh:
         book = xlsxwriter.Workbook(fh, {"strings_to_numbers": False, "strings_to_formulas": False})
-        fills = {sev: book.add_format({"bg_color": colour, "num_format": "@"}) for sev, colour in FILLS.items()}
+        fills = {
+            sev: book.add_format({"bg_color": colour, "num_format": "@"}) for sev, colour in FILLS.items()
+        }
         taken: set[str] = set()
         for file in dict.fromkeys(f for f, _ in wanted):
             sheets = [s for f, s in wanted if f == file]

@@ -120,7 +120,9 @@ def render_findings(
             )
         console.print(table)
         if len(group) > limit:
-            console.print(f"  … 另有 {len(group) - limit} 条（--limit 调整显示条数，--format csv 导出全部）\n")
+            console.print(
+                f"  … 另有 {len(group) - limit} 条（--limit 调整显示条数，--format csv 导出全部）\n"
+            )
     render_summary(console, result, summary or {}, findings)
 
 

@@ -12,7 +12,9 @@ from fupin_audit.schema.models import MODELS
 
 
 def _wrap(text: str, indent: str = "  ") -> str:
-    return "\n".join(textwrap.fill(p, 60, initial_indent=indent, subsequent_indent=indent) for p in text.splitlines())
+    return "\n".join(
+        textwrap.fill(p, 60, initial_indent=indent, subsequent_indent=indent) for p in text.splitlines()
+    )
 
 
 def explain_rule(rule: Rule, origin: str) -> str:
@@ -24,7 +26,17 @@ def explain_rule(rule: Rule, origin: str) -> str:
     ]
     if rule.columns:
         lines.append("所需的列：" + "；".join(f"{k}：{'、'.join(v)}" for k, v in rule.columns.items()))
-    lines += ["", "检查什么：", _wrap(rule.what), "", "为什么（政策依据）：", _wrap(rule.why), "", "示例：", _wrap(rule.example)]
+    lines += [
+        "",
+        "检查什么：",
+        _wrap(rule.what),
+        "",
+        "为什么（政策依据）：",
+        _wrap(rule.why),
+        "",
+        "示例：",
+        _wrap(rule.example),
+    ]
     fields = rule.params.model_fields
     lines += ["", "参数（配置文件 [rules." + rule.code + "]）："]
     if fields:
@@ -66,7 +78,7 @@ def _describe_field(name: str, spec: Spec) -> list[str]:
         out.append(_wrap("也接受：" + "、".join(spec.aliases), "      "))
     if spec.codelist and spec.kind is Kind.CODE:
         values = code_list(spec.codelist).values
-        extra = "（可多选，最多 %d 项）" % spec.multi if spec.multi > 1 else ""
+        extra = f"（可多选，最多 {spec.multi} 项）" if spec.multi > 1 else ""
         extra += "（开放列表：其他取值照录）" if not spec.closed else ""
         out.append(_wrap(f"代码表 {spec.codelist}{extra}：" + "、".join(values), "      "))
     return out

@@ -80,7 +80,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def names_in(dataset, findings: pd.DataFrame) -> set[str]:  # noqa: ANN001 - a Dataset
+def names_in(dataset, findings: pd.DataFrame) -> set[str]:
     """Names of the people and helpers behind the flagged records, to mask them inside messages."""
     ids = set(findings["id_number"]) - {""}
     households = set(findings["household_id"]) - {""}

@@ -10,7 +10,14 @@ import pandas as pd
 from fupin_audit.findings import FINDING_COLUMNS
 
 FORMATS = ("table", "csv", "jsonl", "json")
-SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".txt": "table", ".xlsx": "xlsx"}
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".txt": "table",
+    ".xlsx": "xlsx",
+}
 
 
 def _records(findings: pd.DataFrame) -> list[dict[str, Any]]:

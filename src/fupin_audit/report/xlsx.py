@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,15 @@ HEADER_LABELS = {
     "file": "文件", "sheet": "工作表", "row": "行", "column": "列", "value": "值", "household_id": "户编号",
     "person_id": "人口编号", "id_number": "证件号码", "township": "乡镇", "village": "村", "related": "相关记录",
 }  # fmt: skip
-WIDTHS = {"message": 60, "title": 22, "file": 18, "related": 40, "value": 20, "id_number": 21, "household_id": 18}
+WIDTHS = {
+    "message": 60,
+    "title": 22,
+    "file": 18,
+    "related": 40,
+    "value": 20,
+    "id_number": 21,
+    "household_id": 18,
+}
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
@@ -64,21 +73,35 @@ def _table(sheet, row: int, title: str, header: list[str], rows: list[list[Any]]
     return row + 2
 
 
-def _summary(book, sheet, styles, result: AuditResult, findings: pd.DataFrame, summary: dict[str, Any]) -> None:
+def _summary(
+    book, sheet, styles, result: AuditResult, findings: pd.DataFrame, summary: dict[str, Any]
+) -> None:
     sheet.set_column(0, 0, 34)
     sheet.set_column(1, 8, 16)
     row = 0
     sheet.write_string(row, 0, "fupin-audit 审计报告", styles["title"])
-    sheet.write_string(row + 1, 0, f"运行时间 {summary['started']}，版本 {summary['version']}，退出码 {summary.get('exit_code', '')}")
+    sheet.write_string(
+        row + 1,
+        0,
+        f"运行时间 {summary['started']}，版本 {summary['version']}，退出码 {summary.get('exit_code', '')}",
+    )
     row += 3
-    inputs = [[i["file"], i["sha256"], i["bytes"], "、".join(f"{k} {v}" for k, v in i["rows"].items())] for i in summary["inputs"]]
+    inputs = [
+        [i["file"], i["sha256"], i["bytes"], "、".join(f"{k} {v}" for k, v in i["rows"].items())]
+        for i in summary["inputs"]
+    ]
     row = _table(sheet, row, "输入文件", ["文件", "SHA-256", "字节", "行数"], inputs, styles)
     counts = findings.groupby(["family", "rule", "title", "severity"]).size().reset_index(name="n")
-    rule_rows = [[r.family, r.rule, r.title, SEVERITY_LABELS.get(r.severity, r.severity), int(r.n)] for r in counts.itertuples()]
+    rule_rows = [
+        [r.family, r.rule, r.title, SEVERITY_LABELS.get(r.severity, r.severity), int(r.n)]
+        for r in counts.itertuples()
+    ]
     row = _table(sheet, row, "按规则统计", ["规则族", "规则", "名称", "级别", "条数"], rule_rows, styles)
     families = findings["family"].value_counts()
     family_start = row + 1
-    row = _table(sheet, row, "按规则族统计", ["规则族", "条数"], [[k, int(v)] for k, v in families.items()], styles)
+    row = _table(
+        sheet, row, "按规则族统计", ["规则族", "条数"], [[k, int(v)] for k, v in families.items()], styles
+    )
     if len(families):
         chart = book.add_chart({"type": "bar"})
         chart.add_series({
@@ -106,7 +129,14 @@ def _indicator_rows(indicators: dict[str, Any]) -> list[list[Any]]:
     for key, value in indicators.items():
         if isinstance(value, dict) and "numerator" in value:
             share = "" if value.get("share") is None else f"{value['share'] * 100:.1f}%"
-            rows.append([key, f"{share}（{value['numerator']} / {value['denominator']}）" if share else value.get("note", "")])
+            rows.append(
+                [
+                    key,
+                    f"{share}（{value['numerator']} / {value['denominator']}）"
+                    if share
+                    else value.get("note", ""),
+                ]
+            )
         elif isinstance(value, int | float):
             rows.append([key, value])
         elif key == "near_line_bunching" and value:
@@ -132,7 +162,10 @@ def _township_breakdown(book, sheet, styles, findings: pd.DataFrame, row: int) -
     chart.set_title({"name": "各乡镇问题条数"})
     sheet.insert_chart(20, 6, chart)
     by_village = findings.groupby(["township", "village", "family"]).size().unstack("family", fill_value=0)
-    rows = [[t, v, *map(int, values)] for (t, v), values in zip(by_village.index, by_village.to_numpy(), strict=True)]
+    rows = [
+        [t, v, *map(int, values)]
+        for (t, v), values in zip(by_village.index, by_village.to_numpy(), strict=True)
+    ]
     return _table(sheet, row, "按村、规则族统计", ["乡镇", "村", *by_village.columns], rows, styles)
 
 
@@ -156,13 +189,23 @@ def _income_distribution(book, sheet, styles, result: AuditResult, row: int) -> 
     top = int(min(max(income.max(), policy.relapse_risk_line * 2), 20000) // step + 1) * step
     edges = np.arange(0, top + step, step)
     counts, _ = np.histogram(income.clip(0, top - 1), bins=edges)
-    labels = [f"{int(a)}–{int(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels = [f"{int(a)}–{int(b)}" for a, b in pairwise(edges)]
     start = row + 1
-    row = _table(sheet, row, "已脱贫户人均纯收入分布（元）", ["区间", "户数"], [[lab, int(c)] for lab, c in zip(labels, counts, strict=True)], styles)
+    row = _table(
+        sheet,
+        row,
+        "已脱贫户人均纯收入分布（元）",
+        ["区间", "户数"],
+        [[lab, int(c)] for lab, c in zip(labels, counts, strict=True)],
+        styles,
+    )
     chart = book.add_chart({"type": "column"})
     points = [None] * len(labels)
     marks = []
-    for value, colour, name in ((poverty_line, "#C00000", "贫困线"), (policy.relapse_risk_line, "#ED7D31", "返贫风险线")):
+    for value, colour, name in (
+        (poverty_line, "#C00000", "贫困线"),
+        (policy.relapse_risk_line, "#ED7D31", "返贫风险线"),
+    ):
         if value:
             index = int(value // step)
             if index < len(points):

@@ -109,7 +109,8 @@ def dq005(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     needs=("members",),
     what="一行一人的平铺导出表中，同一户编号各成员行上的户级字段（户主姓名、人均纯收入、脱贫状态等）取值不一致；"
     "每条不一致的行报告一次，并给出该户第一行的取值。",
-    why=WHY_SCHEMA + " 户级信息只能有一个真值，成员行之间不一致说明录入或导出有误，拆分出的户表取的是第一行。",
+    why=WHY_SCHEMA
+    + " 户级信息只能有一个真值，成员行之间不一致说明录入或导出有误，拆分出的户表取的是第一行。",
     example="户 3408260010010001 第 5 行 人均纯收入 3500，第 6 行 3800 → 第 6 行 DQ036。",
 )
 def dq036(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
@@ -126,8 +127,11 @@ def dq036(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     for field, group in located.groupby("field", sort=False):
         labels = pd.Index(group["index"])
         message = pd.Series(
-            f"同一户的“{field}”与该户第 " + group["first_row"].astype(str).to_numpy()
-            + " 行的取值“" + group["first_value"].astype(str).to_numpy() + "”不一致",
+            f"同一户的“{field}”与该户第 "
+            + group["first_row"].astype(str).to_numpy()
+            + " 行的取值“"
+            + group["first_value"].astype(str).to_numpy()
+            + "”不一致",
             index=labels,
         )
         value = pd.Series(group["value"].to_numpy(), index=labels)

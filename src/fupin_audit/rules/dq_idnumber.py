@@ -170,7 +170,7 @@ def dq017(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     severity="warning",
     needs=("members",),
     columns=NEEDS,
-    what="号码经规范化后才可用：小写 x、全角数字、空格或零宽字符、前导单引号、=\"…\" 包装。仅作提示，"
+    what='号码经规范化后才可用：小写 x、全角数字、空格或零宽字符、前导单引号、="…" 包装。仅作提示，'
     "规范化后的号码照常参与其他检查。",
     why=WHY_ID + " 这些写法在比对系统中常常匹配失败，应在源头改正。",
     example="34082619900101123x → DQ018（小写 x 改为 X）。",

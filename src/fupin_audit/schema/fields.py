@@ -47,19 +47,19 @@ class Spec:
     closed: bool = True  # False: values outside the code list are kept as written, not reported
 
 
-def Text(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:  # noqa: N802
+def Text(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:
     return Spec(Kind.TEXT, aliases, required, household_level=household_level)
 
 
-def IdNumber(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:  # noqa: N802
+def IdNumber(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:
     return Spec(Kind.ID_NUMBER, aliases, required, household_level=household_level)
 
 
-def Phone(*aliases: str, household_level: bool = False) -> Spec:  # noqa: N802
+def Phone(*aliases: str, household_level: bool = False) -> Spec:
     return Spec(Kind.PHONE, aliases, household_level=household_level)
 
 
-def Code(  # noqa: N802
+def Code(
     codelist: str,
     *aliases: str,
     required: bool = False,
@@ -70,7 +70,7 @@ def Code(  # noqa: N802
     return Spec(Kind.CODE, aliases, required, codelist, multi, household_level=household_level, closed=closed)
 
 
-def YesNo(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:  # noqa: N802
+def YesNo(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:
     return Spec(Kind.YESNO, aliases, required, "是否", household_level=household_level)
 
 
@@ -78,30 +78,30 @@ def Int(
     *aliases: str,
     ge: float | None = None,
     le: float | None = None,
-    required: bool = False,  # noqa: N802
+    required: bool = False,
     household_level: bool = False,
 ) -> Spec:
     return Spec(Kind.INT, aliases, required, ge=ge, le=le, household_level=household_level)
 
 
-def Money(*aliases: str, ge: float | None = 0, required: bool = False, household_level: bool = False) -> Spec:  # noqa: N802
+def Money(*aliases: str, ge: float | None = 0, required: bool = False, household_level: bool = False) -> Spec:
     return Spec(Kind.MONEY, aliases, required, ge=ge, household_level=household_level)
 
 
 def Number(
     *aliases: str,
     ge: float | None = None,
-    le: float | None = None,  # noqa: N802
+    le: float | None = None,
     household_level: bool = False,
 ) -> Spec:
     return Spec(Kind.NUMBER, aliases, ge=ge, le=le, household_level=household_level)
 
 
-def Date(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:  # noqa: N802
+def Date(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:
     return Spec(Kind.DATE, aliases, required, household_level=household_level)
 
 
-def Year(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:  # noqa: N802
+def Year(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:
     return Spec(Kind.YEAR, aliases, required, household_level=household_level)
 
 
@@ -310,13 +310,9 @@ def parse_column(spec: Spec, name: str, raw: pd.Series) -> ParsedColumn:
                 message[not_int] = [f"{name} {t} 不是整数" for t in texts[not_int]]
                 wrong |= not_int
             out = values.notna() & ~wrong
-            if spec.ge is not None:
-                out_low = out & (values < spec.ge)
-            else:
-                out_low = pd.Series(False, index=texts.index)
-            out_high = (
-                out & (values > spec.le) if spec.le is not None else pd.Series(False, index=texts.index)
-            )
+            no = pd.Series(False, index=texts.index)
+            out_low = out & (values < spec.ge) if spec.ge is not None else no
+            out_high = out & (values > spec.le) if spec.le is not None else no
             bad_range = out_low | out_high
             problem[bad_range] = DQ_NUMBER
             message[bad_range] = [f"{name} {t} 超出范围 {_range_text(spec)}" for t in texts[bad_range]]

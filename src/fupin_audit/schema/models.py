@@ -91,7 +91,9 @@ class Household(_Located):
     户主编号: Annotated[OptStr, Text()] = None
     # A household sheet often heads these columns plainly 姓名 / 证件号码: they are the head's.
     户主姓名: Annotated[OptStr, Text("姓名")] = None
-    户主证件号码: Annotated[OptStr, IdNumber("户主身份证号", "户主身份证号码", "证件号码", "身份证号码", "身份证号")] = None
+    户主证件号码: Annotated[
+        OptStr, IdNumber("户主身份证号", "户主身份证号码", "证件号码", "身份证号码", "身份证号")
+    ] = None
     家庭人口数: Annotated[
         OptInt,
         Int("人数", "家庭人口", "年度家庭人口数", "当前家庭人口数", "家庭人数", ge=1, le=30, required=True),
