@@ -123,5 +123,5 @@ def audit(
     )
     seconds["rules"] = time.perf_counter() - clock
     return AuditResult(
-        dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, year
+        dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, ctx.run_year()
     )

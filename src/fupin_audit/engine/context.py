@@ -61,7 +61,22 @@ class AuditContext:
         if self.dataset.title_years and year.isna().any():
             from_title = data[SOURCE_COLUMN].map(self.dataset.title_years).astype("Int64")
             year = year.fillna(from_title)
+        if year.isna().any() and (common := self.run_year()) is not None:
+            year = year.fillna(common)  # e.g. a village sheet without 年度 beside a household export with one
         return year.astype("Int64")
+
+    def run_year(self) -> int | None:
+        """The data year of the whole run: --year, else the most common 年度 of any table or title row."""
+        if self.year is not None:
+            return self.year
+
+        def compute() -> int | None:
+            years = [t.data["年度"].dropna() for t in self.dataset.tables.values() if "年度" in t.data]
+            years.append(pd.Series(list(self.dataset.title_years.values()), dtype="Int64"))
+            values = pd.concat(years) if years else pd.Series(dtype="Int64")
+            return int(values.mode().iloc[0]) if len(values) else None
+
+        return self.cached("run_year", compute)
 
     def reference_date(self, kind: str) -> pd.Series:
         """31 December of the data year: ages and 'future' dates are judged there, never at today."""
