@@ -273,13 +273,16 @@ def list_rules(
 def explain(
     code: Annotated[str, typer.Argument(help="规则编号，如 DQ011")],
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="自定义规则模块")] = None,
+    config: Annotated[Path | None, typer.Option(help="按这个覆盖文件显示参数的当前值")] = None,
 ) -> None:
-    """说明一条规则：检查什么、政策依据、示例、参数。"""
+    """说明一条规则：检查什么、政策依据、示例、参数及其当前值。"""
+    from fupin_audit.audit import Settings
     from fupin_audit.engine.registry import default_registry
     from fupin_audit.report.docs import explain_rule
 
     registry = default_registry(rules or [])
-    typer.echo(explain_rule(registry.get(code), registry.origin(registry.get(code).code)))
+    rule = registry.get(code)
+    typer.echo(explain_rule(rule, registry.origin(rule.code), Settings.from_file(config).policy))
 
 
 @app.command()

@@ -17,7 +17,24 @@ def _wrap(text: str, indent: str = "  ") -> str:
     )
 
 
-def explain_rule(rule: Rule, origin: str) -> str:
+def _policy_values(policy, text: str) -> list[str]:
+    """The policy parameters a rule's documentation names, with the values in force."""
+    values = policy.model_dump(mode="json")
+    lines = []
+    for key, value in values.items():
+        if key in text:
+            shown = value if not isinstance(value, dict) else "、".join(f"{k}: {v}" for k, v in value.items())
+            lines.append(f"  {key} = {shown}（{policy.source_of(key)}）")
+    if "贫困线" in text and "poverty_line" not in text:
+        series = policy.exit_line_series
+        lines.append(
+            f"  poverty_line.{series} = "
+            + "、".join(f"{k}: {v:g}" for k, v in values["poverty_line"][series].items())
+        )
+    return lines
+
+
+def explain_rule(rule: Rule, origin: str, policy=None) -> str:
     lines = [
         f"{rule.code}  {rule.title}",
         f"规则族：{rule.family}    默认级别：{rule.severity}（{SEVERITY_LABELS[rule.severity]}）    "
@@ -45,6 +62,8 @@ def explain_rule(rule: Rule, origin: str) -> str:
             lines.append(f"  {name} = {info.default!r}{doc}")
     else:
         lines.append("  无")
+    if policy is not None and (used := _policy_values(policy, rule.what + rule.why)):
+        lines += ["", "用到的政策参数（fupin-audit policy 查看全部；--config 覆盖）：", *used]
     lines += ["", f"来源：{origin}"]
     return "\n".join(lines)
 
