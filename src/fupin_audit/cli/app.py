@@ -252,7 +252,7 @@ def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, 
 
 @app.command("rules")
 def list_rules(
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="同时列出这些自定义规则模块")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="同时列出这些自定义规则（.py 模块、.toml 声明式规则或文件夹）")] = None,
 ) -> None:
     """列出全部规则：编号、规则族、级别、所需的表、名称。"""
     from rich.console import Console
@@ -272,7 +272,7 @@ def list_rules(
 @app.command()
 def explain(
     code: Annotated[str, typer.Argument(help="规则编号，如 DQ011")],
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="自定义规则模块")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="自定义规则（.py 模块、.toml 声明式规则或文件夹）")] = None,
     config: Annotated[Path | None, typer.Option(help="按这个覆盖文件显示参数的当前值")] = None,
 ) -> None:
     """说明一条规则：检查什么、政策依据、示例、参数及其当前值。"""

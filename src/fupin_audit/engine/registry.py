@@ -42,7 +42,9 @@ class Registry:
             try:
                 loaded = ep.load()
             except Exception as exc:
-                raise ConfigError(f"规则包 {ep.name}（{ep.value}）加载失败：{type(exc).__name__}: {exc}") from exc
+                raise ConfigError(
+                    f"规则包 {ep.name}（{ep.value}）加载失败：{type(exc).__name__}: {exc}"
+                ) from exc
             if isinstance(loaded, ModuleType):
                 self.load_module(loaded, f"{ep.value}")
             elif isinstance(loaded, Rule):
@@ -51,14 +53,25 @@ class Registry:
                 self.add_all(loaded, ep.value)
 
     def load_path(self, path: Path) -> None:
-        """Load rule modules the user named: one .py file, or every .py file of a folder."""
+        """Load the rules the user named: a .py module, a .toml file of declarative rules, or a folder
+        of both (sorted by name; in a folder, a .toml without [[rule]] tables, e.g. a --config
+        override, is left alone)."""
+        from fupin_audit.engine.declarative import load_rule_file
+
         if not path.exists():
             raise ConfigError(f"{path}: 规则文件不存在")
-        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+        folder = path.is_dir()
+        if folder:
+            files = sorted(p for p in path.iterdir() if p.suffix in (".py", ".toml") and p.is_file())
+        else:
+            files = [path]
         for file in files:
-            if file.suffix != ".py":
-                raise ConfigError(f"{file}: 规则文件须为 .py")
-            self.load_module(_import_file(file), str(file))
+            if file.suffix == ".py":
+                self.load_module(_import_file(file), str(file))
+            elif file.suffix == ".toml":
+                self.add_all(load_rule_file(file, in_folder=folder), str(file))
+            else:
+                raise ConfigError(f"{file}: 规则文件须为 .py（Python 规则模块）或 .toml（声明式规则）")
 
     def get(self, code: str) -> Rule:
         try:
