@@ -1,0 +1,93 @@
+"""Vectorised GB 11643-1999 resident ID numbers for the synthetic county."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+SEQ_PER_SEX = 499  # sequences 001..997 (odd, male) and 002..998 (even, female)
+
+
+def check_char(first17: str) -> str:
+    """Check character of one 17-digit prefix."""
+    s = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
+    return CHECK_CHARS[s % 11]
+
+
+def check_index(first17: np.ndarray) -> np.ndarray:
+    """Index into CHECK_CHARS of the check character of each 17-digit prefix (int64)."""
+    x = first17.astype(np.int64)
+    s = np.zeros(len(x), dtype=np.int64)
+    for i, w in enumerate(WEIGHTS):
+        s += (x // 10 ** (16 - i)) % 10 * w
+    return (s % 11).astype(np.int8)
+
+
+def yyyymmdd(days: np.ndarray) -> np.ndarray:
+    """Day numbers (since 1970-01-01) → YYYYMMDD as int64."""
+    from .model import civil
+
+    y, m, d = civil(days)
+    return y * 10000 + m * 100 + d
+
+
+def assign_first17(
+    birth_days: np.ndarray,
+    male: np.ndarray,
+    region: np.ndarray,
+    rng: np.random.Generator,
+    overflow_regions: tuple[int, ...],
+    slots: tuple[int, int] = (0, SEQ_PER_SEX),
+) -> np.ndarray:
+    """Unique 17-digit prefixes: region + birth date + a sequence whose parity gives the sex.
+
+    Uniqueness: people are ranked within (region, birth date, sex); rank r gets slot
+    lo + (r + offset) mod (hi − lo) in block r // (hi − lo), i.e. sequence 2·slot+1 (male) or 2·slot+2
+    (female). Separate calls stay unique if they use disjoint slot ranges. Block 0 keeps the region,
+    later blocks move to an overflow region (unreachable at realistic sizes).
+    """
+    lo, hi = slots
+    width = hi - lo
+    n = len(birth_days)
+    sex = male.astype(np.int64)
+    key = (region.astype(np.int64) * 100_000 + birth_days.astype(np.int64) + 40_000) * 2 + sex
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    start = np.ones(n, dtype=bool)
+    start[1:] = ks[1:] != ks[:-1]
+    group_start = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    rank_sorted = np.arange(n) - group_start
+    offset_sorted = rng.integers(0, width, size=n)[group_start]
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = rank_sorted
+    offset = np.empty(n, dtype=np.int64)
+    offset[order] = offset_sorted
+    block = rank // width
+    if block.max(initial=0) > len(overflow_regions):
+        raise ValueError("too many people share one birth date to give them unique ID numbers")
+    slot = lo + (rank + offset) % width
+    seq = 2 * slot + np.where(sex == 1, 1, 2)
+    reg = region.astype(np.int64).copy()
+    if block.max(initial=0) > 0:
+        over = np.array((0, *overflow_regions), dtype=np.int64)
+        reg = np.where(block > 0, over[block], reg)
+    return reg * 10**11 + yyyymmdd(birth_days) * 1000 + seq
+
+
+def id_strings(first17: np.ndarray) -> pa.Array:
+    """18-character ID strings as a pyarrow large_string array (built from fixed-width buffers)."""
+    n = len(first17)
+    digits = np.empty((n, 18), dtype=np.uint8)
+    x = first17.astype(np.int64)
+    for i in range(17):
+        digits[:, i] = (x // 10 ** (16 - i)) % 10 + ord("0")
+    digits[:, 17] = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)[check_index(x)]
+    offsets = np.arange(0, 18 * (n + 1), 18, dtype=np.int64)
+    return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(digits)])
+
+
+def full_id(first17: int) -> str:
+    s = f"{first17:017d}"
+    return s + check_char(s)
