@@ -111,7 +111,7 @@ class AuditContext:
         the finding is about (its header as written and its raw value are looked up per source).
         """
         table = self.table(kind)
-        labels = _labels(rows)
+        labels = _labels(rows, table.data.index)
         data = table.data.loc[labels]
         src = data[SOURCE_COLUMN].to_numpy()
         out = pd.DataFrame(index=labels)
@@ -150,7 +150,9 @@ class AuditContext:
         )
 
 
-def _labels(rows: Rows) -> pd.Index:
+def _labels(rows: Rows, index: pd.Index) -> pd.Index:
+    if isinstance(rows, np.ndarray) and rows.dtype == bool:
+        return index[rows]
     if isinstance(rows, pd.Series) and rows.dtype == bool:
         return rows.index[rows.to_numpy()]
     if isinstance(rows, pd.Series) and str(rows.dtype) == "boolean":

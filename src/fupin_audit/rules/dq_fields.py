@@ -113,7 +113,7 @@ def dq005(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     + " 户级信息只能有一个真值，成员行之间不一致说明录入或导出有误，拆分出的户表取的是第一行。",
     example="户 3408260010010001 第 5 行 人均纯收入 3500，第 6 行 3800 → 第 6 行 DQ036。",
 )
-def dq036(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
+def dq036(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame] | None:
     conflicts = ctx.dataset.flat_conflicts
     if conflicts is None or conflicts.empty:
         return None

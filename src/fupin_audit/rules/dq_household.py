@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -192,34 +193,38 @@ def group_related(ctx: AuditContext, kind: str, labels: pd.Index, keys: pd.Serie
     ``related_json`` of the list). At most RELATED_MAX others are listed, so a huge group stays linear.
     """
     data = ctx.frame(kind)
-    recs = records(ctx, kind, labels)
-    texts = {label: related_json([rec])[1:-1] for label, rec in recs.items()}
-    src = data.loc[labels, SOURCE_COLUMN].to_numpy()
-    row = data.loc[labels, ROW_COLUMN].to_numpy()
-    here = {label: f"第 {int(r)} 行" for label, r in zip(labels, row, strict=True)}
-    there = {
-        label: f"{source_label(ctx, int(s))} 第 {int(r)} 行"
-        for label, s, r in zip(labels, src, row, strict=True)
-    }
-    source_of = dict(zip(labels, src.tolist(), strict=True))
-    related = pd.Series("", index=labels, dtype=object)
-    others = pd.Series("", index=labels, dtype=object)
-    count = pd.Series(0, index=labels, dtype=np.int64)
-    for _key, members in pd.Series(labels, index=labels).groupby(keys.reindex(labels).to_numpy(), sort=False):
-        group = list(members)
+    n = len(labels)
+    src = data.loc[labels, SOURCE_COLUMN].to_numpy().tolist()
+    row = data.loc[labels, ROW_COLUMN].to_numpy().tolist()
+    # Positions 0..n-1 of the flagged rows, grouped by key (group order = first appearance).
+    group_of = pd.factorize(keys.reindex(labels), use_na_sentinel=False)[0]
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.flatnonzero(np.diff(group_of[order], prepend=-1, append=-1))
+    groups = [order[a:b].tolist() for a, b in pairwise(bounds)]
+    # Only the first RELATED_MAX + 1 rows of a group are ever listed: serialise just those, once each.
+    listed_pos = sorted({i for g in groups for i in g[: RELATED_MAX + 1]})
+    recs = records(ctx, kind, labels[listed_pos])
+    texts = {i: related_json([recs[labels[i]]])[1:-1] for i in listed_pos}
+    sheet = {s_: source_label(ctx, s_) for s_ in set(src)}
+    related: list[str] = [""] * n
+    others: list[str] = [""] * n
+    count = np.zeros(n, dtype=np.int64)
+    for group in groups:
         head = group[: RELATED_MAX + 1]  # bounded work per row even for a huge group
         n_rest = len(group) - 1
-        for label in group:
-            rest = [x for x in head if x != label][:RELATED_MAX]
+        for i in group:
+            rest = [x for x in head if x != i][:RELATED_MAX]
             listed = [texts[x] for x in rest]
             if n_rest > len(rest):
                 listed.append(related_json([{"omitted": n_rest - len(rest)}])[1:-1])
-            related[label] = "[" + ",".join(listed) + "]"
-            own = source_of[label]
-            places = [here[x] if source_of[x] == own else there[x] for x in rest[:SHOWN_MAX]]
-            others[label] = "、".join(places) + (f" 等 {n_rest} 处" if n_rest > SHOWN_MAX else "")
-            count[label] = len(group)
-    return pd.DataFrame({"related": related, "others": others, "count": count})
+            related[i] = "[" + ",".join(listed) + "]"
+            places = [
+                f"第 {row[x]} 行" if src[x] == src[i] else f"{sheet[src[x]]} 第 {row[x]} 行"
+                for x in rest[:SHOWN_MAX]
+            ]
+            others[i] = "、".join(places) + (f" 等 {n_rest} 处" if n_rest > SHOWN_MAX else "")
+            count[i] = len(group)
+    return pd.DataFrame({"related": related, "others": others, "count": count}, index=labels)
 
 
 def _text(series: pd.Series) -> pd.Series:
