@@ -384,7 +384,9 @@ class Planter:
                     "DQ012",
                     "members",
                     bad,
-                    f"证件号码中的出生日期 1899-{mmdd[:2]}-{mmdd[2:]} 早于 1900 年（出生日期列同）",
+                    f"证件号码中的出生日期 1899-{mmdd[:2]}-{mmdd[2:]} 早于 1900 年（出生日期列同）；"
+                    "附带：出生日期列早于 1900 年，DQ005 也可能报出",
+                    also="DQ005",
                 )
             else:  # 30 February
                 first17 = good[:10] + "0230" + good[14:17]
@@ -967,12 +969,19 @@ class Planter:
         for hh_ in self.pick_hh(h.exited & self.old_ident, fallback=h.exited):
             h.exit_year[hh_] = h.ident[hh_]
             self.add("SY303", "households", self.hid(hh_), f"识别年度与脱贫年度同为 {h.ident[hh_]} 年")
+        # years stay inside the default poverty-line table (2014–2020) where possible: a rule that looks up
+        # the line of 脱贫年度 should not meet a year it has no line for
         for i, hh_ in enumerate(self.pick_hh(h.exited & (h.ident >= 2015), fallback=h.exited)):
-            variant = i % 3
-            if variant == 0:
+            options = ["blank"]
+            if h.ident[hh_] - 1 >= 2014:
+                options.append("before")
+            if max(POVERTY_LINE) >= Y + 1:
+                options.append("after")
+            variant = options[i % len(options)]
+            if variant == "blank":
                 h.exit_year[hh_] = 0
                 text = "已脱贫但脱贫年度为空"
-            elif variant == 1:
+            elif variant == "before":
                 h.exit_year[hh_] = h.ident[hh_] - 1
                 text = f"脱贫年度 {h.exit_year[hh_]} 早于识别年度 {h.ident[hh_]}"
             else:

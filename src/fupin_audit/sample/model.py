@@ -26,6 +26,7 @@ EPOCH = np.datetime64("1970-01-01", "D")
 # defect planter adds later use the rest, so the two batches never collide and all share region 340826.
 MAIN_SLOTS, PLANT_SLOTS = (0, 450), (450, 499)
 
+CAMPAIGN_END = 2020  # no identification or exit after 2020 (the campaign ended; 2021+ is 巩固 and monitoring)
 POVERTY_LINE = {2014: 2800, 2015: 2968, 2016: 3146, 2017: 3335, 2018: 3535, 2019: 3747, 2020: 4000}
 RISK_LINE = 5000
 MIN_YEAR, MAX_YEAR = 2015, 2030
@@ -657,17 +658,20 @@ def build_clean(p: Params) -> County:
     cause2 = free[rng.integers(0, len(free), N)].astype(np.int8)
     cause2 = np.where((rng.random(N) < 0.45) | (cause2 == cause), -1, cause2).astype(np.int8)
 
-    years = np.arange(2014, Y + 1)
+    # 建档立卡 identified and exited households until 2020; later data years only carry them forward
+    last = min(Y, CAMPAIGN_END)
+    years = np.arange(2014, last + 1)
     yw = np.where(years == 2014, 0.6, 0.4 / max(1, len(years) - 1))
-    yw[-1] = max(yw[-1], 0.05)
+    if last == Y:
+        yw[-1] = max(yw[-1], 0.05)
     ident = rng.choice(years, size=N, p=yw / yw.sum()).astype(np.int64)
     out_h = villages.out[h_village] & ~villages.high_incidence[h_village]
     ident = np.where(out_h & (ident == Y), Y - 1, ident)  # 出列 villages identify nobody new
     p_exit = float(np.clip(0.2 + 0.17 * (Y - 2015), 0.2, 0.9))
     p_exit_h = np.where(out_h, 0.97, np.where(villages.high_incidence[h_village], 0.3, p_exit))
-    exited = (ident < Y) & (attr != C.A_TEKUN) & (rng.random(N) < p_exit_h)
+    exited = (ident < last) & (attr != C.A_TEKUN) & (rng.random(N) < p_exit_h)
     status = np.full(N, C.ST_POOR, dtype=np.int8)
-    exit_year = np.where(exited, _uniform_int(rng, ident + 1, np.full(N, Y)), 0)
+    exit_year = np.where(exited, _uniform_int(rng, ident + 1, np.full(N, last)), 0)
     nopolicy = exited & (exit_year <= Y - 3) & (rng.random(N) < 0.3)
     status[exited] = C.ST_EXITED
     status[nopolicy] = C.ST_EXITED_NOPOLICY
