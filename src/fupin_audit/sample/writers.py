@@ -175,6 +175,7 @@ def write_xlsx(data: SampleData, path: Path, *, flat: bool = True) -> None:
     try:
         if flat:
             _flat_sheet(wb, data)
+            _split_only_sheets(wb, t)
         else:
             _plain_sheet(wb, C.SHEETS["households"], t["households"], "households")
             _plain_sheet(wb, C.SHEETS["members"], t["members"], "members")
@@ -187,6 +188,18 @@ def write_xlsx(data: SampleData, path: Path, *, flat: bool = True) -> None:
             _plain_sheet(wb, C.SHEETS[C.EXTRA_MEASURES], t[C.EXTRA_MEASURES], C.EXTRA_MEASURES)
     finally:
         wb.close()
+
+
+def _split_only_sheets(wb, t: dict[str, pd.DataFrame]) -> None:
+    """Rows a flat export cannot hold — a repeated household row (DQ021), a member of no household
+    (DQ037) — go on two small 补录 sheets, so one flat workbook still exercises every rule."""
+    households, members = t["households"], t["members"]
+    repeated = households[households["户编号"].duplicated(keep="first")]
+    orphans = members[~members["户编号"].isin(set(households["户编号"]))]
+    if len(repeated):
+        _plain_sheet(wb, "户信息补录", repeated, "households")
+    if len(orphans):
+        _plain_sheet(wb, "家庭成员补录", orphans, "members")
 
 
 def _outputs(data: SampleData, flat: bool) -> list[tuple[str, pd.DataFrame]]:
