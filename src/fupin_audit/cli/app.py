@@ -6,6 +6,7 @@ not do its job (unreadable input, bad option, bad config).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -239,7 +240,10 @@ def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, 
 
             terminal = out is sys.stdout and sys.stdout.isatty()
             console = Console(
-                file=out, width=None if terminal else 160, highlight=False, force_terminal=terminal
+                file=out,
+                width=None if terminal else int(os.environ.get("COLUMNS", "160")),  # no terminal to measure
+                highlight=False,
+                force_terminal=terminal,
             )
             render_findings(console, result, limit, summary, findings)
 
@@ -252,7 +256,10 @@ def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, 
 
 @app.command("rules")
 def list_rules(
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="同时列出这些自定义规则（.py 模块、.toml 声明式规则或文件夹）")] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="同时列出这些自定义规则（.py 模块、.toml 声明式规则或文件夹）"),
+    ] = None,
 ) -> None:
     """列出全部规则：编号、规则族、级别、所需的表、名称。"""
     from rich.console import Console
@@ -272,7 +279,9 @@ def list_rules(
 @app.command()
 def explain(
     code: Annotated[str, typer.Argument(help="规则编号，如 DQ011")],
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="自定义规则（.py 模块、.toml 声明式规则或文件夹）")] = None,
+    rules: Annotated[
+        list[Path] | None, typer.Option("--rules", help="自定义规则（.py 模块、.toml 声明式规则或文件夹）")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="按这个覆盖文件显示参数的当前值")] = None,
 ) -> None:
     """说明一条规则：检查什么、政策依据、示例、参数及其当前值。"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
@@ -22,7 +23,7 @@ def _location(row) -> str:
     parts = [row.file]
     if row.sheet:
         parts.append(row.sheet)
-    if row.row == row.row and row.row is not None:  # not NA
+    if not pd.isna(row.row):
         parts.append(f"第{int(row.row)}行")
     return ":".join(parts)
 
