@@ -54,7 +54,8 @@ class Level(StrEnum):
 def _stderr():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    # soft_wrap: one diagnostic stays one line, whatever the width (log files, grep).
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -121,6 +122,7 @@ def check(
 
     err = _stderr()
     fmt_name = _pick_format(fmt, output)
+    _refuse_overwriting_inputs(paths, output, annotate, summary_json, write_baseline)
     with _progress(err, quiet) as on_stage:
         result = audit(
             [str(p) for p in paths],
@@ -154,6 +156,14 @@ def check(
         done.summary["seconds"]["report"] = round(time.perf_counter() - clock, 3)
         _write_json(summary_json, done.summary)
     raise typer.Exit(done.exit_code)
+
+
+def _refuse_overwriting_inputs(inputs: list[Path], *outputs: Path | None) -> None:
+    """An output naming an input file would destroy the evidence: refuse before reading anything."""
+    sources = {p.resolve() for p in inputs if p.exists()}
+    for out in outputs:
+        if out is not None and out.resolve() in sources:
+            raise ConfigError(f"{out}: 输出文件与输入文件相同，拒绝覆盖输入")
 
 
 def _diagnose(err, result, warnings: list[str]) -> None:
