@@ -450,6 +450,23 @@ def test_sy205_measures_do_not_answer_the_main_cause(tmp_path):
     assert hit(findings, "SY205", 3)["column"] == "主要致贫原因"
 
 
+def test_sy205_mapping_from_config_accepts_variants_and_names_the_file(tmp_path):
+    config = tmp_path / "county.toml"
+    config.write_text('[measures.for_cause]\n"缺资金" = ["小额信贷", "产业扶贫"]\n', encoding="utf-8")
+    path = write_xlsx(
+        tmp_path / "in.xlsx",
+        {
+            "户信息": [household("H1"), household("H2")],  # both 缺资金
+            "帮扶措施": [measure("H1", "产业帮扶"), measure("H2", "慰问救助")],
+        },
+    )
+    findings = audit([str(path)], year=2017, select=["SY205"], config=config).findings
+    assert rows(findings, "SY205") == [3]
+    assert message(findings, "SY205", 3).endswith(
+        "中没有对应的 金融帮扶或产业帮扶（参数 measures.for_cause，county.toml）"
+    )
+
+
 def test_sy206_labour_but_only_handouts(tmp_path):
     findings = check_tables(
         tmp_path,

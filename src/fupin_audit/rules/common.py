@@ -8,10 +8,13 @@ rows that are already flagged, to write their `related` JSON.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext, related_json
@@ -28,7 +31,7 @@ HID = "户编号"
 RELATED_MAX = 50
 # Records listed by name inside one message.
 SHOWN_MAX = 10
-# Measures count for a year through 年度, else the year of 日期; this label marks an undated one.
+# 证件号码 kinds (schema.idnumber) that name a person; placeholders and damaged numbers do not.
 USABLE_ID_KINDS = ("id18", "id15", "disability20")
 
 
@@ -37,8 +40,8 @@ USABLE_ID_KINDS = ("id18", "id15", "disability20")
 
 def text(series: pd.Series) -> pd.Series:
     """A column as stripped text ("" for empty), whatever its dtype (categorical codes included)."""
-    values = series.astype(object)
-    return values.where(values.notna(), "").astype(str).str.strip()
+    values = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
+    return values.fillna("").str.strip()
 
 
 def exited(frame: pd.DataFrame) -> pd.Series:
@@ -141,7 +144,7 @@ def line_source(ctx: AuditContext, year: int, series: str | None = None) -> str:
 def line_sources(ctx: AuditContext, years: pd.Series, series: str | None = None) -> pd.Series:
     """`line_source` per row (computed once per distinct year)."""
     distinct = {int(y): line_source(ctx, int(y), series) for y in years.dropna().unique()}
-    return years.astype("Int64").map(distinct, na_action="ignore").astype(object).fillna("")
+    return by_year(years, distinct, "")
 
 
 def lines_for(ctx: AuditContext, years: pd.Series, *, series: str | None = None) -> pd.Series:
@@ -159,7 +162,19 @@ def lines_for(ctx: AuditContext, years: pd.Series, *, series: str | None = None)
             f"{'、'.join(map(str, missing))} 年没有配置贫困线（{SERIES_NAMES[series]}）："
             f"请在 --config 文件的 [poverty_line.{series}] 中加入，例如 {missing[0]} = …"
         )
-    return years.astype("Int64").map(table, na_action="ignore").astype("float64")
+    return by_year(years, table, np.nan).astype("float64")
+
+
+def by_year(years: pd.Series, values: dict[int, Any], missing: Any) -> pd.Series:
+    """Per row: `values[year]` (`missing` for an unknown year or one not in `values`); one mask per
+    distinct year, never a per-row lookup."""
+    numbers = years.astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
+    dtype = np.float64 if isinstance(missing, float) else object
+    out = np.full(len(numbers), missing, dtype=dtype)
+    for year in np.unique(numbers[~np.isnan(numbers)]):
+        if int(year) in values:
+            out[numbers == year] = values[int(year)]
+    return pd.Series(out, index=years.index)
 
 
 def data_years(ctx: AuditContext, kind: str) -> pd.Series:
@@ -185,7 +200,82 @@ def _date_in(years: pd.Series, month: int, day: int) -> pd.Series:
     return pd.to_datetime(parts, errors="coerce")
 
 
-# ------------------------------------------------------------------------------------ people
+# ------------------------------------------------------------------------------------ codes
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """A column's text as an arrow large_string array, empty → null."""
+    array = pa.array(text(series), type=pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)
+
+
+def joint_codes(*columns: pd.Series) -> tuple[list[np.ndarray], int]:
+    """Integer codes shared by several text columns (equal texts, equal codes; -1 for empty) and the
+    number of distinct texts. Arrow hashing: no sort, no Python objects, fast at millions of rows."""
+    arrays = [_arrow(c) for c in columns]
+    if not arrays or sum(len(a) for a in arrays) == 0:
+        return [np.full(len(c), -1, dtype=np.int64) for c in columns], 0
+    encoded = pc.dictionary_encode(pa.concat_arrays(arrays))
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    bounds = np.cumsum([0, *(len(a) for a in arrays)])
+    return [codes[bounds[i] : bounds[i + 1]] for i in range(len(arrays))], len(encoded.dictionary)
+
+
+def first_rows(codes: np.ndarray, n: int) -> np.ndarray:
+    """Per code: the position of its first row (-1 when no row has it)."""
+    first = np.full(n + 1, -1, dtype=np.int64)
+    rows = np.flatnonzero(codes >= 0)[::-1]  # assigned last-to-first, so the first row wins
+    first[codes[rows]] = rows
+    return first[:n]
+
+
+def count_per_code(codes: np.ndarray, n: int, mask: np.ndarray | pd.Series | None = None) -> np.ndarray:
+    """Per code: how many rows (where `mask`) have it."""
+    keep = codes >= 0
+    if mask is not None:
+        keep &= np.asarray(mask, dtype=bool)
+    return np.bincount(codes[keep], minlength=n)
+
+
+def gather(per_code: np.ndarray, codes: np.ndarray, missing: Any = 0) -> np.ndarray:
+    """Per row: the value of its code (-1 → `missing`)."""
+    out = np.append(per_code, np.array([missing], dtype=per_code.dtype))
+    return out[np.where(codes < 0, len(per_code), codes)]
+
+
+def distinct_per_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per code: how many distinct values (≥ 0) its rows carry."""
+    keep = (codes >= 0) & (values >= 0)
+    width = int(values.max()) + 1 if keep.any() else 1
+    pairs = np.unique(codes[keep] * width + values[keep])
+    return np.bincount(pairs // width, minlength=n)
+
+
+# 户编号 columns that share one code space.
+HID_TABLES = ("households", "members", "measures", "helpers")
+
+
+def household_codes(ctx: AuditContext) -> dict[str, Any]:
+    """Codes of 户编号 shared by households, members, measures and helpers (`n`: how many distinct)."""
+
+    def compute() -> dict[str, Any]:
+        kinds = [k for k in HID_TABLES if ctx.has(k, HID)]
+        codes, n = joint_codes(*(ctx.frame(k)[HID] for k in kinds))
+        return {**dict(zip(kinds, codes, strict=True)), "n": n}
+
+    return ctx.cached("codes.households", compute)
+
+
+# Columns that name a person: (table, field).
+PERSON_COLUMNS = (
+    ("members", ID),
+    ("rosters", ID),
+    ("helpers", "帮扶责任人证件号码"),
+    ("households", "帮扶责任人证件号码"),
+    ("measures", "领取人证件号码"),
+)
 
 
 def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
@@ -205,26 +295,35 @@ def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
             from fupin_audit.schema.idnumber import analyse_ids
 
             analysis = analyse_ids(table.raw[field])
-        id_kind = analysis["kind"].astype(object)
-        key = analysis["normalized"].astype(object)
-        key = key.where(id_kind != "id15", analysis["upgraded"].astype(object))
+        id_kind = analysis["kind"].astype("str")
+        key = analysis["normalized"].astype("str")
+        key = key.where(id_kind != "id15", analysis["upgraded"].astype("str"))
         key = key.where(id_kind != "disability20", key.str.slice(0, 18))
         return key.where(id_kind.isin(USABLE_ID_KINDS)).reindex(table.data.index)
 
     return ctx.cached(f"{kind}.person_keys.{field}", compute)
 
 
-def registered_people(ctx: AuditContext) -> pd.DataFrame:
-    """One row per registered person key: the first member row's label and its 户编号."""
+def person_codes(ctx: AuditContext) -> dict[str, Any]:
+    """Codes of person keys shared by every ID column present (“members.证件号码” → codes), with
+    `n` and `registered`: per code, the first member row holding it (-1: not a registered member)."""
 
-    def compute() -> pd.DataFrame:
-        members = ctx.frame("members", ID)
-        keys = person_keys(ctx, "members")
-        hid = text(members[HID]) if HID in members else pd.Series("", index=members.index)
-        frame = pd.DataFrame({"key": keys, "hid": hid, "label": members.index}, index=members.index)
-        return frame.dropna(subset=["key"]).drop_duplicates("key").set_index("key")
+    def compute() -> dict[str, Any]:
+        present = [(k, f) for k, f in PERSON_COLUMNS if ctx.has(k, f)]
+        codes, n = joint_codes(*(person_keys(ctx, k, f) for k, f in present))
+        out: dict[str, Any] = {f"{k}.{f}": c for (k, f), c in zip(present, codes, strict=True)}
+        member_codes = out.get(f"members.{ID}", np.empty(0, dtype=np.int64))
+        out["n"] = n
+        out["registered"] = first_rows(member_codes, n)
+        return out
 
-    return ctx.cached("members.registered_people", compute)
+    return ctx.cached("codes.people", compute)
+
+
+def registered(ctx: AuditContext, kind: str, field: str = ID) -> np.ndarray:
+    """Per row of `kind`: the first member row (position) of the person its `field` names, or -1."""
+    people = person_codes(ctx)
+    return gather(people["registered"], people[f"{kind}.{field}"], -1)
 
 
 # ------------------------------------------------------------------------------------ deaths
@@ -242,93 +341,115 @@ def require_death_source(ctx: AuditContext) -> None:
         )
 
 
-def deaths_by_person(ctx: AuditContext) -> pd.DataFrame:
-    """Per person key: the earliest known date of death (NaT: dead, date unknown) and its source.
+def deaths_by_person(ctx: AuditContext) -> dict[str, np.ndarray]:
+    """Per person code: `dead` (known dead), `date` (earliest known date; NaT: date unknown) and
+    `source` (where it says so). Sources: 死亡 roster rows (with or without 日期), and the members'
+    own 死亡日期 / 是否死亡."""
 
-    Sources: rows of 死亡 rosters (with or without 日期), and members' own 死亡日期 / 是否死亡."""
-
-    def compute() -> pd.DataFrame:
+    def compute() -> dict[str, np.ndarray]:
+        people = person_codes(ctx)
+        n = people["n"]
         parts = []
         if ctx.has("rosters", ID, "类别"):
             rosters = ctx.frame("rosters")
-            dead = text(rosters["类别"]) == "死亡"
-            keys = person_keys(ctx, "rosters")
-            rows = dead & keys.notna()
+            codes = people[f"rosters.{ID}"]
+            rows = (text(rosters["类别"]) == "死亡").to_numpy() & (codes >= 0)
             if rows.any():
-                date = (
-                    rosters.loc[rows, "日期"]
-                    if "日期" in rosters
-                    else pd.Series(pd.NaT, index=rows.index[rows])
-                )
+                labels = rosters.index[rows]
+                date = rosters.loc[labels, "日期"] if "日期" in rosters else pd.Series(pd.NaT, index=labels)
+                source = "死亡名单，" + _places(ctx, "rosters", labels)
                 parts.append(
-                    pd.DataFrame(
-                        {
-                            "key": keys[rows],
-                            "date": pd.to_datetime(date),
-                            "source": "死亡名单，" + _places(ctx, "rosters", rows.index[rows]),
-                        }
-                    )
+                    pd.DataFrame({"code": codes[rows], "date": pd.to_datetime(date), "source": source})
                 )
         if ctx.has("members", ID):
             members = ctx.frame("members")
-            keys = person_keys(ctx, "members")
+            codes = people[f"members.{ID}"]
             own = members["死亡日期"] if "死亡日期" in members else pd.Series(pd.NaT, index=members.index)
-            marked = own.notna() | as_bool(members, "是否死亡")
-            rows = marked & keys.notna()
+            rows = (own.notna() | as_bool(members, "是否死亡")).to_numpy() & (codes >= 0)
             if rows.any():
-                how = own[rows].notna().map({True: "成员表死亡日期，", False: "成员表是否死亡 = 是，"})
+                labels = members.index[rows]
+                how = own[labels].notna().map({True: "成员表死亡日期，", False: "成员表是否死亡 = 是，"})
+                source = how.astype(object) + _places(ctx, "members", labels)
                 parts.append(
-                    pd.DataFrame(
-                        {
-                            "key": keys[rows],
-                            "date": pd.to_datetime(own[rows]),
-                            "source": how + _places(ctx, "members", rows.index[rows]),
-                        }
-                    )
+                    pd.DataFrame({"code": codes[rows], "date": pd.to_datetime(own[labels]), "source": source})
                 )
-        if not parts:
-            return pd.DataFrame(
-                {"date": pd.Series(dtype="datetime64[ns]"), "source": pd.Series(dtype=object)}
+        dead = np.zeros(n, dtype=bool)
+        date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        source = np.full(n, "", dtype=object)
+        if parts:
+            frame = pd.concat(parts, ignore_index=True)
+            # Earliest dated record first; an undated one only when no dated record exists.
+            frame = frame.sort_values(["code", "date"], na_position="last", kind="stable").drop_duplicates(
+                "code"
             )
-        frame = pd.concat(parts, ignore_index=True)
-        # Earliest dated record first; an undated one only when no dated record exists.
-        frame = frame.sort_values(["key", "date"], na_position="last", kind="stable")
-        return frame.drop_duplicates("key").set_index("key")[["date", "source"]]
+            at = frame["code"].to_numpy(dtype=np.int64)
+            dead[at] = True
+            date[at] = frame["date"].to_numpy(dtype="datetime64[ns]")
+            source[at] = frame["source"].to_numpy(dtype=object)
+        return {"dead": dead, "date": date, "source": source}
 
     return ctx.cached("deaths.by_person", compute)
 
 
+def deaths_of(ctx: AuditContext, kind: str, field: str = ID) -> pd.DataFrame:
+    """Per row of `kind`: `dead`, `date`, `source` of the person its `field` names."""
+    frame = ctx.frame(kind)
+    codes = person_codes(ctx)[f"{kind}.{field}"]
+    deaths = deaths_by_person(ctx)
+    return pd.DataFrame(
+        {
+            "dead": gather(deaths["dead"], codes, False),
+            "date": gather(deaths["date"], codes, np.datetime64("NaT")),
+            "source": gather(deaths["source"], codes, ""),
+        },
+        index=frame.index,
+    )
+
+
 def member_deaths(ctx: AuditContext) -> pd.DataFrame:
-    """Per member row: `dead` (bool), `date` (NaT when unknown) and `source` of the death."""
+    """Per member row: `dead` (bool), `date` (NaT when unknown) and `source` of the death; a row
+    without a usable ID still carries its own 死亡日期 / 是否死亡."""
 
     def compute() -> pd.DataFrame:
         members = ctx.frame("members")
         index = members.index
-        by_person = deaths_by_person(ctx)
-        keys = person_keys(ctx, "members") if ID in members else pd.Series(pd.NA, index=index, dtype=object)
-        hit = keys.isin(by_person.index)
-        date = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
-        source = pd.Series("", index=index, dtype=object)
-        date[hit] = keys[hit].map(by_person["date"]).to_numpy()
-        source[hit] = keys[hit].map(by_person["source"]).to_numpy()
-        # A row without a usable ID still carries its own 死亡日期 / 是否死亡.
+        if ID in members:
+            out = deaths_of(ctx, "members")
+        else:
+            out = pd.DataFrame({"dead": False, "date": pd.NaT, "source": ""}, index=index)
+            out["date"] = out["date"].astype("datetime64[ns]")
+            out["source"] = out["source"].astype(object)
         own = members["死亡日期"] if "死亡日期" in members else pd.Series(pd.NaT, index=index)
-        own_rows = ~hit & (own.notna() | as_bool(members, "是否死亡"))
+        own_rows = ~out["dead"] & (own.notna() | as_bool(members, "是否死亡"))
         if own_rows.any():
-            date[own_rows] = pd.to_datetime(own[own_rows]).to_numpy()
-            how = own[own_rows].notna().map({True: "成员表死亡日期，", False: "成员表是否死亡 = 是，"})
-            source[own_rows] = how + _places(ctx, "members", own_rows.index[own_rows])
-        return pd.DataFrame({"dead": hit | own_rows, "date": date, "source": source}, index=index)
+            labels = index[own_rows.to_numpy()]
+            out.loc[labels, "date"] = pd.to_datetime(own[labels]).to_numpy()
+            how = own[labels].notna().map({True: "成员表死亡日期，", False: "成员表是否死亡 = 是，"})
+            out.loc[labels, "source"] = (how.astype(object) + _places(ctx, "members", labels)).to_numpy()
+            out.loc[labels, "dead"] = True
+        return out
 
     return ctx.cached("deaths.members", compute)
+
+
+def dead_by_year_end(ctx: AuditContext) -> pd.Series:
+    """Per member row: known dead by 31 December of its data year (a death of unknown date counts)."""
+
+    def compute() -> pd.Series:
+        deaths = member_deaths(ctx)
+        end = year_end(ctx.data_year("members"))
+        in_time = deaths["date"].isna() | (deaths["date"] <= end).fillna(False)
+        return (deaths["dead"] & in_time).astype(bool)
+
+    return ctx.cached("deaths.by_year_end", compute)
 
 
 def _places(ctx: AuditContext, kind: str, labels: pd.Index) -> pd.Series:
     """“家庭成员 第 5 行” per row (sheet, or file name for CSV)."""
     data = ctx.frame(kind).loc[labels]
-    sheets = np.array([s.sheet or s.file.rsplit("/", 1)[-1] for s in ctx.dataset.sources], dtype=object)
+    sheets = np.array([s.sheet or Path(s.file).name for s in ctx.dataset.sources], dtype=object)
     where = pd.Series(sheets[data[SOURCE_COLUMN].to_numpy(dtype=np.int64)], index=labels, dtype=object)
-    return where + " 第 " + data[ROW_COLUMN].astype(str) + " 行"
+    return where + " 第 " + data[ROW_COLUMN].astype(str).astype(object) + " 行"
 
 
 # ------------------------------------------------------------------------------------ measures
@@ -336,7 +457,7 @@ def _places(ctx: AuditContext, kind: str, labels: pd.Index) -> pd.Series:
 
 def measures_of_year(ctx: AuditContext) -> pd.DataFrame:
     """The measures with their year (年度, else the year of 日期, else --year; NA: undated, counted
-    for every year), stripped 户编号 / 乡 / 村 / 帮扶单位 / 帮扶责任人 texts, and the household's 乡 and
+    for every year), stripped 户编号 / 乡 / 村 / 帮扶单位 / 帮扶责任人 texts, and the household's 县, 乡 and
     村 filled in from the household table when the measure names a household but no place."""
 
     def compute() -> pd.DataFrame:
@@ -361,16 +482,18 @@ def measures_of_year(ctx: AuditContext) -> pd.DataFrame:
             },
             index=measures.index,
         )
-        if ctx.has("households", HID) and (out[HID] != "").any():
+        if ctx.has("households", HID) and ctx.has("measures", HID):
+            codes = household_codes(ctx)
+            first = first_rows(codes["households"], codes["n"])
+            row = gather(first, codes["measures"], -1)
             households = ctx.frame("households")
-            places = pd.DataFrame({HID: text(households[HID])})
             for column in ("县", "乡", "村"):
-                places[column] = _column_text(households, column)
-            places = places[places[HID] != ""].drop_duplicates(HID).set_index(HID)
-            for column in ("县", "乡", "村"):
-                empty = (out[column] == "") & (out[HID] != "")
+                if column not in households:
+                    continue
+                empty = (out[column] == "").to_numpy() & (row >= 0)
                 if empty.any():
-                    out.loc[empty, column] = out.loc[empty, HID].map(places[column]).fillna("").to_numpy()
+                    filled = _column_text(households, column).to_numpy(dtype=object)[row[empty]]
+                    out.loc[out.index[empty], column] = filled
         return out
 
     return ctx.cached("measures.of_year", compute)
@@ -378,32 +501,71 @@ def measures_of_year(ctx: AuditContext) -> pd.DataFrame:
 
 def _column_text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame:
-        return pd.Series("", index=frame.index, dtype=object)
+        return pd.Series("", index=frame.index, dtype="str")
     return text(frame[column])
+
+
+def measure_types(ctx: AuditContext) -> tuple[pd.Series, dict[str, int]]:
+    """Per household row: a bit set of the measure types it has in its data year (undated measures
+    count for every year; bit 0: any measure at all), and the bit of each type name."""
+
+    def compute() -> tuple[pd.Series, dict[str, int]]:
+        households = ctx.frame("households", HID)
+        codes = household_codes(ctx)
+        if "measures" not in codes:
+            return pd.Series(0, index=households.index, dtype=np.int64), {}
+        measures = measures_of_year(ctx)
+        encoded = pc.dictionary_encode(_arrow(measures["措施类型"]))
+        names = encoded.dictionary.to_pylist()
+        if len(names) > 62:
+            raise SkipRule(f"措施类型有 {len(names)} 种，超过 62 种，无法逐户汇总")
+        bit_of = {name: 1 << (position + 1) for position, name in enumerate(names)}
+        kinds = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        bits = np.where(kinds >= 0, np.left_shift(1, kinds + 1), 0).astype(np.int64) | 1
+        own, theirs = codes["households"], codes["measures"]
+        year = measures["year"].fillna(-1).to_numpy(dtype=np.int64)
+        dated = (theirs >= 0) & (year >= 0)
+        pairs = theirs[dated] * 10_000 + year[dated]
+        order = np.argsort(pairs, kind="stable")
+        pairs, pair_bits = pairs[order], bits[dated][order]
+        out = np.zeros(len(own), dtype=np.int64)
+        if len(pairs):
+            starts = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
+            unique_pairs, ored = pairs[starts], np.bitwise_or.reduceat(pair_bits, starts)
+            own_year = ctx.data_year("households").fillna(-1).to_numpy(dtype=np.int64)
+            wanted = np.where((own >= 0) & (own_year >= 0), own * 10_000 + own_year, -1)
+            at = np.minimum(np.searchsorted(unique_pairs, wanted), len(unique_pairs) - 1)
+            out = np.where(unique_pairs[at] == wanted, ored[at], 0).astype(np.int64)
+        undated = (theirs >= 0) & (year < 0)
+        if undated.any():
+            per_code = np.zeros(codes["n"], dtype=np.int64)
+            np.bitwise_or.at(per_code, theirs[undated], bits[undated])
+            out |= gather(per_code, own, 0)
+        return pd.Series(np.where(own >= 0, out, 0), index=households.index), bit_of
+
+    return ctx.cached("measures.types_by_household", compute)
 
 
 def households_with_measure(ctx: AuditContext, types: Iterable[str] | None = None) -> pd.Series:
     """Per household row: at least one measure (of the given types) for its 户编号 in its data year
     (an undated measure counts for every year)."""
-    key = "measures.households_with." + ("*" if types is None else "|".join(sorted(types)))
+    bits, bit_of = measure_types(ctx)
+    wanted = 1 if types is None else sum(bit_of.get(t, 0) for t in set(types))
+    return (bits & wanted) != 0
 
-    def compute() -> pd.Series:
-        households = ctx.frame("households", HID)
-        measures = measures_of_year(ctx)
-        if types is not None:
-            measures = measures[measures["措施类型"].isin(set(types))]
-        measures = measures[measures[HID] != ""]
-        hid = text(households[HID])
-        years = ctx.data_year("households")
-        dated = measures[measures["year"].notna()]
-        wanted = pd.MultiIndex.from_arrays([hid, years.astype("Int64")])
-        have = pd.MultiIndex.from_arrays([dated[HID], dated["year"]])
-        found = np.asarray(wanted.isin(have), dtype=bool)
-        undated = set(measures.loc[measures["year"].isna(), HID])
-        found |= hid.isin(undated).to_numpy()
-        return pd.Series(found & (hid != "").to_numpy(), index=households.index)
 
-    return ctx.cached(key, compute)
+def measure_names(ctx: AuditContext, labels: pd.Index) -> pd.Series:
+    """For the given household rows: “产业帮扶、慰问救助” — its measure types of the data year, in
+    code-list order."""
+    from fupin_audit.schema.codes import code_list
+
+    bits, bit_of = measure_types(ctx)
+    rank = {name: i for i, name in enumerate(code_list("措施类型").values)}
+    names = sorted(bit_of, key=lambda name: (rank.get(name, len(rank)), name))
+    texts = {}
+    for value in pd.unique(bits[labels]):  # one text per distinct combination
+        texts[value] = "、".join(name for name in names if value & bit_of[name])
+    return bits[labels].map(texts).astype(object)
 
 
 # ------------------------------------------------------------------------------------ places
@@ -513,6 +675,20 @@ def related_groups(
     return pd.Series(out, dtype=object).reindex(flagged)
 
 
+def related_in(ctx: AuditContext, kind: str, codes: np.ndarray, wanted: pd.Series) -> pd.Series:
+    """For each flagged row (`wanted`: label → code), JSON of the rows of `kind` whose `codes` equal
+    that code (capped at RELATED_MAX)."""
+    rows = np.flatnonzero(np.isin(codes, wanted.to_numpy()))
+    labels = ctx.frame(kind).index[rows]
+    by_code = pd.Series(labels, index=codes[rows]).groupby(level=0, sort=False).agg(list)
+    recs = records(ctx, kind, pd.Index([x for group in by_code for x in group[:RELATED_MAX]]))
+    out = {
+        label: capped([recs[x] for x in by_code[code][:RELATED_MAX]], len(by_code[code]))
+        for label, code in wanted.items()
+    }
+    return pd.Series(out, dtype=object).reindex(wanted.index)
+
+
 def name_list(values: Iterable[str], limit: int = SHOWN_MAX) -> str:
     """“H1、H2、H3” (at most `limit`, then “等 n 个”)."""
     values = list(values)
@@ -531,9 +707,12 @@ def unreadable(ctx: AuditContext, kind: str, field: str) -> pd.Series:
         return pd.Series(False, index=table.data.index)
     from fupin_audit.schema.fields import EMPTY_MARKERS
 
-    raw = table.raw[field].astype(object)
-    written = raw.notna() & ~text(raw).str.normalize("NFKC").str.strip().isin(EMPTY_MARKERS)
-    return (typed.isna() & written).reindex(table.data.index).fillna(False).astype(bool)
+    out = typed.isna().to_numpy(dtype=bool).copy()
+    if out.any():  # only the rows without a typed value: was anything written there?
+        raw = table.raw[field].reindex(table.data.index)[out]
+        written = raw.notna() & ~text(raw).str.normalize("NFKC").str.strip().isin(EMPTY_MARKERS)
+        out[out] = written.to_numpy(dtype=bool)
+    return pd.Series(out, index=table.data.index)
 
 
 def raw_values(ctx: AuditContext, kind: str, field: str) -> pd.Series:

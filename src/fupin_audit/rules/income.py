@@ -15,12 +15,12 @@ from fupin_audit.rules.common import (
     data_years,
     exited,
     fmt,
+    household_codes,
     line_sources,
     lines_for,
     money_texts,
     param,
     percent,
-    text,
     year_texts,
     yuan,
 )
@@ -75,13 +75,13 @@ def in002(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     band = ctx.policy.near_line_band
     upper = (line * band).round(2)
     near = judged & (income > line).fillna(False).astype(bool) & (income <= upper).fillna(False).astype(bool)
+    at = near.index[near]
     message = (
-        "已脱贫户人均纯收入 " + money_texts(income) + " 元仅略高于 " + year_texts(years) + " 年贫困线 "
-        + fmt(line, yuan) + " 元（" + line_sources(ctx, years.where(near)) + "），不超过 "
-        + money_texts(upper)
+        "已脱贫户人均纯收入 " + money_texts(income[at]) + " 元仅略高于 " + year_texts(years[at]) + " 年贫困线 "
+        + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "），不超过 " + money_texts(upper[at])
         + f" 元（贫困线 × {band:g}，{param(ctx, 'near_line_band')}）"
     )  # fmt: skip
-    return ctx.flag("households", near, message, column=INCOME)
+    return ctx.flag("households", at, message, column=INCOME)
 
 
 @rule(
@@ -124,10 +124,10 @@ def _previous_incomes(ctx: AuditContext, households: pd.DataFrame) -> tuple[pd.S
         source = source.mask(own.notna(), "上年人均纯收入列")
     if "年度" in households and HID in households and households["年度"].nunique() > 1:
         rows = pd.DataFrame(
-            {HID: text(households[HID]), "year": households["年度"].astype("Int64"),
+            {HID: household_codes(ctx)["households"], "year": households["年度"].astype("Int64"),
              "income": households[INCOME], "row": households["_row"], "_label": index}
         )  # fmt: skip
-        rows = rows[(rows[HID] != "") & rows["year"].notna()]
+        rows = rows[(rows[HID] >= 0) & rows["year"].notna()]
         before = rows.drop_duplicates([HID, "year"]).assign(year=lambda f: f["year"] + 1)
         joined = rows.merge(before, on=[HID, "year"], how="inner", suffixes=("", "_prev")).set_index("_label")
         joined = joined[joined["income_prev"].notna()]

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 
 from fupin_audit.engine.context import AuditContext, related_json
@@ -14,23 +17,30 @@ from fupin_audit.rules.common import (
     STATUS,
     as_bool,
     audit_year,
+    by_year,
+    count_per_code,
     count_texts,
     data_years,
     date_texts,
-    deaths_by_person,
+    dead_by_year_end,
+    deaths_of,
     exit_years,
     exited,
+    first_rows,
     fmt,
+    gather,
     has_death_source,
+    household_codes,
     is_no,
     line_source,
     line_sources,
     lines_for,
     member_deaths,
     money_texts,
+    person_codes,
     person_keys,
     records,
-    registered_people,
+    registered,
     related_groups,
     require_death_source,
     text,
@@ -60,16 +70,15 @@ def _rosters(ctx: AuditContext) -> pd.DataFrame:
     return rosters.assign(_key=person_keys(ctx, "rosters"), _kind=text(rosters["类别"]))
 
 
-def _dead_by(ctx: AuditContext, keys: pd.Series, when: pd.Timestamp | pd.Series | None) -> pd.Series:
-    """Per row: the person is known dead on or before `when` (undated deaths count as dead)."""
+def _dead_by(ctx: AuditContext, kind: str, when: pd.Timestamp | None) -> pd.Series:
+    """Per row of `kind`: the person its 证件号码 names is known dead on or before `when` (undated
+    deaths count as dead; no `when`: any death)."""
     if not has_death_source(ctx):
-        return pd.Series(False, index=keys.index)
-    deaths = deaths_by_person(ctx)
-    known = keys.isin(deaths.index)
-    date = keys.map(deaths["date"])
+        return pd.Series(False, index=ctx.frame(kind).index)
+    deaths = deaths_of(ctx, kind)
     if when is None:
-        return known
-    return known & (date.isna() | (date <= when).fillna(False)).astype(bool)
+        return deaths["dead"]
+    return deaths["dead"] & (deaths["date"].isna() | (deaths["date"] <= when).fillna(False)).astype(bool)
 
 
 @rule(
@@ -80,37 +89,39 @@ def _dead_by(ctx: AuditContext, keys: pd.Series, when: pd.Timestamp | pd.Series 
     columns={"rosters": (ID, "类别"), "members": (ID,)},
     scope="global",
     what="比对名单中类别为低保或特困的人，或名单上人均纯收入低于（<）数据年度贫困线的人，其证件号码（规范化后）"
-    "不在任何建档立卡户的成员中。死亡名单上已在数据年度结束前死亡的人不报告。每条名单记录报告一次（位置是名单的"
-    "行）。名单的数据年度取 --year，否则取户表 / 成员表最常见的年度。",
+    "不在任何建档立卡户的成员中。死亡名单上已在数据年度结束前死亡的人、证件号码无效的名单行不报告。每条名单"
+    "记录报告一次（位置是名单的行）。名单的数据年度取 --year，否则取户表 / 成员表最常见的年度；都没有时只按类别"
+    "判断（名单全无低保、特困时跳过）。",
     why=MISSED + "低保、特困对象和低收入人口是识别贫困户的重点比对对象；漏评率是第三方评估的核心指标，"
     "贫困县退出要求漏评率低于 2%。",
     example="低保名单上的 340826196501011234 不在成员表中 → LG101。",
 )
 def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     rosters = _rosters(ctx)
-    registered = registered_people(ctx).index
-    needy = rosters["_kind"].isin(NEEDY_ROSTERS)
-    reason = ("在" + rosters["_kind"] + "名单上").where(needy, "")
+    listed = rosters["_kind"].isin(NEEDY_ROSTERS)
+    low = pd.Series(False, index=rosters.index)
     year = audit_year(ctx)
-    if "人均纯收入" in rosters and rosters["人均纯收入"].notna().any():
-        if year is None:
-            if not needy.any():
-                raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
-        else:
-            income = rosters["人均纯收入"]
-            years = pd.Series(year, index=rosters.index, dtype="Int64").where(income.notna())
-            line = lines_for(ctx, years)
+    income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
+    line = pd.Series(np.nan, index=rosters.index)
+    if income.notna().any():
+        if year is None and not listed.any():
+            raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
+        if year is not None:
+            line = lines_for(ctx, pd.Series(year, index=rosters.index, dtype="Int64").where(income.notna()))
             low = (income < line).fillna(False).astype(bool)
-            low_text = (
-                "名单人均纯收入 " + money_texts(income) + f" 元低于 {year} 年贫困线 " + fmt(line, yuan)
-                + f" 元（{line_source(ctx, year)}）"
-            )  # fmt: skip
-            reason = reason.mask(low, (reason + "，").where(reason != "", "") + low_text)
-            needy |= low
-    dead = _dead_by(ctx, rosters["_key"], pd.Timestamp(f"{year}-12-31") if year else None)
-    missed = needy & rosters["_key"].notna() & ~rosters["_key"].isin(registered) & ~dead
-    message = reason + "，但 " + rosters["_key"].fillna("") + " 不在任何建档立卡户中"
-    return ctx.flag("rosters", missed, message, column=ID)
+    dead = _dead_by(ctx, "rosters", pd.Timestamp(f"{year}-12-31") if year else None)
+    outside = registered(ctx, "rosters") < 0
+    missed = (listed | low) & rosters["_key"].notna() & outside & ~dead
+    at = missed.index[missed]
+    reason = ("在" + rosters.loc[at, "_kind"] + "名单上").where(listed[at], "")
+    if low[at].any():
+        low_text = (
+            "名单人均纯收入 " + money_texts(income[at]) + f" 元低于 {year} 年贫困线 " + fmt(line[at], yuan)
+            + f" 元（{line_source(ctx, year)}）"
+        )  # fmt: skip
+        reason = reason.mask(low[at], (reason + "，").where(reason != "", "") + low_text)
+    message = reason + "，但 " + rosters.loc[at, "_key"] + " 不在任何建档立卡户中"
+    return ctx.flag("rosters", at, message, column=ID)
 
 
 @rule(
@@ -133,7 +144,7 @@ def lg102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     recent = (years >= 2021).fillna(False).astype(bool) & exited(households)
     if not recent.any():
         raise SkipRule("没有 2021 年及以后的已脱贫户（防返贫监测自 2021 年起）")
-    lines = years.where(recent).map(ctx.policy.monitoring_line, na_action="ignore").astype("float64")
+    lines = by_year(years.where(recent), ctx.policy.monitoring_line, np.nan)
     unknown = sorted(set(years[recent & lines.isna()].dropna().astype(int)))
     if unknown:
         raise SkipRule(
@@ -142,14 +153,13 @@ def lg102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         )
     below = recent & (households[INCOME] < lines).fillna(False).astype(bool)
     missing = below & ~as_bool(households, "是否监测对象")
+    at = missing.index[missing]
     message = (
-        "已脱贫户人均纯收入 " + money_texts(households[INCOME]) + " 元低于 " + year_texts(years)
-        + " 年防返贫监测线 "
-        + fmt(lines, yuan) + " 元（参数 monitoring_line，"
-        + fmt(years, lambda y: ctx.policy.origin.get(f"monitoring_line.{y}", "默认值"))
-        + "），但未纳入监测对象"
+        "已脱贫户人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元低于 " + year_texts(years[at])
+        + " 年防返贫监测线 " + fmt(lines[at], yuan) + " 元（参数 monitoring_line，"
+        + fmt(years[at], lambda y: ctx.policy.origin.get(f"monitoring_line.{y}", "默认值")) + "），但未纳入监测对象"
     )  # fmt: skip
-    return ctx.flag("households", missing, message, column="是否监测对象")
+    return ctx.flag("households", at, message, column="是否监测对象")
 
 
 # ------------------------------------------------------------------------------------ 三保障
@@ -167,32 +177,40 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
 
     def compute() -> pd.DataFrame:
         households = ctx.frame("households", HID)
-        hid = text(households[HID])
+        codes = household_codes(ctx)
+        n, own = codes["n"], codes["households"]
         out = pd.DataFrame(index=households.index)
         has_members = ctx.has("members", HID)
         if has_members:
             members = ctx.frame("members")
-            key = text(members[HID])
-            alive = pd.Series(True, index=members.index)
+            key = codes["members"]
+            alive = np.ones(len(members), dtype=bool)
             if has_death_source(ctx):
-                deaths = member_deaths(ctx)
-                end = year_end(ctx.data_year("members"))
-                alive = ~(deaths["dead"] & (deaths["date"].isna() | (deaths["date"] <= end).fillna(False)))
-            listed = hid.isin(set(key[alive & (key != "")]))
-            name = text(members["姓名"]) if "姓名" in members else pd.Series("", index=members.index)
-            name = name.where(name != "", "第 " + members["_row"].astype(str) + " 行成员")
+                alive = ~dead_by_year_end(ctx).to_numpy(dtype=bool)
         else:
-            listed = pd.Series(False, index=households.index)
+            key, alive = np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
 
-        def per_household(flag: pd.Series, what: pd.Series) -> pd.Series:
-            rows = flag & alive & (key != "")
-            texts = what[rows].groupby(key[rows]).agg("、".join)
-            return hid.map(texts).astype(object).fillna("")
+        def any_member(flag: np.ndarray | pd.Series) -> pd.Series:
+            hits = count_per_code(key, n, np.asarray(flag, dtype=bool) & alive) > 0
+            return pd.Series(gather(hits, own, False), index=households.index)
 
-        def any_member(flag: pd.Series) -> pd.Series:
-            rows = flag & alive & (key != "")
-            return hid.isin(set(key[rows]))
+        def per_household(flag: pd.Series, what: Callable[[pd.Index], pd.Series], prefix: str) -> pd.Series:
+            """“prefix + 张三（…）、李四（…）” per household from its flagged members (texts built for
+            the flagged members only)."""
+            rows = np.asarray(flag, dtype=bool) & alive & (key >= 0)
+            if not rows.any():
+                return pd.Series("", index=households.index, dtype=object)
+            texts = pd.Series(what(members.index[rows]).to_numpy(dtype=object)).groupby(key[rows], sort=False)
+            joined = texts.agg("、".join)
+            per_code = np.full(n, "", dtype=object)
+            per_code[joined.index.to_numpy(dtype=np.int64)] = prefix + joined.to_numpy(dtype=object)
+            return pd.Series(gather(per_code, own, ""), index=households.index, dtype=object)
 
+        def names(labels: pd.Index) -> pd.Series:
+            name = text(members.loc[labels, "姓名"]) if "姓名" in members else pd.Series("", index=labels)
+            return name.where(name != "", "第 " + members.loc[labels, "_row"].astype(str) + " 行成员")
+
+        listed = any_member(np.ones(len(key), dtype=bool))
         # 义务教育: school-age members not in school.
         low, high = ctx.policy.compulsory_education_age
         if has_members and "在校生状况" in members:
@@ -213,10 +231,11 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
                 reason = reason.mask(dropout != "", "失学或辍学原因：" + dropout)
             gap = school_age & (reason != "")
             out["义务教育"] = per_household(
-                gap, name + "（" + ages.astype("string").fillna("?") + " 岁，" + reason + "）"
-            )
-            out["义务教育"] = ("有 " + f"{low}–{high}" + " 岁未在校成员：" + out["义务教育"]).where(
-                out["义务教育"] != "", ""
+                gap,
+                lambda at: (
+                    names(at) + "（" + ages[at].astype("string").fillna("?") + " 岁，" + reason[at] + "）"
+                ),
+                f"有 {low}–{high} 岁未在校成员：",
             )
             age_unknown = ages.isna() & ~status.isin(PRESCHOOL) & (status == "")
             out["义务教育_known"] = listed & ~any_member(age_unknown)
@@ -229,10 +248,7 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
             covered = pd.concat([as_bool(members, c) for c in columns], axis=1).any(axis=1)
             refused = pd.concat([is_no(members, c) for c in columns], axis=1).any(axis=1)
             gap = ~covered & refused
-            out["基本医疗"] = per_household(gap, name)
-            out["基本医疗"] = ("有成员未参加基本医疗保险（城乡居民或城镇职工）：" + out["基本医疗"]).where(
-                out["基本医疗"] != "", ""
-            )
+            out["基本医疗"] = per_household(gap, names, "有成员未参加基本医疗保险（城乡居民或城镇职工）：")
             out["基本医疗_known"] = listed & ~any_member(~covered & ~refused)
         else:
             out["基本医疗"] = ""
@@ -252,8 +268,12 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
             out["饮水安全_known"] = households["是否解决安全饮用水"].notna()
         else:
             out["饮水安全"], out["饮水安全_known"] = "", False
-        gaps = out[list(GAP_NAMES)]
-        out["gaps"] = gaps.apply(lambda col: col.where(col == "", col + "；")).sum(axis=1).str.rstrip("；")
+        some = (out[list(GAP_NAMES)] != "").any(axis=1)
+        joined = pd.Series("", index=households.index[some], dtype=object)
+        for name_ in GAP_NAMES:
+            part = out.loc[some, name_].astype(object)
+            joined = joined + part.where(part == "", part + "；")
+        out["gaps"] = joined.str.rstrip("；").reindex(households.index, fill_value="")
         return out
 
     return ctx.cached("households.guarantees", compute)
@@ -301,14 +321,14 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     state = guarantees(ctx)
     all_met = pd.concat([state[f"{k}_known"] & (state[k] == "") for k in GAP_NAMES], axis=1).all(axis=1)
     candidate = stayed & (households[INCOME] > line).fillna(False).astype(bool) & all_met
+    at = candidate.index[candidate]
     message = (
-        "未脱贫户（" + year_texts(households["识别年度"]) + " 年识别）人均纯收入 "
-        + money_texts(households[INCOME])
-        + " 元高于 " + year_texts(years) + " 年贫困线 " + fmt(line, yuan)
-        + " 元（" + line_sources(ctx, years.where(candidate)) + "），"
+        "未脱贫户（" + year_texts(households.loc[at, "识别年度"]) + " 年识别）人均纯收入 "
+        + money_texts(households.loc[at, INCOME]) + " 元高于 " + year_texts(years[at]) + " 年贫困线 "
+        + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "），"
         "义务教育、基本医疗、住房安全、饮水安全均已达标，应退未退"
     )  # fmt: skip
-    return ctx.flag("households", candidate, message, column=INCOME)
+    return ctx.flag("households", at, message, column=INCOME)
 
 
 @rule(
@@ -329,22 +349,25 @@ def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     deaths = member_deaths(ctx)
     years = data_years(ctx, "members")
     dead = deaths["dead"] & (deaths["date"].isna() | (deaths["date"] <= year_end(years)).fillna(False))
-    key = text(members[HID])
-    usable = key != ""
-    all_dead = dead.groupby(key).transform("all").astype(bool) & usable
+    codes = household_codes(ctx)
+    key, n = codes["members"], codes["n"]
+    size = count_per_code(key, n)
+    all_dead_code = (size > 0) & (count_per_code(key, n, dead) == size)
+    all_dead = gather(all_dead_code, key, False)
     if not all_dead.any():
         return None
-    first = all_dead & ~key.where(all_dead).duplicated()
-    labels = first.index[first]
-    name = text(members["姓名"]) if "姓名" in members else pd.Series("", index=members.index)
-    when = date_texts(deaths["date"]).where(deaths["date"].notna(), "日期不详")
-    who = (name + " " + when)[all_dead].groupby(key[all_dead]).agg("、".join)
-    size = key[all_dead].value_counts()
+    first = all_dead & (first_rows(key, n)[np.maximum(key, 0)] == np.arange(len(key)))
+    labels = members.index[first]
+    involved = members.index[all_dead]
+    hid = text(members.loc[involved, HID])
+    name = text(members.loc[involved, "姓名"]) if "姓名" in members else pd.Series("", index=involved)
+    when = date_texts(deaths.loc[involved, "date"]).where(deaths.loc[involved, "date"].notna(), "日期不详")
+    who = (name + " " + when).groupby(hid, sort=False).agg("、".join)
     message = (
-        "户 " + key[labels] + " 全部 " + count_texts(key[labels].map(size)) + " 名成员均已死亡（"
-        + fmt(key[labels].map(who), str) + "），" + year_texts(years[labels]) + " 年仍在册"
+        "户 " + hid[labels] + " 全部 " + count_texts(pd.Series(size[key[first]], index=labels))
+        + " 名成员均已死亡（" + fmt(hid[labels].map(who), str) + "），" + year_texts(years[labels]) + " 年仍在册"
     )  # fmt: skip
-    related = related_groups(ctx, "members", labels, key.where(all_dead))
+    related = related_groups(ctx, "members", labels, hid)
     return ctx.flag("members", labels, message, column=HID, related=related)
 
 
@@ -369,16 +392,22 @@ def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     year = audit_year(ctx)
     if "日期" in hits and year is not None:
         hits = hits[~(hits["日期"] > pd.Timestamp(f"{year}-12-31")).fillna(False).astype(bool)]
-    keys = person_keys(ctx, "members")
-    on_list = keys.isin(set(hits["_key"]))
+    people = person_codes(ctx)
+    member_codes, roster_codes = people[f"members.{ID}"], people[f"rosters.{ID}"]
+    listed_codes = roster_codes[rosters.index.get_indexer(hits.index)]
+    on_list = np.isin(member_codes, listed_codes) & (member_codes >= 0)
     if not on_list.any():
         return None
-    labels = keys.index[on_list]
+    labels = ctx.frame("members").index[on_list]
+    wanted = np.isin(listed_codes, member_codes[on_list])
+    hits = hits[wanted]
+    hit_codes = listed_codes[wanted]
     recs = records(ctx, "rosters", hits.index)
-    by_key = pd.Series(hits.index, index=hits["_key"].to_numpy()).groupby(level=0).agg(list)
+    by_code = pd.Series(hits.index, index=hit_codes).groupby(level=0).agg(list)
+    code_of = pd.Series(member_codes[on_list], index=labels)
     related, message = {}, {}
     for label in labels:  # flagged rows only
-        listed = [recs[x] for x in by_key[keys[label]]]
+        listed = [recs[x] for x in by_code[code_of[label]]]
         related[label] = related_json(listed)
         parts = []
         for rec in listed:
@@ -427,13 +456,14 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             continue
         line = lines_for(ctx, identified.where(rows))
         above = rows & (households[column] > line).fillna(False).astype(bool)
+        at = above.index[above]
         which = "上年人均纯收入" if offset else "当年人均纯收入"
         message = (
-            year_texts(identified) + f" 年识别，{which} " + money_texts(households[column]) + " 元已高于 "
-            + year_texts(identified) + " 年贫困线 " + fmt(line, yuan) + " 元（"
-            + line_sources(ctx, identified.where(above)) + "）"
+            year_texts(identified[at]) + f" 年识别，{which} " + money_texts(households.loc[at, column]) + " 元已高于 "
+            + year_texts(identified[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（"
+            + line_sources(ctx, identified[at]) + "）"
         )  # fmt: skip
-        out.append(ctx.flag("households", above, message, column=column))
+        out.append(ctx.flag("households", at, message, column=column))
     return out
 
 
@@ -457,12 +487,12 @@ def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     exit_year, which = exit_years(ctx, households, years)
     line = lines_for(ctx, exit_year.where(judged))
     below = judged & (households[INCOME] <= line).fillna(False).astype(bool)
+    at = below.index[below]
     message = (
-        "已脱贫户人均纯收入 " + money_texts(households[INCOME]) + " 元不高于 " + year_texts(exit_year)
-        + " 年（"
-        + which + "）贫困线 " + fmt(line, yuan) + " 元（" + line_sources(ctx, exit_year.where(below)) + "）"
+        "已脱贫户人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元不高于 " + year_texts(exit_year[at])
+        + " 年（" + which[at] + "）贫困线 " + fmt(line[at], yuan) + " 元（" + line_sources(ctx, exit_year[at]) + "）"
     )  # fmt: skip
-    return ctx.flag("households", below, message, column=INCOME)
+    return ctx.flag("households", at, message, column=INCOME)
 
 
 @rule(

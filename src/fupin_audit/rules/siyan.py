@@ -12,31 +12,38 @@ from fupin_audit.engine.rule import NoParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     ID,
-    RELATED_MAX,
     as_bool,
-    capped,
+    count_per_code,
     count_texts,
     data_years,
     date_texts,
-    deaths_by_person,
+    dead_by_year_end,
+    deaths_of,
+    distinct_per_code,
     exited,
+    first_rows,
     fmt,
+    gather,
     has_death_source,
+    household_codes,
     households_with_measure,
+    joint_codes,
+    measure_names,
     measures_of_year,
     member_deaths,
     money_texts,
     name_list,
     param,
     percent,
+    person_codes,
     person_keys,
     place_columns,
     place_key,
     poor,
     raw_values,
-    records,
-    registered_people,
+    registered,
     related_groups,
+    related_in,
     require_death_source,
     text,
     unreadable,
@@ -92,9 +99,16 @@ def sy101(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             "households 表的程序日期列（申请日期、民主评"
             "议日期、公示开始日期、公示结束日期、公告日期）不足两列"
         )
-    index = households.index
     dates = households[present]
-    bad = {c: unreadable(ctx, "households", c) for c in present}
+    # A cheap pass over every row finds the households to report; texts are built for those only.
+    suspect = dates.isna().any(axis=1)
+    latest = dates[present[0]]
+    for c in present[1:]:
+        suspect |= (dates[c] < latest).fillna(False).astype(bool)
+        latest = dates[c].where(dates[c].notna(), latest)
+    index = suspect.index[suspect]
+    dates = dates.loc[index]
+    bad = {c: unreadable(ctx, "households", c)[index] for c in present}
     empty = {c: dates[c].isna() & ~bad[c] for c in present}
     first_column = pd.Series("", index=index, dtype=object)
     for c in reversed(present):  # the earliest problem column wins
@@ -156,22 +170,25 @@ def sy102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     return ctx.flag("households", short, message, column="公示结束日期")
 
 
-def _member_places(ctx: AuditContext) -> pd.DataFrame:
-    """Per member row: 县 / 乡 / 村 from the member row, else from its household's row."""
+def _member_places(ctx: AuditContext, labels: pd.Index) -> pd.DataFrame:
+    """For the given member rows: 县 / 乡 / 村 from the member row, else from its household's row."""
     members = ctx.frame("members")
-    places = pd.DataFrame(index=members.index)
-    lookup = None
+    places = pd.DataFrame(index=labels)
+    row = np.full(len(labels), -1, dtype=np.int64)
     if ctx.has("households", HID) and HID in members:
-        households = ctx.frame("households")
-        lookup = pd.DataFrame({HID: text(households[HID])}, index=households.index)
-        for column in ("县", "乡", "村"):
-            lookup[column] = text(households[column]) if column in households else ""
-        lookup = lookup[lookup[HID] != ""].drop_duplicates(HID).set_index(HID)
-    hid = text(members[HID]) if HID in members else pd.Series("", index=members.index)
+        codes = household_codes(ctx)
+        first = first_rows(codes["households"], codes["n"])
+        row = gather(first, codes["members"][members.index.get_indexer(labels)], -1)
+    households = ctx.frame("households") if ctx.has("households") else None
     for column in ("县", "乡", "村"):
-        own = text(members[column]) if column in members else pd.Series("", index=members.index, dtype=object)
-        if lookup is not None:
-            own = own.where(own != "", hid.map(lookup[column]).fillna(""))
+        own = (
+            text(members.loc[labels, column])
+            if column in members
+            else pd.Series("", index=labels, dtype="str")
+        )
+        if households is not None and column in households:
+            theirs = text(households[column].iloc[np.maximum(row, 0)]).to_numpy(dtype=object)
+            own = own.where((own != "") | (row < 0), pd.Series(theirs, index=labels))
         places[column] = own
     return places
 
@@ -197,26 +214,37 @@ def _member_places(ctx: AuditContext) -> pd.DataFrame:
 )
 def sy103(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", ID, HID)
-    keyed = pd.DataFrame({"id": person_keys(ctx, "members"), "hh": text(members[HID])}, index=members.index)
-    keyed = keyed[keyed["id"].notna() & (keyed["hh"] != "")]
-    count = keyed.groupby("id")["hh"].transform("nunique")
-    dup = keyed[count > 1].assign(n=count[count > 1])
-    if dup.empty:
+    people = person_codes(ctx)
+    person = people[f"members.{ID}"]
+    household = household_codes(ctx)["members"]
+    person = np.where(household >= 0, person, -1)
+    person = np.where(gather(count_per_code(person, people["n"]), person) > 1, person, -1)  # seen twice
+    spread = distinct_per_code(person, household, people["n"])
+    rows = gather(spread, person) > 1
+    if not rows.any():
         return None
-    places = _member_places(ctx).loc[dup.index]
-    spread = places.assign(id=dup["id"]).groupby("id")[["县", "乡", "村"]].agg(lambda s: s[s != ""].nunique())
-    scope = pd.Series("同村", index=spread.index, dtype=object)
+    labels = members.index[rows]
+    dup = pd.DataFrame(
+        {
+            "id": person_keys(ctx, "members")[labels],
+            "hh": text(members.loc[labels, HID]),
+            "n": spread[person[rows]],
+        },
+        index=labels,
+    )
+    places = _member_places(ctx, labels)
+    counts = places.assign(id=dup["id"]).groupby("id")[["县", "乡", "村"]].agg(lambda s: s[s != ""].nunique())
+    scope = pd.Series("同村", index=counts.index, dtype=object)
     scope = (
-        scope.mask(spread["村"] > 1, "同乡镇").mask(spread["乡"] > 1, "同县").mask(spread["县"] > 1, "跨县")
+        scope.mask(counts["村"] > 1, "同乡镇").mask(counts["乡"] > 1, "同县").mask(counts["县"] > 1, "跨县")
     )
     households = dup.drop_duplicates(["id", "hh"]).groupby("id", sort=False)["hh"].agg(name_list)
     message = (
         "同一证件号码 " + dup["id"] + " 登记在 " + count_texts(dup["n"]) + " 个户中（"
-        + fmt(dup["id"].map(scope), str)
-        + "）：户编号 " + fmt(dup["id"].map(households), str)
+        + fmt(dup["id"].map(scope), str) + "）：户编号 " + fmt(dup["id"].map(households), str)
     )  # fmt: skip
-    related = related_groups(ctx, "members", dup.index, dup["id"], include_self=True)
-    return ctx.flag("members", dup.index, message, column=ID, related=related)
+    related = related_groups(ctx, "members", labels, dup["id"], include_self=True)
+    return ctx.flag("members", labels, message, column=ID, related=related)
 
 
 def _phones(series: pd.Series) -> pd.Series:
@@ -247,12 +275,21 @@ def sy104(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     else:
         raise SkipRule("户表和成员表都没有“户联系电话”列（或没有户编号）")
     frame = ctx.frame(kind, "户联系电话", HID)
-    keyed = pd.DataFrame({"phone": _phones(frame["户联系电话"]), "hh": text(frame[HID])}, index=frame.index)
-    keyed = keyed[keyed["phone"].notna() & (keyed["hh"] != "")].drop_duplicates(["phone", "hh"])
-    count = keyed.groupby("phone")["hh"].transform("nunique")
-    shared = keyed[count > 1].assign(n=count[count > 1])
-    if shared.empty:
+    phones = _phones(frame["户联系电话"])
+    (phone,), n = joint_codes(phones)
+    household = household_codes(ctx)[kind]
+    phone = np.where(household >= 0, phone, -1)
+    phone = np.where(gather(count_per_code(phone, n), phone) > 1, phone, -1)  # seen twice
+    spread = distinct_per_code(phone, household, n)
+    shared_rows = gather(spread, phone) > 1
+    if not shared_rows.any():
         return None
+    labels = frame.index[shared_rows]
+    shared = pd.DataFrame(
+        {"phone": phones[labels], "hh": text(frame.loc[labels, HID]), "n": spread[phone[shared_rows]]},
+        index=labels,
+    )
+    shared = shared.drop_duplicates(["phone", "hh"])  # one finding per household
     listed = shared.groupby("phone", sort=False)["hh"].agg(name_list)
     message = (
         "户联系电话 " + shared["phone"] + " 被 " + count_texts(shared["n"]) + " 个户共用：户编号 "
@@ -266,7 +303,7 @@ def sy104(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
 
 
 def _pairings(ctx: AuditContext) -> pd.DataFrame:
-    """Pairing rows that name a helper and a household: 户编号, helper key, start, end."""
+    """Pairing rows that name a helper and a household: the household's code, start, end."""
     helpers = ctx.frame("helpers", HID)
     name = (
         text(helpers["帮扶责任人姓名"]) if "帮扶责任人姓名" in helpers else pd.Series("", index=helpers.index)
@@ -274,13 +311,13 @@ def _pairings(ctx: AuditContext) -> pd.DataFrame:
     ids = raw_values(ctx, "helpers", "帮扶责任人证件号码")
     frame = pd.DataFrame(
         {
-            HID: text(helpers[HID]),
+            "code": household_codes(ctx)["helpers"],
             "start": helpers["开始日期"] if "开始日期" in helpers else pd.Series(pd.NaT, index=helpers.index),
             "end": helpers["结束日期"] if "结束日期" in helpers else pd.Series(pd.NaT, index=helpers.index),
         },
         index=helpers.index,
     )
-    return frame[(frame[HID] != "") & ((name != "") | (ids != ""))]
+    return frame[(frame["code"] >= 0) & ((name != "") | (ids != ""))]
 
 
 def _active_in(pairings: pd.DataFrame, first: pd.Series, last: pd.Series) -> pd.Series:
@@ -311,8 +348,9 @@ def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     has_column = "帮扶责任人" in households
     if not (has_table or has_column):
         raise SkipRule("既没有帮扶责任人结对表，户表也没有“帮扶责任人”列")
-    hid = text(households[HID])
-    target = poor(households) & (hid != "")
+    codes = household_codes(ctx)
+    own = codes["households"]
+    target = poor(households) & (own >= 0)
     covered = pd.Series(False, index=households.index)
     message = pd.Series("", index=households.index, dtype=object)
     status = text(households["脱贫状态"])
@@ -321,13 +359,24 @@ def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     if has_table:
         years = ctx.data_year("households")
         pairings = _pairings(ctx)
+        rows = target.to_numpy() & ~covered.to_numpy()
         wanted = pd.DataFrame(
-            {HID: hid[target], "first": year_start(years[target]), "last": year_end(years[target])}
-        ).reset_index(names="_label")
-        joined = wanted.merge(pairings, on=HID, how="inner")
-        ok = _active_in(joined, joined["first"], joined["last"])
-        covered |= pd.Series(households.index.isin(joined.loc[ok, "_label"]), index=households.index)
-        listed = hid.isin(set(pairings[HID]))
+            {
+                "code": own[rows],
+                "first": year_start(years[rows]),
+                "last": year_end(years[rows]),
+                "_row": np.flatnonzero(rows),
+            }
+        )
+        joined = wanted.merge(pairings, on="code", how="inner")
+        ok = _active_in(joined, joined["first"], joined["last"]).to_numpy(dtype=bool)
+        active = np.zeros(len(households), dtype=bool)
+        active[joined["_row"].to_numpy()[ok]] = True
+        covered |= active
+        listed = pd.Series(
+            gather(count_per_code(pairings["code"].to_numpy(), codes["n"]) > 0, own, False),
+            index=households.index,
+        )
         yearly = year_texts(years)
         message = message.mask(
             listed, status + "户在帮扶责任人结对表中的结对在 " + yearly + " 年均不在有效期内"
@@ -359,37 +408,40 @@ def sy202(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     kinds = [k for k in ("helpers", "households") if ctx.has(k, "帮扶责任人证件号码")]
     if not kinds:
         raise SkipRule("结对表和户表都没有“帮扶责任人证件号码”列")
-    people = registered_people(ctx)
-    member_keys = person_keys(ctx, "members")
+    members = ctx.frame("members", ID)
+    people = person_codes(ctx)
+    member_person = people[f"members.{ID}"]
+    reported = np.zeros(people["n"] + 1, dtype=bool)
     out = []
-    reported: set[str] = set()
     for kind in kinds:
         frame = ctx.frame(kind)
-        keys = person_keys(ctx, kind, "帮扶责任人证件号码")
-        hit = keys.notna() & keys.isin(people.index) & ~keys.isin(reported)
-        first = hit & ~keys.where(hit).duplicated()
+        person = people[f"{kind}.帮扶责任人证件号码"]
+        member_row = registered(ctx, kind, "帮扶责任人证件号码")
+        hit = (member_row >= 0) & ~reported[np.where(person < 0, people["n"], person)]
+        first = hit & ~pd.Series(np.where(hit, person, -1)).duplicated().to_numpy()
         if not first.any():
             continue
-        labels = first.index[first]
-        reported |= set(keys[labels])
-        hid = text(frame[HID]) if HID in frame else pd.Series("", index=frame.index)
-        paired = pd.DataFrame({"key": keys[hit], "hh": hid[hit]}).groupby("key")["hh"].nunique()
+        reported[person[first]] = True
+        labels = frame.index[first]
+        own = person[first]
+        paired = (
+            distinct_per_code(np.where(hit, person, -1), household_codes(ctx)[kind], people["n"])
+            if HID in frame
+            else np.zeros(people["n"], dtype=np.int64)
+        )
         name_column = "帮扶责任人姓名" if kind == "helpers" else "帮扶责任人"
-        name = text(frame[name_column]) if name_column in frame else pd.Series("", index=frame.index)
-        own = keys[labels]
+        name = text(frame.loc[labels, name_column]) if name_column in frame else pd.Series("", index=labels)
+        home = (
+            pd.Series(text(members[HID].iloc[member_row[first]]).to_numpy(), index=labels)
+            if HID in members
+            else ""
+        )
+        key = person_keys(ctx, kind, "帮扶责任人证件号码")[labels]
         message = (
-            "帮扶责任人 " + name[labels] + "（证件号码 " + own + "）本人是建档立卡户 "
-            + fmt(own.map(people["hid"]), str)
-            + " 的成员，在本表结对 " + count_texts(own.map(paired)) + " 户"
+            "帮扶责任人 " + name + "（证件号码 " + key + "）本人是建档立卡户 " + home + " 的成员，在本表结对 "
+            + count_texts(pd.Series(paired[own], index=labels)) + " 户"
         )  # fmt: skip
-        person_rows = member_keys[member_keys.isin(set(own))]
-        rows_of = pd.Series(person_rows.index, index=person_rows.to_numpy()).groupby(level=0).agg(list)
-        recs = records(ctx, "members", pd.Index([x for v in rows_of for x in v[:RELATED_MAX]]))
-        related = pd.Series(
-            {label: capped([recs[x] for x in rows_of[own[label]][:RELATED_MAX]], len(rows_of[own[label]]))
-             for label in labels},
-            dtype=object,
-        )  # fmt: skip
+        related = related_in(ctx, "members", member_person, pd.Series(own, index=labels))
         out.append(ctx.flag(kind, labels, message, column="帮扶责任人证件号码", related=related))
     return out
 
@@ -427,14 +479,18 @@ def sy203(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     if "帮扶责任人证件号码" in frame:
         ids = person_keys(ctx, kind, "帮扶责任人证件号码").loc[frame.index]
         key = ids.where(ids.notna(), key)
-    keyed = pd.DataFrame({"helper": key, "hh": text(frame[HID])}, index=frame.index)
-    keyed = keyed[(keyed["helper"] != "") & (keyed["hh"] != "")]
-    counts = keyed.groupby("helper")["hh"].nunique()
+    (helper,), n = joint_codes(key)
+    household = household_codes(ctx)[kind][ctx.frame(kind).index.get_indexer(frame.index)]
+    helper = np.where(household >= 0, helper, -1)
+    counts = distinct_per_code(helper, household, n)
     maximum = ctx.policy.helper_max_households
-    over = counts[counts > maximum]
-    if over.empty:
+    over_rows = gather(counts, helper) > maximum
+    if not over_rows.any():
         return None
-    involved = keyed[keyed["helper"].isin(over.index)]
+    involved = pd.DataFrame(
+        {"helper": key[over_rows], "hh": text(frame.loc[over_rows, HID]), "n": counts[helper[over_rows]]},
+        index=frame.index[over_rows],
+    )
     first = involved.drop_duplicates("helper")
     per_household = involved.drop_duplicates(["helper", "hh"])
     related = related_groups(ctx, kind, first.index, per_household["helper"], include_self=True)
@@ -446,7 +502,7 @@ def sy203(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     )
     message = (
         "帮扶责任人 " + name[first.index] + ("（" + detail + "）").where(detail != "", "") + " 结对 "
-        + count_texts(first["helper"].map(over))
+        + count_texts(first["n"])
         + f" 户，超过上限 {maximum} 户（{param(ctx, 'helper_max_households')}）"
     )  # fmt: skip
     return ctx.flag(
@@ -469,22 +525,11 @@ def sy204(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, "脱贫状态")
     years = data_years(ctx, "households")
     without = poor(households) & ~households_with_measure(ctx)
-    message = text(households["脱贫状态"]) + "户在 " + year_texts(years) + " 年没有任何帮扶措施记录"
-    return ctx.flag("households", without, message)
-
-
-def _types_by_household(ctx: AuditContext, labels: pd.Index) -> pd.Series:
-    """For the given household rows: “产业帮扶、慰问救助” — the measure types of its data year."""
-    households = ctx.frame("households")
-    hid = text(households.loc[labels, HID])
-    years = ctx.data_year("households").loc[labels]
-    measures = measures_of_year(ctx)
-    measures = measures[measures[HID].isin(set(hid))]
-    pairs = pd.DataFrame({HID: hid, "year": years}).reset_index(names="_label")
-    joined = pairs.merge(measures[[HID, "year", "措施类型"]], on=HID, how="inner")
-    joined = joined[joined["year_y"].isna() | (joined["year_y"] == joined["year_x"])]
-    listed = joined.drop_duplicates(["_label", "措施类型"]).groupby("_label")["措施类型"].agg("、".join)
-    return listed.reindex(labels).fillna("")
+    at = without.index[without]
+    message = (
+        text(households.loc[at, "脱贫状态"]) + "户在 " + year_texts(years[at]) + " 年没有任何帮扶措施记录"
+    )
+    return ctx.flag("households", at, message)
 
 
 @rule(
@@ -504,10 +549,14 @@ def _types_by_household(ctx: AuditContext, labels: pd.Index) -> pd.Series:
 def sy205(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, "脱贫状态", "主要致贫原因")
     data_years(ctx, "households")
-    causes = code_list("致贫原因")
+    causes, kinds = code_list("致贫原因"), code_list("措施类型")
     mapping: dict[str, list[str]] = {}
-    for reason, types in ctx.policy.measures.for_cause.items():
-        mapping.setdefault(causes.label(reason) or reason, []).extend(types)
+    for (
+        reason,
+        types,
+    ) in ctx.policy.measures.for_cause.items():  # config may use variants (缺劳动力, 小额信贷)
+        listed = mapping.setdefault(causes.label(reason) or reason, [])
+        listed.extend(t for t in (kinds.label(x) or x for x in types) if t not in listed)
     cause = text(households["主要致贫原因"])
     target = cause.isin(list(mapping)) & households_with_measure(ctx)
     matched = pd.Series(False, index=households.index)
@@ -520,7 +569,7 @@ def sy205(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     wanted = fmt(cause[labels], lambda c: "或".join(mapping[c]))
     message = (
         "主要致贫原因为 " + cause[labels] + "，" + year_texts(ctx.data_year("households")[labels])
-        + " 年的措施（" + _types_by_household(ctx, labels) + "）中没有对应的 " + wanted
+        + " 年的措施（" + measure_names(ctx, labels) + "）中没有对应的 " + wanted
         + f"（{param(ctx, 'measures.for_cause')}）"
     )  # fmt: skip
     return ctx.flag("households", labels, message, column="主要致贫原因")
@@ -551,18 +600,20 @@ def sy206(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     ages = member_ages(ctx)
     able = text(members["劳动技能"]).isin(LABOUR) & ages.between(low, high).fillna(False).astype(bool)
     if has_death_source(ctx):
-        able &= ~member_deaths(ctx)["dead"]
-    workers = text(members.loc[able, HID]).value_counts()
-    developmental = list(ctx.policy.measures.developmental)
-    hid = text(households[HID])
-    target = hid.isin(workers.index) & households_with_measure(ctx)
+        able &= ~dead_by_year_end(ctx)
+    codes = household_codes(ctx)
+    workers = count_per_code(codes["members"], codes["n"], able)
+    kinds = code_list("措施类型")
+    developmental = list(dict.fromkeys(kinds.label(x) or x for x in ctx.policy.measures.developmental))
+    count = pd.Series(gather(workers, codes["households"]), index=households.index)
+    target = (count > 0) & households_with_measure(ctx)
     missing = target & ~households_with_measure(ctx, developmental)
     labels = missing.index[missing]
     message = (
-        "户内有 " + count_texts(hid[labels].map(workers))
+        "户内有 " + count_texts(count[labels])
         + f" 名 {low}–{high} 岁有劳动能力（{'、'.join(LABOUR)}）的成员，"
         + year_texts(ctx.data_year("households")[labels]) + " 年的措施只有 "
-        + _types_by_household(ctx, labels)
+        + measure_names(ctx, labels)
         + f"，没有开发式帮扶（{'、'.join(developmental)}；{param(ctx, 'measures.developmental')}）"
     )  # fmt: skip
     return ctx.flag("households", labels, message)
@@ -631,25 +682,29 @@ def sy208(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, "脱贫状态")
     years = data_years(ctx, "households")
     missing = exited(households) & ~households_with_measure(ctx)
-    exit_year = year_texts(households["脱贫年度"]) if "脱贫年度" in households else None
-    message = "已脱贫户"
-    if exit_year is not None:
-        message = ("已脱贫户（" + exit_year + " 年脱贫）").where(exit_year != "?", "已脱贫户")
-    message = message + "在 " + year_texts(years) + " 年没有任何帮扶措施或走访记录（脱贫不脱钩）"
-    return ctx.flag("households", missing, message)
+    at = missing.index[missing]
+    message = pd.Series("已脱贫户", index=at, dtype=object)
+    if "脱贫年度" in households:
+        exit_year = year_texts(households.loc[at, "脱贫年度"])
+        message = ("已脱贫户（" + exit_year + " 年脱贫）").where(exit_year != "?", message)
+    message = message + "在 " + year_texts(years[at]) + " 年没有任何帮扶措施或走访记录（脱贫不脱钩）"
+    return ctx.flag("households", at, message)
 
 
 # ------------------------------------------------------------------------------------ SY3 验收严格
 
 
 def _household_sizes(ctx: AuditContext) -> pd.Series:
+    """Per household row: 家庭人口数, else the number of its member rows."""
     households = ctx.frame("households")
-    size = households["家庭人口数"].astype("float64") if "家庭人口数" in households else None
-    if size is None:
+    if "家庭人口数" in households:
+        size = households["家庭人口数"].astype("float64")
+    else:
         size = pd.Series(np.nan, index=households.index)
     if ctx.has("members", HID) and HID in households:
-        counted = text(ctx.frame("members")[HID]).value_counts()
-        size = size.fillna(text(households[HID]).map(counted).astype("float64"))
+        codes = household_codes(ctx)
+        counted = gather(count_per_code(codes["members"], codes["n"]), codes["households"]).astype("float64")
+        size = size.fillna(pd.Series(np.where(counted > 0, counted, np.nan), index=households.index))
     return size
 
 
@@ -659,24 +714,19 @@ def village_poor_counts(ctx: AuditContext, villages: pd.DataFrame) -> pd.DataFra
     when the household table has that year, else over all its rows. NA where no household matches."""
     households = ctx.frame("households", "村", "脱贫状态")
     columns = place_columns(villages, households)
-    is_poor = poor(households)
-    frame = pd.DataFrame(
-        {
-            "key": place_key(households, columns),
-            "year": ctx.data_year("households").astype("Int64").fillna(-1),
-            "poor_households": is_poor.astype(int),
-            "poor_people": _household_sizes(ctx).fillna(0).where(is_poor, 0),
-        }
-    )
-    by_year = frame.groupby(["key", "year"])[["poor_households", "poor_people"]].sum()
-    keys = place_key(villages, columns)
-    years = ctx.data_year("villages").astype("Int64").fillna(-1)
-    lookup = pd.MultiIndex.from_arrays([keys, years])
-    found = by_year.reindex(lookup)
+    (own, place), _ = joint_codes(place_key(villages, columns), place_key(households, columns))
+    is_poor = poor(households).to_numpy()
+    people = _household_sizes(ctx).fillna(0).to_numpy() * is_poor
+    year = ctx.data_year("households").astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
+    frame = pd.DataFrame({"pair": place * 10_000 + year, "place": place, "poor_households": is_poor.astype(int),
+                          "poor_people": people})[place >= 0]  # fmt: skip
+    by_year = frame.groupby("pair")[["poor_households", "poor_people"]].sum()
+    village_year = ctx.data_year("villages").astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
+    found = by_year.reindex(np.where(own >= 0, own * 10_000 + village_year, -1))
     found.index = villages.index
-    if frame["year"].nunique() == 1:  # one year (or none) on each side: match by place only
-        by_key = frame.groupby("key")[["poor_households", "poor_people"]].sum()
-        found = found.fillna(by_key.reindex(keys).set_axis(villages.index))
+    if len(np.unique(year)) <= 1:  # one year (or none) in the household table: match by place only
+        by_place = frame.groupby("place")[["poor_households", "poor_people"]].sum()
+        found = found.fillna(by_place.reindex(own).set_axis(villages.index))
     found["columns"] = "、".join(columns)
     return found
 
@@ -798,10 +848,10 @@ def sy303(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         message = message.mask(same, year_texts(out_year) + " 年识别、当年即脱贫")
     if two_years:
         rows = pd.DataFrame(
-            {HID: text(households[HID]), "year": households["年度"].astype("Int64"), "out": out_year,
+            {HID: household_codes(ctx)["households"], "year": households["年度"].astype("Int64"), "out": out_year,
              "exited": is_exited, "_label": households.index}
         )  # fmt: skip
-        rows = rows[(rows[HID] != "") & rows["year"].notna()]
+        rows = rows[(rows[HID] >= 0) & rows["year"].notna()]
         before = rows.drop_duplicates([HID, "year"]).assign(year=lambda f: f["year"] + 1)
         joined = rows.merge(before, on=[HID, "year"], how="inner", suffixes=("", "_prev"))
         relapsed = (
@@ -839,20 +889,28 @@ def sy304(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     years = ctx.data_year("households")
     is_exited = exited(households)
     bad_cell = unreadable(ctx, "households", "脱贫年度")
-    message = pd.Series("", index=households.index, dtype=object)
-    message = message.mask(is_exited & out_year.isna() & ~bad_cell, "已脱贫但脱贫年度为空")
-    raw = raw_values(ctx, "households", "脱贫年度")
-    message = message.mask(is_exited & bad_cell, "已脱贫但脱贫年度“" + raw + "”无法识别")
-    if "识别年度" in households:
-        identified = households["识别年度"].astype("Int64")
-        early = is_exited & (out_year < identified).fillna(False).astype(bool)
-        message = message.mask(
-            early, "脱贫年度 " + year_texts(out_year) + " 早于识别年度 " + year_texts(identified)
-        )
+    empty = is_exited & out_year.isna() & ~bad_cell
+    unread = is_exited & bad_cell
+    identified = (
+        households["识别年度"].astype("Int64")
+        if "识别年度" in households
+        else pd.Series(pd.NA, index=households.index, dtype="Int64")
+    )
+    early = is_exited & (out_year < identified).fillna(False).astype(bool)
     late = is_exited & (out_year > years).fillna(False).astype(bool)
-    late_text = "脱贫年度 " + year_texts(out_year) + " 晚于数据年度 " + year_texts(years)
-    message = message.mask(late, (message + "；").where(message != "", "") + late_text)
-    return ctx.flag("households", message != "", message, column="脱贫年度")
+    flagged = empty | unread | early | late
+    at = flagged.index[flagged]
+    message = pd.Series("", index=at, dtype=object)
+    message = message.mask(empty[at], "已脱贫但脱贫年度为空")
+    message = message.mask(
+        unread[at], "已脱贫但脱贫年度“" + raw_values(ctx, "households", "脱贫年度")[at] + "”无法识别"
+    )
+    message = message.mask(
+        early[at], "脱贫年度 " + year_texts(out_year[at]) + " 早于识别年度 " + year_texts(identified[at])
+    )
+    late_text = "脱贫年度 " + year_texts(out_year[at]) + " 晚于数据年度 " + year_texts(years[at])
+    message = message.mask(late[at], (message + "；").where(message != "", "") + late_text)
+    return ctx.flag("households", at, message, column="脱贫年度")
 
 
 @rule(
@@ -915,18 +973,20 @@ def sy401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     start = year_start(years)
     before = deaths["dead"] & (deaths["date"] < start).fillna(False).astype(bool)
     undated = deaths["dead"] & deaths["date"].isna()
-    message = pd.Series("", index=deaths.index, dtype=object)
+    at = deaths.index[before | undated]
+    deaths, years, year = deaths.loc[at], years[at], year_texts(years[at])
+    message = pd.Series("", index=at, dtype=object)
     message = message.mask(
-        before,
-        "已于 " + date_texts(deaths["date"]) + " 死亡（" + deaths["source"] + "），早于 " + year_texts(years)
-        + " 年 1 月 1 日，仍登记为 " + year_texts(years) + " 年建档立卡成员",
+        before[at],
+        "已于 " + date_texts(deaths["date"]) + " 死亡（" + deaths["source"] + "），早于 " + year
+        + " 年 1 月 1 日，仍登记为 " + year + " 年建档立卡成员",
     )  # fmt: skip
     message = message.mask(
-        undated,
-        "已登记死亡但死亡日期不详（" + deaths["source"] + "），无法确认死于 " + year_texts(years)
+        undated[at],
+        "已登记死亡但死亡日期不详（" + deaths["source"] + "），无法确认死于 " + year
         + " 年之前，仍登记为建档立卡成员",
     )  # fmt: skip
-    return ctx.flag("members", before | undated, message, column=ID)
+    return ctx.flag("members", at, message, column=ID)
 
 
 @rule(
@@ -945,29 +1005,28 @@ def sy402(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     measures = ctx.frame("measures", "领取人证件号码")
     raw = raw_values(ctx, "measures", "领取人证件号码")
     keys = person_keys(ctx, "measures", "领取人证件号码")
-    shown = text(measures["领取人证件号码"]).where(lambda s: s != "", raw)
     amount = measures["金额"] if "金额" in measures else pd.Series(np.nan, index=measures.index)
     date = measures["日期"] if "日期" in measures else pd.Series(pd.NaT, index=measures.index)
-    what = (
-        ("，金额 " + money_texts(amount) + " 元").where(amount.notna(), "")
-        + ("，发放日期 " + date_texts(date)).where(date.notna(), "")
-    )  # fmt: skip
-    people = registered_people(ctx)
     has_receiver = raw != ""
     invalid = has_receiver & keys.isna()
-    stranger = has_receiver & keys.notna() & ~keys.isin(people.index)
-    message = pd.Series("", index=measures.index, dtype=object)
-    message = message.mask(invalid, "领取人证件号码 " + shown + " 无效，无法核实为建档立卡成员" + what)
-    message = message.mask(stranger, "领取人 " + keys + " 不是任何建档立卡户的成员" + what)
-    out = [ctx.flag("measures", invalid | stranger, message, column="领取人证件号码")]
+    stranger = has_receiver & keys.notna() & (registered(ctx, "measures", "领取人证件号码") < 0)
+    at = measures.index[invalid | stranger]
+    shown = text(measures.loc[at, "领取人证件号码"]).where(lambda s: s != "", raw[at])
+    what = (
+        ("，金额 " + money_texts(amount[at]) + " 元").where(amount[at].notna(), "")
+        + ("，发放日期 " + date_texts(date[at])).where(date[at].notna(), "")
+    )  # fmt: skip
+    message = pd.Series("", index=at, dtype=object)
+    message = message.mask(invalid[at], "领取人证件号码 " + shown + " 无效，无法核实为建档立卡成员" + what)
+    message = message.mask(stranger[at], "领取人 " + keys[at] + " 不是任何建档立卡户的成员" + what)
+    out = [ctx.flag("measures", at, message, column="领取人证件号码")]
     if "日期" in measures and has_death_source(ctx):
-        deaths = deaths_by_person(ctx)
-        died = keys.map(deaths["date"])
-        after = has_receiver & (date > died).fillna(False).astype(bool)
+        deaths = deaths_of(ctx, "measures", "领取人证件号码")
+        after = has_receiver & deaths["dead"] & (date > deaths["date"]).fillna(False).astype(bool)
         labels = after.index[after]
         text_ = (
             "发放日期 " + date_texts(date[labels]) + " 晚于领取人 " + keys[labels] + " 的死亡日期 "
-            + date_texts(died[labels]) + "（" + fmt(keys[labels].map(deaths["source"]), str) + "）"
+            + date_texts(deaths.loc[labels, "date"]) + "（" + deaths.loc[labels, "source"] + "）"
             + ("，金额 " + money_texts(amount[labels]) + " 元").where(amount[labels].notna(), "")
         )  # fmt: skip
         out.append(ctx.flag("measures", labels, text_, column="日期"))
@@ -988,27 +1047,34 @@ def sy402(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
 )
 def sy403(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     measures = ctx.frame("measures", "措施类型", "金额", "日期")
-    household = text(measures[HID]) if HID in measures else pd.Series("", index=measures.index, dtype=object)
-    who = ("户 " + household).where(household != "", "")
+    household = household_codes(ctx).get("measures", np.full(len(measures), -1, dtype=np.int64))
+    who = np.where(household >= 0, household + 1, 0)  # households: positive; people: negative
     if "领取人证件号码" in measures:
-        keys = person_keys(ctx, "measures", "领取人证件号码")
-        who = keys.where(keys.notna(), who)
+        person = person_codes(ctx)["measures.领取人证件号码"]
+        who = np.where(person >= 0, -(person + 1), who)
+    (kind,), _ = joint_codes(measures["措施类型"])
+    cents = (measures["金额"] * 100).round()
     key = pd.DataFrame(
-        {"who": who, "type": text(measures["措施类型"]), "cents": (measures["金额"] * 100).round(),
-         "date": measures["日期"]},
+        {"who": who, "type": kind, "cents": cents.fillna(-1).to_numpy(dtype=np.int64),
+         "date": measures["日期"].to_numpy(dtype="datetime64[ns]").astype(np.int64)},
         index=measures.index,
     )  # fmt: skip
-    key = key[(key["who"] != "") & (key["cents"] > 0).fillna(False) & key["date"].notna()]
+    usable = (who != 0) & (cents > 0).fillna(False).to_numpy() & measures["日期"].notna().to_numpy()
+    key = key[usable]
+    key = key[key.duplicated(keep=False)]  # hashing on integers: only the repeated rows go on
+    if key.empty:
+        return None
     group = key.groupby(["who", "type", "cents", "date"]).ngroup()
     sizes = group.map(group.value_counts())
-    dup = sizes.index[sizes > 1]
-    if dup.empty:
-        return None
+    dup = key.index
+    person = person_keys(ctx, "measures", "领取人证件号码")[dup] if "领取人证件号码" in measures else None
+    shown = ("户 " + text(measures.loc[dup, HID])) if HID in measures else pd.Series("", index=dup)
+    if person is not None:
+        shown = person.where(person.notna(), shown)
     related = related_groups(ctx, "measures", dup, group)
     message = (
-        "领取人 " + key.loc[dup, "who"] + " 的" + key.loc[dup, "type"] + " " + money_texts(measures.loc[dup,
-        "金额"])
-        + " 元在 " + date_texts(key.loc[dup, "date"]) + " 发放了 " + count_texts(sizes[dup])
+        "领取人 " + shown + " 的" + text(measures.loc[dup, "措施类型"]) + " " + money_texts(measures.loc[dup, "金额"])
+        + " 元在 " + date_texts(measures.loc[dup, "日期"]) + " 发放了 " + count_texts(sizes[dup])
         + " 笔（领取人、措施类型、金额、日期都相同）"
     )  # fmt: skip
     return ctx.flag("measures", dup, message, column="金额", related=related)
@@ -1042,13 +1108,13 @@ def sy404(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
         raise SkipRule(f"{kind} 表和 measures 表都没有年度，也没有指定 --year，无法确定数据年度")
     year = int(years.dropna().mode().iloc[0])
     active = measures[measures["year"].isna() | (measures["year"] == year)]
-    working = set(active["帮扶单位"]) - {""}
+    working = set(active["帮扶单位"].unique()) - {""}
     if ctx.has("helpers", "帮扶单位", "帮扶责任人姓名"):
         helpers = ctx.frame("helpers")
         unit_of = pd.DataFrame({"name": text(helpers["帮扶责任人姓名"]), "unit": text(helpers["帮扶单位"])})
-        unit_of = unit_of[(unit_of["name"] != "") & (unit_of["unit"] != "")]
-        named = set(active.loc[active["帮扶单位"] == "", "帮扶责任人"]) - {""}
-        working |= set(unit_of.loc[unit_of["name"].isin(named), "unit"])
+        unit_of = unit_of[(unit_of["name"] != "") & (unit_of["unit"] != "")].drop_duplicates()
+        named = pd.unique(active.loc[active["帮扶单位"] == "", "帮扶责任人"])
+        working |= set(unit_of.loc[unit_of["name"].isin(named), "unit"].unique())
     units = text(frame["帮扶单位"])
     idle = (units != "") & ~units.isin(working)
     if not idle.any():
