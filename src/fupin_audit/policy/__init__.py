@@ -65,7 +65,11 @@ class Policy(_Strict):
         return lines[year]
 
     def source_of(self, key: str) -> str:
-        return self.origin.get(key, "默认")
+        """Where a value came from; a table (poverty_line.working) counts as overridden if any entry is."""
+        if key in self.origin:
+            return self.origin[key]
+        nested = [label for path, label in self.origin.items() if path.startswith(f"{key}.")]
+        return nested[0] if nested else "默认"
 
     def to_toml(self) -> str:
         return tomli_w.dumps(_stringify_keys(self.model_dump(mode="json")))
