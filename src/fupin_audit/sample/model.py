@@ -438,6 +438,9 @@ def build_clean(p: Params) -> County:
         rng.choice(len(pool.village_names), nv, replace=False)
     ]
     weights = rng.lognormal(0, 0.45, nv)
+    if N * weights.max() / weights.sum() > HH_PER_VILLAGE_MAX * 0.9:
+        # Large counties: cap the biggest villages so a serial never spills into the next village's 户编号.
+        weights = np.minimum(weights, HH_PER_VILLAGE_MAX * 0.9 * weights.sum() / N)
     h_village = np.sort(rng.choice(nv, size=N, p=weights / weights.sum()))
     v_count = np.bincount(h_village, minlength=nv)
     first_of_village = np.concatenate([[0], np.cumsum(v_count)[:-1]])
