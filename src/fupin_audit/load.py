@@ -7,8 +7,11 @@ flat-export conflicts, validation problems), never raised at the first one.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -197,7 +200,12 @@ class Loader:
             return
         for item in read_file(path, encoding=self.encoding):
             if isinstance(item, InputError):
-                self.diagnostics.append(Diagnostic("error", item.detail, item.file or path, item.sheet or ""))
+                # an InputWarning (a sheet read in full, e.g. an over-long cell) is not an error
+                level = getattr(item, "level", "error")
+                row = f"第 {item.row} 行" if item.row else ""
+                where = "，".join(p for p in (row, f"{item.column} 列" if item.column else "") if p)
+                message = f"{where}：{item.detail}" if where else item.detail
+                self.diagnostics.append(Diagnostic(level, message, item.file or path, item.sheet or ""))
             else:
                 self._sheet(item)
 
@@ -402,6 +410,9 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
 
 
 def _fingerprint(path: str) -> InputFile:
+    if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+        # a FIFO would block for ever and /dev/zero never ends: never read them
+        raise OSError(errno.EINVAL, "不是普通文件（设备、管道或套接字），不读取")
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

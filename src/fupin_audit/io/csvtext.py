@@ -21,6 +21,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from fupin_audit.io.limits import LimitExceeded
+
 __all__ = ["DELIMITERS", "decode_text", "empty_grid", "read_delimited", "sniff_delimiter", "trim_grid"]
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -53,7 +55,9 @@ def decode_text(raw: bytes, encoding: str | None = None) -> tuple[str, str] | st
         except UnicodeDecodeError as exc:
             return f"文件以 UTF-16 BOM 开头，但不是有效的 UTF-16：{_where(raw, exc)}"
     nul = raw.find(b"\x00", 0, 8192)
-    if nul >= 0:
+    if nul >= 0 and raw.count(b"\x00", 0, 8192) * 100 > min(len(raw), 8192):
+        # More than 1 % NUL bytes: binary, or UTF-16 without BOM. A stray NUL in a text export
+        # is kept (the reader reports it) rather than refusing the whole file.
         return (
             f"不是文本文件，也不是可识别的表格格式（字节偏移 {nul} 处有 NUL 字节；"
             "可能是无 BOM 的 UTF-16 或其他二进制文件，请另存为 .xlsx 或 UTF-8 CSV）"
@@ -64,10 +68,46 @@ def decode_text(raw: bytes, encoding: str | None = None) -> tuple[str, str] | st
         try:
             return raw.decode("gb18030"), "gb18030"
         except UnicodeDecodeError as gb_error:
+            mixed = _mixed(raw, utf8_error, gb_error)
+            if mixed:
+                return mixed
             return (
                 f"无法识别文本编码：不是 UTF-8（{_where(raw, utf8_error)}），"
                 f"也不是 GB18030/GBK（{_where(raw, gb_error)}）；请另存为 UTF-8 或指定编码"
             )
+
+
+def _mixed(raw: bytes, utf8_error: UnicodeDecodeError, gb_error: UnicodeDecodeError) -> str | None:
+    """The message for a file whose lines are partly UTF-8 and partly GBK (two exports pasted together).
+
+    Not decoded line by line: a short GBK line can be valid UTF-8 by accident ("女" is C5 AE, "Ů" in
+    UTF-8), so guessing per line could silently change names. The user re-saves the file instead.
+    """
+    utf8_line = _line_of(raw, utf8_error.start)
+    gb_line = _line_of(raw, gb_error.start)
+    # the GB18030 failure must lie in a line that is valid UTF-8 with non-ASCII text, and vice versa
+    start = raw.rfind(b"\n", 0, gb_error.start) + 1
+    end = raw.find(b"\n", gb_error.start)
+    piece = raw[start : end if end >= 0 else len(raw)]
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    start = raw.rfind(b"\n", 0, utf8_error.start) + 1
+    end = raw.find(b"\n", utf8_error.start)
+    try:
+        raw[start : end if end >= 0 else len(raw)].decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    return (
+        f"文件混用了两种编码：第 {gb_line} 行是 UTF-8，第 {utf8_line} 行是 GBK/GB18030"
+        "（常见于把两份导出拼接在一起）；请用同一种编码另存（建议 UTF-8），或用 --encoding 指定"
+    )
+
+
+def _line_of(raw: bytes, pos: int) -> int:
+    newline = b"\n" if b"\n" in raw[: pos + 1] or b"\r" not in raw[: pos + 1] else b"\r"
+    return raw.count(newline, 0, pos) + 1
 
 
 def _where(raw: bytes, exc: UnicodeDecodeError) -> str:
@@ -123,11 +163,20 @@ def _field_counts(sample: str, delim: str) -> list[int]:
 
 
 def read_delimited(
-    text: str, *, suffix: str = "", delimiter: str | None = None, utf8: bytes | None = None
+    text: str,
+    *,
+    suffix: str = "",
+    delimiter: str | None = None,
+    utf8: bytes | None = None,
+    max_cells: int | None = None,
+    max_columns: int | None = None,
 ) -> pd.DataFrame:
     """Parse decoded text into a grid of str cells (columns ``0..n-1``, index = record position).
 
     ``utf8`` may carry the same content already encoded as UTF-8 (no BOM) to save re-encoding.
+    ``max_cells`` / ``max_columns`` bound the grid before it is allocated (lines × width, where a
+    single long line of delimiters over many short lines would otherwise ask for billions of
+    padding cells): :class:`LimitExceeded` is raised instead.
     """
     if not text:
         return empty_grid()
@@ -137,25 +186,49 @@ def read_delimited(
     # First try: as wide as the widest record of the sample. pandas fails loudly (never drops
     # cells: see _parse) when a later record is wider, and then the width is counted exactly.
     width = max(_field_counts(sample, delim), default=1)
+
+    def parse(width: int) -> pd.DataFrame:
+        _check_size(data, width, delim, max_cells, max_columns)
+        return _parse(data, delim, width)
+
     try:
-        grid = _parse(data, delim, width)
+        grid = parse(width)
     except _TooNarrow:
         bound = _max_delimiters_per_line(data, ord(delim)) + 1
         try:
-            grid = _parse(data, delim, max(bound, width + 1))
+            grid = parse(max(bound, width + 1))
         except _TooNarrow:
             # A quoted cell spanning lines carried more delimiters than any single line.
             csv.field_size_limit(sys.maxsize)
             reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, quotechar='"')
             exact = max((len(r) for r in reader), default=1)
             try:
-                grid = _parse(data, delim, max(exact, bound + 1))
+                grid = parse(max(exact, bound + 1))
             except _TooNarrow as exc:
                 raise ValueError(f"记录的字段数无法确定（{exc}）") from None
     if grid.isna().any().any():  # pragma: no cover - na_filter=False gives "" already
         grid = grid.fillna("")
     grid.index = pd.RangeIndex(len(grid))
     return trim_grid(grid)
+
+
+def _check_size(data: bytes, width: int, delim: str, max_cells: int | None, max_columns: int | None) -> None:
+    """Refuse a grid of ``width`` columns over every line before it is allocated."""
+    too_wide = max_columns is not None and width > max_columns
+    lines = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") + 1
+    too_big = max_cells is not None and lines * width > max_cells
+    if not (too_wide or too_big):
+        return
+    widest, line = _widest_line(data, ord(delim))
+    if too_wide:
+        raise LimitExceeded(
+            f"第 {line} 行有 {widest + 1:,} 个字段，超过 {max_columns:,} 列的上限"
+            "（分隔符异常或文件已损坏；确需读取请调高 FUPIN_AUDIT_MAX_COLUMNS）"
+        )
+    raise LimitExceeded(
+        f"表格最多 {lines:,} 行 × {width:,} 列 = {lines * width:,} 个单元格（最宽的是第 {line} 行），"
+        f"超过上限 {max_cells:,}（确需读取请调高 FUPIN_AUDIT_MAX_CELLS）"
+    )
 
 
 class _TooNarrow(Exception):
@@ -208,9 +281,15 @@ def _max_delimiters_per_line(data: bytes, delim: int) -> int:
     An upper bound of a record's field count unless a quoted cell spans lines. Works in chunks
     so a large file never needs per-byte index arrays.
     """
+    return _widest_line(data, delim)[0]
+
+
+def _widest_line(data: bytes, delim: int) -> tuple[int, int]:
+    """(most delimiter bytes on one physical line, that line's number as an editor counts lines)."""
     arr = np.frombuffer(data, dtype=np.uint8)
-    best = 0
+    best, best_line = 0, 1
     carry = 0
+    line = 1  # line number of the line in progress at the start of the chunk
     for start in range(0, len(arr), _CHUNK):
         a = arr[start : start + _CHUNK]
         ends = np.flatnonzero((a == 10) | (a == 13))
@@ -220,9 +299,18 @@ def _max_delimiters_per_line(data: bytes, delim: int) -> int:
             continue
         counts = np.bincount(np.searchsorted(ends, delims), minlength=len(ends) + 1)
         counts[0] += carry
-        best = max(best, int(counts[:-1].max()))
+        top = int(np.argmax(counts[:-1]))
+        if int(counts[top]) > best:
+            # a CRLF pair counts as one line end: count the ends before ``top`` that are not the
+            # LF of a CRLF
+            crlf = int(np.count_nonzero((a[ends[:top]] == 10) & (ends[:top] > 0) & (a[ends[:top] - 1] == 13)))
+            best, best_line = int(counts[top]), line + top - crlf
+        lf_of_crlf = np.count_nonzero((a[ends] == 10) & (ends > 0) & (a[np.maximum(ends - 1, 0)] == 13))
+        line += len(ends) - int(lf_of_crlf)
         carry = int(counts[-1])
-    return max(best, carry)
+    if carry > best:
+        best, best_line = carry, line
+    return best, best_line
 
 
 def trim_grid(grid: pd.DataFrame) -> pd.DataFrame:

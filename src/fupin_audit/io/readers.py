@@ -8,13 +8,20 @@ the others.
 
 The format is decided by the file's content (magic bytes), not only by its suffix: a ".csv" that is
 really an xlsx, or a ".xls" that is really tab-separated text, are read as what they are.
+
+Hostile input (see ``limits.py``): a zip workbook is inspected before the spreadsheet reader opens
+it (``zipcheck.py``: sizes, compression ratios, DTDs, the extent of each sheet's cells); .xls, .xlsb
+and .ods are parsed in a helper process (``isolate.py``) because their parser can abort the
+process; a CSV's grid and a parquet file's rows × columns are bounded before they are allocated;
+a Rust panic of the reader is caught like any other error; devices and pipes are never read.
+Files are only ever opened for reading.
 """
 
 from __future__ import annotations
 
 import re
-import zipfile
-from collections.abc import Iterator, Sequence
+import stat
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +33,21 @@ import pyarrow.compute as pc
 from fupin_audit.errors import InputError
 from fupin_audit.io.cells import EXACT_FLOAT_LIMIT, cell_text, number_text
 from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim_grid
+from fupin_audit.io.limits import LimitExceeded, Limits, over
 
-__all__ = ["RawSheet", "read_file", "sniff_format"]
+__all__ = ["InputWarning", "RawSheet", "read_file", "sniff_format"]
 
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 ZIP_EMPTY_MAGIC = b"PK\x05\x06"
 PARQUET_MAGIC = b"PAR1"
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".et"}
+
+
+class InputWarning(InputError):
+    """Something odd about a file or sheet that was still read in full (``level`` "warning")."""
+
+    level = "warning"
 
 
 @dataclass
@@ -53,16 +67,41 @@ class RawSheet:
 
 
 def read_file(
-    path: Path | str, *, encoding: str | None = None, sheets: Sequence[str] | None = None
+    path: Path | str,
+    *,
+    encoding: str | None = None,
+    sheets: Sequence[str] | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[RawSheet | InputError]:
     """Yield every sheet of ``path`` as a :class:`RawSheet`, or an :class:`InputError` per problem.
 
     ``encoding`` forces the text encoding of CSV/TSV/TXT files; ``sheets`` restricts a workbook to
-    the named sheets (a name that is not there is reported as an error item).
+    the named sheets (a name that is not there is reported as an error item). ``limits`` bounds the
+    resources one file may take (default: :class:`Limits` with the ``FUPIN_AUDIT_*`` environment
+    variables applied). Items that are an :class:`InputWarning` do not stop the sheet from being read.
+    The file is only ever opened for reading.
     """
+    limits = Limits.from_env() if limits is None else limits
+    for item in _read_any(path, encoding, sheets, limits):
+        if isinstance(item, RawSheet):
+            yield from long_cells(item, limits)
+        yield item
+
+
+def _read_any(
+    path: Path | str, encoding: str | None, sheets: Sequence[str] | None, limits: Limits
+) -> Iterator[RawSheet | InputError]:
     name = str(path)
     path = Path(path)
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            yield InputError("是一个目录，不是文件", file=name)
+            return
+        if not stat.S_ISREG(mode):
+            # a FIFO would block for ever, /dev/zero never ends
+            yield InputError("不是普通文件（设备、管道或套接字），不读取", file=name)
+            return
         with path.open("rb") as fh:
             head = fh.read(8192)
     except IsADirectoryError:
@@ -77,13 +116,13 @@ def read_file(
 
     kind = sniff_format(head)
     if kind == "zip":
-        yield from _read_zip_workbook(path, name, sheets)
+        yield from _read_zip_workbook(path, name, sheets, limits)
     elif kind == "xls":
-        yield from _read_workbook(path, name, "xls", sheets)
+        yield from _read_workbook(path, name, "xls", sheets, limits)
     elif kind == "parquet":
-        yield from _read_parquet(path, name)
+        yield from _read_parquet(path, name, limits)
     else:
-        yield from _read_text(path, name, head, encoding)
+        yield from _read_text(path, name, head, encoding, limits)
 
 
 def sniff_format(head: bytes) -> str:
@@ -101,36 +140,17 @@ def sniff_format(head: bytes) -> str:
 
 
 def _read_zip_workbook(
-    path: Path, name: str, sheets: Sequence[str] | None
+    path: Path, name: str, sheets: Sequence[str] | None, limits: Limits
 ) -> Iterator[RawSheet | InputError]:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            members = set(zf.namelist())
-            mimetype = zf.read("mimetype")[:100] if "mimetype" in members else b""
-    except zipfile.BadZipFile as exc:
-        yield InputError(f"文件已损坏或不完整，无法作为 Excel 工作簿打开（zip 结构无效：{exc}）", file=name)
+    from fupin_audit.io.zipcheck import inspect_zip
+
+    verdict = inspect_zip(str(path), limits)
+    if verdict.error or verdict.kind is None:
+        yield InputError(verdict.error or "不是有效的 Excel 工作簿", file=name)
         return
-    except (OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-        yield InputError(f"文件已损坏，无法作为 Excel 工作簿打开（{exc}）", file=name)
-        return
-    if "xl/workbook.xml" in members:
-        kind = "xlsx"
-    elif "xl/workbook.bin" in members:
-        kind = "xlsb"
-    elif b"opendocument.spreadsheet" in mimetype or ("content.xml" in members and not mimetype):
-        kind = "ods"
-    elif "word/document.xml" in members:
-        yield InputError("这是 Word 文档，不是 Excel 工作簿（zip 内没有 xl/workbook.xml）", file=name)
-        return
-    elif b"opendocument" in mimetype:
-        yield InputError(
-            f"这是 OpenDocument 文档（{mimetype.decode('ascii', 'replace')}），不是电子表格", file=name
-        )
-        return
-    else:
-        yield InputError("不是有效的 Excel 工作簿（zip 内没有 xl/workbook.xml）", file=name)
-        return
-    yield from _read_workbook(path, name, kind, sheets)
+    yield from _read_workbook(
+        path, name, verdict.kind, sheets, limits, verdict.sheet_errors, verdict.error_cells
+    )
 
 
 def _suffix_fits(path: Path, kind: str) -> bool:
@@ -142,14 +162,29 @@ def _suffix_fits(path: Path, kind: str) -> bool:
     return suffix == f".{kind}"
 
 
+_LABELS = {"xls": "Excel 97-2003 (.xls)", "ods": "OpenDocument (.ods)", "xlsb": "Excel 二进制 (.xlsb)"}
+# Parsed in a helper process: the OLE/BIFF parser can be crashed by a damaged file (panics, and
+# requests of hundreds of GiB that abort the process), and .xlsb/.ods cannot be checked cheaply
+# before parsing (binary records; repeated rows and columns expand in the parser).
+ISOLATED_KINDS = frozenset({"xls", "xlsb", "ods"})
+
+
 def _read_workbook(
-    path: Path, name: str, kind: str, sheets: Sequence[str] | None
+    path: Path,
+    name: str,
+    kind: str,
+    sheets: Sequence[str] | None,
+    limits: Limits,
+    refused: dict[str, str] | None = None,
+    error_cells: dict[str, list[tuple[int, int, str]]] | None = None,
 ) -> Iterator[RawSheet | InputError]:
+    if kind in ISOLATED_KINDS:
+        yield from _read_isolated(path, name, kind, sheets, limits)
+        return
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
-    label = {"xls": "Excel 97-2003 (.xls)", "ods": "OpenDocument (.ods)", "xlsb": "Excel 二进制 (.xlsb)"}.get(
-        kind, "Excel (.xlsx)"
-    )
+    refused = refused or {}
+    label = _LABELS.get(kind, "Excel (.xlsx)")
     try:
         if _suffix_fits(path, kind):
             wb = CalamineWorkbook.from_path(str(path))
@@ -157,8 +192,10 @@ def _read_workbook(
             # Suffix and content disagree: calamine picks its reader by suffix, so hand it the bytes.
             with path.open("rb") as fh:
                 wb = CalamineWorkbook.from_filelike(fh)
-    except (CalamineError, OSError, ValueError, TypeError) as exc:
-        if isinstance(exc, PasswordError) or (kind == "xls" and _is_encrypted_ooxml(path)):
+    except BaseException as exc:  # any failure of a damaged file, a Rust panic included
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise
+        if isinstance(exc, PasswordError):
             yield InputError("工作簿有密码保护（已加密），请先在 Excel/WPS 中取消密码后另存", file=name)
         else:
             yield InputError(
@@ -172,27 +209,115 @@ def _read_workbook(
         except (CalamineError, AttributeError):  # pragma: no cover - very old calamine
             metadata = {}
         names = list(wb.sheet_names)
-        wanted = names
-        if sheets is not None:
-            missing = [s for s in sheets if s not in names]
-            for s in missing:
-                yield InputError(
-                    f"没有名为“{s}”的工作表（有：{'、'.join(names) or '无'}）", file=name, sheet=s
-                )
-            wanted = [s for s in sheets if s in names]
-        for sheet_name in wanted:
+        for missing in _missing_sheets(names, sheets):
+            yield InputError(
+                f"没有名为“{missing}”的工作表（有：{'、'.join(names) or '无'}）", file=name, sheet=missing
+            )
+        for sheet_name in _wanted(names, sheets):
             meta = metadata.get(sheet_name)
             if meta is not None and meta.typ == SheetTypeEnum.ChartSheet:
                 continue  # a chart has no cells
+            if sheet_name in refused:
+                yield InputError(refused[sheet_name], file=name, sheet=sheet_name)
+                continue
             try:
-                rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+                sheet = wb.get_sheet_by_name(sheet_name)
+                problem = _range_problem(sheet.end, limits)
+                if problem:
+                    yield InputError(problem, file=name, sheet=sheet_name)
+                    continue
+                rows = sheet.to_python(skip_empty_area=False)
+                _restore_errors(rows, (error_cells or {}).get(sheet_name, ()))
                 grid = rows_to_grid(rows)
-            except Exception as exc:  # one broken sheet must not stop the others
+            except BaseException as exc:  # one broken sheet must not stop the others
+                if not isinstance(exc, Exception) and not _is_panic(exc):
+                    raise
                 yield InputError(f"无法读取工作表（{_one_line(exc)}）", file=name, sheet=sheet_name)
                 continue
             yield RawSheet(file=name, sheet=sheet_name, grid=grid, encoding=None, has_header=False)
     finally:
         wb.close()
+
+
+def _restore_errors(rows: list[list[object]], errors: Iterable[tuple[int, int, str]]) -> None:
+    """Put error values (#N/A, #REF! …) back where the reader left an empty cell."""
+    for r, c, text in errors:
+        if r < len(rows) and c < len(rows[r]) and rows[r][c] == "":
+            rows[r][c] = text
+
+
+def _missing_sheets(names: list[str], sheets: Sequence[str] | None) -> list[str]:
+    return [] if sheets is None else [s for s in sheets if s not in names]
+
+
+def _wanted(names: list[str], sheets: Sequence[str] | None) -> list[str]:
+    return names if sheets is None else [s for s in sheets if s in names]
+
+
+def _range_problem(end: tuple[int, int] | None, limits: Limits) -> str | None:
+    """Why a loaded sheet is not converted: its used range, from A1, exceeds the limits."""
+    if end is None:
+        return None
+    from fupin_audit.io.zipcheck import too_many_cells
+
+    rows, cols = end[0] + 1, end[1] + 1
+    if cols > limits.max_columns:
+        return f"工作表有 {cols:,} 列，超过上限 {limits.max_columns:,} 列（FUPIN_AUDIT_MAX_COLUMNS）"
+    if rows * cols > limits.max_cells:
+        return too_many_cells(rows, cols, limits)
+    return None
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside python-calamine arrives as pyo3's PanicException, a BaseException."""
+    return type(exc).__name__ == "PanicException"
+
+
+def _read_isolated(
+    path: Path, name: str, kind: str, sheets: Sequence[str] | None, limits: Limits
+) -> Iterator[RawSheet | InputError]:
+    from fupin_audit.io.isolate import IsolatedError, read_isolated
+
+    label = _LABELS[kind]
+    try:
+        names, items = read_isolated(
+            str(path),
+            None if sheets is None else list(sheets),
+            max_cells=limits.max_cells,
+            max_columns=limits.max_columns,
+            timeout=limits.helper_timeout,
+            memory=limits.helper_memory_bytes,
+            by_path=_suffix_fits(path, kind),
+        )
+    except IsolatedError as exc:
+        if exc.password or (kind == "xls" and _is_encrypted_ooxml(path)):
+            yield InputError("工作簿有密码保护（已加密），请先在 Excel/WPS 中取消密码后另存", file=name)
+        else:
+            yield InputError(
+                f"无法打开 {label} 工作簿，文件可能已损坏、加密或不完整（{exc.reason}）", file=name
+            )
+        return
+    for missing in _missing_sheets(names, sheets):
+        yield InputError(
+            f"没有名为“{missing}”的工作表（有：{'、'.join(names) or '无'}）", file=name, sheet=missing
+        )
+    for item in items:
+        if item.chart:
+            continue
+        if item.rows is None:
+            if item.error and item.error.startswith("cells:"):
+                _, rows, cols = item.error.split(":")
+                message = _range_problem((int(rows) - 1, int(cols) - 1), limits) or "单元格区域过大"
+            else:
+                message = f"无法读取工作表（{item.error}）"
+            yield InputError(message, file=name, sheet=item.name)
+            continue
+        try:
+            grid = rows_to_grid(item.rows)
+        except Exception as exc:
+            yield InputError(f"无法读取工作表（{_one_line(exc)}）", file=name, sheet=item.name)
+            continue
+        yield RawSheet(file=name, sheet=item.name, grid=grid, encoding=None, has_header=False)
 
 
 def _is_encrypted_ooxml(path: Path) -> bool:
@@ -273,12 +398,17 @@ def number_texts(values: np.ndarray) -> pa.Array:
 # --------------------------------------------------------------------------- parquet
 
 
-def _read_parquet(path: Path, name: str) -> Iterator[RawSheet | InputError]:
+def _read_parquet(path: Path, name: str, limits: Limits) -> Iterator[RawSheet | InputError]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:
+        with pq.ParquetFile(path) as pf:
+            problem = _parquet_problem(pf.metadata, limits)
+            if problem:
+                yield InputError(problem, file=name)
+                return
+            table = pf.read()
+    except Exception as exc:  # whatever a damaged file makes pyarrow raise
         yield InputError(f"无法读取 parquet 文件，文件可能已损坏或不完整（{_one_line(exc)}）", file=name)
         return
     try:
@@ -294,6 +424,22 @@ def _read_parquet(path: Path, name: str) -> Iterator[RawSheet | InputError]:
         grid = grid.drop(columns=index_cols)
     grid.index = pd.RangeIndex(table.num_rows)
     yield RawSheet(file=name, sheet="", grid=grid, encoding=None, has_header=True)
+
+
+def _parquet_problem(meta, limits: Limits) -> str | None:
+    """Check the footer before any page is decompressed: rows × columns and the uncompressed size."""
+    rows, cols = int(meta.num_rows), int(meta.num_columns)
+    if cols > limits.max_columns:
+        return f"parquet 文件有 {cols:,} 列，超过上限 {limits.max_columns:,} 列（FUPIN_AUDIT_MAX_COLUMNS）"
+    if rows * cols > limits.max_cells:
+        return (
+            f"parquet 文件有 {rows:,} 行 × {cols:,} 列 = {rows * cols:,} 个单元格，超过上限 {limits.max_cells:,}"
+            "（确需读取请调高 FUPIN_AUDIT_MAX_CELLS）"
+        )
+    unpacked = sum(int(meta.row_group(i).total_byte_size) for i in range(meta.num_row_groups))
+    if unpacked > limits.max_unpacked_bytes:
+        return f"parquet 数据解压后共 {over(unpacked, limits.max_unpacked_bytes)}（FUPIN_AUDIT_MAX_UNPACKED）"
+    return None
 
 
 def _arrow_texts(col) -> object:
@@ -321,7 +467,9 @@ def _arrow_texts(col) -> object:
 # --------------------------------------------------------------------------- text
 
 
-def _read_text(path: Path, name: str, head: bytes, encoding: str | None) -> Iterator[RawSheet | InputError]:
+def _read_text(
+    path: Path, name: str, head: bytes, encoding: str | None, limits: Limits
+) -> Iterator[RawSheet | InputError]:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if stripped.startswith((b"<html", b"<!doctype html", b"<table", b"<?xml", b"<meta")):
         what = "XML 表格（Excel 2003 XML）" if stripped.startswith(b"<?xml") else "HTML 网页"
@@ -332,6 +480,13 @@ def _read_text(path: Path, name: str, head: bytes, encoding: str | None) -> Iter
         )
         return
     try:
+        size = path.stat().st_size
+        if size > limits.max_unpacked_bytes:
+            yield InputError(
+                f"文本文件有 {over(size, limits.max_unpacked_bytes)}（FUPIN_AUDIT_MAX_UNPACKED）",
+                file=name,
+            )
+            return
         raw = path.read_bytes()
     except OSError as exc:
         yield InputError(f"无法读取文件：{exc.strerror or exc}", file=name)
@@ -344,12 +499,79 @@ def _read_text(path: Path, name: str, head: bytes, encoding: str | None) -> Iter
     if not text.strip():
         yield InputError("文件没有内容（只有空白）", file=name)
         return
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        yield InputWarning(
+            f"含有 {text.count(chr(0))} 个 NUL 字节（第一个在第 {line} 行），已按原样保留在单元格中",
+            file=name,
+        )
     try:
         utf8 = None
         if used in ("utf-8", "utf-8-sig") and not text.startswith("\ufeff"):
             utf8 = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # already valid UTF-8
-        grid = read_delimited(text, suffix=path.suffix.lower(), utf8=utf8)
+        grid = read_delimited(
+            text,
+            suffix=path.suffix.lower(),
+            utf8=utf8,
+            max_cells=limits.max_cells,
+            max_columns=limits.max_columns,
+        )
+    except LimitExceeded as exc:
+        yield InputError(str(exc), file=name)
+        return
     except Exception as exc:
         yield InputError(f"无法解析为 CSV/TSV 文本（{_one_line(exc)}）", file=name)
         return
     yield RawSheet(file=name, sheet="", grid=grid, encoding=used, has_header=False)
+
+
+# --------------------------------------------------------------------------- cell length
+
+MAX_REPORTED_CELLS = 5
+
+
+def long_cells(sheet: RawSheet, limits: Limits) -> Iterator[InputWarning]:
+    """One warning per cell longer than ``limits.max_cell_chars`` (the first few; the cell is kept whole).
+
+    Cheap when nothing is long: a cell's UTF-8 byte count bounds its characters, and byte counts
+    come from the string offsets without touching the text.
+    """
+    limit = limits.max_cell_chars
+    found: list[tuple[int, int, int]] = []  # (grid row, grid column, characters)
+    total = 0
+    for j in range(sheet.grid.shape[1]):
+        column = sheet.grid.iloc[:, j]
+        arrow = pa.array(column.array, type=pa.large_string(), from_pandas=True)
+        if not len(arrow) or (pc.max(pc.binary_length(arrow)).as_py() or 0) <= limit:
+            continue
+        lengths = pc.utf8_length(arrow).to_numpy(zero_copy_only=False)
+        long_rows = np.flatnonzero(np.nan_to_num(lengths.astype(np.float64), nan=0) > limit)
+        total += len(long_rows)
+        found.extend((int(r), j, int(lengths[r])) for r in long_rows[: MAX_REPORTED_CELLS - len(found)])
+    for r, j, chars in sorted(found)[:MAX_REPORTED_CELLS]:
+        row = int(sheet.grid.index[r]) + sheet.row_offset
+        column_name = str(sheet.grid.columns[j]) if sheet.has_header else column_letter(j)
+        yield InputWarning(
+            f"单元格有 {chars:,} 个字符，超过 {limit:,} 个字符的上限（Excel 单元格最多 32,767 个字符；"
+            "可能是引号不配对把多行吞进了一个单元格）；已完整读入，请核对",
+            file=sheet.file,
+            sheet=sheet.sheet or None,
+            row=row,
+            column=column_name,
+        )
+    if total > MAX_REPORTED_CELLS:
+        yield InputWarning(
+            f"另有 {total - MAX_REPORTED_CELLS} 个单元格超过 {limit:,} 个字符的上限",
+            file=sheet.file,
+            sheet=sheet.sheet or None,
+        )
+
+
+def column_letter(j: int) -> str:
+    """0 → "A", 25 → "Z", 26 → "AA"."""
+    letters = ""
+    j += 1
+    while j:
+        j, rest = divmod(j - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
