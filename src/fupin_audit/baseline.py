@@ -20,6 +20,7 @@ import pandas as pd
 
 from fupin_audit import __version__
 from fupin_audit.errors import ConfigError
+from fupin_audit.findings import plain_text
 from fupin_audit.io.header import normalise_header
 from fupin_audit.report.atomic import atomic_open
 
@@ -36,6 +37,7 @@ def _canonical_column(table: str, written: str) -> str:
 
 def finding_keys(findings: pd.DataFrame) -> pd.Series:
     """Stable identity of each finding: rule, table, record identity, canonical field."""
+    findings = plain_text(findings, ("rule", "table", "file", "sheet", "column"))
     identity = findings["household_id"] + "|" + findings["person_id"] + "|" + findings["id_number"]
     no_record = identity == "||"
     place = findings["township"] + "/" + findings["village"]

@@ -1,8 +1,21 @@
-"""The one result type: a findings DataFrame with the fixed columns of OUTPUT.md."""
+"""The one result type: a findings DataFrame with the fixed columns of OUTPUT.md.
+
+A dirty province can produce millions of findings, so the frame is built once, at the end of a run,
+column by column: the columns with few distinct values (rule, family, title, table, file, sheet,
+column) are categoricals whose categories are sorted (sorting by their codes is sorting by the
+text), the other text columns are pyarrow-backed strings, and the order is one `np.lexsort` over
+integer keys. Values are the texts `str(value)` gives ("" for missing), as they always were.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 # Public contract (OUTPUT.md): names and order are stable; new columns go at the end.
 FINDING_COLUMNS = (
@@ -27,28 +40,154 @@ FINDING_COLUMNS = (
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
+# Columns with few distinct values, stored as categoricals (sorted categories).
+CATEGORICAL_COLUMNS = ("rule", "family", "title", "table", "file", "sheet", "column")
+# Columns a rule's run sets once for all its findings.
+RULE_COLUMNS = ("rule", "severity", "family", "title")
+_SORT_KEYS = ("file", "sheet", "_has_row", "_row0", "rule", "column", "message")
 
 
 def empty_findings() -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in FINDING_COLUMNS})
-    frame["row"] = frame["row"].astype("Int64")
-    return frame
+    return conform(pd.DataFrame({name: pd.Series(dtype=object) for name in FINDING_COLUMNS}))
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Give any partial findings frame the contract's columns, order and types."""
-    out = frame.reindex(columns=list(FINDING_COLUMNS))
+    return assemble([frame])
+
+
+def assemble(
+    parts: Sequence[pd.DataFrame], constants: Sequence[dict[str, str]] | None = None
+) -> pd.DataFrame:
+    """One findings frame from the frames the rules returned, in order.
+
+    `constants[i]` holds the columns that are one value for all of part i (rule, severity, family,
+    title). Each value becomes `str(value)` ("" for NA) exactly as if the parts had been concatenated
+    first: a column's dtype across the parts is the one `pd.concat` would give it.
+    """
+    parts = list(parts)
+    constants = list(constants) if constants is not None else [{} for _ in parts]
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    total = int(sizes.sum())
+    # The dtype each column would have after pd.concat: one row per part settles it.
+    heads = [p.head(1)[[c for c in p.columns if c in FINDING_COLUMNS]] for p in parts]
+    common = pd.concat(heads, ignore_index=True).dtypes if heads else pd.Series(dtype=object)
+    columns: dict[str, object] = {"row": _rows(parts, sizes)}
     for name in FINDING_COLUMNS:
-        if name != "row":
-            out[name] = out[name].astype(object).where(out[name].notna(), "").astype(str)
-    out["row"] = pd.to_numeric(out["row"], errors="coerce").astype("Int64")
-    return out.reset_index(drop=True)
+        if name == "row":
+            continue
+        categorical = name in CATEGORICAL_COLUMNS
+        pieces: list[tuple[pa.Array, np.ndarray | None]] = []
+        for part, fixed, size in zip(parts, constants, sizes, strict=True):
+            if name in fixed or name not in part.columns:
+                # one text for the whole part: a one-entry dictionary, never `size` Python objects
+                text = _text(fixed[name]) if name in fixed else ""
+                pieces.append((pa.array([text], type=pa.large_string()), np.zeros(int(size), dtype=np.int8)))
+            else:
+                texts = _texts(part[name], common[name])
+                if categorical:
+                    encoded = pc.dictionary_encode(texts)
+                    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
+                    pieces.append((encoded.dictionary, indices))
+                else:
+                    pieces.append((texts, None))
+        columns[name] = _categorical(pieces, total) if categorical else _strings(pieces)
+    out = pd.DataFrame(columns, index=pd.RangeIndex(total), copy=False)[list(FINDING_COLUMNS)]
+    out["row"] = out["row"].astype("Int64")
+    return out
+
+
+def _categorical(pieces: list[tuple[pa.Array, np.ndarray | None]], total: int) -> pd.Categorical:
+    """One categorical from (dictionary, indices) pieces, with sorted categories."""
+    values = pa.concat_arrays([d for d, _ in pieces]) if pieces else pa.array([], type=pa.large_string())
+    distinct = pc.unique(values)
+    categories = pc.take(distinct, pc.sort_indices(distinct))  # UTF-8 byte order = code point order
+    codes = np.empty(total, dtype=np.int32)
+    position = 0
+    for dictionary, indices in pieces:
+        mapping = np.asarray(pc.index_in(dictionary, value_set=categories).to_numpy(zero_copy_only=False))
+        codes[position : position + len(indices)] = mapping[indices]
+        position += len(indices)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories.to_pylist(), dtype="str"))
+
+
+def _strings(pieces: list[tuple[pa.Array, np.ndarray | None]]) -> pd.api.extensions.ExtensionArray:
+    arrays = [d if indices is None else pc.take(d, pa.array(indices)) for d, indices in pieces]
+    array = pa.concat_arrays(arrays) if arrays else pa.array([], type=pa.large_string())
+    return ArrowStringArray(array, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _is_object(dtype: object) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind == "O"
+
+
+def _texts(series: pd.Series, dtype: object) -> pa.Array:
+    """`str(value)` per row ("" for NA), after the cast pd.concat would make to `dtype`."""
+    if isinstance(series.dtype, pd.StringDtype) and (_is_object(dtype) or isinstance(dtype, pd.StringDtype)):
+        array = pa.array(series.array, type=pa.large_string())  # already text: no Python objects
+        return pc.fill_null(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array, "")
+    if isinstance(series.dtype, pd.CategoricalDtype) and _is_object(dtype):
+        categories = pd.Index(series.cat.categories).astype(object)
+        texts = [_text(c) for c in categories] + [""]
+        codes = series.cat.codes.to_numpy()
+        return pc.take(
+            pa.array(texts, type=pa.large_string()), pa.array(np.where(codes < 0, len(categories), codes))
+        )
+    values = series.astype(dtype) if series.dtype != dtype else series
+    values = values.astype(object)
+    values = values.where(values.notna(), "").astype(str)
+    array = pa.array(values.array, type=pa.large_string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _rows(parts: Sequence[pd.DataFrame], sizes: np.ndarray) -> np.ndarray:
+    """The row column as float (NaN: a finding about a whole sheet); `assemble` makes it Int64."""
+    pieces = []
+    for part, size in zip(parts, sizes, strict=True):
+        if "row" in part.columns:
+            numbers = pd.to_numeric(part["row"], errors="coerce")
+            pieces.append(np.asarray(numbers.astype("float64"), dtype=np.float64))
+        else:
+            pieces.append(np.full(int(size), np.nan))
+    return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.float64)
 
 
 def sort_findings(frame: pd.DataFrame) -> pd.DataFrame:
     """Deterministic order: by file, sheet, row, rule (table-level findings, without a row, first)."""
-    keyed = frame.assign(_has_row=frame["row"].notna(), _row0=frame["row"].fillna(0))
-    keyed = keyed.sort_values(
-        ["file", "sheet", "_has_row", "_row0", "rule", "column", "message"], kind="stable"
-    )
-    return keyed.drop(columns=["_has_row", "_row0"]).reset_index(drop=True)
+    if len(frame) <= 1:
+        return frame.reset_index(drop=True)
+    has_row = frame["row"].notna().to_numpy()
+    row0 = frame["row"].fillna(0).to_numpy(dtype=np.float64)
+    keys = {"_has_row": has_row.astype(np.int8), "_row0": row0}
+    for name in ("file", "sheet", "rule", "column", "message"):
+        keys[name] = _rank(frame[name])
+    # np.lexsort sorts by the last key first, and is stable: ties keep the order the rules ran in.
+    order = np.lexsort([keys[name] for name in reversed(_SORT_KEYS)])
+    if (order == np.arange(len(order))).all():
+        return frame.reset_index(drop=True)
+    return frame.take(order).reset_index(drop=True)
+
+
+def _rank(series: pd.Series) -> np.ndarray:
+    """Integer keys that sort like the texts (categoricals: codes of sorted categories)."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.categories.is_monotonic_increasing:
+        return series.cat.codes.to_numpy()
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        array = pa.array(series.array, type=pa.large_string())
+        array = pc.fill_null(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array, "")
+        # dense rank in UTF-8 byte order, which is code point order: the order of Python's str
+        return np.asarray(pc.rank(array, sort_keys="ascending", tiebreaker="dense"), dtype=np.int64)
+    codes, _ = pd.factorize(series.astype(object).where(series.notna(), ""), sort=True)
+    return np.asarray(codes)
+
+
+def plain_text(findings: pd.DataFrame, columns: Sequence[str] = CATEGORICAL_COLUMNS) -> pd.DataFrame:
+    """The frame with the given categorical columns as plain text columns (for `+`, `.map` …)."""
+    wanted = {
+        c: "str" for c in columns if c in findings and isinstance(findings[c].dtype, pd.CategoricalDtype)
+    }
+    return findings.astype(wanted) if wanted else findings

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_audit.schema.codes import EXITED, POOR
 
@@ -25,7 +27,54 @@ def ratio(numerator: float, denominator: float) -> dict[str, Any]:
 
 
 def _text(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.StringDtype):  # already text: no Python objects
+        return series.fillna("").astype("str").str.strip()
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()
+
+
+def _distinct(series: pd.Series) -> pa.Array:
+    """The distinct texts of a text column (arrow: no Python set of millions of strings)."""
+    return pc.unique(_arrow(series))
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    values = series.array if isinstance(series.dtype, pd.StringDtype) else series.astype(object).to_numpy()
+    array = pa.array(values, type=pa.large_string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+class _People:
+    """People behind household rows, by 户编号 (hash-encoded once: sums are bincounts, not lookups).
+
+    `sizes` are per household row; an id found on two rows counts both rows' people."""
+
+    def __init__(self, ids: pd.Series, sizes: np.ndarray) -> None:
+        encoded = pc.dictionary_encode(_arrow(ids))
+        self.codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        self.ids = encoded.dictionary
+        self.total = np.bincount(self.codes, weights=sizes, minlength=len(self.ids))
+
+    def of_rows(self, rows: np.ndarray) -> float:
+        """Σ over the given rows of all the people of the row's id (`sizes[ids[rows]].sum()`)."""
+        return float(self.total[self.codes[rows]].sum())
+
+    def of_ids(self, ids: set[str]) -> float:
+        """Σ of the people of each id in `ids` that has a household row."""
+        if not ids:
+            return 0.0
+        found = pc.index_in(pa.array(list(ids), type=pa.large_string()), value_set=self.ids)
+        positions = np.asarray(pc.drop_null(found).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return float(self.total[positions].sum())
+
+
+def _member_counts(ids: pd.Series, member_ids: pd.Series) -> np.ndarray:
+    """Per household row: member rows with its 户编号 (NaN when none), as `ids.map(value_counts)`."""
+    both = pa.concat_arrays([_arrow(ids), _arrow(member_ids)])
+    codes = np.asarray(pc.dictionary_encode(both).indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    own, theirs = codes[: len(ids)], codes[len(ids) :]
+    counts = np.bincount(theirs, minlength=int(codes.max()) + 1 if len(codes) else 0)[own].astype("float64")
+    counts[counts == 0] = np.nan
+    return counts
 
 
 def _household_sizes(result: AuditResult) -> pd.Series:
@@ -35,8 +84,11 @@ def _household_sizes(result: AuditResult) -> pd.Series:
     ids = _text(households["户编号"]) if "户编号" in households else pd.Series(dtype=object)
     size = pd.Series(np.nan, index=households.index)
     if "members" in tables and "户编号" in tables["members"].data:
-        counts = _text(tables["members"].data["户编号"]).value_counts()
-        size = ids.map(counts)
+        member_ids = _text(tables["members"].data["户编号"])
+        if "户编号" in households:
+            size = pd.Series(_member_counts(ids, member_ids), index=households.index)
+        else:
+            size = ids.map(member_ids.value_counts())
     if "家庭人口数" in households:
         size = size.fillna(households["家庭人口数"].astype("float64"))
     return pd.Series(size.fillna(0).to_numpy(), index=ids.to_numpy())
@@ -69,11 +121,12 @@ def _compute(result: AuditResult) -> dict[str, Any]:
         exited = status.isin(EXITED).to_numpy()
         is_poor = status.isin(POOR).to_numpy()
         ids = _text(households["户编号"]) if "户编号" in households else pd.Series("", index=households.index)
-        exited_ids = set(ids[exited])
+        people = _People(ids, sizes.to_numpy())
+        exited_ids = set(_distinct(ids[exited]).to_pylist())
         out["registered_households"] = len(households)
         out["registered_people"] = int(sizes.sum())
         out["exited_households"] = int(exited.sum())
-        out["exited_people"] = int(sizes[ids[exited].to_numpy()].sum())
+        out["exited_people"] = int(people.of_rows(np.flatnonzero(exited)))
         out["poor_households"] = int(is_poor.sum())
         if "人均纯收入" in households:
             line = result.policy.relapse_risk_line
@@ -81,15 +134,13 @@ def _compute(result: AuditResult) -> dict[str, Any]:
             out["exited_below_relapse_line"] = {**ratio(below.sum(), exited.sum()), "line": line}
         wrong_exit = set(findings.loc[findings["rule"].isin(WRONG_EXIT_RULES), "household_id"]) & exited_ids
         out["wrong_exit_rate"] = {
-            **ratio(sizes[[h for h in wrong_exit if h in sizes.index]].sum(), out["exited_people"]),
+            **ratio(people.of_ids(wrong_exit), out["exited_people"]),
             "rules": list(WRONG_EXIT_RULES),
         }
         flagged = findings[findings["rule"].isin(WRONG_IN_RULES)]
         wrong_in_people = set(flagged.loc[flagged["table"] == "members", "id_number"])
         wrong_in_households = set(flagged.loc[flagged["table"] == "households", "household_id"]) - {""}
-        people = (
-            len(wrong_in_people - {""}) + sizes[[h for h in wrong_in_households if h in sizes.index]].sum()
-        )
+        people = len(wrong_in_people - {""}) + people.of_ids(wrong_in_households)
         out["wrong_inclusion_rate"] = {
             **ratio(people, out["registered_people"]),
             "rules": list(WRONG_IN_RULES),
@@ -112,12 +163,14 @@ def _compute(result: AuditResult) -> dict[str, Any]:
 def missed_rate(result: AuditResult) -> dict[str, Any]:
     """漏评 candidates ÷ people on the rosters who are not registered."""
     rosters = result.dataset.tables["rosters"].data
-    roster_ids = set(_text(rosters["证件号码"]).str.upper()) - {""}
-    registered: set[str] = set()
+    roster_ids = _distinct(_text(rosters["证件号码"]).str.upper())
+    roster_ids = pc.filter(roster_ids, pc.not_equal(roster_ids, ""))
+    unregistered = len(roster_ids)
     if "members" in result.dataset.tables and "证件号码" in result.dataset.tables["members"].data:
-        registered = set(_text(result.dataset.tables["members"].data["证件号码"]).str.upper())
+        registered = _distinct(_text(result.dataset.tables["members"].data["证件号码"]).str.upper())
+        unregistered = int(pc.sum(pc.invert(pc.is_in(roster_ids, value_set=registered))).as_py() or 0)
     missed = set(result.findings.loc[result.findings["rule"].isin(MISSED_RULES), "id_number"]) - {""}
-    return {**ratio(len(missed), len(roster_ids - registered)), "rules": list(MISSED_RULES)}
+    return {**ratio(len(missed), unregistered), "rules": list(MISSED_RULES)}
 
 
 def village_incidence(result: AuditResult) -> list[dict[str, Any]]:

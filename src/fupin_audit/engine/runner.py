@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Rule, Severity, SkipRule
 from fupin_audit.errors import ConfigError, FupinAuditError
-from fupin_audit.findings import conform, empty_findings, sort_findings
+from fupin_audit.findings import assemble, empty_findings, sort_findings
 
 
 @dataclass
@@ -63,6 +63,7 @@ def run_rules(
     params = rule_parameters(rules, settings or {})
     severity = severity or {}
     parts: list[pd.DataFrame] = []
+    constants: list[dict[str, str]] = []
     outcomes: list[RuleOutcome] = []
     for rule in rules:
         if progress:
@@ -81,17 +82,18 @@ def run_rules(
             continue
         frames = [f for f in (result if isinstance(result, list) else [result]) if f is not None and len(f)]
         count = sum(len(f) for f in frames)
+        fixed = {
+            "rule": rule.code,
+            "severity": severity.get(rule.code, rule.severity),
+            "family": rule.family,
+            "title": rule.title,
+        }
         for frame in frames:
-            parts.append(
-                frame.assign(
-                    rule=rule.code,
-                    severity=severity.get(rule.code, rule.severity),
-                    family=rule.family,
-                    title=rule.title,
-                )
-            )
+            parts.append(frame)  # as returned: no copy per rule; the columns are typed once, at the end
+            constants.append(fixed)
         outcomes.append(RuleOutcome(rule.code, "ran", count, time.perf_counter() - started))
-    findings = conform(pd.concat(parts, ignore_index=True)) if parts else empty_findings()
+    findings = assemble(parts, constants) if parts else empty_findings()
+    del parts
     return RunResult(sort_findings(findings), outcomes)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pandas as pd
 
 ID_PATTERN = re.compile(r"(?<![0-9])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9])")
@@ -70,14 +71,39 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text that a spreadsheet would run as a formula (= + - @) with an apostrophe."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype != object and not pd.api.types.is_string_dtype(out[column]):
+        values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            out[column] = _neutralise_categories(values)
             continue
-        text = out[column].astype(str)
-        risky = text.str.startswith(FORMULA_START) & ~text.str.match(PLAIN_NUMBER)
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        text = values.astype(str)
+        risky = np.array(text.str.startswith(FORMULA_START), dtype=bool)
+        if risky.any():  # the regex only on the few candidates: a findings column can be millions long
+            risky[risky] = ~text[risky].str.match(PLAIN_NUMBER).to_numpy(dtype=bool)
         if risky.any():
-            out[column] = out[column].astype(object)
+            out[column] = values.astype(object)
             out.loc[risky, column] = "'" + text[risky]
     return out
+
+
+def _formula_safe(text: str) -> str:
+    risky = text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text)
+    return "'" + text if risky else text
+
+
+def _neutralise_categories(values: pd.Series) -> pd.Series:
+    """A categorical column: each distinct text is judged once (categories stay sorted and unique)."""
+    categories = [str(c) for c in values.cat.categories]
+    safe = [_formula_safe(c) for c in categories]
+    if safe == categories:
+        return values
+    distinct, inverse = np.unique(np.array(safe, dtype=object), return_inverse=True)
+    codes = values.cat.codes.to_numpy()
+    new = np.where(codes < 0, -1, inverse[np.maximum(codes, 0)])
+    return pd.Series(
+        pd.Categorical.from_codes(new, categories=pd.Index(list(distinct), dtype="str")), index=values.index
+    )
 
 
 def names_in(dataset, findings: pd.DataFrame) -> set[str]:

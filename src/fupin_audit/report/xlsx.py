@@ -97,7 +97,7 @@ def _summary(
         for r in counts.itertuples()
     ]
     row = _table(sheet, row, "按规则统计", ["规则族", "规则", "名称", "级别", "条数"], rule_rows, styles)
-    families = findings["family"].value_counts()
+    families = findings["family"].astype(object).value_counts()  # only the families present, by count
     family_start = row + 1
     row = _table(
         sheet, row, "按规则族统计", ["规则族", "条数"], [[k, int(v)] for k, v in families.items()], styles

@@ -32,6 +32,7 @@ def _validation(ctx: AuditContext, code: str) -> list[pd.DataFrame]:
     "必需列缺失",
     severity="error",
     needs=(),
+    scope="global",  # about sheets, not rows: reported once, not once per county
     what="一张已识别的表缺少必需列（每列一条）。必需列：户表 户编号、家庭人口数、贫困户属性、脱贫状态、"
     "主要致贫原因、人均纯收入；成员表 户编号、姓名、证件号码、性别、与户主关系、健康状况、劳动技能；"
     "村表 村、总人口数；措施表 措施类型；比对名单 证件号码。",

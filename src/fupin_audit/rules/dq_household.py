@@ -19,13 +19,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import NoParams, SkipRule, rule
 from fupin_audit.rules.dq_idnumber import id_analysis
 from fupin_audit.schema.codes import code_list
-from fupin_audit.schema.fields import EMPTY_MARKERS
+from fupin_audit.schema.fields import EMPTY_MARKERS, EMPTY_SET, arrow_mask, arrow_text, clean_texts
 
 HID = "户编号"
 REL = "与户主关系"
@@ -48,6 +50,35 @@ WHY_STRUCTURE = (
 # ------------------------------------------------------------------------------------ shared helpers
 
 
+def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """`pd.factorize(series, use_na_sentinel=True)` as int64 codes; pyarrow-backed text is hash-encoded
+    by arrow directly (the same codes and first-seen order, in half the time)."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        encoded = pc.dictionary_encode(arrow_text(series))
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, pd.array(encoded.dictionary.to_pandas(), dtype=series.dtype)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), uniques
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """A column as pyarrow-backed text (NaN where missing); a categorical through its few categories."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        labels = [str(c) for c in series.cat.categories] + [None]
+        codes = series.cat.codes.to_numpy()
+        taken = pc.take(
+            pa.array(labels, type=pa.large_string()), pa.array(np.where(codes < 0, len(labels) - 1, codes))
+        )
+        return pd.Series(taken.to_pandas().astype("str").array, index=series.index, copy=False)
+    return series.astype(object).astype("str")
+
+
+def sources(first: np.ndarray, second: np.ndarray, names: tuple[str, str]) -> pd.Categorical:
+    """Per row: names[0] where `first`, else names[1] where `second`, else "" (a categorical)."""
+    codes = np.where(first, 0, np.where(second, 1, 2)).astype(np.int8)
+    return pd.Categorical.from_codes(codes, categories=[*names, ""])
+
+
 def map_values(series: pd.Series, func: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
     """``func`` applied to each distinct value only (NA → func(None)); the result per row as an array."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
@@ -67,19 +98,42 @@ def raw_empty(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
     raw = ctx.table(kind).raw
     if field not in raw:
         return np.ones(len(raw), dtype=bool)
+    return ctx.cached(f"{kind}.raw_empty.{field}", lambda: empty_cells(raw[field]))
 
-    def empty(value: Any) -> bool:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return True
-        return str(value).strip() in EMPTY_MARKERS or _nfkc(str(value)) in EMPTY_MARKERS
 
-    return ctx.cached(f"{kind}.raw_empty.{field}", lambda: map_values(raw[field], empty, bool))
+def empty_cells(series: pd.Series) -> np.ndarray:
+    """Per row: NA, or a text that is an empty marker once stripped (or once NFKC-normalised and
+    stripped). Judged on the distinct texts with arrow kernels (pyarrow's trim strips exactly what
+    str.strip() strips); only texts NFKC could change go through Python."""
+    if not isinstance(series.dtype, pd.StringDtype):
+        return map_values(series, _empty_value, bool)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    array = arrow_text(uniques)
+    empty = arrow_mask(pc.is_in(pc.utf8_trim_whitespace(array), value_set=EMPTY_SET))
+    empty |= arrow_mask(pc.is_in(clean_texts(array), value_set=EMPTY_SET))
+    return np.append(empty, True)[np.where(codes < 0, len(uniques), codes)]
+
+
+def _empty_value(value: Any) -> bool:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return True
+    return str(value).strip() in EMPTY_MARKERS or _nfkc(str(value)) in EMPTY_MARKERS
 
 
 def unknown(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
     """Per row: a cell was written but could not be typed (reported by DQ003/DQ004): value unknown."""
     typed = ctx.frame(kind)[field]
-    return typed.isna().to_numpy() & ~raw_empty(ctx, kind, field)
+    missing = typed.isna().to_numpy()
+    key = f"{kind}.raw_empty.{field}"
+    if ctx.is_cached(key) or not missing.any():
+        return missing & ~raw_empty(ctx, kind, field)
+    raw = ctx.table(kind).raw
+    if field not in raw:
+        return np.zeros(len(missing), dtype=bool)
+    # Only the rows without a typed value can be unknown: judge just those cells.
+    out = missing.copy()
+    out[missing] = ~empty_cells(raw[field][missing])
+    return out
 
 
 def _nfkc(text: str) -> str:
@@ -91,8 +145,8 @@ def household_codes(ctx: AuditContext) -> tuple[np.ndarray, pd.Index]:
 
     def compute() -> tuple[np.ndarray, pd.Index]:
         hid = ctx.frame("members", HID)[HID]
-        codes, uniques = pd.factorize(hid, use_na_sentinel=True)
-        return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+        codes, uniques = factorize(hid)
+        return codes, pd.Index(uniques)
 
     return ctx.cached("members.household_codes", compute)
 
@@ -129,17 +183,17 @@ def member_sex(ctx: AuditContext) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         members = ctx.table("members")
         index = members.data.index
-        from_id = pd.Series(np.nan, index=index, dtype=object)
-        from_column = pd.Series(np.nan, index=index, dtype=object)
+        from_id = pd.Series(np.nan, index=index, dtype="str")
+        from_column = pd.Series(np.nan, index=index, dtype="str")
         if not members.has(ID) and not members.has("性别"):
             raise SkipRule("members 表既没有证件号码列也没有性别列，无法判断性别")
         if members.has(ID):
-            from_id = id_analysis(ctx)["sex"].astype(object)
+            from_id = id_analysis(ctx)["sex"].astype("str")
         if members.has("性别"):
-            from_column = members.data["性别"].astype(object)
+            from_column = as_text(members.data["性别"])
         id_known = from_id.notna().to_numpy()
         sex = from_id.where(id_known, from_column)
-        source = np.where(id_known, "证件号码", np.where(from_column.notna().to_numpy(), "性别列", ""))
+        source = sources(id_known, from_column.notna().to_numpy(), ("证件号码", "性别列"))
         return pd.DataFrame({"sex": sex, "source": source}, index=index)
 
     return ctx.cached("members.sex", compute)
@@ -149,7 +203,7 @@ def sex_phrase(sex: pd.Series, source: pd.Series) -> pd.Series:
     """“证件号码显示为男” / “性别列为女”."""
     via_id = source.to_numpy() == "证件号码"
     text = np.where(via_id, "证件号码显示为", "性别列为")
-    return pd.Series(text, index=sex.index, dtype=object) + sex.astype(str)
+    return pd.Series(text, index=sex.index, dtype=object) + sex.astype(object).astype(str)
 
 
 def source_label(ctx: AuditContext, src: int) -> str:
@@ -261,12 +315,17 @@ def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, ID)
     key = _person_key(ctx)
     hh, _ = household_codes(ctx)
-    person, persons = pd.factorize(key, use_na_sentinel=True)
+    person, persons = factorize(key)
     valid = (hh >= 0) & (person >= 0)
     # One int64 per (household, person): duplicated() on it is a hash of integers, not of strings.
     combined = hh[valid] * (len(persons) + 1) + person[valid]
+    # A (household, person) pair can only repeat if the person does: hash just those rows.
+    seen = np.bincount(person[valid], minlength=len(persons))
+    candidates = np.flatnonzero(seen[person[valid]] > 1)
+    repeated = np.zeros(len(combined), dtype=bool)
+    repeated[candidates] = pd.Series(combined[candidates]).duplicated(keep=False).to_numpy()
     dup = np.zeros(len(hh), dtype=bool)
-    dup[np.flatnonzero(valid)] = pd.Series(combined).duplicated(keep=False).to_numpy()
+    dup[np.flatnonzero(valid)] = repeated
     if not dup.any():
         return None
     labels = members.index[dup]
@@ -284,6 +343,7 @@ def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "户编号在户表中重复",
     severity="error",
     needs=("households",),
+    scope="global",  # the same 户编号 in two counties is a duplicate too
     columns={"households": (HID,)},
     what="户表中两行或多行的户编号相同。每一行都报告，related 列出同一户编号的其他行。",
     why=WHY_STRUCTURE + " 户编号是户与成员、帮扶措施、帮扶责任人关联的唯一钥匙，重复会让人口、收入和措施"
@@ -427,8 +487,8 @@ def dq033(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     head_pos = head_of[codes[spouse_pos]]
     has_head = head_pos >= 0
     spouse_pos, head_pos = spouse_pos[has_head], head_pos[has_head]
-    sexes = sex["sex"].to_numpy(dtype=object)
-    known = pd.notna(sexes[spouse_pos]) & pd.notna(sexes[head_pos])
+    sexes, _ = factorize(sex["sex"])  # equal codes ⟺ equal sexes; -1: unknown
+    known = (sexes[spouse_pos] >= 0) & (sexes[head_pos] >= 0)
     same = known & (sexes[spouse_pos] == sexes[head_pos])
     spouse_pos, head_pos = spouse_pos[same], head_pos[same]
     if not len(spouse_pos):
@@ -562,6 +622,7 @@ def _place_key(series: pd.Series) -> pd.Series:
     "户所在村不在村表中",
     severity="warning",
     needs=("households", "villages"),
+    scope="global",  # looked up by (乡, 村) in the whole village table, whatever its 县
     columns={"households": ("村",), "villages": ("村",)},
     what="户表中户所在的村在村表中找不到。两张表都有“乡”列时按（乡, 村）匹配（村表中乡为空的行只按村名匹配，"
     "户的乡为空时也只按村名匹配），否则只按村名匹配；比较时忽略空格。消息会指出村表中同名村所属的乡。",

@@ -372,11 +372,15 @@ def dq054(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
         )
     if ctx.has("households", CAUSE2):
         second = households[CAUSE2].astype(object)
-        split = second.where(second.notna(), "").astype(str).str.split(",", n=1, expand=True)
+        # The first two comma-separated parts of each distinct 次要致贫原因 (empty: one part "").
+        codes, uniques = pd.factorize(second, use_na_sentinel=True)
+        parts = [str(value).split(",", 1) for value in uniques] + [[""]]
+        rows = np.where(codes < 0, len(uniques), codes)
         main = cause.astype(object).to_numpy()
         repeated = np.zeros(len(households), dtype=bool)
-        for column in split.columns:
-            repeated |= split[column].to_numpy(dtype=object) == main
+        for i in range(max(len(p) for p in parts)):
+            part = np.array([p[i] if len(p) > i else None for p in parts], dtype=object)
+            repeated |= part[rows] == main
         repeated &= cause.notna().to_numpy()
         if repeated.any():
             labels = households.index[repeated]
@@ -451,9 +455,12 @@ def dq055(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             reverse = yes & (member_marked == 0)
             if reverse.any():
                 labels = members.index[reverse]
-                hh_attr = pd.Series(attribute.astype(object).to_numpy(), index=households[HID].to_numpy())
-                hh_attr = hh_attr[~hh_attr.index.duplicated()]
-                attr_text = hh_attr.reindex(members.loc[labels, HID].to_numpy()).to_numpy()
+                # The attribute of the first household row with the member's 户编号.
+                first_row = np.full(len(uniques) + 1, -1, dtype=np.int64)
+                listed = np.flatnonzero(positions >= 0)[::-1]  # last to first: the first row wins
+                first_row[positions[listed]] = listed
+                rows = first_row[codes[reverse]]
+                attr_text = attribute.astype(object).to_numpy()[rows]
                 message = (
                     f"{doing}（{flag} = 是），但所在户 " + members.loc[labels, HID].astype(str)
                     + " 的贫困户属性为“" + pd.Series(attr_text, index=labels).astype(str)

@@ -11,14 +11,16 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import field_validator
 
 from fupin_audit.dataset import SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules.dq_household import formatted, map_values, raw_empty
+from fupin_audit.rules.dq_household import factorize, formatted, map_values, raw_empty, sources
 from fupin_audit.rules.dq_idnumber import id_analysis
-from fupin_audit.schema.fields import Kind
+from fupin_audit.schema.fields import Kind, arrow_mask, arrow_text
 from fupin_audit.schema.models import MODELS
 
 EDU, SCHOOL, SKILL, HEALTH = "文化程度", "在校生状况", "劳动技能", "健康状况"
@@ -55,7 +57,7 @@ def member_birth(ctx: AuditContext) -> pd.DataFrame:
             from_column = pd.to_datetime(members.data["出生日期"]).astype("datetime64[ns]")
         id_known = from_id.notna().to_numpy()
         birth = from_id.where(id_known, from_column)
-        source = np.where(id_known, "证件号码", np.where(from_column.notna().to_numpy(), "出生日期列", ""))
+        source = sources(id_known, from_column.notna().to_numpy(), ("证件号码", "出生日期列"))
         return pd.DataFrame({"birth": birth, "source": source}, index=index)
 
     return ctx.cached("members.birth", compute)
@@ -315,6 +317,9 @@ def dq043(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
 MOBILE = r"^1[3-9]\d{9}$"
 # Separators people type inside a phone number; removed before the pattern is applied.
 PHONE_SEPARATORS = re.compile(r"[\s\-－—]+")
+# The same two on ASCII text, for RE2 (whose \s misses \v and \x1c–\x1f).
+_ASCII_PHONE_SEPARATORS = r"[\t\n\x0b\x0c\r\x1c-\x1f \-]+"
+_ASCII_MOBILE = r"^1[3-9][0-9]{9}$"
 
 
 class PhonePattern(RuleParams):
@@ -336,6 +341,29 @@ def phone_fields() -> list[tuple[str, str]]:
             if spec.kind is Kind.PHONE]  # fmt: skip
 
 
+def bad_phones(series: pd.Series, pattern: str = MOBILE) -> np.ndarray:
+    """Per row: a phone number written but not matching `pattern` once spaces and “-” are removed."""
+    compiled = re.compile(pattern)
+
+    def bad(value: object) -> bool:
+        return isinstance(value, str) and compiled.match(PHONE_SEPARATORS.sub("", value)) is None
+
+    if pattern != MOBILE or not (
+        isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"
+    ):
+        return map_values(series, bad, bool)
+    # The default pattern on ASCII text is exactly an RE2 pattern (Python's \s and \d spelled out for
+    # ASCII; $ is \z once the whitespace is gone): arrow judges those, Python the rest.
+    codes, uniques = factorize(series)
+    array = arrow_text(uniques)
+    compact = pc.replace_substring_regex(array, _ASCII_PHONE_SEPARATORS, "")
+    flagged = ~arrow_mask(pc.match_substring_regex(compact, _ASCII_MOBILE))
+    others = np.flatnonzero(~arrow_mask(pc.string_is_ascii(array)))
+    if len(others):
+        flagged[others] = [bad(v) for v in pc.take(array, pa.array(others)).to_pylist()]
+    return np.append(flagged, False)[np.where(codes < 0, len(uniques), codes)]
+
+
 @rule(
     "DQ044",
     "联系电话格式错误",
@@ -355,16 +383,11 @@ def dq044(ctx: AuditContext, params: PhonePattern) -> list[pd.DataFrame]:
     if not present:
         names = "、".join(dict.fromkeys(name for _, name in phone_fields()))
         raise SkipRule(f"没有任何表含电话列（{names}）")
-    pattern = re.compile(params.pattern)
-
-    def bad(value: object) -> bool:
-        return isinstance(value, str) and pattern.match(PHONE_SEPARATORS.sub("", value)) is None
-
     household_phone_in_households = ctx.has("households", "户联系电话")
     out = []
     for kind, name in present:
         data = ctx.frame(kind, name)
-        flagged = map_values(data[name], bad, bool)
+        flagged = bad_phones(data[name], params.pattern)
         if kind == "members" and name == "户联系电话":
             sources = ctx.dataset.sources
             if household_phone_in_households:

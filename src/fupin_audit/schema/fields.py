@@ -17,6 +17,8 @@ from enum import StrEnum
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_audit.schema.codes import MULTI_SEPARATORS, code_list, normalise_label
 
@@ -229,51 +231,174 @@ def parse_scalar(spec: Spec, name: str, raw: object) -> object:
 
 # ---------------------------------------------------------------------------------------------
 # A whole column, over its unique values
+#
+# A province holds millions of rows, so a column is parsed once per *distinct* text, with pyarrow
+# kernels wherever they give exactly the Python result (plain ASCII and CJK text, i.e. nearly every
+# cell); only the rare distinct texts that need Unicode-aware work (NFKC of full-width forms,
+# non-ASCII digits or spaces) go through the Python path. The per-row result is one `take`.
+
+PROBLEM_CODES = ("", DQ_EMPTY, DQ_CODE, DQ_NUMBER, DQ_DATE)
+EMPTY_SET = pa.array(sorted(EMPTY_MARKERS), type=pa.large_string())
+# Text made only of these characters is left unchanged by NFKC: none of them has a decomposition and
+# none composes with a neighbour (ASCII, CJK Unified Ideographs and Extension A; every code point is
+# checked in tests/test_scaling.py).
+_NFKC_STABLE = r"^[\x00-\x7F\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}]*$"
+# What Python's \s (str.isspace) means on ASCII text, spelled for RE2 (whose \s misses \v and \x1c–\x1f).
+_ASCII_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f "
+# _NUMBER_NOISE and _NUMBER restricted to ASCII text (元 and ￥ cannot occur there, $ is \z once
+# every whitespace character is removed).
+_ASCII_NOISE = f"[,{_ASCII_SPACE}]"
+_ASCII_NUMBER = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
 @dataclass
 class ParsedColumn:
     values: pd.Series  # typed values, NA where empty or invalid
-    problem: pd.Series  # "" or the DQ code (DQ002/3/4/5) per row
-    message: pd.Series  # "" or the message per row
+    problem: pd.Series  # "" or the DQ code (DQ002/3/4/5) per row (categorical)
+    message: pd.Series  # "" or the message per row (categorical)
 
 
-def _expand(raw: pd.Series, on_unique) -> ParsedColumn:
+def arrow_text(values: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pa.Array:
+    """Text as one arrow large_string array (zero-copy from pyarrow-backed pandas strings)."""
+    array = pa.array(values.array if isinstance(values, pd.Series) else values, type=pa.large_string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _str_series(array: pa.Array) -> pd.Series:
+    """An arrow string array as a pandas "str" Series (NaN for null)."""
+    return array.cast(pa.large_string()).to_pandas().astype("str")
+
+
+def arrow_mask(array: pa.Array) -> np.ndarray:
+    """A boolean arrow array as a writable numpy mask (null → False)."""
+    return np.array(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _replace_at(array: pa.Array, positions: np.ndarray, replacement: list[str]) -> pa.Array:
+    """`array` with the values at `positions` replaced (one take, no Python loop over the rest)."""
+    if not len(positions):
+        return array
+    order = np.arange(len(array))
+    order[positions] = len(array) + np.arange(len(positions))
+    extra = pa.array(replacement, type=pa.large_string())
+    return pc.take(pa.concat_arrays([array, extra]), pa.array(order))
+
+
+def clean_texts(array: pa.Array) -> pa.Array:
+    """`clean_text` of every value: NFKC (in Python only where it can change something), then strip.
+
+    pyarrow's utf8_trim_whitespace strips exactly what str.strip() strips (every code point checked);
+    its NFKC does not compose, so it is not used.
+    """
+    stable = pc.fill_null(pc.match_substring_regex(array, _NFKC_STABLE), True)  # null stays null
+    unstable = np.flatnonzero(~arrow_mask(stable))
+    if len(unstable):
+        texts = pc.take(array, pa.array(unstable)).to_pylist()
+        array = _replace_at(array, unstable, [unicodedata.normalize("NFKC", t) for t in texts])
+    return pc.utf8_trim_whitespace(array)
+
+
+def encode_texts(raw: pd.Series) -> tuple[np.ndarray, pa.Array] | None:
+    """For a pyarrow-backed text column: per row, the position of its text among the distinct texts
+    (NA counts as ""), and those texts in first-seen order — `pd.factorize(raw.fillna(""))`, done by
+    arrow's hash encoding directly (half the time). None for any other column."""
+    if not (isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow"):
+        return None
+    encoded = pc.dictionary_encode(pc.fill_null(arrow_text(raw), ""))
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    return codes, encoded.dictionary
+
+
+def _unique_texts(
+    raw: pd.Series, encoded: tuple[np.ndarray, pa.Array] | None = None
+) -> tuple[np.ndarray, pd.Series]:
+    """Per row: the position of its text among the distinct texts (NA counts as ""); and those texts."""
+    encoded = encoded or encode_texts(raw)
+    if encoded is not None:
+        codes, uniques = encoded
+        return codes, _str_series(uniques)
     codes, uniques = pd.factorize(raw.fillna(""))
-    values, problem, message = on_unique(pd.Series(uniques, dtype=object).astype(str))
-
-    def take(series: pd.Series) -> pd.Series:
-        out = series.take(codes)
-        out.index = raw.index
-        return out
-
-    return ParsedColumn(take(values), take(problem), take(message))
+    if isinstance(uniques, pd.api.extensions.ExtensionArray) and isinstance(uniques.dtype, pd.StringDtype):
+        texts = pd.Series(uniques).astype("str")
+    else:
+        texts = pd.Series(uniques, dtype=object).astype(str)
+    return np.asarray(codes, dtype=np.intp), texts
 
 
-def _vector_numbers(texts: pd.Series) -> pd.Series:
-    compact = texts.str.normalize("NFKC").str.strip().str.replace(_NUMBER_NOISE, "", regex=True)
-    numeric = compact.where(compact.str.match(_NUMBER), None)
+def _vector_numbers(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series:
+    clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
+    array = arrow_text(clean)
+    ascii_ = arrow_mask(pc.string_is_ascii(array))
+    compact_arr = pc.replace_substring_regex(array, _ASCII_NOISE, "")
+    match = arrow_mask(pc.match_substring_regex(compact_arr, _ASCII_NUMBER))
+    others = np.flatnonzero(~ascii_)
+    if len(others):  # Unicode spaces, ¥ / 元, non-ASCII digits: Python's re, as written
+        sub = clean.iloc[others].str.replace(_NUMBER_NOISE, "", regex=True)
+        compact_arr = _replace_at(compact_arr, others, sub.astype(object).tolist())
+        match[others] = sub.str.match(_NUMBER).fillna(False).to_numpy(dtype=bool)
+    compact = _str_series(compact_arr)
+    compact.index = texts.index
+    numeric = compact.where(pd.Series(match, index=texts.index), None)
     return pd.to_numeric(numeric, errors="coerce").astype("float64")
 
 
-def _vector_dates(texts: pd.Series) -> pd.Series:
-    clean = texts.str.normalize("NFKC").str.strip()
-    parts = clean.str.extract(_DATE_YMD)
-    compact = clean.str.extract(_DATE_COMPACT)
+# The date and year patterns for RE2, exact on text made of ASCII and CJK ideographs only (no
+# non-ASCII digits or spaces: Python's \d and \s mean the ASCII ones there; $ is the end of the
+# text, which is stripped, so there is no final newline for Python's $ to stop before).
+_S = f"[{_ASCII_SPACE}]*"
+_RE2 = {
+    _DATE_YMD: (
+        f"^(?P<g0>[0-9]{{4}}){_S}[-/.年]{_S}(?P<g1>[0-9]{{1,2}}){_S}[-/.月]{_S}(?P<g2>[0-9]{{1,2}}){_S}日?"
+        r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?$"
+    ),
+    _DATE_COMPACT: r"^(?P<g0>[0-9]{4})(?P<g1>[0-9]{2})(?P<g2>[0-9]{2})$",
+    _DATE_SERIAL: r"^(?P<g0>[0-9]{5})(?:\.[0-9]+)?$",
+    _YEAR_ONLY: r"^(?P<g0>[0-9]{4})(?:年|\.0+)?$",
+}
+
+
+def _extract(clean: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
+    """`clean.str.extract(pattern)` (columns 0…k-1, NaN where no match): arrow's RE2 for the texts it
+    judges exactly like Python's re (`_NFKC_STABLE` ones), Python's re for the rest."""
+    array = arrow_text(clean)
+    groups = pattern.groups
+    exact = arrow_mask(pc.fill_null(pc.match_substring_regex(array, _NFKC_STABLE), False))
+    found = pc.extract_regex(array, _RE2[pattern])
+    matched = arrow_mask(pc.is_valid(found))
+    columns: dict[int, pa.Array] = {}
+    for g in range(groups):
+        field = pc.struct_field(found, [g])
+        columns[g] = pc.if_else(pa.array(matched), field, pa.scalar(None, field.type))
+    others = np.flatnonzero(~exact)
+    frame = pd.DataFrame({g: _str_series(columns[g]) for g in range(groups)}, index=clean.index)
+    if len(others):
+        slow = clean.iloc[others].str.extract(pattern)
+        for g in range(groups):
+            values = frame[g].to_numpy(dtype=object)
+            values[others] = slow[g].to_numpy(dtype=object)
+            frame[g] = pd.Series(values, index=clean.index).astype("str")
+    return frame
+
+
+def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series:
+    clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
+    parts = _extract(clean, _DATE_YMD)
+    compact = _extract(clean, _DATE_COMPACT)
     parts = parts.fillna(compact).astype("float64")
     ymd = pd.DataFrame({"year": parts[0], "month": parts[1], "day": parts[2]})
     dates = pd.to_datetime(ymd, errors="coerce")
-    serial = pd.to_numeric(clean.str.extract(_DATE_SERIAL)[0], errors="coerce")
+    serial = pd.to_numeric(_extract(clean, _DATE_SERIAL)[0], errors="coerce")
     serial_dates = pd.Timestamp(EXCEL_EPOCH) + pd.to_timedelta(serial, unit="D")
     dates = dates.fillna(serial_dates).astype("datetime64[ns]")
     in_range = dates.dt.year.between(MIN_YEAR, MAX_YEAR)
     return dates.where(in_range)
 
 
-def _vector_years(texts: pd.Series) -> pd.Series:
-    plain = pd.to_numeric(texts.str.normalize("NFKC").str.strip().str.extract(_YEAR_ONLY)[0], errors="coerce")
+def _vector_years(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series:
+    clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
+    plain = pd.to_numeric(_extract(clean, _YEAR_ONLY)[0], errors="coerce")
     plain = plain.where(plain.between(MIN_YEAR, MAX_YEAR))
-    return plain.fillna(_vector_dates(texts).dt.year).astype("Int64")
+    return plain.fillna(_vector_dates(texts, clean).dt.year).astype("Int64")
 
 
 def _nearest(spec: Spec, text: str) -> str:
@@ -282,61 +407,131 @@ def _nearest(spec: Spec, text: str) -> str:
     return f"，最接近的有效值：{close[0]}" if close else f"，有效值：{'、'.join(codes.values[:8])}…"
 
 
+class _Verdicts:
+    """Problem code and message per distinct text, as small integers (messages are written only for
+    the distinct texts that have a problem)."""
+
+    def __init__(self, n: int) -> None:
+        self.code = np.zeros(n, dtype=np.int8)  # index into PROBLEM_CODES
+        self.message = np.zeros(n, dtype=np.int64)  # index into self.texts
+        self.texts = [""]
+
+    def set(self, mask: pd.Series | np.ndarray, code: str, messages: list[str] | str) -> None:
+        where = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if not len(where):
+            return
+        self.code[where] = PROBLEM_CODES.index(code)
+        start = len(self.texts)
+        if isinstance(messages, str):
+            self.texts.append(messages)
+            self.message[where] = start
+        else:
+            self.texts.extend(messages)
+            self.message[where] = start + np.arange(len(where))
+
+    def rows(self, codes: np.ndarray, index: pd.Index) -> tuple[pd.Series, pd.Series]:
+        """Per-row categoricals: every row with the same text shares its verdict."""
+        distinct, inverse = np.unique(np.array(self.texts, dtype=object), return_inverse=True)
+        message = inverse[self.message]
+        return (
+            _from_codes(self.code[codes], list(PROBLEM_CODES), index),
+            _from_codes(message[codes], list(distinct), index),
+        )
+
+
+def _from_codes(codes: np.ndarray, categories: list, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index, copy=False)
+
+
+def _on_unique(spec: Spec, name: str, texts: pd.Series, clean: pd.Series, empty: pd.Series, values: bool):
+    """Typed value per distinct text (None when not wanted) and the verdicts."""
+    verdicts = _Verdicts(len(texts))
+    kind = spec.kind
+    out: pd.Series | None = None
+    if kind in (Kind.CODE, Kind.YESNO):
+        labels = texts.map(lambda t: _code_labels(spec, t))  # unique values only: a few dozen
+        if not spec.closed:
+            labels = labels.fillna(clean.where(~empty))
+        bad = labels.isna() & ~empty
+        verdicts.set(bad, DQ_CODE, [f"{name} “{t}” 不在代码表中{_nearest(spec, t)}" for t in texts[bad]])
+        out = labels.eq("是").astype("boolean").where(labels.notna()) if kind is Kind.YESNO else labels
+    elif kind in (Kind.INT, Kind.MONEY, Kind.NUMBER):
+        out = _vector_numbers(texts, clean)
+        unparsed = out.isna() & ~empty
+        verdicts.set(unparsed, DQ_NUMBER, [f"{name} “{t}” 不是数字" for t in texts[unparsed]])
+        wrong = pd.Series(False, index=texts.index)
+        if kind is Kind.INT:
+            not_int = out.notna() & (out % 1 != 0)
+            verdicts.set(not_int, DQ_NUMBER, [f"{name} {t} 不是整数" for t in texts[not_int]])
+            wrong |= not_int
+        valid = out.notna() & ~wrong
+        no = pd.Series(False, index=texts.index)
+        out_low = valid & (out < spec.ge) if spec.ge is not None else no
+        out_high = valid & (out > spec.le) if spec.le is not None else no
+        bad_range = out_low | out_high
+        verdicts.set(
+            bad_range, DQ_NUMBER, [f"{name} {t} 超出范围 {_range_text(spec)}" for t in texts[bad_range]]
+        )
+        out = out.where(~(wrong | bad_range))
+        out = out.round().astype("Int64") if kind is Kind.INT else out
+    elif kind is Kind.DATE:
+        out = _vector_dates(texts, clean)
+        bad = out.isna() & ~empty
+        verdicts.set(bad, DQ_DATE, [f"{name} “{t}” 不是有效日期" for t in texts[bad]])
+    elif kind is Kind.YEAR:
+        out = _vector_years(texts, clean)
+        bad = out.isna() & ~empty
+        verdicts.set(bad, DQ_DATE, [f"{name} “{t}” 不是有效年份" for t in texts[bad]])
+    elif values:
+        out = clean.where(~empty)
+    if spec.required:
+        verdicts.set(empty, DQ_EMPTY, f"必填项 {name} 为空")
+    return out, verdicts
+
+
+def _categorical(per_unique: pd.Series, codes: np.ndarray, index: pd.Index, categories: list) -> pd.Series:
+    """Per-row categorical of a per-distinct-text series (labels outside `categories` become NA)."""
+    positions = np.asarray(pd.Categorical(per_unique, categories=categories).codes)
+    return _from_codes(positions[codes], categories, index)
+
+
 def parse_column(spec: Spec, name: str, raw: pd.Series) -> ParsedColumn:
     """Parse a column of text cells per its spec, over its unique values."""
+    return _parse(spec, name, raw)
 
-    def on_unique(texts: pd.Series):
-        empty = texts.str.normalize("NFKC").str.strip().isin(EMPTY_MARKERS)
-        problem = pd.Series("", index=texts.index, dtype=object)
-        message = pd.Series("", index=texts.index, dtype=object)
-        kind = spec.kind
-        if kind in (Kind.CODE, Kind.YESNO):
-            labels = texts.map(lambda t: _code_labels(spec, t))  # unique values only: a few dozen
-            if not spec.closed:
-                labels = labels.fillna(texts.str.normalize("NFKC").str.strip().where(~empty))
-            bad = labels.isna() & ~empty
-            problem[bad] = DQ_CODE
-            message[bad] = [f"{name} “{t}” 不在代码表中{_nearest(spec, t)}" for t in texts[bad]]
-            values = labels.eq("是").astype("boolean").where(labels.notna()) if kind is Kind.YESNO else labels
-        elif kind in (Kind.INT, Kind.MONEY, Kind.NUMBER):
-            values = _vector_numbers(texts)
-            unparsed = values.isna() & ~empty
-            problem[unparsed] = DQ_NUMBER
-            message[unparsed] = [f"{name} “{t}” 不是数字" for t in texts[unparsed]]
-            wrong = pd.Series(False, index=texts.index)
-            if kind is Kind.INT:
-                not_int = values.notna() & (values % 1 != 0)
-                problem[not_int] = DQ_NUMBER
-                message[not_int] = [f"{name} {t} 不是整数" for t in texts[not_int]]
-                wrong |= not_int
-            out = values.notna() & ~wrong
-            no = pd.Series(False, index=texts.index)
-            out_low = out & (values < spec.ge) if spec.ge is not None else no
-            out_high = out & (values > spec.le) if spec.le is not None else no
-            bad_range = out_low | out_high
-            problem[bad_range] = DQ_NUMBER
-            message[bad_range] = [f"{name} {t} 超出范围 {_range_text(spec)}" for t in texts[bad_range]]
-            values = values.where(~(wrong | bad_range))
-            values = values.round().astype("Int64") if kind is Kind.INT else values
-        elif kind is Kind.DATE:
-            values = _vector_dates(texts)
-            bad = values.isna() & ~empty
-            problem[bad] = DQ_DATE
-            message[bad] = [f"{name} “{t}” 不是有效日期" for t in texts[bad]]
-        elif kind is Kind.YEAR:
-            values = _vector_years(texts)
-            bad = values.isna() & ~empty
-            problem[bad] = DQ_DATE
-            message[bad] = [f"{name} “{t}” 不是有效年份" for t in texts[bad]]
-        else:
-            values = texts.str.normalize("NFKC").str.strip().where(~empty)
-        if spec.required:
-            problem[empty] = DQ_EMPTY
-            message[empty] = f"必填项 {name} 为空"
-        return values, problem, message
 
-    parsed = _expand(raw, on_unique)
-    if spec.kind is Kind.CODE and spec.multi == 1 and spec.closed:
-        parsed.values = pd.Categorical(parsed.values, categories=code_list(spec.codelist or "").values)
-        parsed.values = pd.Series(parsed.values, index=raw.index)
-    return parsed
+def _parse(
+    spec: Spec,
+    name: str,
+    raw: pd.Series,
+    *,
+    values: bool = True,
+    encoded: tuple[np.ndarray, pa.Array] | None = None,
+) -> ParsedColumn:
+    """`parse_column`; values=False skips building the typed text (a caller that does not use it);
+    `encoded`: the column's `encode_texts`, when the caller has it already."""
+    codes, texts = _unique_texts(raw, encoded)
+    array = arrow_text(texts)
+    clean_arr = clean_texts(array)
+    clean = _str_series(clean_arr)
+    empty_np = arrow_mask(pc.is_in(clean_arr, value_set=EMPTY_SET))
+    empty = pd.Series(empty_np, index=texts.index)
+    per_unique, verdicts = _on_unique(spec, name, texts, clean, empty, values)
+    problem, message = verdicts.rows(codes, raw.index)
+    if per_unique is None:
+        out = pd.Series(np.nan, index=raw.index, dtype="str")
+    elif spec.kind is Kind.CODE and spec.multi == 1 and spec.closed:
+        out = _categorical(per_unique, codes, raw.index, list(code_list(spec.codelist or "").values))
+    elif (
+        spec.kind in (Kind.TEXT, Kind.ID_NUMBER, Kind.PHONE)
+        and isinstance(raw.dtype, pd.StringDtype)
+        and raw.dtype.na_value is np.nan
+        and not raw.hasnans
+        and not empty_np.any()
+        and pc.all(pc.equal(clean_arr, array)).as_py() is not False
+    ):
+        out = raw.copy(deep=False)  # already clean text: the typed column is the column as read
+    else:
+        out = per_unique.take(codes)
+        out.index = raw.index
+    return ParsedColumn(out, problem, message)

@@ -6,20 +6,22 @@ spec are collected as problems (never raised), one row per bad cell.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from fupin_audit.dataset import META_COLUMNS, SOURCE_COLUMN
-from fupin_audit.schema.fields import DQ_EMPTY, Kind, parse_column
+from fupin_audit.schema.fields import DQ_EMPTY, PROBLEM_CODES, Kind, _parse, encode_texts
 from fupin_audit.schema.models import MODELS
 
 UNIT_SCALE = {"万元": 10_000.0, "元": 1.0, "千元": 1_000.0}
 PROBLEM_COLUMNS = ("field", "code", "message")
 
 
-def _id_numbers(raw: pd.Series) -> pd.Series:
-    from fupin_audit.schema.idnumber import normalise_id
+def _id_numbers(raw: pd.Series, encoded: tuple[np.ndarray, pa.Array] | None = None) -> pd.Series:
+    from fupin_audit.schema.idnumber import normalised_ids
 
-    normalised = normalise_id(raw)["normalized"]
+    normalised = normalised_ids(raw, encoded)
     return normalised.where(normalised != "")
 
 
@@ -36,27 +38,39 @@ def validate_table(
     as empty (their missing column is DQ001's business).
     """
     specs = MODELS[kind].specs()
-    typed = raw.copy()
+    typed = raw.copy(deep=False)  # copy-on-write: the typed columns replace, never touch, the raw ones
     problems: list[pd.DataFrame] = []
+    sources = raw[SOURCE_COLUMN].to_numpy() if present_in is not None and SOURCE_COLUMN in raw else None
+    empty_code = PROBLEM_CODES.index(DQ_EMPTY)
     for name, spec in specs.items():
         if name not in raw:
             continue
         column = raw[name]
-        parsed = parse_column(spec, name, column)
-        if spec.kind is Kind.ID_NUMBER:
-            typed[name] = _id_numbers(column)
+        is_id = spec.kind is Kind.ID_NUMBER
+        encoded = encode_texts(column)  # one hash encoding of the column serves every step
+        parsed = _parse(spec, name, column, values=not is_id, encoded=encoded)
+        if is_id:
+            typed[name] = _id_numbers(column, encoded)
         elif (scale := _scales(raw, units, name)) is not None:
             typed[name] = parsed.values * scale
         else:
             typed[name] = parsed.values
-        bad = parsed.problem != ""
-        if present_in is not None and name in present_in:
-            bad &= raw[SOURCE_COLUMN].isin(present_in[name]) | (parsed.problem != DQ_EMPTY)
+        codes = parsed.problem.cat.codes.to_numpy()  # 0 is "" (no problem)
+        bad = codes != 0
+        if not bad.any():
+            continue
+        if sources is not None and name in present_in:
+            bad &= np.isin(sources, list(present_in[name])) | (codes != empty_code)
         if bad.any():
+            rows = np.flatnonzero(bad)
             problems.append(
                 pd.DataFrame(
-                    {"field": name, "code": parsed.problem[bad], "message": parsed.message[bad]},
-                    index=parsed.problem.index[bad],
+                    {
+                        "field": name,
+                        "code": parsed.problem.iloc[rows].astype(object),
+                        "message": parsed.message.iloc[rows].astype(object),
+                    },
+                    index=raw.index[rows],
                 )
             )
     frame = pd.concat(problems) if problems else pd.DataFrame(columns=list(PROBLEM_COLUMNS))

@@ -1,0 +1,241 @@
+"""Scaling guards (no timings): rule work grows linearly with the rows, duplicate detection hashes
+instead of comparing pairs, and the vectorised shortcuts taken for speed give exactly the Python result.
+
+The work probe counts the lines of this project's Python run while each rule runs (``sys.settrace``,
+traced only in our own files). A vectorised rule runs about as many lines for 2 000 households as for
+1 000 (the work happens inside numpy/arrow); a per-row Python loop doubles them, a pairwise comparison
+quadruples them. The second test shows the probe catching such a rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import fupin_audit
+from fupin_audit.audit import Settings
+from fupin_audit.dataset import Dataset
+from fupin_audit.engine.context import AuditContext
+from fupin_audit.engine.registry import default_registry
+from fupin_audit.engine.rule import Rule, rule
+from fupin_audit.engine.runner import run_rules
+from fupin_audit.load import load
+from fupin_audit.sample import generate, write_parquet
+
+# Lines a rule may run beyond proportional growth (lazy caches, a few more flagged rows …).
+SLACK = 5_000
+
+
+def _dataset(households: int, folder: Path, edit=None) -> Dataset:
+    data = generate(households, seed=7, year=2017)
+    if edit is not None:
+        edit(data.tables)
+    return load(write_parquet(data, folder))
+
+
+def _lines_per_rule(dataset: Dataset, rules: list[Rule]) -> dict[str, int]:
+    """Lines of Python executed in this project's code (and this test file) while each rule runs.
+
+    A line event fires for every line run and every loop iteration, so a Python loop over rows, or
+    over pairs of rows, shows up however few functions it calls; numpy/arrow work does not."""
+    counts: dict[str, int] = {}
+    current: list[str] = []
+    ours = (str(Path(fupin_audit.__file__).parent), __file__)
+
+    def local(frame, event, arg):
+        if event == "line" and current:
+            counts[current[-1]] = counts.get(current[-1], 0) + 1
+        return local
+
+    def trace(frame, event, arg):
+        return local if frame.f_code.co_filename.startswith(ours) else None
+
+    def wrapped(r: Rule) -> Rule:
+        def check(ctx, params):
+            current.append(r.code)
+            try:
+                return r.check(ctx, params)
+            finally:
+                current.pop()
+
+        return dataclasses.replace(r, check=check)
+
+    ctx = AuditContext(dataset, Settings.from_file(None).policy, None)
+    sys.settrace(trace)
+    try:
+        run_rules(ctx, [wrapped(r) for r in rules])
+    finally:
+        sys.settrace(None)
+    return counts
+
+
+def _growth(tmp_path: Path, rules: list[Rule], sizes=(1_000, 2_000), edit=None) -> dict[str, tuple[int, int]]:
+    _lines_per_rule(_dataset(200, tmp_path / "warm"), rules)  # lazy module-level caches
+    small, big = (_lines_per_rule(_dataset(n, tmp_path / f"h{n}", edit and edit(n)), rules) for n in sizes)
+    return {code: (small.get(code, 0), big.get(code, 0)) for code in set(small) | set(big)}
+
+
+def _superlinear(growth: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    return {code: (a, b) for code, (a, b) in growth.items() if b > 2.2 * a + SLACK}
+
+
+def test_rule_work_grows_at_most_linearly(tmp_path):
+    growth = _growth(tmp_path, list(default_registry()))
+    assert len(growth) >= 60
+    assert not _superlinear(growth), _superlinear(growth)
+
+
+def _pairwise(ctx, params):
+    """A deliberately quadratic duplicate check: every member against every other one."""
+    ids = ctx.frame("members")["证件号码"].tolist()[:1500]
+    same = [i for i, a in enumerate(ids) for b in ids[i + 1 :] if a == b]
+    return ctx.flag("members", ctx.frame("members").index[same], "重复") if same else None
+
+
+def test_the_probe_catches_pairwise_work(tmp_path):
+    quadratic = rule(
+        "DQ999", "pairwise", severity="info", needs=("members",), what="-", why="-", example="-"
+    )(_pairwise)
+    growth = _growth(tmp_path, [quadratic], sizes=(200, 400))
+    assert _superlinear(growth), growth  # the guard above would fail on such a rule
+
+
+# ------------------------------------------------------------------------------------ duplicates
+
+
+def _giant_groups(households: int):
+    """Every rule about duplicates gets one group holding a third of the rows."""
+
+    def edit(tables: dict[str, pd.DataFrame]) -> None:
+        members, hh = tables["members"], tables["households"]
+        m = len(members) // 3
+        members.loc[members.index[:m], "户编号"] = members["户编号"].iloc[0]  # DQ020, DQ031, DQ032
+        members.loc[members.index[:m], "证件号码"] = members["证件号码"].iloc[0]
+        members.loc[members.index[m : 2 * m], "证件号码"] = members["证件号码"].iloc[
+            m
+        ]  # SY103: across households
+        h = len(hh) // 3
+        hh.loc[hh.index[:h], "户编号"] = hh["户编号"].iloc[0]  # DQ021
+        hh.loc[hh.index[h : 2 * h], "户联系电话"] = hh["户联系电话"].iloc[h]  # SY104
+
+    return edit
+
+
+DUPLICATE_RULES = ("DQ020", "DQ021", "DQ031", "DQ032", "SY103", "SY104", "SY403")
+
+
+def test_duplicate_detection_is_not_pairwise(tmp_path):
+    rules = [r for r in default_registry() if r.code in DUPLICATE_RULES]
+    growth = _growth(tmp_path, rules, sizes=(600, 1_200), edit=_giant_groups)
+    assert set(growth) == set(DUPLICATE_RULES)
+    assert not _superlinear(growth), growth
+
+
+# ------------------------------------------------------------------------------------ exact shortcuts
+
+
+def _every_code_point() -> list[str]:
+    return [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+
+
+def test_arrow_trim_strips_what_python_strips():
+    import pyarrow.compute as pc
+
+    texts = [c + "a" + c for c in _every_code_point()]
+    trimmed = pc.utf8_trim_whitespace(pa.array(texts)).to_pylist()
+    assert [t for t, got in zip(texts, trimmed, strict=True) if t.strip() != got] == []
+
+
+def test_nfkc_stable_characters_really_are():
+    """fields._NFKC_STABLE: no character in it changes under NFKC or composes with a neighbour."""
+    import re
+
+    from fupin_audit.schema.fields import _NFKC_STABLE
+
+    ranges = re.findall(r"\\x\{?([0-9A-F]+)\}?-\\x\{?([0-9A-F]+)\}?", _NFKC_STABLE)
+    stable = [chr(c) for low, high in ranges for c in range(int(low, 16), int(high, 16) + 1)]
+    assert len(stable) > 27_000
+    assert [c for c in stable if unicodedata.normalize("NFKC", c) != c or unicodedata.combining(c)] == []
+    composing = set()
+    for c in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(c))
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            composing.add(chr(int(decomposition.split()[1], 16)))
+    assert composing.isdisjoint(stable)
+
+
+SAMPLES = [
+    "", " ", "-", "—", "NULL", " null ", "ＮＵＬＬ", "\u3000-\u3000", "N/A", "nan", "\x1c", "2017-03-01",
+    "２０１７年３月１日", "٢٠١٧-٠٣-٠١", "1,234.5", "¥12", "12元", "１２元", "1\x1c2", "\u0663\u0664", "139 1234 5678",
+    "139-1234-5678\n", "１３９１２３４５６７８", "13912345678", "+8613912345678", "张三", "e\u0301", "ﬁ", "①",
+]  # fmt: skip
+
+
+def _random_texts(n: int = 3_000) -> list[str]:
+    rng = np.random.default_rng(5)
+    alphabet = [
+        *"0123456789 -－—/\\.,年月日NULnlaX\t\n\x0b\x1c\x85\u00a0\u3000",
+        *("\u0663", "１", "\u2028", "\ufeff", "\u200b", "e\u0301", "张", "①", "ﬁ", "¥", "元"),
+    ]
+    return ["".join(rng.choice(alphabet, size=rng.integers(0, 12))) for _ in range(n)]
+
+
+def test_vectorised_emptiness_and_phone_checks_match_python():
+    import re
+
+    from fupin_audit.rules.dq_household import _empty_value, empty_cells, map_values
+    from fupin_audit.rules.dq_members import MOBILE, PHONE_SEPARATORS, bad_phones
+
+    texts = pd.Series([*SAMPLES, *_random_texts(), None], dtype="str")
+    assert empty_cells(texts).tolist() == [_empty_value(v) for v in texts.astype(object)]
+    pattern = re.compile(MOBILE)
+
+    def bad(v):
+        return isinstance(v, str) and pattern.match(PHONE_SEPARATORS.sub("", v)) is None
+
+    assert bad_phones(texts).tolist() == map_values(texts, bad, bool).tolist()
+    assert bad_phones(texts).sum() < len(texts) - 3  # valid numbers are in the sample
+
+
+def test_findings_keep_the_text_pandas_concat_would_give():
+    from fupin_audit.findings import assemble
+
+    ints = pd.DataFrame({"message": ["a", "b"], "row": [2, 3], "value": np.array([1, 2], dtype="int64")})
+    floats = pd.DataFrame({"message": ["c"], "row": [4], "value": [2.5]})
+    out = assemble([ints, floats], [{"rule": "R1"}, {"rule": "R2"}])
+    assert out["value"].tolist() == ["1.0", "2.0", "2.5"]  # int64 + float64 concatenate as float64
+    out = assemble([ints], [{"rule": "R1"}])
+    assert out["value"].tolist() == ["1", "2"]
+    assert out["rule"].tolist() == ["R1", "R1"] and out["row"].tolist() == [2, 3]
+    assert out["table"].tolist() == ["", ""]
+
+
+@pytest.mark.parametrize("by", ["县"])
+def test_partitioned_run_equals_the_normal_run(tmp_path, by):
+    from fupin_audit.engine.partition import run_partitioned
+
+    def two_counties(tables: dict[str, pd.DataFrame]) -> None:
+        """Half the townships, their villages and households, move to a second county."""
+        towns = sorted(set(tables["households"]["乡"]))
+        moved = set(towns[: len(towns) // 2])
+        for kind in ("households", "villages"):
+            frame = tables[kind]
+            if "县" in frame:
+                frame.loc[frame["乡"].isin(moved), "县"] = "太湖县"
+
+    dataset = _dataset(1_500, tmp_path / "two", two_counties)
+    assert dataset.tables["households"].data["县"].nunique() == 2
+    policy = Settings.from_file(None).policy
+    rules = list(default_registry())
+    normal = run_rules(AuditContext(dataset, policy), rules)
+    split = run_partitioned(dataset, policy, rules, by=by)
+    assert split.partitions >= 2
+    pd.testing.assert_frame_equal(split.findings, normal.findings)
+    assert [o.code for o in split.outcomes] == [o.code for o in normal.outcomes]
