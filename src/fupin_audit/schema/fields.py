@@ -114,6 +114,7 @@ def Year(*aliases: str, required: bool = False, household_level: bool = False) -
 EMPTY_MARKERS = frozenset({"", "-", "--", "—", "/", "\\", "NULL", "null", "None", "nan", "NaN", "N/A", "n/a"})
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 MIN_YEAR, MAX_YEAR = 1900, 2100
+INT_LIMIT = 2**53  # whole numbers beyond this are not exact in a double, nor plausible counts
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _NUMBER_NOISE = re.compile(r"[,\s¥￥]|元$")
@@ -213,6 +214,8 @@ def parse_scalar(spec: Spec, name: str, raw: object) -> object:
             raise FieldProblem(DQ_NUMBER, f"{name} “{text}” 不是数字")
         if kind is Kind.INT and not value.is_integer():
             raise FieldProblem(DQ_NUMBER, f"{name} {text} 不是整数")
+        if kind is Kind.INT and abs(value) >= INT_LIMIT:
+            raise FieldProblem(DQ_NUMBER, f"{name} {text} 超出范围")
         if (spec.ge is not None and value < spec.ge) or (spec.le is not None and value > spec.le):
             raise FieldProblem(DQ_NUMBER, f"{name} {text} 超出范围 {_range_text(spec)}")
         return int(value) if kind is Kind.INT else value
@@ -385,6 +388,8 @@ def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series
     parts = _extract(clean, _DATE_YMD)
     compact = _extract(clean, _DATE_COMPACT)
     parts = parts.fillna(compact).astype("float64")
+    # A year pandas cannot hold in nanoseconds (0000, 9999) is simply not a valid date here.
+    parts[0] = parts[0].where(parts[0].between(MIN_YEAR, MAX_YEAR))
     ymd = pd.DataFrame({"year": parts[0], "month": parts[1], "day": parts[2]})
     dates = pd.to_datetime(ymd, errors="coerce")
     serial = pd.to_numeric(_extract(clean, _DATE_SERIAL)[0], errors="coerce")
@@ -463,7 +468,9 @@ def _on_unique(spec: Spec, name: str, texts: pd.Series, clean: pd.Series, empty:
         if kind is Kind.INT:
             not_int = out.notna() & (out % 1 != 0)
             verdicts.set(not_int, DQ_NUMBER, [f"{name} {t} 不是整数" for t in texts[not_int]])
-            wrong |= not_int
+            too_big = out.notna() & ~not_int & (out.abs() >= INT_LIMIT)
+            verdicts.set(too_big, DQ_NUMBER, [f"{name} {t} 超出范围" for t in texts[too_big]])
+            wrong |= not_int | too_big
         valid = out.notna() & ~wrong
         no = pd.Series(False, index=texts.index)
         out_low = valid & (out < spec.ge) if spec.ge is not None else no
