@@ -11,7 +11,7 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from fupin_audit.cli.app import main  # noqa: E402
+from fupin_audit.cli.app import main
 
 if __name__ == "__main__":
     main()

@@ -55,7 +55,9 @@ class TableRequest:
         kind, sep, rest = text.partition("=")
         kind = kind.strip()
         if not sep or kind not in TABLE_KINDS:
-            raise ConfigError(f"--table {text}: 格式为 KIND=PATH[:SHEET]，KIND 为 {'、'.join(TABLE_KINDS)} 之一")
+            raise ConfigError(
+                f"--table {text}: 格式为 KIND=PATH[:SHEET]，KIND 为 {'、'.join(TABLE_KINDS)} 之一"
+            )
         path, sheet = rest, None
         if ":" in rest and not Path(rest).exists():
             path, _, sheet = rest.rpartition(":")
@@ -129,7 +131,9 @@ def is_flat_export(kind: str, fields: set[str]) -> bool:
     """A member-level sheet that also carries household-only columns (人均纯收入, 脱贫状态 …)."""
     household_only = set(Household.signature) - set(Member.specs())
     per_person = {"与户主关系", "人口编号"}  # a household sheet may carry the head's 姓名/证件号码 too
-    return kind in ("members", "households") and len(fields & household_only) >= 2 and bool(fields & per_person)
+    return (
+        kind in ("members", "households") and len(fields & household_only) >= 2 and bool(fields & per_person)
+    )
 
 
 def roster_category(label: str) -> str | None:
@@ -185,7 +189,14 @@ class Loader:
         self.seconds["validate"] = time.perf_counter() - clock
         flat = pd.concat(self.conflicts) if self.conflicts else None
         return Dataset(
-            tables, self.sources, self.files, self.diagnostics, self.missing, flat, self.title_years, self.seconds
+            tables,
+            self.sources,
+            self.files,
+            self.diagnostics,
+            self.missing,
+            flat,
+            self.title_years,
+            self.seconds,
         )
 
     # -- one file ---------------------------------------------------------------------------------
@@ -237,7 +248,11 @@ class Loader:
             body = _data_rows(sheet.grid, layout)
         kind = self._forced_kind(sheet) or classify(sheet.sheet, sheet.file, names)
         if kind is None:
-            self._note("warning", f"无法判断是哪一种表（表头：{'、'.join(n for n in names[:8] if n)}…），已跳过", sheet)
+            self._note(
+                "warning",
+                f"无法判断是哪一种表（表头：{'、'.join(n for n in names[:8] if n)}…），已跳过",
+                sheet,
+            )
             return
         first_source = len(self.sources)
         positions = {text: i for i, text in enumerate(written) if text and text not in ("",)}
@@ -428,5 +443,3 @@ def load(
     progress: Callable[[str], None] | None = None,
 ) -> Dataset:
     return Loader(encoding=encoding, forced=forced, progress=progress).load(paths)
-
-
