@@ -111,6 +111,34 @@ def check_tables(tmp_path: Path, select: Sequence[str], year: int | None = 2017,
     return result.findings
 
 
+# Picking findings apart in rule tests.
+
+
+def found(findings, code):
+    part = findings[findings["rule"] == code]
+    return part.sort_values(["table", "row"]).reset_index(drop=True)
+
+
+def rows(findings, code, table=None):
+    part = found(findings, code)
+    if table:
+        part = part[part["table"] == table]
+    return sorted(int(r) for r in part["row"])
+
+
+def hit(findings, code, row, table=None):
+    part = found(findings, code)
+    if table:
+        part = part[part["table"] == table]
+    hits = part[part["row"] == row]
+    assert len(hits) == 1, hits
+    return hits.iloc[0]
+
+
+def message(findings, code, row, table=None):
+    return hit(findings, code, row, table)["message"]
+
+
 @pytest.fixture
 def fixtures_dir() -> Path:
     return Path(__file__).parent / "fixtures"

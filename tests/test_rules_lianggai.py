@@ -7,36 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import check_tables, household, make_id, member, write_xlsx
+from conftest import check_tables, hit, household, make_id, member, message, rows, write_xlsx
 
 from fupin_audit.audit import audit
 from fupin_audit.engine.registry import default_registry
 from fupin_audit.errors import ConfigError
-
-
-def found(findings, code):
-    part = findings[findings["rule"] == code]
-    return part.sort_values(["table", "row"]).reset_index(drop=True)
-
-
-def rows(findings, code, table=None):
-    part = found(findings, code)
-    if table:
-        part = part[part["table"] == table]
-    return sorted(int(r) for r in part["row"])
-
-
-def hit(findings, code, row, table=None):
-    part = found(findings, code)
-    if table:
-        part = part[part["table"] == table]
-    hits = part[part["row"] == row]
-    assert len(hits) == 1, hits
-    return hits.iloc[0]
-
-
-def message(findings, code, row, table=None):
-    return hit(findings, code, row, table)["message"]
 
 
 def outcome(result, code):
