@@ -202,6 +202,29 @@ def test_vectorised_emptiness_and_phone_checks_match_python():
 
     assert bad_phones(texts).tolist() == map_values(texts, bad, bool).tolist()
     assert bad_phones(texts).sum() < len(texts) - 3  # valid numbers are in the sample
+    # the same on a long column of distinct texts, judged row by row without hashing
+    long = pd.Series([*texts.tolist(), *(f"1391234{i:04d}" for i in range(90_000))], dtype="str")
+    assert empty_cells(long).tolist() == [_empty_value(v) for v in long.astype(object)]
+    assert bad_phones(long).tolist() == map_values(long, bad, bool).tolist()
+
+
+def test_columns_of_distinct_values_parse_alike_without_hashing(monkeypatch, tmp_path):
+    """Long columns of mostly distinct texts skip the hash encoding (every row its own entry):
+    validation and the ID analysis give the same result either way."""
+    from fupin_audit.schema import fields
+    from fupin_audit.schema.idnumber import analyse_ids
+
+    paths = write_parquet(generate(300, seed=7, year=2017), tmp_path / "d")
+    hashed = load(paths)
+    ids = hashed.tables["members"].raw["证件号码"]
+    analysis = analyse_ids(ids, pd.Timestamp("2017-12-31"))
+    monkeypatch.setattr(fields, "_SAMPLE", 5)  # every column of 20 rows or more counts as long
+    assert fields.mostly_distinct(pa.array([str(i) for i in range(100)]))
+    unhashed = load(paths)
+    for kind, table in hashed.tables.items():
+        pd.testing.assert_frame_equal(unhashed.tables[kind].data, table.data)
+        pd.testing.assert_frame_equal(unhashed.tables[kind].problems, table.problems)
+    pd.testing.assert_frame_equal(analyse_ids(ids, pd.Timestamp("2017-12-31")), analysis)
 
 
 def test_findings_keep_the_text_pandas_concat_would_give():

@@ -167,8 +167,11 @@ def missed_rate(result: AuditResult) -> dict[str, Any]:
     roster_ids = pc.filter(roster_ids, pc.not_equal(roster_ids, ""))
     unregistered = len(roster_ids)
     if "members" in result.dataset.tables and "证件号码" in result.dataset.tables["members"].data:
-        registered = _distinct(_text(result.dataset.tables["members"].data["证件号码"]).str.upper())
-        unregistered = int(pc.sum(pc.invert(pc.is_in(roster_ids, value_set=registered))).as_py() or 0)
+        # the roster IDs found among the members (a lookup in the small roster set, not a hash of
+        # every member's ID)
+        members = _arrow(_text(result.dataset.tables["members"].data["证件号码"]).str.upper())
+        found = pc.unique(pc.filter(members, pc.is_in(members, value_set=roster_ids)))
+        unregistered = len(roster_ids) - len(found)
     missed = set(result.findings.loc[result.findings["rule"].isin(MISSED_RULES), "id_number"]) - {""}
     return {**ratio(len(missed), unregistered), "rules": list(MISSED_RULES)}
 

@@ -27,7 +27,14 @@ from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import NoParams, SkipRule, rule
 from fupin_audit.rules.dq_idnumber import id_analysis
 from fupin_audit.schema.codes import code_list
-from fupin_audit.schema.fields import EMPTY_MARKERS, EMPTY_SET, arrow_mask, arrow_text, clean_texts
+from fupin_audit.schema.fields import (
+    EMPTY_MARKERS,
+    EMPTY_SET,
+    arrow_mask,
+    arrow_text,
+    clean_texts,
+    mostly_distinct,
+)
 
 HID = "户编号"
 REL = "与户主关系"
@@ -59,6 +66,19 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
         return codes, pd.array(encoded.dictionary.to_pandas(), dtype=series.dtype)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.int64), uniques
+
+
+def entries(series: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """For an element-wise test of a text column: the texts to judge, and per row the entry holding
+    its verdict (-1: NA). The distinct texts (hash-encoded), or, for a long column of mostly distinct
+    texts, the rows themselves (NA rows then stay null in the array)."""
+    array = arrow_text(series)
+    if mostly_distinct(array):
+        return np.arange(len(array), dtype=np.int64), array
+    encoded = pc.dictionary_encode(array)
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(
+        np.int64
+    ), encoded.dictionary
 
 
 def as_text(series: pd.Series) -> pd.Series:
@@ -107,11 +127,11 @@ def empty_cells(series: pd.Series) -> np.ndarray:
     str.strip() strips); only texts NFKC could change go through Python."""
     if not isinstance(series.dtype, pd.StringDtype):
         return map_values(series, _empty_value, bool)
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    array = arrow_text(uniques)
+    codes, array = entries(series)
     empty = arrow_mask(pc.is_in(pc.utf8_trim_whitespace(array), value_set=EMPTY_SET))
     empty |= arrow_mask(pc.is_in(clean_texts(array), value_set=EMPTY_SET))
-    return np.append(empty, True)[np.where(codes < 0, len(uniques), codes)]
+    empty |= ~arrow_mask(pc.is_valid(array))
+    return np.append(empty, True)[np.where(codes < 0, len(array), codes)]
 
 
 def _empty_value(value: Any) -> bool:

@@ -18,9 +18,9 @@ from pydantic import field_validator
 from fupin_audit.dataset import SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules.dq_household import factorize, formatted, map_values, raw_empty, sources
+from fupin_audit.rules.dq_household import entries, formatted, map_values, raw_empty, sources
 from fupin_audit.rules.dq_idnumber import id_analysis
-from fupin_audit.schema.fields import Kind, arrow_mask, arrow_text
+from fupin_audit.schema.fields import Kind, arrow_mask
 from fupin_audit.schema.models import MODELS
 
 EDU, SCHOOL, SKILL, HEALTH = "文化程度", "在校生状况", "劳动技能", "健康状况"
@@ -354,14 +354,14 @@ def bad_phones(series: pd.Series, pattern: str = MOBILE) -> np.ndarray:
         return map_values(series, bad, bool)
     # The default pattern on ASCII text is exactly an RE2 pattern (Python's \s and \d spelled out for
     # ASCII; $ is \z once the whitespace is gone): arrow judges those, Python the rest.
-    codes, uniques = factorize(series)
-    array = arrow_text(uniques)
+    codes, array = entries(series)
+    written = arrow_mask(pc.is_valid(array))
     compact = pc.replace_substring_regex(array, _ASCII_PHONE_SEPARATORS, "")
-    flagged = ~arrow_mask(pc.match_substring_regex(compact, _ASCII_MOBILE))
-    others = np.flatnonzero(~arrow_mask(pc.string_is_ascii(array)))
+    flagged = ~arrow_mask(pc.match_substring_regex(compact, _ASCII_MOBILE)) & written
+    others = np.flatnonzero(~arrow_mask(pc.string_is_ascii(array)) & written)
     if len(others):
         flagged[others] = [bad(v) for v in pc.take(array, pa.array(others)).to_pylist()]
-    return np.append(flagged, False)[np.where(codes < 0, len(uniques), codes)]
+    return np.append(flagged, False)[np.where(codes < 0, len(array), codes)]
 
 
 @rule(

@@ -301,13 +301,32 @@ def clean_texts(array: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(array)
 
 
+_SAMPLE = 20_000
+
+
+def mostly_distinct(array: pa.Array) -> bool:
+    """Whether over half of a strided sample of a long column are distinct values: hashing it to its
+    distinct values would then cost more than it saves. Only a guess about speed — code that asks
+    gives the same result either way."""
+    n = len(array)
+    if n < 4 * _SAMPLE:
+        return False
+    sample = pc.take(array, pa.array(np.arange(0, n, n // _SAMPLE)[:_SAMPLE]))
+    return pc.count_distinct(sample).as_py() > _SAMPLE // 2
+
+
 def encode_texts(raw: pd.Series) -> tuple[np.ndarray, pa.Array] | None:
     """For a pyarrow-backed text column: per row, the position of its text among the distinct texts
     (NA counts as ""), and those texts in first-seen order — `pd.factorize(raw.fillna(""))`, done by
-    arrow's hash encoding directly (half the time). None for any other column."""
+    arrow's hash encoding directly (half the time). A column of mostly distinct texts (IDs, names,
+    amounts) is not hashed: every row is then its own entry (codes 0…n-1), which every caller
+    treats alike. None for any other column."""
     if not (isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow"):
         return None
-    encoded = pc.dictionary_encode(pc.fill_null(arrow_text(raw), ""))
+    array = pc.fill_null(arrow_text(raw), "")
+    if mostly_distinct(array):
+        return np.arange(len(array), dtype=np.intp), array
+    encoded = pc.dictionary_encode(array)
     codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
     return codes, encoded.dictionary
 
@@ -538,6 +557,8 @@ def _parse(
         and pc.all(pc.equal(clean_arr, array)).as_py() is not False
     ):
         out = raw.copy(deep=False)  # already clean text: the typed column is the column as read
+    elif len(per_unique) == len(codes):  # one entry per row, in row order: nothing to take
+        out = per_unique.set_axis(raw.index)
     else:
         out = per_unique.take(codes)
         out.index = raw.index

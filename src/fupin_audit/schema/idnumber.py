@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fupin_audit.schema.fields import mostly_distinct
+
 __all__ = [
     "FLAGS",
     "KINDS",
@@ -114,6 +116,9 @@ def _factorize(raw: pd.Series) -> tuple[np.ndarray, pa.Array]:
         array = pa.array(raw.array, type=pa.large_string())
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
+        if array.null_count == 0 and mostly_distinct(array):
+            # IDs are nearly all distinct: every row is its own entry (everything here is per entry)
+            return np.arange(len(array), dtype=np.intp), array
         encoded = pc.dictionary_encode(array)
         codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
         return np.asarray(codes, dtype=np.intp), encoded.dictionary.cast(pa.large_string())
