@@ -18,6 +18,7 @@ from fupin_audit.engine.rule import Rule, Severity
 from fupin_audit.engine.runner import RuleOutcome, rule_parameters, run_rules
 from fupin_audit.errors import ConfigError
 from fupin_audit.findings import SEVERITIES, SEVERITY_RANK
+from fupin_audit.io.inputs import expand_inputs
 from fupin_audit.load import TableRequest, load
 from fupin_audit.policy import Policy, load_policy, read_toml
 
@@ -110,7 +111,7 @@ def audit(
         if on_stage:
             on_stage(name, detail)
 
-    dataset = load(paths, encoding=encoding, forced=forced, progress=lambda p: stage("read", p))
+    dataset = load(expand_inputs(paths), encoding=encoding, forced=forced, progress=lambda p: stage("read", p))
     seconds.update(dataset.seconds)
     ctx = AuditContext(dataset, settings.policy, year)
     clock = time.perf_counter()

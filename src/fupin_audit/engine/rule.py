@@ -55,6 +55,10 @@ class Rule:
     params: type[BaseModel] = NoParams
     scope: Scope = "local"  # local: a county's result depends only on that county's rows
     aliases: tuple[str, ...] = ()
+    # Global rules only: table → column whose value (a person key for ID columns, else the stripped
+    # text) splits the rule's work — rows with different keys never meet in one finding — so a
+    # distributed run may check it bucket by bucket. Tables not named are not given to the rule then.
+    shuffle: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, ctx: AuditContext, params: BaseModel | None = None) -> RuleResult:
         return self.check(ctx, params or self.params())
@@ -73,6 +77,7 @@ def rule(
     family: str | None = None,
     params: type[BaseModel] = NoParams,
     scope: Scope = "local",
+    shuffle: dict[str, str] | None = None,
 ) -> Callable[[RuleFunction], Rule]:
     """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN)."""
 
@@ -95,6 +100,7 @@ def rule(
             check=fn,
             params=params,
             scope=scope,
+            shuffle=shuffle or {},
         )
 
     return wrap

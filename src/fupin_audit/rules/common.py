@@ -304,6 +304,20 @@ def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
     return ctx.cached(f"{kind}.person_keys.{field}", compute)
 
 
+def shuffle_keys(ctx: AuditContext, kind: str, field: str) -> pd.Series:
+    """Per row: the key a rule's `shuffle` names — the person an ID column names, else the stripped
+    text; NA for none (such a row meets no other row through this key)."""
+    from fupin_audit.schema.fields import Kind
+    from fupin_audit.schema.models import MODELS
+
+    if not ctx.has(kind, field):
+        return pd.Series(np.nan, index=ctx.frame(kind).index, dtype=object)
+    if MODELS[kind].specs()[field].kind is Kind.ID_NUMBER:
+        return person_keys(ctx, kind, field)
+    values = text(ctx.frame(kind)[field])
+    return values.where(values != "")
+
+
 def person_codes(ctx: AuditContext) -> dict[str, Any]:
     """Codes of person keys shared by every ID column present (“members.证件号码” → codes), with
     `n` and `registered`: per code, the first member row holding it (-1: not a registered member)."""
@@ -727,12 +741,17 @@ def audit_year(ctx: AuditContext) -> int | None:
     """The run's data year: --year, else the most common data year of the households or members."""
     if ctx.year is not None:
         return ctx.year
-    for kind in ("households", "members", "villages"):
-        if ctx.has(kind):
-            years = ctx.data_year(kind).dropna()
-            if len(years):
-                return int(years.mode().iloc[0])
-    return None
+
+    def compute() -> int | None:
+        for kind in ("households", "members", "villages"):
+            if ctx.has(kind):
+                years = ctx.data_year(kind).dropna()
+                if len(years):
+                    return int(years.mode().iloc[0])
+        return None
+
+    # cached: a partitioned run gives every partition the whole dataset's value
+    return ctx.cached("audit_year", compute)
 
 
 def exit_years(ctx: AuditContext, households: pd.DataFrame, years: pd.Series) -> tuple[pd.Series, pd.Series]:

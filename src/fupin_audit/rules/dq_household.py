@@ -364,6 +364,7 @@ def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     severity="error",
     needs=("households",),
     scope="global",  # the same 户编号 in two counties is a duplicate too
+    shuffle={"households": HID},
     columns={"households": (HID,)},
     what="户表中两行或多行的户编号相同。每一行都报告，related 列出同一户编号的其他行。",
     why=WHY_STRUCTURE + " 户编号是户与成员、帮扶措施、帮扶责任人关联的唯一钥匙，重复会让人口、收入和措施"

@@ -88,6 +88,7 @@ def _dead_by(ctx: AuditContext, kind: str, when: pd.Timestamp | None) -> pd.Seri
     needs=("rosters", "members"),
     columns={"rosters": (ID, "类别"), "members": (ID,)},
     scope="global",
+    shuffle={"rosters": ID, "members": ID},
     what="比对名单中类别为低保或特困的人，或名单上人均纯收入低于（<）数据年度贫困线的人，其证件号码（规范化后）"
     "不在任何建档立卡户的成员中。死亡名单上已在数据年度结束前死亡的人、证件号码无效的名单行不报告。每条名单"
     "记录报告一次（位置是名单的行）。名单的数据年度取 --year，否则取户表 / 成员表最常见的年度；都没有时只按类别"
@@ -378,6 +379,7 @@ def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     needs=("members", "rosters"),
     columns={"members": (ID,), "rosters": (ID, "类别")},
     scope="global",
+    shuffle={"members": ID, "rosters": ID},
     what="建档立卡成员（按规范化证件号码）出现在取消资格的比对名单上：财政供养人员、车辆（非农用车）、商品房、"
     "工商注册。名单记录的日期晚于数据年度 12 月 31 日的不算（当时还不具备该条件）。每名成员报告一次，消息给出"
     "名单类别和行，related 列出命中的名单记录（类别、文件、工作表、行、日期、详情）。",

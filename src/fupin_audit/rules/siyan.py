@@ -958,6 +958,7 @@ def sy305(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     needs=("members",),
     columns={"members": (ID,)},
     scope="global",
+    shuffle={"members": ID, "rosters": ID},
     what="成员在数据年度之前（死亡日期早于数据年度 1 月 1 日）已死亡，仍登记为建档立卡成员；死亡日期不详"
     "（只有是否死亡 = 是，或死亡名单没有日期）的也报告，注明无法确认死亡时间。死亡信息来自比对名单中类别为"
     "“死亡”的记录（或“死亡人员”工作表，按规范化证件号码匹配），以及成员表自己的死亡日期 / 是否死亡列；"
@@ -996,6 +997,7 @@ def sy401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     needs=("measures", "members"),
     columns={"measures": ("领取人证件号码",), "members": (ID,)},
     scope="global",
+    shuffle={"measures": "领取人证件号码", "members": ID, "rosters": ID},
     what="帮扶资金的领取人证件号码（规范化后）不是任何建档立卡成员（号码无效的也报告），或发放日期晚于领取人的"
     "死亡日期（死亡当天及以前发放的不报告）。死亡日期来源同 SY401。",
     why=DISCIPLINE + "资金必须发放到建档立卡对象本人；发给非在册人员或死者，是虚报冒领的典型线索。",

@@ -1,0 +1,701 @@
+"""Check a partitioned dataset on a Dask cluster (`check --engine dask`), with the same rule
+functions as the one-machine (pandas) engine and the same findings.
+
+Layout. The inputs are folders (or files) of a parquet dataset, e.g. the hive tree `fupin-audit
+convert` writes: ``DIR/县=宿松县/households.parquet``. A file under ``key=value`` folders belongs to
+that partition; a file outside any such folder (the reference rosters: 低保, 死亡, 财政供养 …) is
+*shared*: every partition reads it, and what is reported about its rows is reported once. When no
+file is partitioned, the whole input is one partition. A household's members, measures and helpers
+must sit in the household's partition (convert puts them there).
+
+A run:
+1. the run's data year — the most common 年度 over all tables, unless --year — from the 年度 columns
+   alone, so local rules that fall back to it see the year a one-machine run would;
+2. one task per partition: read and validate, run the *local* rules, write the findings to
+   ``OUTPUT/part-NNNNN.<fmt>``, keep the narrow columns the *global* rules read;
+3. global rules (the same person or phone in two counties, roster hits …): the narrow columns of all
+   partitions are moved to `buckets` tasks by a hash of each rule's key (a shuffle), each bucket is
+   checked like a small dataset, and its findings are written to ``OUTPUT/global-NNNNN.<fmt>``.
+   Rules without a declared key run in a single task over the narrow columns of the whole dataset.
+Only counts and outcomes come back to the client; findings stay in the output files.
+"""
+
+from __future__ import annotations
+
+import functools
+import resource
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from fupin_audit.dataset import META_COLUMNS, SOURCE_COLUMN, Dataset, Diagnostic, InputFile, Source, Table
+from fupin_audit.engine.context import AuditContext
+from fupin_audit.engine.rule import Rule
+from fupin_audit.engine.runner import RuleOutcome, run_rules
+from fupin_audit.findings import RULE_COLUMNS
+from fupin_audit.io.inputs import expand_inputs, hive_values
+
+if TYPE_CHECKING:
+    from fupin_audit.audit import Settings
+    from fupin_audit.engine.registry import Registry
+
+OUTPUT_FORMATS = ("parquet", "csv")
+
+# Columns the global rules read besides the ones they declare: what the shared helpers of
+# rules/common.py use (places, names, data years, deaths, related records, pairings, measures).
+# The equivalence tests (tests/test_dask_engine.py) fail when a rule starts reading another column.
+CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "households": (
+        "县", "乡", "村", "户编号", "户主姓名", "户主证件号码", "脱贫状态", "户联系电话", "年度",
+        "帮扶责任人", "帮扶责任人证件号码", "帮扶单位",
+    ),
+    "members": (
+        "县", "乡", "村", "户编号", "人口编号", "姓名", "证件号码", "死亡日期", "是否死亡", "年度", "户联系电话",
+    ),
+    "villages": ("县", "乡", "村", "村代码", "年度"),
+    "measures": (
+        "县", "乡", "村", "户编号", "措施类型", "帮扶单位", "帮扶责任人", "日期", "年度", "金额", "领取人证件号码",
+    ),
+    "helpers": (
+        "县", "乡", "村", "户编号", "帮扶责任人姓名", "帮扶责任人证件号码", "帮扶单位", "开始日期", "结束日期",
+        "年度",
+    ),
+    "rosters": ("类别", "证件号码", "姓名", "日期", "详情", "人均纯收入", "年度", "县"),
+}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class Layout:
+    partitions: list[tuple[str, list[str]]]  # (label such as "县=宿松县", files), in file order
+    shared: list[str]  # files every partition reads
+
+    @property
+    def files(self) -> list[str]:
+        return sorted([*self.shared, *(f for _, files in self.partitions for f in files)], key=_file_order)
+
+
+def _file_order(path: str) -> tuple[str, ...]:
+    return Path(path).parts  # the order of io.inputs.expand_inputs
+
+
+def plan(paths: Iterable[str | Path]) -> Layout:
+    """Partitions from the hive folders of the input files."""
+    groups: dict[str, list[str]] = {}
+    shared: list[str] = []
+    for path in expand_inputs(paths):
+        values = hive_values(path)
+        if values:
+            groups.setdefault("/".join(f"{k}={v}" for k, v in values.items()), []).append(path)
+        else:
+            shared.append(path)
+    if not groups:
+        return Layout([("", shared)], [])
+    return Layout(list(groups.items()), shared)
+
+
+# ----------------------------------------------------------------------------------------- job
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every task needs, picklable: rules travel as codes (+ plug-in paths), not as objects."""
+
+    codes: tuple[str, ...]
+    rule_paths: tuple[str, ...]
+    settings: Settings
+    severity: dict[str, str]
+    year: int | None
+    run_year: int | None
+    encoding: str | None
+    output: str
+    fmt: str
+    audit_year: int | None = None
+    buckets: int = 1
+    groups: tuple[tuple[tuple[str, str], ...], ...] = ()  # shuffle specs, see shuffle_groups
+
+    def rules(self) -> list[Rule]:
+        registry = _registry(self.rule_paths)
+        return [registry.get(code) for code in self.codes]
+
+    def context(self, dataset: Dataset) -> AuditContext:
+        ctx = AuditContext(dataset, self.settings.policy, self.year)
+        if self.year is None:  # the whole dataset's, in every task
+            ctx.cached("run_year", lambda: self.run_year)
+            ctx.cached("audit_year", lambda: self.audit_year)
+        return ctx
+
+    def run(self, ctx: AuditContext, rules: list[Rule]) -> tuple[pd.DataFrame, list[RuleOutcome]]:
+        result = run_rules(ctx, rules, severity=self.severity, settings=self.settings.rule_params)  # type: ignore[arg-type]
+        return result.findings, result.outcomes
+
+
+@functools.cache
+def _registry(rule_paths: tuple[str, ...]) -> Registry:
+    from fupin_audit.engine.registry import default_registry
+
+    return default_registry([Path(p) for p in rule_paths])
+
+
+@dataclass
+class PartReport:
+    """What a task sends back to the client: counts, never findings."""
+
+    label: str
+    path: str  # the findings file written ("" when there were none)
+    findings: int
+    counts: Counter  # (rule, severity) → findings
+    outcomes: list[RuleOutcome]
+    rows: dict[str, int] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[InputFile] = field(default_factory=list)
+    seconds: float = 0.0
+    peak_rss: int = 0  # bytes, of the worker process so far
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def write_part(findings: pd.DataFrame, output: str, name: str, fmt: str) -> str:
+    """One findings file, atomically; nothing for no findings."""
+    if findings.empty:
+        return ""
+    from fupin_audit.report.atomic import atomic_open
+    from fupin_audit.report.writers import write_csv
+
+    path = Path(output) / f"{name}.{fmt}"
+    if fmt == "csv":
+        with atomic_open(path) as fh:
+            write_csv(findings, fh)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(_plain(findings), preserve_index=False)
+        with atomic_open(path, "wb") as fh:
+            pq.write_table(table, fh)
+    return str(path)
+
+
+def _plain(findings: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals as text, so every part file has the same parquet schema."""
+    out = findings.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.CategoricalDtype):
+            out[name] = out[name].astype("string")
+    return out
+
+
+def _counts(findings: pd.DataFrame) -> Counter:
+    if findings.empty:
+        return Counter()
+    pairs = findings[list(RULE_COLUMNS[:2])].astype(str).value_counts()
+    return Counter({tuple(k): int(v) for k, v in pairs.items()})
+
+
+# ------------------------------------------------------------------------------ 1. the data year
+
+
+def file_years(path: str, encoding: str | None = None) -> Counter:
+    """How many rows of each (table, 年度) a file holds, as validation would parse them (年度 None:
+    a row without one). Parquet: the 年度 column alone; anything else (or a flat export, whose rows
+    count in two tables) is loaded whole."""
+    from fupin_audit.load import load
+
+    if Path(path).suffix.lower() in (".parquet", ".pq"):
+        counts = _parquet_years(path)
+        if counts is not None:
+            return counts
+    dataset = load([path], encoding=encoding)
+    counts = Counter()
+    for kind, table in dataset.tables.items():
+        years = table.data["年度"] if "年度" in table.data else pd.Series(pd.NA, index=table.data.index)
+        if dataset.title_years:
+            years = years.fillna(table.data[SOURCE_COLUMN].map(dataset.title_years))
+        counts.update(_year_counts(kind, years))
+    return counts
+
+
+def _parquet_years(path: str) -> Counter | None:
+    """None: not a simple table (a flat export)."""
+    import pyarrow.parquet as pq
+
+    from fupin_audit.io.header import normalise_header
+    from fupin_audit.load import canonical, classify, is_flat_export
+    from fupin_audit.schema.fields import parse_column
+    from fupin_audit.schema.models import MODELS
+
+    try:
+        meta = pq.read_metadata(path)
+        written = meta.schema.names
+    except Exception:
+        return Counter()  # the partition's task reports the unreadable file
+    names = [normalise_header(str(n))[0] for n in written]
+    kind = classify("", path, names)
+    if kind is None:
+        return Counter()
+    if is_flat_export(kind, {f for n in names if n and (f := canonical(kind, n))}):
+        return None
+    columns = [w for w, n in zip(written, names, strict=True) if n and canonical(kind, n) == "年度"]
+    if not columns:
+        return Counter({(kind, None): meta.num_rows})
+    raw = pq.read_table(path, columns=columns[:1]).column(0).cast("string").to_pandas()
+    years = parse_column(MODELS[kind].specs()["年度"], "年度", raw.astype("str")).values
+    return _year_counts(kind, years)
+
+
+def _year_counts(kind: str, years: pd.Series) -> Counter:
+    counts = Counter({(kind, int(k)): int(v) for k, v in years.dropna().value_counts().items()})
+    if unknown := int(years.isna().sum()):
+        counts[(kind, None)] += unknown
+    return counts
+
+
+def common_year(counts: Counter) -> int | None:
+    """The most common year, the earliest on a tie (as pandas' Series.mode().iloc[0])."""
+    if not counts:
+        return None
+    top = max(counts.values())
+    return min(year for year, n in counts.items() if n == top)
+
+
+def run_years(counts: Counter) -> tuple[int | None, int | None]:
+    """The run's data year (AuditContext.run_year) and the audit year (rules.common.audit_year) of
+    the whole dataset from per-(table, 年度) row counts, as a one-machine run computes them."""
+    run_year = common_year(Counter({y: n for (_, y), n in counts.items() if y is not None}))
+    for kind in ("households", "members", "villages"):
+        rows = Counter({y: n for (k, y), n in counts.items() if k == kind})
+        if not rows:
+            continue
+        if None in rows:  # rows without 年度 take the run's year
+            unknown = rows.pop(None)
+            if run_year is not None:
+                rows[run_year] += unknown
+        if rows:
+            return run_year, common_year(rows)
+    return run_year, None
+
+
+def shuffle_groups(rules: Iterable[Rule]) -> list[tuple[dict[str, str], list[str]]]:
+    """Global rules with a shuffle key, merged into as few shuffles as their keys allow: two rules
+    share one when they name a table in common and key every table they both name on the same
+    column (a rule then also gets the other's tables, split by the same person)."""
+    groups: list[tuple[dict[str, str], list[str]]] = []
+    for rule in rules:
+        if rule.scope == "local" or not rule.shuffle:
+            continue
+        for spec, codes in groups:
+            shared = set(spec) & set(rule.shuffle)
+            if shared and all(spec[kind] == rule.shuffle[kind] for kind in shared):
+                spec.update(rule.shuffle)
+                codes.append(rule.code)
+                break
+        else:
+            groups.append((dict(rule.shuffle), [rule.code]))
+    return groups
+
+
+# ---------------------------------------------------------------------------- 2. local rules
+
+
+@dataclass
+class NarrowPiece:
+    """The columns global rules read, of one partition's tables, with their sources."""
+
+    tables: dict[str, Table]
+    sources: list[Source]
+    missing: list[tuple[int, str]]
+    title_years: dict[int, int]
+
+
+def narrow_columns(rules: Iterable[Rule]) -> dict[str, set[str]]:
+    from fupin_audit.engine.context import _IDENTITY_FIELDS
+
+    wanted = {kind: set(fields) for kind, fields in CONTEXT_FIELDS.items()}
+    for kind, fields in _IDENTITY_FIELDS.items():
+        wanted.setdefault(kind, set()).update(f for _, f in fields)
+    for rule in rules:
+        for kind, fields in rule.columns.items():
+            wanted.setdefault(kind, set()).update(fields)
+    return wanted
+
+
+def narrow(dataset: Dataset, columns: dict[str, set[str]], skip_sources: set[int]) -> NarrowPiece:
+    tables: dict[str, Table] = {}
+    for kind, table in dataset.tables.items():
+        wanted = columns.get(kind, set())
+        data = table.data
+        if skip_sources:
+            data = data[~data[SOURCE_COLUMN].isin(list(skip_sources)).to_numpy()]
+        data = data[[c for c in data.columns if c in wanted or c in META_COLUMNS]]
+        raw = table.raw.loc[data.index, [c for c in table.raw.columns if c in wanted or c in META_COLUMNS]]
+        problems = table.problems
+        problems = problems[problems.index.isin(data.index) & problems["field"].isin(list(wanted)).to_numpy()]
+        # fields stay whole: a rule that asks for a column it was not given fails loudly
+        tables[kind] = Table(kind, data, raw, table.fields, problems)
+    missing = [(src, f) for src, f in dataset.missing_columns if src not in skip_sources]
+    years = {src: y for src, y in dataset.title_years.items() if src not in skip_sources}
+    return NarrowPiece(tables, dataset.sources, missing, years)
+
+
+def bucket_pieces(ctx: AuditContext, piece: NarrowPiece, job: Job) -> list[list[NarrowPiece]]:
+    """Per shuffle group, per bucket: the rows of the group's tables whose key hashes to the bucket
+    (rows without a key, which meet no other row, are spread evenly)."""
+    from fupin_audit.rules.common import shuffle_keys
+
+    out = []
+    for spec in job.groups:
+        tables: list[dict[str, Table]] = [{} for _ in range(job.buckets)]
+        for kind, column in spec:
+            table = piece.tables.get(kind)
+            if table is None:
+                continue
+            keys = shuffle_keys(ctx, kind, column).reindex(table.data.index)
+            bucket = bucket_of(keys, job.buckets)
+            for b in range(job.buckets):
+                rows = table.data.index[bucket == b]
+                tables[b][kind] = Table(
+                    kind,
+                    table.data.loc[rows],
+                    table.raw.loc[rows],
+                    table.fields,
+                    table.problems[table.problems.index.isin(rows)],
+                )
+        out.append([NarrowPiece(t, piece.sources, [], {}) for t in tables])
+    return out
+
+
+def bucket_of(keys: pd.Series, buckets: int) -> np.ndarray:
+    """A bucket per row: a stable hash of its key (the same in every process and machine)."""
+    known = keys.notna().to_numpy()
+    spread = np.arange(len(keys), dtype=np.uint64) % np.uint64(buckets)
+    hashed = pd.util.hash_array(keys.fillna("").astype(str).to_numpy(dtype=object)) % np.uint64(buckets)
+    return np.where(known, hashed, spread).astype(np.int64)
+
+
+def check_partition(
+    index: int, label: str, files: Sequence[str], shared: Sequence[str], job: Job
+) -> tuple[PartReport, NarrowPiece, list[list[NarrowPiece]]]:
+    """Read, validate and check one partition with the local rules; keep its narrow columns, whole
+    and split into the buckets of each shuffle."""
+    from fupin_audit.load import load
+
+    clock = time.perf_counter()
+    dataset = load(sorted([*files, *shared], key=_file_order), encoding=job.encoding)
+    rules = job.rules()
+    local = [r for r in rules if r.scope == "local"]
+    ctx = job.context(dataset)
+    findings, outcomes = job.run(ctx, local)
+    shared_set = set(shared)
+    skip: set[int] = set()
+    diagnostics = dataset.diagnostics
+    if index > 0 and shared_set:  # shared files are reported by partition 0 only
+        skip = {i for i, s in enumerate(dataset.sources) if s.file in shared_set}
+        findings = findings[~findings["file"].astype(str).isin(shared_set).to_numpy()]
+        diagnostics = [d for d in diagnostics if d.file not in shared_set]
+    path = write_part(findings, job.output, f"part-{index:05d}", job.fmt)
+    piece = narrow(dataset, narrow_columns(r for r in rules if r.scope != "local"), skip)
+    buckets = bucket_pieces(ctx, piece, job)
+    report = PartReport(
+        label,
+        path,
+        len(findings),
+        _counts(findings),
+        outcomes,
+        {kind: len(t) for kind, t in piece.tables.items()},
+        diagnostics,
+        [f for f in dataset.files if index == 0 or f.path not in shared_set],
+        time.perf_counter() - clock,
+        _peak_rss(),
+    )
+    return report, piece, buckets
+
+
+# --------------------------------------------------------------------------- 3. global rules
+
+
+def merge_pieces(pieces: Sequence[NarrowPiece]) -> Dataset:
+    """One dataset of the narrow pieces, in partition order (the order a one-machine run reads)."""
+    sources: list[Source] = []
+    frames: dict[str, list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]] = {}
+    fields: dict[str, frozenset[str]] = {}
+    missing: list[tuple[int, str]] = []
+    years: dict[int, int] = {}
+    for piece in pieces:
+        offset = len(sources)
+        sources.extend(piece.sources)
+        missing.extend((src + offset, f) for src, f in piece.missing)
+        years.update({src + offset: y for src, y in piece.title_years.items()})
+        for kind, table in piece.tables.items():
+            data = table.data.copy(deep=False)
+            data[SOURCE_COLUMN] = (data[SOURCE_COLUMN].astype(np.int64) + offset).astype(np.int32)
+            raw = table.raw.copy(deep=False)
+            if SOURCE_COLUMN in raw:
+                raw[SOURCE_COLUMN] = data[SOURCE_COLUMN]
+            frames.setdefault(kind, []).append((data, raw, table.problems))
+            fields[kind] = fields.get(kind, frozenset()) | table.fields
+    tables: dict[str, Table] = {}
+    for kind, parts in frames.items():
+        start, problems = 0, []
+        for data, _raw, part_problems in parts:
+            position = pd.Series(np.arange(start, start + len(data)), index=data.index)
+            problems.append(part_problems.set_axis(position.reindex(part_problems.index).to_numpy()))
+            start += len(data)
+        data = pd.concat([p[0] for p in parts], ignore_index=True, sort=False)
+        raw = pd.concat([p[1] for p in parts], ignore_index=True, sort=False)
+        tables[kind] = Table(kind, data, raw, fields[kind], pd.concat(problems))
+    return Dataset(tables, sources, missing_columns=missing, title_years=years)
+
+
+def check_global(pieces: Sequence[NarrowPiece], job: Job, name: str, codes: Sequence[str]) -> PartReport:
+    clock = time.perf_counter()
+    dataset = merge_pieces(pieces)
+    wanted = set(codes)
+    rules = [r for r in job.rules() if r.code in wanted]
+    findings, outcomes = job.run(job.context(dataset), rules)
+    path = write_part(findings, job.output, name, job.fmt)
+    rows = {kind: len(t) for kind, t in dataset.tables.items()}
+    return PartReport(
+        name,
+        path,
+        len(findings),
+        _counts(findings),
+        outcomes,
+        rows,
+        [],
+        [],
+        time.perf_counter() - clock,
+        _peak_rss(),
+    )
+
+
+# ----------------------------------------------------------------------------------------- run
+
+
+@dataclass
+class DaskRun:
+    layout: Layout
+    reports: list[PartReport]
+    outcomes: list[RuleOutcome]
+    run_year: int | None
+    seconds: dict[str, float]
+    workers: int
+    worker_memory: int  # bytes, the limit per worker (0: none)
+
+    @property
+    def counts(self) -> Counter:
+        total: Counter = Counter()
+        for report in self.reports:
+            total.update(report.counts)
+        return total
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for r in self.reports for d in r.diagnostics]
+
+    def rows(self) -> dict[str, int]:
+        total: Counter = Counter()
+        for report in self.reports:
+            if report.label.startswith("global"):
+                continue
+            total.update(report.rows)
+        return dict(total)
+
+
+def run_dask(
+    paths: Sequence[str | Path],
+    output: Path,
+    *,
+    fmt: str = "parquet",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    memory_limit: str | None = None,
+    year: int | None = None,
+    config: Path | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    severity: Iterable[str] = (),
+    rule_paths: Iterable[Path] = (),
+    encoding: str | None = None,
+    buckets: int | None = None,
+    on_stage: Callable[[str, str], None] | None = None,
+    client: Any = None,
+) -> DaskRun:
+    """Check the dataset under `paths` on a Dask cluster; findings go to files in `output`."""
+    from fupin_audit.audit import Settings, parse_severity_overrides
+    from fupin_audit.engine.registry import default_registry
+    from fupin_audit.engine.runner import rule_parameters
+    from fupin_audit.errors import ConfigError
+
+    if fmt not in OUTPUT_FORMATS:
+        raise ConfigError(f"--engine dask 的输出格式只能是 {'、'.join(OUTPUT_FORMATS)}")
+    settings = Settings.from_file(config)
+    rule_paths = tuple(str(Path(p).resolve()) for p in rule_paths)
+    registry = default_registry([Path(p) for p in rule_paths])
+    chosen = registry.select(select, ignore)
+    overrides = {**settings.severity, **parse_severity_overrides(severity, registry)}
+    rule_parameters(registry, settings.rule_params)
+    layout = plan(paths)
+    if not layout.files:
+        raise ConfigError("没有找到输入文件")
+    _prepare_output(output)
+
+    def stage(name: str, detail: str = "") -> None:
+        if on_stage:
+            on_stage(name, detail)
+
+    seconds: dict[str, float] = {}
+    with _client(client, scheduler, workers, memory_limit) as dask_client:
+        clock = time.perf_counter()
+        run_year, common = year, year
+        if year is None:
+            stage("year", "")
+            futures = dask_client.map(file_years, layout.files, encoding=encoding, pure=False)
+            run_year, common = run_years(sum(dask_client.gather(futures), Counter()))
+        seconds["year"] = time.perf_counter() - clock
+        count = len(dask_client.scheduler_info().get("workers", {}))
+        groups = shuffle_groups(chosen)
+        job = Job(
+            tuple(r.code for r in chosen),
+            rule_paths,
+            settings,
+            overrides,
+            year,
+            run_year,
+            encoding,
+            str(output),
+            fmt,
+            common,
+            buckets or max(2, 2 * count),
+            tuple(tuple(spec.items()) for spec, _ in groups),
+        )
+        clock = time.perf_counter()
+        partitions = [
+            dask_client.submit(
+                check_partition, i, label, files, layout.shared, job, pure=False, key=f"partition-{i}"
+            )
+            for i, (label, files) in enumerate(layout.partitions)
+        ]
+        # The reports come to the client; the narrow columns stay on the workers until the global
+        # tasks take them.
+        globals_ = _global_tasks(dask_client, partitions, job, chosen, groups)
+        reports = _gather(dask_client, [dask_client.submit(_pick, p, 0) for p in partitions], stage)
+        seconds["local"] = time.perf_counter() - clock
+        del partitions
+        clock = time.perf_counter()
+        stage("global", "")
+        reports.extend(_gather(dask_client, globals_, stage))
+        seconds["global"] = time.perf_counter() - clock
+        info = dask_client.scheduler_info()
+        memory = max((w.get("memory_limit", 0) or 0 for w in info.get("workers", {}).values()), default=0)
+    outcomes = _merge_outcomes(chosen, reports)
+    return DaskRun(layout, reports, outcomes, run_year, seconds, count, memory)
+
+
+def _global_tasks(client: Any, partitions: list[Any], job: Job, chosen: list[Rule], groups) -> list[Any]:
+    """Global rules with a shuffle key: one task per bucket of each shuffle; the rest: one task over
+    the narrow columns of every partition."""
+    tasks = []
+    for g, (_, codes) in enumerate(groups):
+        for b in range(job.buckets):
+            pieces = [client.submit(_bucket, p, g, b, pure=False) for p in partitions]
+            tasks.append(client.submit(check_global, pieces, job, f"global-{g}-{b:05d}", codes, pure=False))
+    shuffled = {code for _, codes in groups for code in codes}
+    rest = [r.code for r in chosen if r.scope != "local" and r.code not in shuffled]
+    if rest:
+        pieces = [client.submit(_pick, p, 1, pure=False) for p in partitions]
+        tasks.append(client.submit(check_global, pieces, job, "global-whole", rest, pure=False))
+    return tasks
+
+
+def _gather(client: Any, futures: list[Any], stage) -> list[PartReport]:
+    """Results in submission order, reported as each finishes."""
+    from distributed import as_completed
+
+    position = {f.key: i for i, f in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    for done in as_completed(futures):
+        results[position[done.key]] = done.result()
+        stage("done", results[position[done.key]].label)
+    return results
+
+
+def _pick(result: tuple, item: int) -> Any:
+    return result[item]
+
+
+def _bucket(result: tuple, group: int, bucket: int) -> NarrowPiece:
+    return result[2][group][bucket]
+
+
+def _merge_outcomes(rules: list[Rule], reports: list[PartReport]) -> list[RuleOutcome]:
+    from fupin_audit.engine.partition import _merge_outcomes as merge
+
+    class _Result:
+        def __init__(self, outcomes: list[RuleOutcome]) -> None:
+            self.outcomes = outcomes
+
+    return merge(rules, [_Result(r.outcomes) for r in reports])
+
+
+def _prepare_output(output: Path) -> None:
+    from fupin_audit.errors import ConfigError
+
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"{output}: --engine dask 的 --output 须为文件夹（每个分区一个文件）")
+    output.mkdir(parents=True, exist_ok=True)
+    old = [p for p in output.iterdir() if p.name.startswith(("part-", "global-"))]
+    for path in old:  # an earlier run's parts would be mixed with this run's
+        path.unlink()
+
+
+class _client:
+    """The given client, a client of `scheduler`, or a LocalCluster sized to this machine."""
+
+    def __init__(self, client: Any, scheduler: str | None, workers: int | None, memory_limit: str | None):
+        self.given, self.scheduler, self.workers, self.memory_limit = client, scheduler, workers, memory_limit
+        self.cluster = None
+        self.client = None
+
+    def __enter__(self) -> Any:
+        if self.given is not None:
+            return self.given
+        from fupin_audit.errors import ConfigError
+
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("--engine dask 需要安装 dask：pip install 'fupin-audit[dask]'") from None
+        if self.scheduler:
+            try:
+                self.client = Client(self.scheduler, timeout="30s")
+            except OSError as exc:
+                raise ConfigError(f"无法连接 Dask 调度器 {self.scheduler}：{exc}") from None
+            return self.client
+        import os
+
+        workers = self.workers or max(1, os.cpu_count() or 1)
+        self.cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,  # rules are pandas code holding the GIL: one task per process
+            memory_limit=self.memory_limit or "auto",
+            dashboard_address=None,
+            processes=True,
+        )
+        self.client = Client(self.cluster)
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None and self.given is None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
