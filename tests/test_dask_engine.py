@@ -8,7 +8,10 @@ year differs (the run's year is the whole dataset's)."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -153,3 +156,50 @@ def test_csv_parts_and_selected_rules(tree, tmp_path):
     assert {o.code for o in run.outcomes} <= {r for r in expected["rule"].unique()} | {
         o.code for o in run.outcomes if o.status != "ran" or o.findings == 0
     }
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fupin_audit", "check", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_cli_runs_a_local_cluster_of_processes(tree, tmp_path):
+    """From the command line: worker processes, findings files in the folder, counts on stderr,
+    the exit code of the findings, and a summary naming every partition."""
+    out = tmp_path / "findings"
+    summary = tmp_path / "summary.json"
+    done = _cli("--engine", "dask", "--workers", "2", str(tree), "-o", str(out), "-f", "csv",
+                "--summary-json", str(summary), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""  # the report is the folder; stdout stays empty
+    assert "3 个分区" in done.stderr and "SY103" in done.stderr
+    assert "INFO" not in done.stderr  # Dask's own logging stays quiet
+    facts = json.loads(summary.read_text(encoding="utf-8"))
+    written = pd.concat([pd.read_csv(p) for p in sorted(out.glob("*.csv"))])
+    assert facts["findings"] == len(written) > 200
+    assert facts["workers"] == 2 and facts["exit_code"] == 1
+    assert {p["label"] for p in facts["partitions"]} >= {f"县={c}" for c in COUNTIES}
+    again = _cli("--engine", "dask", "--workers", "1", str(tree), "-o", str(out), "--fail-on", "error",
+                 "--select", "DQ021", "-q", cwd=tmp_path)  # fmt: skip
+    assert again.returncode == 1 and again.stderr == ""
+    assert not list(out.glob("*.csv"))  # an earlier run's parts are not mixed in
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ((), "需要 --output 文件夹"),
+        (("-o", "out", "--mask"), "暂不支持 --mask"),
+        (("-o", "out", "-f", "jsonl"), "只能是 parquet、csv"),
+        (("-o", "out", "--scheduler", "tcp://127.0.0.1:9"), "无法连接 Dask 调度器"),
+    ],
+)
+def test_cli_refuses_what_the_dask_engine_cannot_do(tree, tmp_path, options, message):
+    done = _cli("--engine", "dask", str(tree), *options, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

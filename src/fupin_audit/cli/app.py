@@ -38,6 +38,12 @@ class Format(StrEnum):
     jsonl = "jsonl"
     json = "json"
     xlsx = "xlsx"
+    parquet = "parquet"
+
+
+class Engine(StrEnum):
+    pandas = "pandas"
+    dask = "dask"
 
 
 class By(StrEnum):
@@ -115,14 +121,42 @@ def check(
         bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="pandas（单机，默认）或 dask（按分区在 Dask 集群上运行，需 --output 文件夹）")
+    ] = Engine.pandas,
+    scheduler: Annotated[
+        str | None, typer.Option(help="dask：已有调度器地址（如 tcp://10.0.0.5:8786）；不给则在本机启动")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="dask 本机集群的工作进程数（默认 CPU 核数）")] = None,
+    memory_limit: Annotated[
+        str | None, typer.Option(help="dask 本机集群每个工作进程的内存上限（如 8GiB；默认平分本机内存）")
+    ] = None,
+    buckets: Annotated[
+        int | None, typer.Option(help="dask：跨分区规则按键分桶的桶数（默认工作进程数的 2 倍）")
+    ] = None,
 ) -> None:
     """检查数据文件，输出发现的问题。"""
     from fupin_audit.audit import audit
     from fupin_audit.finish import Finish, finish
 
     err = _stderr()
-    fmt_name = _pick_format(fmt, output)
     _refuse_overwriting_inputs(paths, output, annotate, summary_json, write_baseline)
+    if engine is Engine.dask:
+        unsupported = {
+            "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
+            "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
+        }  # fmt: skip
+        given = [name for name, value in unsupported.items() if value]
+        if given:
+            raise ConfigError(f"--engine dask 暂不支持 {'、'.join(given)}（请用默认的 pandas 引擎）")
+        code = _check_dask(
+            err, paths, output, fmt, fail_on.value, keep_going, quiet, summary_json,
+            scheduler=scheduler, workers=workers, memory_limit=memory_limit, buckets=buckets, year=year,
+            config=config, select=_split(select), ignore=_split(ignore), severity=severity or [],
+            rule_paths=rules or [], encoding=encoding,
+        )  # fmt: skip
+        raise typer.Exit(code)
+    fmt_name = _pick_format(fmt, output)
     with _progress(err, quiet) as on_stage:
         result = audit(
             [str(p) for p in paths],
@@ -156,6 +190,43 @@ def check(
         done.summary["seconds"]["report"] = round(time.perf_counter() - clock, 3)
         _write_json(summary_json, done.summary)
     raise typer.Exit(done.exit_code)
+
+
+def _check_dask(
+    err, paths, output, fmt, fail_on: str, keep_going: bool, quiet: bool, summary_json, **options
+) -> int:
+    """--engine dask: findings go to files in the --output folder, a per-rule count to stderr."""
+    from fupin_audit.engine.dask_engine import run_dask
+
+    if output is None:
+        raise ConfigError("--engine dask 需要 --output 文件夹（每个分区写一个问题文件）")
+    fmt_name = fmt.value if fmt is not None else "parquet"
+    clock = time.perf_counter()
+
+    def on_stage(stage: str, detail: str) -> None:
+        if not quiet and stage == "done":
+            err.print(f"完成 {escape(detail)}（{time.perf_counter() - clock:.0f} 秒）", highlight=False)
+
+    run = run_dask([str(p) for p in paths], output, fmt=fmt_name, on_stage=on_stage, **options)
+    summary = run.summary(fail_on, keep_going)
+    if not quiet:
+        for diag in run.diagnostics:
+            where = ":".join(p for p in (diag.file, diag.sheet) if p)
+            err.print(f"{diag.level}: {escape(where)}: {escape(diag.message)}", highlight=False)
+        for outcome in run.outcomes:
+            if outcome.status == "failed":
+                err.print(f"error: 规则 {outcome.code} 运行出错：{escape(outcome.reason)}", highlight=False)
+        rows = "，".join(f"{kind} {n:,} 行" for kind, n in summary["rows"].items())
+        err.print(
+            f"{len(run.layout.partitions)} 个分区，{rows}；{summary['findings']:,} 条问题写入 {output}"
+            f"（{run.workers} 个工作进程，{time.perf_counter() - clock:.1f} 秒）",
+            highlight=False,
+        )
+        for rule, n in summary["by_rule"].items():
+            err.print(f"  {rule}  {n:,}", highlight=False)
+    if summary_json is not None:
+        _write_json(summary_json, summary)
+    return summary["exit_code"]
 
 
 def _refuse_overwriting_inputs(inputs: list[Path], *outputs: Path | None) -> None:
@@ -228,6 +299,13 @@ def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, 
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.report.writers import write_csv, write_json, write_jsonl
 
+    if fmt == "parquet":
+        from fupin_audit.report.writers import write_parquet
+
+        if output is None:
+            raise ConfigError("parquet 输出需要 --output 文件名")
+        write_parquet(findings, output)
+        return
     if fmt == "xlsx":
         from fupin_audit.report.xlsx import write_report
 

@@ -170,29 +170,15 @@ def write_part(findings: pd.DataFrame, output: str, name: str, fmt: str) -> str:
     if findings.empty:
         return ""
     from fupin_audit.report.atomic import atomic_open
-    from fupin_audit.report.writers import write_csv
+    from fupin_audit.report.writers import write_csv, write_parquet
 
     path = Path(output) / f"{name}.{fmt}"
     if fmt == "csv":
         with atomic_open(path) as fh:
             write_csv(findings, fh)
     else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(_plain(findings), preserve_index=False)
-        with atomic_open(path, "wb") as fh:
-            pq.write_table(table, fh)
+        write_parquet(findings, path)
     return str(path)
-
-
-def _plain(findings: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals as text, so every part file has the same parquet schema."""
-    out = findings.copy()
-    for name in out.columns:
-        if isinstance(out[name].dtype, pd.CategoricalDtype):
-            out[name] = out[name].astype("string")
-    return out
 
 
 def _counts(findings: pd.DataFrame) -> Counter:
@@ -502,6 +488,57 @@ class DaskRun:
     def diagnostics(self) -> list[Diagnostic]:
         return [d for r in self.reports for d in r.diagnostics]
 
+    def exit_code(self, fail_on: str = "error", keep_going: bool = False) -> int:
+        """As a one-machine run: 1 for findings at or above `fail_on`; 2 when an input could not be
+        read or a rule failed (unless keep_going), or nothing was read at all."""
+        from fupin_audit.findings import SEVERITY_RANK
+
+        failing = sum(
+            n for (_, level), n in self.counts.items() if SEVERITY_RANK[level] >= SEVERITY_RANK[fail_on]
+        )
+        broken = any(d.level == "error" for d in self.diagnostics) or any(
+            o.status == "failed" for o in self.outcomes
+        )
+        if not any(self.rows().values()) or (broken and not keep_going):
+            return 2
+        return 1 if failing else 0
+
+    def summary(self, fail_on: str = "error", keep_going: bool = False) -> dict[str, Any]:
+        """The run in numbers (--summary-json): counts, outcomes, partitions, time and memory."""
+        by_rule: Counter = Counter()
+        by_severity: Counter = Counter()
+        for (rule, level), n in self.counts.items():
+            by_rule[rule] += n
+            by_severity[level] += n
+        return {
+            "engine": "dask",
+            "exit_code": self.exit_code(fail_on, keep_going),
+            "year": self.run_year,
+            "rows": self.rows(),
+            "findings": sum(by_rule.values()),
+            "by_severity": dict(by_severity),
+            "by_rule": dict(sorted(by_rule.items())),
+            "rules": [
+                {"code": o.code, "status": o.status, "findings": o.findings, "reason": o.reason}
+                for o in self.outcomes
+            ],
+            "partitions": [
+                {
+                    "label": r.label,
+                    "findings": r.findings,
+                    "file": r.path,
+                    "rows": r.rows,
+                    "seconds": round(r.seconds, 3),
+                    "peak_rss_mib": round(r.peak_rss / 2**20),
+                }
+                for r in self.reports
+            ],
+            "workers": self.workers,
+            "worker_memory_limit_mib": round(self.worker_memory / 2**20),
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "files": [f.path for r in self.reports for f in r.files],
+        }
+
     def rows(self) -> dict[str, int]:
         total: Counter = Counter()
         for report in self.reports:
@@ -677,7 +714,7 @@ class _client:
             raise ConfigError("--engine dask 需要安装 dask：pip install 'fupin-audit[dask]'") from None
         if self.scheduler:
             try:
-                self.client = Client(self.scheduler, timeout="30s")
+                self.client = Client(self.scheduler, timeout="10s")
             except OSError as exc:
                 raise ConfigError(f"无法连接 Dask 调度器 {self.scheduler}：{exc}") from None
             return self.client

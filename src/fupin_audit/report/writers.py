@@ -17,6 +17,7 @@ SUFFIX_FORMATS = {
     ".json": "json",
     ".txt": "table",
     ".xlsx": "xlsx",
+    ".parquet": "parquet",
 }
 
 
@@ -49,3 +50,19 @@ def write_jsonl(findings: pd.DataFrame, out: IO[str]) -> None:
 def write_json(findings: pd.DataFrame, summary: dict[str, Any], out: IO[str]) -> None:
     json.dump({"summary": summary, "findings": _records(findings)}, out, ensure_ascii=False, indent=1)
     out.write("\n")
+
+
+def write_parquet(findings: pd.DataFrame, path) -> None:
+    """The findings as a parquet file (atomically), every column as in the contract; categorical
+    columns as plain text so files of several runs or partitions share one schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fupin_audit.report.atomic import atomic_open
+
+    frame = findings.reindex(columns=list(FINDING_COLUMNS)).copy()
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype("string")
+    with atomic_open(path, "wb") as fh:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), fh)
