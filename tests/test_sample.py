@@ -337,3 +337,75 @@ def test_million_households_timing():
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     print(f"\ngenerate(1_000_000): {wall:.1f} s wall, {cpu:.1f} s CPU, {len(data.tables['members'])} members")
     assert len(data.tables["households"]) >= 1_000_000
+
+
+# --------------------------------------------------------------------------------- several counties
+
+
+def test_counties_are_real_and_distinct():
+    from stdnum import numdb
+
+    from fupin_audit.sample import COUNTIES
+
+    db = numdb.get("cn/loc")
+    assert COUNTIES[0].county == "宿松县" and COUNTIES[0].region == 340826
+    assert len(COUNTIES) >= 30
+    assert len({c.region for c in COUNTIES}) == len({c.county for c in COUNTIES}) == len(COUNTIES)
+    towns = [t for c in COUNTIES for t in c.townships]
+    assert len(towns) == len(set(towns))  # (乡, 村) never repeats across counties
+    for c in COUNTIES:
+        info = dict(db.info(str(c.region))[1][1])
+        assert info.get("county", "").endswith(c.county), (c, info)  # e.g. "[1988-]宿松县"
+        assert c.region not in c.overflow
+
+
+def test_other_county_uses_its_region():
+    data = generate(300, seed=8, county="霍邱县")
+    hh, members, villages = (data.tables[k] for k in ("households", "members", "villages"))
+    assert set(hh["县"]) == {"霍邱县"} and set(hh["市"]) == {"六安市"} and set(hh["省"]) == {"安徽省"}
+    assert hh["户编号"].str.startswith("341522").all()
+    assert villages["村代码"].str.startswith("341522").all()
+    clean_ids = members["证件号码"][members["证件号码"].str.fullmatch(r"\d{17}[\dX]")]
+    assert clean_ids.str.startswith("341522").mean() > 0.97  # the rest are planted (DQ016 …)
+    assert not set(hh["乡"]) & set(generate(300, seed=8).tables["households"]["乡"])
+
+
+def test_write_counties_hive_tree(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fupin_audit.sample.multi import write_counties
+
+    result = write_counties(3, 150, tmp_path, seed=7)
+    dirs = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert dirs == ["县=太湖县", "县=宿松县", "县=怀宁县"]
+    assert (tmp_path / "rosters.parquet").is_file() and (tmp_path / "_planted.csv").is_file()
+    for d in dirs:
+        names = {p.name for p in (tmp_path / d).iterdir()}
+        assert {"households.parquet", "members.parquet", "villages.parquet", "measures.parquet",
+                "helpers.parquet"} <= names  # fmt: skip
+        assert "rosters.parquet" not in names
+    for path in tmp_path.rglob("*.parquet"):
+        assert all(pa.types.is_string(f.type) for f in pq.read_schema(path)), path
+    hh = pq.read_table(tmp_path / "县=怀宁县" / "households.parquet").to_pandas()
+    assert set(hh["县"]) == {"怀宁县"} and hh["户编号"].str.startswith("340822").all()
+    members = pd.concat(pq.read_table(tmp_path / d / "members.parquet").to_pandas().assign(d=d) for d in dirs)
+    ids = members["证件号码"]
+    shared = ids[ids.duplicated(keep=False) & ~ids.str.fullmatch(r"(\d)\1{17}")]  # placeholders: not people
+    across = members[ids.isin(set(shared))].groupby("证件号码")["d"].nunique()
+    planted = pd.read_csv(tmp_path / "_planted.csv", dtype=str, keep_default_na=False)
+    cross = planted[planted["description"].str.contains("跨县")]
+    assert set(cross["rule"]) == {"SY103", "SY104"} and set(cross["县"]) == {"宿松县", "怀宁县"}
+    assert set(across[across > 1].index) == set(cross.loc[cross["rule"] == "SY103", "key"])
+    rosters = pq.read_table(tmp_path / "rosters.parquet").to_pandas()
+    assert len(rosters) == result.rows["rosters"]
+    assert set(planted["县"]) == {"宿松县", "怀宁县", "太湖县"}
+
+
+def test_default_county_unchanged_by_multi_county_support():
+    # the bundled sample is generate(300, seed=7): same bytes as before counties became a parameter
+    a = generate(300, seed=7)
+    b = generate(300, seed=7, county="宿松县")
+    for key in a.tables:
+        pd.testing.assert_frame_equal(a.tables[key], b.tables[key])
+    assert a.tables["households"]["户编号"].str.startswith("340826").all()

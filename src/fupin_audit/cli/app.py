@@ -122,7 +122,8 @@ def check(
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,
     engine: Annotated[
-        Engine, typer.Option(help="pandas（单机，默认）或 dask（按分区在 Dask 集群上运行，需 --output 文件夹）")
+        Engine,
+        typer.Option(help="pandas（单机，默认）或 dask（按分区在 Dask 集群上运行，需 --output 文件夹）"),
     ] = Engine.pandas,
     scheduler: Annotated[
         str | None, typer.Option(help="dask：已有调度器地址（如 tcp://10.0.0.5:8786）；不给则在本机启动")
@@ -415,8 +416,8 @@ class SampleFormat(StrEnum):
 
 @app.command()
 def sample(
-    households: Annotated[int, typer.Option(help="户数")] = 300,
-    seed: Annotated[int, typer.Option(help="随机种子（相同种子生成相同数据）")] = 7,
+    households: Annotated[int, typer.Option(help="户数（多县时为每个县的户数）")] = 300,
+    seed: Annotated[int, typer.Option(help="随机种子（相同种子生成相同数据；第 i 个县用 seed+i）")] = 7,
     year: Annotated[int, typer.Option(help="数据年度")] = 2017,
     out: Annotated[Path, typer.Option("--output", "-o", help="输出文件夹")] = Path("sample_out"),
     fmt: Annotated[
@@ -427,12 +428,36 @@ def sample(
     ] = None,
     defects: Annotated[bool, typer.Option("--defects/--no-defects", help="为每条规则植入问题记录")] = True,
     encoding: Annotated[str, typer.Option(help="CSV 编码（如 gb18030）")] = "utf-8",
+    counties: Annotated[
+        int, typer.Option(help="县数（每县 --households 户、各自的行政区划代码；需 --partition-by 县）")
+    ] = 1,
+    partition_by: Annotated[
+        str | None,
+        typer.Option(
+            "--partition-by", help="按该列写成 hive 分区 parquet：DIR/县=<县名>/<表>.parquet（只支持 县）"
+        ),
+    ] = None,
 ) -> None:
-    """生成一个合成的县级数据集（任意规模），可为每条规则植入问题。"""
+    """生成合成的县级数据集（任意规模），可为每条规则植入问题；可生成多县分区数据。"""
     from fupin_audit.report.atomic import atomic_open
-    from fupin_audit.sample import generate, write_csv, write_parquet, write_xlsx
+    from fupin_audit.sample import COUNTIES, generate, write_csv, write_parquet, write_xlsx
 
     err = _stderr()
+    if partition_by is not None or counties != 1:
+        if partition_by != "县" or fmt is not SampleFormat.parquet:
+            raise ConfigError("多县样例只能写成按县分区的 parquet：--format parquet --partition-by 县")
+        if not 1 <= counties <= len(COUNTIES):
+            raise ConfigError(f"--counties 须在 1 到 {len(COUNTIES)} 之间")
+        from fupin_audit.sample.multi import write_counties
+
+        result = write_counties(
+            counties, households, out, seed=seed, year=year, defects=defects, by=partition_by,
+            progress=lambda text: err.print(f"写入 {escape(text)}"),
+        )  # fmt: skip
+        rows = "，".join(f"{k} {v:,}" for k, v in result.rows.items())
+        err.print(f"写入 {out}（{counties} 个县，{rows} 行）")
+        err.print(f"植入的问题清单：{out / '_planted.csv'}（{len(result.planted)} 条）")
+        return
     out.mkdir(parents=True, exist_ok=True)
     data = generate(households, seed=seed, year=year, defects=defects)
     if fmt is SampleFormat.xlsx:
@@ -448,6 +473,33 @@ def sample(
     for path in written:
         err.print(f"写入 {path}")
     err.print(f"植入的问题清单：{out / 'planted.csv'}（{len(data.planted)} 条）")
+
+
+@app.command()
+def convert(
+    inputs: Annotated[list[Path], typer.Argument(help="county 工作簿、CSV 或 parquet（check 能读的都行）")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="输出文件夹（hive 分区 parquet）")],
+    partition_by: Annotated[str, typer.Option("--partition-by", help="分区列")] = "县",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="输出文件夹中已有 parquet 时覆盖")] = False,
+    encoding: Annotated[str | None, typer.Option(help="CSV 编码（默认自动识别）")] = None,
+) -> None:
+    """把县级工作簿、CSV、parquet 转成按县分区的 parquet：DIR/县=<县名>/<表>.parquet，DIR/rosters.parquet。
+
+    文件中是读到的原始文本（标准表头），另加 来源文件、来源工作表、来源行 三列。分区列为空的行写入
+    县=__空__。退出码：0 已转换，2 没有可转换的数据或出错。
+    """
+    from fupin_audit.convert import convert as convert_files
+
+    err = _stderr()
+    result = convert_files(inputs, out, by=partition_by, overwrite=overwrite, encoding=encoding)
+    for d in result.diagnostics:
+        where = "：".join(x for x in (d.file, d.sheet) if x)
+        err.print(escape(f"{d.level}: {where}: {d.message}" if where else f"{d.level}: {d.message}"))
+    if not result.converted:
+        err.print("没有可转换的数据")
+        raise typer.Exit(EXIT_FAILURE)
+    parts = "，".join(f"{k} {v:,} 行" for k, v in sorted(result.partitions.items()))
+    err.print(f"写入 {out}：{len(result.paths)} 个文件（{parts}）")
 
 
 def main(argv: list[str] | None = None) -> None:

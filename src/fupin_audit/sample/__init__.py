@@ -21,11 +21,14 @@ from .columns import ALL_RULES, TABLE_KEYS
 from .defects import MANIFEST_COLS, plant
 from .frames import flat_frame, to_tables
 from .model import Params, build_clean, poverty_line
+from .pools import COUNTIES, Place, place_of
 from .writers import write_csv, write_parquet, write_xlsx
 
 __all__ = [
     "ALL_RULES",
+    "COUNTIES",
     "TABLE_KEYS",
+    "Place",
     "SampleData",
     "flat_frame",
     "generate",
@@ -63,14 +66,32 @@ class SampleData:
 
 
 def generate(
-    households: int, *, seed: int = 7, year: int = 2017, defects: bool = True, county: str = "宿松县"
+    households: int,
+    *,
+    seed: int = 7,
+    year: int = 2017,
+    defects: bool = True,
+    county: str | Place = "宿松县",
+    phone_block: int | None = None,
 ) -> SampleData:
     """A synthetic county of about `households` households (≈3.5 members each), deterministic under seed.
 
-    defects=True plants max(1, households/1000) cases of every rule code (fewer for village-level rules
-    and placeholder IDs, which are capped; LG102 only for year ≥ 2021) and lists them in `planted`.
+    county: a name from `COUNTIES` (its GB/T 2260 code, city and townships are used) or a `Place`; an
+    unlisted name keeps 宿松县's code. defects=True plants max(1, households/1000) cases of every rule
+    code (fewer for village-level rules and placeholder IDs, which are capped; LG102 only for year ≥
+    2021) and lists them in `planted`. phone_block: see `model.unique_phones` (multi-county runs).
     """
-    params = Params(households=households, seed=seed, year=year, county=county, defects=defects)
+    place = county if isinstance(county, Place) else place_of(county)
+    county = place.county
+    params = Params(
+        households=households,
+        seed=seed,
+        year=year,
+        county=county,
+        defects=defects,
+        place=place,
+        phone_block=phone_block,
+    )
     model = build_clean(params)
     manifest = plant(model) if defects else pd.DataFrame({c: [] for c in MANIFEST_COLS}, dtype="str")
     tables = to_tables(model)

@@ -1084,7 +1084,9 @@ class Planter:
                      also="SY401")  # fmt: skip
         # LG301: a member on a disqualifying roster
         kinds = (C.K_PAYROLL, C.K_CAR, C.K_HOUSE, C.K_BUSINESS)
-        details = ("宿松县农业农村局在编人员", "皖H·8A{:03d} 小型普通客车", "宿松县孚玉镇城东花园 8 栋 {:03d} 室", "宿松县{:03d}商贸有限公司 法定代表人")  # fmt: skip
+        pl = self.p.place
+        details = (f"{pl.county}农业农村局在编人员", pl.plate + "·8A{:03d} 小型普通客车",
+                   f"{pl.county}{pl.townships[0]}城东花园" + " 8 栋 {:03d} 室", pl.county + "{:03d}商贸有限公司 法定代表人")  # fmt: skip
         for i, row in enumerate(self.pick_member((self.age >= 22) & (self.age <= 60))):
             kind = C.ROSTER_KINDS[kinds[i % 4]]
             detail = details[i % 4].format(100 + i % 900)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from . import columns as C
 from .idnum import id_strings
 from .model import County, civil
-from .pools import CITY, PROVINCE, WORKPLACES, pools
+from .pools import WORKPLACES, pools
 
 STR = "str"
 LS = pa.large_string()  # what pandas' str dtype stores: no conversion when the frame is built
@@ -164,8 +164,8 @@ def to_tables(county: County) -> dict[str, pd.DataFrame]:
     attr_label = np.where(h.exited, h.attr + 3, h.attr)
     no_helper = ~has_helper
     cols: dict[str, pa.Array] = {
-        "省": const(PROVINCE, N),
-        "市": const(CITY, N),
+        "省": const(p.place.province, N),
+        "市": const(p.place.city, N),
         "县": const(p.county, N),
         "乡": town_of_village.take(pa.array(h.village)),
         "村": vname_h,

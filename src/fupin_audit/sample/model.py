@@ -19,11 +19,11 @@ import numpy as np
 
 from . import columns as C
 from .idnum import assign_first17
-from .pools import OVERFLOW_REGIONS, REGION, TOWNSHIPS, pools, unit_names
+from .pools import DEFAULT_PLACE, Place, pools, unit_names
 
 EPOCH = np.datetime64("1970-01-01", "D")
 # Sequence slots (0..498 per sex and birth date): the county's people use the first 450, people the
-# defect planter adds later use the rest, so the two batches never collide and all share region 340826.
+# defect planter adds later use the rest, so the two batches never collide and all share the county's region.
 MAIN_SLOTS, PLANT_SLOTS = (0, 450), (450, 499)
 
 CAMPAIGN_END = 2020  # no identification or exit after 2020 (the campaign ended; 2021+ is 巩固 and monitoring)
@@ -95,6 +95,12 @@ class Params:
     year: int
     county: str
     defects: bool
+    place: Place = DEFAULT_PLACE  # region code, city, townships (county = place.county for listed ones)
+    phone_block: int | None = None  # multi-county runs: county i draws phones from block i (no clashes)
+
+    @property
+    def region(self) -> int:
+        return self.place.region
 
     @property
     def line(self) -> int:
@@ -121,6 +127,8 @@ class People:
     surname: np.ndarray  # int32 index into pools().surnames
     given: np.ndarray  # int32 index into pools().given_all
     first17: np.ndarray  # int64, -1 = not yet assigned
+    home: int = DEFAULT_PLACE.region  # region code of people added later
+    overflow: tuple[int, ...] = DEFAULT_PLACE.overflow
     _pending: list[tuple[bool, int, int, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -146,7 +154,7 @@ class People:
         self._pending = []
         self.male = np.concatenate([self.male, male.astype(bool)])
         self.birth = np.concatenate([self.birth, birth.astype(np.int64)])
-        self.region = np.concatenate([self.region, np.full(len(male), REGION, dtype=np.int64)])
+        self.region = np.concatenate([self.region, np.full(len(male), self.home, dtype=np.int64)])
         self.surname = np.concatenate([self.surname, sur.astype(np.int32)])
         self.given = np.concatenate([self.given, giv.astype(np.int32)])
         self.first17 = np.concatenate([self.first17, np.full(len(male), -1, dtype=np.int64)])
@@ -160,7 +168,7 @@ class People:
                 self.male[pending],
                 self.region[pending],
                 rng,
-                OVERFLOW_REGIONS,
+                self.overflow,
                 PLANT_SLOTS,
             )
 
@@ -372,8 +380,15 @@ def names_for(
     return surname.astype(np.int32), given.astype(np.int32)
 
 
-def unique_phones(rng: np.random.Generator, n: int) -> np.ndarray:
-    """n distinct valid mobile numbers 1[3-9]xxxxxxxxx (an affine permutation of a number space)."""
+PHONE_BLOCK = 20_000_000  # numbers per county in a multi-county run
+
+
+def unique_phones(rng: np.random.Generator, n: int, block: int | None = None) -> np.ndarray:
+    """n distinct valid mobile numbers 1[3-9]xxxxxxxxx (an affine permutation of a number space).
+
+    block=None: a random offset. block=i: indices i·PHONE_BLOCK… under a fixed offset, so the counties
+    of one multi-county run never share a number by accident.
+    """
     prefixes = np.array([130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156, 157, 158,
                          159, 177, 180, 181, 182, 183, 185, 186, 187, 188, 189, 191, 198, 199], dtype=np.int64)  # fmt: skip
     space = len(prefixes) * 10**8
@@ -383,7 +398,12 @@ def unique_phones(rng: np.random.Generator, n: int) -> np.ndarray:
     while math.gcd(a, space) != 1:
         a += 1
     b = int(rng.integers(0, space))
-    x = (np.arange(n, dtype=np.int64) * a + b) % space
+    first = 0
+    if block is not None:
+        if n > PHONE_BLOCK or (block + 1) * PHONE_BLOCK > space:
+            raise ValueError("too many phone numbers")
+        first, b = block * PHONE_BLOCK, 1_234_567_891
+    x = ((np.arange(n, dtype=np.int64) + first) * a + b) % space
     return prefixes[x // 10**8] * 10**8 + x % 10**8
 
 
@@ -407,7 +427,7 @@ def _geography(p: Params, rng: np.random.Generator) -> tuple[int, int]:
         towns = int(np.clip(n // 200, 2, 10))
         vpt = int(np.clip(n // (towns * 10), 3, 15))
     while n / (towns * vpt) > HH_PER_VILLAGE_MAX * 0.8:
-        if towns < len(TOWNSHIPS):
+        if towns < len(p.place.townships):
             towns += 1
         else:
             raise ValueError(f"{n} households is more than this generator supports")
@@ -433,7 +453,7 @@ def build_clean(p: Params) -> County:
     nv = towns * vpt
     v_town = np.repeat(np.arange(towns), vpt)
     v_serial = np.tile(np.arange(1, vpt + 1), towns)
-    v_code = REGION * 10**6 + (v_town + 1) * 1000 + v_serial
+    v_code = p.region * 10**6 + (v_town + 1) * 1000 + v_serial
     v_name = np.array(pool.village_names, dtype=object)[
         rng.choice(len(pool.village_names), nv, replace=False)
     ]
@@ -550,7 +570,7 @@ def build_clean(p: Params) -> County:
     by = Y - all_age
     ys = year_start(by)
     birth = ys + np.floor(rng.random(P) * (year_start(by + 1) - ys)).astype(np.int64)
-    region = np.full(P, REGION, dtype=np.int64)
+    region = np.full(P, p.region, dtype=np.int64)
     # names: children and the head's father carry the family surname
     surname = rng.choice(len(pool.surnames), size=P, p=pool.surname_p).astype(np.int32)
     fam = surname[mstart]  # head's surname
@@ -573,7 +593,9 @@ def build_clean(p: Params) -> County:
         region=region.astype(np.int64),
         surname=surname,
         given=given,
-        first17=assign_first17(birth, all_male, region, rng, OVERFLOW_REGIONS, MAIN_SLOTS),
+        first17=assign_first17(birth, all_male, region, rng, p.place.overflow, MAIN_SLOTS),
+        home=p.region,
+        overflow=p.place.overflow,
     )
 
     # ---- member attributes
@@ -702,7 +724,7 @@ def build_clean(p: Params) -> County:
     announce = notice_end + _uniform_int(rng, 3, 15, N)
     dates = dict(zip(C.PROCEDURE_COLS, (apply_d, review, notice_start, notice_end, announce), strict=True))
 
-    phones = unique_phones(rng, N + M)
+    phones = unique_phones(rng, N + M, p.phone_block)
     h_phone = phones[:N]
     m_phone = np.where((age >= 18) & (age <= 70) & (rng.random(M) < 0.4), phones[N:], 0)
     m_phone[mstart] = h_phone  # the head's own number is the household's number
@@ -786,7 +808,7 @@ def build_clean(p: Params) -> County:
     households.helper_start = np.minimum(announce + _uniform_int(rng, 3, 30, N), day(Y, 12, 31))
     usz = _uniform_int(rng, 4, 10, n_helpers // 4 + 2)
     unit_of_helper = np.searchsorted(np.cumsum(usz), np.arange(n_helpers), side="right")
-    names = unit_names(p.county)
+    names = unit_names(p.county, p.place.city)
     n_units = int(unit_of_helper.max()) + 1
     units = [names[i % len(names)] for i in rng.permutation(max(n_units, len(names)))[:n_units]]
     helper_pid = M + np.arange(n_helpers)
@@ -804,7 +826,7 @@ def build_clean(p: Params) -> County:
         helper_pid=helper_pid,
         helper_unit=unit_of_helper.astype(np.int64),
         units=units,
-        town_names=TOWNSHIPS[:towns],
+        town_names=p.place.townships[:towns],
         spare=spare,
     )
     county.measures = _measures(county)
@@ -1028,7 +1050,7 @@ def _rosters(county: County) -> Rosters:
         np.full(small, "户籍注销（死亡）", dtype=object),
     )
     payroll = take_spare(county, max(3, N // 50), min_age=22, max_age=60)
-    units = unit_names(p.county)[:35]
+    units = unit_names(p.county, p.place.city)[:35]
     add(
         C.K_PAYROLL,
         payroll,
@@ -1038,11 +1060,13 @@ def _rosters(county: County) -> Rosters:
     cars = take_spare(county, small, min_age=22)
     plate = rng.integers(10000, 99999, small).astype(str)
     add(C.K_CAR, cars, _uniform_int(rng, day(2010, 1, 1), day(Y, 12, 31), small),
-        np.strings.add(np.strings.add("皖H·", plate), " 小型普通客车").astype(object))  # fmt: skip
+        np.strings.add(np.strings.add(p.place.plate + "·", plate), " 小型普通客车").astype(object))  # fmt: skip
     houses = take_spare(county, small, min_age=22)
     bld = rng.integers(1, 30, small).astype(str)
     room = rng.integers(101, 2602, small).astype(str)
-    addr = np.strings.add(np.strings.add(np.strings.add(f"{p.county}孚玉镇城东花园", bld), "栋"), room)
+    addr = np.strings.add(
+        np.strings.add(np.strings.add(f"{p.county}{p.place.townships[0]}城东花园", bld), "栋"), room
+    )
     add(C.K_HOUSE, houses, _uniform_int(rng, day(2010, 1, 1), day(Y, 12, 31), small),
         np.strings.add(addr, "室").astype(object))  # fmt: skip
     biz = take_spare(county, small, min_age=22)

@@ -3,11 +3,17 @@
 Faker (zh_CN) is used once, here, to build pools; the generator then samples from the pools with
 numpy. Nothing in these pools is personal data: surnames and given-name characters are common
 vocabulary, company names are Faker's inventions, the townships are public place names.
+
+A county is a `Place`: its name, GB/T 2260 code (the region of its people's ID numbers and the first
+six digits of its 村代码 and 户编号), city, province, licence-plate prefix and townships. `COUNTIES`
+lists real counties of Anhui (codes checked against python-stdnum's GB/T 2260 table in the tests);
+the first is 宿松县, the default, whose output is unchanged from the single-county generator.
 """
 
 from __future__ import annotations
 
 import functools
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +30,69 @@ TOWNSHIPS = (
     "破凉镇", "凉亭镇", "长铺镇", "二郎镇", "华亭镇", "河塌乡", "高岭乡", "洲头乡", "柳坪乡", "趾凤乡",
     "隘口乡", "千岭乡",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Place:
+    """A county: where the synthetic people live."""
+
+    county: str
+    region: int  # GB/T 2260 code
+    city: str
+    plate: str  # licence-plate prefix of the city, e.g. 皖H
+    townships: tuple[str, ...]
+    province: str = PROVINCE
+    overflow: tuple[int, ...] = OVERFLOW_REGIONS
+
+
+# (county, GB/T 2260 code, city, plate prefix). 宿松县 first: it is the default county.
+_COUNTY_LIST = (
+    ("宿松县", 340826, "安庆市", "皖H"), ("怀宁县", 340822, "安庆市", "皖H"), ("太湖县", 340825, "安庆市", "皖H"),
+    ("望江县", 340827, "安庆市", "皖H"), ("岳西县", 340828, "安庆市", "皖H"), ("桐城市", 340881, "安庆市", "皖H"),
+    ("霍邱县", 341522, "六安市", "皖N"), ("舒城县", 341523, "六安市", "皖N"), ("金寨县", 341524, "六安市", "皖N"),
+    ("霍山县", 341525, "六安市", "皖N"), ("临泉县", 341221, "阜阳市", "皖K"), ("太和县", 341222, "阜阳市", "皖K"),
+    ("阜南县", 341225, "阜阳市", "皖K"), ("颍上县", 341226, "阜阳市", "皖K"), ("界首市", 341282, "阜阳市", "皖K"),
+    ("砀山县", 341321, "宿州市", "皖L"), ("萧县", 341322, "宿州市", "皖L"), ("灵璧县", 341323, "宿州市", "皖L"),
+    ("泗县", 341324, "宿州市", "皖L"), ("来安县", 341122, "滁州市", "皖M"), ("全椒县", 341124, "滁州市", "皖M"),
+    ("定远县", 341125, "滁州市", "皖M"), ("凤阳县", 341126, "滁州市", "皖M"), ("天长市", 341181, "滁州市", "皖M"),
+    ("明光市", 341182, "滁州市", "皖M"), ("涡阳县", 341621, "亳州市", "皖S"), ("蒙城县", 341622, "亳州市", "皖S"),
+    ("利辛县", 341623, "亳州市", "皖S"), ("东至县", 341721, "池州市", "皖R"), ("石台县", 341722, "池州市", "皖R"),
+    ("青阳县", 341723, "池州市", "皖R"), ("歙县", 341021, "黄山市", "皖J"), ("休宁县", 341022, "黄山市", "皖J"),
+    ("黟县", 341023, "黄山市", "皖J"), ("祁门县", 341024, "黄山市", "皖J"), ("郎溪县", 341821, "宣城市", "皖P"),
+    ("泾县", 341823, "宣城市", "皖P"), ("绩溪县", 341824, "宣城市", "皖P"), ("旌德县", 341825, "宣城市", "皖P"),
+    ("宁国市", 341881, "宣城市", "皖P"),
+)  # fmt: skip
+_TOWN_FIRST = "东西南北新大小上中前后黄白青红金石杨柳松竹梅桃李花龙凤马牛虎鹤双三五安平永兴太丰和福宝清高长"
+_TOWN_SECOND = "山河湖塘岭冲桥畈湾店坂岗圩洲铺庄岩坪林港口墩集"
+
+
+def _townships() -> list[tuple[str, ...]]:
+    """宿松县's real townships; for the other counties invented ones, distinct across all counties."""
+    taken = set(TOWNSHIPS)
+    names = [a + b for a in _TOWN_FIRST for b in _TOWN_SECOND if a != b]
+    random.Random(20170101).shuffle(names)
+    out: list[tuple[str, ...]] = [TOWNSHIPS]
+    free = iter(n for n in names if n + "镇" not in taken and n + "乡" not in taken)
+    for _ in range(1, len(_COUNTY_LIST)):
+        towns = tuple(next(free) + ("镇" if k % 3 != 2 else "乡") for k in range(len(TOWNSHIPS)))
+        out.append(towns)
+    return out
+
+
+COUNTIES: tuple[Place, ...] = tuple(
+    Place(name, code, city, plate, towns, overflow=tuple(r for r in OVERFLOW_REGIONS if r != code))
+    for (name, code, city, plate), towns in zip(_COUNTY_LIST, _townships(), strict=True)
+)
+DEFAULT_PLACE = COUNTIES[0]
+
+
+def place_of(county: str) -> Place:
+    """The Place of a listed county by name; an unlisted name gets 宿松县's code, city and townships."""
+    for place in COUNTIES:
+        if place.county == county:
+            return place
+    return Place(county, REGION, CITY, "皖H", TOWNSHIPS)
+
 
 _VILLAGE_FIRST = "东西南北新大小上中前后黄白青红金石杨柳松竹梅桃李花龙凤马牛虎鹤双三五河湖"
 _VILLAGE_SECOND = "山河湖塘岭冲桥畈湾店坂岗圩洲铺庄岩坪林港口墩垅"
@@ -98,11 +167,11 @@ def pools() -> Pools:
     )
 
 
-def unit_names(county: str) -> list[str]:
-    """帮扶单位 names: county bureaus first, then 安庆市 bureaus, then Faker companies."""
+def unit_names(county: str, city: str = CITY) -> list[str]:
+    """帮扶单位 names: county bureaus first, then the city's bureaus, then Faker companies."""
     p = pools()
     return (
         [county + b for b in _BUREAUS]
-        + [CITY + b for b in _BUREAUS[:20]]
+        + [city + b for b in _BUREAUS[:20]]
         + [c for c in p.companies if "银行" not in c]
     )
