@@ -131,21 +131,24 @@ def test_dask_engine_finds_what_the_pandas_engine_finds(tree, tmp_path, options)
 
 
 def test_shuffled_rules_run_bucket_by_bucket(tree, tmp_path):
-    """The person-keyed and 户编号-keyed rules are checked per bucket, not in one task."""
+    """Rules with a shuffle key are checked per bucket, not in one task: each shuffle's buckets hold
+    every row of the tables it keys exactly once, spread over the buckets."""
     _, run = _dask_findings(tree, tmp_path / "out", buckets=4)
-    labels = [r.label for r in run.reports]
-    assert sum(label.startswith("global-0-") for label in labels) == 4
-    assert sum(label.startswith("global-1-") for label in labels) == 4
-    shuffled = [r for r in run.reports if r.label.startswith("global-") and r.label != "global-whole"]
-    person = [r for r in shuffled if r.rows.get("members")]
-    members = [r.rows["members"] for r in person]
-    assert len(person) == 4 and {r.label[:9] for r in person} == {person[0].label[:9]}
-    assert sum(members) == run.rows()["members"]  # every member row in exactly one bucket
-    assert max(members) < sum(members)  # and split, not all in one
-    households = [r.rows.get("households", 0) for r in shuffled]
-    assert sum(households) == run.rows()["households"]  # the 户编号 shuffle only
+    shuffles: dict[str, list] = {}
+    for report in run.reports:
+        if report.label.startswith("global-") and report.label != "global-whole":
+            shuffles.setdefault(report.label.rsplit("-", 1)[0], []).append(report)
+    assert len(shuffles) == 3  # by person, by 户编号, by payment date
+    total = run.rows()
+    for buckets in shuffles.values():
+        assert len(buckets) == 4
+        for kind in set().union(*(b.rows for b in buckets)):
+            rows = [b.rows.get(kind, 0) for b in buckets]
+            assert sum(rows) == total[kind] and max(rows) < sum(rows), kind
     whole = next(r for r in run.reports if r.label == "global-whole")
-    assert {o.code for o in whole.outcomes}.isdisjoint({"LG101", "LG301", "SY401", "SY402", "DQ021"})
+    shuffled = {"LG101", "LG301", "SY202", "SY401", "SY402", "SY403", "DQ021"}
+    assert {o.code for o in whole.outcomes}.isdisjoint(shuffled)
+    assert {"SY103", "SY104"} <= {o.code for o in whole.outcomes}
 
 
 def test_csv_parts_and_selected_rules(tree, tmp_path):

@@ -397,6 +397,7 @@ def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     needs=("members",),
     columns={"members": (ID,)},
     scope="global",
+    shuffle={"helpers": "帮扶责任人证件号码", "households": "帮扶责任人证件号码", "members": ID},
     what="结对表（或户表）中帮扶责任人的证件号码（规范化后）与建档立卡成员表中某人的证件号码相同。每个这样的"
     "帮扶责任人报告一次：在结对表中第一次出现的行；结对表中没有他时，在户表中第一次出现的行。related 列出他在"
     "成员表中的记录。",
@@ -1042,6 +1043,7 @@ def sy402(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     needs=("measures",),
     columns={"measures": ("措施类型", "金额", "日期")},
     scope="global",
+    shuffle={"measures": "日期"},
     what="同一领取人（规范化的领取人证件号码，没有时按户编号）、同一措施类型、同一金额（到分）、同一日期的发放"
     "记录出现两次或以上（金额为空或为 0 的不算）。每条重复记录报告一次，related 列出同组的其他记录。",
     why=DISCIPLINE + "审计署公告指出扶贫资金重复发放、套取冒领；完全相同的两笔发放是首要核查线索。",
