@@ -376,7 +376,11 @@ def check_partition(
     from fupin_audit.load import load
 
     clock = time.perf_counter()
-    dataset = load(sorted([*files, *shared], key=_file_order), encoding=job.encoding)
+    dataset = load(sorted(files, key=_file_order), encoding=job.encoding)
+    if shared:
+        common = _shared_dataset(tuple(shared), job.encoding)
+        first = min(_file_order(f) for f in shared) < min(_file_order(f) for f in files)
+        dataset = combine([common, dataset] if first else [dataset, common])
     rules = job.rules()
     local = [r for r in rules if r.scope == "local"]
     ctx = job.context(dataset)
@@ -404,6 +408,32 @@ def check_partition(
         _peak_rss(),
     )
     return report, piece, buckets
+
+
+@functools.lru_cache(maxsize=2)
+def _shared_dataset(files: tuple[str, ...], encoding: str | None) -> Dataset:
+    """The shared files (rosters), read and validated once per worker process, not once per
+    partition: a province's rosters can be millions of rows. Nothing modifies a loaded dataset."""
+    from fupin_audit.load import load
+
+    return load(list(files), encoding=encoding)
+
+
+def combine(datasets: Sequence[Dataset]) -> Dataset:
+    """One dataset of several loaded ones, in the given order, as if loaded together."""
+    merged = merge_pieces(
+        [NarrowPiece(d.tables, d.sources, d.missing_columns, d.title_years) for d in datasets]
+    )
+    offsets = np.cumsum([0, *(len(d.sources) for d in datasets)])
+    conflicts = [
+        d.flat_conflicts.assign(source=d.flat_conflicts["source"] + offset)
+        for d, offset in zip(datasets, offsets, strict=False)
+        if d.flat_conflicts is not None
+    ]
+    merged.files = [f for d in datasets for f in d.files]
+    merged.diagnostics = [x for d in datasets for x in d.diagnostics]
+    merged.flat_conflicts = pd.concat(conflicts, ignore_index=True) if conflicts else None
+    return merged
 
 
 # --------------------------------------------------------------------------- 3. global rules
