@@ -227,6 +227,74 @@ def test_columns_of_distinct_values_parse_alike_without_hashing(monkeypatch, tmp
     pd.testing.assert_frame_equal(analyse_ids(ids, pd.Timestamp("2017-12-31")), analysis)
 
 
+def _decimal_texts(n: int, max_digits: int, exponents: list[str]) -> list[str]:
+    rng = np.random.default_rng(11)
+    out = []
+    for _ in range(n):
+        digits = rng.choice(list("123456789")) + "".join(
+            rng.choice(list("0123456789"), size=rng.integers(0, max_digits))
+        )
+        point = int(rng.integers(0, len(digits) + 1))
+        body = digits[:point] + rng.choice(["", "."]) + digits[point:]
+        out.append(rng.choice(["", "-", "+"]) + body + rng.choice(exponents))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("texts", "fast_path"),
+    [
+        (_decimal_texts(20_000, 13, [""]), True),
+        ([*_decimal_texts(20_000, 13, [""]), "-0"], False),
+        ([*SAMPLES, *_decimal_texts(20_000, 20, ["", "e5", "E-3", "e+300"])], False),
+    ],
+)
+def test_arrow_number_parsing_matches_pandas(monkeypatch, texts, fast_path):
+    """fields._plain_floats (arrow's cast) gives exactly what pd.to_numeric gives, or steps aside."""
+    from fupin_audit.schema import fields
+
+    texts = pd.Series(list(dict.fromkeys(texts)), dtype="str")
+    clean = fields._str_series(fields.clean_texts(fields.arrow_text(texts)))
+    taken = []
+    monkeypatch.setattr(
+        fields, "_plain_floats", lambda *a, f=fields._plain_floats: taken.append(f(*a)) or taken[-1]
+    )
+    fast = fields._vector_numbers(texts, clean)
+    assert (taken[0] is not None) == fast_path
+    monkeypatch.setattr(fields, "_plain_floats", lambda compact, match: None)
+    slow = fields._vector_numbers(texts, clean)
+    pd.testing.assert_series_equal(fast, slow)
+    assert np.array_equal(np.signbit(fast.to_numpy()), np.signbit(slow.to_numpy()))
+    ints = pd.Series(["-0", "12", "7"], dtype="str")  # all whole numbers: pandas drops the sign of -0
+    assert not np.signbit(fields._vector_numbers(ints, ints).to_numpy()).any()
+
+
+def test_number_codes_match_text_codes():
+    """common._number_codes (IDs and 户编号 hashed as integers) gives the dictionary encoding's codes."""
+    from fupin_audit.rules.common import _number_codes, _text_codes
+
+    rng = np.random.default_rng(3)
+    for width in (1, 5, 16, 17, 18):
+        pool = ["".join(rng.choice(list("0123456789"), size=width - 1)) + rng.choice(list("0123456789X"))
+                for _ in range(50)]  # fmt: skip
+        pool += ["0" * width, "9" * (width - 1) + "X"]
+        values = pa.array([*rng.choice(pool, size=500).tolist(), None, pool[0]], type=pa.large_string())
+        codes, n = _number_codes(values)
+        expected, expected_n = _text_codes(values)
+        assert n == expected_n and np.array_equal(codes, expected)
+    for other in (["12", "123"], ["12a"], ["x1"], [None], ["1" * 19]):
+        assert _number_codes(pa.array(other, type=pa.large_string())) is None
+
+
+def test_category_text_matches_conversion():
+    from fupin_audit.rules.common import text
+
+    values = pd.Categorical(
+        ["在校", " 非在校生", None, "学前教育 ", "在校"], categories=["在校", " 非在校生", "学前教育 ", "x"]
+    )
+    series = pd.Series(values, index=[5, 3, 9, 1, 0], name="在校生状况")
+    pd.testing.assert_series_equal(text(series), series.astype("str").fillna("").str.strip())
+
+
 def test_findings_keep_the_text_pandas_concat_would_give():
     from fupin_audit.findings import assemble
 

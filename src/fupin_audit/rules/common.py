@@ -22,6 +22,7 @@ from fupin_audit.engine.rule import SkipRule
 from fupin_audit.errors import ConfigError
 from fupin_audit.policy import SERIES_NAMES
 from fupin_audit.schema.codes import EXITED, POOR
+from fupin_audit.schema.fields import arrow_mask
 
 STATUS = "脱贫状态"
 INCOME = "人均纯收入"
@@ -40,8 +41,34 @@ USABLE_ID_KINDS = ("id18", "id15", "disability20")
 
 def text(series: pd.Series) -> pd.Series:
     """A column as stripped text ("" for empty), whatever its dtype (categorical codes included)."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and _is_text(series.cat.categories):
+        return _category_text(series)
     values = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
     return values.fillna("").str.strip()
+
+
+def _is_text(values: pd.Index) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) or pd.api.types.infer_dtype(values) in ("string", "empty")
+
+
+def _category_text(series: pd.Series) -> pd.Series:
+    """`text` of a code-list column: its few categories are made text once and taken per row (one
+    arrow take), instead of every row's value being converted on its own — ten times faster."""
+    labels = text(pd.Series(series.cat.categories)).to_numpy(dtype=object)
+    array = pa.array(np.append(labels, ""), type=pa.large_string())  # the last entry: NA → ""
+    codes = series.cat.codes.to_numpy()
+    out = pc.take(array, np.where(codes < 0, len(labels), codes)).to_pandas()
+    out.index, out.name = series.index, series.name
+    return out
+
+
+def mask_texts(texts: pd.Series, where: pd.Series | np.ndarray, other: pd.Series) -> pd.Series:
+    """`texts.mask(where, other)` for an object column of texts and an `other` on the same rows: only
+    the rows `where` holds are turned into Python strings (pandas converts the whole of `other`)."""
+    rows = np.asarray(where, dtype=bool)
+    values = texts.to_numpy(dtype=object, copy=True)
+    values[rows] = other[rows].to_numpy(dtype=object)
+    return pd.Series(values, index=texts.index, name=texts.name)
 
 
 def exited(frame: pd.DataFrame) -> pd.Series:
@@ -217,10 +244,43 @@ def joint_codes(*columns: pd.Series) -> tuple[list[np.ndarray], int]:
     arrays = [_arrow(c) for c in columns]
     if not arrays or sum(len(a) for a in arrays) == 0:
         return [np.full(len(c), -1, dtype=np.int64) for c in columns], 0
-    encoded = pc.dictionary_encode(pa.concat_arrays(arrays))
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    joined = pa.concat_arrays(arrays)
+    codes, n = _number_codes(joined) or _text_codes(joined)
     bounds = np.cumsum([0, *(len(a) for a in arrays)])
-    return [codes[bounds[i] : bounds[i + 1]] for i in range(len(arrays))], len(encoded.dictionary)
+    return [codes[bounds[i] : bounds[i + 1]] for i in range(len(arrays))], n
+
+
+def _text_codes(array: pa.Array) -> tuple[np.ndarray, int]:
+    encoded = pc.dictionary_encode(array)
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64), len(
+        encoded.dictionary
+    )
+
+
+def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
+    """`_text_codes` of texts that are all digits of one length up to 18 (户编号), the last one
+    possibly X (person keys): hashed as integers, several times faster than as text, with the same
+    codes (first-seen order). None for any other texts."""
+    valid = np.flatnonzero(arrow_mask(pc.is_valid(array)))
+    present = pc.take(array, pa.array(valid))
+    if not len(present):
+        return None
+    low, high = pc.min_max(pc.binary_length(present)).values()
+    width = low.as_py()
+    if width != high.as_py() or not 0 < width <= 18:
+        return None
+    if not pc.all(pc.match_substring_regex(present, f"^[0-9]{{{width - 1}}}[0-9X]$")).as_py():
+        return None
+    # Distinct texts, distinct numbers: the leading digits as a number, times 11, plus the last
+    # character (X = 10); one length, so no leading-zero collisions (≤ 1.1e18, within int64).
+    head = pc.cast(pc.utf8_slice_codeunits(present, 0, width - 1), pa.int64()) if width > 1 else None
+    last = pc.utf8_slice_codeunits(present, width - 1, width)
+    last = pc.cast(pc.replace_substring(last, "X", "10"), pa.int64()).to_numpy()
+    numbers = last if head is None else head.to_numpy() * 11 + last
+    found, uniques = pd.factorize(numbers)
+    codes = np.full(len(array), -1, dtype=np.int64)
+    codes[valid] = found
+    return codes, len(uniques)
 
 
 def first_rows(codes: np.ndarray, n: int) -> np.ndarray:
@@ -292,9 +352,9 @@ def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
 
             analysis = id_analysis(ctx)
         else:
-            from fupin_audit.schema.idnumber import analyse_ids
+            from fupin_audit.schema.idnumber import classify_ids
 
-            analysis = analyse_ids(table.raw[field])
+            analysis = classify_ids(table.raw[field])
         id_kind = analysis["kind"].astype("str")
         key = analysis["normalized"].astype("str")
         key = key.where(id_kind != "id15", analysis["upgraded"].astype("str"))

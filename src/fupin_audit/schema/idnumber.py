@@ -536,9 +536,8 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
     }
 
     index = raw.index
-    out: dict[str, pd.Series] = {}
-    out["normalized"] = _str_series(pc.take(u.text, rows), index)
-    out["kind"] = _str_series(pc.take(pa.array(KINDS, type=pa.large_string()), kind[rows]), index)
+    keys, upgraded_rows = _key_columns(u, rows, index)
+    out: dict[str, pd.Series] = {"normalized": keys["normalized"], "kind": keys["kind"]}
     birth_rows = u.birth[rows]
     out["birth_date"] = pd.Series(birth_rows, index=index, dtype="datetime64[ns]")
     sex_labels = pa.array([None, "男", "女"], type=pa.large_string())
@@ -547,11 +546,7 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
         pa.array(is_id), pc.utf8_slice_codeunits(u.text, 0, 6), pa.scalar(None, pa.large_string())
     )
     out["region"] = _str_series(pc.take(region_u, rows), index)
-    upgraded_index = np.full(n_unique, len(u.upgraded_pos), dtype=np.int64)
-    upgraded_index[u.upgraded_pos] = np.arange(len(u.upgraded_pos))
-    upgraded_rows = upgraded_index[rows]
-    upgraded_u = pa.concat_arrays([u.upgraded_text, pa.nulls(1, type=pa.large_string())])
-    out["upgraded"] = _str_series(pc.take(upgraded_u, upgraded_rows), index)
+    out["upgraded"] = keys["upgraded"]
     # Legacy numbers can be a whole county's worth: their messages are built by arrow, not Python.
     texts014 = pc.binary_join_element_wise(
         pa.scalar("15 位旧证件号码，升位后为 ", pa.large_string()),
@@ -611,6 +606,31 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
             texts, msg_index = _messages(n_unique, rows, np.flatnonzero(flags[flag]), makers[flag])
         out[f"msg_{flag}"] = _str_series(pc.take(texts, msg_index), index)
     return pd.DataFrame(out, index=index)
+
+
+def classify_ids(raw: pd.Series) -> pd.DataFrame:
+    """The `normalized`, `kind` and `upgraded` columns of `analyse_ids` alone, without its checks and
+    messages: all that a person key needs, for ID columns that no DQ010–DQ018 rule reports on."""
+    codes, uniques = _factorize(raw)
+    u = _Unique(uniques)
+    rows = np.where(codes < 0, u.n - 1, codes)
+    keys, _upgraded_rows = _key_columns(u, rows, raw.index)
+    return pd.DataFrame(keys, index=raw.index)
+
+
+def _key_columns(u: _Unique, rows: np.ndarray, index: pd.Index) -> tuple[dict[str, pd.Series], np.ndarray]:
+    """Per row: normalized text, kind and 18-digit upgrade of a 15-digit number; and per row, the
+    position of its upgrade among `u.upgraded_text` (one past the end: none)."""
+    upgraded_index = np.full(u.n, len(u.upgraded_pos), dtype=np.int64)
+    upgraded_index[u.upgraded_pos] = np.arange(len(u.upgraded_pos))
+    upgraded_rows = upgraded_index[rows]
+    upgraded_u = pa.concat_arrays([u.upgraded_text, pa.nulls(1, type=pa.large_string())])
+    columns = {
+        "normalized": _str_series(pc.take(u.text, rows), index),
+        "kind": _str_series(pc.take(pa.array(KINDS, type=pa.large_string()), u.kind[rows]), index),
+        "upgraded": _str_series(pc.take(upgraded_u, upgraded_rows), index),
+    }
+    return columns, upgraded_rows
 
 
 def compare_with_columns(
