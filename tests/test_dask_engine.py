@@ -76,7 +76,7 @@ def _dask_findings(tree: Path, out: Path, **options) -> tuple[pd.DataFrame, obje
     from fupin_audit.engine.dask_engine import run_dask
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
         run = run_dask([tree], out, client=client, **options)
@@ -138,17 +138,20 @@ def test_shuffled_rules_run_bucket_by_bucket(tree, tmp_path):
     for report in run.reports:
         if report.label.startswith("global-") and report.label != "global-whole":
             shuffles.setdefault(report.label.rsplit("-", 1)[0], []).append(report)
-    assert len(shuffles) == 3  # by person, by 户编号, by payment date
+    assert len(shuffles) == 5  # person, 户编号, household by member's 户编号, SY103's, payment date
     total = run.rows()
     for buckets in shuffles.values():
         assert len(buckets) == 4
-        for kind in set().union(*(b.rows for b in buckets)):
-            rows = [b.rows.get(kind, 0) for b in buckets]
-            assert sum(rows) == total[kind] and max(rows) < sum(rows), kind
+        split = [
+            kind
+            for kind in set().union(*(b.rows for b in buckets))
+            if sum(rows := [b.rows.get(kind, 0) for b in buckets]) == total[kind] and max(rows) < sum(rows)
+        ]
+        assert split  # a keyed table: each of its rows in exactly one bucket, spread over them
     whole = next(r for r in run.reports if r.label == "global-whole")
-    shuffled = {"LG101", "LG301", "SY202", "SY401", "SY402", "SY403", "DQ021"}
+    shuffled = {"LG101", "LG202", "LG301", "SY103", "SY202", "SY401", "SY402", "SY403", "DQ021"}
     assert {o.code for o in whole.outcomes}.isdisjoint(shuffled)
-    assert {"SY103", "SY104"} <= {o.code for o in whole.outcomes}
+    assert {"SY104", "SY203"} <= {o.code for o in whole.outcomes}
 
 
 def test_csv_parts_and_selected_rules(tree, tmp_path):

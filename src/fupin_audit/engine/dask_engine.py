@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from fupin_audit.engine.registry import Registry
 
 OUTPUT_FORMATS = ("parquet", "csv")
+HID = "户编号"
 
 # Columns the global rules read besides the ones they declare: what the shared helpers of
 # rules/common.py use (places, names, data years, deaths, related records, pairings, measures).
@@ -271,17 +272,26 @@ def run_years(counts: Counter) -> tuple[int | None, int | None]:
     return run_year, None
 
 
+FOLLOW = "~"  # in a group's spec: ("households", "~户编号") — rows follow the keyed rows' 户编号
+
+
 def shuffle_groups(rules: Iterable[Rule]) -> list[tuple[dict[str, str], list[str]]]:
     """Global rules with a shuffle key, merged into as few shuffles as their keys allow: two rules
     share one when they name a table in common and key every table they both name on the same
-    column (a rule then also gets the other's tables, split by the same person)."""
+    column (a rule then also gets the other's tables, split by the same person). A rule that
+    follows other tables has a shuffle of its own."""
     groups: list[tuple[dict[str, str], list[str]]] = []
     for rule in rules:
         if rule.scope == "local" or not rule.shuffle:
             continue
+        if rule.follow:
+            followed = {k: v if v == "*" else FOLLOW + v for k, v in rule.follow.items()}
+            groups.append(({**rule.shuffle, **followed}, [rule.code]))
+            continue
         for spec, codes in groups:
             shared = set(spec) & set(rule.shuffle)
-            if shared and all(spec[kind] == rule.shuffle[kind] for kind in shared):
+            plain = not any(v == "*" or v.startswith(FOLLOW) for v in spec.values())
+            if plain and shared and all(spec[kind] == rule.shuffle[kind] for kind in shared):
                 spec.update(rule.shuffle)
                 codes.append(rule.code)
                 break
@@ -335,29 +345,47 @@ def narrow(dataset: Dataset, columns: dict[str, set[str]], skip_sources: set[int
 
 def bucket_pieces(ctx: AuditContext, piece: NarrowPiece, job: Job) -> list[list[NarrowPiece]]:
     """Per shuffle group, per bucket: the rows of the group's tables whose key hashes to the bucket
-    (rows without a key, which meet no other row, are spread evenly)."""
-    from fupin_audit.rules.common import shuffle_keys
+    (rows without a key, which meet no other row, are spread evenly), the rows that follow them by
+    户编号, and the tables given whole."""
+    from fupin_audit.rules.common import shuffle_keys, text
 
     out = []
     for spec in job.groups:
-        tables: list[dict[str, Table]] = [{} for _ in range(job.buckets)]
-        for kind, column in spec:
-            table = piece.tables.get(kind)
-            if table is None:
+        rows: list[dict[str, pd.Index]] = [{} for _ in range(job.buckets)]
+        households: list[pd.Series] = []  # (户编号 → bucket) of the keyed rows
+        keyed = [(k, c) for k, c in spec if c != "*" and not c.startswith(FOLLOW)]
+        for kind, column in keyed:
+            if (table := piece.tables.get(kind)) is None:
                 continue
-            keys = shuffle_keys(ctx, kind, column).reindex(table.data.index)
-            bucket = bucket_of(keys, job.buckets)
+            bucket = bucket_of(shuffle_keys(ctx, kind, column).reindex(table.data.index), job.buckets)
             for b in range(job.buckets):
-                rows = table.data.index[bucket == b]
-                tables[b][kind] = Table(
-                    kind,
-                    table.data.loc[rows],
-                    table.raw.loc[rows],
-                    table.fields,
-                    table.problems[table.problems.index.isin(rows)],
-                )
-        out.append([NarrowPiece(t, piece.sources, [], {}) for t in tables])
+                rows[b][kind] = table.data.index[bucket == b]
+            if HID in table.data:
+                households.append(pd.Series(bucket, index=text(table.data[HID]).to_numpy()))
+        pairs = pd.concat(households) if households else pd.Series(dtype=np.int64)
+        pairs = pairs[pairs.index != ""].reset_index().drop_duplicates()
+        pairs.columns = ["hid", "bucket"]
+        for kind, column in spec:
+            if (table := piece.tables.get(kind)) is None or (kind, column) in keyed:
+                continue
+            if column == "*":
+                for b in range(job.buckets):
+                    rows[b][kind] = table.data.index
+                continue
+            own = pd.DataFrame({"hid": text(table.data[column[1:]]).to_numpy(), "label": table.data.index})
+            joined = own.merge(pairs, on="hid")
+            for b, labels in joined.groupby("bucket")["label"]:
+                rows[int(b)][kind] = pd.Index(labels.sort_values())
+            for b in range(job.buckets):
+                rows[b].setdefault(kind, table.data.index[:0])
+        out.append([NarrowPiece({k: _subset(piece.tables[k], r) for k, r in t.items()}, piece.sources, [], {})
+                    for t in rows])  # fmt: skip
     return out
+
+
+def _subset(table: Table, rows: pd.Index) -> Table:
+    problems = table.problems[table.problems.index.isin(rows)]
+    return Table(table.kind, table.data.loc[rows], table.raw.loc[rows], table.fields, problems)
 
 
 def bucket_of(keys: pd.Series, buckets: int) -> np.ndarray:
@@ -755,7 +783,7 @@ class _client:
             n_workers=workers,
             threads_per_worker=1,  # rules are pandas code holding the GIL: one task per process
             memory_limit=self.memory_limit or "auto",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never a clash (or a warning) with another cluster
             processes=True,
         )
         self.client = Client(self.cluster)

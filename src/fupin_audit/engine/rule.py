@@ -59,6 +59,9 @@ class Rule:
     # text) splits the rule's work — rows with different keys never meet in one finding — so a
     # distributed run may check it bucket by bucket. Tables not named are not given to the rule then.
     shuffle: dict[str, str] = field(default_factory=dict)
+    # With `shuffle`: tables the rule also reads, given to each bucket as the rows sharing a 户编号
+    # with the bucket's keyed rows ("户编号"), or whole ("*": a reference list such as the rosters).
+    follow: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, ctx: AuditContext, params: BaseModel | None = None) -> RuleResult:
         return self.check(ctx, params or self.params())
@@ -78,6 +81,7 @@ def rule(
     params: type[BaseModel] = NoParams,
     scope: Scope = "local",
     shuffle: dict[str, str] | None = None,
+    follow: dict[str, str] | None = None,
 ) -> Callable[[RuleFunction], Rule]:
     """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN)."""
 
@@ -101,6 +105,7 @@ def rule(
             params=params,
             scope=scope,
             shuffle=shuffle or {},
+            follow=follow or {},
         )
 
     return wrap

@@ -35,6 +35,7 @@ from fupin_audit.rules.common import (
     line_source,
     line_sources,
     lines_for,
+    mask_texts,
     member_deaths,
     money_texts,
     person_codes,
@@ -224,12 +225,11 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
             reason = pd.Series("", index=members.index, dtype=object)
             reason = reason.mask(status == "", "在校生状况为空")
             reason = reason.mask(status == "非在校生", "非在校生")
-            reason = reason.mask(
-                status.isin(PRESCHOOL) & (ages >= 7).fillna(False).astype(bool), "仍为" + status
-            )
+            preschool = status.isin(PRESCHOOL) & (ages >= 7).fillna(False).astype(bool)
+            reason = mask_texts(reason, preschool, "仍为" + status)
             if "失学或辍学原因" in members:
                 dropout = text(members["失学或辍学原因"])
-                reason = reason.mask(dropout != "", "失学或辍学原因：" + dropout)
+                reason = mask_texts(reason, dropout != "", "失学或辍学原因：" + dropout)
             gap = school_age & (reason != "")
             out["义务教育"] = per_household(
                 gap,
@@ -339,6 +339,8 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     needs=("members",),
     columns={"members": (HID, ID)},
     scope="global",
+    shuffle={"members": HID},
+    follow={"rosters": "*"},
     what="一个户的全部成员在数据年度结束（12 月 31 日）前都已死亡（死亡名单或成员表死亡日期 / 是否死亡；"
     "死亡日期不详的算已死亡），该户仍在册。每户报告一次，位置是该户第一个成员行，related 列出该户其他成员。",
     why=WRONG_IN + "全户死亡的“空户”仍在册，是审计发现的典型虚假建档和冒领线索。",

@@ -28,6 +28,7 @@ from fupin_audit.rules.common import (
     household_codes,
     households_with_measure,
     joint_codes,
+    mask_texts,
     measure_names,
     measures_of_year,
     member_deaths,
@@ -200,6 +201,8 @@ def _member_places(ctx: AuditContext, labels: pd.Index) -> pd.DataFrame:
     needs=("members",),
     columns={"members": (ID, HID)},
     scope="global",
+    shuffle={"members": ID},
+    follow={"households": HID},
     what="同一证件号码（规范化后比较：15 位旧号升级为 18 位，"
     "残疾人证号取前 18 位，占位号码和 Excel 损坏的号码"
     "不参与）出现在两个或以上的户编号下。此人的每一条成员记录"
@@ -378,10 +381,10 @@ def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
             index=households.index,
         )
         yearly = year_texts(years)
-        message = message.mask(
-            listed, status + "户在帮扶责任人结对表中的结对在 " + yearly + " 年均不在有效期内"
+        message = mask_texts(
+            message, listed, status + "户在帮扶责任人结对表中的结对在 " + yearly + " 年均不在有效期内"
         )
-        message = message.mask(~listed, status + "户在帮扶责任人结对表中没有结对记录")
+        message = mask_texts(message, ~listed, status + "户在帮扶责任人结对表中没有结对记录")
         if has_column:
             message = message + "，户表帮扶责任人也为空"
     else:
