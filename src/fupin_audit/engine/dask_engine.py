@@ -23,7 +23,9 @@ Only counts and outcomes come back to the client; findings stay in the output fi
 from __future__ import annotations
 
 import functools
+import pickle
 import resource
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 
 OUTPUT_FORMATS = ("parquet", "csv")
 HID = "户编号"
+SCRATCH = "_shuffle"  # in the output folder, which every worker can write; removed at the end
 
 # Columns the global rules read besides the ones they declare: what the shared helpers of
 # rules/common.py use (places, names, data years, deaths, related records, pairings, measures).
@@ -122,6 +125,7 @@ class Job:
     audit_year: int | None = None
     buckets: int = 1
     groups: tuple[tuple[tuple[str, str], ...], ...] = ()  # shuffle specs, see shuffle_groups
+    scratch: str = ""  # where partitions leave their narrow columns for the global tasks
 
     def rules(self) -> list[Rule]:
         registry = _registry(self.rule_paths)
@@ -398,9 +402,9 @@ def bucket_of(keys: pd.Series, buckets: int) -> np.ndarray:
 
 def check_partition(
     index: int, label: str, files: Sequence[str], shared: Sequence[str], job: Job
-) -> tuple[PartReport, NarrowPiece, list[list[NarrowPiece]]]:
-    """Read, validate and check one partition with the local rules; keep its narrow columns, whole
-    and split into the buckets of each shuffle."""
+) -> PartReport:
+    """Read, validate and check one partition with the local rules; leave its narrow columns in the
+    scratch folder, per table and split into the buckets of each shuffle."""
     from fupin_audit.load import load
 
     clock = time.perf_counter()
@@ -422,7 +426,7 @@ def check_partition(
         diagnostics = [d for d in diagnostics if d.file not in shared_set]
     path = write_part(findings, job.output, f"part-{index:05d}", job.fmt)
     piece = narrow(dataset, narrow_columns(r for r in rules if r.scope != "local"), skip)
-    buckets = bucket_pieces(ctx, piece, job)
+    _leave(job, index, piece, bucket_pieces(ctx, piece, job))
     report = PartReport(
         label,
         path,
@@ -435,7 +439,7 @@ def check_partition(
         time.perf_counter() - clock,
         _peak_rss(),
     )
-    return report, piece, buckets
+    return report
 
 
 @functools.lru_cache(maxsize=2)
@@ -500,26 +504,86 @@ def merge_pieces(pieces: Sequence[NarrowPiece]) -> Dataset:
     return Dataset(tables, sources, missing_columns=missing, title_years=years)
 
 
+# The shuffle goes through files, not worker memory: a partition's narrow columns are written once
+# and read by the one task that needs them, so a worker holds one partition or one bucket at a time
+# whatever the size of the province (keeping them in memory took 4 copies of every member row).
+
+
+def _scratch_path(job: Job, name: str) -> Path:
+    return Path(job.scratch) / f"{name}.pkl"
+
+
+def _dump(value: Any, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)  # a task run twice (a lost worker) leaves one whole file
+
+
+def _load(path: Path) -> Any:
+    with path.open("rb") as fh:
+        return pickle.load(fh)
+
+
+def _leave(job: Job, index: int, piece: NarrowPiece, buckets: list[list[NarrowPiece]]) -> None:
+    meta = NarrowPiece({}, piece.sources, piece.missing, piece.title_years)
+    _dump(meta, _scratch_path(job, f"meta-p{index:05d}"))
+    for kind, table in piece.tables.items():
+        _dump(table, _scratch_path(job, f"table-{kind}-p{index:05d}"))
+    for g, pieces in enumerate(buckets):
+        for b, bucket in enumerate(pieces):
+            _dump(bucket, _scratch_path(job, f"bucket-{g}-{b:05d}-p{index:05d}"))
+
+
+def _bucket_pieces(job: Job, partitions: int, group: int, bucket: int) -> list[NarrowPiece]:
+    return [_load(_scratch_path(job, f"bucket-{group}-{bucket:05d}-p{i:05d}")) for i in range(partitions)]
+
+
+def _table_pieces(job: Job, partitions: int, kinds: set[str]) -> list[NarrowPiece]:
+    """Every partition's narrow columns of the given tables (with all sources and sheet facts)."""
+    pieces = []
+    for i in range(partitions):
+        meta = _load(_scratch_path(job, f"meta-p{i:05d}"))
+        for kind in kinds:
+            path = _scratch_path(job, f"table-{kind}-p{i:05d}")
+            if path.exists():
+                meta.tables[kind] = _load(path)
+        pieces.append(meta)
+    return pieces
+
+
+def check_bucket(
+    job: Job, partitions: int, group: int, bucket: int, codes: Sequence[str], *_after
+) -> PartReport:
+    """One bucket of one shuffle: the rows whose key hashes here, from every partition."""
+    return check_global(
+        _bucket_pieces(job, partitions, group, bucket), job, f"global-{group}-{bucket:05d}", codes
+    )
+
+
+def check_whole(job: Job, partitions: int, code: str, tables: set[str], *_after) -> PartReport:
+    """A global rule without a shuffle key, over the narrow columns of the tables it reads."""
+    return check_global(_table_pieces(job, partitions, tables), job, f"global-{code}", [code])
+
+
 def check_global(pieces: Sequence[NarrowPiece], job: Job, name: str, codes: Sequence[str]) -> PartReport:
     clock = time.perf_counter()
     dataset = merge_pieces(pieces)
+    del pieces
     wanted = set(codes)
     rules = [r for r in job.rules() if r.code in wanted]
     findings, outcomes = job.run(job.context(dataset), rules)
     path = write_part(findings, job.output, name, job.fmt)
     rows = {kind: len(t) for kind, t in dataset.tables.items()}
     return PartReport(
-        name,
-        path,
-        len(findings),
-        _counts(findings),
-        outcomes,
-        rows,
-        [],
-        [],
-        time.perf_counter() - clock,
+        name, path, len(findings), _counts(findings), outcomes, rows, [], [], time.perf_counter() - clock,
         _peak_rss(),
-    )
+    )  # fmt: skip
+
+
+def rule_tables(rule: Rule) -> set[str]:
+    """The tables a global rule reads: those it needs, names columns of, or declares it reads."""
+    return {*rule.needs, *rule.columns, *rule.reads}
 
 
 # ----------------------------------------------------------------------------------------- run
@@ -649,7 +713,16 @@ def run_dask(
             on_stage(name, detail)
 
     seconds: dict[str, float] = {}
-    with _client(client, scheduler, workers, memory_limit) as dask_client:
+    try:
+        return _run(layout, chosen, shuffle_groups(chosen), settings, overrides, rule_paths, output, fmt, year,
+                    encoding, buckets, stage, seconds, _client(client, scheduler, workers, memory_limit))  # fmt: skip
+    finally:
+        shutil.rmtree(output / SCRATCH, ignore_errors=True)
+
+
+def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, year, encoding, buckets,
+         stage, seconds, cluster) -> DaskRun:  # fmt: skip
+    with cluster as dask_client:
         clock = time.perf_counter()
         run_year, common = year, year
         if year is None:
@@ -658,7 +731,6 @@ def run_dask(
             run_year, common = run_years(sum(dask_client.gather(futures), Counter()))
         seconds["year"] = time.perf_counter() - clock
         count = len(dask_client.scheduler_info().get("workers", {}))
-        groups = shuffle_groups(chosen)
         job = Job(
             tuple(r.code for r in chosen),
             rule_paths,
@@ -672,7 +744,10 @@ def run_dask(
             common,
             buckets or max(2, 2 * count),
             tuple(tuple(spec.items()) for spec, _ in groups),
+            str(output / SCRATCH),
         )
+        shutil.rmtree(job.scratch, ignore_errors=True)
+        Path(job.scratch).mkdir(parents=True)  # leftovers of a killed run would mix in
         clock = time.perf_counter()
         partitions = [
             dask_client.submit(
@@ -680,12 +755,9 @@ def run_dask(
             )
             for i, (label, files) in enumerate(layout.partitions)
         ]
-        # The reports come to the client; the narrow columns stay on the workers until the global
-        # tasks take them.
         globals_ = _global_tasks(dask_client, partitions, job, chosen, groups)
-        reports = _gather(dask_client, [dask_client.submit(_pick, p, 0) for p in partitions], stage)
+        reports = _gather(dask_client, partitions, stage)
         seconds["local"] = time.perf_counter() - clock
-        del partitions
         clock = time.perf_counter()
         stage("global", "")
         reports.extend(_gather(dask_client, globals_, stage))
@@ -697,18 +769,26 @@ def run_dask(
 
 
 def _global_tasks(client: Any, partitions: list[Any], job: Job, chosen: list[Rule], groups) -> list[Any]:
-    """Global rules with a shuffle key: one task per bucket of each shuffle; the rest: one task over
-    the narrow columns of every partition."""
+    """Global rules with a shuffle key: one task per bucket of each shuffle; the others: one task
+    per rule over the tables it reads. They start when every partition has left its columns."""
+    n = len(partitions)
     tasks = []
     for g, (_, codes) in enumerate(groups):
         for b in range(job.buckets):
-            pieces = [client.submit(_bucket, p, g, b, pure=False) for p in partitions]
-            tasks.append(client.submit(check_global, pieces, job, f"global-{g}-{b:05d}", codes, pure=False))
+            tasks.append(
+                client.submit(
+                    check_bucket, job, n, g, b, codes, *partitions, pure=False, key=f"global-{g}-{b}"
+                )
+            )
     shuffled = {code for _, codes in groups for code in codes}
-    rest = [r.code for r in chosen if r.scope != "local" and r.code not in shuffled]
-    if rest:
-        pieces = [client.submit(_pick, p, 1, pure=False) for p in partitions]
-        tasks.append(client.submit(check_global, pieces, job, "global-whole", rest, pure=False))
+    for rule in chosen:
+        if rule.scope != "local" and rule.code not in shuffled:
+            tables = rule_tables(rule)
+            tasks.append(
+                client.submit(
+                    check_whole, job, n, rule.code, tables, *partitions, pure=False, key=f"global-{rule.code}"
+                )
+            )
     return tasks
 
 
@@ -722,14 +802,6 @@ def _gather(client: Any, futures: list[Any], stage) -> list[PartReport]:
         results[position[done.key]] = done.result()
         stage("done", results[position[done.key]].label)
     return results
-
-
-def _pick(result: tuple, item: int) -> Any:
-    return result[item]
-
-
-def _bucket(result: tuple, group: int, bucket: int) -> NarrowPiece:
-    return result[2][group][bucket]
 
 
 def _merge_outcomes(rules: list[Rule], reports: list[PartReport]) -> list[RuleOutcome]:

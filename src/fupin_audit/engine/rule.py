@@ -62,6 +62,8 @@ class Rule:
     # With `shuffle`: tables the rule also reads, given to each bucket as the rows sharing a 户编号
     # with the bucket's keyed rows ("户编号"), or whole ("*": a reference list such as the rosters).
     follow: dict[str, str] = field(default_factory=dict)
+    # Global rules: tables read beyond `needs` (a distributed run gives the rule only these).
+    reads: tuple[str, ...] = ()
 
     def __call__(self, ctx: AuditContext, params: BaseModel | None = None) -> RuleResult:
         return self.check(ctx, params or self.params())
@@ -82,6 +84,7 @@ def rule(
     scope: Scope = "local",
     shuffle: dict[str, str] | None = None,
     follow: dict[str, str] | None = None,
+    reads: tuple[str, ...] = (),
 ) -> Callable[[RuleFunction], Rule]:
     """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN)."""
 
@@ -106,6 +109,7 @@ def rule(
             scope=scope,
             shuffle=shuffle or {},
             follow=follow or {},
+            reads=reads,
         )
 
     return wrap

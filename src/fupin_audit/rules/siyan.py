@@ -261,6 +261,7 @@ def _phones(series: pd.Series) -> pd.Series:
     severity="warning",
     needs=(),
     scope="global",
+    reads=("households", "members"),
     what="两个或以上不同户编号登记了同一个户联系电话（取户表的户联系电话；户表没有或全空时取成员表的户联系电话）。"
     "每户报告一次（该户第一次出现的行），消息列出共用的户编号，related 列出其他户的记录。格式不合规的号码由"
     " DQ044 报告，不参与比较。",
@@ -469,6 +470,7 @@ def _helper_frame(ctx: AuditContext) -> tuple[str, pd.DataFrame, str]:
     severity="warning",
     needs=(),
     scope="global",
+    reads=("helpers", "households"),
     what="同一帮扶责任人（按规范化的证件号码，没有证件号码时按 姓名 + 帮扶单位）结对的不同户数超过政策参数 "
     "helper_max_households（默认 10 户，等于上限不报告）。结对表中只计数据年度内有效的结对。每个超限的帮扶"
     "责任人报告一次（第一次出现的行），related 列出其结对的每一户（每户一条记录）。",
@@ -1093,6 +1095,7 @@ def sy403(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     severity="warning",
     needs=("measures",),
     scope="global",
+    reads=("measures", "helpers", "households"),
     what="结对表（没有时用户表）中出现的帮扶单位，在数据年度的措施表中没有任何措施、项目、资金或走访记录"
     "（“无钱无物无项目无措施”）：措施的帮扶单位是它，或措施没填帮扶单位而帮扶责任人是它在结对表中的帮扶"
     "责任人，都算它的记录（填了别的单位的措施算别的单位）；没有年度的措施算作每一"
