@@ -93,3 +93,25 @@ def test_example_province_override_applies(tmp_path):
     path = write_xlsx(tmp_path / "x.xlsx", {"家庭成员": [member(证件号码=with_x.lower())]})
     result = audit([str(path)], config=USER_RULES / "province_override.toml", select=["DQ018"])
     assert result.findings["severity"].tolist() == ["info"]
+
+
+def test_global_rules_declare_how_a_distributed_run_splits_them():
+    """Every global rule either names its shuffle key (tables it keys, tables that follow) or the
+    tables it reads, so --engine dask never gives it less than it reads; explain shows which."""
+    from fupin_audit.report.docs import explain_rule
+    from fupin_audit.schema.models import MODELS
+
+    registry = default_registry()
+    for rule in registry:
+        if rule.scope == "local":
+            assert not (rule.shuffle or rule.follow or rule.reads), rule.code
+            continue
+        text = explain_rule(rule, "")
+        if rule.shuffle:
+            for kind, column in {**rule.shuffle, **rule.follow}.items():  # real tables and fields
+                assert column == "*" or column in MODELS[kind].specs(), (rule.code, kind, column)
+            assert "按键分桶" in text, rule.code
+        else:
+            assert "不分桶" in text, rule.code
+    sy103 = explain_rule(registry.get("SY103"), "")
+    assert "按键分桶（members 按 证件号码），另给每桶 households 随同户编号的行" in sy103

@@ -43,6 +43,8 @@ def explain_rule(rule: Rule, origin: str, policy=None) -> str:
     ]
     if rule.columns:
         lines.append("所需的列：" + "；".join(f"{k}：{'、'.join(v)}" for k, v in rule.columns.items()))
+    if rule.scope != "local":
+        lines.append("分布式运行（--engine dask）：" + _distribution(rule))
     lines += [
         "",
         "检查什么：",
@@ -66,6 +68,19 @@ def explain_rule(rule: Rule, origin: str, policy=None) -> str:
         lines += ["", "用到的政策参数（fupin-audit policy 查看全部；--config 覆盖）：", *used]
     lines += ["", f"来源：{origin}"]
     return "\n".join(lines)
+
+
+def _distribution(rule: Rule) -> str:
+    """How --engine dask splits a global rule's work (from its shuffle / follow declarations)."""
+    if not rule.shuffle:
+        return "不分桶，一个任务汇总各分区的 " + (
+            "、".join(sorted({*rule.needs, *rule.columns, *rule.reads})) or "表头信息"
+        )
+    keyed = "；".join(f"{kind} 按 {column}" for kind, column in rule.shuffle.items())
+    followed = "；".join(
+        f"{kind} {'整表' if how == '*' else '随同户编号的行'}" for kind, how in rule.follow.items()
+    )
+    return f"按键分桶（{keyed}）" + (f"，另给每桶 {followed}" if followed else "")
 
 
 KIND_NAMES = {
