@@ -67,6 +67,15 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(list(FINDING_COLUMNS)).reset_index(drop=True)
 
 
+def run_dask(args, data: Path, findings: Path, summary: Path, out: Path) -> dict[str, float]:
+    return timed(
+        [sys.executable, "-m", "fupin_audit", "check", "--engine", "dask", "--workers", str(args.workers),
+         "--memory-limit", args.memory_limit, str(data), "-o", str(findings), "-q", "--summary-json",
+         str(summary)],
+        out / "dask.log",
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counties", type=int, default=30)
@@ -75,6 +84,7 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="10GiB", help="per worker")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out-dask")
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--reuse-dask", action="store_true", help="keep the dask run of an earlier call")
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -83,13 +93,11 @@ def main() -> None:
 
     summary_file = out / "dask-summary.json"
     findings_dir = out / "findings-dask"
-    print("checking with --engine dask …", flush=True)
-    dask = timed(
-        [sys.executable, "-m", "fupin_audit", "check", "--engine", "dask", "--workers", str(args.workers),
-         "--memory-limit", args.memory_limit, str(data), "-o", str(findings_dir), "-q",
-         "--summary-json", str(summary_file)],
-        out / "dask.log",
-    )  # fmt: skip
+    if args.reuse_dask and (out / "results.json").exists():
+        dask = json.loads((out / "results.json").read_text(encoding="utf-8"))["dask"]
+    else:
+        print("checking with --engine dask …", flush=True)
+        dask = run_dask(args, data, findings_dir, summary_file, out)
     summary = json.loads(summary_file.read_text(encoding="utf-8"))
     members = summary["rows"].get("members", 0)
     workers_peak = max(p["peak_rss_mib"] for p in summary["partitions"])
