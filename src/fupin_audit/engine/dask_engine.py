@@ -355,48 +355,62 @@ def bucket_pieces(ctx: AuditContext, piece: NarrowPiece, job: Job) -> list[list[
 
     out = []
     for spec in job.groups:
-        rows: list[dict[str, pd.Index]] = [{} for _ in range(job.buckets)]
-        households: list[pd.Series] = []  # (户编号 → bucket) of the keyed rows
+        split: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # kind → (bucket, position) pairs
+        households: list[pd.DataFrame] = []  # (户编号, bucket) of the keyed rows
         keyed = [(k, c) for k, c in spec if c != "*" and not c.startswith(FOLLOW)]
         for kind, column in keyed:
             if (table := piece.tables.get(kind)) is None:
                 continue
             bucket = bucket_of(shuffle_keys(ctx, kind, column).reindex(table.data.index), job.buckets)
-            for b in range(job.buckets):
-                rows[b][kind] = table.data.index[bucket == b]
+            split[kind] = (bucket, np.arange(len(bucket)))
             if HID in table.data:
-                households.append(pd.Series(bucket, index=text(table.data[HID]).to_numpy()))
-        pairs = pd.concat(households) if households else pd.Series(dtype=np.int64)
-        pairs = pairs[pairs.index != ""].reset_index().drop_duplicates()
-        pairs.columns = ["hid", "bucket"]
+                households.append(pd.DataFrame({"hid": text(table.data[HID]).to_numpy(), "bucket": bucket}))
+        pairs = (
+            pd.concat(households).drop_duplicates() if households else pd.DataFrame({"hid": [], "bucket": []})
+        )
+        pairs = pairs[pairs["hid"] != ""]
         for kind, column in spec:
-            if (table := piece.tables.get(kind)) is None or (kind, column) in keyed:
+            if (table := piece.tables.get(kind)) is None or kind in split or column == "*":
                 continue
-            if column == "*":
-                for b in range(job.buckets):
-                    rows[b][kind] = table.data.index
-                continue
-            own = pd.DataFrame({"hid": text(table.data[column[1:]]).to_numpy(), "label": table.data.index})
-            joined = own.merge(pairs, on="hid")
-            for b, labels in joined.groupby("bucket")["label"]:
-                rows[int(b)][kind] = pd.Index(labels.sort_values())
-            for b in range(job.buckets):
-                rows[b].setdefault(kind, table.data.index[:0])
-        out.append([NarrowPiece({k: _subset(piece.tables[k], r) for k, r in t.items()}, piece.sources, [], {})
-                    for t in rows])  # fmt: skip
+            own = pd.DataFrame(
+                {"hid": text(table.data[column[1:]]).to_numpy(), "position": np.arange(len(table))}
+            )
+            joined = own.merge(pairs, on="hid")  # a household with members in two buckets goes to both
+            split[kind] = (joined["bucket"].to_numpy(np.int64), joined["position"].to_numpy(np.int64))
+        buckets = [NarrowPiece({}, piece.sources, [], {}) for _ in range(job.buckets)]
+        for kind, table in piece.tables.items():
+            if kind in split:
+                for b, part in enumerate(_split_table(table, *split[kind], job.buckets)):
+                    buckets[b].tables[kind] = part
+            elif dict(spec).get(kind) == "*":
+                for bucket in buckets:
+                    bucket.tables[kind] = table
+        out.append(buckets)
     return out
 
 
-def _subset(table: Table, rows: pd.Index) -> Table:
-    problems = table.problems[table.problems.index.isin(rows)]
-    return Table(table.kind, table.data.loc[rows], table.raw.loc[rows], table.fields, problems)
+def _split_table(table: Table, bucket: np.ndarray, position: np.ndarray, buckets: int) -> list[Table]:
+    """The table's rows per bucket, in table order: one take, then slices."""
+    order = np.lexsort((position, bucket))
+    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
+    rows = position[order]
+    data, raw = table.data.take(rows), table.raw.take(rows)
+    parts = []
+    for b in range(buckets):
+        piece = slice(bounds[b], bounds[b + 1])
+        labels = data.index[piece]
+        problems = table.problems[table.problems.index.isin(labels)]
+        parts.append(Table(table.kind, data.iloc[piece], raw.iloc[piece], table.fields, problems))
+    return parts
 
 
 def bucket_of(keys: pd.Series, buckets: int) -> np.ndarray:
-    """A bucket per row: a stable hash of its key (the same in every process and machine)."""
+    """A bucket per row: a stable hash of its key (pandas' hash_array, the same in every process and
+    on every machine, unlike Python's salted hash); rows without a key are spread evenly."""
     known = keys.notna().to_numpy()
     spread = np.arange(len(keys), dtype=np.uint64) % np.uint64(buckets)
-    hashed = pd.util.hash_array(keys.fillna("").astype(str).to_numpy(dtype=object)) % np.uint64(buckets)
+    texts = keys.to_numpy(dtype=object, na_value="")
+    hashed = pd.util.hash_array(texts, categorize=False) % np.uint64(buckets)
     return np.where(known, hashed, spread).astype(np.int64)
 
 
