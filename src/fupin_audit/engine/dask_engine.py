@@ -36,7 +36,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fupin_audit.dataset import META_COLUMNS, SOURCE_COLUMN, Dataset, Diagnostic, InputFile, Source, Table
+from fupin_audit.dataset import (
+    META_COLUMNS,
+    ROW_COLUMN,
+    SOURCE_COLUMN,
+    Dataset,
+    Diagnostic,
+    InputFile,
+    Source,
+    Table,
+)
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Rule
 from fupin_audit.engine.runner import RuleOutcome, run_rules
@@ -126,6 +135,7 @@ class Job:
     buckets: int = 1
     groups: tuple[tuple[tuple[str, str], ...], ...] = ()  # shuffle specs, see shuffle_groups
     scratch: str = ""  # where partitions leave their narrow columns for the global tasks
+    tables: tuple[tuple[str, tuple[str, ...]], ...] = ()  # every table of the dataset, its fields
 
     def rules(self) -> list[Rule]:
         registry = _registry(self.rule_paths)
@@ -196,27 +206,36 @@ def _counts(findings: pd.DataFrame) -> Counter:
 # ------------------------------------------------------------------------------ 1. the data year
 
 
-def file_years(path: str, encoding: str | None = None) -> Counter:
-    """How many rows of each (table, 年度) a file holds, as validation would parse them (年度 None:
-    a row without one). Parquet: the 年度 column alone; anything else (or a flat export, whose rows
-    count in two tables) is loaded whole."""
+@dataclass
+class FileFacts:
+    """What the planning pass learns about one input file."""
+
+    years: Counter  # (table, 年度 or None) → rows
+    fields: set[tuple[str, str]]  # (table, canonical field) the file has
+
+
+def file_facts(path: str, encoding: str | None = None) -> FileFacts:
+    """How many rows of each (table, 年度) a file holds, as validation would parse them, and its
+    tables' fields. Parquet: the schema and the 年度 column alone; anything else (or a flat export,
+    whose rows count in two tables) is loaded whole."""
     from fupin_audit.load import load
 
     if Path(path).suffix.lower() in (".parquet", ".pq"):
-        counts = _parquet_years(path)
-        if counts is not None:
-            return counts
+        facts = _parquet_facts(path)
+        if facts is not None:
+            return facts
     dataset = load([path], encoding=encoding)
-    counts = Counter()
+    counts: Counter = Counter()
     for kind, table in dataset.tables.items():
         years = table.data["年度"] if "年度" in table.data else pd.Series(pd.NA, index=table.data.index)
         if dataset.title_years:
             years = years.fillna(table.data[SOURCE_COLUMN].map(dataset.title_years))
         counts.update(_year_counts(kind, years))
-    return counts
+    fields = {(kind, f) for kind, table in dataset.tables.items() for f in table.fields}
+    return FileFacts(counts, fields)
 
 
-def _parquet_years(path: str) -> Counter | None:
+def _parquet_facts(path: str) -> FileFacts | None:
     """None: not a simple table (a flat export)."""
     import pyarrow.parquet as pq
 
@@ -229,19 +248,21 @@ def _parquet_years(path: str) -> Counter | None:
         meta = pq.read_metadata(path)
         written = meta.schema.names
     except Exception:
-        return Counter()  # the partition's task reports the unreadable file
+        return FileFacts(Counter(), set())  # the partition's task reports the unreadable file
     names = [normalise_header(str(n))[0] for n in written]
     kind = classify("", path, names)
     if kind is None:
-        return Counter()
-    if is_flat_export(kind, {f for n in names if n and (f := canonical(kind, n))}):
+        return FileFacts(Counter(), set())
+    fields = {f for n in names if n and (f := canonical(kind, n))}
+    if is_flat_export(kind, fields):
         return None
+    present = {(kind, f) for f in fields}
     columns = [w for w, n in zip(written, names, strict=True) if n and canonical(kind, n) == "年度"]
     if not columns:
-        return Counter({(kind, None): meta.num_rows})
+        return FileFacts(Counter({(kind, None): meta.num_rows}), present)
     raw = pq.read_table(path, columns=columns[:1]).column(0).cast("string").to_pandas()
     years = parse_column(MODELS[kind].specs()["年度"], "年度", raw.astype("str")).values
-    return _year_counts(kind, years)
+    return FileFacts(_year_counts(kind, years), present)
 
 
 def _year_counts(kind: str, years: pd.Series) -> Counter:
@@ -427,6 +448,7 @@ def check_partition(
         common = _shared_dataset(tuple(shared), job.encoding)
         first = min(_file_order(f) for f in shared) < min(_file_order(f) for f in files)
         dataset = combine([common, dataset] if first else [dataset, common])
+    _add_absent_tables(dataset, job)
     rules = job.rules()
     local = [r for r in rules if r.scope == "local"]
     ctx = job.context(dataset)
@@ -454,6 +476,22 @@ def check_partition(
         _peak_rss(),
     )
     return report
+
+
+def _add_absent_tables(dataset: Dataset, job: Job) -> None:
+    """A table the dataset has but this partition lacks (a partition of members without households,
+    such as convert's 县=__空__) is an empty table here, as in a one-machine run: rules then judge
+    the partition's rows against "no such household" instead of skipping."""
+    from fupin_audit.schema.validate import validate_table
+
+    for kind, fields in job.tables:
+        if kind in dataset.tables:
+            continue
+        raw = pd.DataFrame({name: pd.Series(dtype="str") for name in fields})
+        raw[ROW_COLUMN] = pd.Series(dtype=np.int64)
+        raw[SOURCE_COLUMN] = pd.Series(dtype=np.int32)
+        typed, problems = validate_table(kind, raw, {}, {name: set() for name in fields})
+        dataset.tables[kind] = Table(kind, typed, raw, frozenset(fields), problems)
 
 
 @functools.lru_cache(maxsize=2)
@@ -738,12 +776,15 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
          stage, seconds, cluster) -> DaskRun:  # fmt: skip
     with cluster as dask_client:
         clock = time.perf_counter()
-        run_year, common = year, year
-        if year is None:
-            stage("year", "")
-            futures = dask_client.map(file_years, layout.files, encoding=encoding, pure=False)
-            run_year, common = run_years(sum(dask_client.gather(futures), Counter()))
-        seconds["year"] = time.perf_counter() - clock
+        stage("plan", "")
+        facts = dask_client.gather(dask_client.map(file_facts, layout.files, encoding=encoding, pure=False))
+        run_year, common = (
+            run_years(sum((f.years for f in facts), Counter())) if year is None else (year, year)
+        )
+        fields: dict[str, set[str]] = {}
+        for kind, name in set().union(*(f.fields for f in facts)):
+            fields.setdefault(kind, set()).add(name)
+        seconds["plan"] = time.perf_counter() - clock
         count = len(dask_client.scheduler_info().get("workers", {}))
         job = Job(
             tuple(r.code for r in chosen),
@@ -759,6 +800,7 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
             buckets or max(2, 2 * count),
             tuple(tuple(spec.items()) for spec, _ in groups),
             str(output / SCRATCH),
+            tuple((kind, tuple(sorted(names))) for kind, names in sorted(fields.items())),
         )
         shutil.rmtree(job.scratch, ignore_errors=True)
         Path(job.scratch).mkdir(parents=True)  # leftovers of a killed run would mix in
