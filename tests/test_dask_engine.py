@@ -227,3 +227,12 @@ def test_a_converted_workbook_checks_alike_on_both_engines(tmp_path):
     found, _ = _dask_findings(tree, tmp_path / "out", buckets=2)
     assert {"DQ036", "DQ001", "SY103", "LG301"} <= set(expected["rule"])
     pd.testing.assert_frame_equal(_comparable(found), _comparable(expected))
+
+
+def test_without_dask_the_message_says_what_to_install(tree, tmp_path, monkeypatch):
+    from fupin_audit.engine.dask_engine import run_dask
+    from fupin_audit.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed → ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'fupin-audit\[dask\]'"):
+        run_dask([tree], tmp_path / "out")
