@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,15 +15,12 @@ from conftest import household, make_id, member, write_xlsx
 from fupin_audit.convert import EMPTY_PARTITION, PROVENANCE
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "宿松县样例.xlsx"
-KEY = ["rule", "message", "household_id", "id_number", "value"]
-# Messages that cite *another* record's location (“另见第 86 行”, “比对名单 第 91 行”): the converted
-# tree cites the parquet file and its row (data row r of a parquet file is line r + 2; the flat sheet
-# had a title and two header rows), so only the location inside the message differs. These rules are
-# compared with the location text removed; every other message must be identical.
-CITES_LOCATION = {"DQ020", "DQ021", "DQ031", "DQ032", "DQ033", "DQ036", "LG301", "SY401"}
-_LOCATION = re.compile(
-    r"(?:[^\s（(，,]*?(?:\.xlsx|\.csv|\.parquet|比对名单|建档立卡人员信息|户信息补录)[^\s]*\s)?第 \d+ 行"
-)
+# Every column of the findings but `column`: the tree's headers are the canonical names (人均纯收入),
+# not the header as written in the workbook (家庭年人均纯收入).
+COMPARED = [
+    "rule", "severity", "family", "title", "message", "table", "file", "sheet", "row", "value",
+    "household_id", "person_id", "id_number", "township", "village", "related",
+]  # fmt: skip
 
 
 def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -43,11 +39,13 @@ def parquet_files(root: Path) -> list[Path]:
     return sorted(root.rglob("*.parquet"))
 
 
-def comparable(frame: pd.DataFrame) -> pd.Series:
-    message = frame["message"].where(
-        ~frame["rule"].isin(CITES_LOCATION), frame["message"].str.replace(_LOCATION, "第 # 行", regex=True)
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Findings as sorted rows; files by name (convert records the file name, not the path given)."""
+    frame = frame.assign(
+        file=frame["file"].map(lambda p: Path(p).name if p else p),
+        related=frame["related"].str.replace(f"{SAMPLE.parent}/", "", regex=False),
     )
-    return frame.assign(message=message)[KEY].value_counts().sort_index()
+    return frame[COMPARED].sort_values(COMPARED).reset_index(drop=True)
 
 
 def test_sample_workbook_converts_to_equivalent_tree(tmp_path):
@@ -57,10 +55,11 @@ def test_sample_workbook_converts_to_equivalent_tree(tmp_path):
     assert {p.name for p in root.iterdir()} == {"县=宿松县", f"县={EMPTY_PARTITION}", "rosters.parquet"}
     before = findings(SAMPLE, out=tmp_path / "a.csv")
     after = findings(*parquet_files(root), out=tmp_path / "b.csv")
-    assert len(before) == len(after)
-    pd.testing.assert_series_equal(comparable(before), comparable(after))
-    # the location columns point at the parquet files now
-    assert after["file"].str.endswith(".parquet").all()
+    # the same findings at the same places: the workbook's sheets and rows, read back from 来源文件,
+    # 来源工作表 and 来源行 (messages citing another row, "另见第 88 行", included)
+    pd.testing.assert_frame_equal(comparable(before), comparable(after))
+    assert (after["file"] == SAMPLE.name).all()
+    assert set(after["sheet"]) >= {"建档立卡人员信息", "比对名单", "帮扶项目补录"}
 
 
 def test_tree_layout_strings_and_provenance(tmp_path):

@@ -25,6 +25,7 @@ class Source:
     flat: bool = False  # a member-level export that also fed the households table
     note: str = ""  # e.g. the roster 类别 taken from the sheet name
     positions: dict[str, int] = field(default_factory=dict)  # header as written → 0-based column in the sheet
+    input: str = ""  # the input file read, when `file` names the original it was converted from
 
 
 @dataclass

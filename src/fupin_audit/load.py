@@ -14,7 +14,7 @@ import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -174,6 +174,7 @@ class Loader:
         self.conflicts: list[pd.DataFrame] = []
         self.title_years: dict[int, int] = {}
         self.seconds: dict[str, float] = {}
+        self._reading = ""  # the input file being read
 
     def load(self, paths: Iterable[str | Path]) -> Dataset:
         paths = [str(p) for p in paths]
@@ -202,6 +203,7 @@ class Loader:
     # -- one file ---------------------------------------------------------------------------------
 
     def _read(self, path: str) -> None:
+        self._reading = path
         if self.progress:
             self.progress(path)
         try:
@@ -256,11 +258,12 @@ class Loader:
             return
         first_source = len(self.sources)
         positions = {text: i for i, text in enumerate(written) if text and text not in ("",)}
-        if kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names)):
-            frame, headers, unit_of = _map_columns("flat", body, names, written, units)
-            self._split_flat(sheet, frame, headers, unit_of)
-        else:
-            self._single(sheet, kind, body, names, written, units)
+        for origin, rows in _origins(sheet, body, names):
+            if kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names)):
+                frame, headers, unit_of = _map_columns("flat", rows, names, written, units)
+                self._split_flat(origin, frame, headers, unit_of)
+            else:
+                self._single(origin, kind, rows, names, written, units)
         for src in range(first_source, len(self.sources)):
             self.sources[src].positions = positions
             if layout is not None:
@@ -280,6 +283,7 @@ class Loader:
         self.diagnostics.append(Diagnostic(level, message, sheet.file, sheet.sheet))
 
     def _add_source(self, source: Source) -> int:
+        source.input = self._reading
         self.sources.append(source)
         return len(self.sources) - 1
 
@@ -347,6 +351,29 @@ class Loader:
             fields = frozenset(f for f in present_in if f in MODELS[kind].specs())
             tables[kind] = Table(kind, typed, raw, fields, problems)
         return tables
+
+
+# Columns `fupin-audit convert` adds: the file, sheet and row each row was read from.
+PROVENANCE = ("来源文件", "来源工作表", "来源行")
+
+
+def _origins(sheet: RawSheet, body: pd.DataFrame, names: list[str]):
+    """The sheet's rows per original (file, sheet), with the original row numbers, when the sheet
+    carries convert's provenance columns: findings then point at the workbook an auditor holds, not
+    at the parquet copy. Otherwise the sheet as it is."""
+    columns = [names.index(name) if name in names else -1 for name in PROVENANCE]
+    if -1 in columns:
+        yield sheet, body
+        return
+    file, sheet_name, row = (body[c].fillna("").astype(str).str.strip() for c in columns)
+    numbers = pd.to_numeric(row, errors="coerce")
+    if numbers.isna().any() or (file == "").any() or (numbers % 1 != 0).any():
+        yield sheet, body  # not what convert writes: keep the parquet locations
+        return
+    rows = body.drop(columns=columns).assign(**{ROW_COLUMN: numbers.astype(np.int64).to_numpy()})
+    groups = pd.DataFrame({"file": file, "sheet": sheet_name}).groupby(["file", "sheet"], sort=False).groups
+    for (origin_file, origin_sheet), labels in groups.items():
+        yield replace(sheet, file=origin_file, sheet=origin_sheet), rows.loc[labels]
 
 
 def _subset(units: dict[str, str], headers: dict[str, str]) -> dict[str, str]:

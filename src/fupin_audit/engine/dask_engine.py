@@ -457,9 +457,12 @@ def check_partition(
     skip: set[int] = set()
     diagnostics = dataset.diagnostics
     if index > 0 and shared_set:  # shared files are reported by partition 0 only
-        skip = {i for i, s in enumerate(dataset.sources) if s.file in shared_set}
-        findings = findings[~findings["file"].astype(str).isin(shared_set).to_numpy()]
-        diagnostics = [d for d in diagnostics if d.file not in shared_set]
+        skip = {i for i, s in enumerate(dataset.sources) if s.input in shared_set}
+        # by (file, sheet) as findings name them: the original workbook's, for a converted tree
+        places = {(dataset.sources[i].file, dataset.sources[i].sheet) for i in skip}
+        where = pd.MultiIndex.from_arrays([findings["file"].astype(str), findings["sheet"].astype(str)])
+        findings = findings[~where.isin(list(places))]
+        diagnostics = [d for d in diagnostics if d.file not in shared_set and (d.file, d.sheet) not in places]
     path = write_part(findings, job.output, f"part-{index:05d}", job.fmt)
     piece = narrow(dataset, narrow_columns(r for r in rules if r.scope != "local"), skip)
     _leave(job, index, piece, bucket_pieces(ctx, piece, job))
