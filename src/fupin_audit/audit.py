@@ -111,7 +111,9 @@ def audit(
         if on_stage:
             on_stage(name, detail)
 
-    dataset = load(expand_inputs(paths), encoding=encoding, forced=forced, progress=lambda p: stage("read", p))
+    dataset = load(
+        expand_inputs(paths), encoding=encoding, forced=forced, progress=lambda p: stage("read", p)
+    )
     seconds.update(dataset.seconds)
     ctx = AuditContext(dataset, settings.policy, year)
     clock = time.perf_counter()
