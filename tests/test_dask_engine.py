@@ -236,3 +236,19 @@ def test_without_dask_the_message_says_what_to_install(tree, tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed → ImportError
     with pytest.raises(ConfigError, match=r"pip install 'fupin-audit\[dask\]'"):
         run_dask([tree], tmp_path / "out")
+
+
+def test_cli_uses_an_existing_scheduler(tree, tmp_path):
+    """--scheduler: the check runs on a cluster that was already there (and leaves it running)."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        out = tmp_path / "findings"
+        done = _cli("--engine", "dask", "--scheduler", cluster.scheduler_address, str(tree), "-o", str(out),
+                    "--select", "SY103", cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        assert "1 个工作进程" in done.stderr
+        with Client(cluster) as client:  # still up, and it did the work
+            assert len(client.scheduler_info()["workers"]) == 1
+    written = pd.concat([pd.read_parquet(p) for p in out.glob("*.parquet")])
+    assert set(written["rule"]) == {"SY103"} and written["message"].str.contains("跨县").any()
