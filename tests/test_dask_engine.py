@@ -54,6 +54,9 @@ def tree(tmp_path_factory) -> Path:
     # a 户编号 registered in two counties (DQ021)
     households_a, households_c = _read(first, HOUSEHOLDS), _read(third, HOUSEHOLDS)
     twin = households_c.iloc[[5]].assign(户编号=households_a["户编号"].iloc[7])
+    # a phone shared across counties, written differently (SY104 compares digits)
+    phone = households_a["户联系电话"].iloc[9]
+    households_c.loc[households_c.index[8], "户联系电话"] = f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"
     _write(pd.concat([households_c, twin], ignore_index=True), third, HOUSEHOLDS)
     # money paid in county 3 to a member registered in county 1: a registered person, not SY402
     measures_c = _read(third, MEASURES)
@@ -98,6 +101,12 @@ def test_planted_cross_county_cases_are_where_the_test_expects(tree):
     findings = audit([tree]).findings
     messages = findings.loc[findings["rule"] == "SY103", "message"]
     assert messages.str.contains("跨县").sum() >= 4  # two people, each in two households
+    phones = (
+        findings[findings["rule"] == "SY104"]
+        .groupby("message")["file"]
+        .agg(lambda files: frozenset(Path(f).parent.name for f in files))
+    )
+    assert frozenset({f"县={COUNTIES[0]}", f"县={COUNTIES[2]}"}) in set(phones)  # written 139-1234-5678
     assert (findings["rule"] == "DQ021").sum() >= 2
     assert (findings["rule"] == "LG301").any()
 
@@ -139,7 +148,7 @@ def test_shuffled_rules_run_bucket_by_bucket(tree, tmp_path):
     for report in run.reports:
         if re.fullmatch(r"global-\d+-\d{5}", report.label):
             shuffles.setdefault(report.label.rsplit("-", 1)[0], []).append(report)
-    assert len(shuffles) == 5  # person, 户编号, household by member's 户编号, SY103's, payment date
+    assert len(shuffles) == 6  # person, 户编号, household by 户编号, SY103's, payment date, phone
     total = run.rows()
     for buckets in shuffles.values():
         assert len(buckets) == 4
@@ -152,8 +161,8 @@ def test_shuffled_rules_run_bucket_by_bucket(tree, tmp_path):
     alone = {
         r.label.removeprefix("global-"): r for r in run.reports if re.fullmatch(r"global-[A-Z]+\d+", r.label)
     }
-    assert set(alone) == {"DQ001", "DQ038", "SY104", "SY203", "SY404"}  # one task each
-    assert set(alone["SY104"].rows) == {"households", "members"}  # only the tables the rule reads
+    assert set(alone) == {"DQ001", "DQ038", "SY203", "SY404"}  # one task each
+    assert set(alone["SY203"].rows) == {"helpers", "households"}  # only the tables the rule reads
 
 
 def test_csv_parts_and_selected_rules(tree, tmp_path):
@@ -252,3 +261,27 @@ def test_cli_uses_an_existing_scheduler(tree, tmp_path):
             assert len(client.scheduler_info()["workers"]) == 1
     written = pd.concat([pd.read_parquet(p) for p in out.glob("*.parquet")])
     assert set(written["rule"]) == {"SY103"} and written["message"].str.contains("跨县").any()
+
+
+@pytest.mark.parametrize("household_phones", ["none", "two"])
+def test_shared_phones_table_is_chosen_for_the_whole_dataset(tree, tmp_path, household_phones):
+    """SY104 takes the members' phones only when the household table has none anywhere: a whole-
+    dataset decision that every bucket of the phone shuffle must take alike. With two household
+    phones in the whole dataset, the buckets that hold neither must not fall back to the members."""
+    copy = tmp_path / "data"
+    shutil.copytree(tree, copy)
+    for i, path in enumerate(sorted(copy.glob(f"*/{HOUSEHOLDS}.parquet"))):
+        households = pd.read_parquet(path)
+        households["户联系电话"] = ""
+        if household_phones == "two" and i < 2:
+            households.loc[households.index[0], "户联系电话"] = "13955556666"
+        households.to_parquet(path, index=False)
+    for path in copy.glob(f"*/{MEMBERS}.parquet"):
+        members = pd.read_parquet(path)
+        members["户联系电话"] = members["成员联系电话"]
+        members.to_parquet(path, index=False)
+    expected = audit([copy], select=["SY104"]).findings
+    found, _ = _dask_findings(copy, tmp_path / "out", select=["SY104"], buckets=4)
+    assert set(expected["table"]) == {"members" if household_phones == "none" else "households"}
+    assert len(expected) == 2 if household_phones == "two" else len(expected) > 2
+    pd.testing.assert_frame_equal(_comparable(found), _comparable(expected))

@@ -44,6 +44,17 @@ class AuditContext:
     def frame(self, kind: str, *fields: str) -> pd.DataFrame:
         return self.table(kind, *fields).data
 
+    def any_value(self, kind: str, field: str) -> bool:
+        """Whether any row of the table has a value in the field. A rule that chooses its source by
+        this (e.g. a column that is "empty" in the whole table) asks here: a distributed run answers
+        for the whole dataset, not for the bucket of rows a task holds."""
+
+        def compute() -> bool:
+            table = self.dataset.tables.get(kind)
+            return table is not None and field in table.data and bool(table.data[field].notna().any())
+
+        return self.cached(f"any_value.{kind}.{field}", compute)
+
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """Share an expensive computation (ID analysis, group counts) between rules of one run."""
         if key not in self._cache:

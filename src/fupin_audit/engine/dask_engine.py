@@ -141,8 +141,12 @@ class Job:
         registry = _registry(self.rule_paths)
         return [registry.get(code) for code in self.codes]
 
-    def context(self, dataset: Dataset) -> AuditContext:
+    def context(self, dataset: Dataset, filled: set[tuple[str, str]] | None = None) -> AuditContext:
+        """A rule context that answers for the whole dataset: its data years and, once the partitions
+        have reported them (`filled`), which fields have any value at all."""
         ctx = AuditContext(dataset, self.settings.policy, self.year)
+        for kind, name in filled or ():
+            ctx.cached(f"any_value.{kind}.{name}", lambda: True)
         if self.year is None:  # the whole dataset's, in every task
             ctx.cached("run_year", lambda: self.run_year)
             ctx.cached("audit_year", lambda: self.audit_year)
@@ -174,6 +178,7 @@ class PartReport:
     files: list[InputFile] = field(default_factory=list)
     seconds: float = 0.0
     peak_rss: int = 0  # bytes, of the worker process so far
+    filled: set[tuple[str, str]] = field(default_factory=set)  # (table, field) with a value somewhere
 
 
 def _peak_rss() -> int:
@@ -477,8 +482,18 @@ def check_partition(
         [f for f in dataset.files if index == 0 or f.path not in shared_set],
         time.perf_counter() - clock,
         _peak_rss(),
+        _filled(dataset),
     )
     return report
+
+
+def _filled(dataset: Dataset) -> set[tuple[str, str]]:
+    return {
+        (kind, name)
+        for kind, table in dataset.tables.items()
+        for name in table.data.columns
+        if name not in META_COLUMNS and table.data[name].notna().any()
+    }
 
 
 def _add_absent_tables(dataset: Dataset, job: Job) -> None:
@@ -608,26 +623,33 @@ def _table_pieces(job: Job, partitions: int, kinds: set[str]) -> list[NarrowPiec
 
 
 def check_bucket(
-    job: Job, partitions: int, group: int, bucket: int, codes: Sequence[str], *_after
+    job: Job, partitions: int, group: int, bucket: int, codes: Sequence[str], *reports: PartReport
 ) -> PartReport:
-    """One bucket of one shuffle: the rows whose key hashes here, from every partition."""
-    return check_global(
-        _bucket_pieces(job, partitions, group, bucket), job, f"global-{group}-{bucket:05d}", codes
-    )
+    """One bucket of one shuffle: the rows whose key hashes here, from every partition (`reports`:
+    the partitions' reports, which this task waits for)."""
+    pieces = _bucket_pieces(job, partitions, group, bucket)
+    return check_global(pieces, job, f"global-{group}-{bucket:05d}", codes, reports)
 
 
-def check_whole(job: Job, partitions: int, code: str, tables: set[str], *_after) -> PartReport:
+def check_whole(job: Job, partitions: int, code: str, tables: set[str], *reports: PartReport) -> PartReport:
     """A global rule without a shuffle key, over the narrow columns of the tables it reads."""
-    return check_global(_table_pieces(job, partitions, tables), job, f"global-{code}", [code])
+    return check_global(_table_pieces(job, partitions, tables), job, f"global-{code}", [code], reports)
 
 
-def check_global(pieces: Sequence[NarrowPiece], job: Job, name: str, codes: Sequence[str]) -> PartReport:
+def check_global(
+    pieces: Sequence[NarrowPiece],
+    job: Job,
+    name: str,
+    codes: Sequence[str],
+    reports: Sequence[PartReport] = (),
+) -> PartReport:
     clock = time.perf_counter()
     dataset = merge_pieces(pieces)
     del pieces
     wanted = set(codes)
     rules = [r for r in job.rules() if r.code in wanted]
-    findings, outcomes = job.run(job.context(dataset), rules)
+    filled = set().union(*(r.filled for r in reports))
+    findings, outcomes = job.run(job.context(dataset, filled), rules)
     path = write_part(findings, job.output, name, job.fmt)
     rows = {kind: len(t) for kind, t in dataset.tables.items()}
     return PartReport(

@@ -372,9 +372,15 @@ def shuffle_keys(ctx: AuditContext, kind: str, field: str) -> pd.Series:
 
     if not ctx.has(kind, field):
         return pd.Series(np.nan, index=ctx.frame(kind).index, dtype=object)
-    if MODELS[kind].specs()[field].kind is Kind.ID_NUMBER:
+    spec = MODELS[kind].specs()[field]
+    if spec.kind is Kind.ID_NUMBER:
         return person_keys(ctx, kind, field)
     values = text(ctx.frame(kind)[field])
+    if spec.kind is Kind.PHONE:
+        # coarser than any rule's comparison (139-1234-5678, +86 139 1234 5678 and 13912345678
+        # share a key): only the digits, without a leading 86 country code before a full number
+        values = values.str.replace(r"\D", "", regex=True)
+        values = values.str.replace(r"^86(?=1\d{10}$|0\d{9,11}$)", "", regex=True)
     return values.where(values != "")
 
 

@@ -261,7 +261,7 @@ def _phones(series: pd.Series) -> pd.Series:
     severity="warning",
     needs=(),
     scope="global",
-    reads=("households", "members"),
+    shuffle={"households": "户联系电话", "members": "户联系电话"},
     what="两个或以上不同户编号登记了同一个户联系电话（取户表的户联系电话；户表没有或全空时取成员表的户联系电话）。"
     "每户报告一次（该户第一次出现的行），消息列出共用的户编号，related 列出其他户的记录。格式不合规的号码由"
     " DQ044 报告，不参与比较。",
@@ -269,9 +269,7 @@ def _phones(series: pd.Series) -> pd.Series:
     example="3408260010010001 与 3408260010010002 的户联系电话都是 13912345678 → 两户各一条 SY104。",
 )
 def sy104(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
-    use_households = (
-        ctx.has("households", "户联系电话", HID) and ctx.frame("households")["户联系电话"].notna().any()
-    )
+    use_households = ctx.has("households", "户联系电话", HID) and ctx.any_value("households", "户联系电话")
     if use_households:
         kind = "households"
     elif ctx.has("members", "户联系电话", HID):
