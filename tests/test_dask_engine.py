@@ -26,6 +26,7 @@ distributed = pytest.importorskip("distributed")
 
 COUNTIES = ("宿松县", "太湖县", "望江县")
 MEMBERS, HOUSEHOLDS, MEASURES, ROSTERS = "家庭成员", "户信息", "帮扶措施", "比对名单"
+HELPERS = "帮扶责任人结对"
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
@@ -58,6 +59,14 @@ def tree(tmp_path_factory) -> Path:
     phone = households_a["户联系电话"].iloc[9]
     households_c.loc[households_c.index[8], "户联系电话"] = f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"
     _write(pd.concat([households_c, twin], ignore_index=True), third, HOUSEHOLDS)
+    # a helper paired with 6 households in county 1 and 6 in county 2: over the limit of 10 only
+    # when both counties are counted (SY203)
+    helper = members_a["证件号码"].iloc[50]
+    for folder in (first, second):
+        helpers = _read(folder, HELPERS)
+        rows = helpers.index[helpers["户编号"].drop_duplicates().index[:6]]
+        helpers.loc[rows, ["帮扶责任人证件号码", "帮扶责任人姓名"]] = [helper, "跨县帮扶人"]
+        _write(helpers, folder, HELPERS)
     # money paid in county 3 to a member registered in county 1: a registered person, not SY402
     measures_c = _read(third, MEASURES)
     measures_c.loc[measures_c.index[:3], "领取人证件号码"] = members_a["证件号码"].iloc[20:23].to_numpy()
@@ -107,6 +116,7 @@ def test_planted_cross_county_cases_are_where_the_test_expects(tree):
         .agg(lambda files: frozenset(Path(f).parent.name for f in files))
     )
     assert frozenset({f"县={COUNTIES[0]}", f"县={COUNTIES[2]}"}) in set(phones)  # written 139-1234-5678
+    assert findings.loc[findings["rule"] == "SY203", "message"].str.contains("跨县帮扶人.*结对 12 户").any()
     assert (findings["rule"] == "DQ021").sum() >= 2
     assert (findings["rule"] == "LG301").any()
 
@@ -148,7 +158,7 @@ def test_shuffled_rules_run_bucket_by_bucket(tree, tmp_path):
     for report in run.reports:
         if re.fullmatch(r"global-\d+-\d{5}", report.label):
             shuffles.setdefault(report.label.rsplit("-", 1)[0], []).append(report)
-    assert len(shuffles) == 6  # person, 户编号, household by 户编号, SY103's, payment date, phone
+    assert len(shuffles) == 7  # person, 户编号, household by 户编号, SY103's, payment date, phone, helper
     total = run.rows()
     for buckets in shuffles.values():
         assert len(buckets) == 4
@@ -161,8 +171,8 @@ def test_shuffled_rules_run_bucket_by_bucket(tree, tmp_path):
     alone = {
         r.label.removeprefix("global-"): r for r in run.reports if re.fullmatch(r"global-[A-Z]+\d+", r.label)
     }
-    assert set(alone) == {"DQ001", "DQ038", "SY203", "SY404"}  # one task each
-    assert set(alone["SY203"].rows) == {"helpers", "households"}  # only the tables the rule reads
+    assert set(alone) == {"DQ001", "DQ038", "SY404"}  # one task each
+    assert set(alone["SY404"].rows) == {"measures", "helpers", "households"}  # the tables it reads
 
 
 def test_csv_parts_and_selected_rules(tree, tmp_path):

@@ -305,6 +305,11 @@ def run_years(counts: Counter) -> tuple[int | None, int | None]:
 FOLLOW = "~"  # in a group's spec: ("households", "~户编号") — rows follow the keyed rows' 户编号
 
 
+def _is_follow(column: Any) -> bool:
+    """A spec entry for rows given whole or by 户编号, not keyed (a key may be a rule's function)."""
+    return isinstance(column, str) and (column == "*" or column.startswith(FOLLOW))
+
+
 def shuffle_groups(rules: Iterable[Rule]) -> list[tuple[dict[str, str], list[str]]]:
     """Global rules with a shuffle key, merged into as few shuffles as their keys allow: two rules
     share one when they name a table in common and key every table they both name on the same
@@ -320,7 +325,7 @@ def shuffle_groups(rules: Iterable[Rule]) -> list[tuple[dict[str, str], list[str
             continue
         for spec, codes in groups:
             shared = set(spec) & set(rule.shuffle)
-            plain = not any(v == "*" or v.startswith(FOLLOW) for v in spec.values())
+            plain = not any(_is_follow(v) for v in spec.values())
             if plain and shared and all(spec[kind] == rule.shuffle[kind] for kind in shared):
                 spec.update(rule.shuffle)
                 codes.append(rule.code)
@@ -383,7 +388,7 @@ def bucket_pieces(ctx: AuditContext, piece: NarrowPiece, job: Job) -> list[list[
     for spec in job.groups:
         split: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # kind → (bucket, position) pairs
         households: list[pd.DataFrame] = []  # (户编号, bucket) of the keyed rows
-        keyed = [(k, c) for k, c in spec if c != "*" and not c.startswith(FOLLOW)]
+        keyed = [(k, c) for k, c in spec if not _is_follow(c)]
         for kind, column in keyed:
             if (table := piece.tables.get(kind)) is None:
                 continue

@@ -56,9 +56,9 @@ class Rule:
     scope: Scope = "local"  # local: a county's result depends only on that county's rows
     aliases: tuple[str, ...] = ()
     # Global rules only: table → column whose value (a person key for ID columns, else the stripped
-    # text) splits the rule's work — rows with different keys never meet in one finding — so a
+    # text), or the rule's own key function (ctx, table) → Series, that splits the rule's work — rows with different keys never meet in one finding — so a
     # distributed run may check it bucket by bucket. Tables not named are not given to the rule then.
-    shuffle: dict[str, str] = field(default_factory=dict)
+    shuffle: dict[str, str | Callable[..., pd.Series]] = field(default_factory=dict)
     # With `shuffle`: tables the rule also reads, given to each bucket as the rows sharing a 户编号
     # with the bucket's keyed rows ("户编号"), or whole ("*": a reference list such as the rosters).
     follow: dict[str, str] = field(default_factory=dict)
@@ -82,7 +82,7 @@ def rule(
     family: str | None = None,
     params: type[BaseModel] = NoParams,
     scope: Scope = "local",
-    shuffle: dict[str, str] | None = None,
+    shuffle: dict[str, str | Callable[..., pd.Series]] | None = None,
     follow: dict[str, str] | None = None,
     reads: tuple[str, ...] = (),
 ) -> Callable[[RuleFunction], Rule]:

@@ -76,7 +76,10 @@ def _distribution(rule: Rule) -> str:
         return "不分桶，一个任务汇总各分区的 " + (
             "、".join(sorted({*rule.needs, *rule.columns, *rule.reads})) or "表头信息"
         )
-    keyed = "；".join(f"{kind} 按 {column}" for kind, column in rule.shuffle.items())
+    keyed = "；".join(
+        f"{kind} 按 {column if isinstance(column, str) else getattr(column, 'key_name', column.__name__)}"
+        for kind, column in rule.shuffle.items()
+    )
     followed = "；".join(
         f"{kind} {'整表' if how == '*' else '随同户编号的行'}" for kind, how in rule.follow.items()
     )

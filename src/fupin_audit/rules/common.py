@@ -7,7 +7,7 @@ rows that are already flagged, to write their `related` JSON.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -364,11 +364,17 @@ def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
     return ctx.cached(f"{kind}.person_keys.{field}", compute)
 
 
-def shuffle_keys(ctx: AuditContext, kind: str, field: str) -> pd.Series:
-    """Per row: the key a rule's `shuffle` names — the person an ID column names, else the stripped
-    text; NA for none (such a row meets no other row through this key)."""
+def shuffle_keys(
+    ctx: AuditContext, kind: str, field: str | Callable[[AuditContext, str], pd.Series]
+) -> pd.Series:
+    """Per row: the key a rule's `shuffle` names — the rule's own key function, the person an ID
+    column names, or the stripped text; NA for none (such a row meets no other row through this key)."""
     from fupin_audit.schema.fields import Kind
     from fupin_audit.schema.models import MODELS
+
+    if callable(field):
+        keys = field(ctx, kind)
+        return keys.where(keys != "")
 
     if not ctx.has(kind, field):
         return pd.Series(np.nan, index=ctx.frame(kind).index, dtype=object)

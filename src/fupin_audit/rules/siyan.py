@@ -462,13 +462,30 @@ def _helper_frame(ctx: AuditContext) -> tuple[str, pd.DataFrame, str]:
     raise SkipRule("既没有结对表，户表也没有“帮扶责任人”列")
 
 
+def helper_keys(ctx: AuditContext, kind: str) -> pd.Series:
+    """Per row of the pairing table (结对表, or the households' 帮扶责任人 columns): who the helper is —
+    the person behind 帮扶责任人证件号码, else “姓名 <name>|<unit>”, else "" (nobody named)."""
+    frame = ctx.frame(kind)
+    name_col = "帮扶责任人姓名" if kind == "helpers" else "帮扶责任人"
+    name = text(frame[name_col]) if name_col in frame else pd.Series("", index=frame.index, dtype=object)
+    unit = text(frame["帮扶单位"]) if "帮扶单位" in frame else pd.Series("", index=frame.index, dtype=object)
+    key = ("姓名 " + name + "|" + unit).where(name != "", "")
+    if ctx.has(kind, "帮扶责任人证件号码"):
+        ids = person_keys(ctx, kind, "帮扶责任人证件号码")
+        key = ids.where(ids.notna(), key)
+    return key
+
+
+helper_keys.key_name = "帮扶责任人（证件号码，没有时姓名 + 帮扶单位）"  # type: ignore[attr-defined]
+
+
 @rule(
     "SY203",
     "帮扶责任人结对户数超过上限",
     severity="warning",
     needs=(),
     scope="global",
-    reads=("helpers", "households"),
+    shuffle={"helpers": helper_keys, "households": helper_keys},
     what="同一帮扶责任人（按规范化的证件号码，没有证件号码时按 姓名 + 帮扶单位）结对的不同户数超过政策参数 "
     "helper_max_households（默认 10 户，等于上限不报告）。结对表中只计数据年度内有效的结对。每个超限的帮扶"
     "责任人报告一次（第一次出现的行），related 列出其结对的每一户（每户一条记录）。",
@@ -477,12 +494,9 @@ def _helper_frame(ctx: AuditContext) -> tuple[str, pd.DataFrame, str]:
 )
 def sy203(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     kind, frame, name_col = _helper_frame(ctx)
-    name = text(frame[name_col]) if name_col in frame else pd.Series("", index=frame.index, dtype=object)
     unit = text(frame["帮扶单位"]) if "帮扶单位" in frame else pd.Series("", index=frame.index, dtype=object)
-    key = ("姓名 " + name + "|" + unit).where(name != "", "")
-    if "帮扶责任人证件号码" in frame:
-        ids = person_keys(ctx, kind, "帮扶责任人证件号码").loc[frame.index]
-        key = ids.where(ids.notna(), key)
+    name = text(frame[name_col]) if name_col in frame else pd.Series("", index=frame.index, dtype=object)
+    key = helper_keys(ctx, kind).loc[frame.index]
     (helper,), n = joint_codes(key)
     household = household_codes(ctx)[kind][ctx.frame(kind).index.get_indexer(frame.index)]
     helper = np.where(household >= 0, helper, -1)
