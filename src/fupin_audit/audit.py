@@ -80,6 +80,25 @@ def parse_severity_overrides(items: Iterable[str], registry: Registry) -> dict[s
     return out
 
 
+def choose_rules(
+    config: Path | None,
+    select: Iterable[str],
+    ignore: Iterable[str],
+    severity: Iterable[str],
+    registry: Registry,
+) -> tuple[Settings, list[Rule], dict[str, Severity]]:
+    """The settings, the selected rules and their severities, for any engine. A typo in a
+    [rules.CODE] table or an unknown code is a ConfigError before anything is read."""
+    settings = Settings.from_file(config)
+    chosen = registry.select(select, ignore)
+    overrides = {**settings.severity, **parse_severity_overrides(severity, registry)}
+    unknown = sorted(set(settings.rule_params) - {r.code for r in registry})
+    if unknown:
+        raise ConfigError(f"{settings.origin}: [rules.{unknown[0]}]：没有这条规则")
+    rule_parameters(registry, settings.rule_params)
+    return settings, chosen, overrides
+
+
 def audit(
     paths: Sequence[str | Path],
     *,
@@ -97,14 +116,9 @@ def audit(
     """Audit the given files. Bad options raise ConfigError; bad input becomes diagnostics/findings."""
     started = dt.datetime.now().astimezone()
     seconds: dict[str, float] = {}
-    settings = Settings.from_file(config)
-    registry = registry or default_registry(rule_paths)
-    chosen = registry.select(select, ignore)
-    overrides = {**settings.severity, **parse_severity_overrides(severity, registry)}
-    unknown = sorted(set(settings.rule_params) - {r.code for r in registry})
-    if unknown:
-        raise ConfigError(f"{settings.origin}: [rules.{unknown[0]}]：没有这条规则")
-    rule_parameters(registry, settings.rule_params)  # a typo in any [rules.CODE] table is an error
+    settings, chosen, overrides = choose_rules(
+        config, select, ignore, severity, registry or default_registry(rule_paths)
+    )
     forced = [TableRequest.parse(t) for t in tables]
 
     def stage(name: str, detail: str = "") -> None:

@@ -772,19 +772,15 @@ def run_dask(
     client: Any = None,
 ) -> DaskRun:
     """Check the dataset under `paths` on a Dask cluster; findings go to files in `output`."""
-    from fupin_audit.audit import Settings, parse_severity_overrides
+    from fupin_audit.audit import choose_rules
     from fupin_audit.engine.registry import default_registry
-    from fupin_audit.engine.runner import rule_parameters
     from fupin_audit.errors import ConfigError
 
     if fmt not in OUTPUT_FORMATS:
         raise ConfigError(f"--engine dask 的输出格式只能是 {'、'.join(OUTPUT_FORMATS)}")
-    settings = Settings.from_file(config)
     rule_paths = tuple(str(Path(p).resolve()) for p in rule_paths)
     registry = default_registry([Path(p) for p in rule_paths])
-    chosen = registry.select(select, ignore)
-    overrides = {**settings.severity, **parse_severity_overrides(severity, registry)}
-    rule_parameters(registry, settings.rule_params)
+    settings, chosen, overrides = choose_rules(config, select, ignore, severity, registry)
     layout = plan(paths)
     if not layout.files:
         raise ConfigError("没有找到输入文件")
