@@ -142,14 +142,16 @@ def sniff_format(head: bytes) -> str:
 def _read_zip_workbook(
     path: Path, name: str, sheets: Sequence[str] | None, limits: Limits
 ) -> Iterator[RawSheet | InputError]:
+    from fupin_audit.workers import available_workers
     from fupin_audit.io.zipcheck import inspect_zip
 
-    verdict = inspect_zip(str(path), limits)
+    # With several cores, each sheet's cells are scanned by whoever reads the sheet, in parallel.
+    verdict = inspect_zip(str(path), limits, defer_sheets=available_workers() > 1)
     if verdict.error or verdict.kind is None:
         yield InputError(verdict.error or "不是有效的 Excel 工作簿", file=name)
         return
     yield from _read_workbook(
-        path, name, verdict.kind, sheets, limits, verdict.sheet_errors, verdict.error_cells
+        path, name, verdict.kind, sheets, limits, verdict.sheet_errors, verdict.error_cells, verdict.deferred
     )
 
 
@@ -177,21 +179,20 @@ def _read_workbook(
     limits: Limits,
     refused: dict[str, str] | None = None,
     error_cells: dict[str, list[tuple[int, int, str]]] | None = None,
+    deferred: dict[str, tuple[str, int]] | None = None,
 ) -> Iterator[RawSheet | InputError]:
+    """The sheets of a workbook. ``deferred``: sheet → (zip member, size) of the worksheets whose
+    cells have not been scanned yet (``zipcheck.inspect_sheet`` runs right before each is read)."""
     if kind in ISOLATED_KINDS:
         yield from _read_isolated(path, name, kind, sheets, limits)
         return
-    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
+    from python_calamine import CalamineError, PasswordError, SheetTypeEnum
 
-    refused = refused or {}
+    refused, error_cells, deferred = refused or {}, error_cells or {}, deferred or {}
     label = _LABELS.get(kind, "Excel (.xlsx)")
+    by_path = _suffix_fits(path, kind)
     try:
-        if _suffix_fits(path, kind):
-            wb = CalamineWorkbook.from_path(str(path))
-        else:
-            # Suffix and content disagree: calamine picks its reader by suffix, so hand it the bytes.
-            with path.open("rb") as fh:
-                wb = CalamineWorkbook.from_filelike(fh)
+        wb = _open_workbook(path, by_path)
     except BaseException as exc:  # any failure of a damaged file, a Rust panic included
         if not isinstance(exc, Exception) and not _is_panic(exc):
             raise
@@ -213,28 +214,80 @@ def _read_workbook(
             yield InputError(
                 f"没有名为“{missing}”的工作表（有：{'、'.join(names) or '无'}）", file=name, sheet=missing
             )
-        for sheet_name in _wanted(names, sheets):
-            meta = metadata.get(sheet_name)
-            if meta is not None and meta.typ == SheetTypeEnum.ChartSheet:
-                continue  # a chart has no cells
-            if sheet_name in refused:
-                yield InputError(refused[sheet_name], file=name, sheet=sheet_name)
-                continue
-            try:
-                sheet = wb.get_sheet_by_name(sheet_name)
-                problem = _range_problem(sheet.end, limits)
-                if problem:
-                    yield InputError(problem, file=name, sheet=sheet_name)
-                    continue
-                rows = sheet.to_python(skip_empty_area=False)
-                _restore_errors(rows, (error_cells or {}).get(sheet_name, ()))
-                grid = rows_to_grid(rows)
-            except BaseException as exc:  # one broken sheet must not stop the others
-                if not isinstance(exc, Exception) and not _is_panic(exc):
-                    raise
-                yield InputError(f"无法读取工作表（{_one_line(exc)}）", file=name, sheet=sheet_name)
-                continue
-            yield RawSheet(file=name, sheet=sheet_name, grid=grid, encoding=None, has_header=False)
+        wanted = [
+            s
+            for s in _wanted(names, sheets)
+            if (meta := metadata.get(s)) is None or meta.typ != SheetTypeEnum.ChartSheet  # no cells
+        ]
+
+        def own(sheet_name: str) -> pd.DataFrame | str:
+            part, _ = deferred.get(sheet_name, (None, 0))
+            return _checked_grid(wb, str(path), sheet_name, part, limits, error_cells.get(sheet_name, ()))
+
+        from fupin_audit.io.parallel import read_sheets
+
+        readable = [s for s in wanted if s not in refused]
+        sizes = {s: deferred[s][1] for s in readable if s in deferred}
+        grids = read_sheets(
+            readable, own, str(path), by_path, {s: deferred[s][0] for s in sizes}, sizes, limits
+        )
+        for sheet_name in wanted:
+            grid = refused[sheet_name] if sheet_name in refused else next(grids)
+            if isinstance(grid, str):
+                yield InputError(grid, file=name, sheet=sheet_name)
+            else:
+                yield RawSheet(file=name, sheet=sheet_name, grid=grid, encoding=None, has_header=False)
+    finally:
+        wb.close()
+
+
+def _open_workbook(path: Path, by_path: bool):
+    from python_calamine import CalamineWorkbook
+
+    if by_path:
+        return CalamineWorkbook.from_path(str(path))
+    # Suffix and content disagree: calamine picks its reader by suffix, so hand it the bytes.
+    with path.open("rb") as fh:
+        return CalamineWorkbook.from_filelike(fh)
+
+
+def _checked_grid(
+    wb, path: str, sheet_name: str, part: str | None, limits: Limits, errors: Iterable[tuple[int, int, str]]
+) -> pd.DataFrame | str:
+    """The text grid of one sheet, or why it is not read. ``part``: the sheet's zip member when its
+    cells are still to be scanned (``zipcheck.inspect_sheet``) before the reader may allocate them."""
+    if part is not None:
+        from fupin_audit.io.zipcheck import inspect_sheet
+
+        refusal, errors = inspect_sheet(path, part, limits)
+        if refusal:
+            return refusal
+    try:
+        sheet = wb.get_sheet_by_name(sheet_name)
+        problem = _range_problem(sheet.end, limits)
+        if problem:
+            return problem
+        rows = sheet.to_python(skip_empty_area=False)
+        _restore_errors(rows, errors)
+        return rows_to_grid(rows)
+    except BaseException as exc:  # one broken sheet must not stop the others
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise
+        return f"无法读取工作表（{_one_line(exc)}）"
+
+
+def read_sheet_alone(
+    path: str, by_path: bool, sheet_name: str, part: str | None, limits: Limits
+) -> pd.DataFrame | str:
+    """`_checked_grid` in a process of its own (see ``io.parallel``): the workbook is opened here."""
+    try:
+        wb = _open_workbook(Path(path), by_path)
+    except BaseException as exc:
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise
+        return f"无法读取工作表（{_one_line(exc)}）"
+    try:
+        return _checked_grid(wb, path, sheet_name, part, limits, ())
     finally:
         wb.close()
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from fupin_audit.io.limits import Limits, human_size, over
 
-__all__ = ["ZipVerdict", "inspect_zip", "sheet_extent"]
+__all__ = ["ZipVerdict", "inspect_sheet", "inspect_zip", "sheet_extent"]
 
 CHUNK = 16 << 20
 OVERLAP = 64  # looked at after a position: longer than any cell reference ` r="XFD1048576"`
@@ -50,19 +50,25 @@ class ZipVerdict:
     # sheet name → (0-based row, 0-based column, text) of error cells (#N/A, #REF! …): the reader
     # turns them into empty cells, so they are put back from here
     error_cells: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
+    # with ``defer_sheets``: sheet name → (zip member, uncompressed size) of the worksheets left for
+    # ``inspect_sheet`` (called by whoever reads the sheet, possibly in another process)
+    deferred: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
-def inspect_zip(path: str, limits: Limits) -> ZipVerdict:
+def inspect_zip(path: str, limits: Limits, *, defer_sheets: bool = False) -> ZipVerdict:
+    """The verdict on a zip workbook. With ``defer_sheets`` the scan of each named worksheet's cells
+    (most of the time this takes) is left out and listed in ``deferred``, so sheets can be checked
+    in parallel, each right before it is read."""
     try:
         with zipfile.ZipFile(path) as zf:
-            return _inspect(zf, limits)
+            return _inspect(zf, limits, defer_sheets)
     except zipfile.BadZipFile as exc:
         return ZipVerdict(error=f"文件已损坏或不完整，无法作为 Excel 工作簿打开（zip 结构无效：{exc}）")
     except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
         return ZipVerdict(error=f"文件已损坏，无法作为 Excel 工作簿打开（{_one_line(exc)}）")
 
 
-def _inspect(zf: zipfile.ZipFile, limits: Limits) -> ZipVerdict:
+def _inspect(zf: zipfile.ZipFile, limits: Limits, defer_sheets: bool = False) -> ZipVerdict:
     infos = zf.infolist()
     names = {i.filename for i in infos}
     declared = sum(i.file_size for i in infos)
@@ -120,23 +126,42 @@ def _inspect(zf: zipfile.ZipFile, limits: Limits) -> ZipVerdict:
 
     too_big: dict[str, str] = {}
     for info in sheet_parts:
-        with zf.open(info) as fh:
-            rows, cols, has_errors = scan_sheet(fh)
-            if cols > limits.max_columns:
-                too_big[info.filename] = (
-                    f"工作表有 {cols:,} 列，超过上限 {limits.max_columns:,} 列（FUPIN_AUDIT_MAX_COLUMNS）"
-                )
-            elif rows * cols > limits.max_cells:
-                too_big[info.filename] = too_many_cells(rows, cols, limits)
-            elif has_errors and info.filename in by_part:
-                fh.seek(0)
-                verdict.error_cells[by_part[info.filename]] = error_cells(fh)
+        if defer_sheets and info.filename in by_part:
+            verdict.deferred[by_part[info.filename]] = (info.filename, info.file_size)
+            continue
+        message, errors = _inspect_part(zf, info, limits)
+        if message:
+            too_big[info.filename] = message
+        elif errors and info.filename in by_part:
+            verdict.error_cells[by_part[info.filename]] = errors
     for part, message in too_big.items():
         sheet = by_part.get(part)
         if sheet is None:
             return ZipVerdict(error=f"zip 成员 {part}：{message}")
         verdict.sheet_errors[sheet] = message
     return verdict
+
+
+def inspect_sheet(path: str, part: str, limits: Limits) -> tuple[str | None, list[tuple[int, int, str]]]:
+    """The deferred check of one worksheet (see ``inspect_zip``): (why it is refused, or None; its
+    error cells)."""
+    with zipfile.ZipFile(path) as zf:
+        return _inspect_part(zf, zf.getinfo(part), limits)
+
+
+def _inspect_part(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits
+) -> tuple[str | None, list[tuple[int, int, str]]]:
+    with zf.open(info) as fh:
+        rows, cols, has_errors = scan_sheet(fh)
+        if cols > limits.max_columns:
+            return f"工作表有 {cols:,} 列，超过上限 {limits.max_columns:,} 列（FUPIN_AUDIT_MAX_COLUMNS）", []
+        if rows * cols > limits.max_cells:
+            return too_many_cells(rows, cols, limits), []
+        if has_errors:
+            fh.seek(0)
+            return None, error_cells(fh)
+    return None, []
 
 
 def too_many_cells(rows: int, cols: int, limits: Limits) -> str:

@@ -11,8 +11,17 @@ import pandas as pd
 import pyarrow as pa
 
 from fupin_audit.dataset import META_COLUMNS, SOURCE_COLUMN
-from fupin_audit.schema.fields import DQ_EMPTY, PROBLEM_CODES, Kind, _parse, encode_texts
+from fupin_audit.schema.fields import (
+    DQ_EMPTY,
+    PROBLEM_CODES,
+    Kind,
+    ParsedColumn,
+    Spec,
+    _parse,
+    encode_texts,
+)
 from fupin_audit.schema.models import MODELS
+from fupin_audit.workers import thread_map
 
 UNIT_SCALE = {"万元": 10_000.0, "元": 1.0, "千元": 1_000.0}
 PROBLEM_COLUMNS = ("field", "code", "message")
@@ -39,42 +48,65 @@ def validate_table(
     """
     specs = MODELS[kind].specs()
     typed = raw.copy(deep=False)  # copy-on-write: the typed columns replace, never touch, the raw ones
-    problems: list[pd.DataFrame] = []
     sources = raw[SOURCE_COLUMN].to_numpy() if present_in is not None and SOURCE_COLUMN in raw else None
-    empty_code = PROBLEM_CODES.index(DQ_EMPTY)
-    for name, spec in specs.items():
-        if name not in raw:
-            continue
-        column = raw[name]
-        is_id = spec.kind is Kind.ID_NUMBER
-        encoded = encode_texts(column)  # one hash encoding of the column serves every step
-        parsed = _parse(spec, name, column, values=not is_id, encoded=encoded)
-        if is_id:
-            typed[name] = _id_numbers(column, encoded)
-        elif (scale := _scales(raw, units, name)) is not None:
-            typed[name] = parsed.values * scale
-        else:
-            typed[name] = parsed.values
-        codes = parsed.problem.cat.codes.to_numpy()  # 0 is "" (no problem)
-        bad = codes != 0
-        if not bad.any():
-            continue
-        if sources is not None and name in present_in:
-            bad &= np.isin(sources, list(present_in[name])) | (codes != empty_code)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            problems.append(
-                pd.DataFrame(
-                    {
-                        "field": name,
-                        "code": parsed.problem.iloc[rows].astype(object),
-                        "message": parsed.message.iloc[rows].astype(object),
-                    },
-                    index=raw.index[rows],
-                )
-            )
+
+    def one(name: str) -> tuple[str, pd.Series | np.ndarray, pd.DataFrame | None]:
+        values, problems = _validate_column(specs[name], name, raw, units)
+        return name, values, _reported(problems, name, sources, present_in, raw.index)
+
+    # Columns are independent and mostly arrow work (the GIL is released): on several threads.
+    problems: list[pd.DataFrame] = []
+    for name, values, found in thread_map(one, [n for n in specs if n in raw]):
+        typed[name] = values
+        if found is not None:
+            problems.append(found)
     frame = pd.concat(problems) if problems else pd.DataFrame(columns=list(PROBLEM_COLUMNS))
     return typed, frame
+
+
+def _validate_column(
+    spec: Spec, name: str, raw: pd.DataFrame, units: dict[str, dict[int, str]] | None
+) -> tuple[pd.Series | np.ndarray, ParsedColumn]:
+    """The typed values of one column, and its parse (per row: problem code and message, "" for none)."""
+    column = raw[name]
+    is_id = spec.kind is Kind.ID_NUMBER
+    encoded = encode_texts(column)  # one hash encoding of the column serves every step
+    parsed = _parse(spec, name, column, values=not is_id, encoded=encoded)
+    if is_id:
+        values = _id_numbers(column, encoded)
+    elif (scale := _scales(raw, units, name)) is not None:
+        values = parsed.values * scale
+    else:
+        values = parsed.values
+    return values, parsed
+
+
+def _reported(
+    parsed: ParsedColumn,
+    name: str,
+    sources: np.ndarray | None,
+    present_in: dict[str, set[int]] | None,
+    index: pd.Index,
+) -> pd.DataFrame | None:
+    """The problems of one column as rows of the problems frame (None when there are none). A row of
+    a source that lacks the column is not reported as empty: the missing column is DQ001's business."""
+    codes = parsed.problem.cat.codes.to_numpy()  # 0 is "" (no problem)
+    bad = codes != 0
+    if not bad.any():
+        return None
+    if sources is not None and name in present_in:
+        bad &= np.isin(sources, list(present_in[name])) | (codes != PROBLEM_CODES.index(DQ_EMPTY))
+    if not bad.any():
+        return None
+    rows = np.flatnonzero(bad)
+    return pd.DataFrame(
+        {
+            "field": name,
+            "code": parsed.problem.iloc[rows].astype(object),
+            "message": parsed.message.iloc[rows].astype(object),
+        },
+        index=index[rows],
+    )
 
 
 def _scales(raw: pd.DataFrame, units: dict[str, dict[int, str]] | None, name: str) -> pd.Series | None:
