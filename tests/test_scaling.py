@@ -33,6 +33,12 @@ from fupin_audit.sample import generate, write_parquet
 SLACK = 5_000
 
 
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """Lines are counted with sys.settrace, which sees only the calling thread: rules run on it."""
+    monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "1")
+
+
 def _dataset(households: int, folder: Path, edit=None) -> Dataset:
     data = generate(households, seed=7, year=2017)
     if edit is not None:

@@ -8,9 +8,11 @@ order on one thread, as a debugging aid and for a machine shared with other jobs
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from fupin_audit.errors import ConfigError
 
@@ -18,10 +20,31 @@ WORKERS_ENV = "FUPIN_AUDIT_WORKERS"
 
 T = TypeVar("T")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Set inside a task of a distributed run: the cluster already runs one task per core.
+_ONE = ContextVar("fupin_audit_one_worker", default=False)
+
+
+def one_worker(function: F) -> F:
+    """Run ``function`` on its calling thread only: no threads of ours, no reading processes."""
+
+    @functools.wraps(function)
+    def alone(*args: Any, **kwargs: Any) -> Any:
+        token = _ONE.set(True)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _ONE.reset(token)
+
+    return alone  # type: ignore[return-value]
 
 
 def available_workers() -> int:
-    """FUPIN_AUDIT_WORKERS, else the processors this process may use."""
+    """1 inside a ``one_worker`` function; else FUPIN_AUDIT_WORKERS, else the processors this
+    process may use."""
+    if _ONE.get():
+        return 1
     text = os.environ.get(WORKERS_ENV, "").strip()
     if text:
         if not text.isdigit() or int(text) < 1:

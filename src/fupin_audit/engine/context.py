@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,8 @@ class AuditContext:
         self.policy = policy
         self.year = year
         self._cache: dict[str, Any] = {}
+        self._computing: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
         self._files = np.array([s.file for s in dataset.sources], dtype=object)
         self._sheets = np.array([s.sheet for s in dataset.sources], dtype=object)
 
@@ -56,9 +59,15 @@ class AuditContext:
         return self.cached(f"any_value.{kind}.{field}", compute)
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        """Share an expensive computation (ID analysis, group counts) between rules of one run."""
-        if key not in self._cache:
-            self._cache[key] = compute()
+        """Share an expensive computation (ID analysis, group counts) between rules of one run. Rules
+        run on several threads: the first to ask computes, the others wait for its result."""
+        if key in self._cache:
+            return self._cache[key]
+        with self._guard:
+            lock = self._computing.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = compute()
         return self._cache[key]
 
     def is_cached(self, key: str) -> bool:

@@ -51,6 +51,7 @@ from fupin_audit.engine.rule import Rule
 from fupin_audit.engine.runner import RuleOutcome, run_rules
 from fupin_audit.findings import RULE_COLUMNS
 from fupin_audit.io.inputs import expand_inputs, hive_values
+from fupin_audit.workers import one_worker
 
 if TYPE_CHECKING:
     from fupin_audit.audit import Settings
@@ -219,6 +220,7 @@ class FileFacts:
     fields: set[tuple[str, str]]  # (table, canonical field) the file has
 
 
+@one_worker
 def file_facts(path: str, encoding: str | None = None) -> FileFacts:
     """How many rows of each (table, 年度) a file holds, as validation would parse them, and its
     tables' fields. Parquet: the schema and the 年度 column alone; anything else (or a flat export,
@@ -445,6 +447,7 @@ def bucket_of(keys: pd.Series, buckets: int) -> np.ndarray:
     return np.where(known, hashed, spread).astype(np.int64)
 
 
+@one_worker
 def check_partition(
     index: int, label: str, files: Sequence[str], shared: Sequence[str], job: Job
 ) -> PartReport:
@@ -627,6 +630,7 @@ def _table_pieces(job: Job, partitions: int, kinds: set[str]) -> list[NarrowPiec
     return pieces
 
 
+@one_worker
 def check_bucket(
     job: Job, partitions: int, group: int, bucket: int, codes: Sequence[str], *reports: PartReport
 ) -> PartReport:
@@ -636,6 +640,7 @@ def check_bucket(
     return check_global(pieces, job, f"global-{group}-{bucket:05d}", codes, reports)
 
 
+@one_worker
 def check_whole(job: Job, partitions: int, code: str, tables: set[str], *reports: PartReport) -> PartReport:
     """A global rule without a shuffle key, over the narrow columns of the tables it reads."""
     return check_global(_table_pieces(job, partitions, tables), job, f"global-{code}", [code], reports)

@@ -142,8 +142,8 @@ def sniff_format(head: bytes) -> str:
 def _read_zip_workbook(
     path: Path, name: str, sheets: Sequence[str] | None, limits: Limits
 ) -> Iterator[RawSheet | InputError]:
-    from fupin_audit.workers import available_workers
     from fupin_audit.io.zipcheck import inspect_zip
+    from fupin_audit.workers import available_workers
 
     # With several cores, each sheet's cells are scanned by whoever reads the sheet, in parallel.
     verdict = inspect_zip(str(path), limits, defer_sheets=available_workers() > 1)
