@@ -287,7 +287,11 @@ def test_number_codes_match_text_codes():
         codes, n = _number_codes(values)
         expected, expected_n = _text_codes(values)
         assert n == expected_n and np.array_equal(codes, expected)
-    for other in (["12", "123"], ["12a"], ["x1"], [None], ["1" * 19]):
+        sliced = pa.array(["7" * width, *values.to_pylist()], type=pa.string()).slice(1)  # offset, int32
+        codes, n = _number_codes(sliced)
+        assert n == expected_n and np.array_equal(codes, expected)
+    # bytes just outside the digits ("/" and ":"), a lower-case x, full-width digits (3 bytes each)
+    for other in (["12", "123"], ["12a"], ["x1"], [None], ["1" * 19], ["1/"], ["1:"], ["1x"], ["１", "123"]):
         assert _number_codes(pa.array(other, type=pa.large_string())) is None
 
 

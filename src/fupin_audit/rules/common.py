@@ -23,6 +23,7 @@ from fupin_audit.errors import ConfigError
 from fupin_audit.policy import SERIES_NAMES
 from fupin_audit.schema.codes import EXITED, POOR
 from fupin_audit.schema.fields import arrow_mask
+from fupin_audit.schema.idnumber import text_buffers
 
 STATUS = "脱贫状态"
 INCOME = "人均纯收入"
@@ -262,21 +263,26 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
     possibly X (person keys): hashed as integers, several times faster than as text, with the same
     codes (first-seen order). None for any other texts."""
     valid = np.flatnonzero(arrow_mask(pc.is_valid(array)))
-    present = pc.take(array, pa.array(valid))
+    present = pc.take(array, pa.array(valid)).cast(pa.large_string())
     if not len(present):
         return None
     low, high = pc.min_max(pc.binary_length(present)).values()
     width = low.as_py()
     if width != high.as_py() or not 0 < width <= 18:
         return None
-    if not pc.all(pc.match_substring_regex(present, f"^[0-9]{{{width - 1}}}[0-9X]$")).as_py():
+    # One length: the bytes are an (n, width) matrix, read straight from the arrow buffer.
+    offsets, data = text_buffers(present)
+    chars = data[offsets[0] : offsets[0] + len(present) * width].reshape(len(present), width)
+    digits = chars - np.uint8(48)  # a byte below "0" wraps round to ≥ 208
+    last = chars[:, -1]
+    if not ((digits[:, :-1] < 10).all() and ((digits[:, -1] < 10) | (last == ord("X"))).all()):
         return None
     # Distinct texts, distinct numbers: the leading digits as a number, times 11, plus the last
     # character (X = 10); one length, so no leading-zero collisions (≤ 1.1e18, within int64).
-    head = pc.cast(pc.utf8_slice_codeunits(present, 0, width - 1), pa.int64()) if width > 1 else None
-    last = pc.utf8_slice_codeunits(present, width - 1, width)
-    last = pc.cast(pc.replace_substring(last, "X", "10"), pa.int64()).to_numpy()
-    numbers = last if head is None else head.to_numpy() * 11 + last
+    head = np.zeros(len(present), dtype=np.int64)
+    for j in range(width - 1):
+        head = head * 10 + digits[:, j]
+    numbers = head * 11 + np.where(last == ord("X"), 10, digits[:, -1]).astype(np.int64)
     found, uniques = pd.factorize(numbers)
     codes = np.full(len(array), -1, dtype=np.int64)
     codes[valid] = found

@@ -137,7 +137,7 @@ def _factorize(raw: pd.Series) -> tuple[np.ndarray, pa.Array]:
     return np.asarray(codes, dtype=np.intp), arr.cast(pa.large_string())
 
 
-def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Offsets (n + 1, int64) and the UTF-8 bytes of a large_string array without nulls."""
     n = len(arr)
     _validity, offsets_buf, data_buf = arr.buffers()
@@ -163,7 +163,7 @@ _DIGIT_X[ord("X")] = True
 
 def _only_bytes(arr: pa.Array, allowed: np.ndarray) -> np.ndarray:
     """Per string: every byte is in `allowed` (a 256-entry table); empty strings count as True."""
-    offsets, data = _buffers(arr)
+    offsets, data = text_buffers(arr)
     n = len(offsets) - 1
     if n <= 0:
         return np.zeros(0, dtype=bool)
@@ -333,7 +333,7 @@ class _Unique:
         text = pa.concat_arrays([normalised, pa.array([""], type=pa.large_string())])
         self.text = text
         self.note_mask = np.append(note_mask, 0)
-        offsets, data = _buffers(text)
+        offsets, data = text_buffers(text)
         # Byte lengths: every value the tests below accept is ASCII, so bytes are characters there.
         length = np.diff(offsets)
 
