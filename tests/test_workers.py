@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from fupin_audit import workers
 from fupin_audit.audit import audit
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.sample import generate, write_parquet
@@ -23,6 +24,7 @@ def test_threads_give_the_findings_of_one_thread(tmp_path, monkeypatch, data):
         paths = [SAMPLE]
     else:  # every kind of planted defect, 3000 households
         paths = write_parquet(generate(3000, seed=11, year=2017, defects=True), tmp_path)
+    monkeypatch.setattr(workers, "THREADS_MIN_ROWS", 0)  # threads even for these small tables
     monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "1")
     alone = audit(paths)
     monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "4")
@@ -73,13 +75,16 @@ def test_thread_map_keeps_order_and_one_worker_stays_on_its_thread(monkeypatch):
         time.sleep(0.01 * (5 - x))
         return x * x
 
-    assert list(thread_map(slow_square, range(6))) == [0, 1, 4, 9, 16, 25]
+    assert list(thread_map(slow_square, range(6), 0)) == [0, 1, 4, 9, 16, 25]
+    assert len(seen) == 1  # small work stays on this thread
+    seen.clear()
+    assert list(thread_map(slow_square, range(6), workers.THREADS_MIN_ROWS)) == [0, 1, 4, 9, 16, 25]
     assert len(seen) > 1
 
     @one_worker
     def task():
         seen.clear()
-        out = list(thread_map(slow_square, range(6)))
+        out = list(thread_map(slow_square, range(6), workers.THREADS_MIN_ROWS))
         return available_workers(), out, seen == {threading.get_ident()}
 
     assert task() == (1, [0, 1, 4, 9, 16, 25], True)

@@ -87,7 +87,8 @@ def run_rules(
     # Rules only read the dataset (shared computations go through ctx.cached, which is locked), and
     # most of their time is arrow and numpy work that releases the GIL: they run on several threads.
     # Results are taken in rule order, so the findings do not depend on which thread finished first.
-    for rule, (outcome, frames) in zip(rules, thread_map(one, rules), strict=True):
+    rows = max((len(t.data) for t in ctx.dataset.tables.values()), default=0)
+    for rule, (outcome, frames) in zip(rules, thread_map(one, rules, rows), strict=True):
         outcomes.append(outcome)
         fixed = {
             "rule": rule.code,

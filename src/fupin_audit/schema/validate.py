@@ -56,7 +56,7 @@ def validate_table(
 
     # Columns are independent and mostly arrow work (the GIL is released): on several threads.
     problems: list[pd.DataFrame] = []
-    for name, values, found in thread_map(one, [n for n in specs if n in raw]):
+    for name, values, found in thread_map(one, [n for n in specs if n in raw], len(raw)):
         typed[name] = values
         if found is not None:
             problems.append(found)
