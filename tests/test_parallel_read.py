@@ -98,11 +98,15 @@ def test_a_sheet_over_the_limits_is_refused_by_its_helper(tmp_path, monkeypatch,
 
 def test_a_helper_that_dies_costs_only_its_sheets(tmp_path, monkeypatch, helpers_always):
     path = workbook(tmp_path / "县.xlsx")
-    monkeypatch.setattr(parallel, "_CHILD", "import sys; sys.exit(3)")
+    # 200 kB on stderr first: more than a pipe holds, so the helper stalls unless it is drained
+    dying = "import sys; sys.stderr.write('x' * 200_000 + '\\nMemoryError: boom\\n'); sys.exit(3)"
+    monkeypatch.setattr(parallel, "_CHILD", dying)
     got = items(path, 2, monkeypatch)
     [share] = helpers_always
     lost = {x.sheet: str(x) for x in got if isinstance(x, InputError)}
-    assert set(lost) == set(share) and all("读取子进程异常退出（代码 3" in m for m in lost.values())
+    assert set(lost) == set(share) and all(
+        "读取子进程异常退出（代码 3：MemoryError: boom）" in m for m in lost.values()
+    )
     assert {x.sheet for x in got if isinstance(x, RawSheet)} == {
         "户信息",
         "家庭成员",

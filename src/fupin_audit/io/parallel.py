@@ -124,6 +124,12 @@ class _Helper:
             return
         self._process.stdin.write(json.dumps(request).encode())
         self._process.stdin.close()
+        # Its stderr is drained all along (a full pipe would stall it); the last lines say why it died.
+        self._last_words: deque[bytes] = deque(maxlen=5)
+        self._drain = threading.Thread(
+            target=self._last_words.extend, args=(self._process.stderr,), daemon=True
+        )
+        self._drain.start()
         self._reader = threading.Thread(target=self._collect, daemon=True)
         self._reader.start()
 
@@ -141,9 +147,10 @@ class _Helper:
         except Exception as exc:  # a truncated frame: the helper died while writing
             self._failure = f"读取子进程的结果不完整（{exc}）"
         code = self._process.wait()
+        self._drain.join()
         with self._arrived:
             if self._failure is None and len(self._results) < len(self.sheets):
-                text = self._process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+                text = [line.decode("utf-8", "replace").strip() for line in self._last_words if line.strip()]
                 self._failure = f"读取子进程异常退出（代码 {code}{'：' + text[-1] if text else ''}）"
             self._arrived.notify_all()
 
