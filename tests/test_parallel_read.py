@@ -171,3 +171,82 @@ def test_workers_variable_is_checked(monkeypatch, value):
     monkeypatch.setenv("FUPIN_AUDIT_WORKERS", value)
     with pytest.raises(ConfigError, match="FUPIN_AUDIT_WORKERS"):
         available_workers()
+
+
+def rewritten(path: Path, edits: dict) -> Path:
+    """The workbook with some members' bytes changed (``edits``: member → function), stored
+    uncompressed, with correct checksums."""
+    import zipfile
+
+    out = path.with_name("edited.xlsx")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info.filename, edits.get(info.filename, lambda b: b)(data))
+    return out
+
+
+def damaged(path: Path, member: str) -> Path:
+    """One digit in the middle of ``member`` changed after the fact: its CRC no longer matches."""
+    import zipfile
+
+    plain = rewritten(path, {})
+    with zipfile.ZipFile(plain) as zf:
+        info = zf.getinfo(member)
+    data = bytearray(plain.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    at = next(i for i in range(start + info.file_size // 2, start + info.file_size) if data[i] in b"12345678")
+    data[at] += 1
+    plain.write_bytes(bytes(data))
+    return plain
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_sheet_with_damaged_bytes_is_an_error_not_a_crash(tmp_path, monkeypatch, helpers_always, workers):
+    path = damaged(workbook(tmp_path / "县.xlsx"), "xl/worksheets/sheet2.xml")  # 家庭成员
+    got = items(path, workers, monkeypatch)
+    errors = [x for x in got if isinstance(x, InputError)]
+    if workers == 1:  # the whole workbook is scanned before reading: the file is refused
+        assert len(errors) == 1 and errors[0].sheet is None and "CRC" in str(errors[0])
+    else:  # each sheet is scanned right before it is read: the others are still read
+        assert [e.sheet for e in errors] == ["家庭成员"] and "CRC" in str(errors[0])
+        assert {x.sheet for x in got if isinstance(x, RawSheet)} == {"户信息", "村信息", "帮扶措施"}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_sheet_the_safety_scan_cannot_match_is_not_read(tmp_path, monkeypatch, helpers_always, workers):
+    """A tab in a sheet's name: the XML parser reads it as a space, the reader keeps it, so the
+    scan's verdict cannot be matched to the sheet. The sheet is refused, not read unchecked."""
+
+    def rename(data: bytes) -> bytes:
+        return data.replace('name="村信息"'.encode(), 'name="村\t信息"'.encode(), 1)
+
+    path = rewritten(workbook(tmp_path / "县.xlsx"), {"xl/workbook.xml": rename})
+    got = items(path, workers, monkeypatch)
+    [refused] = [x for x in got if isinstance(x, InputError)]
+    assert refused.sheet == "村\t信息" and "对不上" in str(refused)
+    assert [x.sheet for x in got if isinstance(x, RawSheet)] == ["户信息", "家庭成员", "帮扶措施"]
+
+
+def test_helpers_that_cannot_start_leave_their_sheets_to_this_process(tmp_path, monkeypatch, helpers_always):
+    import subprocess
+
+    def no_processes(*args, **kwargs):
+        raise OSError("不能再创建进程")
+
+    path = workbook(tmp_path / "县.xlsx")
+    alone = items(path, 1, monkeypatch)
+    monkeypatch.setattr(subprocess, "Popen", no_processes)
+    same(alone, items(path, 3, monkeypatch))
+    assert helpers_always  # they were tried
+
+
+def test_a_sheet_asked_for_twice_is_read_once(tmp_path, monkeypatch, helpers_always):
+    path = workbook(tmp_path / "县.xlsx")
+    monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "2")
+    got = list(read_file(path, sheets=["帮扶措施", "家庭成员", "帮扶措施", "户信息", "家庭成员"]))
+    assert [(type(x).__name__, x.sheet) for x in got] == [
+        ("RawSheet", "帮扶措施"),
+        ("RawSheet", "家庭成员"),
+        ("RawSheet", "户信息"),
+    ]

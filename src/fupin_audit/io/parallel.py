@@ -14,6 +14,7 @@ processors this process may use; 1 turns helpers off).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -21,6 +22,7 @@ import struct
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -56,10 +58,15 @@ def read_sheets(
 ) -> Iterator[pd.DataFrame | str]:
     """Per sheet of ``order``, in that order: its grid, or why it was not read. ``own(sheet)`` reads a
     sheet in this process; sheets with a zip member in ``parts`` may go to helper processes."""
-    shares = deal(sizes, available_workers()) if sizes else [[]]
-    helpers = [_Helper(path, by_path, [(s, parts[s]) for s in share], limits) for share in shares[1:]]
-    helped = {s: h for h in helpers for s in h.sheets}
+    order = list(dict.fromkeys(order))
+    # A frozen executable (PyInstaller) cannot run `python -c`: no helpers there.
+    shares = deal(sizes, available_workers()) if sizes and not getattr(sys, "frozen", False) else [[]]
+    helpers: list[_Helper] = []
     try:
+        for share in shares[1:]:
+            helpers.append(_Helper(path, by_path, [(s, parts[s]) for s in share], limits))
+        # A helper that could not start leaves its sheets to this process.
+        helped = {s: h for h in helpers if h.started for s in h.sheets}
         mine = deque(s for s in order if s not in helped)
         done: dict[str, pd.DataFrame | str] = {}
         for sheet in order:
@@ -82,12 +89,16 @@ def read_sheets(
 # variables on the path) given this process's import path, so nothing in the folder being audited is
 # imported. Not multiprocessing: its "spawn" re-runs the caller's main module, which a library must
 # not ask of its callers. The request comes on stdin as JSON; results leave on stdout as frames.
+# -S: no site-packages of its own either (the path is given); file descriptor 1 becomes a copy of 2
+# so a stray print cannot corrupt the frames, which go out on a private copy of the original stdout.
 _CHILD = """
-import json, sys
+import json, os, sys
 request = json.loads(sys.stdin.buffer.read())
 sys.path[:] = request["sys_path"]
+frames = os.fdopen(os.dup(1), "wb")
+os.dup2(2, 1)
 from fupin_audit.io.parallel import serve
-serve(request)
+serve(request, frames)
 """
 
 
@@ -96,16 +107,22 @@ class _Helper:
 
     def __init__(self, path: str, by_path: bool, sheets: list[tuple[str, str]], limits: Limits) -> None:
         import subprocess
-        import sys
         import threading
 
+        import fupin_audit
+
         self.sheets = [s for s, _ in sheets]
+        self.started = False
+        self._received: set[str] = set()
         self._results: dict[str, pd.DataFrame | str] = {}
         self._arrived = threading.Condition()
         self._failure: str | None = None
         here = os.getcwd()
+        # Where this package is imported from comes first: an editable install finds it through an
+        # import hook that -S leaves out.
+        home = os.path.dirname(os.path.dirname(os.path.abspath(fupin_audit.__file__)))
         request = {
-            "sys_path": [p for p in sys.path if p not in ("", here)],
+            "sys_path": [home, *(p for p in sys.path if p not in ("", here, home))],
             "path": path,
             "by_path": by_path,
             "sheets": sheets,
@@ -113,17 +130,22 @@ class _Helper:
         }
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _CHILD],
+                [sys.executable, "-I", "-S", "-c", _CHILD],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
-        except OSError as exc:
+        except OSError:
             self._process = None
-            self._failure = f"无法启动读取子进程：{exc}"
             return
-        self._process.stdin.write(json.dumps(request).encode())
-        self._process.stdin.close()
+        self.started = True
+        try:
+            self._process.stdin.write(json.dumps(request).encode())
+        except OSError:  # it died at once; what it says on stderr is collected below
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
         # Its stderr is drained all along (a full pipe would stall it); the last lines say why it died.
         self._last_words: deque[bytes] = deque(maxlen=5)
         self._drain = threading.Thread(
@@ -143,13 +165,17 @@ class _Helper:
                 value = payload.decode() if kind == b"E" else _grid_from_ipc(payload)
                 with self._arrived:
                     self._results[sheet] = value
+                    self._received.add(sheet)
                     self._arrived.notify_all()
-        except Exception as exc:  # a truncated frame: the helper died while writing
-            self._failure = f"读取子进程的结果不完整（{exc}）"
+        except Exception as exc:  # a truncated frame, or no memory for it: stop the helper, so it
+            self._process.kill()  # does not wait for ever on a pipe nobody reads any more
+            with self._arrived:
+                self._failure = f"读取子进程的结果不完整（{_one_line(exc)}）"
+                self._arrived.notify_all()
         code = self._process.wait()
         self._drain.join()
         with self._arrived:
-            if self._failure is None and len(self._results) < len(self.sheets):
+            if self._failure is None and not self._received.issuperset(self.sheets):
                 text = [line.decode("utf-8", "replace").strip() for line in self._last_words if line.strip()]
                 self._failure = f"读取子进程异常退出（代码 {code}{'：' + text[-1] if text else ''}）"
             self._arrived.notify_all()
@@ -165,29 +191,37 @@ class _Helper:
         return f"无法读取工作表（{self._failure}）"
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
+        if self._process is None:
+            return
+        if self._process.poll() is None:
             self._process.kill()
-        if self._process is not None:
-            self._reader.join()
+        self._reader.join()
 
 
 _HEADER = struct.Struct("<cIQ")  # b"G" grid or b"E" error, length of the sheet name, of the payload
 
 
-def serve(request: dict) -> None:
+def serve(request: dict, out: BinaryIO) -> None:
     """In the helper: read each sheet of the share and send it back as soon as it is read."""
     from fupin_audit.io.readers import read_sheet_alone
 
-    out = sys.stdout.buffer
     limits = Limits(**request["limits"])
     for sheet, part in request["sheets"]:
-        grid = read_sheet_alone(request["path"], request["by_path"], sheet, part, limits)
-        kind, payload = (b"E", grid.encode()) if isinstance(grid, str) else (b"G", _grid_to_ipc(grid))
+        try:
+            grid = read_sheet_alone(request["path"], request["by_path"], sheet, part, limits)
+            kind, payload = (b"E", grid.encode()) if isinstance(grid, str) else (b"G", _grid_to_ipc(grid))
+        except Exception as exc:  # e.g. no memory for the frame: this sheet only
+            kind, payload = b"E", f"无法读取工作表（{_one_line(exc)}）".encode()
         name = sheet.encode()
         out.write(_HEADER.pack(kind, len(name), len(payload)))
         out.write(name)
         out.write(payload)
         out.flush()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _grid_to_ipc(grid: pd.DataFrame) -> bytes:

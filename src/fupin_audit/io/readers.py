@@ -34,6 +34,7 @@ from fupin_audit.errors import InputError
 from fupin_audit.io.cells import EXACT_FLOAT_LIMIT, cell_text, number_text
 from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim_grid
 from fupin_audit.io.limits import LimitExceeded, Limits, over
+from fupin_audit.io.zipcheck import ZipVerdict
 
 __all__ = ["InputWarning", "RawSheet", "read_file", "sniff_format"]
 
@@ -150,9 +151,7 @@ def _read_zip_workbook(
     if verdict.error or verdict.kind is None:
         yield InputError(verdict.error or "不是有效的 Excel 工作簿", file=name)
         return
-    yield from _read_workbook(
-        path, name, verdict.kind, sheets, limits, verdict.sheet_errors, verdict.error_cells, verdict.deferred
-    )
+    yield from _read_workbook(path, name, verdict.kind, sheets, limits, verdict)
 
 
 def _suffix_fits(path: Path, kind: str) -> bool:
@@ -177,18 +176,18 @@ def _read_workbook(
     kind: str,
     sheets: Sequence[str] | None,
     limits: Limits,
-    refused: dict[str, str] | None = None,
-    error_cells: dict[str, list[tuple[int, int, str]]] | None = None,
-    deferred: dict[str, tuple[str, int]] | None = None,
+    verdict: ZipVerdict | None = None,
 ) -> Iterator[RawSheet | InputError]:
-    """The sheets of a workbook. ``deferred``: sheet → (zip member, size) of the worksheets whose
-    cells have not been scanned yet (``zipcheck.inspect_sheet`` runs right before each is read)."""
+    """The sheets of a workbook; an xlsx comes with ``zipcheck``'s verdict on it. Its ``deferred``
+    worksheets have not been scanned yet: ``zipcheck.inspect_sheet`` runs right before each is read."""
     if kind in ISOLATED_KINDS:
         yield from _read_isolated(path, name, kind, sheets, limits)
         return
     from python_calamine import CalamineError, PasswordError, SheetTypeEnum
 
-    refused, error_cells, deferred = refused or {}, error_cells or {}, deferred or {}
+    verdict = verdict or ZipVerdict(kind=kind)
+    error_cells, deferred = verdict.error_cells, verdict.deferred
+    refused = dict(verdict.sheet_errors)
     label = _LABELS.get(kind, "Excel (.xlsx)")
     by_path = _suffix_fits(path, kind)
     try:
@@ -216,9 +215,13 @@ def _read_workbook(
             )
         wanted = [
             s
-            for s in _wanted(names, sheets)
+            for s in dict.fromkeys(_wanted(names, sheets))  # a sheet named twice is read once
             if (meta := metadata.get(s)) is None or meta.typ != SheetTypeEnum.ChartSheet  # no cells
         ]
+        if kind == "xlsx":  # fail closed: a sheet the safety scan could not match is not read
+            for sheet_name in wanted:
+                if sheet_name not in verdict.checked and sheet_name not in deferred:
+                    refused.setdefault(sheet_name, UNMATCHED_SHEET)
 
         def own(sheet_name: str) -> pd.DataFrame | str:
             part, _ = deferred.get(sheet_name, (None, 0))
@@ -241,6 +244,12 @@ def _read_workbook(
         wb.close()
 
 
+UNMATCHED_SHEET = (
+    "工作表名称与工作簿结构（xl/workbook.xml）中的名称对不上（如名称含制表符或换行），"
+    "无法先做安全检查，未读取；请在 Excel/WPS 中重命名工作表后另存"
+)
+
+
 def _open_workbook(path: Path, by_path: bool):
     from python_calamine import CalamineWorkbook
 
@@ -256,13 +265,13 @@ def _checked_grid(
 ) -> pd.DataFrame | str:
     """The text grid of one sheet, or why it is not read. ``part``: the sheet's zip member when its
     cells are still to be scanned (``zipcheck.inspect_sheet``) before the reader may allocate them."""
-    if part is not None:
-        from fupin_audit.io.zipcheck import inspect_sheet
-
-        refusal, errors = inspect_sheet(path, part, limits)
-        if refusal:
-            return refusal
     try:
+        if part is not None:
+            from fupin_audit.io.zipcheck import inspect_sheet
+
+            refusal, errors = inspect_sheet(path, part, limits)
+            if refusal:
+                return refusal
         sheet = wb.get_sheet_by_name(sheet_name)
         problem = _range_problem(sheet.end, limits)
         if problem:

@@ -53,6 +53,9 @@ class ZipVerdict:
     # with ``defer_sheets``: sheet name → (zip member, uncompressed size) of the worksheets left for
     # ``inspect_sheet`` (called by whoever reads the sheet, possibly in another process)
     deferred: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # xlsx: the sheet names whose cells were scanned here (or deferred). A sheet the reader lists
+    # under another name was never checked and must not be read.
+    checked: set[str] = field(default_factory=set)
 
 
 def inspect_zip(path: str, limits: Limits, *, defer_sheets: bool = False) -> ZipVerdict:
@@ -126,19 +129,23 @@ def _inspect(zf: zipfile.ZipFile, limits: Limits, defer_sheets: bool = False) ->
 
     too_big: dict[str, str] = {}
     for info in sheet_parts:
-        if defer_sheets and info.filename in by_part:
-            verdict.deferred[by_part[info.filename]] = (info.filename, info.file_size)
+        sheets = by_part.get(info.filename, [])
+        if defer_sheets and sheets:
+            for sheet in sheets:
+                verdict.deferred[sheet] = (info.filename, info.file_size)
             continue
         message, errors = _inspect_part(zf, info, limits)
+        verdict.checked.update(sheets)
         if message:
             too_big[info.filename] = message
-        elif errors and info.filename in by_part:
-            verdict.error_cells[by_part[info.filename]] = errors
+        elif errors:
+            for sheet in sheets:
+                verdict.error_cells[sheet] = errors
     for part, message in too_big.items():
-        sheet = by_part.get(part)
-        if sheet is None:
+        if part not in by_part:
             return ZipVerdict(error=f"zip 成员 {part}：{message}")
-        verdict.sheet_errors[sheet] = message
+        for sheet in by_part[part]:
+            verdict.sheet_errors[sheet] = message
     return verdict
 
 
@@ -441,8 +448,9 @@ def _column_number(letters: bytes) -> int:
 # ----------------------------------------------------------------------------------------- sheet names
 
 
-def _sheet_names_by_part(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Zip member → sheet name, from xl/workbook.xml and its relationships (no DTD: checked before)."""
+def _sheet_names_by_part(zf: zipfile.ZipFile) -> dict[str, list[str]]:
+    """Zip member → the sheet names pointing at it, from xl/workbook.xml and its relationships (no
+    DTD: checked before)."""
     try:
         targets = {}
         for elem in _elements(zf, "xl/_rels/workbook.xml.rels", "Relationship"):
@@ -453,7 +461,7 @@ def _sheet_names_by_part(zf: zipfile.ZipFile) -> dict[str, str]:
         for elem in _elements(zf, "xl/workbook.xml", "sheet"):
             rid = next((v for k, v in elem.attrib.items() if k.endswith("}id") or k == "id"), None)
             if rid in targets and elem.get("name") is not None:
-                out[targets[rid]] = elem.get("name")
+                out.setdefault(targets[rid], []).append(elem.get("name"))
         return out
     except Exception:  # a damaged workbook.xml (bad XML, unknown encoding …): no names, whole-file error
         return {}
