@@ -129,3 +129,24 @@ def test_inputs_are_never_modified(tmp_path):
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     result = audit([str(path)])
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before == result.dataset.files[0].sha256
+
+
+def test_a_second_column_for_the_same_field_is_reported_not_silently_dropped(tmp_path):
+    """身份证号码 beside 证件号码: only the first is checked, and the auditor is told which."""
+    rows = [{**member("H1", 证件号码=make_id(seq=1)), "身份证号码": "340826199001011230"}]
+    path = write_xlsx(tmp_path / "成员.xlsx", {"家庭成员": rows})
+    dataset = load([path])
+    [warning] = [d for d in dataset.diagnostics if "都是字段" in d.message]
+    header = list(rows[0])
+    first, second = (
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("证件号码")],
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(header) - 1],
+    )
+    assert warning.level == "warning" and warning.sheet == "家庭成员" and warning.file.endswith("成员.xlsx")
+    assert f"第 {second} 列“身份证号码”与第 {first} 列“证件号码”都是字段 证件号码" in warning.message
+    assert dataset.tables["members"].data["证件号码"].tolist() == [make_id(seq=1)]
+
+
+def test_distinct_fields_raise_no_duplicate_warning(tmp_path):
+    path = write_xlsx(tmp_path / "成员.xlsx", {"家庭成员": [member("H1")], "户信息": [household("H1")]})
+    assert not [d for d in load([path]).diagnostics if "都是字段" in d.message]

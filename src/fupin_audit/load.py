@@ -32,7 +32,7 @@ from fupin_audit.dataset import (
 )
 from fupin_audit.errors import ConfigError, InputError
 from fupin_audit.io.header import locate_header, normalise_header
-from fupin_audit.io.readers import RawSheet, read_file
+from fupin_audit.io.readers import RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.models import MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import validate_table
@@ -260,7 +260,9 @@ class Loader:
         positions = {text: i for i, text in enumerate(written) if text and text not in ("",)}
         for origin, rows in _origins(sheet, body, names):
             if kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names)):
-                frame, headers, unit_of = _map_columns("flat", rows, names, written, units)
+                frame, headers, unit_of, ignored = _map_columns("flat", rows, names, written, units)
+                for message in ignored:
+                    self._note("warning", message, origin)
                 self._split_flat(origin, frame, headers, unit_of)
             else:
                 self._single(origin, kind, rows, names, written, units)
@@ -270,7 +272,9 @@ class Loader:
                 self._title_year(sheet.grid, layout.header_rows[0], src)
 
     def _single(self, sheet: RawSheet, kind: str, body: pd.DataFrame, names, written, units) -> None:
-        frame, headers, unit_of = _map_columns(kind, body, names, written, units)
+        frame, headers, unit_of, ignored = _map_columns(kind, body, names, written, units)
+        for message in ignored:
+            self._note("warning", message, sheet)
         if kind == "rosters" and "类别" not in frame:
             category = roster_category(sheet.sheet or Path(sheet.file).stem)
             if category:
@@ -393,12 +397,16 @@ def _data_rows(grid: pd.DataFrame, layout) -> pd.DataFrame:
 
 def _map_columns(
     kind: str, body: pd.DataFrame, names: list[str], written: list[str], units: dict[int, str]
-) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
-    """Rename positional columns to canonical fields; unknown headers keep their own (normalised) name."""
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[str]]:
+    """Rename positional columns to canonical fields; unknown headers keep their own (normalised) name.
+    The last item: a warning per column left out because an earlier column already gives its field
+    (身份证号码 beside 证件号码)."""
     columns: dict[int, str] = {}
     headers: dict[str, str] = {}
     unit_of: dict[str, str] = {}
     taken: set[str] = set()
+    used_at: dict[str, int] = {}
+    ignored: list[str] = []
     data_columns = [c for c in body.columns if c != ROW_COLUMN]
     for position in data_columns:
         name = names[position] if position < len(names) else ""
@@ -410,10 +418,22 @@ def _map_columns(
         columns[position] = label
         if field and label == field:
             headers[field] = written[position] if position < len(written) else name
+            used_at[field] = position
             if position in units:
                 unit_of[field] = units[position]
+        elif field and field in used_at:
+            first = used_at[field]
+            ignored.append(
+                f"第 {column_letter(position)} 列“{_written(written, position, name)}”与第 {column_letter(first)} 列"
+                f"“{_written(written, first, field)}”都是字段 {field}：只检查了第 {column_letter(first)} 列，"
+                "这一列的内容未参与检查"
+            )
     frame = body.rename(columns=columns)
-    return frame, headers, unit_of
+    return frame, headers, unit_of, ignored
+
+
+def _written(written: list[str], position: int, fallback: str) -> str:
+    return written[position] if position < len(written) and written[position] else fallback
 
 
 def _comparable(values: pd.Series) -> pd.Series:
