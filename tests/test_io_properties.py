@@ -185,3 +185,56 @@ def test_every_non_blank_data_row_keeps_its_row_number(sheet, newline):
         width = len(got)
         assert got == row[:width], i
         assert rows[i - 1][:width] == got  # the number points at the original spreadsheet row
+
+
+# --------------------------------------------------------------------------- unquoted fast path
+
+plain_cell = st.text(alphabet="户编号张三0123456789Xx =.-,;\t 　𠀀", max_size=6)
+line_end = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+ragged = st.lists(st.tuples(st.lists(plain_cell, max_size=6), line_end), min_size=1, max_size=10)
+rectangular = st.integers(1, 5).flatmap(
+    lambda width: st.lists(
+        st.tuples(st.lists(plain_cell, min_size=width, max_size=width), line_end), min_size=1, max_size=10
+    )
+)
+
+
+@SETTINGS
+@given(
+    lines=st.one_of(rectangular, ragged),
+    delimiter=st.sampled_from([",", "\t", ";"]),
+    final=st.sampled_from(["", "\n", "\r\n", "\n\n"]),
+)
+def test_unquoted_text_reads_the_same_with_or_without_arrow(lines, delimiter, final):
+    """Text without quotes goes to arrow's reader when every record has the same width; ragged,
+    blank and mixed line ends go to pandas. Either way the grid is the one pandas' parser gives."""
+    from unittest import mock
+
+    from fupin_audit.io import csvtext
+
+    text = "".join(delimiter.join(cells) + end for cells, end in lines)[:-1] + final
+    assume(text.strip())
+    fast = csvtext.read_delimited(text, delimiter=delimiter)
+    with mock.patch.object(csvtext, "_read_plain", lambda *a: None):
+        slow = csvtext.read_delimited(text, delimiter=delimiter)
+    assert fast.to_numpy().tolist() == slow.to_numpy().tolist()
+    assert list(fast.index) == list(slow.index) and list(fast.columns) == list(slow.columns)
+    assert [str(c.dtype) for _, c in fast.items()] == [str(c.dtype) for _, c in slow.items()]
+
+
+def test_rectangular_unquoted_text_takes_the_arrow_path():
+    from unittest import mock
+
+    from fupin_audit.io import csvtext
+
+    text = "户编号,姓名\n3408,张三\r\n3409,李四\n"
+    with mock.patch.object(csvtext, "_read_csv", side_effect=AssertionError("pandas parser used")):
+        grid = csvtext.read_delimited(text)
+    assert grid.to_numpy().tolist() == [["户编号", "姓名"], ["3408", "张三"], ["3409", "李四"]]
+    with mock.patch.object(csvtext, "_read_plain", side_effect=AssertionError("arrow used")):
+        assert csvtext.read_delimited('"户编号",姓名\n1,2\n').to_numpy().tolist() == [
+            ["户编号", "姓名"],
+            ["1", "2"],
+        ]

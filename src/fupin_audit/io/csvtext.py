@@ -237,6 +237,8 @@ class _TooNarrow(Exception):
 
 def _parse(data: bytes, delim: str, width: int) -> pd.DataFrame:
     """pandas' C parser with every cell as text; fails rather than silently dropping fields."""
+    if b'"' not in data and (grid := _read_plain(data, delim, width)) is not None:
+        return grid
     with warnings.catch_warnings():
         # A first record wider than ``names`` only warns (and loses cells): make it an error.
         warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -252,6 +254,31 @@ def _parse(data: bytes, delim: str, width: int) -> pd.DataFrame:
                     f"第 {int(match.group(1)) + 1} 行起有一个引号没有配对，直到文件末尾都没有闭合"
                 ) from None
             raise ValueError(message) from None
+
+
+def _read_plain(data: bytes, delim: str, width: int) -> pd.DataFrame | None:
+    """Text without a single quote character, every record exactly ``width`` fields: then splitting
+    at delimiters and line ends is all there is to it, and arrow's reader does it on every core
+    straight into arrow strings, about four times faster than pandas' parser making Python strings.
+    None for anything else (a short, long or blank line, bytes that are not UTF-8): pandas' parser
+    then decides, as before."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    names = [str(j) for j in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()), strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    columns = {j: pd.Series(table.column(j).combine_chunks(), dtype="str", copy=False) for j in range(width)}
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)
 
 
 def _read_csv(data: bytes, delim: str, width: int) -> pd.DataFrame:
