@@ -150,3 +150,36 @@ def test_a_second_column_for_the_same_field_is_reported_not_silently_dropped(tmp
 def test_distinct_fields_raise_no_duplicate_warning(tmp_path):
     path = write_xlsx(tmp_path / "成员.xlsx", {"家庭成员": [member("H1")], "户信息": [household("H1")]})
     assert not [d for d in load([path]).diagnostics if "都是字段" in d.message]
+
+
+def test_legacy_workbooks_are_read_ahead_with_the_same_result(tmp_path, monkeypatch):
+    """.xls files are parsed in helper processes, several at once; the dataset is the same."""
+    import shutil
+    import threading
+
+    import fupin_audit.load as loader
+
+    paths = []
+    for i in range(3):
+        paths.append(shutil.copy(FIXTURES / "households.xls", tmp_path / f"乡{i}.xls"))
+    paths.insert(1, FIXTURES / "members_gbk.csv")
+    threads: dict[str, int] = {}
+    real = loader.read_file
+
+    def recorded(path, **kw):
+        threads[Path(path).name] = threading.get_ident()
+        return real(path, **kw)
+
+    monkeypatch.setattr(loader, "read_file", recorded)
+    monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "1")
+    alone = load(paths)
+    assert set(threads.values()) == {threading.get_ident()}
+    threads.clear()
+    monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "2")
+    ahead = load(paths)
+    assert threads["members_gbk.csv"] == threading.get_ident()  # read in its turn
+    assert all(threads[f"乡{i}.xls"] != threading.get_ident() for i in range(3))
+    for kind, table in alone.tables.items():
+        pd.testing.assert_frame_equal(table.data, ahead.tables[kind].data)
+    assert [(s.file, s.sheet) for s in alone.sources] == [(s.file, s.sheet) for s in ahead.sources]
+    assert alone.diagnostics == ahead.diagnostics and len(alone.diagnostics) == 6  # 说明, 隐藏 sheets

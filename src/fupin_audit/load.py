@@ -13,7 +13,9 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -32,10 +34,11 @@ from fupin_audit.dataset import (
 )
 from fupin_audit.errors import ConfigError, InputError
 from fupin_audit.io.header import locate_header, normalise_header
-from fupin_audit.io.readers import RawSheet, column_letter, read_file
+from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.models import MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import validate_table
+from fupin_audit.workers import available_workers
 
 # Fields shared by a flat export's household part and member part.
 SHARED_FIELDS = ("省", "市", "县", "乡", "村", "年度", "户编号")
@@ -182,8 +185,9 @@ class Loader:
             if request.path not in paths:
                 paths.append(request.path)
         clock = time.perf_counter()
-        for path in paths:
-            self._read(path)
+        with read_ahead(paths, self.encoding) as ahead:
+            for path in paths:
+                self._read(path, ahead.get(path))
         self.seconds["read"] = time.perf_counter() - clock
         clock = time.perf_counter()
         tables = self._assemble()
@@ -202,7 +206,8 @@ class Loader:
 
     # -- one file ---------------------------------------------------------------------------------
 
-    def _read(self, path: str) -> None:
+    def _read(self, path: str, items: Future | None = None) -> None:
+        """One input file; ``items``: its sheets and errors, when they are being read ahead."""
         self._reading = path
         if self.progress:
             self.progress(path)
@@ -211,7 +216,7 @@ class Loader:
         except OSError as exc:
             self.diagnostics.append(Diagnostic("error", f"无法读取文件：{exc.strerror or exc}", path))
             return
-        for item in read_file(path, encoding=self.encoding):
+        for item in items.result() if items is not None else read_file(path, encoding=self.encoding):
             if isinstance(item, InputError):
                 # an InputWarning (a sheet read in full, e.g. an over-long cell) is not an error
                 level = getattr(item, "level", "error")
@@ -469,6 +474,38 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
             )
     columns_out = ["source", "row", "field", "first_value", "first_row", "value"]
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns_out)
+
+
+@contextmanager
+def read_ahead(paths: Sequence[str], encoding: str | None) -> Iterator[dict[str, Future]]:
+    """Legacy workbooks (.xls, WPS .et: OLE files) are parsed in helper processes (``io.isolate``),
+    so while this thread waits for one, others can be parsed too: each is read on a thread of its
+    own, up to ``available_workers()`` at once, and the caller takes them in its own order. Other
+    files are read when their turn comes (their readers hold the GIL, or use every core already)."""
+    legacy = [p for p in dict.fromkeys(paths) if _is_ole(p)]
+    workers = min(available_workers(), len(legacy))
+    if workers < 2:
+        yield {}
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        ahead = {p: pool.submit(lambda p=p: list(read_file(p, encoding=encoding))) for p in legacy}
+        try:
+            yield ahead
+        finally:
+            for future in ahead.values():
+                future.cancel()
+
+
+def _is_ole(path: str) -> bool:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe or device would block the open
+            return False
+        with open(path, "rb") as fh:
+            return fh.read(8) == XLS_MAGIC
+    except OSError:
+        return False  # reported when its turn comes
 
 
 def _fingerprint(path: str) -> InputFile:
