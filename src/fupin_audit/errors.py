@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of at most 200 characters, for a message naming file and sheet."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 class FupinAuditError(Exception):
     """Base class: anything the CLI turns into a one-line message and exit code 2."""
 

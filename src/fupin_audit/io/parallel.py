@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from fupin_audit.errors import one_line
 from fupin_audit.io.limits import Limits
 from fupin_audit.workers import available_workers
 
@@ -170,7 +171,7 @@ class _Helper:
         except Exception as exc:  # a truncated frame, or no memory for it: stop the helper, so it
             self._process.kill()  # does not wait for ever on a pipe nobody reads any more
             with self._arrived:
-                self._failure = f"读取子进程的结果不完整（{_one_line(exc)}）"
+                self._failure = f"读取子进程的结果不完整（{one_line(exc)}）"
                 self._arrived.notify_all()
         code = self._process.wait()
         self._drain.join()
@@ -211,17 +212,12 @@ def serve(request: dict, out: BinaryIO) -> None:
             grid = read_sheet_alone(request["path"], request["by_path"], sheet, part, limits)
             kind, payload = (b"E", grid.encode()) if isinstance(grid, str) else (b"G", _grid_to_ipc(grid))
         except Exception as exc:  # e.g. no memory for the frame: this sheet only
-            kind, payload = b"E", f"无法读取工作表（{_one_line(exc)}）".encode()
+            kind, payload = b"E", f"无法读取工作表（{one_line(exc)}）".encode()
         name = sheet.encode()
         out.write(_HEADER.pack(kind, len(name), len(payload)))
         out.write(name)
         out.write(payload)
         out.flush()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _grid_to_ipc(grid: pd.DataFrame) -> bytes:

@@ -30,11 +30,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fupin_audit.errors import InputError
+from fupin_audit.errors import InputError, one_line
 from fupin_audit.io.cells import EXACT_FLOAT_LIMIT, cell_text, number_text
 from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim_grid
 from fupin_audit.io.limits import LimitExceeded, Limits, over
-from fupin_audit.io.zipcheck import ZipVerdict
+from fupin_audit.io.zipcheck import ZipVerdict, inspect_sheet, inspect_zip, too_many_cells
 
 __all__ = ["InputWarning", "RawSheet", "read_file", "sniff_format"]
 
@@ -143,7 +143,6 @@ def sniff_format(head: bytes) -> str:
 def _read_zip_workbook(
     path: Path, name: str, sheets: Sequence[str] | None, limits: Limits
 ) -> Iterator[RawSheet | InputError]:
-    from fupin_audit.io.zipcheck import inspect_zip
     from fupin_audit.workers import available_workers
 
     # With several cores, each sheet's cells are scanned by whoever reads the sheet, in parallel.
@@ -199,7 +198,7 @@ def _read_workbook(
             yield InputError("工作簿有密码保护（已加密），请先在 Excel/WPS 中取消密码后另存", file=name)
         else:
             yield InputError(
-                f"无法打开 {label} 工作簿，文件可能已损坏、加密或不完整（{_one_line(exc)}）", file=name
+                f"无法打开 {label} 工作簿，文件可能已损坏、加密或不完整（{one_line(exc)}）", file=name
             )
         return
 
@@ -267,8 +266,6 @@ def _checked_grid(
     cells are still to be scanned (``zipcheck.inspect_sheet``) before the reader may allocate them."""
     try:
         if part is not None:
-            from fupin_audit.io.zipcheck import inspect_sheet
-
             refusal, errors = inspect_sheet(path, part, limits)
             if refusal:
                 return refusal
@@ -282,7 +279,7 @@ def _checked_grid(
     except BaseException as exc:  # one broken sheet must not stop the others
         if not isinstance(exc, Exception) and not _is_panic(exc):
             raise
-        return f"无法读取工作表（{_one_line(exc)}）"
+        return f"无法读取工作表（{one_line(exc)}）"
 
 
 def read_sheet_alone(
@@ -294,7 +291,7 @@ def read_sheet_alone(
     except BaseException as exc:
         if not isinstance(exc, Exception) and not _is_panic(exc):
             raise
-        return f"无法读取工作表（{_one_line(exc)}）"
+        return f"无法读取工作表（{one_line(exc)}）"
     try:
         return _checked_grid(wb, path, sheet_name, part, limits, ())
     finally:
@@ -320,8 +317,6 @@ def _range_problem(end: tuple[int, int] | None, limits: Limits) -> str | None:
     """Why a loaded sheet is not converted: its used range, from A1, exceeds the limits."""
     if end is None:
         return None
-    from fupin_audit.io.zipcheck import too_many_cells
-
     rows, cols = end[0] + 1, end[1] + 1
     if cols > limits.max_columns:
         return f"工作表有 {cols:,} 列，超过上限 {limits.max_columns:,} 列（FUPIN_AUDIT_MAX_COLUMNS）"
@@ -377,7 +372,7 @@ def _read_isolated(
         try:
             grid = rows_to_grid(item.rows)
         except Exception as exc:
-            yield InputError(f"无法读取工作表（{_one_line(exc)}）", file=name, sheet=item.name)
+            yield InputError(f"无法读取工作表（{one_line(exc)}）", file=name, sheet=item.name)
             continue
         yield RawSheet(file=name, sheet=item.name, grid=grid, encoding=None, has_header=False)
 
@@ -388,11 +383,6 @@ def _is_encrypted_ooxml(path: Path) -> bool:
         return "EncryptedPackage".encode("utf-16-le") in path.read_bytes()
     except OSError:
         return False
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def rows_to_grid(rows: list[list[object]]) -> pd.DataFrame:
@@ -471,12 +461,12 @@ def _read_parquet(path: Path, name: str, limits: Limits) -> Iterator[RawSheet | 
                 return
             table = pf.read()
     except Exception as exc:  # whatever a damaged file makes pyarrow raise
-        yield InputError(f"无法读取 parquet 文件，文件可能已损坏或不完整（{_one_line(exc)}）", file=name)
+        yield InputError(f"无法读取 parquet 文件，文件可能已损坏或不完整（{one_line(exc)}）", file=name)
         return
     try:
         series = [pd.Series(_arrow_texts(col), dtype="str", copy=False) for col in table.columns]
     except Exception as exc:
-        yield InputError(f"无法把 parquet 列转换为文本（{_one_line(exc)}）", file=name)
+        yield InputError(f"无法把 parquet 列转换为文本（{one_line(exc)}）", file=name)
         return
     grid = pd.concat(series, axis=1, ignore_index=True) if series else empty_grid()
     grid.columns = [str(c) for c in table.column_names]
@@ -582,7 +572,7 @@ def _read_text(
         yield InputError(str(exc), file=name)
         return
     except Exception as exc:
-        yield InputError(f"无法解析为 CSV/TSV 文本（{_one_line(exc)}）", file=name)
+        yield InputError(f"无法解析为 CSV/TSV 文本（{one_line(exc)}）", file=name)
         return
     yield RawSheet(file=name, sheet="", grid=grid, encoding=used, has_header=False)
 

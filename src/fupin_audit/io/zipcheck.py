@@ -28,6 +28,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
+from fupin_audit.errors import one_line
 from fupin_audit.io.limits import Limits, human_size, over
 
 __all__ = ["ZipVerdict", "inspect_sheet", "inspect_zip", "sheet_extent"]
@@ -68,7 +69,7 @@ def inspect_zip(path: str, limits: Limits, *, defer_sheets: bool = False) -> Zip
     except zipfile.BadZipFile as exc:
         return ZipVerdict(error=f"文件已损坏或不完整，无法作为 Excel 工作簿打开（zip 结构无效：{exc}）")
     except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
-        return ZipVerdict(error=f"文件已损坏，无法作为 Excel 工作簿打开（{_one_line(exc)}）")
+        return ZipVerdict(error=f"文件已损坏，无法作为 Excel 工作簿打开（{one_line(exc)}）")
 
 
 def _inspect(zf: zipfile.ZipFile, limits: Limits, defer_sheets: bool = False) -> ZipVerdict:
@@ -472,8 +473,3 @@ def _elements(zf: zipfile.ZipFile, member: str, local: str) -> Iterable[ElementT
         for _, elem in ElementTree.iterparse(fh, events=("end",)):
             if elem.tag.rpartition("}")[2] == local:
                 yield elem
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
