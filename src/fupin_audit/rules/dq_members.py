@@ -11,16 +11,15 @@ import re
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import field_validator
 
 from fupin_audit.dataset import SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules.dq_household import entries, formatted, map_values, raw_empty, sources
+from fupin_audit.rules.common import MOBILE, phone_matches, phone_numbers
+from fupin_audit.rules.dq_household import formatted, map_values, raw_empty, sources
 from fupin_audit.rules.dq_idnumber import id_analysis
-from fupin_audit.schema.fields import Kind, arrow_mask
+from fupin_audit.schema.fields import Kind
 from fupin_audit.schema.models import MODELS
 
 EDU, SCHOOL, SKILL, HEALTH = "文化程度", "在校生状况", "劳动技能", "健康状况"
@@ -314,16 +313,8 @@ def dq043(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
 
 # ------------------------------------------------------------------------------------ DQ044
 
-MOBILE = r"^1[3-9]\d{9}$"
-# Separators people type inside a phone number; removed before the pattern is applied.
-PHONE_SEPARATORS = re.compile(r"[\s\-－—]+")
-# The same two on ASCII text, for RE2 (whose \s misses \v and \x1c–\x1f).
-_ASCII_PHONE_SEPARATORS = r"[\t\n\x0b\x0c\r\x1c-\x1f \-]+"
-_ASCII_MOBILE = r"^1[3-9][0-9]{9}$"
-
-
 class PhonePattern(RuleParams):
-    pattern: str = MOBILE  # regular expression a phone number must match after removing spaces and “-”
+    pattern: str = MOBILE  # regular expression a phone number must match once normalised (phone_numbers)
 
     @field_validator("pattern")
     @classmethod
@@ -342,26 +333,10 @@ def phone_fields() -> list[tuple[str, str]]:
 
 
 def bad_phones(series: pd.Series, pattern: str = MOBILE) -> np.ndarray:
-    """Per row: a phone number written but not matching `pattern` once spaces and “-” are removed."""
-    compiled = re.compile(pattern)
-
-    def bad(value: object) -> bool:
-        return isinstance(value, str) and compiled.match(PHONE_SEPARATORS.sub("", value)) is None
-
-    if pattern != MOBILE or not (
-        isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"
-    ):
-        return map_values(series, bad, bool)
-    # The default pattern on ASCII text is exactly an RE2 pattern (Python's \s and \d spelled out for
-    # ASCII; $ is \z once the whitespace is gone): arrow judges those, Python the rest.
-    codes, array = entries(series)
-    written = arrow_mask(pc.is_valid(array))
-    compact = pc.replace_substring_regex(array, _ASCII_PHONE_SEPARATORS, "")
-    flagged = ~arrow_mask(pc.match_substring_regex(compact, _ASCII_MOBILE)) & written
-    others = np.flatnonzero(~arrow_mask(pc.string_is_ascii(array)) & written)
-    if len(others):
-        flagged[others] = [bad(v) for v in pc.take(array, pa.array(others)).to_pylist()]
-    return np.append(flagged, False)[np.where(codes < 0, len(array), codes)]
+    """Per row: a phone number written whose normal form (`phone_numbers`, shared with SY104) does
+    not match `pattern`."""
+    numbers = phone_numbers(series)
+    return numbers.notna().to_numpy(dtype=bool) & ~phone_matches(numbers, pattern)
 
 
 @rule(
@@ -370,8 +345,8 @@ def bad_phones(series: pd.Series, pattern: str = MOBILE) -> np.ndarray:
     severity="warning",
     needs=(),
     params=PhonePattern,
-    what="任何表中的电话列（户联系电话、成员联系电话）填了值，但去掉空格和“-”后不是 1[3-9] 开头的"
-    " 11 位手机号码（正则可在配置 [rules.DQ044] pattern 中修改）。空值不报告。"
+    what="任何表中的电话列（户联系电话、成员联系电话）填了值，但规范化（去掉空格、“-”、括号和 +86 / 0086 国家码，"
+    "与 SY104 相同）后不是 1[3-9] 开头的 11 位手机号码（正则可在配置 [rules.DQ044] pattern 中修改）。空值不报告。"
     "成员表上的户联系电话同一户同一号码只报告一次；"
     "一行一人的平铺导出已拆出户表时，户联系电话只在户表上报告。没有任何电话列时本规则跳过。",
     why="过程严控：联系电话是入户核实、帮扶责任人联系和群众回访（认可度调查）的渠道，也是发现分户拆户（多户共用"

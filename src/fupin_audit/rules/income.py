@@ -33,21 +33,21 @@ EPSILON = 1e-9
 
 @rule(
     "IN001",
-    "脱贫户收入低于返贫风险线",
+    "脱贫户收入不高于返贫风险线",
     severity="warning",
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
-    what="已脱贫户人均纯收入低于（<）政策参数 relapse_risk_line（默认 5000 元，等于不报告）。",
+    what="已脱贫户人均纯收入不高于（≤）政策参数 relapse_risk_line（默认 5000 元：讲话的“5000元以下”含 5000 元本身）。",
     why=RISK + SPEECH + " 这些户应列为重点跟踪对象，防止返贫。",
-    example="已脱贫户人均纯收入 4999.99 元 → IN001；5000 元不报告。",
+    example="已脱贫户人均纯收入 5000.00 元 → IN001；5000.01 元不报告。",
 )
 def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME)
     line = ctx.policy.relapse_risk_line
-    low = exited(households) & (households[INCOME] < line).fillna(False).astype(bool)
+    low = exited(households) & (households[INCOME] <= line).fillna(False).astype(bool)
     message = (
         "已脱贫户人均纯收入 " + money_texts(households.loc[low, INCOME])
-        + f" 元低于返贫风险线 {yuan(line)} 元（{param(ctx, 'relapse_risk_line')}）"
+        + f" 元不高于返贫风险线 {yuan(line)} 元（{param(ctx, 'relapse_risk_line')}）"
     )  # fmt: skip
     return ctx.flag("households", low, message, column=INCOME)
 
@@ -60,7 +60,7 @@ def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     columns={"households": (STATUS, INCOME)},
     what="已脱贫户人均纯收入高于数据年度的贫困线、但不超过 贫困线 × "
     "near_line_band（默认 1.05，上限按分四舍五入，"
-    "含上限）。与 LG401（按脱贫年度的线判断错退）不同，这里看的是今年的收入是否只是刚刚越过今年的线。运行摘要"
+    "含上限）。与 LG401 / LG403（收入不高于线）相邻：这里看的是今年的收入是否只是刚刚越过今年的线。运行摘要"
     "还按村检验收入是否在这一区间“扎堆”。",
     why=RISK + "审计署 2017 年公告指出“算账脱贫”：把预期收入算进来、让收入刚好越线。刚过线的户集中出现，"
     "是数字脱贫的信号。",

@@ -24,7 +24,7 @@ from fupin_audit.rules.common import (
     date_texts,
     dead_by_year_end,
     deaths_of,
-    exit_years,
+    exit_split,
     exited,
     first_rows,
     fmt,
@@ -63,6 +63,9 @@ DISQUALIFYING = ("财政供养人员", "车辆", "商品房", "工商注册")
 NEEDY_ROSTERS = ("低保", "特困")
 INSURANCE = ("是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险")
 PRESCHOOL = ("学龄前儿童", "学前教育")
+HOME_TEACHING = "送教上门"
+# 文化程度 values that mean nine years of compulsory schooling are complete.
+FINISHED_COMPULSORY = ("初中", "高中", "大专", "本科及以上", "大专及以上", "硕士研究生及以上")
 LOCAL_STANDARDS = ("省定标准", "市定标准")
 
 
@@ -230,7 +233,17 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
             if "失学或辍学原因" in members:
                 dropout = text(members["失学或辍学原因"])
                 reason = mask_texts(reason, dropout != "", "失学或辍学原因：" + dropout)
-            gap = school_age & (reason != "")
+            # Taught at home by visiting teachers (disabled children) is schooling, whatever column says it.
+            taught_at_home = status.eq(HOME_TEACHING)
+            if "失学或辍学原因" in members:
+                taught_at_home |= text(members["失学或辍学原因"]).str.contains(HOME_TEACHING, regex=False)
+            # At the top age, 初中 or above means compulsory schooling is finished, not abandoned.
+            finished = (ages >= high).fillna(False).astype(bool)
+            if "文化程度" in members:
+                finished &= text(members["文化程度"]).isin(FINISHED_COMPULSORY)
+            else:
+                finished &= False
+            gap = school_age & (reason != "") & ~taught_at_home & ~finished
             out["义务教育"] = per_household(
                 gap,
                 lambda at: (
@@ -471,52 +484,120 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return out
 
 
+def _line_judgement(ctx: AuditContext, which: str) -> tuple[pd.Index, pd.Series, pd.Series]:
+    """Rows of the exits `which` ("this_year" / "earlier", see exit_split) whose 人均纯收入 is at or
+    under (≤) the data year's line, with that line and the data years."""
+    households = ctx.frame("households", STATUS, INCOME)
+    split = exit_split(ctx)
+    judged = split[which] & households[INCOME].notna()
+    years = split["year"]
+    line = lines_for(ctx, years.where(judged))
+    below = judged & (households[INCOME] <= line).fillna(False).astype(bool)
+    return below.index[below], line, years
+
+
+LINE_RULE = "贫困线系列由政策参数 exit_line_series 决定，消息写明所用的线及其来源。"
+
+
 @rule(
     "LG401",
-    "错退：脱贫户收入不高于贫困线",
+    "错退：当年脱贫户收入不高于贫困线",
     severity="error",
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
-    what="已脱贫户的人均纯收入不高于（≤）其脱贫年度的贫困线（脱贫年度为空或晚于数据年度时用数据年度的线；"
-    "后者由 SY304 报告）。贫困线系列由政策参数 exit_line_series 决定（默认工作口径：2017 年 3335 元）；需要"
-    "的年度没有配置贫困线时整个检查报配置错误。",
+    what="数据年度当年脱贫的户（脱贫年度 = 数据年度，或脱贫年度为空）人均纯收入不高于（≤）数据年度的贫困线。"
+    "更早年度脱贫的户不在此判断（退出当年的收入不在本期数据中），由 LG403 报告；脱贫年度晚于数据年度的由"
+    " SY304 报告。计划脱贫年度不是脱贫年度，不参与判断。" + LINE_RULE,
     why=WRONG_OUT + EXIT_RULE + " 收入未稳定超线即退出，是审计署 2017 年公告所指“算账脱贫”“数字脱贫”；"
     "错退率是第三方评估的核心指标，贫困县退出要求低于 2%。",
     example="2017 年脱贫户人均纯收入 3335.00 元（线 3335）→ LG401；3335.01 元不报告。",
 )
 def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
-    households = ctx.frame("households", STATUS, INCOME)
-    years = data_years(ctx, "households")
-    judged = exited(households) & households[INCOME].notna()
-    exit_year, which = exit_years(ctx, households, years)
-    line = lines_for(ctx, exit_year.where(judged))
-    below = judged & (households[INCOME] <= line).fillna(False).astype(bool)
-    at = below.index[below]
+    at, line, years = _line_judgement(ctx, "this_year")
+    households = ctx.frame("households")
+    split = exit_split(ctx)
+    when = ("脱贫年度为空，按数据年度 " + year_texts(years[at]) + " 年判断").where(
+        split.loc[at, "exit_year"].isna(), year_texts(years[at]) + " 年脱贫"
+    )
     message = (
-        "已脱贫户人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元不高于 " + year_texts(exit_year[at])
-        + " 年（" + which[at] + "）贫困线 " + fmt(line[at], yuan) + " 元（" + line_sources(ctx, exit_year[at]) + "）"
+        "已脱贫户（" + when + "）人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元不高于 "
+        + year_texts(years[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "）"
     )  # fmt: skip
     return ctx.flag("households", at, message, column=INCOME)
 
 
 @rule(
+    "LG403",
+    "疑似返贫未标注：往年脱贫户收入不高于贫困线",
+    severity="warning",
+    needs=("households",),
+    columns={"households": (STATUS, INCOME, "脱贫年度")},
+    what="早于数据年度脱贫的户（脱贫年度 < 数据年度），数据年度人均纯收入不高于（≤）数据年度的贫困线，但脱贫状态"
+    "仍为已脱贫。不是错退（退出当年的收入未知），而是疑似返贫：应标为返贫或纳入监测。" + LINE_RULE,
+    why="两该两不该：脱贫不脱政策、不脱帮扶，脱贫户收入重新跌到贫困线以下应及时标注返贫并继续帮扶"
+    "（《关于建立贫困退出机制的意见》，厅字〔2016〕16号）；收入在当年线以下却仍为已脱贫，说明返贫未被发现。",
+    example="2015 年脱贫的户，2017 年人均纯收入 3335.00 元（2017 年线 3335）→ LG403；3335.01 元不报告。",
+)
+def lg403(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    at, line, years = _line_judgement(ctx, "earlier")
+    households = ctx.frame("households")
+    split = exit_split(ctx)
+    message = (
+        year_texts(split.loc[at, "exit_year"]) + " 年脱贫的户，" + year_texts(years[at]) + " 年人均纯收入 "
+        + money_texts(households.loc[at, INCOME]) + " 元不高于 " + year_texts(years[at]) + " 年贫困线 "
+        + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "），仍标为已脱贫：疑似返贫未标注"
+    )  # fmt: skip
+    return ctx.flag("households", at, message, column=INCOME)
+
+
+def _gap_rule(ctx: AuditContext, which: str) -> tuple[pd.Series, pd.Series]:
+    """The exits `which` ("this_year" / "earlier") with a 三保障 or water gap, and the gap texts."""
+    ctx.frame("households", HID, STATUS)
+    if not any(_guarantee_sources(ctx).values()):
+        raise SkipRule("没有任何三保障或饮水列（" + "；".join(COLUMNS_OF.values()) + "）")
+    gaps = guarantees(ctx)["gaps"]
+    return exit_split(ctx)[which] & (gaps != ""), gaps
+
+
+GAP_WHAT = (
+    "“三保障”或饮水缺口：义务教育年龄（政策参数 compulsory_education_age，默认 6–15 岁，按数据年度 12 月 31 日计）"
+    "的在世成员未在校（在校生状况为空或“非在校生”，7 岁及以上仍为学龄前儿童 / 学前教育，或填了失学或辍学原因；"
+    "在校生状况或失学或辍学原因为“送教上门”的算在校，已满上限年龄且文化程度为初中及以上的算已完成义务教育）；"
+    "有在世成员的城乡居民基本医疗保险（新农合）和城镇职工基本医疗保险都不是“是”且至少一项为“否”；是否危房户 = 是；"
+    "是否解决安全饮用水 = 否。消息逐项列出缺口和涉及的成员。"
+)
+
+
+@rule(
     "LG402",
-    "错退：脱贫户三保障或饮水未达标",
+    "错退：当年脱贫户三保障或饮水未达标",
     severity="error",
     needs=("households",),
     columns={"households": (HID, STATUS)},
-    what="已脱贫户存在“三保障”或饮水缺口：义务教育年龄（政策参数 compulsory_education_age，默认 6–15 岁，按"
-    "数据年度 12 月 31 日计）的在世成员未在校（在校生状况为空或“非在校生”，7 岁及以上仍为学龄前儿童 / 学前"
-    "教育，或填了失学或辍学原因）；有在世成员的城乡居民基本医疗保险（新农合）和城镇职工基本医疗保险都不是"
-    "“是”且至少一项为“否”；是否危房户 = 是；是否解决安全饮用水 = 否。消息逐项列出缺口和涉及的成员。",
+    what="数据年度当年脱贫的户（脱贫年度 = 数据年度，或脱贫年度为空）存在" + GAP_WHAT
+    + " 更早脱贫的户有同样缺口时由 LG404 报告。",
     why=WRONG_OUT + EXIT_RULE + " 审计署 2017 年公告发现 1.7 万人在“三保障”未落实的情况下被宣布脱贫。",
-    example="已脱贫户中 12 岁成员在校生状况为空 → LG402。",
+    example="2017 年脱贫户中 12 岁成员在校生状况为空 → LG402；在校生状况为小学不报告。",
 )
 def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
-    households = ctx.frame("households", HID, STATUS)
-    if not any(_guarantee_sources(ctx).values()):
-        raise SkipRule("没有任何三保障或饮水列（" + "；".join(COLUMNS_OF.values()) + "）")
-    state = guarantees(ctx)
-    wrong = exited(households) & (state["gaps"] != "")
-    message = "已脱贫户三保障或饮水未达标：" + state["gaps"]
+    wrong, gaps = _gap_rule(ctx, "this_year")
+    return ctx.flag("households", wrong, "当年脱贫户三保障或饮水未达标：" + gaps)
+
+
+@rule(
+    "LG404",
+    "成果未巩固：往年脱贫户三保障或饮水未达标",
+    severity="error",
+    needs=("households",),
+    columns={"households": (HID, STATUS, "脱贫年度")},
+    what="早于数据年度脱贫的户（脱贫年度 < 数据年度）在数据年度存在" + GAP_WHAT
+    + " 不是错退（退出当年是否达标不在本期数据中），而是脱贫成果未巩固。",
+    why="脱贫不脱政策：退出后“三保障”和饮水安全仍须持续保障（《关于建立贫困退出机制的意见》，厅字〔2016〕16号；"
+    "2017 年讲话指出脱贫后不跟踪、不巩固）。",
+    example="2015 年脱贫的户 2017 年是否危房户 = 是 → LG404；= 否不报告。",
+)
+def lg404(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    wrong, gaps = _gap_rule(ctx, "earlier")
+    split = exit_split(ctx)
+    message = year_texts(split.loc[wrong, "exit_year"]) + " 年脱贫的户，脱贫成果未巩固：" + gaps[wrong]
     return ctx.flag("households", wrong, message)

@@ -38,6 +38,8 @@ from fupin_audit.rules.common import (
     percent,
     person_codes,
     person_keys,
+    phone_matches,
+    phone_numbers,
     place_columns,
     place_key,
     poor,
@@ -251,8 +253,9 @@ def sy103(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
 
 
 def _phones(series: pd.Series) -> pd.Series:
-    digits = text(series).str.replace(r"[\s\-－—()（）]", "", regex=True).str.removeprefix("+86")
-    return digits.where(digits.str.fullmatch(r"1[3-9]\d{9}|0\d{9,11}").fillna(False).astype(bool))
+    """The numbers SY104 compares: exactly those DQ044 (default pattern) accepts, in one form."""
+    numbers = phone_numbers(series)
+    return numbers.where(phone_matches(numbers))
 
 
 @rule(
@@ -263,8 +266,9 @@ def _phones(series: pd.Series) -> pd.Series:
     scope="global",
     shuffle={"households": "户联系电话", "members": "户联系电话"},
     what="两个或以上不同户编号登记了同一个户联系电话（取户表的户联系电话；户表没有或全空时取成员表的户联系电话）。"
-    "每户报告一次（该户第一次出现的行），消息列出共用的户编号，related 列出其他户的记录。格式不合规的号码由"
-    " DQ044 报告，不参与比较。",
+    "每户报告一次（该户第一次出现的行），消息列出共用的户编号，related 列出其他户的记录。号码先规范化（去掉空格、"
+    "“-”、括号和 +86 / 0086 国家码），与 DQ044 用同一规范化；DQ044（默认格式）不接受的号码（座机、位数不对）不参与"
+    "比较。",
     why=SOURCE + "共用电话是“分户拆户”（把一户拆成几户以多享政策）的信号，审计署 2017 年公告点名了此类问题。",
     example="3408260010010001 与 3408260010010002 的户联系电话都是 13912345678 → 两户各一条 SY104。",
 )
@@ -848,7 +852,7 @@ def sy302(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     needs=("households",),
     columns={"households": ("脱贫状态", "脱贫年度")},
     what="已脱贫户的脱贫年度等于识别年度；或户表有同一户编号上一年度的行，那一年已脱贫（脱贫年度早于本年），"
-    "本年度脱贫年度却变为本年——即本年返贫又本年脱贫。新识别或返贫的户不应在当年退出。",
+    "本年度脱贫年度却变为本年——即本年返贫又本年脱贫。新识别或返贫的户不应在当年退出。计划脱贫年度不参与判断。",
     why=ACCEPT + "退出须“稳定”超过贫困线（厅字〔2016〕16号）；新识别或返贫的户当年即退出，往往是“算账脱贫”"
     "“数字脱贫”。",
     example="识别年度 2016、脱贫年度 2016 → SY303。",
@@ -896,9 +900,11 @@ def sy303(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     severity="error",
     needs=("households",),
     columns={"households": ("脱贫状态", "脱贫年度")},
-    what="已脱贫户的脱贫年度为空或无法识别，或早于识别年度，或晚于数据年度。",
+    what="已脱贫户的脱贫年度为空或无法识别，或早于识别年度，或晚于数据年度。计划脱贫年度是计划而非事实，"
+    "不能代替脱贫年度（只有计划脱贫年度的已脱贫户报告为脱贫年度为空）。",
     why=ACCEPT
-    + "脱贫年度决定适用哪一年的贫困线（LG401）和“脱贫不脱政策”的过渡期，缺失或颠倒使退出无从核验。",
+    + "脱贫年度决定退出按当年标准核验错退（LG401、LG402）还是按巩固情况核验（LG403、LG404），以及“脱贫不脱"
+    "政策”的过渡期，缺失或颠倒使退出无从核验。",
     example="识别年度 2016、脱贫年度 2015 → SY304；2017 年数据中脱贫年度 2018 → SY304。",
 )
 def sy304(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
