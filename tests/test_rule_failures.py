@@ -7,7 +7,7 @@ import sys
 
 from conftest import household, write_xlsx
 
-BROKEN = '''
+BROKEN = """
 from fupin_audit.engine.rule import rule
 
 
@@ -19,7 +19,7 @@ def _divide(households):
       what="总是出错", why="测试", example="任何户 → 出错")
 def broken(ctx, params):
     return _divide(ctx.frame("households"))
-'''
+"""
 
 
 def _check(tmp_path, *extra):

@@ -300,7 +300,9 @@ def test_lg401_and_lg403_split_exits_by_exit_year(tmp_path):
         "2016 年脱贫的户，2017 年人均纯收入 3200.00 元不高于 2017 年贫困线 3335 元（工作口径，默认值），"
         "仍标为已脱贫：疑似返贫未标注"
     )
-    assert hit(findings, "LG401", 2)["column"] == "人均纯收入" and hit(findings, "LG401", 2)["value"] == "3335"
+    assert (
+        hit(findings, "LG401", 2)["column"] == "人均纯收入" and hit(findings, "LG401", 2)["value"] == "3335"
+    )
     assert hit(findings, "LG403", 4)["severity"] == "warning"
 
 
@@ -431,9 +433,7 @@ def test_lg404_same_gaps_in_an_earlier_exit(tmp_path):
     findings = check_tables(tmp_path, ["LG402", "LG404"], households=households, members=members)
     assert rows(findings, "LG404") == [2]
     assert rows(findings, "LG402") == [3]
-    assert message(findings, "LG404", 2) == (
-        "2015 年脱贫的户，脱贫成果未巩固：住房为危房（是否危房户 = 是）"
-    )
+    assert message(findings, "LG404", 2) == ("2015 年脱贫的户，脱贫成果未巩固：住房为危房（是否危房户 = 是）")
     assert hit(findings, "LG404", 2)["severity"] == "error"
 
 

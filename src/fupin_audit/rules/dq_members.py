@@ -313,6 +313,7 @@ def dq043(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
 
 # ------------------------------------------------------------------------------------ DQ044
 
+
 class PhonePattern(RuleParams):
     pattern: str = MOBILE  # regular expression a phone number must match once normalised (phone_numbers)
 

@@ -574,7 +574,8 @@ GAP_WHAT = (
     severity="error",
     needs=("households",),
     columns={"households": (HID, STATUS)},
-    what="数据年度当年脱贫的户（脱贫年度 = 数据年度，或脱贫年度为空）存在" + GAP_WHAT
+    what="数据年度当年脱贫的户（脱贫年度 = 数据年度，或脱贫年度为空）存在"
+    + GAP_WHAT
     + " 更早脱贫的户有同样缺口时由 LG404 报告。",
     why=WRONG_OUT + EXIT_RULE + " 审计署 2017 年公告发现 1.7 万人在“三保障”未落实的情况下被宣布脱贫。",
     example="2017 年脱贫户中 12 岁成员在校生状况为空 → LG402；在校生状况为小学不报告。",
@@ -590,7 +591,8 @@ def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     severity="error",
     needs=("households",),
     columns={"households": (HID, STATUS, "脱贫年度")},
-    what="早于数据年度脱贫的户（脱贫年度 < 数据年度）在数据年度存在" + GAP_WHAT
+    what="早于数据年度脱贫的户（脱贫年度 < 数据年度）在数据年度存在"
+    + GAP_WHAT
     + " 不是错退（退出当年是否达标不在本期数据中），而是脱贫成果未巩固。",
     why="脱贫不脱政策：退出后“三保障”和饮水安全仍须持续保障（《关于建立贫困退出机制的意见》，厅字〔2016〕16号；"
     "2017 年讲话指出脱贫后不跟踪、不巩固）。",
