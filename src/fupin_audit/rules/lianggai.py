@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fupin_audit.engine.context import AuditContext, related_json
-from fupin_audit.engine.rule import NoParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     ID,
@@ -510,7 +510,12 @@ LINE_RULE = "贫困线系列由政策参数 exit_line_series 决定，消息写�
     " SY304 报告。计划脱贫年度不是脱贫年度，不参与判断。" + LINE_RULE,
     why=WRONG_OUT + EXIT_RULE + " 收入未稳定超线即退出，是审计署 2017 年公告所指“算账脱贫”“数字脱贫”；"
     "错退率是第三方评估的核心指标，贫困县退出要求低于 2%。",
-    example="2017 年脱贫户人均纯收入 3335.00 元（线 3335）→ LG401；3335.01 元不报告。",
+    example=Example(
+        "2017 年脱贫户人均纯收入 3335.00 元（2017 年线 3335）→ LG401。",
+        {"households": [{"户编号": "3408260010010001", "脱贫状态": "已脱贫", "脱贫年度": 2017, "人均纯收入": 3335.00}]},
+        near_miss={"households": {0: {"人均纯收入": 3335.01}}},
+        near_miss_text="人均纯收入 3335.01 元，高于线一分钱",
+    ),
 )
 def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     at, line, years = _line_judgement(ctx, "this_year")
