@@ -419,7 +419,11 @@ def _relation_counts(ctx: AuditContext, relation: str) -> tuple[np.ndarray, np.n
     + " 没有户主就无法确定户的身份、联系人与帮扶对接人，户主证件号码也是与外部名单比对的依据。",
     example=Example(
         "户 3408260010010001 只有一名“配偶” → 该户第一行 DQ030。",
-        {"members": [person(姓名="李秀英", 性别="女", 证件号码=id_number("19720101", 222), 与户主关系="配偶")]},
+        {
+            "members": [
+                person(姓名="李秀英", 性别="女", 证件号码=id_number("19720101", 222), 与户主关系="配偶")
+            ]
+        },
         near_miss={"members": {0: {"与户主关系": "户主"}}},
         near_miss_text="她是户主",
     ),
@@ -499,7 +503,13 @@ def dq031(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "配偶，或两户混录。",
     example=Example(
         "户 3408260010010001 有两名“配偶” → 两行 DQ032。",
-        {"members": [person(), person(姓名="李秀英", 性别="女", 证件号码=id_number("19720101", 222), 与户主关系="配偶"), person(姓名="王桂兰", 性别="女", 证件号码=id_number("19740101", 224), 与户主关系="配偶")]},
+        {
+            "members": [
+                person(),
+                person(姓名="李秀英", 性别="女", 证件号码=id_number("19720101", 222), 与户主关系="配偶"),
+                person(姓名="王桂兰", 性别="女", 证件号码=id_number("19740101", 224), 与户主关系="配偶"),
+            ]
+        },
         flagged=("members", 1),
         near_miss={"members": {2: {"与户主关系": "之女"}}},
         near_miss_text="第 3 条是之女",
@@ -521,7 +531,12 @@ def dq032(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "证件号码比对。",
     example=Example(
         "户主张建国（号码显示为男），配偶李强（号码 340826197201012217 显示为男）→ 配偶行 DQ033。",
-        {"members": [person(), person(姓名="李强", 性别="男", 证件号码=id_number("19720101", 221), 与户主关系="配偶")]},
+        {
+            "members": [
+                person(),
+                person(姓名="李强", 性别="男", 证件号码=id_number("19720101", 221), 与户主关系="配偶"),
+            ]
+        },
         flagged=("members", 1),
         near_miss={"members": {1: {"姓名": "李秀英", "性别": "女", "证件号码": id_number("19720101", 222)}}},
         near_miss_text="配偶是女性李秀英（340826197201012225）",
@@ -654,7 +669,10 @@ def dq035(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     why=WHY_STRUCTURE + " 户与成员对不上时，人口、收入、三保障等按户汇总的核查都会漏掉这些记录。",
     example=Example(
         "成员表第 2 条户编号 3408260010010002，户表中没有该户 → DQ037。",
-        {"households": [household()], "members": [person(), person(H2, 姓名="李四", 证件号码=id_number("19800101", 113))]},
+        {
+            "households": [household()],
+            "members": [person(), person(H2, 姓名="李四", 证件号码=id_number("19800101", 113))],
+        },
         flagged=("members", 1),
         near_miss={"members": {1: {"户编号": H1, "与户主关系": "之兄弟姐妹"}}},
         near_miss_text="他属于户 3408260010010001",
@@ -700,7 +718,10 @@ def _place_key(series: pd.Series) -> pd.Series:
     "在村表中不存在，说明村名录入不规范或村表不全，这些户会被漏算。",
     example=Example(
         "户表 孚玉镇城西村，村表只有 孚玉镇城东村 → DQ038。",
-        {"households": [household(乡="孚玉镇", 村="城西村")], "villages": [{"乡": "孚玉镇", "村": "城东村", "总人口数": 1000}]},
+        {
+            "households": [household(乡="孚玉镇", 村="城西村")],
+            "villages": [{"乡": "孚玉镇", "村": "城东村", "总人口数": 1000}],
+        },
         near_miss={"villages": {0: {"村": "城西村"}}},
         near_miss_text="村表中有城西村",
     ),

@@ -99,7 +99,18 @@ class NetIncomeTolerance(RuleParams):
     why=WHY_INCOME,
     example=Example(
         "工资性 4000 + 生产经营性 2000 + 财产性 0 + 转移性 400 − 生产经营性支出 1000 = 5400，纯收入填 5402 → DQ050。",
-        {"households": [household(工资性收入=4000, 生产经营性收入=2000, 财产性收入=0, 转移性收入=400, 生产经营性支出=1000, 纯收入=5402)]},
+        {
+            "households": [
+                household(
+                    工资性收入=4000,
+                    生产经营性收入=2000,
+                    财产性收入=0,
+                    转移性收入=400,
+                    生产经营性支出=1000,
+                    纯收入=5402,
+                )
+            ]
+        },
         near_miss={"households": {0: {"纯收入": 5401}}},
         near_miss_text="纯收入 5401（差 1 元，在容差内）",
     ),
@@ -204,7 +215,19 @@ class TransferTolerance(RuleParams):
     "对不上会掩盖“政策兜底式”脱贫。",
     example=Example(
         "计划生育金 0 + 低保金 2000 + 五保金 0 + 养老保险金 1200 + 生态补偿金 0 + 其他转移性收入 0 = 3200，转移性收入填 400 → DQ052。",
-        {"households": [household(转移性收入=400, 计划生育金=0, 低保金=2000, 五保金=0, 养老保险金=1200, 生态补偿金=0, 其他转移性收入=0)]},
+        {
+            "households": [
+                household(
+                    转移性收入=400,
+                    计划生育金=0,
+                    低保金=2000,
+                    五保金=0,
+                    养老保险金=1200,
+                    生态补偿金=0,
+                    其他转移性收入=0,
+                )
+            ]
+        },
         near_miss={"households": {0: {"转移性收入": 3200}}},
         near_miss_text="转移性收入 3200",
     ),
@@ -437,7 +460,10 @@ DIBAO_MONEY, TEKUN_MONEY = "低保金", "五保金"
     "错保、冒领（SY4 纪律严厉、LG 两该两不该）。",
     example=Example(
         "贫困户属性 = 低保贫困户，成员享受低保，低保金却为 0 → DQ055。",
-        {"households": [household(贫困户属性="低保贫困户", 低保金=0)], "members": [person(是否享受低保="是")]},
+        {
+            "households": [household(贫困户属性="低保贫困户", 低保金=0)],
+            "members": [person(是否享受低保="是")],
+        },
         near_miss={"households": {0: {"低保金": 1800}}},
         near_miss_text="低保金 1800",
     ),

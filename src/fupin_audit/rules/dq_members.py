@@ -107,7 +107,17 @@ def _label(series: pd.Series, labels: pd.Index) -> pd.Series:
     why=WHY_MEMBER + " 在校生状况是义务教育有保障（控辍保学、教育帮扶）的核查依据。",
     example=Example(
         "文化程度 = 初中，在校生状况 = 七年级（两项都填）→ DQ040。",
-        {"members": [person(姓名="张小明", 证件号码=id_number("20040601", 113), 与户主关系="之子", 文化程度="初中", 在校生状况="七年级")]},
+        {
+            "members": [
+                person(
+                    姓名="张小明",
+                    证件号码=id_number("20040601", 113),
+                    与户主关系="之子",
+                    文化程度="初中",
+                    在校生状况="七年级",
+                )
+            ]
+        },
         near_miss={"members": {0: {"文化程度": None}}},
         near_miss_text="文化程度留空，只填在校生状况",
     ),
@@ -193,7 +203,13 @@ def _band_of(status: object) -> str | None:
     "使“义务教育有保障”的核查和教育帮扶对象失真。",
     example=Example(
         "2017 年数据，证件号码出生日期 2012-03-04（5 岁），在校生状况 = 小学 → DQ041。",
-        {"members": [person(姓名="张小明", 证件号码=id_number("20120304", 113), 与户主关系="之子", 在校生状况="小学")]},
+        {
+            "members": [
+                person(
+                    姓名="张小明", 证件号码=id_number("20120304", 113), 与户主关系="之子", 在校生状况="小学"
+                )
+            ]
+        },
         near_miss={"members": {0: {"证件号码": id_number("20110304", 113)}}},
         near_miss_text="出生于 2011-03-04（6 岁）",
     ),
@@ -236,7 +252,16 @@ def dq041(ctx: AuditContext, params: SchoolAges) -> pd.DataFrame | None:
     "会虚报“缺劳力”、逃避开发式帮扶，把儿童登记为劳动力则虚增劳动力与务工收入。",
     example=Example(
         "2017 年 15 岁（2002-06-01 出生），劳动技能 = 普通劳动力 → DQ042。",
-        {"members": [person(姓名="张小明", 证件号码=id_number("20020601", 113), 与户主关系="之子", 劳动技能="普通劳动力")]},
+        {
+            "members": [
+                person(
+                    姓名="张小明",
+                    证件号码=id_number("20020601", 113),
+                    与户主关系="之子",
+                    劳动技能="普通劳动力",
+                )
+            ]
+        },
         near_miss={"members": {0: {"证件号码": id_number("20011231", 113)}}},
         near_miss_text="2001-12-31 出生（2017 年底满 16 岁）",
     ),

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     INCOME,
@@ -24,6 +24,7 @@ from fupin_audit.rules.common import (
     year_texts,
     yuan,
 )
+from fupin_audit.rules.example_data import household
 
 RISK = "返贫风险："
 SPEECH = "2017 年讲话指出已脱贫户中 42% 人均纯收入低于 5000 元，存在返贫风险。"
@@ -39,7 +40,12 @@ EPSILON = 1e-9
     columns={"households": (STATUS, INCOME)},
     what="已脱贫户人均纯收入不高于（≤）政策参数 relapse_risk_line（默认 5000 元：讲话的“5000元以下”含 5000 元本身）。",
     why=RISK + SPEECH + " 这些户应列为重点跟踪对象，防止返贫。",
-    example="已脱贫户人均纯收入 5000.00 元 → IN001；5000.01 元不报告。",
+    example=Example(
+        "已脱贫户人均纯收入 5000.00 元（讲话的“5000元以下”含 5000）→ IN001。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2016, 人均纯收入=5000.00)]},
+        near_miss={"households": {0: {"人均纯收入": 5000.01}}},
+        near_miss_text="5000.01 元",
+    ),
 )
 def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME)
@@ -64,7 +70,12 @@ def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "还按村检验收入是否在这一区间“扎堆”。",
     why=RISK + "审计署 2017 年公告指出“算账脱贫”：把预期收入算进来、让收入刚好越线。刚过线的户集中出现，"
     "是数字脱贫的信号。",
-    example="2017 年线 3335 元，已脱贫户人均纯收入 3501.75 元（= 3335 × 1.05）→ IN002；3501.76 元不报告。",
+    example=Example(
+        "2017 年线 3335 元，已脱贫户人均纯收入 3501.75 元（= 3335 × 1.05）→ IN002。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2016, 人均纯收入=3501.75)]},
+        near_miss={"households": {0: {"人均纯收入": 3501.76}}},
+        near_miss_text="3501.76 元",
+    ),
 )
 def in002(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME)
@@ -93,7 +104,12 @@ def in002(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="已脱贫户转移性收入占纯收入的比例超过（>）政策参数 transfer_share_fragile（默认 50%，等于不报告）；"
     "纯收入 ≤ 0 或为空的不计算（由 DQ053 报告）。",
     why=RISK + "靠低保、补贴等转移性收入“兜”出来的脱贫缺乏内生动力，政策一变就可能返贫；讲话要求开发式帮扶。",
-    example="纯收入 8000 元，其中转移性收入 5000 元（62.5%）→ IN003；4000 元（50%）不报告。",
+    example=Example(
+        "已脱贫户纯收入 8000 元，其中转移性收入 5000 元（62.5%）→ IN003。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2016, 纯收入=8000, 转移性收入=5000)]},
+        near_miss={"households": {0: {"转移性收入": 4000}}},
+        near_miss_text="转移性收入 4000 元（正好 50%）",
+    ),
 )
 def in003(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, "转移性收入", "纯收入")
@@ -151,7 +167,12 @@ def _previous_incomes(ctx: AuditContext, households: pd.DataFrame) -> tuple[pd.S
     "收入取“上年人均纯收入”列，为空时取户表中同一户编号、年度少一年的行；上年收入 ≤ 0 的不计算。",
     why=RISK + "收入骤降是返贫的直接信号，应及时纳入监测和帮扶（2021 年起的防返贫监测把“收入大幅缩减”列为"
     "监测条件）。",
-    example="上年 6000 元、今年 4194 元（下降 30.1%）→ IN004；降到 4200 元（正好 30%）不报告。",
+    example=Example(
+        "上年人均纯收入 6000 元、今年 4194 元（下降 30.1%）→ IN004。",
+        {"households": [household(人均纯收入=4194, 上年人均纯收入=6000)]},
+        near_miss={"households": {0: {"人均纯收入": 4200}}},
+        near_miss_text="今年 4200 元（正好下降 30%）",
+    ),
 )
 def in004(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, INCOME)

@@ -50,6 +50,7 @@ from fupin_audit.rules.common import (
     yuan,
 )
 from fupin_audit.rules.dq_members import member_ages
+from fupin_audit.rules.example_data import household, id_number, person
 
 MISSED = "该进的没进（漏评）："
 STAYED = "该出的没出（应退未退）："
@@ -99,7 +100,12 @@ def _dead_by(ctx: AuditContext, kind: str, when: pd.Timestamp | None) -> pd.Seri
     "判断（名单全无低保、特困时跳过）。",
     why=MISSED + "低保、特困对象和低收入人口是识别贫困户的重点比对对象；漏评率是第三方评估的核心指标，"
     "贫困县退出要求漏评率低于 2%。",
-    example="低保名单上的 340826196501011234 不在成员表中 → LG101。",
+    example=Example(
+        "低保名单上的 340826196501011238 不在任何建档立卡户中 → LG101。",
+        {"rosters": [{"类别": "低保", "证件号码": id_number("19650101", 123)}], "members": [person()]},
+        near_miss={"rosters": {0: {"证件号码": id_number("19700101", 111)}}},
+        near_miss_text="名单上的是已建档的张建国（340826197001011113）",
+    ),
 )
 def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     rosters = _rosters(ctx)
@@ -141,7 +147,17 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     why=MISSED
     + "2021 年起建立防止返贫动态监测和帮扶机制，收入低于监测线的脱贫户应纳入监测（中央农办、农业农村部"
     "等《关于健全防止返贫动态监测和帮扶机制的指导意见》，2021 年）。",
-    example="2021 年已脱贫户人均纯收入 5800 元（监测线 6000）且不是监测对象 → LG102。",
+    example=Example(
+        "2021 年已脱贫户人均纯收入 5800 元（监测线 6000）且不是监测对象 → LG102。",
+        {
+            "households": [
+                household(脱贫状态="已脱贫", 脱贫年度=2019, 人均纯收入=5800, 是否监测对象="否", 年度=2021)
+            ]
+        },
+        near_miss={"households": {0: {"人均纯收入": 6000}}},
+        near_miss_text="人均纯收入 6000 元（不低于监测线）",
+        year=2021,
+    ),
 )
 def lg102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME, "是否监测对象")
@@ -320,7 +336,15 @@ COLUMNS_OF = {
     "确认达标：义务教育年龄成员都在校、每名成员都参加了基本医疗保险、是否危房户 = 否、是否解决安全饮用水 = 是"
     "（与 LG402 相同的检查；任何一项数据为空即无法确认，不报告）。四项所需的列缺任何一项时跳过。",
     why=STAYED + EXIT_RULE + " 达到退出标准却不退出，会虚增贫困人口、占用帮扶资源。",
-    example="2015 年识别的未脱贫户，2017 年人均纯收入 4200 元（线 3335）、三保障均达标 → LG201。",
+    example=Example(
+        "2015 年识别的未脱贫户，2017 年人均纯收入 4200 元（线 3335）、三保障和饮水均达标 → LG201。",
+        {
+            "households": [household(人均纯收入=4200, 是否危房户="否", 是否解决安全饮用水="是")],
+            "members": [person(文化程度="初中", 在校生状况=None, 是否参加城乡居民基本医疗保险="是")],
+        },
+        near_miss={"households": {0: {"人均纯收入": 3335}}},
+        near_miss_text="人均纯收入 3335 元（不高于线）",
+    ),
 )
 def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, STATUS, INCOME, "识别年度")
@@ -357,7 +381,12 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="一个户的全部成员在数据年度结束（12 月 31 日）前都已死亡（死亡名单或成员表死亡日期 / 是否死亡；"
     "死亡日期不详的算已死亡），该户仍在册。每户报告一次，位置是该户第一个成员行，related 列出该户其他成员。",
     why=WRONG_IN + "全户死亡的“空户”仍在册，是审计发现的典型虚假建档和冒领线索。",
-    example="户内 2 人分别于 2015、2016 年死亡，2017 年仍在册 → LG202。",
+    example=Example(
+        "户内唯一成员 2016-05-01 死亡，2017 年仍在册 → LG202。",
+        {"members": [person(死亡日期="2016-05-01")]},
+        near_miss={"members": {0: {"死亡日期": "2018-05-01"}}},
+        near_miss_text="2018 年才死亡",
+    ),
 )
 def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     require_death_source(ctx)
@@ -401,7 +430,22 @@ def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     why=WRONG_IN
     + "“四有”（家庭成员有财政供养人员、有非农用车辆、有城镇商品房、有工商注册）不得识别为贫困户；"
     "审计署 2017 年公告发现 11.34 万名不符合条件人员被纳入建档立卡，其中有人有车有房。",
-    example="成员 340826198501011234 在车辆名单上（登记 2016-08-01 小型轿车）→ LG301。",
+    example=Example(
+        "成员张建国（340826197001011113）在车辆名单上（2016-08-01 登记小型轿车）→ LG301。",
+        {
+            "members": [person()],
+            "rosters": [
+                {
+                    "类别": "车辆",
+                    "证件号码": id_number("19700101", 111),
+                    "日期": "2016-08-01",
+                    "详情": "小型轿车",
+                }
+            ],
+        },
+        near_miss={"rosters": {0: {"日期": "2018-03-01"}}},
+        near_miss_text="车辆 2018-03-01 才登记（晚于数据年度）",
+    ),
 )
 def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     rosters = _rosters(ctx)
@@ -453,7 +497,12 @@ def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     what="识别当年的人均纯收入高于（>）该年贫困线：识别年度等于数据年度时用人均纯收入；识别年度为上一年时用"
     "上年人均纯收入（有该列时）。识别标准为省定标准或市定标准的户不检查（它们适用更高的地方线）。",
     why=WRONG_IN + "识别标准是收入低于国家扶贫标准；识别时收入已超线，说明“不该进的进了”。",
-    example="2017 年识别的户，2017 年人均纯收入 3600 元（线 3335）→ LG302。",
+    example=Example(
+        "2017 年识别的户，2017 年人均纯收入 3600 元（线 3335）→ LG302。",
+        {"households": [household(识别年度=2017, 人均纯收入=3600)]},
+        near_miss={"households": {0: {"人均纯收入": 3335}}},
+        near_miss_text="人均纯收入 3335 元（不高于线）",
+    ),
 )
 def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households", "识别年度")
@@ -512,7 +561,11 @@ LINE_RULE = "贫困线系列由政策参数 exit_line_series 决定，消息写�
     "错退率是第三方评估的核心指标，贫困县退出要求低于 2%。",
     example=Example(
         "2017 年脱贫户人均纯收入 3335.00 元（2017 年线 3335）→ LG401。",
-        {"households": [{"户编号": "3408260010010001", "脱贫状态": "已脱贫", "脱贫年度": 2017, "人均纯收入": 3335.00}]},
+        {
+            "households": [
+                {"户编号": "3408260010010001", "脱贫状态": "已脱贫", "脱贫年度": 2017, "人均纯收入": 3335.00}
+            ]
+        },
         near_miss={"households": {0: {"人均纯收入": 3335.01}}},
         near_miss_text="人均纯收入 3335.01 元，高于线一分钱",
     ),
@@ -541,7 +594,12 @@ def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "仍为已脱贫。不是错退（退出当年的收入未知），而是疑似返贫：应标为返贫或纳入监测。" + LINE_RULE,
     why="两该两不该：脱贫不脱政策、不脱帮扶，脱贫户收入重新跌到贫困线以下应及时标注返贫并继续帮扶"
     "（《关于建立贫困退出机制的意见》，厅字〔2016〕16号）；收入在当年线以下却仍为已脱贫，说明返贫未被发现。",
-    example="2015 年脱贫的户，2017 年人均纯收入 3335.00 元（2017 年线 3335）→ LG403；3335.01 元不报告。",
+    example=Example(
+        "2015 年脱贫的户，2017 年人均纯收入 3335.00 元（2017 年线 3335）→ LG403（不是错退）。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2015, 人均纯收入=3335.00)]},
+        near_miss={"households": {0: {"人均纯收入": 3335.01}}},
+        near_miss_text="3335.01 元",
+    ),
 )
 def lg403(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     at, line, years = _line_judgement(ctx, "earlier")
@@ -583,7 +641,20 @@ GAP_WHAT = (
     + GAP_WHAT
     + " 更早脱贫的户有同样缺口时由 LG404 报告。",
     why=WRONG_OUT + EXIT_RULE + " 审计署 2017 年公告发现 1.7 万人在“三保障”未落实的情况下被宣布脱贫。",
-    example="2017 年脱贫户中 12 岁成员在校生状况为空 → LG402；在校生状况为小学不报告。",
+    example=Example(
+        "2017 年脱贫户中 12 岁的张小明在校生状况为空 → LG402。",
+        {
+            "households": [household(脱贫状态="已脱贫", 脱贫年度=2017)],
+            "members": [
+                person(文化程度="初中"),
+                person(
+                    姓名="张小明", 证件号码=id_number("20050601", 113), 与户主关系="之子", 在校生状况=None
+                ),
+            ],
+        },
+        near_miss={"members": {1: {"在校生状况": "小学"}}},
+        near_miss_text="张小明在校生状况为小学",
+    ),
 )
 def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     wrong, gaps = _gap_rule(ctx, "this_year")
@@ -601,7 +672,12 @@ def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     + " 不是错退（退出当年是否达标不在本期数据中），而是脱贫成果未巩固。",
     why="脱贫不脱政策：退出后“三保障”和饮水安全仍须持续保障（《关于建立贫困退出机制的意见》，厅字〔2016〕16号；"
     "2017 年讲话指出脱贫后不跟踪、不巩固）。",
-    example="2015 年脱贫的户 2017 年是否危房户 = 是 → LG404；= 否不报告。",
+    example=Example(
+        "2015 年脱贫的户 2017 年是否危房户 = 是 → LG404（不是错退）。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2015, 是否危房户="是")]},
+        near_miss={"households": {0: {"是否危房户": "否"}}},
+        near_miss_text="是否危房户 = 否",
+    ),
 )
 def lg404(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     wrong, gaps = _gap_rule(ctx, "earlier")
