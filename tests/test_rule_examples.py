@@ -8,7 +8,9 @@ from fupin_audit.engine.examples import describe_example, example_problems
 from fupin_audit.engine.registry import default_registry
 from fupin_audit.engine.rule import Example
 
-BUILT_IN = [r for r in default_registry() if default_registry().origin(r.code).startswith("fupin_audit.rules.")]
+BUILT_IN = [
+    r for r in default_registry() if default_registry().origin(r.code).startswith("fupin_audit.rules.")
+]
 
 
 def test_every_built_in_rule_has_a_structured_example():
@@ -22,3 +24,79 @@ def test_example_is_flagged_and_its_near_miss_is_not(rule, tmp_path):
     if not isinstance(rule.example, Example):
         pytest.fail(f"{rule.code}: text example")
     assert example_problems(rule, tmp_path) == []
+
+
+def test_examples_are_rendered_by_explain():
+    lines = describe_example(default_registry().get("DQ011").example)
+    assert lines[0].startswith("340826199001011234：前 17 位 34082619900101123 的校验位应为 5，实为 4")
+    assert any("证件号码 = 340826199001011234" in line and "← 报告" in line for line in lines)
+    assert lines[-1].startswith("不报告：校验位为 5 的 340826199001011235")
+
+
+def test_example_ids_pass_the_checksum():
+    """Every 18-digit ID in a built-in example passes GB 11643, except where the example is about it."""
+    from fupin_audit.schema.idnumber import check_char
+
+    about_ids = {"DQ011", "DQ012", "DQ013", "DQ016", "DQ017"}
+    for rule in BUILT_IN:
+        for table, rows in rule.example.with_near_miss().items():
+            for row in [*rule.example.records[table], *rows]:
+                for value in row.values():
+                    is_id = isinstance(value, str) and len(value) == 18 and value[:17].isdigit()
+                    if is_id and rule.code not in about_ids:
+                        assert value[17] == check_char(value[:17]), (rule.code, value)
+
+
+def test_a_declarative_rule_can_carry_a_structured_example(tmp_path):
+    from fupin_audit.engine.declarative import load_rule_file
+
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        """
+[[rule]]
+code = "XD001"
+title = "脱贫户人均纯收入低于 6000 元"
+table = "households"
+when = "脱贫状态 == '已脱贫' and 人均纯收入 < 6000"
+
+[rule.example]
+text = "已脱贫户人均纯收入 5999 元 → XD001"
+near_miss_text = "6000 元不报告"
+records = { households = [{ "户编号" = "H1", "脱贫状态" = "已脱贫", "人均纯收入" = 5999 }] }
+near_miss = { households = { 0 = { "人均纯收入" = 6000 } } }
+""",
+        encoding="utf-8",
+    )
+    (rule,) = load_rule_file(path)
+    assert isinstance(rule.example, Example)
+    assert example_problems(rule, tmp_path) == []
+    # a wrong example is caught the same way
+    wrong = path.read_text(encoding="utf-8").replace('"人均纯收入" = 6000', '"人均纯收入" = 5000')
+    path.write_text(wrong, encoding="utf-8")
+    (rule,) = load_rule_file(path)
+    (problem,) = example_problems(rule)
+    assert problem.startswith("XD001: the near miss is flagged")
+
+
+def test_a_malformed_example_table_is_a_config_error(tmp_path):
+    from fupin_audit.engine.declarative import load_rule_file
+    from fupin_audit.errors import ConfigError
+
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        """
+[[rule]]
+code = "XD002"
+title = "t"
+table = "households"
+when = "人均纯收入 < 6000"
+
+[rule.example]
+text = "x"
+records = { households = [{ "人均纯收入" = 1 }] }
+near_miss = { households = { 3 = { "人均纯收入" = 6000 } } }
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"XD002\) example：example: near_miss names households record 3"):
+        load_rule_file(path)

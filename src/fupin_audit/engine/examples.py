@@ -85,10 +85,8 @@ def example_problems(rule: Rule, folder: Path | None = None) -> list[str]:
     if status != "ran":
         return [f"{rule.code}: the example did not run ({status})"]
     at_sheet = findings[findings["sheet"] == SHEETS[table]]
-    if index is None:
-        hit = at_sheet["row"].isna().any()
-    else:
-        hit = (at_sheet["row"] == index + 2).any()  # header on row 1
+    # a sheet-wide finding has no row; a record's row is its position + 2 (the header is row 1)
+    hit = at_sheet["row"].isna().any() if index is None else (at_sheet["row"] == index + 2).any()
     if not hit:
         where = f"{table} record {index}" if index is not None else f"the {table} sheet"
         seen = [f"{s}:{r}: {m}" for s, r, m in findings[["sheet", "row", "message"]].itertuples(index=False)]

@@ -71,7 +71,7 @@ class Example:
     def __post_init__(self) -> None:
         if not self.records:
             raise ValueError("example: records is empty")
-        for table, rows in {**self.records, **self.near_miss}.items():
+        for table in {**self.records, **self.near_miss}:
             if table not in EXAMPLE_TABLES:
                 raise ValueError(f"example: unknown table {table!r} (one of {', '.join(EXAMPLE_TABLES)})")
             if table not in self.records:
@@ -94,7 +94,9 @@ class Example:
         unknown = set(data) - {"text", "records", "near_miss", "near_miss_text", "flagged", "year"}
         if unknown:
             raise ValueError(f"example: unknown key {sorted(unknown)[0]!r}")
-        near = {t: {int(i): dict(c) for i, c in rows.items()} for t, rows in data.get("near_miss", {}).items()}
+        near = {
+            t: {int(i): dict(c) for i, c in rows.items()} for t, rows in data.get("near_miss", {}).items()
+        }
         flagged = data.get("flagged")
         return cls(
             text=str(data.get("text", "")),

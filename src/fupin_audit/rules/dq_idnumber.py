@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fupin_audit.engine.rule import Example
-from fupin_audit.rules.example_data import H1, id_number, person
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, rule
+from fupin_audit.engine.rule import Example, NoParams, rule
+from fupin_audit.rules.example_data import id_number, person
 from fupin_audit.schema.idnumber import analyse_ids, compare_with_columns
 
 ID = "证件号码"
