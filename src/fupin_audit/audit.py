@@ -57,6 +57,8 @@ class AuditResult:
     started: dt.datetime
     seconds: dict[str, float]
     year: int | None = None
+    # The rules' context: the indicators read the facts the rules computed (sizes, exit years, keys).
+    context: AuditContext | None = None
 
     def failing(self, fail_on: Severity = "error") -> pd.DataFrame:
         ranks = self.findings["severity"].map(SEVERITY_RANK)
@@ -140,5 +142,13 @@ def audit(
     )
     seconds["rules"] = time.perf_counter() - clock
     return AuditResult(
-        dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, ctx.run_year()
+        dataset,
+        result.findings,
+        result.outcomes,
+        settings.policy,
+        chosen,
+        started,
+        seconds,
+        ctx.run_year(),
+        ctx,
     )

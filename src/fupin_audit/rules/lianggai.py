@@ -108,31 +108,53 @@ def _dead_by(ctx: AuditContext, kind: str, when: pd.Timestamp | None) -> pd.Seri
     ),
 )
 def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
-    rosters = _rosters(ctx)
-    listed = rosters["_kind"].isin(NEEDY_ROSTERS)
-    low = pd.Series(False, index=rosters.index)
-    year = audit_year(ctx)
-    income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
-    line = pd.Series(np.nan, index=rosters.index)
-    if income.notna().any():
-        if year is None and not listed.any():
-            raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
-        if year is not None:
-            line = lines_for(ctx, pd.Series(year, index=rosters.index, dtype="Int64").where(income.notna()))
-            low = (income < line).fillna(False).astype(bool)
-    dead = _dead_by(ctx, "rosters", pd.Timestamp(f"{year}-12-31") if year else None)
-    outside = registered(ctx, "rosters") < 0
-    missed = (listed | low) & rosters["_key"].notna() & outside & ~dead
+    rosters = needy_rosters(ctx)
+    missed = rosters["unregistered"]
     at = missed.index[missed]
-    reason = ("在" + rosters.loc[at, "_kind"] + "名单上").where(listed[at], "")
-    if low[at].any():
+    listed, low, year = rosters.loc[at, "listed"], rosters.loc[at, "low"], audit_year(ctx)
+    reason = ("在" + rosters.loc[at, "kind"] + "名单上").where(listed, "")
+    if low.any():
         low_text = (
-            "名单人均纯收入 " + money_texts(income[at]) + f" 元低于 {year} 年贫困线 " + fmt(line[at], yuan)
-            + f" 元（{line_source(ctx, year)}）"
+            "名单人均纯收入 " + money_texts(rosters.loc[at, "income"]) + f" 元低于 {year} 年贫困线 "
+            + fmt(rosters.loc[at, "line"], yuan) + f" 元（{line_source(ctx, year)}）"
         )  # fmt: skip
-        reason = reason.mask(low[at], (reason + "，").where(reason != "", "") + low_text)
-    message = reason + "，但 " + rosters.loc[at, "_key"] + " 不在任何建档立卡户中"
+        reason = reason.mask(low, (reason + "，").where(reason != "", "") + low_text)
+    message = reason + "，但 " + rosters.loc[at, "key"] + " 不在任何建档立卡户中"
     return ctx.flag("rosters", at, message, column=ID)
+
+
+def needy_rosters(ctx: AuditContext) -> pd.DataFrame:
+    """Per roster row, the facts of 漏评 that LG101 and the 漏评 indicator share: the person `key`
+    (normalised as everywhere, NA when the ID names nobody), its `kind`, `listed` (a 低保 or 特困
+    roster), `low` (名单人均纯收入 below the data year's `line`), `income`, and `unregistered`: a needy
+    person (listed or low) with a key, in no registered household, and not dead by the end of the
+    data year — LG101's candidates, and the people the 漏评 rate is taken over."""
+
+    def compute() -> pd.DataFrame:
+        rosters = _rosters(ctx)
+        listed = rosters["_kind"].isin(NEEDY_ROSTERS)
+        low = pd.Series(False, index=rosters.index)
+        year = audit_year(ctx)
+        income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
+        line = pd.Series(np.nan, index=rosters.index)
+        if income.notna().any():
+            if year is None and not listed.any():
+                raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
+            if year is not None:
+                line = lines_for(
+                    ctx, pd.Series(year, index=rosters.index, dtype="Int64").where(income.notna())
+                )
+                low = (income < line).fillna(False).astype(bool)
+        dead = _dead_by(ctx, "rosters", pd.Timestamp(f"{year}-12-31") if year else None)
+        outside = registered(ctx, "rosters") < 0
+        unregistered = (listed | low) & rosters["_key"].notna() & outside & ~dead
+        return pd.DataFrame(
+            {"key": rosters["_key"], "kind": rosters["_kind"], "listed": listed, "low": low,
+             "income": income, "line": line, "unregistered": unregistered},
+            index=rosters.index,
+        )  # fmt: skip
+
+    return ctx.cached("rosters.needy", compute)
 
 
 @rule(

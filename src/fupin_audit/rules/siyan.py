@@ -812,7 +812,7 @@ def sy208(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------ SY3 验收严格
 
 
-def _household_sizes(ctx: AuditContext) -> pd.Series:
+def household_sizes(ctx: AuditContext) -> pd.Series:
     """Per household row: 家庭人口数, else the number of its member rows."""
     households = ctx.frame("households")
     if "家庭人口数" in households:
@@ -834,7 +834,7 @@ def village_poor_counts(ctx: AuditContext, villages: pd.DataFrame) -> pd.DataFra
     columns = place_columns(villages, households)
     (own, place), _ = joint_codes(place_key(villages, columns), place_key(households, columns))
     is_poor = poor(households).to_numpy()
-    people = _household_sizes(ctx).fillna(0).to_numpy() * is_poor
+    people = household_sizes(ctx).fillna(0).to_numpy() * is_poor
     year = ctx.data_year("households").astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
     frame = pd.DataFrame({"pair": place * 10_000 + year, "place": place, "poor_households": is_poor.astype(int),
                           "poor_people": people})[place >= 0]  # fmt: skip
