@@ -100,3 +100,16 @@ near_miss = { households = { 3 = { "人均纯收入" = 6000 } } }
     )
     with pytest.raises(ConfigError, match=r"XD002\) example：example: near_miss names households record 3"):
         load_rule_file(path)
+
+
+def test_the_documented_custom_rule_example_is_true(tmp_path):
+    """rules/custom_rule_example.py is the model third-party authors copy: its example runs too."""
+    from pathlib import Path
+
+    from fupin_audit.engine.registry import Registry
+
+    registry = Registry()
+    registry.load_path(Path(__file__).resolve().parents[1] / "rules" / "custom_rule_example.py")
+    rule = registry.get("XQ001")
+    assert isinstance(rule.example, Example)
+    assert example_problems(rule, tmp_path) == []

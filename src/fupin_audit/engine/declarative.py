@@ -17,7 +17,7 @@ For auditors who do not write Python. A rule file (`--rules my_rules.toml`) look
 
     [rule.example]
     text = "已脱贫户人均纯收入 5999 元 → XD001"
-    near_miss_text = "6000 元不报告"
+    near_miss_text = "人均纯收入 6000 元"
     records = { households = [{ "户编号" = "H1", "脱贫状态" = "已脱贫", "人均纯收入" = 5999 }] }
     near_miss = { households = { 0 = { "人均纯收入" = 6000 } } }
 
