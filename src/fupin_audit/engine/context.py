@@ -244,6 +244,18 @@ _IDENTITY_FIELDS: dict[str, list[tuple[str, str]]] = {
         ("village", "村"),
     ],
     "rosters": [("id_number", "证件号码")],
+    "work": [
+        ("household_id", "户编号"),
+        ("id_number", "证件号码"),
+        ("township", "乡"),
+        ("village", "村"),
+    ],
+    "work_plans": [
+        ("household_id", "户编号"),
+        ("id_number", "证件号码"),
+        ("township", "乡"),
+        ("village", "村"),
+    ],
 }
 
 
