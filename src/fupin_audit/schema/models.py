@@ -92,7 +92,10 @@ class Household(_Located):
     kind = "households"
     title = "户信息"
     sheet_keywords = ("户信息", "贫困户", "户表", "户基本信息", "户数据")
-    signature = ("家庭人口数", "人均纯收入", "贫困户属性", "脱贫状态", "主要致贫原因", "纯收入", "工资性收入")
+    signature = (
+        "家庭人口数", "人均纯收入", "贫困户属性", "脱贫状态", "主要致贫原因", "纯收入", "工资性收入",
+        "户类型", "监测对象类别",
+    )  # fmt: skip
 
     户编号: Annotated[OptStr, Text(*HOUSEHOLD_ID, required=True)] = None
     户主编号: Annotated[OptStr, Text("户主个人编号", "aac025")] = None
@@ -260,6 +263,7 @@ class Member(_Located):
     劳动技能: Annotated[OptStr, Code("劳动技能", required=True)] = None
     务工时间: Annotated[OptInt, Int("务工月数", "务工时间(月)", ge=0, le=12)] = None
     务工状况: Annotated[OptStr, Text("务工情况")] = None
+    人员识别时间: Annotated[OptInt, Month("人员识别监测时间")] = None
     健康状况: Annotated[OptStr, Code("健康状况", "健康情况", "aab017", multi=4, required=True)] = None
     政治面貌: Annotated[OptStr, Code("政治面貌")] = None
     务工企业名称: Annotated[OptStr, Text()] = None
