@@ -174,7 +174,7 @@ class AuditContext:
         return self.cached(f"{kind}.reference_month", compute)
 
     def era(self) -> str:
-        """"monitoring" when the data is a 防返贫监测 export (户类型/监测对象类别 columns) or its year is
+        """ "monitoring" when the data is a 防返贫监测 export (户类型/监测对象类别 columns) or its year is
         2021 or later, else "jdlk" (2014–2020 建档立卡). Rules declare the era they apply to."""
 
         def compute() -> str:

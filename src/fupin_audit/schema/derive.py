@@ -54,7 +54,11 @@ DERIVATIONS = (
     Derivation("households", "是否监测对象", "监测对象类别", "监测对象类别非空 → 是", _filled),
     Derivation("households", "是否解决安全饮用水", "饮水困难", "饮水困难 = 否 → 是", _negated),
     Derivation(
-        "members", "是否享受低保", "享受低保政策情况", "城市低保/农村低保 → 是", _receives("城市低保", "农村低保")
+        "members",
+        "是否享受低保",
+        "享受低保政策情况",
+        "城市低保/农村低保 → 是",
+        _receives("城市低保", "农村低保"),
     ),
     Derivation(
         "members",
@@ -130,10 +134,7 @@ def _fill(table: Table, sources: list[Source], field: str, values: pd.Series, he
     if not lacking:
         return
     rows = table.data[SOURCE_COLUMN].isin(lacking).to_numpy()
-    if field in table.data:
-        values = values.where(rows, table.data[field])
-    else:
-        values = values.where(rows)
+    values = values.where(rows, table.data[field]) if field in table.data else values.where(rows)
     table.data[field] = values
     text = values.astype("string")
     table.raw[field] = text.where(rows, table.raw[field]) if field in table.raw else text.where(rows)
