@@ -229,3 +229,21 @@ def test_lone_cause_column_of_a_monitoring_export_is_the_first_risk(tmp_path):
     dataset = load([write_layout(tmp_path / "l.xlsx", "名单", headers, title_rows=1)])
     households = dataset.tables["households"]
     assert "致贫返贫风险1" in households.fields and "主要致贫原因" not in households.fields
+
+
+def test_yes_no_without_shi_fou_and_numbered_repeats(tmp_path):
+    book = xlsxwriter.Workbook(tmp_path / "h.xlsx")
+    ws = book.add_worksheet("户信息")
+    headers = ["户编号", "人均纯收入", "脱贫状态", "通生活用电", "户联系电话1", "户联系电话2"]
+    row = ["340826001000001", "5000", "未脱贫", "否", "13912345678", "13812345678"]
+    for j, (header, cell) in enumerate(zip(headers, row, strict=True)):
+        ws.write_string(0, j, header)
+        ws.write_string(1, j, cell)
+    book.close()
+    dataset = load([tmp_path / "h.xlsx"])
+    households = dataset.tables["households"]
+    assert bool(households.data.loc[0, "是否通生活用电"]) is False
+    assert households.data.loc[0, "户联系电话"] == "13912345678"
+    assert ["未识别的列（未参与检查）：F“户联系电话2”"] == [
+        d.message for d in dataset.diagnostics if d.message.startswith("未识别")
+    ]

@@ -37,7 +37,7 @@ from fupin_audit.io.header import locate_header, normalise_header
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.derive import derive_fields, derive_totals
-from fupin_audit.schema.fields import EMPTY_MARKERS
+from fupin_audit.schema.fields import EMPTY_MARKERS, Kind
 from fupin_audit.schema.models import AMBIGUOUS_HEADERS, MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import validate_table
 from fupin_audit.workers import available_workers
@@ -111,6 +111,17 @@ def alias_index() -> dict[str, dict[str, str]]:
             for variant in (field, *spec.aliases):
                 names.setdefault(normalise_header(variant)[0], field)
                 names.setdefault(normalise_header(variant)[0].lower(), field)
+        # Counties write a yes/no column with or without its 是否 (是否危房户 / 危房户), and the first
+        # of a numbered repeat with a 1 (联系电话1): after every written alias, so those win.
+        for field, spec in model.specs().items():
+            for variant in (field, *spec.aliases):
+                name = normalise_header(variant)[0]
+                if spec.kind is Kind.YESNO:
+                    names.setdefault(
+                        name.removeprefix("是否") if name.startswith("是否") else f"是否{name}", field
+                    )
+                if not name[-1:].isdigit():
+                    names.setdefault(f"{name}1", field)
         index[kind] = names
     # A flat member-level export: member fields, then the household-only ones.
     index["flat"] = {**index["households"], **index["members"]}
