@@ -244,6 +244,6 @@ def test_yes_no_without_shi_fou_and_numbered_repeats(tmp_path):
     households = dataset.tables["households"]
     assert bool(households.data.loc[0, "是否通生活用电"]) is False
     assert households.data.loc[0, "户联系电话"] == "13912345678"
-    assert ["未识别的列（未参与检查）：F“户联系电话2”"] == [
-        d.message for d in dataset.diagnostics if d.message.startswith("未识别")
+    assert [d.message for d in dataset.diagnostics if d.message.startswith("未识别")] == [
+        "未识别的列（未参与检查）：F“户联系电话2”"
     ]
