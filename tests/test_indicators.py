@@ -173,3 +173,14 @@ def test_bunching_uses_the_data_years_line(tmp_path):
         3,
         4,
     )
+
+
+def test_indicators_of_a_county_without_exits(tmp_path):
+    """No exited household: the bunching test has no village to test, the rates say 0 of 0."""
+    path = write_xlsx(
+        tmp_path / "poor.xlsx", {"户信息": [hh("A1", "孚玉镇", "城西村", 2, "未脱贫", None, 2000)]}
+    )
+    values = audit([str(path)], year=2017).summary()["indicators"]
+    assert values["near_line_bunching"]["villages_tested"] == 0
+    assert value(values["wrong_exit_rate"]) == (0, 0, None)
+    assert values["exited_this_year"] == {"households": 0, "people": 0}

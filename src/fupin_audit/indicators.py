@@ -154,6 +154,14 @@ def bunching(ctx: AuditContext) -> dict[str, Any]:
     except (SkipRule, ConfigError) as exc:
         return {"note": f"无法检验：{exc}"}
     judged &= lines.notna()
+    if not judged.any():
+        return {
+            "band": [1.0, band],
+            "rule": "IN002",
+            "villages_tested": 0,
+            "villages_bunched": 0,
+            "bunched": [],
+        }
     income, line = households.loc[judged, INCOME], lines[judged]
     upper = (line * band).round(2)
     width = upper - line
