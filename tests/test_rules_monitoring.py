@@ -42,10 +42,11 @@ def head(**overrides: object) -> dict[str, object]:
 
 def child(**overrides: object) -> dict[str, object]:
     """A 10-year-old in 小学 (born 2013-05-01; 10 at the export date 2023-12-18)."""
-    return head(
-        证件号码=make_id(birth="20130501", seq=112), 姓名="张小明", 与户主关系="之子", 文化程度="",
-        在校生状况="小学", 劳动技能="无劳动力", **overrides,
-    )  # fmt: skip
+    record = {
+        "证件号码": make_id(birth="20130501", seq=112), "姓名": "张小明", "与户主关系": "之子", "文化程度": "",
+        "在校生状况": "小学", "劳动技能": "无劳动力",
+    }  # fmt: skip
+    return head(**{**record, **overrides})
 
 
 def family(hid: str, people: list[dict[str, object]] | None = None, **fields: object) -> list[dict[str, object]]:
@@ -114,7 +115,207 @@ def household_rows(findings, code):
 LINE_2023 = "[monitoring_line]\n2023 = 7300\n"
 
 
-def test_probe(tmp_path):
-    f = check(tmp_path, "MN101", family("H1", **{"人均纯收入（元）": 7000}), config=LINE_2023)
-    print(f.T)
-    assert household_rows(f, "MN101") == [4]
+MONITORED = {"监测对象类别": "脱贫不稳定户", "风险是否已消除": "否", "识别监测时间": "202304", "致贫/返贫风险1": "因病",
+             "健康帮扶": "医疗救助"}  # fmt: skip
+HELPED_OUT = {**MONITORED, "风险是否已消除": "是", "风险消除方式": "帮扶消除", "消除监测时间": "202306"}
+
+
+def test_mn101_income_below_the_line_of_the_year(tmp_path):
+    findings = check(
+        tmp_path, "MN101",
+        family("H1", **{"人均纯收入（元）": 7299.99}),  # below: rows 4–5
+        family("H2", **{"人均纯收入（元）": 7300}),  # exactly at the line: not below
+        family("H3", **{"人均纯收入（元）": 5000, **MONITORED}),  # monitored
+        family("H4", **{"人均纯收入（元）": 5000, "户类型": "一般农户"}),  # not in monitor_population
+        config=LINE_2023,
+    )  # fmt: skip
+    assert household_rows(findings, "MN101") == [4]
+    text = message(findings, "MN101", 4)
+    assert "7299.99" in text and "2023 年防返贫监测线 7300 元" in text and "config.toml" in text
+
+
+def test_mn101_skipped_without_a_line_for_the_year(tmp_path):
+    path = write_export(tmp_path / "x.xlsx", family("H1", **{"人均纯收入（元）": 5000}))
+    result = audit([str(path)], select=["MN101"])
+    outcome = next(o for o in result.outcomes if o.code == "MN101")
+    assert outcome.status == "skipped" and "2023" in outcome.reason and "monitoring_line" in outcome.reason
+
+
+def test_mn102_gaps_of_unmonitored_households(tmp_path):
+    findings = check(
+        tmp_path, "MN102",
+        family("H1", **{"是否危房户": "是", "是否通生活用电": "否"}),  # rows 4–5
+        family("H2", [head(), child(在校生状况="非在校生")]),  # rows 6–7: a 10-year-old out of school
+        family("H3", [head(), child(在校生状况="非在校生", 义务教育阶段未上学原因="残疾")]),  # exempt
+        family("H4", **{"是否危房户": "是", **MONITORED}),  # monitored
+        family("H5"),  # no gap
+    )  # fmt: skip
+    assert household_rows(findings, "MN102") == [4, 6]
+    assert "是否危房户=是、是否通生活用电=否" in message(findings, "MN102", 4)
+    assert "6–15 岁成员未在校" in message(findings, "MN102", 6)
+
+
+def test_mn104_category_against_household_type(tmp_path):
+    findings = check(
+        tmp_path, "MN104",
+        family("H1", **{"监测对象类别": "脱贫不稳定户", "户类型": "一般农户"}),
+        family("H2", **{"监测对象类别": "边缘易致贫户", "户类型": "脱贫户"}),
+        family("H3", **{"监测对象类别": "边缘易致贫户", "户类型": "一般农户"}),
+        family("H4", **{"监测对象类别": "脱贫不稳定户", "户类型": "脱贫户"}),
+        family("H5", **{"监测对象类别": "突发严重困难户", "户类型": "脱贫户"}),
+    )  # fmt: skip
+    assert household_rows(findings, "MN104") == [4, 6]
+    assert "户类型为一般农户（应为脱贫户）" in message(findings, "MN104", 4)
+
+
+def adult(seq: int, skill: str = "普通劳动力", birth: str = "19830101") -> dict[str, object]:
+    return head(证件号码=make_id(birth=birth, seq=seq), 与户主关系="配偶", 劳动技能=skill)
+
+
+def test_mn106_share_of_labour_above_a_quarter(tmp_path):
+    lack = {**MONITORED, "致贫/返贫风险1": "缺劳动力"}
+    old = "19400101"
+    findings = check(
+        tmp_path, "MN106",
+        # 2 of 4 (50%): rows 4–7
+        family("H1", [head(), adult(113), adult(115, "丧失劳动力"), adult(117, "丧失劳动力")], **lack),
+        # 1 of 4 = exactly 25%: not above
+        family("H2", [head(), adult(113, "丧失劳动力"), adult(115, "无劳动力"), adult(117, "丧失劳动力")], **lack),
+        # 2 of 4 but one is 83 (outside working_age): 25%
+        family("H3", [head(), adult(113, birth=old), adult(115, "丧失劳动力"), adult(117, "丧失劳动力")], **lack),
+        # resolved
+        family("H4", [head(), adult(113)], **{**lack, "风险是否已消除": "是"}),
+    )  # fmt: skip
+    assert household_rows(findings, "MN106") == [4]
+    assert "4 人中劳动力 2 人（50%），超过 25%" in message(findings, "MN106", 4)
+
+
+def test_mn111_school_and_insurance_gaps_of_members(tmp_path):
+    findings = check(
+        tmp_path, "MN111",
+        family("H1", [head(), child(在校生状况="非在校生")]),  # row 5: out of school
+        family("H2", [head(是否参加城乡居民基本医疗保险="否"), child()]),  # row 6: both 否
+        family("H3", [head(是否参加城乡居民基本医疗保险="", 是否参加城镇职工基本医疗保险=""), child(在校生状况="学龄前儿童")]),  # unknown / 学龄前 at 10: row 9
+        family("H4", [head(), child(在校生状况="非在校生")], 户类型="一般农户"),  # not covered
+        family("H5", [head(), child(在校生状况="非在校生", 义务教育阶段未上学原因="重度残疾送教上门")]),
+        family("H6", [head(), child(在校生状况="非在校生", 证件号码=make_id(birth="20071201", seq=114))]),  # 16
+    )  # fmt: skip
+    assert rows(findings, "MN111", "members") == [5, 6, 9]
+    assert "10 岁，在义务教育年龄 6–15 岁内" in message(findings, "MN111", 5)
+    assert "未参加基本医疗保险" in message(findings, "MN111", 6)
+
+
+def test_mn121_and_mn122_income_at_elimination(tmp_path):
+    cases = [
+        family("H1", **{**HELPED_OUT, "人均纯收入（元）": 7299.99}),  # 4: below → MN121
+        family("H2", **{**HELPED_OUT, "人均纯收入（元）": 7300}),  # 6: at the line → MN122
+        family("H3", **{**HELPED_OUT, "人均纯收入（元）": 7665}),  # 8: at line × 1.05 → MN122
+        family("H4", **{**HELPED_OUT, "人均纯收入（元）": 7665.01}),  # 10: above the band
+        family("H5", **{**HELPED_OUT, "人均纯收入（元）": 7000, "风险消除方式": "自然消除"}),  # 12
+        # 14: the 风险消除后 income decides (7000 < 7300) though 人均纯收入 is high
+        family("H6", **{**HELPED_OUT, "人均纯收入（元）": 9000, "风险消除后家庭人均纯收入": 7000}),
+    ]
+    findings = check(tmp_path, "MN121", *cases, config=LINE_2023)
+    assert household_rows(findings, "MN121") == [4, 14]
+    assert "风险消除后人均纯收入 7000.00 元低于 2023 年防返贫监测线 7300 元" in message(findings, "MN121", 14)
+    findings = check(tmp_path, "MN122", *cases, config=LINE_2023)
+    assert household_rows(findings, "MN122") == [6, 8]
+    assert "7665.00 元" in message(findings, "MN122", 8) and "1.05" in message(findings, "MN122", 8)
+
+
+def test_mn123_gaps_after_elimination(tmp_path):
+    findings = check(
+        tmp_path, "MN123",
+        family("H1", **{**HELPED_OUT, "风险消除后是否住房损毁": "是"}),
+        family("H2", [head(), child(在校生状况="非在校生")], **HELPED_OUT),
+        family("H3", **{**HELPED_OUT, "风险消除后是否住房损毁": "否"}),
+        family("H4", **{**MONITORED, "是否危房户": "是"}),  # not eliminated
+    )  # fmt: skip
+    assert household_rows(findings, "MN123") == [4, 6]
+    assert "风险消除后是否住房损毁=是" in message(findings, "MN123", 4)
+
+
+def test_mn124_elimination_within_two_months(tmp_path):
+    findings = check(
+        tmp_path, "MN124",
+        family("H1", **{**HELPED_OUT, "识别监测时间": "202304", "消除监测时间": "202305"}),  # 1 month
+        family("H2", **{**HELPED_OUT, "识别监测时间": "202212", "消除监测时间": "202212"}),  # same month
+        family("H3", **{**HELPED_OUT, "识别监测时间": "202211", "消除监测时间": "202301"}),  # 2 months
+        family("H4", **{**HELPED_OUT, "风险消除方式": "自然消除", "消除监测时间": "202304"}),
+    )  # fmt: skip
+    assert household_rows(findings, "MN124") == [4, 6]
+    assert "识别监测时间 202304，帮扶消除于 202305，仅相隔 1 个月，少于 2 个月" in message(findings, "MN124", 4)
+
+
+def test_mn125_eliminated_without_any_labour(tmp_path):
+    none = [head(劳动技能="丧失劳动力"), child()]
+    findings = check(
+        tmp_path, "MN125",
+        family("H1", none, **HELPED_OUT),
+        family("H2", [head(), child()], **HELPED_OUT),
+        family("H3", none, **MONITORED),
+    )  # fmt: skip
+    assert household_rows(findings, "MN125") == [4]
+
+
+def test_mn126_helped_out_without_measures(tmp_path):
+    findings = check(
+        tmp_path, "MN126",
+        family("H1", **{**HELPED_OUT, "产业帮扶": "", "健康帮扶": ""}),
+        family("H2", **{**HELPED_OUT, "产业帮扶": "", "健康帮扶": "", "风险消除方式": "自然消除"}),
+        family("H3", **{**HELPED_OUT, "产业帮扶": "", "健康帮扶": "", "社会帮扶": "结对帮扶"}),
+    )  # fmt: skip
+    assert household_rows(findings, "MN126") == [4]
+
+
+def test_mn131_no_measures_after_the_grace_month(tmp_path):
+    bare = {**MONITORED, "产业帮扶": "", "健康帮扶": ""}
+    findings = check(
+        tmp_path, "MN131",
+        family("H1", **{**bare, "识别监测时间": "202311"}),  # 1 month before 2023-12: flagged
+        family("H2", **{**bare, "识别监测时间": "202312"}),  # the export month: within grace
+        family("H3", **{**MONITORED, "识别监测时间": "202301"}),  # has measures
+        family("H4", **{**bare, "识别监测时间": "202301", "风险是否已消除": "是"}),
+    )  # fmt: skip
+    assert household_rows(findings, "MN131") == [4]
+    assert "至基准月 202312 已 1 个月（≥ 1，参数 measure_grace_months）" in message(findings, "MN131", 4)
+
+
+def test_mn132_risk_without_its_measure(tmp_path):
+    findings = check(
+        tmp_path, "MN132",
+        family("H1", **{**MONITORED, "健康帮扶": ""}),  # 因病, no 健康/社会/综合: row 4
+        family("H2", **MONITORED),  # 健康帮扶 filled
+        family("H3", **{**MONITORED, "致贫/返贫风险2": "因安全饮水"}),  # no 饮水安全保障: row 8
+        family("H4", **{"健康帮扶": ""}),  # not monitored
+    )  # fmt: skip
+    assert household_rows(findings, "MN132") == [4, 8]
+    assert "因病（健康帮扶/社会帮扶/综合保障均为空）" in message(findings, "MN132", 4)
+    assert "因安全饮水（饮水安全保障均为空）" in message(findings, "MN132", 8)
+
+
+def test_mn133_labour_without_developmental_measures(tmp_path):
+    base = {**MONITORED, "产业帮扶": "", "识别监测时间": "202306"}  # 6 months before 202312
+    findings = check(
+        tmp_path, "MN133",
+        family("H1", **{**base, "就业帮扶": "技能培训"}),  # only a non-developmental value: row 4
+        family("H2", **{**base, "识别监测时间": "202307"}),  # 5 months: within grace
+        family("H3", **{**base, "就业帮扶": "技能培训,外出务工补贴"}),  # developmental
+        family("H4", [head(劳动技能="丧失劳动力"), child()], **base),  # no labour
+    )  # fmt: skip
+    assert household_rows(findings, "MN133") == [4]
+    assert "已 6 个月（≥ 6，参数 developmental_grace_months）" in message(findings, "MN133", 4)
+
+
+def test_mn141_no_labour_household_without_welfare(tmp_path):
+    none = [head(劳动技能="丧失劳动力"), child()]
+    findings = check(
+        tmp_path, "MN141",
+        family("H1", none),  # 脱贫户, no 低保/特困: row 4
+        family("H2", [head(劳动技能="丧失劳动力", 享受低保政策情况="农村低保"), child()]),
+        family("H3", none, 户类型="一般农户"),  # neither 脱贫户 nor monitored
+        family("H4", [head(), child()], 整户无劳动能力兜底保障户="是"),  # marked, but a 40-year-old labourer: row 10
+    )  # fmt: skip
+    assert household_rows(findings, "MN141") == [4, 10]
+    assert "无成员享受低保或特困供养" in message(findings, "MN141", 4)
+    assert "劳动年龄（16–" in message(findings, "MN141", 10)
