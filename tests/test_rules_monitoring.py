@@ -319,3 +319,90 @@ def test_mn141_no_labour_household_without_welfare(tmp_path):
     assert household_rows(findings, "MN141") == [4, 10]
     assert "无成员享受低保或特困供养" in message(findings, "MN141", 4)
     assert "劳动年龄（16–" in message(findings, "MN141", 10)
+
+
+# ------------------------------------------------------------------------------------ DQ060–DQ073
+
+
+def test_dq070_monitoring_months(tmp_path):
+    findings = check(
+        tmp_path, "DQ070",
+        family("H1", **{**MONITORED, "识别监测时间": "202401"}),  # 4: after the export month 202312
+        family("H2", **{**MONITORED, "识别监测时间": "202312"}),  # the export month itself: fine
+        family("H3", **{**MONITORED, "识别监测时间": "202012"}),  # 8: before 202101
+        family("H4", **{**HELPED_OUT, "识别监测时间": "202306", "消除监测时间": "202305"}),  # 10: reversed
+        family("H5", **{**HELPED_OUT, "消除监测时间": ""}),  # 12: eliminated, no month
+        family("H6", **{**MONITORED, "消除监测时间": "202310"}),  # 14: not eliminated, month filled
+        family("H7", **{**MONITORED, "识别监测时间": "二〇二三年"}),  # 16: unreadable
+        family("H8", **HELPED_OUT),  # fine
+    )  # fmt: skip
+    assert household_rows(findings, "DQ070") == [4, 8, 10, 12, 14, 16]
+    assert "识别监测时间 202401 晚于基准月 202312" in message(findings, "DQ070", 4)
+    assert "早于防返贫监测起始 202101（参数 monitoring_start）" in message(findings, "DQ070", 8)
+    assert "消除监测时间 202305 早于识别监测时间 202306" in message(findings, "DQ070", 10)
+
+
+def test_dq072_risk_slots(tmp_path):
+    findings = check(
+        tmp_path, "DQ072",
+        family("H1", **{**MONITORED, "致贫/返贫风险2": "因病"}),  # 4: duplicate
+        family("H2", **{**MONITORED, "致贫/返贫风险1": "", "致贫/返贫风险2": "因学"}),  # 6: gap before
+        family("H3", **{**MONITORED, "致贫/返贫风险1": "其他", "其他备注": ""}),  # 8: 其他 without remark
+        family("H4", **{**MONITORED, "致贫/返贫风险1": "其他", "其他备注": "子女赡养纠纷"}),
+        family("H5", **{**MONITORED, "致贫/返贫风险2": "因学"}),
+    )  # fmt: skip
+    assert household_rows(findings, "DQ072") == [4, 6, 8]
+    assert "1 号与 2 号风险重复登记为“因病”" in message(findings, "DQ072", 4)
+
+
+def test_dq060_required_when(tmp_path):
+    findings = check(
+        tmp_path, "DQ060",
+        family("H1", **{**MONITORED, "识别监测时间": ""}),  # 4: 监测户 without 识别监测时间
+        family("H2", [head(民族="")], **MONITORED),  # 6: a member of a 监测户 without 民族
+        family("H3", [head(民族="")], 户类型="一般农户"),  # not required
+        family("H4", [head(是否参加城乡居民基本医疗保险="", 是否参加城镇职工基本医疗保险="")]),  # 8: both of a group
+        family("H5", [head(是否参加城乡居民基本医疗保险="")]),  # one of the group filled: fine
+        family("H6", **MONITORED),
+    )  # fmt: skip
+    assert household_rows(findings, "DQ060") == [4]
+    assert rows(findings, "DQ060", "members") == [6, 8]
+    assert message(findings, "DQ060", 4, "households") == "监测户的识别监测时间为空（参数 required_when）"
+    assert "是否参加城乡居民基本医疗保险、是否参加城镇职工基本医疗保险 均为空" in message(findings, "DQ060", 8, "members")
+
+
+def test_dq061_areas_and_distance(tmp_path):
+    findings = check(
+        tmp_path, "DQ061",
+        family("H1", **{"林地面积（亩）": 350}),  # 4
+        family("H2", **{"林地面积（亩）": 200, "与村主干路距离": 5}),  # at the maxima
+        family("H3", **{"与村主干路距离": 5.5}),  # 8
+        family("H4", **{"水面面积": -1}),  # 10
+    )  # fmt: skip
+    assert household_rows(findings, "DQ061") == [4, 8, 10]
+    assert "林地面积 350 亩，超出合理范围 0–200 亩（参数 area_max.林地面积）" in message(findings, "DQ061", 4)
+
+
+def test_dq064_disability_registration(tmp_path):
+    disabled_id = make_id(birth="19830101", seq=113) + "42"
+    findings = check(
+        tmp_path, "DQ064",
+        family("H1", [head(健康状况="残疾")]),  # 4: 残疾 with an ID card
+        family("H2", [head(健康状况="残疾", 证件类型="残疾人证", 证件号码=disabled_id)]),  # fine
+        family("H3", [head(证件类型="残疾人证", 证件号码=disabled_id)]),  # 6: card but 健康
+        family("H4", [head(健康状况="残疾", 证件类型="残疾人证", 证件号码=disabled_id[:18] + "85")]),  # 7: 8/5
+        family("H5", [head(健康状况="残疾", 证件类型="残疾人证")]),  # 8: card with 18 digits
+    )  # fmt: skip
+    assert rows(findings, "DQ064", "members") == [4, 6, 7, 8]
+    assert "第 19 位（类别）为 8、第 20 位（等级）为 5" in message(findings, "DQ064", 7)
+
+
+def test_dq066_insurance_registration(tmp_path):
+    findings = check(
+        tmp_path, "DQ066",
+        family("H1", [head(是否参加城镇职工基本医疗保险="是")]),  # 4: both
+        family("H2", [head(是否参加大病保险="否")]),  # 5: no 大病保险
+        family("H3", [head(是否参加城乡居民基本医疗保险="否", 是否参加城镇职工基本医疗保险="是", 是否参加大病保险="否")]),
+        family("H4", [head(是否参加大病保险="")]),
+    )  # fmt: skip
+    assert rows(findings, "DQ066", "members") == [4, 5]
