@@ -4,12 +4,15 @@ loader; every rule gets records that must be flagged and near misses that must n
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
-import pytest
+import pandas as pd
+from conftest import make_id, message, rows
 
-from conftest import found, make_id, message, rows
 from fupin_audit.audit import audit
 
 EXPORTED = "导出时间：2023-12-18"
@@ -49,7 +52,9 @@ def child(**overrides: object) -> dict[str, object]:
     return head(**{**record, **overrides})
 
 
-def family(hid: str, people: list[dict[str, object]] | None = None, **fields: object) -> list[dict[str, object]]:
+def family(
+    hid: str, people: list[dict[str, object]] | None = None, **fields: object
+) -> list[dict[str, object]]:
     """The rows of one household: its fields repeated on every person (as the export does). Default:
     a 脱贫户, not monitored, income 20000, no gap, 产业帮扶 filled."""
     household: dict[str, object] = {
@@ -244,7 +249,9 @@ def test_mn124_elimination_within_two_months(tmp_path):
         family("H4", **{**HELPED_OUT, "风险消除方式": "自然消除", "消除监测时间": "202304"}),
     )  # fmt: skip
     assert household_rows(findings, "MN124") == [4, 6]
-    assert "识别监测时间 202304，帮扶消除于 202305，仅相隔 1 个月，少于 2 个月" in message(findings, "MN124", 4)
+    assert "识别监测时间 202304，帮扶消除于 202305，仅相隔 1 个月，少于 2 个月" in message(
+        findings, "MN124", 4
+    )
 
 
 def test_mn125_eliminated_without_any_labour(tmp_path):
@@ -368,7 +375,9 @@ def test_dq060_required_when(tmp_path):
     assert household_rows(findings, "DQ060") == [4]
     assert rows(findings, "DQ060", "members") == [6, 8]
     assert message(findings, "DQ060", 4, "households") == "监测户的识别监测时间为空（参数 required_when）"
-    assert "是否参加城乡居民基本医疗保险、是否参加城镇职工基本医疗保险 均为空" in message(findings, "DQ060", 8, "members")
+    assert "是否参加城乡居民基本医疗保险、是否参加城镇职工基本医疗保险 均为空" in message(
+        findings, "DQ060", 8, "members"
+    )
 
 
 def test_dq061_areas_and_distance(tmp_path):
@@ -406,3 +415,29 @@ def test_dq066_insurance_registration(tmp_path):
         family("H4", [head(是否参加大病保险="")]),
     )  # fmt: skip
     assert rows(findings, "DQ066", "members") == [4, 5]
+
+
+def test_cli_monitoring_export_with_a_provincial_line(tmp_path):
+    """The user path: `fupin-audit check` on an export, the province's line in --config, exit code 1
+    at --fail-on error; without a line for 2023 MN121 is skipped and the exit code stays 0."""
+    book = write_export(
+        tmp_path / "监测对象信息.xlsx",
+        family("H1", **{**HELPED_OUT, "人均纯收入（元）": 7000})
+        + family("H2", **{**HELPED_OUT, "人均纯收入（元）": 9000}),
+    )
+    config = tmp_path / "贵州.toml"
+    config.write_text(LINE_2023, encoding="utf-8")
+    command = [sys.executable, "-m", "fupin_audit", "check", str(book), "--select", "MN121", "-f", "csv"]
+    result = subprocess.run(
+        [*command, "--config", str(config), "--fail-on", "error"], capture_output=True, text=True
+    )
+    assert result.returncode == 1, result.stderr
+    findings = pd.read_csv(io.StringIO(result.stdout), dtype=str)
+    assert list(findings["rule"]) == ["MN121"] and list(findings["row"]) == ["4"]
+    assert (
+        "7000.00 元低于 2023 年防返贫监测线 7300 元（参数 monitoring_line，贵州.toml）"
+        in findings["message"][0]
+    )
+    unset = subprocess.run([*command[:-2], "--fail-on", "error"], capture_output=True, text=True)
+    assert unset.returncode == 0, unset.stderr
+    assert "跳过" in unset.stdout and "2023 年没有防返贫监测线（参数 monitoring_line）" in unset.stdout

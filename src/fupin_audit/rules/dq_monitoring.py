@@ -20,8 +20,8 @@ from fupin_audit.rules.monitoring import (
     RESOLVED,
     RISK_SLOTS,
     household_fact,
-    month_text,
     monitored,
+    month_text,
     reference_months,
     resolved,
 )
@@ -111,7 +111,9 @@ def _condition(ctx: AuditContext, table: str, when: Condition) -> pd.Series | No
 def _empty(ctx: AuditContext, table: str, column: str) -> pd.Series:
     """The cell holds nothing (a written but unreadable value is not empty: DQ003–DQ005's finding)."""
     typed = ctx.frame(table)[column]
-    blank = typed.isna().to_numpy(dtype=bool) | (typed.astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
+    blank = typed.isna().to_numpy(dtype=bool) | (typed.astype("string").str.strip() == "").fillna(
+        False
+    ).to_numpy(dtype=bool)
     return blank & ~unreadable(ctx, table, column).to_numpy(dtype=bool)
 
 
@@ -193,9 +195,13 @@ def dq061(ctx: AuditContext, params: RangeParams) -> list[pd.DataFrame]:
         value = frame[column].astype("float64")
         bad = (value < 0) | (value > limits[column])
         at = frame.index[bad.fillna(False).to_numpy(dtype=bool)]
-        unit, key = ("公里", "road_distance_max") if column == "与村主干路距离" else ("亩", f"area_max.{column}")
+        unit, key = (
+            ("公里", "road_distance_max") if column == "与村主干路距离" else ("亩", f"area_max.{column}")
+        )
         message = (
-            f"{column} " + fmt(value[at], "{:g}") + f" {unit}，超出合理范围 0–{limits[column]:g} {unit}（参数 {key}）"
+            f"{column} "
+            + fmt(value[at], "{:g}")
+            + f" {unit}，超出合理范围 0–{limits[column]:g} {unit}（参数 {key}）"
         )
         out.append(ctx.flag("households", at, message, column=column))
     return out
@@ -227,15 +233,27 @@ def dq070(ctx: AuditContext, params: MonitoringStart) -> list[pd.DataFrame]:
             continue
         bad = unreadable(ctx, "households", column)
         at = frame.index[bad.to_numpy()]
-        out.append(ctx.flag("households", at, f"{column}无法识别为年月（应为 YYYYMM，如 202304）", column=column))
+        out.append(
+            ctx.flag("households", at, f"{column}无法识别为年月（应为 YYYYMM，如 202304）", column=column)
+        )
         value = frame[column].astype("Int64")
         late = (value > reference).fillna(False).astype(bool)
         at = frame.index[late.to_numpy()]
-        message = f"{column} " + month_text(value[at]) + " 晚于基准月 " + month_text(reference[at]) + "（导出时间或数据年度末）"
+        message = (
+            f"{column} "
+            + month_text(value[at])
+            + " 晚于基准月 "
+            + month_text(reference[at])
+            + "（导出时间或数据年度末）"
+        )
         out.append(ctx.flag("households", at, message, column=column))
         early = (value < params.monitoring_start).fillna(False).astype(bool)
         at = frame.index[early.to_numpy()]
-        message = f"{column} " + month_text(value[at]) + f" 早于防返贫监测起始 {params.monitoring_start}（参数 monitoring_start）"
+        message = (
+            f"{column} "
+            + month_text(value[at])
+            + f" 早于防返贫监测起始 {params.monitoring_start}（参数 monitoring_start）"
+        )
         out.append(ctx.flag("households", at, message, column=column))
     if ELIMINATED in frame:
         start, end = frame[IDENTIFIED].astype("Int64"), frame[ELIMINATED].astype("Int64")
@@ -246,7 +264,11 @@ def dq070(ctx: AuditContext, params: MonitoringStart) -> list[pd.DataFrame]:
         if RESOLVED in frame:
             blank = end.isna().to_numpy(dtype=bool) & ~unreadable(ctx, "households", ELIMINATED).to_numpy()
             missing = as_bool(frame, RESOLVED).to_numpy() & blank
-            out.append(ctx.flag("households", frame.index[missing], "风险已消除，但消除监测时间为空", column=ELIMINATED))
+            out.append(
+                ctx.flag(
+                    "households", frame.index[missing], "风险已消除，但消除监测时间为空", column=ELIMINATED
+                )
+            )
             early_end = is_no(frame, RESOLVED).to_numpy() & end.notna().to_numpy(dtype=bool)
             at = frame.index[early_end]
             message = "风险未消除，但消除监测时间已填 " + month_text(end[at])
@@ -282,9 +304,13 @@ def dq072(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             message = f"致贫/返贫风险{later[-1]}有值（" + values[later][at] + "），但前面的风险位置为空"
             out.append(ctx.flag("households", at, message, column=later))
     if "其他备注" in frame:
-        other = pd.concat([values[s] == "其他" for s in slots], axis=1).any(axis=1) & (text(frame["其他备注"]) == "")
+        other = pd.concat([values[s] == "其他" for s in slots], axis=1).any(axis=1) & (
+            text(frame["其他备注"]) == ""
+        )
         at = frame.index[other.to_numpy()]
-        out.append(ctx.flag("households", at, "风险登记为“其他”，但其他备注为空，未说明具体风险", column="其他备注"))
+        out.append(
+            ctx.flag("households", at, "风险登记为“其他”，但其他备注为空，未说明具体风险", column="其他备注")
+        )
     return out
 
 
@@ -305,7 +331,12 @@ DISABILITY_NUMBER = r"^\d{17}[\dX]\d{2}$"
 )
 def dq064(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", "健康状况", "证件类型", "证件号码")
-    number = raw_values(ctx, "members", "证件号码").str.normalize("NFKC").str.replace(r"\s", "", regex=True).str.upper()
+    number = (
+        raw_values(ctx, "members", "证件号码")
+        .str.normalize("NFKC")
+        .str.replace(r"\s", "", regex=True)
+        .str.upper()
+    )
     kind = text(members["证件类型"])
     disabled = text(members["健康状况"]).str.contains("残疾", regex=False)
     long_number = number.str.match(DISABILITY_NUMBER)
@@ -327,7 +358,13 @@ def dq064(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     category, grade = number.str.slice(18, 19), number.str.slice(19, 20)
     wrong = long_number & (~category.isin(list("1234567")) | ~grade.isin(list("1234")))
     at = members.index[wrong.to_numpy()]
-    message = "残疾人证号第 19 位（类别）为 " + category[at] + "、第 20 位（等级）为 " + grade[at] + "，应为类别 1–7、等级 1–4"
+    message = (
+        "残疾人证号第 19 位（类别）为 "
+        + category[at]
+        + "、第 20 位（等级）为 "
+        + grade[at]
+        + "，应为类别 1–7、等级 1–4"
+    )
     out.append(ctx.flag("members", at, message, column="证件号码"))
     return out
 
@@ -350,11 +387,17 @@ def dq066(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     if "是否参加城镇职工基本医疗保险" in members:
         both = resident & as_bool(members, "是否参加城镇职工基本医疗保险")
         message = "同时参加城乡居民基本医疗保险和城镇职工基本医疗保险（重复参保）"
-        out.append(ctx.flag("members", members.index[both.to_numpy()], message, column="是否参加城镇职工基本医疗保险"))
+        out.append(
+            ctx.flag(
+                "members", members.index[both.to_numpy()], message, column="是否参加城镇职工基本医疗保险"
+            )
+        )
     if "是否参加大病保险" in members:
         no_major = resident & is_no(members, "是否参加大病保险")
         message = "参加城乡居民基本医疗保险，但是否参加大病保险为否（大病保险随城乡居民医保参保）"
-        out.append(ctx.flag("members", members.index[no_major.to_numpy()], message, column="是否参加大病保险"))
+        out.append(
+            ctx.flag("members", members.index[no_major.to_numpy()], message, column="是否参加大病保险")
+        )
     if not out:
         raise SkipRule("members 表缺少列 是否参加城镇职工基本医疗保险 和 是否参加大病保险")
     return out

@@ -8,6 +8,8 @@ household through the shared 户编号 codes (count per code, gather back), neve
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -117,7 +119,9 @@ class DevelopmentalParams(RuleParams):
 # ------------------------------------------------------------------------------------ shared facts
 
 
-def monitoring_lines(ctx: AuditContext, params: MonitoringLine, years: pd.Series) -> tuple[pd.Series, pd.Series]:
+def monitoring_lines(
+    ctx: AuditContext, params: MonitoringLine, years: pd.Series
+) -> tuple[pd.Series, pd.Series]:
     """Per row: the monitoring line of its year (NaN where the year is NA) and where the value came
     from. The one place this pack looks the line up (to be routed to the province-aware policy).
     A needed year without a line skips the rule, naming the year and how to set it: never guessed."""
@@ -558,7 +562,9 @@ def helped_out(ctx: AuditContext) -> pd.Series:
     return resolved(ctx) & is_text(frame, METHOD, "帮扶消除")
 
 
-def eliminated_below(ctx: AuditContext, params: MonitoringLine) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series, pd.Series]:
+def eliminated_below(
+    ctx: AuditContext, params: MonitoringLine
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series, pd.Series]:
     """For MN121/MN122: the frame, the income used and its label, the line and its source per row
     (helped-out households with an income and a 消除监测时间 only)."""
     frame = households(ctx, RESOLVED, METHOD, ELIMINATED)
@@ -699,7 +705,11 @@ def mn125(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     none = members_per_household(ctx, text(members["劳动技能"]).isin(NO_LABOUR))
     flagged = resolved(ctx) & (total > 0) & (none == total)
     at = flagged.index[flagged]
-    message = "全部 " + fmt(total[at], "{:.0f}") + " 名成员均为无劳动力或丧失劳动力，兜底后应保持监测，但已标注风险消除"
+    message = (
+        "全部 "
+        + fmt(total[at], "{:.0f}")
+        + " 名成员均为无劳动力或丧失劳动力，兜底后应保持监测，但已标注风险消除"
+    )
     return ctx.flag("households", at, message, column=RESOLVED)
 
 
@@ -718,7 +728,9 @@ def mn126(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     filled = measure_filled(ctx)
     flagged = is_text(frame, METHOD, "帮扶消除") & ~filled.any(axis=1)
     at = flagged.index[flagged]
-    message = f"风险消除方式为帮扶消除，但 {len(filled.columns)} 个帮扶措施列（{'、'.join(filled.columns)}）均为空"
+    message = (
+        f"风险消除方式为帮扶消除，但 {len(filled.columns)} 个帮扶措施列（{'、'.join(filled.columns)}）均为空"
+    )
     return ctx.flag("households", at, message, column=METHOD)
 
 
@@ -872,23 +884,37 @@ def mn141(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     members = ctx.frame("members", "劳动技能")
     covered = is_text(frame, HOUSEHOLD_TYPE, "脱贫户") | (monitored(ctx) if CATEGORY in frame else False)
     total = members_per_household(ctx)
-    no_labour = covered & (total > 0) & (members_per_household(ctx, text(members["劳动技能"]).isin(NO_LABOUR)) == total)
+    no_labour = (
+        covered
+        & (total > 0)
+        & (members_per_household(ctx, text(members["劳动技能"]).isin(NO_LABOUR)) == total)
+    )
     parts = []
-    try:
-        parts.append((no_labour & (members_per_household(ctx, receives_welfare(ctx)) == 0), "整户无劳动能力但无成员享受低保或特困供养"))
-    except SkipRule:
-        pass
+    with contextlib.suppress(SkipRule):
+        parts.append(
+            (
+                no_labour & (members_per_household(ctx, receives_welfare(ctx)) == 0),
+                "整户无劳动能力但无成员享受低保或特困供养",
+            )
+        )
     marked = "整户无劳动能力兜底保障户"
     if marked in frame and RESOLVED in frame and CATEGORY in frame:
         unmarked = no_labour & monitored(ctx) & unresolved(ctx) & ~as_bool(frame, marked)
         parts.append((unmarked, "整户无劳动能力的未消除监测户未标注为整户无劳动能力兜底保障户"))
     if marked in frame:
         able = members_per_household(ctx, labour_members(ctx, LABOUR_SKILLS)) > 0
-        parts.append((as_bool(frame, marked) & able, "标注为整户无劳动能力兜底保障户，但有劳动年龄内的普通或技能劳动力成员"))
+        parts.append(
+            (
+                as_bool(frame, marked) & able,
+                "标注为整户无劳动能力兜底保障户，但有劳动年龄内的普通或技能劳动力成员",
+            )
+        )
     if not parts:
         raise SkipRule("缺少享受低保/特困供养列和“整户无劳动能力兜底保障户”列")
     any_gap = np.logical_or.reduce([flag.to_numpy(dtype=bool) for flag, _ in parts])
     at = frame.index[any_gap]
     low, high = ctx.policy.working_age
-    message = gap_list(parts, at).str.replace("劳动年龄内", f"劳动年龄（{low}–{high} 岁，参数 working_age）内", regex=False)
+    message = gap_list(parts, at).str.replace(
+        "劳动年龄内", f"劳动年龄（{low}–{high} 岁，参数 working_age）内", regex=False
+    )
     return ctx.flag("households", at, message, column=marked if marked in frame else None)
