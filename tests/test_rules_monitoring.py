@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-from conftest import make_id, message, rows
+from conftest import make_id, message, rows, write_xlsx
 
 from fupin_audit.audit import audit
 
@@ -441,3 +441,53 @@ def test_cli_monitoring_export_with_a_provincial_line(tmp_path):
     unset = subprocess.run([*command[:-2], "--fail-on", "error"], capture_output=True, text=True)
     assert unset.returncode == 0, unset.stderr
     assert "跳过" in unset.stdout and "2023 年没有防返贫监测线（参数 monitoring_line）" in unset.stdout
+
+
+def test_mn103_high_income_at_identification(tmp_path):
+    findings = check(
+        tmp_path, "MN103",
+        family("H1", **{**MONITORED, "人均纯收入（元）": 20000.01, "合规自付支出": 0}),  # 4
+        family("H2", **{**MONITORED, "人均纯收入（元）": 20000, "合规自付支出": 0}),  # at the maximum
+        family("H3", **{**MONITORED, "人均纯收入（元）": 30000, "合规自付支出": 15000}),  # explained
+        family("H4", **{**MONITORED, "人均纯收入（元）": 30000, "识别监测时间": "202212"}),  # before 2023
+    )  # fmt: skip
+    assert household_rows(findings, "MN103") == [4]
+    assert "20000.01 元高于 20000 元（参数 identification_income_max）" in message(findings, "MN103", 4)
+
+
+def test_mn108_illness_without_out_of_pocket_costs(tmp_path):
+    findings = check(
+        tmp_path, "MN108",
+        family("H1", **{**MONITORED, "合规自付支出": 0}),
+        family("H2", **{**MONITORED, "合规自付支出": 3000}),
+        family("H3", **{**MONITORED, "合规自付支出": "", "致贫/返贫风险1": "因学"}),
+        family("H4", **{**MONITORED, "合规自付支出": "", "风险是否已消除": "是"}),
+    )  # fmt: skip
+    assert household_rows(findings, "MN108") == [4]
+
+
+def test_mn171_exited_village_without_a_paved_road(tmp_path):
+    village = {
+        "县": "宿松县",
+        "乡": "孚玉镇",
+        "是否贫困村": "是",
+        "总户数": 300,
+        "总人口数": 1000,
+        "是否通客运班车": "是",
+    }
+    book = write_xlsx(
+        tmp_path / "行政村信息.xlsx",
+        {
+            "行政村信息": [
+                {**village, "村": "城西村", "是否出列": "是", "到乡镇是否通沥青（水泥）路": "否"},  # row 3
+                {**village, "村": "城东村", "是否出列": "是", "到乡镇是否通沥青（水泥）路": "是"},
+                {**village, "村": "河口村", "是否出列": "否", "到乡镇是否通沥青（水泥）路": "否"},
+            ]
+        },
+        title=EXPORTED,
+    )
+    result = audit([str(book)], select=["MN171"])
+    assert rows(result.findings, "MN171", "villages") == [3]
+    (tmp_path / "bus.toml").write_text("[rules.MN171]\nrequire_bus = true\n", encoding="utf-8")
+    result = audit([str(book)], select=["MN171"], config=tmp_path / "bus.toml")
+    assert rows(result.findings, "MN171", "villages") == []  # 城西村 has a bus

@@ -918,3 +918,87 @@ def mn141(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         "劳动年龄内", f"劳动年龄（{low}–{high} 岁，参数 working_age）内", regex=False
     )
     return ctx.flag("households", at, message, column=marked if marked in frame else None)
+
+
+# ------------------------------------------------------------------------------------ more checks
+
+
+class IdentificationIncomeParams(RuleParams):
+    identification_income_max: float = 20000.0  # 元/人·年
+    identification_check_from: int = 2023  # year of 识别监测时间 from which it is checked
+
+
+@rule(
+    "MN103",
+    "识别时收入明显高于监测线",
+    severity="warning",
+    needs=("households",),
+    columns={"households": (CATEGORY, RESOLVED, IDENTIFIED, INCOME)},
+    params=IdentificationIncomeParams,
+    what="监测户、风险未消除，识别监测时间的年份不早于 identification_check_from（默认 2023），人均纯收入大于（>）"
+    "identification_income_max（默认 20000 元），且合规自付支出为空或 0（没有刚性支出可以解释）。导出中没有合规自付支出列时"
+    "规则跳过。",
+    why="收入远高于监测线又无大额刚性支出的户纳入监测，识别依据可能不足（省级数据核查口径）。",
+    example="202305 识别的监测户，人均纯收入 25000 元，合规自付支出 0 → MN103。",
+)
+def mn103(ctx: AuditContext, params: IdentificationIncomeParams) -> pd.DataFrame:
+    frame = households(ctx, CATEGORY, RESOLVED, IDENTIFIED, INCOME, "合规自付支出")
+    year = frame[IDENTIFIED].astype("Int64") // 100
+    spent = frame["合规自付支出"].fillna(0) > 0
+    flagged = (
+        monitored(ctx)
+        & unresolved(ctx)
+        & (year >= params.identification_check_from).fillna(False).astype(bool)
+        & (frame[INCOME] > params.identification_income_max).fillna(False).astype(bool)
+        & ~spent
+    )
+    at = flagged.index[flagged]
+    message = (
+        "识别监测时间 " + month_text(frame.loc[at, IDENTIFIED]) + "，人均纯收入 " + money_texts(frame.loc[at, INCOME])
+        + f" 元高于 {yuan(params.identification_income_max)} 元（参数 identification_income_max），合规自付支出为空或 0"
+    )  # fmt: skip
+    return ctx.flag("households", at, message, column=INCOME)
+
+
+@rule(
+    "MN108",
+    "因病风险但合规自付支出为零",
+    severity="warning",
+    needs=("households",),
+    columns={"households": (CATEGORY, RESOLVED, RISK_SLOTS[0], "合规自付支出")},
+    what="监测户、风险未消除、风险含“因病”，而合规自付支出为空或 0。",
+    why="因病风险以医疗合规自付支出为主要依据；没有自付支出的因病风险识别依据不足。",
+    example="监测户风险1 = 因病，合规自付支出 0 → MN108。",
+)
+def mn108(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    frame = households(ctx, CATEGORY, RESOLVED, "合规自付支出")
+    none = ~(frame["合规自付支出"].fillna(0) > 0)
+    flagged = monitored(ctx) & unresolved(ctx) & has_risk(ctx, "因病") & none
+    at = flagged.index[flagged]
+    return ctx.flag("households", at, "风险为因病，但合规自付支出为空或 0", column="合规自付支出")
+
+
+class RequireBus(RuleParams):
+    require_bus: bool = False  # also require 是否通客运班车 = 否 to report
+
+
+@rule(
+    "MN171",
+    "出列村到乡镇未通硬化路或客运班车",
+    severity="warning",
+    needs=("villages",),
+    columns={"villages": ("是否出列", "到乡镇是否通硬化路")},
+    params=RequireBus,
+    what="是否出列 = 是，而到乡镇是否通沥青（水泥）路 = 否；参数 require_bus 为 true 时还要求是否通客运班车 = 否才报告。",
+    why="贫困村出列要求通硬化路等基础设施达标（贫困村退出标准）。",
+    example="出列村 到乡镇是否通沥青（水泥）路 = 否 → MN171。",
+)
+def mn171(ctx: AuditContext, params: RequireBus) -> pd.DataFrame:
+    columns = ("是否出列", "到乡镇是否通硬化路") + (("是否通客运班车",) if params.require_bus else ())
+    villages = ctx.frame("villages", *columns)
+    flagged = as_bool(villages, "是否出列") & is_no(villages, "到乡镇是否通硬化路")
+    text_ = "已出列，但到乡镇未通沥青（水泥）路"
+    if params.require_bus:
+        flagged &= is_no(villages, "是否通客运班车")
+        text_ += "，也未通客运班车（参数 require_bus）"
+    return ctx.flag("villages", flagged, text_, column="到乡镇是否通硬化路")
