@@ -17,6 +17,7 @@ FAMILIES = {
     "SY": "四严",
     "LG": "两该两不该",
     "IN": "收入与返贫风险",
+    "MN": "防返贫监测",
 }
 Severity = Literal["error", "warning", "info"]
 Scope = Literal["local", "global"]
@@ -178,7 +179,7 @@ def rule(
     era: Era = "any",
     era_note: str = "",
 ) -> Callable[[RuleFunction], Rule]:
-    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN).
+    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN).
 
     `example` is best an `Example`: records that the rule flags plus a near miss it does not, which
     `explain` shows and tests run (`fupin_audit.engine.examples.example_problems`); a plain text is
