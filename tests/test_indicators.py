@@ -184,3 +184,23 @@ def test_indicators_of_a_county_without_exits(tmp_path):
     assert values["near_line_bunching"]["villages_tested"] == 0
     assert value(values["wrong_exit_rate"]) == (0, 0, None)
     assert values["exited_this_year"] == {"households": 0, "people": 0}
+
+
+def test_bunching_without_a_line_for_the_year_is_a_note_not_a_crash(tmp_path):
+    """2023 data has no poverty line of the 2014–2020 series: the test is not run, and the CLI's
+    summary still prints."""
+    import subprocess
+    import sys
+
+    path = write_xlsx(
+        tmp_path / "y2023.xlsx",
+        {"户信息": [hh("A1", "孚玉镇", "城西村", 2, "已脱贫", 2019, 9000, 年度=2023)]},
+    )
+    bunch = audit([str(path)], select=["IN003"]).summary()["indicators"]["near_line_bunching"]
+    assert bunch["villages_tested"] == 0 and "2023" in bunch["note"]
+    result = subprocess.run(
+        [sys.executable, "-m", "fupin_audit", "check", str(path), "--select", "IN003"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "收入刚过线“扎堆”的村（IN002 检验）" in result.stdout

@@ -151,17 +151,11 @@ def bunching(ctx: AuditContext) -> dict[str, Any]:
         years = ctx.data_year("households")
         judged = exited(households) & households[INCOME].notna()
         lines = lines_for(ctx, years.where(judged))
-    except (SkipRule, ConfigError) as exc:
-        return {"note": f"无法检验：{exc}"}
+    except (SkipRule, ConfigError) as exc:  # e.g. no line for the year: nothing tested, said why
+        return {**_untested(band), "note": f"无法检验：{exc}"}
     judged &= lines.notna()
     if not judged.any():
-        return {
-            "band": [1.0, band],
-            "rule": "IN002",
-            "villages_tested": 0,
-            "villages_bunched": 0,
-            "bunched": [],
-        }
+        return _untested(band)
     income, line = households.loc[judged, INCOME], lines[judged]
     upper = (line * band).round(2)
     width = upper - line
@@ -190,6 +184,10 @@ def bunching(ctx: AuditContext) -> dict[str, Any]:
         "villages_bunched": len(flagged),
         "bunched": flagged.drop(columns=["bunched"]).to_dict("records"),
     }
+
+
+def _untested(band: float) -> dict[str, Any]:
+    return {"band": [1.0, band], "rule": "IN002", "villages_tested": 0, "villages_bunched": 0, "bunched": []}
 
 
 # ------------------------------------------------------------------------------------ measures
