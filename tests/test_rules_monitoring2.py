@@ -1,0 +1,362 @@
+"""The rest of the 防返贫监测 pack (MN105–MN161, DQ062–DQ073), monitoring indicators and a
+province's declarative date-window rule: real xlsx in the 监测对象信息 layout with two title rows,
+plus 已外出务工信息 / 计划外出务工信息 sheets (header on row 3) joined to members by 证件号码."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+from conftest import make_id, message, rows
+from test_rules_monitoring import (
+    EXPORTED,
+    HELPED_OUT,
+    MONITORED,
+    child,
+    family,
+    head,
+    household_rows,
+    write_export,
+)
+
+from fupin_audit.audit import audit
+
+HEAD_ID = make_id(birth="19830101", seq=111)
+CHILD_ID = make_id(birth="20130501", seq=112)
+WORK_COLUMNS = ("县", "户编号", "证件号码", "户类型", "监测对象类别", "是否已务工", "开始时间", "结束时间", "务工所在县",
+                "务工月收入", "就业渠道", "年度交通费补助", "是否点对点输送", "务工企业名称", "所属行业")  # fmt: skip
+
+
+def work(person: str = HEAD_ID, hid: str = "H1", **fields: object) -> dict[str, object]:
+    """A work record: 是否已务工 = 是, from 2023-03, in 东莞市, 4000 元 a month, 500 元 fare."""
+    record: dict[str, object] = {
+        "县": "宿松县", "户编号": hid, "证件号码": person, "户类型": "脱贫户", "监测对象类别": "", "是否已务工": "是",
+        "开始时间": "2023年03月", "结束时间": "", "务工所在县": "东莞市", "务工月收入": 4000, "就业渠道": "自主就业",
+        "年度交通费补助": 500, "是否点对点输送": "否", "务工企业名称": "某电子厂", "所属行业": "制造业",
+    }  # fmt: skip
+    record.update(fields)
+    return record
+
+
+def plan(person: str = HEAD_ID, hid: str = "H1", **fields: object) -> dict[str, object]:
+    record: dict[str, object] = {"县": "宿松县", "户编号": hid, "证件号码": person, "户类型": "脱贫户",
+                                 "是否计划务工": "是", "计划务工所在县": "东莞市", "就业服务需求": "岗位信息"}  # fmt: skip
+    record.update(fields)
+    return record
+
+
+def add_sheet(path: Path, name: str, records: list[dict[str, object]]) -> None:
+    """A second sheet in the same workbook, as the 务工月监测 export writes it (title rows, header row 3)."""
+    book = openpyxl.load_workbook(path)
+    sheet = book.create_sheet(name)
+    sheet.append([name])
+    sheet.append([EXPORTED])
+    columns: list[str] = []
+    for record in records:
+        columns += [c for c in record if c not in columns]
+    sheet.append(columns)
+    for record in records:
+        sheet.append([record.get(c) if record.get(c, "") != "" else None for c in columns])
+    book.save(path)
+
+
+def run(
+    tmp_path: Path, code: str, *households: list[dict[str, object]], works=(), plans=(), config: str = ""
+):
+    path = write_export(tmp_path / "监测对象信息.xlsx", [r for h in households for r in h])
+    if works:
+        add_sheet(path, "已外出务工信息", list(works))
+    if plans:
+        add_sheet(path, "计划外出务工信息", list(plans))
+    options: dict[str, object] = {"select": [code]}
+    if config:
+        (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+        options["config"] = tmp_path / "config.toml"
+    result = audit([str(path)], **options)  # type: ignore[arg-type]
+    outcome = next(o for o in result.outcomes if o.code == code)
+    assert outcome.status not in ("failed", "skipped"), (outcome.status, outcome.reason)
+    return result.findings
+
+
+def ids(seq: int, birth: str = "19830101") -> str:
+    return make_id(birth=birth, seq=seq)
+
+
+def pair(
+    k: int, head_fields: dict[str, object] | None = None, **child_fields: object
+) -> list[dict[str, object]]:
+    """Household k's 40-year-old 户主 (证件号码 ids(200 + 2k)) and 10-year-old child, own ID numbers."""
+    return [
+        head(**{"证件号码": ids(200 + 2 * k), **(head_fields or {})}),
+        child(证件号码=ids(201 + 2 * k, "20130501"), **child_fields),
+    ]
+
+
+# ------------------------------------------------------------------------------------ MN risk
+
+
+def test_mn105_risk_without_a_member_to_match(tmp_path):
+    findings = run(
+        tmp_path, "MN105",
+        family("H1", **MONITORED),  # 4: 因病, everyone 健康
+        family("H2", [head(健康状况="长期慢性病"), child()], **MONITORED),  # ill member
+        family("H3", **{**MONITORED, "致贫/返贫风险1": "因残"}),  # 8: nobody disabled
+        family("H4", [head(证件类型="残疾人证", 证件号码=ids(113) + "42"), child()], **{**MONITORED, "致贫/返贫风险1": "因残"}),
+        family("H5", **{**MONITORED, "致贫/返贫风险1": "因学"}),  # the child is in 小学
+        family("H6", [head(), child(在校生状况="学龄前儿童")], **{**MONITORED, "致贫/返贫风险1": "因学"}),  # 14
+        family("H7", **{"致贫/返贫风险1": "因病"}),  # not monitored
+    )  # fmt: skip
+    assert household_rows(findings, "MN105") == [4, 8, 14]
+    assert "风险为因病，但没有成员患有大病或长期慢性病" in message(findings, "MN105", 4)
+    assert "风险为因学，但没有在校成员" in message(findings, "MN105", 14)
+
+
+def test_mn107_unstable_work_risk(tmp_path):
+    risk = {**MONITORED, "致贫/返贫风险1": "因务工就业不稳"}
+    findings = run(
+        tmp_path, "MN107",
+        family("H1", pair(1, {"劳动技能": "丧失劳动力"}), **risk),  # 4: no labour
+        family("H2", pair(2), **risk),  # 6: labour, but nobody works (its record says 是否已务工 = 否)
+        family("H3", pair(3), **risk),  # works (record joined by 证件号码)
+        family("H4", pair(4, {"务工所在地": "东莞市"}), **risk),
+        family("H5", pair(5, {"公益性岗位": "护林员"}), **risk),
+        family("H6", pair(6, {"劳动技能": "弱劳动力或半劳动力"}), **{**risk, "风险是否已消除": "是"}),  # fine
+        works=[work(ids(206), hid="H3"), work(ids(204), 是否已务工="否", hid="H2")],
+    )  # fmt: skip
+    assert household_rows(findings, "MN107") == [4, 6]
+    assert "没有普通、技能或弱劳动力成员" in message(findings, "MN107", 4)
+    assert "风险未消除，且没有成员有务工记录" in message(findings, "MN107", 6)
+
+
+def test_mn109_gap_without_its_risk(tmp_path):
+    findings = run(
+        tmp_path, "MN109",
+        family("H1", **{**MONITORED, "是否危房户": "是"}),  # 4: no 因安全住房
+        family("H2", **{**MONITORED, "是否危房户": "是", "致贫/返贫风险2": "因安全住房"}),
+        family("H3", **{**MONITORED, "是否解决安全饮用水": "否"}),  # 8: no 因安全饮水
+        family("H4", **{**HELPED_OUT, "是否危房户": "是"}),  # resolved
+        family("H5", **{"是否危房户": "是"}),  # not monitored
+    )  # fmt: skip
+    assert household_rows(findings, "MN109") == [4, 8]
+    assert "是否危房户=是 而风险中没有因安全住房（参数 gap_risks）" in message(findings, "MN109", 4)
+
+
+def test_mn110_household_flags_against_members(tmp_path):
+    dropout = "是否义务教育阶段适龄儿童少年失学辍学"
+    uninsured = "是否有家庭成员未参加城乡居民（职工）基本医疗保险"
+    findings = run(
+        tmp_path, "MN110",
+        family("H1", **{dropout: "是", uninsured: "否"}),  # 4: flag 是, child in 小学
+        family("H2", [head(), child(在校生状况="非在校生")], **{dropout: "否", uninsured: "否"}),  # 6: a dropout
+        family("H3", [head(), child(在校生状况="非在校生")], **{dropout: "是", uninsured: "否"}),  # agrees
+        family("H4", **{dropout: "否", uninsured: "是"}),  # 10: everyone insured
+        family("H5", [head(是否参加城乡居民基本医疗保险="否"), child()], **{dropout: "否", uninsured: "否"}),  # 12
+        family("H6", [head(是否参加城乡居民基本医疗保险="否"), child()], **{dropout: "否", uninsured: "是"}),  # agrees
+    )  # fmt: skip
+    assert household_rows(findings, "MN110") == [4, 6, 10, 12]
+    assert "没有 6–15 岁未在校且无未上学原因的成员（参数 compulsory_education_age）" in message(
+        findings, "MN110", 4
+    )
+    assert "每名成员都参加了基本医疗保险" in message(findings, "MN110", 10)
+
+
+# ------------------------------------------------------------------------------------ MN elimination, measures
+
+
+def test_mn127_income_parts_against_measures(tmp_path):
+    findings = run(
+        tmp_path, "MN127",
+        family("H1", **{**HELPED_OUT, "生产经营性收入": 0, "工资性收入": 5000}),  # 4: 产业帮扶 without business income
+        family("H2", **{**HELPED_OUT, "生产经营性收入": 0.01}),  # positive: fine
+        family("H3", **{**HELPED_OUT, "生产经营性收入": 3000, "就业帮扶": "外出务工补贴", "工资性收入": 0,
+                        "风险消除后工资性收入": 6000}),  # the 风险消除后 value decides: fine
+        family("H4", **{**HELPED_OUT, "生产经营性收入": 3000, "综合保障": "农村低保", "转移性收入": 0}),  # 10
+        family("H5", **{**HELPED_OUT, "生产经营性收入": 3000, "综合保障": "低保边缘", "转移性收入": 0}),  # not 低保
+        family("H6", **{**MONITORED, "生产经营性收入": 0}),  # not eliminated
+        family("H7", **{**HELPED_OUT, "生产经营性收入": ""}),  # empty: not judged
+    )  # fmt: skip
+    assert household_rows(findings, "MN127") == [4, 10]
+    assert "产业帮扶有值，但生产经营性收入为 0 或负数" in message(findings, "MN127", 4)
+    assert "综合保障含低保、特困供养或残疾人补贴有值，但转移性收入为 0 或负数" in message(
+        findings, "MN127", 10
+    )
+
+
+def test_mn134_developmental_status(tmp_path):
+    findings = run(
+        tmp_path, "MN134",
+        family("H1", **{**MONITORED, "实施开发式帮扶措施情况": "尚未实施"}),  # 4: labour + 产业帮扶
+        family("H2", **{**MONITORED, "实施开发式帮扶措施情况": "已实施"}),  # fine (已实施 = 是)
+        family("H3", **{**MONITORED, "产业帮扶": "", "就业帮扶": "技能培训", "实施开发式帮扶措施情况": "是"}),  # 8
+        family("H4", [head(劳动技能="丧失劳动力"), child()], **{**MONITORED, "实施开发式帮扶措施情况": ""}),  # no labour
+        family("H5", **{**HELPED_OUT, "实施开发式帮扶措施情况": ""}),  # resolved
+    )  # fmt: skip
+    assert household_rows(findings, "MN134") == [4, 8]
+    assert "实施开发式帮扶措施情况为是，但" in message(findings, "MN134", 8)
+    assert "实施开发式帮扶措施情况为空或尚未实施" in message(findings, "MN134", 4)
+
+
+def test_mn135_comprehensive_support_against_members(tmp_path):
+    findings = run(
+        tmp_path, "MN135",
+        family("H1", **{"综合保障": "农村低保"}),  # 4: nobody receives 低保
+        family("H2", [head(享受低保政策情况="农村低保"), child()], **{"综合保障": "农村低保"}),
+        family("H3", **{"综合保障": "残疾人两项补贴"}),  # 8: nobody disabled
+        family("H4", [head(享受特困供养政策情况="农村特困"), child()], **MONITORED),  # 10: 特困 without the measure
+        family("H5", [head(享受低保政策情况="农村低保"), child()], **HELPED_OUT),  # resolved: not (4)
+        family("H6", **{"综合保障": "低保边缘户救助"}),  # 低保边缘 is not 低保
+    )  # fmt: skip
+    assert household_rows(findings, "MN135") == [4, 8, 10]
+    assert "综合保障含低保，但没有成员享受低保" in message(findings, "MN135", 4)
+    assert "有成员享受特困供养（或特困人员救助供养金 > 0），但综合保障中没有特困供养" in message(
+        findings, "MN135", 10
+    )
+
+
+def test_mn136_yulu_plan(tmp_path):
+    vocational = child(证件号码=ids(150, "20061001"), 在校生状况="中职二年级")
+    findings = run(
+        tmp_path, "MN136",
+        family("H1", **{"教育帮扶": "雨露计划"}),  # 4: no vocational student
+        family("H2", [head(), vocational], **{"教育帮扶": "雨露计划"}),
+        family("H3", [head(), vocational], **MONITORED),  # 8: monitored, student, no 雨露计划
+        family("H4", [head(), vocational]),  # not monitored: (2) not asked
+        family("H5", [head(), child(在校生状况="普通高中二年级")], **{"教育帮扶": "雨露计划"}),  # 12: 高中 is not 中职
+    )  # fmt: skip
+    assert household_rows(findings, "MN136") == [4, 8, 12]
+    assert "没有 中职*、高职高专*、技师学院* 在校生（参数 yulu_statuses）" in message(findings, "MN136", 4)
+
+
+def test_mn137_employment_help_but_nobody_works(tmp_path):
+    findings = run(
+        tmp_path, "MN137",
+        family("H1", pair(1), **{**MONITORED, "就业帮扶": "外出务工补贴"}),  # 4
+        family("H2", pair(2), **{**MONITORED, "就业帮扶": "外出务工补贴"}),  # record
+        family("H3", pair(3), **{**MONITORED, "公益岗位帮扶": "护林员"}),  # 8: post only on the household
+        family("H4", pair(4, {"公益性岗位": "护林员"}), **{**MONITORED, "公益岗位帮扶": "护林员"}),
+        family("H5", pair(5), **{**HELPED_OUT, "就业帮扶": "外出务工补贴"}),  # resolved
+        works=[work(ids(204), hid="H2")],
+    )  # fmt: skip
+    assert household_rows(findings, "MN137") == [4, 8]
+    assert message(findings, "MN137", 4).startswith("就业帮扶 = 外出务工补贴，但没有成员有务工记录")
+
+
+def test_mn138_migrant_subsidy_against_work_records(tmp_path):
+    subsidy = {**MONITORED, "就业帮扶": "外出务工补贴"}
+    findings = run(
+        tmp_path, "MN138",
+        family("H1", pair(1), **subsidy),  # fine: 东莞市, fare 500
+        family("H2", pair(2), **subsidy),  # 6: works at home in 宿松县
+        family("H3", pair(3), **subsidy),  # 8: away, fare 0
+        family("H4", pair(4), **{**MONITORED, "就业帮扶": "劳务输出"}),  # 10: started 202203, identified 202304
+        family("H5", pair(5), **{**MONITORED, "就业帮扶": "劳务输出"}),  # started after identification: fine
+        family("H6", pair(6, {}), **{**subsidy, "县": "东莞市"}),  # 14: the home county comes from the data
+        works=[
+            work(ids(202), hid="H1"), work(ids(204), hid="H2", 务工所在县="宿松县"),
+            work(ids(206), hid="H3", 年度交通费补助=0), work(ids(208), hid="H4", 开始时间="2022年03月"),
+            work(ids(210), hid="H5", 开始时间="2023年05月"), work(ids(212), hid="H6", 县="东莞市"),
+        ],
+    )  # fmt: skip
+    assert household_rows(findings, "MN138") == [6, 8, 10, 14]
+    assert "有年度交通费补助 > 0 的记录务工所在县就是本县" in message(findings, "MN138", 6)
+    assert "（本户县：宿松县），但没有成员在本县以外务工的记录" in message(findings, "MN138", 6)
+    assert "务工记录的年度交通费补助均为空或 0" in message(findings, "MN138", 8)
+    assert "务工记录均在识别监测时间之前开始" in message(findings, "MN138", 10)
+    assert "本户县：东莞市" in message(findings, "MN138", 14)
+
+
+# ------------------------------------------------------------------------------------ MN 兜底, work
+
+
+def test_mn142_te_kun_with_signs_of_labour(tmp_path):
+    tekun = {"享受特困供养政策情况": "农村特困"}
+    findings = run(
+        tmp_path, "MN142",
+        family("H1", pair(1, tekun)),  # 4: 40, healthy, not in school
+        family("H2", pair(2, {**tekun, "健康状况": "长期慢性病"})),
+        family("H3", pair(3, {**tekun, "证件号码": ids(300, "19640101")})),  # 59 at 2023-12-18: 8
+        family("H4", pair(4, {**tekun, "证件号码": ids(302, "19631201")})),  # 60: fine
+        family("H5", pair(5, {**tekun, "健康状况": "残疾"})),  # 12: has a work record
+        works=[work(ids(210), hid="H5")],
+    )  # fmt: skip
+    assert rows(findings, "MN142", "members") == [4, 8, 12]
+    assert "年龄 40 岁，18–59 岁（参数 te_kun_check_age）、健康、不在校" in message(findings, "MN142", 4)
+    assert "有务工记录或公益性岗位" in message(findings, "MN142", 12)
+
+
+def test_mn151_ages_of_workers_and_public_posts(tmp_path):
+    teen = ids(400, "20071201")  # 16 on 2023-12-01
+    findings = run(
+        tmp_path, "MN151",
+        family("H1", [head(证件号码=ids(401, "19530101"), 公益性岗位="护林员")]),  # 4: 70
+        family("H2", [head(证件号码=ids(402, "19540101"), 公益性岗位="保洁员")]),  # 69: fine
+        family("H3", [head(证件号码=teen)]),
+        works=[work(teen, hid="H3", 开始时间="2023年11月"), work(teen, hid="H3", 开始时间="2023年12月", 结束时间="")],
+    )  # fmt: skip
+    assert rows(findings, "MN151", "members") == [4]
+    assert "年龄 70 岁，不在 16–69 岁内（参数 public_job_age）" in message(findings, "MN151", 4, "members")
+    assert rows(findings, "MN151", "work") == [4]  # 2023-11: 15; 2023-12-01: turned 16
+    assert "当时年龄 15 岁，未满 16 岁（参数 min_work_age）" in message(findings, "MN151", 4, "work")
+
+
+def test_mn152_no_labour_or_pupil_at_work(tmp_path):
+    findings = run(
+        tmp_path, "MN152",
+        family("H1", pair(1, {"劳动技能": "丧失劳动力"})),  # 4: has a work record
+        family("H2", pair(2)),  # 7: the child plans to work
+        family("H3", pair(3, {"劳动技能": "无劳动力", "公益性岗位": "护林员"})),  # 8
+        family("H4", pair(4)),  # labourer at work: fine
+        family("H5", pair(5, {"劳动技能": "丧失劳动力"})),  # record says 是否已务工 = 否
+        works=[work(ids(202), hid="H1"), work(ids(208), hid="H4"), work(ids(210), hid="H5", 是否已务工="否")],
+        plans=[plan(ids(205, "20130501"), hid="H2"), plan(ids(206), hid="H3", 是否计划务工="否")],
+    )  # fmt: skip
+    assert rows(findings, "MN152", "members") == [4, 7, 8]
+    assert "劳动技能为丧失劳动力，但有务工记录" in message(findings, "MN152", 4)
+    assert "但有计划务工记录" in message(findings, "MN152", 7)
+
+
+def test_mn153_local_channel_outside_the_county(tmp_path):
+    findings = run(
+        tmp_path, "MN153",
+        family("H1", pair(1)), family("H2", pair(2)), family("H3", pair(3)),
+        works=[
+            work(ids(202), hid="H1", 就业渠道="乡村公益性岗位"),  # row 4: 东莞市 ≠ 宿松县
+            work(ids(204), hid="H2", 就业渠道="帮扶车间", 务工所在县="宿松县"),
+            work(ids(206), hid="H3", 就业渠道="自主就业"),
+            work(ids(999), hid="H9", 就业渠道="帮扶车间", 县="太湖县"),  # row 7: not a member, own 县
+        ],
+    )  # fmt: skip
+    assert rows(findings, "MN153", "work") == [4, 7]
+    assert "务工所在县为东莞市，不是本人所在的宿松县" in message(findings, "MN153", 4, "work")
+    assert "不是本人所在的太湖县" in message(findings, "MN153", 7, "work")
+
+
+def test_mn154_skilled_but_not_working(tmp_path):
+    findings = run(
+        tmp_path, "MN154",
+        family("H1", pair(1, {"劳动技能": "技能劳动力"})),  # 4
+        family("H2", pair(2, {"文化程度": "大专"})),  # 6
+        family("H3", pair(3, {"劳动技能": "技能劳动力"})),  # works
+        family("H4", pair(4, {"劳动技能": "技能劳动力"}), 户类型="一般农户"),  # not covered
+        family("H5", pair(5, {"文化程度": "本科及以上", "在校生状况": "本科二年级"})),  # a student
+        works=[work(ids(206), hid="H3")],
+    )  # fmt: skip
+    assert rows(findings, "MN154", "members") == [4, 6]
+    assert "40 岁（劳动年龄 16–" in message(findings, "MN154", 4)
+
+
+def test_mn161_wage_income_against_work(tmp_path):
+    findings = run(
+        tmp_path, "MN161",
+        family("H1", pair(1), **{"工资性收入": 8000}),  # 4: nobody works
+        family("H2", pair(2), **{"工资性收入": 0}),  # 6: a 2023 record with 4000 a month
+        family("H3", pair(3), **{"工资性收入": 99.99}),  # 8: below 100 (and works)
+        family("H4", pair(4), **{"工资性收入": 100}),  # works, at the minimum: fine
+        family("H5", pair(5), **{"工资性收入": 0}),  # record ended 202212: fine
+        works=[work(ids(204), hid="H2"), work(ids(206), hid="H3"), work(ids(208), hid="H4"),
+               work(ids(210), hid="H5", 开始时间="2022年01月", 结束时间="2022年12月")],
+    )  # fmt: skip
+    assert household_rows(findings, "MN161") == [4, 6, 8]
+    assert "工资性收入大于 0，但没有成员有务工记录" in message(findings, "MN161", 4)
+    assert "有成员当年务工且务工月收入大于 0，但工资性收入为空或 0" in message(findings, "MN161", 6)
+    assert "小于 100 元（参数 min_wage_income）" in message(findings, "MN161", 8)
