@@ -360,3 +360,131 @@ def test_mn161_wage_income_against_work(tmp_path):
     assert "工资性收入大于 0，但没有成员有务工记录" in message(findings, "MN161", 4)
     assert "有成员当年务工且务工月收入大于 0，但工资性收入为空或 0" in message(findings, "MN161", 6)
     assert "小于 100 元（参数 min_wage_income）" in message(findings, "MN161", 8)
+
+
+# ------------------------------------------------------------------------------------ DQ062–DQ073
+
+
+def test_dq062_young_people_with_primary_education(tmp_path):
+    findings = run(
+        tmp_path, "DQ062",
+        family("H1", [head(证件号码=ids(500, "20050101"), 文化程度="小学")]),  # 4: 18
+        family("H2", [head(证件号码=ids(501, "20071217"), 文化程度="文盲或半文盲")]),  # 5: 16 on 2023-12-17
+        family("H3", [head(证件号码=ids(502, "20071219"), 文化程度="小学")]),  # 15 on the export date
+        family("H4", [head(证件号码=ids(503, "20001201"), 文化程度="小学")]),  # 23
+        family("H5", [head(证件号码=ids(504, "20050101"), 文化程度="小学", 在校生状况="中职二年级")]),  # a student
+    )  # fmt: skip
+    assert rows(findings, "DQ062", "members") == [4, 5]
+    assert "18 岁（16–22 岁，参数 young_low_education_age），不在校，文化程度为小学" in message(
+        findings, "DQ062", 4
+    )
+
+
+def test_dq063_labour_skill_against_age_health_school(tmp_path):
+    findings = run(
+        tmp_path, "DQ063",
+        family("H1", [head(), child(劳动技能="丧失劳动力")]),  # 5: a 10-year-old
+        family("H2", [head(劳动技能="弱劳动力或半劳动力")]),  # 6: healthy 40-year-old
+        family("H3", [head(劳动技能="弱劳动力或半劳动力", 健康状况="长期慢性病")]),
+        family("H4", [head(证件号码=ids(600, "20060101"), 在校生状况="普通高中三年级")]),  # 8: 普通劳动力 at school
+        family("H5", [head(证件号码=ids(601, "20040101"), 在校生状况="本科二年级")]),  # tertiary: exempt
+    )  # fmt: skip
+    assert rows(findings, "DQ063", "members") == [5, 6, 8]
+    assert "10 岁未满 16 岁，劳动技能却为丧失劳动力" in message(findings, "DQ063", 5)
+    assert "不属于参数 student_labour_exempt" in message(findings, "DQ063", 8)
+
+
+def test_dq065_severe_disability_as_labour(tmp_path):
+    card = {"健康状况": "残疾", "证件类型": "残疾人证"}
+    findings = run(
+        tmp_path, "DQ065",
+        family("H1", [head(**card, 证件号码=ids(700) + "41")]),  # 4: 肢体一级
+        family("H2", [head(**card, 证件号码=ids(701) + "43")]),  # grade 3
+        family("H3", [head(**card, 证件号码=ids(702) + "12")]),  # 视力二级: not listed
+        family("H4", [head(**card, 证件号码=ids(703) + "42", 劳动技能="丧失劳动力")]),
+    )  # fmt: skip
+    assert rows(findings, "DQ065", "members") == [4]
+    assert "残疾类别 4、等级 1 级" in message(findings, "DQ065", 4)
+
+
+def test_dq067_monthly_wage(tmp_path):
+    findings = run(
+        tmp_path, "DQ067", family("H1", pair(1)),
+        works=[work(ids(202), 务工月收入=99.99), work(ids(202), 务工月收入=100), work(ids(202), 务工月收入=30000),
+               work(ids(202), 务工月收入=30000.01), work(ids(202), 务工月收入="四千"), work(ids(202), 是否已务工="否", 务工月收入=50)],
+    )  # fmt: skip
+    assert rows(findings, "DQ067", "work") == [4, 7, 8]
+    assert "务工月收入 99.99 元，不在 100–30000 元内（参数 monthly_wage_range）" in message(
+        findings, "DQ067", 4, "work"
+    )
+
+
+def test_dq068_work_months(tmp_path):
+    findings = run(
+        tmp_path, "DQ068", family("H1", pair(1)),
+        works=[
+            work(ids(202), 开始时间="2023年08月", 结束时间="2023年05月"),  # 4: reversed
+            work(ids(220), 开始时间="2022年01月", 结束时间="2022年06月"),
+            work(ids(220), 开始时间="2022年06月", 结束时间="2022年10月"),  # 6: starts in the previous end month
+            work(ids(222), 开始时间="2022年01月", 结束时间="2022年06月"),
+            work(ids(222), 开始时间="2022年07月", 结束时间="2022年10月"),  # no overlap
+            work(ids(224), 是否已务工="否", 开始时间="2023年01月", 结束时间=""),  # 9: 否 without an end
+            work(ids(226), 开始时间="2024年01月"),  # 10: after the export month 202312
+            work(ids(228), 开始时间="去年春天"),  # 11: unreadable
+        ],
+    )  # fmt: skip
+    assert rows(findings, "DQ068", "work") == [4, 6, 9, 10, 11]
+    assert "结束时间 202305 早于开始时间 202308" in message(findings, "DQ068", 4, "work")
+    assert "与本人另一段务工（202201–202206）重叠" in message(findings, "DQ068", 6, "work")
+
+
+def test_dq069_work_rows_against_members(tmp_path):
+    findings = run(
+        tmp_path, "DQ069",
+        family("H1", pair(1)), family("H2", pair(2), **MONITORED),
+        works=[
+            work(ids(202), hid="H1"),  # fine
+            work(ids(999), hid="H1"),  # 5: nobody
+            work(ids(204), hid="H1"),  # 6: the member is in H2 (and H2 is monitored)
+            work(ids(202), hid="H1", 监测对象类别="边缘易致贫户"),  # 7: category differs
+        ],
+        plans=[plan(ids(202), hid="H1"), plan(ids(998), hid="H1")],  # plan row 5: nobody
+    )  # fmt: skip
+    assert rows(findings, "DQ069", "work") == [5, 6, 6, 7]  # row 6: 户编号 and 监测对象类别
+    assert rows(findings, "DQ069", "work_plans") == [5]
+    assert "户编号为“H1”，与成员表中此人所在户的“H2”不同" in " ".join(
+        findings.loc[
+            (findings["rule"] == "DQ069") & (findings["row"] == 6) & (findings["table"] == "work"), "message"
+        ]
+    )
+
+
+def test_dq071_village_counts(tmp_path):
+    path = write_export(
+        tmp_path / "监测对象信息.xlsx",
+        family("H1", pair(1, {"享受低保政策情况": "农村低保"}), 村="城西村")
+        + family("H2", pair(2, {"享受低保政策情况": "农村低保"}), 村="城西村"),
+    )
+    village = {"县": "宿松县", "乡": "孚玉镇", "是否贫困村": "是", "是否出列": "是", "总户数": 300, "总人口数": 1000,
+               "低保户数": 10, "低保人口数": 20, "特困供养人口数": 5, "残疾人口数": 30, "危房户数": 0}  # fmt: skip
+    add_sheet(path, "行政村信息", [
+        {**village, "村": "城西村", "低保人口数": 1, "低保户数": 1},  # 4: 1 < the 2 members on 低保
+        {**village, "村": "城东村", "低保户数": 301},  # 5: more than 总户数 (and 低保人口 20 < 301)
+        {**village, "村": "河口村"},  # fine
+        {**village, "村": "新河村", "总人口数": 200, "总户数": 250},  # 7: people < households
+    ])  # fmt: skip
+    result = audit([str(path)], select=["DQ071"])
+    assert rows(result.findings, "DQ071", "villages") == [4, 5, 5, 7]
+    assert "低保人口数 1 小于成员表中本村享受低保的 2 人" in message(result.findings, "DQ071", 4)
+
+
+def test_dq073_public_posts(tmp_path):
+    findings = run(
+        tmp_path, "DQ073",
+        family("H1", [head(公益性岗位="护林员", **{"公益性岗位(月数)": ""})]),  # 4: no months
+        family("H2", [head(公益性岗位="", **{"公益性岗位(月数)": 6})]),  # 5: months without a post
+        family("H3", [head(公益性岗位="护林员,保洁员、护路员", **{"公益性岗位(月数)": 12})]),  # 6: three posts
+        family("H4", [head(公益性岗位="护林员,保洁员,护林员", **{"公益性岗位(月数)": 12})]),  # two distinct: fine
+    )  # fmt: skip
+    assert rows(findings, "DQ073", "members") == [4, 5, 6]
+    assert "登记了 3 个公益性岗位" in message(findings, "DQ073", 6)
