@@ -4,6 +4,9 @@ plus 已外出务工信息 / 计划外出务工信息 sheets (header on row 3) j
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -488,3 +491,70 @@ def test_dq073_public_posts(tmp_path):
     )  # fmt: skip
     assert rows(findings, "DQ073", "members") == [4, 5, 6]
     assert "登记了 3 个公益性岗位" in message(findings, "DQ073", 6)
+
+
+# ------------------------------------------------------------------------------------ indicators
+
+
+def indicator_county() -> list[dict[str, object]]:
+    """Four 监测户 (two 脱贫不稳定户, one 边缘易致贫户, one 突发严重困难户), three 脱贫户 not monitored, one
+    一般农户 not monitored."""
+    developmental = {"产业帮扶": "种植业"}
+    bare = {"产业帮扶": "", "就业帮扶": "技能培训"}
+    return (
+        family("H1", pair(1), **{**MONITORED, **developmental})
+        + family("H2", pair(2), **{**HELPED_OUT, **bare, "监测对象类别": "边缘易致贫户", "户类型": "一般农户",
+                                   "识别监测时间": "202301", "消除监测时间": "202305"})  # 4 months
+        + family("H3", pair(3, {"劳动技能": "丧失劳动力"}), **{**HELPED_OUT, "监测对象类别": "突发严重困难户",
+                 "风险消除方式": "自然消除", "识别监测时间": "202302", "消除监测时间": "202310"})  # 8, no labour
+        + family("H4", pair(4), **{**HELPED_OUT, **bare, "识别监测时间": "202304", "消除监测时间": "202306"})  # 2
+        + family("H5", pair(5), **{"人均纯收入（元）": 5000})  # MN101
+        + family("H6", pair(6))
+        + family("H7", pair(7), 是否危房户="是")  # MN102
+        + family("H8", pair(8), 是否危房户="是", 户类型="一般农户")  # MN102, but not a 脱贫户
+    )  # fmt: skip
+
+
+def test_monitoring_indicators_by_value(tmp_path):
+    path = write_export(tmp_path / "监测对象信息.xlsx", indicator_county())
+    (tmp_path / "line.toml").write_text("[monitoring_line]\n2023 = 7300\n", encoding="utf-8")
+    result = audit([str(path)], select=["MN101", "MN102"], config=tmp_path / "line.toml")
+    values = result.summary()["indicators"]
+    assert values["monitoring_households"] == 4
+    share = {
+        k: (v["numerator"], v["denominator"])
+        for k, v in values.items()
+        if isinstance(v, dict) and "numerator" in v
+    }
+    assert share["monitoring_type_脱贫不稳定户"] == (2, 4)
+    assert share["monitoring_type_边缘易致贫户"] == (1, 4)
+    assert share["monitoring_type_突发严重困难户"] == (1, 4)
+    assert share["monitoring_eliminated"] == (3, 4)
+    assert share["monitoring_eliminated_帮扶消除"] == (2, 3)
+    assert share["monitoring_eliminated_自然消除"] == (1, 3)
+    assert values["monitoring_months_to_elimination"] == {"median": 4.0, "households": 3}
+    assert share["monitoring_missed"] == (2, 3)  # H5 (MN101), H7 (MN102) of H5–H7; H8 is no 脱贫户
+    assert share["monitoring_developmental_of_labour"] == (1, 3)  # H1 of H1, H2, H4 (H3 has no labour)
+
+
+def test_monitoring_indicators_in_the_console_summary(tmp_path):
+    path = write_export(tmp_path / "监测对象信息.xlsx", indicator_county())
+    config = tmp_path / "line.toml"
+    config.write_text("[monitoring_line]\n2023 = 7300\n", encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "fupin_audit",
+        "check",
+        str(path),
+        "--config",
+        str(config),
+        "--select",
+        "MN101",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode in (0, 1), result.stderr
+    assert "监测户数" in result.stdout
+    assert "应纳未纳疑似户 ÷ 未纳入监测的脱贫户（MN101、MN102）" in result.stdout
+    assert "33.3%（1 / 3）" in result.stdout  # MN102 not selected: only H5
+    assert "识别至消除的月数（中位数）" in result.stdout and "4 个月（3 户）" in result.stdout

@@ -103,7 +103,10 @@ def _unless_not_run(result: AuditResult, item: dict[str, Any]) -> dict[str, Any]
 
 
 def compute(result: AuditResult) -> dict[str, Any]:
+    from fupin_audit import monitoring_indicators
+
     out = _compute(result)
+    out.update(monitoring_indicators.compute(result))
     for key in ("wrong_exit_rate", "wrong_inclusion_rate", "missed_rate"):
         if key in out:
             out[key] = _unless_not_run(result, out[key])

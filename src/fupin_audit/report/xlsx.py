@@ -139,6 +139,8 @@ def _indicator_rows(indicators: dict[str, Any]) -> list[list[Any]]:
             )
         elif isinstance(value, int | float):
             rows.append([key, value])
+        elif key == "monitoring_months_to_elimination" and value.get("median") is not None:
+            rows.append([key, f"{value['median']:g} 个月（{value['households']} 户）"])
         elif key == "near_line_bunching" and value:
             rows.append([key, f"{value['villages_bunched']} / {value['villages_tested']} 个村"])
     return rows
