@@ -4,12 +4,14 @@ plus 已外出务工信息 / 计划外出务工信息 sheets (header on row 3) j
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 from conftest import make_id, message, rows
 from test_rules_monitoring import (
     EXPORTED,
@@ -558,3 +560,29 @@ def test_monitoring_indicators_in_the_console_summary(tmp_path):
     assert "应纳未纳疑似户 ÷ 未纳入监测的脱贫户（MN101、MN102）" in result.stdout
     assert "33.3%（1 / 3）" in result.stdout  # MN102 not selected: only H5
     assert "识别至消除的月数（中位数）" in result.stdout and "4 个月（3 户）" in result.stdout
+
+
+# ------------------------------------------------------------------------------------ declarative
+
+
+def test_province_health_window_rule_through_the_cli(tmp_path):
+    """The shipped TOML example: a province's date window on 识别监测时间 (YYYYMM as a number), both
+    ends inclusive, an empty month never matches."""
+    rules_file = Path(__file__).parent.parent / "rules" / "province_health_window.toml"
+    no_health = {**MONITORED, "健康帮扶": ""}
+    path = write_export(
+        tmp_path / "监测对象信息.xlsx",
+        family("H1", **{**no_health, "识别监测时间": "202304"})  # 4: first month of the window
+        + family("H2", **{**no_health, "识别监测时间": "202312"})  # 6: last month
+        + family("H3", **{**no_health, "识别监测时间": "202303"})  # before
+        + family("H4", **{**no_health, "识别监测时间": "202401"})  # after
+        + family("H5", **{**MONITORED, "识别监测时间": "202306"})  # has 健康帮扶
+        + family("H6", **{"健康帮扶": "", "识别监测时间": ""}),  # not monitored
+    )
+    command = [sys.executable, "-m", "fupin_audit", "check", str(path), "--rules", str(rules_file),
+               "--select", "PH001", "-f", "csv", "--fail-on", "warning"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    findings = pd.read_csv(io.StringIO(result.stdout), dtype=str)
+    assert list(findings["rule"]) == ["PH001", "PH001"] and list(findings["row"]) == ["4", "6"]
+    assert findings["message"][0] == "识别监测时间 202304，在省定窗口 202304–202312 内，健康帮扶为空"
