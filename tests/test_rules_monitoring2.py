@@ -586,3 +586,40 @@ def test_province_health_window_rule_through_the_cli(tmp_path):
     findings = pd.read_csv(io.StringIO(result.stdout), dtype=str)
     assert list(findings["rule"]) == ["PH001", "PH001"] and list(findings["row"]) == ["4", "6"]
     assert findings["message"][0] == "识别监测时间 202304，在省定窗口 202304–202312 内，健康帮扶为空"
+
+
+# ------------------------------------------------------------------------------------ a clean county
+
+
+def clean_county() -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
+    """A 2023 county that trips no MN or DQ060–DQ073 rule: a 脱贫户 with a migrant worker, an open
+    监测户 (因病, with its measures), an eliminated 边缘易致贫户; work and plan sheets that match."""
+    common = {"工资性收入": 24000, "生产经营性收入": 6000, "转移性收入": 1200, "合规自付支出": 3000,
+              "实施开发式帮扶措施情况": "是"}  # fmt: skip
+    households = (
+        family("H1", pair(1), **common)
+        + family("H2", pair(2, {"健康状况": "长期慢性病"}),
+                 **{**MONITORED, **common, "人均纯收入（元）": 9000, "识别监测时间": "202306"})
+        + family("H3", pair(3, {"健康状况": "患有大病"}), **{**HELPED_OUT, **common, "监测对象类别": "边缘易致贫户", "户类型": "一般农户",
+                                   "人均纯收入（元）": 12000, "识别监测时间": "202301", "消除监测时间": "202308"})
+    )  # fmt: skip
+    works = [work(ids(202), hid="H1"), work(ids(204), hid="H2", 监测对象类别="脱贫不稳定户"),
+             work(ids(206), hid="H3", 户类型="一般农户", 监测对象类别="边缘易致贫户")]  # fmt: skip
+    plans = [plan(ids(202), hid="H1")]
+    return households, works, plans
+
+
+def test_clean_monitoring_county_has_no_mn_or_dq06x_dq07x_findings(tmp_path):
+    from fupin_audit.engine.registry import default_registry
+
+    codes = [r.code for r in default_registry() if r.code.startswith(("MN", "DQ06", "DQ07"))]
+    assert len(codes) == 34 + 14  # every MN code of MONITORING.md §5 and DQ060–DQ073
+    households, works, plans = clean_county()
+    path = write_export(tmp_path / "监测对象信息.xlsx", households)
+    add_sheet(path, "已外出务工信息", works)
+    add_sheet(path, "计划外出务工信息", plans)
+    (tmp_path / "line.toml").write_text("[monitoring_line]\n2023 = 7300\n", encoding="utf-8")
+    result = audit([str(path)], select=codes, config=tmp_path / "line.toml")
+    assert result.findings.empty, result.findings[["rule", "table", "row", "message"]].to_string()
+    ran = {o.code for o in result.outcomes if o.status == "ran"}
+    assert {"MN101", "MN105", "MN121", "MN133", "MN138", "MN161", "DQ060", "DQ068", "DQ069"} <= ran
