@@ -338,7 +338,8 @@ def write_monitoring_xlsx(sample: MonitoringSample, path: Path) -> None:
         _check_rows(len(frame) + MONITORING_TITLE_ROWS + 1, name, name)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    partial = path.with_name(f".{path.name}.partial")  # renamed into place once complete
+    wb = xlsxwriter.Workbook(str(partial), {"constant_memory": True, "strings_to_numbers": False})
     try:
         bold = wb.add_format({"bold": True})
         titles = {name: f"{sample.county}{sample.year}年{name}" for name in sheets}
@@ -351,8 +352,10 @@ def write_monitoring_xlsx(sample: MonitoringSample, path: Path) -> None:
                 ws.write_string(2, j, head, bold)
             ws.freeze_panes(3, 0)
             _write_body(ws, frame, 3, 0, {j for j, c in enumerate(frame.columns) if c in ID_COLUMNS})
-    finally:
         wb.close()
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def write_monitoring_csv(sample: MonitoringSample, folder: Path, *, encoding: str = "utf-8") -> list[Path]:
