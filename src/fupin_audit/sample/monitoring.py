@@ -71,6 +71,7 @@ MEASURE_COLUMN = {
     "饮水安全保障": "饮水安全保障", "易地搬迁": "搬迁", "综合保障": "综合保障", "社会帮扶": "社会帮扶",
     "慰问救助": "社会帮扶", "基础设施": "基础设施建设",
 }  # fmt: skip
+HEALTH_PREMIUM = "城乡居民基本医疗保险个人缴费补贴"
 DEVELOPMENTAL_COLUMNS = ("产业帮扶", "就业帮扶", "金融帮扶", "公益性岗位帮扶")
 UNSTABLE_SHARE = 0.08  # of 脱贫户, monitored as 脱贫不稳定户
 UNSTABLE_INCOME_MAX = 15_000.0  # 未消除 脱贫不稳定户 stay well under MN103's 20000
@@ -199,6 +200,9 @@ def measure_columns(measures: pd.DataFrame, year: int) -> pd.DataFrame:
     """The data year's measures of each household as the export's measure columns (comma-joined 内容)."""
     m = measures[(measures["户编号"] != "") & (measures["年度"] == str(year))]
     m = m.assign(column=m["措施类型"].map(MEASURE_COLUMN)).dropna(subset=["column"])
+    # 健康帮扶 of the export also lists the 医保 premium subsidy every 脱贫户/监测户 gets (layouts note)
+    health = m[m["column"] == "健康帮扶"].drop_duplicates("户编号").assign(内容=HEALTH_PREMIUM)
+    m = pd.concat([m, health], ignore_index=True)
     joined = m.drop_duplicates(["户编号", "column", "内容"]).groupby(["户编号", "column"])["内容"].agg(",".join)
     return joined.unstack("column")
 
