@@ -130,6 +130,7 @@ def audit(
     )
     seconds.update(dataset.seconds)
     ctx = AuditContext(dataset, settings.policy, year)
+    dataset.diagnostics.extend(ctx.year_conflicts())
     clock = time.perf_counter()
     result = run_rules(
         ctx,

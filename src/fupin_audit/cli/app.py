@@ -243,7 +243,7 @@ def _diagnose(err, result, warnings: list[str]) -> None:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
         colour = "red" if diag.level == "error" else "yellow"
         err.print(
-            f"[{colour}]{diag.level}[/]: {escape(where)}: {escape(diag.message)}",
+            f"[{colour}]{diag.level}[/]: " + (f"{escape(where)}: " if where else "") + escape(diag.message),
             markup=True,
             highlight=False,
         )
