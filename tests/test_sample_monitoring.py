@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from fupin_audit.audit import audit
 from fupin_audit.cli.app import app
-from fupin_audit.sample.monitoring import PERSON_COLS, generate_monitoring
+from fupin_audit.sample.monitoring import EXTRA_COLS, PERSON_COLS, generate_monitoring
 from fupin_audit.sample.monitoring_defects import DEFECTS, NOT_PLANTED
 from fupin_audit.sample.writers import write_monitoring_xlsx
 
@@ -87,7 +87,9 @@ def test_layout_is_the_export(clean_2023):
         pytest.skip("layouts/2023-监测对象信息.txt not available")
     text = LAYOUT.read_text(encoding="utf-8").split("# Column names of the export")[1]
     layout = [ln for ln in text.splitlines()[1:] if ln and not ln.startswith("#")]
-    assert [h for h in header if h != "姓名"] == layout  # verbatim, in the layout's order, units included
+    assert [
+        h for h in header if h not in EXTRA_COLS
+    ] == layout  # verbatim, in the layout's order, units included
     assert len(rows) - 3 == len(persons)
     body = pd.DataFrame(rows[3:], columns=header, dtype=str)
     assert set(body["性别"]) == {"1", "2"}
@@ -112,7 +114,8 @@ def test_clean_county_gives_no_findings(clean_2023, lines):
     assert result.findings.empty, result.findings[["rule", "message"]].head(10).to_string()
     ran = {o.code for o in result.outcomes if o.status == "ran"}
     assert {"LG102", "IN001", "DQ011", "SY103", "SY104", "LG402"} <= ran
-    assert not result.dataset.diagnostics
+    # the export's own headers only raise notes (公益性岗位 read as a member's post, the two 公益岗位 columns merged)
+    assert not [d for d in result.dataset.diagnostics if d.level != "info"]
 
 
 def test_2026_header_says_防止返贫致贫对象(tmp_path, lines):
@@ -168,8 +171,7 @@ def test_nothing_but_the_planted_rules_fires(dirty_2023):
     sample, findings = dirty_2023
     planted = sample.planted[sample.planted["outputs"] == "all"]
     expected = set(planted["rule"]) | {r for also in planted["also"] for r in also.split()}
-    assert set(findings["rule"]) == set(planted["rule"])
-    assert set(findings["rule"]) <= expected
+    assert set(planted["rule"]) <= set(findings["rule"]) <= expected
     notes = sample.planted[sample.planted["outputs"] == "none"]
     assert set(notes["rule"]) == set(NOT_PLANTED)
 

@@ -492,7 +492,11 @@ def _monitoring_sample(
     """Write a monitoring-era county (监测对象信息 layout) and its planted.csv; (files, planted cases)."""
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.sample.monitoring import generate_monitoring
-    from fupin_audit.sample.writers import write_monitoring_csv, write_monitoring_parquet, write_monitoring_xlsx
+    from fupin_audit.sample.writers import (
+        write_monitoring_csv,
+        write_monitoring_parquet,
+        write_monitoring_xlsx,
+    )
 
     sample = generate_monitoring(households, seed=seed, year=year, defects=defects)
     if fmt is SampleFormat.xlsx:

@@ -30,7 +30,10 @@ UNSTABLE, EDGE, SUDDEN = "脱贫不稳定户", "边缘易致贫户", "突发严�
 CATEGORY_HEADER = {2026: "防止返贫致贫对象类别"}
 MONITORING_FROM = 2021
 
-# Verbatim headers of the 监测对象信息 export (layouts/2023-监测对象信息.txt), plus 姓名 after 户编号.
+# Verbatim headers of the 监测对象信息 export (layouts/2023-监测对象信息.txt) plus `EXTRA_COLS`, which the
+# layout's partial list lacks but a county's full-field export carries: 姓名, and the two income parts that
+# make 纯收入 = 工资性 + 生产经营性 + 财产性 + 转移性 − 生产经营性支出 add up to 人均纯收入 × 人数 (DQ051).
+EXTRA_COLS = ("姓名", "财产性收入", "生产经营性支出")
 PERSON_COLS = (
     "县", "乡", "村", "户编号", "姓名", "证件类型", "证件号码", "性别", "民族", "出生日期", "与户主关系",
     "户联系电话", "家庭成员联系电话", "户类型", "监测对象类别", "文化程度", "在校生状况", "失学或辍学原因",
@@ -38,7 +41,7 @@ PERSON_COLS = (
     "是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险", "是否参加大病保险",
     "是否参加城乡居民基本养老保险", "是否参加城镇职工基本养老保险", "是否接受医疗救助", "享受低保政策情况",
     "享受特困供养政策情况", "整户无劳动能力兜底保障户", "是否有家庭成员未参加城乡居民（职工）基本医疗保险",
-    "是否义务教育阶段适龄儿童少年失学辍学", "人均纯收入（元）", "工资性收入", "生产经营性收入", "转移性收入",
+    "是否义务教育阶段适龄儿童少年失学辍学", "人均纯收入（元）", "工资性收入", "生产经营性收入", "财产性收入", "转移性收入", "生产经营性支出",
     "特困人员救助供养金", "合规自付支出", "耕地面积（亩）", "林地面积（亩）", "退耕还林面积（亩）",
     "林果面积（亩）", "牧草地面积", "水面面积", "住房面积", "与村主干路距离", "入户道路是否硬化", "是否危房户",
     "是否解决安全饮用水", "是否通生活用电", "是否有卫生厕所", "致贫/返贫风险1", "致贫/返贫风险2",
@@ -49,7 +52,6 @@ PERSON_COLS = (
     "综合保障", "住房安全保障", "饮水安全保障", "搬迁", "基础设施建设", "生产生活条件改善",
     "实施开发式帮扶措施情况", "信息采集人", "信息采集人联系电话", "其他备注",
 )  # fmt: skip
-HOUSEHOLD_FIELDS = PERSON_COLS[PERSON_COLS.index("户类型") :]  # noqa: E203 (repeated on every member row)
 RISK_COLS = tuple(f"致贫/返贫风险{i}" for i in range(1, 6))
 AFTER_ELIMINATION_COLS = (
     "风险消除后是否住房损毁", "风险消除后是否饮水设施损毁", "风险消除后是否义务教育阶段适龄儿童少年失学辍学",
@@ -118,7 +120,9 @@ def generate_monitoring(
     if year < MONITORING_FROM:
         raise ValueError(f"the monitoring layout starts in {MONITORING_FROM}, not {year}")
     place = county if isinstance(county, Place) else place_of(county)
-    params = Params(households=households, seed=seed, year=year, county=place.county, defects=False, place=place)
+    params = Params(
+        households=households, seed=seed, year=year, county=place.county, defects=False, place=place
+    )
     tables = to_tables(build_clean(params))
     rng = np.random.default_rng([seed, year, 2021])
     persons = person_rows(tables, year, rng)
@@ -130,7 +134,9 @@ def generate_monitoring(
         county=place.county,
         export_date=f"{year}-12-31",
     )
-    sample.planted = plant_monitoring(sample, seed=seed, per_rule=max(1, round(households / 1000)), active=defects)
+    sample.planted = plant_monitoring(
+        sample, seed=seed, per_rule=max(1, round(households / 1000)), active=defects
+    )
     return sample
 
 
@@ -203,7 +209,9 @@ def measure_columns(measures: pd.DataFrame, year: int) -> pd.DataFrame:
     # 健康帮扶 of the export also lists the 医保 premium subsidy every 脱贫户/监测户 gets (layouts note)
     health = m[m["column"] == "健康帮扶"].drop_duplicates("户编号").assign(内容=HEALTH_PREMIUM)
     m = pd.concat([m, health], ignore_index=True)
-    joined = m.drop_duplicates(["户编号", "column", "内容"]).groupby(["户编号", "column"])["内容"].agg(",".join)
+    joined = (
+        m.drop_duplicates(["户编号", "column", "内容"]).groupby(["户编号", "column"])["内容"].agg(",".join)
+    )
     return joined.unstack("column")
 
 
@@ -215,7 +223,9 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
     hh = pd.DataFrame(index=h["户编号"].to_numpy())
     hh = hh.join(status)
     measures = measure_columns(tables["measures"], year)
-    for col in (c for c in PERSON_COLS[PERSON_COLS.index("产业帮扶") : PERSON_COLS.index("实施开发式帮扶措施情况")]):
+    for col in (
+        c for c in PERSON_COLS[PERSON_COLS.index("产业帮扶") : PERSON_COLS.index("实施开发式帮扶措施情况")]
+    ):
         hh[col] = measures[col].reindex(hh.index).fillna("") if col in measures else ""
     developmental = np.zeros(n, dtype=bool)
     for col in DEVELOPMENTAL_COLUMNS:
@@ -227,6 +237,8 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
     hh["工资性收入"] = hv["工资性收入"]
     hh["生产经营性收入"] = hv["生产经营性收入"]
     hh["转移性收入"] = hv["转移性收入"]
+    hh["财产性收入"] = hv["财产性收入"]
+    hh["生产经营性支出"] = hv["生产经营性支出"]
     hh["特困人员救助供养金"] = hv["五保金"]
     ill = hv["主要致贫原因"].eq("因病").to_numpy() & (hh["监测对象类别"] != "").to_numpy()
     hh["合规自付支出"] = np.where(ill, np.char.mod("%.2f", np.round(rng.uniform(3000, 20000, n), 2)), "0.00")
@@ -301,7 +313,9 @@ def _collectors(h: pd.DataFrame, m: pd.DataFrame, rng: np.random.Generator) -> t
     names = h["帮扶责任人"].to_numpy(dtype=object)
     distinct = pd.unique(names)
     taken = set(h["户联系电话"]) | set(m["成员联系电话"])
-    pool = [p for p in np.char.mod("%d", unique_phones(rng, len(distinct) + len(taken) + 10)) if p not in taken]
+    pool = [
+        p for p in np.char.mod("%d", unique_phones(rng, len(distinct) + len(taken) + 10)) if p not in taken
+    ]
     phone_of = dict(zip(distinct, pool, strict=False))
     phones = np.array([phone_of[x] if x else "" for x in names], dtype=object)
     return names, phones
@@ -312,7 +326,6 @@ def _collectors(h: pd.DataFrame, m: pd.DataFrame, rng: np.random.Generator) -> t
 
 def village_rows(villages: pd.DataFrame, persons: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """行政村信息: the model's villages with counts that hold at least the registered people they list."""
-    by_village = persons.groupby("村")
     first = persons.drop_duplicates("户编号")
     dibao = persons["享受低保政策情况"] != "未享受"
     count = lambda mask: mask.groupby(persons["村"]).sum()  # noqa: E731
@@ -320,12 +333,18 @@ def village_rows(villages: pd.DataFrame, persons: pd.DataFrame, rng: np.random.G
     v = villages.set_index("村")
     dibao_people = count(dibao).reindex(v.index, fill_value=0).to_numpy()
     dibao_households = (
-        persons[dibao].drop_duplicates("户编号").groupby("村").size().reindex(v.index, fill_value=0).to_numpy()
+        persons[dibao]
+        .drop_duplicates("户编号")
+        .groupby("村")
+        .size()
+        .reindex(v.index, fill_value=0)
+        .to_numpy()
     )
     tekun = count(persons["享受特困供养政策情况"] != "不享受").reindex(v.index, fill_value=0).to_numpy()
     disabled = count(persons["健康状况"].str.contains("残疾")).reindex(v.index, fill_value=0).to_numpy()
-    weifang = count(first["是否危房户"] == C.YES).reindex(v.index, fill_value=0).to_numpy() if len(first) else 0
-    del by_village
+    weifang = (
+        (first["是否危房户"] == C.YES).groupby(first["村"]).sum().reindex(v.index, fill_value=0).to_numpy()
+    )
     total_h = pd.to_numeric(v["总户数"]).to_numpy()
     total_p = pd.to_numeric(v["总人口数"]).to_numpy()
     extra = rng.integers(0, 4, n)
@@ -344,7 +363,9 @@ def village_rows(villages: pd.DataFrame, persons: pd.DataFrame, rng: np.random.G
             "危房户数": np.char.mod("%d", weifang),
             "未实现饮水安全户数": "0",
             "参加城乡居民基本养老保险人数": np.char.mod("%d", np.round(total_p * 0.6).astype(np.int64)),
-            "村级集体经济收入（万元）": np.char.mod("%.4f", pd.to_numeric(v["村集体经济收入"]).to_numpy() / 10_000),
+            "村级集体经济收入（万元）": np.char.mod(
+                "%.4f", pd.to_numeric(v["村集体经济收入"]).to_numpy() / 10_000
+            ),
             "村小学（个数）": np.char.mod("%d", rng.integers(0, 2, n)),
             "是否通客运班车": C.YES,
             "到乡镇是否通沥青（水泥）路": C.YES,

@@ -37,14 +37,12 @@ MEASURE_COLS = (
     "产业帮扶", "就业帮扶", "公益岗位帮扶", "公益性岗位帮扶", "健康帮扶", "教育帮扶", "金融帮扶", "社会帮扶",
     "综合保障", "住房安全保障", "饮水安全保障", "搬迁", "基础设施建设", "生产生活条件改善",
 )  # fmt: skip
-DEVELOPMENTAL = ("产业帮扶", "就业帮扶", "金融帮扶", "公益岗位帮扶", "公益性岗位帮扶")
 ABLE_SKILLS = ("普通劳动力", "技能劳动力")
 # Rules that run on this layout but that the sample does not plant, and why.
 NOT_PLANTED = {
     "DQ001": "监测对象信息导出只要求户编号、证件号码两列，样例不删列",
     "DQ021": "平铺导出按户编号合并户行，不能表示重复的户行",
     "DQ037": "平铺导出中每个成员行本身就带户信息，不能表示无户的成员",
-    "SY204": "监测期数据没有未脱贫/返贫户（户类型只有脱贫户、一般农户），规则无对象",
     "SY301": "监测期村表没有贫困人口数，户表也没有未脱贫户，贫困发生率无从计算",
 }
 
@@ -166,7 +164,9 @@ def _adult(p: Planter) -> pd.Series:
 def _dq002(p: Planter, r: object) -> Case:
     good = p.id_of(r)
     p.set_person(r, "证件号码", "")
-    return Case(p.household_of(r), f"户 {p.household_of(r)} 一名成员的必填字段“证件号码”为空（原号码 {good}）")
+    return Case(
+        p.household_of(r), f"户 {p.household_of(r)} 一名成员的必填字段“证件号码”为空（原号码 {good}）"
+    )
 
 
 def _dq003(p: Planter, r: object) -> Case:
@@ -211,7 +211,11 @@ def _dq013(p: Planter, r: object) -> Case:
     shown = number_text(float(int(p.id_of(r))))
     good = p.id_of(r)
     p.set_person(r, "证件号码", shown)
-    return Case(shown, f"证件号码被 Excel 存成数字（xlsx 中为数值单元格），显示为 {shown}，原号码 {good} 无法恢复", "DQ010")
+    return Case(
+        shown,
+        f"证件号码被 Excel 存成数字（xlsx 中为数值单元格），显示为 {shown}，原号码 {good} 无法恢复",
+        "DQ010",
+    )
 
 
 def _dq014(p: Planter, r: object) -> Case:
@@ -252,7 +256,11 @@ def _dq018(p: Planter, r: object) -> Case:
 def _dq020(p: Planter, r: object) -> Case:
     copy = p.persons.loc[[r]]
     p.persons = p.sample.persons = pd.concat([p.persons, copy], ignore_index=True)
-    return Case(p.id_of(r), f"户 {p.household_of(r)} 中同一人（{p.id_of(r)}）登记两行")
+    return Case(
+        p.id_of(r),
+        f"户 {p.household_of(r)} 中同一人（{p.id_of(r)}）登记两行；附带：由成员行数得出的人口数多 1，DQ051 也报出",
+        "DQ051",
+    )
 
 
 def _dq030(p: Planter, r: object) -> Case:
@@ -278,7 +286,10 @@ def _dq033(p: Planter, r: object) -> Case:
     sex = "1" if (digit ^ 1) % 2 else "2"
     p.set_person(r, "证件号码", bad)
     p.set_person(r, "性别", sex)
-    return Case(p.household_of(r), f"户主与配偶同为{'男' if sex == '1' else '女'}性（配偶 {bad}，证件号码与性别列一致）")
+    return Case(
+        p.household_of(r),
+        f"户主与配偶同为{'男' if sex == '1' else '女'}性（配偶 {bad}，证件号码与性别列一致）",
+    )
 
 
 def _dq034(p: Planter, r: object) -> Case:
@@ -290,7 +301,9 @@ def _dq036(p: Planter, r: object) -> Case:
     h = p.household_of(r)
     old = str(p.persons.at[r, "住房面积"])
     p.set_person(r, "住房面积", str(int(old) + 30))
-    return Case(h, f"平铺导出中同一户的“住房面积”不一致：成员 {p.id_of(r)} 所在行写 {int(old) + 30}，其他行写 {old}")
+    return Case(
+        h, f"平铺导出中同一户的“住房面积”不一致：成员 {p.id_of(r)} 所在行写 {int(old) + 30}，其他行写 {old}"
+    )
 
 
 def _dq038(p: Planter, h: str) -> Case:
@@ -326,8 +339,19 @@ def _dq052(p: Planter, h: str) -> Case:
 
 
 def _dq053(p: Planter, h: str) -> Case:
-    p.set_household(h, INCOME, "168000.00")
-    return Case(h, f"人均纯收入 168000.00 元，超过 100000 元（原 {p.hh.at[h, 'income']:.2f} 元）")
+    old = _set_per_capita(p, h, 168_000)
+    return Case(h, f"人均纯收入 168000.00 元，超过 100000 元（原 {old:.2f} 元；各项收入随之改写，仍能合计）")
+
+
+def _set_per_capita(p: Planter, h: str, value: float) -> float:
+    """人均纯收入 := value with the parts rewritten to add up (all of it 工资性收入), so that DQ051, which
+    compares 人均纯收入 × 人数 with the sum of the parts, stays quiet; the old value."""
+    total = round(value * int(p.hh.at[h, "size"]), 2)
+    p.set_household(h, INCOME, f"{value:.2f}")
+    p.set_household(h, "工资性收入", f"{total:.2f}")
+    for col in ("生产经营性收入", "财产性收入", "转移性收入", "生产经营性支出", "特困人员救助供养金"):
+        p.set_household(h, col, "0.00")
+    return float(p.hh.at[h, "income"])
 
 
 def _dq056(p: Planter, h: str) -> Case:
@@ -337,8 +361,8 @@ def _dq056(p: Planter, h: str) -> Case:
 
 def _income(value: float, note: str, also: str = "") -> Callable[[Planter, str], Case]:
     def plant(p: Planter, h: str) -> Case:
-        p.set_household(h, INCOME, f"{value:.2f}")
-        return Case(h, f"脱贫户人均纯收入 {value:.2f} 元（原 {p.hh.at[h, 'income']:.2f} 元）：{note}", also)
+        old = _set_per_capita(p, h, value)
+        return Case(h, f"脱贫户人均纯收入 {value:.2f} 元（原 {old:.2f} 元，全部为工资性收入）：{note}", also)
 
     return plant
 
@@ -356,14 +380,20 @@ def _sy103(p: Planter, r: object) -> Case:
     target = others[0] if others else next(x for x in p.hh.index if x not in p.used)
     p.used.add(target)
     copy = p.persons.loc[[r]].copy()
-    shared = list(p.persons.columns[p.persons.columns.get_loc("户类型") :]) + ["县", "乡", "村", "户编号", "户联系电话"]
+    household_part = p.persons.columns[p.persons.columns.get_loc("户类型") :]
+    shared = [*household_part, "县", "乡", "村", "户编号", "户联系电话"]
     template = p.persons.loc[p.rows(target)[0], shared]
     for col in shared:
         copy[col] = template[col]
     copy["与户主关系"] = "其他"
     copy["家庭成员联系电话"] = ""
     p.persons = p.sample.persons = pd.concat([p.persons, copy], ignore_index=True)
-    return Case(p.id_of(r), f"同一人（{p.id_of(r)}）同时登记在户 {h} 和户 {target}")
+    return Case(
+        p.id_of(r),
+        f"同一人（{p.id_of(r)}）同时登记在户 {h} 和户 {target}；附带：户 {target} 由成员行数得出的人口数多 1，"
+        "DQ051 也报出",
+        "DQ051",
+    )
 
 
 def _sy104(p: Planter, h: str) -> Case:
@@ -384,11 +414,6 @@ def _clear_measures(columns: tuple[str, ...]) -> Callable[[Planter, str], None]:
     return clear
 
 
-def _sy206(p: Planter, h: str) -> Case:
-    _clear_measures(DEVELOPMENTAL)(p, h)
-    return Case(h, "脱贫户有劳动年龄的普通/技能劳动力，当年只有非开发式措施（开发式措施列已清空）")
-
-
 def _sy208(p: Planter, h: str) -> Case:
     _clear_measures(MEASURE_COLS)(p, h)
     return Case(h, "脱贫户当年没有任何帮扶措施（全部措施列已清空）")
@@ -399,14 +424,13 @@ def _sy302(p: Planter, v: str) -> Case:
     return Case(v, "出列村村级集体经济收入 2.1 万元，低于 5 万元")
 
 
-def _has_other_measure(p: Planter) -> pd.Series:
-    first = p.persons.drop_duplicates("户编号").set_index("户编号")
-    other = [c for c in MEASURE_COLS if c not in DEVELOPMENTAL]
-    return (first[other] != "").any(axis=1).reindex(p.hh.index)
-
-
 def _unmonitored_exited(p: Planter) -> pd.Series:
     return p.hh["exited"] & ~p.hh["monitored"]
+
+
+def _working(p: Planter) -> pd.Series:
+    """Households with a member at work: all their income may be 工资性收入 without DQ056."""
+    return p.hh["workers"].gt(0)
 
 
 def _monitored_exited(p: Planter) -> pd.Series:
@@ -444,16 +468,15 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("DQ042", "members", lambda p: p.age.between(8, 14) & p.persons["劳动技能"].eq("无劳动力"), _dq042),
     Defect("DQ044", "members", lambda p: p.persons["家庭成员联系电话"].ne("") & p.persons["与户主关系"].ne("户主"), _dq044),
     Defect("DQ052", "households", lambda p: p.hh["transfer"].ge(0), _dq052),
-    Defect("DQ053", "households", _unmonitored_exited, _dq053),
+    Defect("DQ053", "households", lambda p: _unmonitored_exited(p) & _working(p), _dq053),
     Defect("DQ056", "households", lambda p: p.hh["wages"].gt(0) & p.hh["workers"].gt(0), _dq056),
-    Defect("IN001", "households", _monitored_exited, _income(4600, "低于返贫风险线 5000 元、高于贫困线")),
-    Defect("IN002", "households", _monitored_exited, _income(4100, "刚过贫困线（不超过 1.05 倍）", "IN001")),
-    Defect("LG102", "households", _unmonitored_exited, _income(6500, "低于监测线而未纳入监测")),
-    Defect("LG401", "households", _monitored_exited, _income(3600, "低于贫困线", "IN001")),
+    Defect("IN001", "households", lambda p: _monitored_exited(p) & _working(p), _income(4600, "低于返贫风险线 5000 元、高于贫困线")),
+    Defect("IN002", "households", lambda p: _monitored_exited(p) & _working(p), _income(4100, "刚过贫困线（不超过 1.05 倍）", "IN001")),
+    Defect("LG102", "households", lambda p: _unmonitored_exited(p) & _working(p), _income(6500, "低于监测线而未纳入监测")),
+    Defect("LG401", "households", lambda p: _monitored_exited(p) & _working(p), _income(3600, "低于贫困线", "IN001")),
     Defect("LG402", "households", _unmonitored_exited, _lg402),
     Defect("SY103", "members", lambda p: p.persons["与户主关系"].ne("户主"), _sy103),
     Defect("SY104", "households", lambda p: p.hh["size"].ge(1), _sy104),
-    Defect("SY206", "households", lambda p: p.hh["exited"] & p.hh["able"] & _has_other_measure(p), _sy206),
     Defect("SY208", "households", lambda p: p.hh["exited"], _sy208),
     Defect("SY302", "villages", lambda p: p.villages["是否出列"].eq(C.YES), _sy302),
 )  # fmt: skip
