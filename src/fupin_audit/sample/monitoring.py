@@ -74,7 +74,15 @@ MEASURE_COLUMN = {
     "慰问救助": "社会帮扶", "基础设施": "基础设施建设",
 }  # fmt: skip
 HEALTH_PREMIUM = "城乡居民基本医疗保险个人缴费补贴"
+# Risk → (column, value given when no answering measure exists, other columns that also answer it).
+RISK_MEASURE = {
+    "因病": ("健康帮扶", "家庭医生签约服务", "社会帮扶", "综合保障"),
+    "因学": ("教育帮扶", "雨露计划", "社会帮扶"),
+    "因残": ("综合保障", "残疾人两项补贴", "社会帮扶"),
+    "缺劳动力": ("综合保障", "临时救助", "公益性岗位帮扶"),
+}
 DEVELOPMENTAL_COLUMNS = ("产业帮扶", "就业帮扶", "金融帮扶", "公益性岗位帮扶")
+LACK_LABOUR_MAX_SHARE = 0.25  # MN106's default
 UNSTABLE_SHARE = 0.08  # of 脱贫户, monitored as 脱贫不稳定户
 UNSTABLE_INCOME_MAX = 15_000.0  # 未消除 脱贫不稳定户 stay well under MN103's 20000
 
@@ -153,7 +161,9 @@ def _yyyymm(months: np.ndarray) -> np.ndarray:
     return np.char.mod("%d", (months // 12) * 100 + months % 12 + 1)
 
 
-def household_status(households: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.DataFrame:
+def household_status(
+    households: pd.DataFrame, year: int, rng: np.random.Generator, labour_share: np.ndarray
+) -> pd.DataFrame:
     """户类型, 监测对象类别, risks, elimination and monitoring months of each household (by 户编号)."""
     n = len(households)
     exited = households["脱贫状态"].str.startswith("已脱贫").to_numpy()
@@ -171,7 +181,7 @@ def household_status(households: pd.DataFrame, year: int, rng: np.random.Generat
     elim = ident + 6 + np.floor(rng.random(n) * np.maximum(1, end - ident - 6)).astype(np.int64)
     elim = np.minimum(elim, end)
     way = np.where(rng.random(n) < 0.75, "帮扶消除", "自然消除")
-    risks = _risks(households, monitored)
+    risks = _risks(households, monitored, labour_share)
     out = pd.DataFrame(
         {
             "户编号": households["户编号"].to_numpy(),
@@ -188,12 +198,18 @@ def household_status(households: pd.DataFrame, year: int, rng: np.random.Generat
     return pd.concat([out, risks], axis=1)
 
 
-def _risks(households: pd.DataFrame, monitored: np.ndarray) -> pd.DataFrame:
-    """致贫/返贫风险1–5 and 其他备注 of the monitored households, from their 致贫原因 (distinct, in order)."""
+def _risks(households: pd.DataFrame, monitored: np.ndarray, labour_share: np.ndarray) -> pd.DataFrame:
+    """致贫/返贫风险1–5 and 其他备注 of the monitored households, from their 致贫原因 (distinct, in order).
+    缺劳力 is the risk 缺劳动力 only where labour members are at most a quarter (MN106), else 其他."""
     main = households["主要致贫原因"].to_numpy(dtype=object)
     second = households["次要致贫原因"].to_numpy(dtype=object)
-    r1 = np.array([CAUSE_RISK.get(c, OTHER_RISK) for c in main], dtype=object)
-    r2 = np.array([CAUSE_RISK.get(c, OTHER_RISK) if c else "" for c in second], dtype=object)
+    short = labour_share <= LACK_LABOUR_MAX_SHARE
+
+    def risk(causes: np.ndarray) -> np.ndarray:
+        mapped = np.array([CAUSE_RISK.get(c, OTHER_RISK) if c else "" for c in causes], dtype=object)
+        return np.where((mapped == "缺劳动力") & ~short, OTHER_RISK, mapped)
+
+    r1, r2 = risk(main), risk(second)
     r2 = np.where(r2 == r1, "", r2)
     other_note = np.where(r1 == OTHER_RISK, main, np.where(r2 == OTHER_RISK, second, ""))
     frame = {RISK_COLS[0]: np.where(monitored, r1, ""), RISK_COLS[1]: np.where(monitored, r2, "")}
@@ -215,11 +231,27 @@ def measure_columns(measures: pd.DataFrame, year: int) -> pd.DataFrame:
     return joined.unstack("column")
 
 
+def _measure_for_risks(hh: pd.DataFrame) -> None:
+    """A monitored household with a risk gets a measure that answers it (MN132's default risk_measures)."""
+    for risk, (column, value, *others) in RISK_MEASURE.items():
+        has_risk = (hh[RISK_COLS[0]] == risk) | (hh[RISK_COLS[1]] == risk)
+        answered = np.zeros(len(hh), dtype=bool)
+        for col in (column, *others):
+            answered |= (hh[col] != "").to_numpy()
+        lacking = has_risk.to_numpy() & ~answered
+        hh.loc[lacking, column] = value
+
+
 def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Generator) -> pd.DataFrame:
     """The 监测对象信息 rows (PERSON_COLS) of a clean county rendered from its 建档立卡 tables."""
     h, m = tables["households"], tables["members"]
     n = len(h)
-    status = household_status(h, year, rng).set_index("户编号")
+    age = year - pd.to_numeric(m["出生日期"].str[:4]).to_numpy()
+    hid = m["户编号"].to_numpy()
+    skill = m["劳动技能"].to_numpy()
+    labour = pd.Series(np.isin(skill, ("普通劳动力", "技能劳动力")) & (age >= 16) & (age <= 60))
+    labour_share = labour.groupby(hid).mean().reindex(h["户编号"]).to_numpy()
+    status = household_status(h, year, rng, labour_share).set_index("户编号")
     hh = pd.DataFrame(index=h["户编号"].to_numpy())
     hh = hh.join(status)
     measures = measure_columns(tables["measures"], year)
@@ -227,6 +259,7 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
         c for c in PERSON_COLS[PERSON_COLS.index("产业帮扶") : PERSON_COLS.index("实施开发式帮扶措施情况")]
     ):
         hh[col] = measures[col].reindex(hh.index).fillna("") if col in measures else ""
+    _measure_for_risks(hh)
     developmental = np.zeros(n, dtype=bool)
     for col in DEVELOPMENTAL_COLUMNS:
         developmental |= (hh[col] != "").to_numpy()
@@ -255,20 +288,25 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
     hh["信息采集人"] = collectors
     hh["信息采集人联系电话"] = phones
 
-    age = year - pd.to_numeric(m["出生日期"].str[:4]).to_numpy()
     rural = m["是否参加城乡居民基本医疗保险"].to_numpy() == C.YES
     urban = m["是否参加城镇职工基本医疗保险"].to_numpy() == C.YES
-    hid = m["户编号"].to_numpy()
     uninsured = pd.Series(~(rural | urban)).groupby(hid).any()
     dropout = pd.Series(m["失学或辍学原因"].to_numpy() != "").groupby(hid).any()
-    able = pd.Series(
-        np.isin(m["劳动技能"].to_numpy(), ("普通劳动力", "技能劳动力", "弱劳动力或半劳动力")) & (age >= 16) & (age <= 60)
-    ).groupby(hid).any()  # fmt: skip
+    no_labour = pd.Series(np.isin(skill, ("无劳动力", "丧失劳动力"))).groupby(hid).all()
     hh["是否有家庭成员未参加城乡居民（职工）基本医疗保险"] = _yes(uninsured.reindex(hh.index).to_numpy())
     hh["是否义务教育阶段适龄儿童少年失学辍学"] = _yes(dropout.reindex(hh.index).to_numpy())
-    hh["整户无劳动能力兜底保障户"] = _yes(~able.reindex(hh.index).to_numpy())
+    whole_household = no_labour.reindex(hh.index).to_numpy()
+    hh["整户无劳动能力兜底保障户"] = _yes(whole_household)
+    # a household without labour gets 兜底: its head receives 低保 unless someone has 低保/特困 (MN141)
+    support = pd.Series((m["是否享受低保"] == C.YES).to_numpy() | (m["是否特困供养人员"] == C.YES).to_numpy())
+    unsupported = set(hh.index[whole_household & ~support.groupby(hid).any().reindex(hh.index).to_numpy()])
+    dibao = (m["是否享受低保"].to_numpy() == C.YES) | (
+        np.isin(hid, list(unsupported)) & (m["与户主关系"] == "户主").to_numpy()
+    )
 
     student = m["在校生状况"].to_numpy() != ""
+    disabled = m["健康状况"].str.contains("残疾").to_numpy()
+    disability = _disability_digits(rng, len(m))
     person = pd.DataFrame(
         {
             "县": m["户编号"].map(hv["县"]).to_numpy(),
@@ -276,8 +314,10 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
             "村": m["户编号"].map(hv["村"]).to_numpy(),
             "户编号": hid,
             "姓名": m["姓名"].to_numpy(),
-            "证件类型": "居民身份证",
-            "证件号码": m["证件号码"].to_numpy(),
+            "证件类型": np.where(disabled, "残疾人证", "居民身份证"),
+            "证件号码": np.where(
+                disabled, m["证件号码"].to_numpy(dtype=object) + disability, m["证件号码"].to_numpy()
+            ),
             "性别": np.where(m["性别"].to_numpy() == "男", "1", "2"),
             "民族": "汉族",
             "出生日期": m["出生日期"].str.replace("-", "", regex=False).to_numpy(),
@@ -298,7 +338,7 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
             "是否参加城乡居民基本养老保险": _yes((age >= 16) & ~student),
             "是否参加城镇职工基本养老保险": C.NO,
             "是否接受医疗救助": _yes(np.char.find(m["健康状况"].to_numpy(dtype=str), "大病") >= 0),
-            "享受低保政策情况": np.where(m["是否享受低保"].to_numpy() == C.YES, "农村低保", "未享受"),
+            "享受低保政策情况": np.where(dibao, "农村低保", "未享受"),
             "享受特困供养政策情况": np.where(m["是否特困供养人员"].to_numpy() == C.YES, "农村特困", "不享受"),
         }
     )
@@ -306,6 +346,13 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
     for col in shared.columns:
         person[col] = shared[col].to_numpy()
     return person[list(PERSON_COLS)].astype("str").reset_index(drop=True)
+
+
+def _disability_digits(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Category (1–7 but not 4, so no severe 精神 case meets DQ065) and grade (1–4) of a 残疾人证号."""
+    category = rng.choice(np.array([1, 2, 3, 5, 6, 7]), n)
+    grade = rng.integers(1, 5, n)
+    return np.char.add(np.char.mod("%d", category), np.char.mod("%d", grade)).astype(object)
 
 
 def _collectors(h: pd.DataFrame, m: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -75,6 +75,7 @@ class Planter:
         self.age = self.year - pd.to_numeric(per["出生日期"].str[:4])
         heads = per[per["与户主关系"] == "户主"].set_index("户编号")["性别"]
         self.head_sex = per["户编号"].map(heads)  # clean state: one head per household
+        self.has_spouse = per["户编号"].isin(set(per.loc[per["与户主关系"] == "配偶", "户编号"]))
         first = per.drop_duplicates("户编号").set_index("户编号")
         size = per.groupby("户编号").size()
         able = (per["劳动技能"].isin(ABLE_SKILLS) & self.age.between(16, 60)).groupby(per["户编号"]).any()
@@ -157,6 +158,11 @@ class Planter:
 # Masks: person rows (p.persons), households (p.hh, index 户编号) or villages (p.villages).
 
 
+def _plain_id(p: Planter) -> pd.Series:
+    """Rows with an 18-digit 居民身份证 number (the ID cases rewrite that number)."""
+    return p.persons["证件类型"].eq("居民身份证")
+
+
 def _adult(p: Planter) -> pd.Series:
     return p.age.between(20, 59)
 
@@ -181,7 +187,9 @@ def _dq004(p: Planter, h: str) -> Case:
 
 def _dq005(p: Planter, h: str) -> Case:
     p.set_household(h, "识别监测时间", f"{p.year}13")
-    return Case(h, f"识别监测时间“{p.year}13”不是有效的年月（13 月）")
+    return Case(
+        h, f"识别监测时间“{p.year}13”不是有效的年月（13 月）；附带：DQ070（监测时间格式错误）也报出", "DQ070"
+    )
 
 
 def _dq010(p: Planter, r: object) -> Case:
@@ -213,8 +221,8 @@ def _dq013(p: Planter, r: object) -> Case:
     p.set_person(r, "证件号码", shown)
     return Case(
         shown,
-        f"证件号码被 Excel 存成数字（xlsx 中为数值单元格），显示为 {shown}，原号码 {good} 无法恢复",
-        "DQ010",
+        f"证件号码被 Excel 存成数字（xlsx 中为数值单元格），显示为 {shown}，原号码 {good} 无法恢复；附带：科学计数法文本有 20 个字符，DQ064 也可能报出",
+        "DQ010 DQ064",
     )
 
 
@@ -313,7 +321,11 @@ def _dq038(p: Planter, h: str) -> Case:
 
 def _dq040(p: Planter, r: object) -> Case:
     p.set_person(r, "文化程度", "")
-    return Case(p.id_of(r), "文化程度与在校生状况都为空")
+    return Case(
+        p.id_of(r),
+        "文化程度与在校生状况都为空；附带：脱贫户/监测户成员的条件必填项为空，DQ060 也报出",
+        "DQ060",
+    )
 
 
 def _dq041(p: Planter, r: object) -> Case:
@@ -369,7 +381,7 @@ def _income(value: float, note: str, also: str = "") -> Callable[[Planter, str],
 
 def _lg402(p: Planter, h: str) -> Case:
     p.set_household(h, "是否危房户", C.YES)
-    return Case(h, "脱贫户（未纳入监测）是否危房户 = 是")
+    return Case(h, "脱贫户（未纳入监测）是否危房户 = 是；附带：有缺口却未纳入监测，MN102 也报出", "MN102")
 
 
 def _sy103(p: Planter, r: object) -> Case:
@@ -446,20 +458,20 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("DQ003", "members", lambda p: p.persons["文化程度"].eq("小学"), _dq003),
     Defect("DQ004", "households", lambda p: p.hh["size"].ge(1), _dq004),
     Defect("DQ005", "households", lambda p: p.hh["monitored"], _dq005),
-    Defect("DQ010", "members", lambda p: p.persons["与户主关系"].ne("户主"), _dq010),
-    Defect("DQ011", "members", lambda p: p.persons["与户主关系"].ne("户主"), _dq011),
-    Defect("DQ012", "members", lambda p: _adult(p) & p.persons["与户主关系"].ne("户主"), _dq012),
-    Defect("DQ013", "members", lambda p: ~p.persons["证件号码"].str.endswith("X") & p.persons["与户主关系"].ne("户主"), _dq013),
-    Defect("DQ014", "members", lambda p: p.persons["出生日期"].str[:2].eq("19") & p.persons["与户主关系"].ne("户主"), _dq014),
-    Defect("DQ015", "members", lambda p: _adult(p) & p.persons["与户主关系"].ne("户主"), _dq015),
-    Defect("DQ016", "members", lambda p: p.persons["与户主关系"].ne("户主"), _dq016),
-    Defect("DQ017", "members", lambda p: p.persons["与户主关系"].ne("户主"), _dq017),
-    Defect("DQ018", "members", lambda p: p.persons["与户主关系"].ne("户主"), _dq018),
+    Defect("DQ010", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq010),
+    Defect("DQ011", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq011),
+    Defect("DQ012", "members", lambda p: _plain_id(p) & _adult(p) & p.persons["与户主关系"].ne("户主"), _dq012),
+    Defect("DQ013", "members", lambda p: _plain_id(p) & ~p.persons["证件号码"].str.endswith("X") & p.persons["与户主关系"].ne("户主"), _dq013),
+    Defect("DQ014", "members", lambda p: _plain_id(p) & p.persons["出生日期"].str[:2].eq("19") & p.persons["与户主关系"].ne("户主"), _dq014),
+    Defect("DQ015", "members", lambda p: _plain_id(p) & _adult(p) & p.persons["与户主关系"].ne("户主"), _dq015),
+    Defect("DQ016", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq016),
+    Defect("DQ017", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq017),
+    Defect("DQ018", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq018),
     Defect("DQ020", "members", lambda p: p.persons["与户主关系"].isin(["之子", "之女"]), _dq020),
     Defect("DQ030", "members", lambda p: p.persons["与户主关系"].eq("户主"), _dq030),
     Defect("DQ031", "members", lambda p: p.persons["与户主关系"].isin(["之子", "之女"]) & p.age.ge(18), _dq031),
-    Defect("DQ032", "members", lambda p: p.persons["与户主关系"].isin(["之子", "之女"]) & p.persons["性别"].ne(p.head_sex) & p.age.ge(18), _dq032),
-    Defect("DQ033", "members", lambda p: p.persons["与户主关系"].eq("配偶"), _dq033),
+    Defect("DQ032", "members", lambda p: p.persons["与户主关系"].isin(["之子", "之女"]) & p.persons["性别"].ne(p.head_sex) & p.has_spouse & p.age.ge(18), _dq032),
+    Defect("DQ033", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].eq("配偶"), _dq033),
     Defect("DQ034", "members", lambda p: p.persons["与户主关系"].eq("之女"), _dq034),
     Defect("DQ036", "members", lambda p: p.persons["与户主关系"].ne("户主"), _dq036),
     Defect("DQ038", "households", lambda p: p.hh["size"].ge(1), _dq038),
@@ -472,7 +484,7 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("DQ056", "households", lambda p: p.hh["wages"].gt(0) & p.hh["workers"].gt(0), _dq056),
     Defect("IN001", "households", lambda p: _monitored_exited(p) & _working(p), _income(4600, "低于返贫风险线 5000 元、高于贫困线")),
     Defect("IN002", "households", lambda p: _monitored_exited(p) & _working(p), _income(4100, "刚过贫困线（不超过 1.05 倍）", "IN001")),
-    Defect("LG102", "households", lambda p: _unmonitored_exited(p) & _working(p), _income(6500, "低于监测线而未纳入监测")),
+    Defect("LG102", "households", lambda p: _unmonitored_exited(p) & _working(p), _income(6500, "低于监测线而未纳入监测；附带：MN101 同一条件也报出", "MN101")),
     Defect("LG401", "households", lambda p: _monitored_exited(p) & _working(p), _income(3600, "低于贫困线", "IN001")),
     Defect("LG402", "households", _unmonitored_exited, _lg402),
     Defect("SY103", "members", lambda p: p.persons["与户主关系"].ne("户主"), _sy103),
