@@ -438,9 +438,14 @@ def sample(
         ),
     ] = None,
 ) -> None:
-    """生成合成的县级数据集（任意规模），可为每条规则植入问题；可生成多县分区数据。"""
+    """生成合成的县级数据集（任意规模），可为每条规则植入问题；可生成多县分区数据。
+
+    2021 年及以后（单县）写成防返贫监测信息系统“监测对象信息”导出格式（一行一人，两行标题，第 3 行表头）
+    和“行政村信息”表；2014–2020 年写成建档立卡格式。
+    """
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.sample import COUNTIES, generate, write_csv, write_parquet, write_xlsx
+    from fupin_audit.sample.monitoring import MONITORING_FROM
 
     err = _stderr()
     if partition_by is not None or counties != 1:
@@ -459,6 +464,12 @@ def sample(
         err.print(f"植入的问题清单：{out / '_planted.csv'}（{len(result.planted)} 条）")
         return
     out.mkdir(parents=True, exist_ok=True)
+    if year >= MONITORING_FROM:
+        written, planted = _monitoring_sample(households, seed, year, defects, out, fmt, encoding)
+        for path in written:
+            err.print(f"写入 {path}")
+        err.print(f"植入的问题清单：{out / 'planted.csv'}（{planted} 条）")
+        return
     data = generate(households, seed=seed, year=year, defects=defects)
     if fmt is SampleFormat.xlsx:
         path = out / f"样例_{households}户_{year}.xlsx"
@@ -473,6 +484,32 @@ def sample(
     for path in written:
         err.print(f"写入 {path}")
     err.print(f"植入的问题清单：{out / 'planted.csv'}（{len(data.planted)} 条）")
+
+
+def _monitoring_sample(
+    households: int, seed: int, year: int, defects: bool, out: Path, fmt: SampleFormat, encoding: str
+) -> tuple[list[Path], int]:
+    """Write a monitoring-era county (监测对象信息 layout) and its planted.csv; (files, planted cases)."""
+    from fupin_audit.report.atomic import atomic_open
+    from fupin_audit.sample.monitoring import generate_monitoring
+    from fupin_audit.sample.writers import (
+        write_monitoring_csv,
+        write_monitoring_parquet,
+        write_monitoring_xlsx,
+    )
+
+    sample = generate_monitoring(households, seed=seed, year=year, defects=defects)
+    if fmt is SampleFormat.xlsx:
+        path = out / f"样例_{households}户_{year}.xlsx"
+        write_monitoring_xlsx(sample, path)
+        written = [path]
+    elif fmt is SampleFormat.csv:
+        written = write_monitoring_csv(sample, out, encoding=encoding)
+    else:
+        written = write_monitoring_parquet(sample, out)
+    with atomic_open(out / "planted.csv") as fh:
+        sample.planted.to_csv(fh, index=False)
+    return written, len(sample.planted)
 
 
 @app.command()
