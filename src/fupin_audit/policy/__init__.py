@@ -361,6 +361,7 @@ def load_policy(overrides: dict[str, Any] | None = None, label: str = "配置文
     example = values.pop("example_series", {})
     builtin_lines = {key: values.pop(key) for key in YEAR_KEYS}
     loader = _Loader(label)
+    from_file = bool(overrides)
     # Built-in layer: sourced values, or the example series when a config file selects it.
     series = overrides.get("exit_line_series")
     for key, table in builtin_lines.items():
@@ -405,7 +406,7 @@ def load_policy(overrides: dict[str, Any] | None = None, label: str = "配置文
         national_lines[key] = dict(sorted(table.items()))
     policy = Policy(**{**national, **national_lines}, origin=origin)
     policy._layers = loader.layers
-    policy._label = label if overrides or lines_override or regional else ""
+    policy._label = label if from_file else ""
     return policy
 
 
