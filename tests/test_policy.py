@@ -35,7 +35,9 @@ def config(tmp_path: Path, text: str, name: str = "local.toml") -> Path:
 def exited(hid: str, income: float, year: int, **values: object) -> dict[str, object]:
     """An exited household of a monitoring-era year (exit year 2019), not monitored."""
     values = {"县": None, "乡": "城关镇", "村": "新村", **values}
-    return household(hid, 脱贫状态="已脱贫", 脱贫年度=2019, 人均纯收入=income, 年度=year, 是否监测对象="否", **values)
+    return household(
+        hid, 脱贫状态="已脱贫", 脱贫年度=2019, 人均纯收入=income, 年度=year, 是否监测对象="否", **values
+    )
 
 
 def outcome(result, code):
@@ -64,7 +66,10 @@ def test_county_before_province_before_national_and_config_before_built_in_at_ea
     assert (found.value, found.origin, found.confidence) == (19560, "默认值", "verified")
     assert found.cite() == "monitoring_line，默认值，德化县通知：2 × 农村低保标准 815 元/月 × 12 = 19560"
     guizhou = policy.resolve("monitoring_line", 2024, "52", ())
-    assert guizhou.cite() == "monitoring_line，local.toml [province.52.monitoring_line] 2024，黔乡振发〔2024〕1号"
+    assert (
+        guizhou.cite()
+        == "monitoring_line，local.toml [province.52.monitoring_line] 2024，黔乡振发〔2024〕1号"
+    )
     # 2023: 贵州's built-in value (unverified) is in force and says so.
     assert policy.resolve("monitoring_line", 2023, "52", ()).cite() == (
         "monitoring_line，默认值，未核实，请以省级文件为准，贵州省数据核查程序规则"
@@ -97,11 +102,11 @@ def test_built_in_lines_carry_their_sources():
     [
         ('[province."火星".monitoring_line]\n2023 = 7000\n', '[province."火星"]：GB/T 2260 中没有这个省份'),
         ('[county."宿松".monitoring_line]\n2023 = 7000\n', '[county."宿松"]：GB/T 2260 中没有这个县'),
-        ('[county.520000]\nrelapse_risk_line = 6000\n', '[county."520000"]：GB/T 2260 中没有这个县'),
+        ("[county.520000]\nrelapse_risk_line = 6000\n", '[county."520000"]：GB/T 2260 中没有这个县'),
         ('[province."贵州"]\nworking_age = [16, 65]\n', "参数 working_age 不能按省、县设置"),
         ('[province."贵州".monitoring_line]\n2040 = 9000\n', "年份 2040 不在 2011–2030 之间"),
         ('[province."贵州".monitoring_line]\n2023 = -1\n', "应为大于 0 的数"),
-        ('[monitoring_line]\n2024 = { multiple = 2 }\n', "dibao_monthly = 815, multiple = 2"),
+        ("[monitoring_line]\n2024 = { multiple = 2 }\n", "dibao_monthly = 815, multiple = 2"),
     ],
 )
 def test_bad_sections_are_config_errors_naming_them(tmp_path, text, needle):
@@ -137,7 +142,7 @@ def test_region_of_a_record_from_household_code_then_id_then_county_and_province
 def test_each_record_is_judged_with_its_own_province_and_county_line(tmp_path):
     local = config(
         tmp_path,
-        '# 闽侯县: twice the rural 低保 standard of 800 元 a month\n'
+        "# 闽侯县: twice the rural 低保 standard of 800 元 a month\n"
         '[county."闽侯县".monitoring_line]\n2024 = { dibao_monthly = 800, multiple = 2 }\n',
         "fujian.toml",
     )
@@ -223,7 +228,9 @@ def test_monitoring_era_data_does_not_abort_the_run(tmp_path):
     judged = cli("check", str(book), "--select", "LG102", "--config", str(local), "-f", "jsonl")
     assert judged.returncode == 0 and "monitoring_line" not in judged.stderr
     (finding,) = [json.loads(line) for line in judged.stdout.splitlines()]
-    assert finding["message"].endswith("（参数 monitoring_line，local.toml [province.安徽.monitoring_line] 2024），但未纳入监测对象")
+    assert finding["message"].endswith(
+        "（参数 monitoring_line，local.toml [province.安徽.monitoring_line] 2024），但未纳入监测对象"
+    )
 
 
 def test_strict_policy_makes_a_missing_value_an_error(tmp_path):
@@ -250,7 +257,9 @@ def test_a_year_outside_2011_2030_is_a_diagnostic_with_its_cells(tmp_path):
     done = cli("check", str(book), "--select", "LG102,LG401,DQ0", "--year", "1999")
     assert done.returncode in (0, 1), done.stderr
     assert "--year 1999 不在 2011–2030 之间，未使用" in done.stderr
-    assert "households 表 年度 列第 2 行的年度 2035 不在 2011–2030 之间：这些行不做需要年度的检查" in done.stderr
+    assert (
+        "households 表 年度 列第 2 行的年度 2035 不在 2011–2030 之间：这些行不做需要年度的检查" in done.stderr
+    )
 
 
 # ------------------------------------------------------------------------------------ old files, policy
@@ -265,7 +274,9 @@ def test_config_files_in_todays_format_keep_working(tmp_path):
     policy = cli("policy", "--config", str(override))
     assert "2022 = 6500  # 配置文件 · province_override.toml [monitoring_line] 2022" in policy.stdout
     assert "notice_min_days = 5  # 配置文件 · province_override.toml" in policy.stdout
-    rules = cli("check", str(book), "--rules", str(REPO / "rules" / "example_rules.toml"), "--select", "XD001")
+    rules = cli(
+        "check", str(book), "--rules", str(REPO / "rules" / "example_rules.toml"), "--select", "XD001"
+    )
     assert rules.returncode == 0, rules.stderr
     # `policy` output is itself a config file.
     saved = config(tmp_path, cli("policy").stdout, "saved.toml")
@@ -275,9 +286,14 @@ def test_config_files_in_todays_format_keep_working(tmp_path):
 def test_policy_prints_sources_and_the_values_in_force_for_a_place(tmp_path):
     everything = cli("policy")
     assert everything.returncode == 0
-    assert '[province."贵州".monitoring_line]\n2023 = 7300  # 未核实 · 贵州省一个数据核查程序的规则' in everything.stdout
+    assert (
+        '[province."贵州".monitoring_line]\n2023 = 7300  # 未核实 · 贵州省一个数据核查程序的规则'
+        in everything.stdout
+    )
     assert "2021 = 6000  # 推算 · " in everything.stdout
-    assert '示例系列 working（没有出处，未核实；需明确选择 exit_line_series = "working"）' in everything.stdout
+    assert (
+        '示例系列 working（没有出处，未核实；需明确选择 exit_line_series = "working"）' in everything.stdout
+    )
     dehua = cli("policy", "--county", "德化县", "--year", "2024")
     assert "monitoring_line = 19560  # 已核实 · 2 × 农村低保标准 815 元/月 × 12 = 19560" in dehua.stdout
     anhui = cli("policy", "--province", "安徽", "--year", "2018")

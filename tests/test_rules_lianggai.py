@@ -13,7 +13,6 @@ from fupin_audit.audit import audit
 from fupin_audit.engine.registry import default_registry
 from fupin_audit.errors import ConfigError
 
-
 # The test data is from 宿松县, 安徽 (region code 340826), with 安徽's own lines for 2016 and 2017:
 # there is no built-in 2017 line, and a province's line comes before the national one.
 ANHUI = '[province."安徽".poverty_line]\n2016 = 3146\n2017 = 3335\n'

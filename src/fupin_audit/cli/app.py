@@ -123,7 +123,8 @@ def check(
     strict_policy: Annotated[
         bool,
         typer.Option(
-            "--strict-policy", help="缺少某省某年的政策值（如贫困线）时报错退出（退出码 2），而不是跳过这些记录"
+            "--strict-policy",
+            help="缺少某省某年的政策值（如贫困线）时报错退出（退出码 2），而不是跳过这些记录",
         ),
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,

@@ -6,7 +6,8 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ class PolicyGap:
     province: str  # 2-digit code, "" when the records' province is unknown
     kind: str
     message: str  # without the rule codes
-    rules: dict[str, int] = field(default_factory=dict)  # rule → rows left unjudged
+    rules: dict[str, int] = default(default_factory=dict)  # rule → rows left unjudged
 
 
 class AuditContext:
@@ -68,11 +69,15 @@ class AuditContext:
         with self._guard:
             self._notes.setdefault(f"{file}|{sheet}|{message}", Diagnostic(level, message, file, sheet))
 
-    def policy_gap(self, key: str, year: int | None, province: str, kind: str, rows: int, message: str) -> None:
+    def policy_gap(
+        self, key: str, year: int | None, province: str, kind: str, rows: int, message: str
+    ) -> None:
         """Record that the current rule left `rows` rows unjudged for lack of a policy value."""
         rule = CURRENT_RULE.get() or "?"
         with self._guard:
-            gap = self._gaps.setdefault((key, year, province, kind), PolicyGap(key, year, province, kind, message))
+            gap = self._gaps.setdefault(
+                (key, year, province, kind), PolicyGap(key, year, province, kind, message)
+            )
             gap.rules[rule] = gap.rules.get(rule, 0) + rows
 
     def diagnostics(self) -> list[Diagnostic]:
@@ -168,7 +173,9 @@ class AuditContext:
         for (src, value), rows in bad.groupby([SOURCE_COLUMN, "year"], sort=True)[ROW_COLUMN]:
             source = self.dataset.sources[int(src)]
             column = source.headers.get("年度", "年度")
-            listed = "、".join(str(r) for r in rows.iloc[:10]) + (f" 等 {len(rows)} 行" if len(rows) > 10 else "")
+            listed = "、".join(str(r) for r in rows.iloc[:10]) + (
+                f" 等 {len(rows)} 行" if len(rows) > 10 else ""
+            )
             self.note(
                 f"{kind} 表 {column} 列第 {listed} 行的年度 {value} 不在 {low}–{high} 之间：这些行不做需要年度的检查",
                 file=source.file,

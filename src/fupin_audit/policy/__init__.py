@@ -130,7 +130,9 @@ class Policy(_Strict):
     measures: Measures
     # Where each national value came from ("默认" or the override file), for messages; not a policy key.
     origin: dict[str, str] = Field(default_factory=dict, exclude=True)
-    _layers: dict[tuple[str, Scope], dict[tuple[str, int | None], Resolved]] = PrivateAttr(default_factory=dict)
+    _layers: dict[tuple[str, Scope], dict[tuple[str, int | None], Resolved]] = PrivateAttr(
+        default_factory=dict
+    )
     _label: str = PrivateAttr(default="")
 
     def resolve(
@@ -173,7 +175,9 @@ class Policy(_Strict):
             for resolved in values.values():
                 out.append((layer, scope, resolved))
         order = {"national": 0, "province": 1, "county": 2}
-        return sorted(out, key=lambda e: (order[e[1][0]], e[1][1], e[2].key, e[2].year or 0, e[0] != "config"))
+        return sorted(
+            out, key=lambda e: (order[e[1][0]], e[1][1], e[2].key, e[2].year or 0, e[0] != "config")
+        )
 
     def line(self, year: int, series: Series | None = None) -> float:
         """The national poverty line of a year; a year with no line is an error, never a guess."""
@@ -233,13 +237,17 @@ class _Loader:
         builtin = layer == "builtin"
         origin = BUILTIN if builtin else self.label
         if isinstance(value, bool) or not isinstance(value, (int, float, dict)):
-            raise ConfigError(f"{where}: {section} = {value!r}：应为数字，或 {{ dibao_monthly = …, multiple = … }}")
+            raise ConfigError(
+                f"{where}: {section} = {value!r}：应为数字，或 {{ dibao_monthly = …, multiple = … }}"
+            )
         if not isinstance(value, dict):
             return Resolved(key, year, _positive(value, where, section), "configured", "", origin, section)
         allowed = {"value", "dibao_monthly", "dibao_yearly", "multiple", "source", "short", "confidence"}
         unknown = sorted(set(value) - allowed)
         if unknown:
-            raise ConfigError(f"{where}: {section}：未知的键 {unknown[0]}（可用 {'、'.join(sorted(allowed))}）")
+            raise ConfigError(
+                f"{where}: {section}：未知的键 {unknown[0]}（可用 {'、'.join(sorted(allowed))}）"
+            )
         source, short = str(value.get("source", "")), str(value.get("short", ""))
         confidence = value.get("confidence", "verified" if builtin else "configured")
         if not builtin:
@@ -256,14 +264,18 @@ class _Loader:
         if isinstance(value, dict) and not builtin:
             extra = sorted(set(value) - {"value", "source"})
             if extra or "value" not in value:
-                raise ConfigError(f"{self.label}: {section}：应为数值，或 {{ value = …, source = \"…\" }}")
+                raise ConfigError(f'{self.label}: {section}：应为数值，或 {{ value = …, source = "…" }}')
             source = {"source": str(value.get("source", ""))}
             value = value["value"]
         confidence = source.get("confidence", "verified") if builtin else "configured"
         origin = BUILTIN if builtin else self.label
         shown = "" if scope == NATIONAL and not builtin else section
         short = "" if builtin else source.get("source", "")
-        self.put(layer, scope, Resolved(key, None, value, confidence, source.get("source", ""), origin, shown, short))
+        self.put(
+            layer,
+            scope,
+            Resolved(key, None, value, confidence, source.get("source", ""), origin, shown, short),
+        )
 
 
 def _year(text: Any, where: str, section: str) -> int:
@@ -305,16 +317,16 @@ def _sections(loader: _Loader, layer: str, values: dict[str, Any], where: str, n
     for level in ("province", "county"):
         sections = values.pop(level, {})
         if not isinstance(sections, dict):
-            raise ConfigError(f"{where}: [{level}] 须为表，例如 [{level}.\"名称\".monitoring_line]")
+            raise ConfigError(f'{where}: [{level}] 须为表，例如 [{level}."名称".monitoring_line]')
         for name, body in sections.items():
             code = regions.province_code(name) if level == "province" else regions.county_key(name)
             if code is None:
                 hint = "贵州、贵州省或 52" if level == "province" else "宿松县 或 6 位代码 340826"
                 raise ConfigError(
-                    f"{where}: [{level}.\"{name}\"]：GB/T 2260 中没有这个{'省份' if level == 'province' else '县'}（写法如 {hint}）"
+                    f'{where}: [{level}."{name}"]：GB/T 2260 中没有这个{"省份" if level == "province" else "县"}（写法如 {hint}）'
                 )
             if not isinstance(body, dict):
-                raise ConfigError(f"{where}: [{level}.\"{name}\"] 须为表")
+                raise ConfigError(f'{where}: [{level}."{name}"] 须为表')
             for key, value in body.items():
                 section = f"[{level}.{name}.{key}]" if key in YEAR_KEYS else f"[{level}.{name}] {key}"
                 scope = (level, code)
@@ -349,7 +361,9 @@ def _poverty_lines(loader: _Loader, override: Any, series: str | None, where: st
     years = {k: v for k, v in override.items() if k not in ("working", "statistical")}
     for name in ("statistical", "working"):
         if name in override and series != {"statistical": "working", "working": "statistical"}[name]:
-            loader.year_table("config", NATIONAL, "poverty_line", override[name], f"[poverty_line.{name}]", where)
+            loader.year_table(
+                "config", NATIONAL, "poverty_line", override[name], f"[poverty_line.{name}]", where
+            )
     if years:
         loader.year_table("config", NATIONAL, "poverty_line", years, "[poverty_line]", where)
 
@@ -393,7 +407,14 @@ def load_policy(overrides: dict[str, Any] | None = None, label: str = "配置文
         _poverty_lines(loader, lines_override["poverty_line"], series, label)
         origin["poverty_line"] = label
     if "monitoring_line" in lines_override:
-        loader.year_table("config", NATIONAL, "monitoring_line", lines_override["monitoring_line"], "[monitoring_line]", label)
+        loader.year_table(
+            "config",
+            NATIONAL,
+            "monitoring_line",
+            lines_override["monitoring_line"],
+            "[monitoring_line]",
+            label,
+        )
         origin["monitoring_line"] = label
     _sections(loader, "config", regional, label, national)
     national_lines = {}

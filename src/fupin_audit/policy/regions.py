@@ -12,7 +12,16 @@ import re
 from dataclasses import dataclass
 
 # Suffixes dropped to get a province's short name (贵州省 → 贵州, 广西壮族自治区 → 广西).
-_PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特別行政區", "特别行政区", "自治区", "省", "市")
+_PROVINCE_SUFFIXES = (
+    "维吾尔自治区",
+    "壮族自治区",
+    "回族自治区",
+    "特別行政區",
+    "特别行政区",
+    "自治区",
+    "省",
+    "市",
+)
 _ERA = re.compile(r"^\[[^\]]*\]")
 
 
@@ -142,7 +151,9 @@ def record_regions(frame, id_fields: tuple[str, ...]):
         texts = [str(u) for u in uniques]
         if (province < 0).any():  # a 县 name that only one province ever had
             own = np.array([_province_of_county_name(t) for t in texts] + [-1], dtype=np.int64)
-            province = np.where(province < 0, own[np.where(text_codes >= 0, text_codes, len(texts))], province)
+            province = np.where(
+                province < 0, own[np.where(text_codes >= 0, text_codes, len(texts))], province
+            )
     out = pd.DataFrame({"province": province, "county": county, "county_text": text_codes}, index=frame.index)
     out.attrs["texts"] = texts
     return out

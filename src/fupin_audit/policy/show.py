@@ -66,11 +66,11 @@ def policy_toml(policy: Policy) -> str:
     over built-in ones; each with `# confidence · source · where` after it."""
     entries = policy.entries()
     winners: dict[tuple[Scope, str, int | None], Resolved] = {}
-    for layer, scope, resolved in entries:  # config first: it wins
+    for _layer, scope, resolved in entries:  # config first: it wins
         winners.setdefault((scope, resolved.key, resolved.year), resolved)
     lines = [
         "# 每个值后的注释：可信度（已核实 / 未核实 / 推算 / 配置文件）· 出处 · 来自哪里（内置或配置文件及其节）。",
-        "# 覆盖文件只需写要改的键；省、县的值写在 [province.\"贵州\".monitoring_line]、[county.\"宿松县\"] 等节中。",
+        '# 覆盖文件只需写要改的键；省、县的值写在 [province."贵州".monitoring_line]、[county."宿松县"] 等节中。',
     ]
     if policy.exit_line_series:
         lines.append(f'exit_line_series = "{policy.exit_line_series}"')
@@ -104,11 +104,15 @@ def _missing_lines(policy: Policy, values: list[Resolved]) -> list[str]:
     out = []
     for year in range(YEAR_RANGE[0], 2021):
         if year not in have:
-            out.append(f"# {year} = …  没有内置值：未找到出处，请按本省脱贫标准设置（此前 {year} 年的户不检查）")
+            out.append(
+                f"# {year} = …  没有内置值：未找到出处，请按本省脱贫标准设置（此前 {year} 年的户不检查）"
+            )
     if policy.exit_line_series != "working":
         example = default_values()["example_series"]["working"]
         series = "、".join(f"{y} = {v}" for y, v in example.items())
-        out.append(f'# 示例系列 working（没有出处，未核实；需明确选择 exit_line_series = "working"）：{series}')
+        out.append(
+            f'# 示例系列 working（没有出处，未核实；需明确选择 exit_line_series = "working"）：{series}'
+        )
     return out
 
 
@@ -136,14 +140,24 @@ def resolved_text(policy: Policy, province: str | None, county: str | None, year
     if year is not None and not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
         raise ConfigError(f"--year {year} 不在 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 之间")
     place = " ".join(p for p in (regions.province_name(code), county or "") if p) or "全国"
-    lines = [f"# {place}{f' {year} 年' if year else ''}生效的值（县 > 省 > 全国；同一级配置文件优先于内置值）"]
+    lines = [
+        f"# {place}{f' {year} 年' if year else ''}生效的值（县 > 省 > 全国；同一级配置文件优先于内置值）"
+    ]
     for key in REGIONAL_KEYS:
-        if key in YEAR_KEYS and year is None or (key == "monitoring_line" and year is not None and year < 2021):
+        if (key in YEAR_KEYS and year is None) or (
+            key == "monitoring_line" and year is not None and year < 2021
+        ):
             continue
         found = policy.resolve(key, year, code, county_keys)
         if found is None:
-            where = f'[province."{regions.short_province(regions.province_name(code))}".{key}]' if code else f"[{key}]"
-            lines.append(f"# {key}（{KEY_NAMES[key]}）：没有值，相关规则不检查这些记录；请设置 {where} {year} = …")
+            where = (
+                f'[province."{regions.short_province(regions.province_name(code))}".{key}]'
+                if code
+                else f"[{key}]"
+            )
+            lines.append(
+                f"# {key}（{KEY_NAMES[key]}）：没有值，相关规则不检查这些记录；请设置 {where} {year} = …"
+            )
         else:
             lines.append(f"{key} = {_value(found.value)}{_comment(found)}")
     return "\n".join(lines) + "\n"

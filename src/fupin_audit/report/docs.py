@@ -37,7 +37,9 @@ def _policy_values(policy, text: str) -> list[str]:
             lines.append(f"  {key}（按省、县{'和年度' if key in YEAR_KEYS else ''}取，县 > 省 > 全国）：")
             for (scope, year), resolved in shown.items():
                 when = f" {year}" if year is not None else ""
-                lines.append(f"    {scope_name(scope)}{when} = {_number(resolved.value)}  {resolved.describe()}")
+                lines.append(
+                    f"    {scope_name(scope)}{when} = {_number(resolved.value)}  {resolved.describe()}"
+                )
         elif shown:
             resolved = next(iter(shown.values()))
             lines.append(f"  {key} = {_number(resolved.value)}  {resolved.describe()}")

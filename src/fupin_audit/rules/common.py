@@ -209,7 +209,9 @@ def policy_values(
         resolved = _resolve_for(ctx, key, int(year[at]) if per_year else None, province[at], county[at],
                                 texts[written[at]] if written[at] >= 0 else "")  # fmt: skip
         if resolved is None:
-            gaps.append(_gap(ctx, kind, key, int(year[at]) if per_year else None, int(province[at]), int(counts[i])))
+            gaps.append(
+                _gap(ctx, kind, key, int(year[at]) if per_year else None, int(province[at]), int(counts[i]))
+            )
         else:
             found_values[i], found_sources[i] = float(resolved.value), resolved.cite()
     values[wanted] = found_values[inverse]
@@ -224,7 +226,9 @@ def _resolve_for(ctx: AuditContext, key: str, year: int | None, province: int, c
 
     policy = ctx.policy
     code = f"{province:02d}" if province >= 0 else ""
-    resolved = policy.resolve(key, year, code, regions.county_keys(f"{county:06d}" if county >= 0 else "", written))
+    resolved = policy.resolve(
+        key, year, code, regions.county_keys(f"{county:06d}" if county >= 0 else "", written)
+    )
     unconfigured = code and policy.has_regional_config() and code not in policy.configured_provinces()
     if resolved is not None and unconfigured and policy.resolve(key, year) is resolved:
         # The config file has per-province values, but none for this province: say so once.

@@ -16,10 +16,10 @@ from fupin_audit.rules.common import (
     exited,
     fmt,
     household_codes,
-    policy_values,
     money_texts,
     param,
     percent,
+    policy_values,
     year_texts,
     yuan,
 )

@@ -31,12 +31,12 @@ from fupin_audit.rules.common import (
     has_death_source,
     household_codes,
     is_no,
-    policy_values,
     mask_texts,
     member_deaths,
     money_texts,
     person_codes,
     person_keys,
+    policy_values,
     records,
     registered,
     related_groups,
@@ -301,7 +301,8 @@ COLUMNS_OF = {
     what="脱贫状态为未脱贫的户，识别年度早于数据年度，人均纯收入高于（>）数据年度贫困线，且“三保障”和饮水都能"
     "确认达标：义务教育年龄成员都在校、每名成员都参加了基本医疗保险、是否危房户 = 否、是否解决安全饮用水 = 是"
     "（与 LG402 相同的检查；任何一项数据为空即无法确认，不报告）。四项所需的列缺任何一项时跳过。"
-    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
+    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
+    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=STAYED + EXIT_RULE + " 达到退出标准却不退出，会虚增贫困人口、占用帮扶资源。",
     example="2014 年识别的未脱贫户，2016 年人均纯收入 3600 元（线 2952）、三保障均达标 → LG201。",
 )
@@ -314,7 +315,9 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     stayed = (text(households[STATUS]) == "未脱贫") & (households["识别年度"] < years).fillna(False).astype(
         bool
     )
-    line, cited = policy_values(ctx, "households", "poverty_line", years, rows=stayed & households[INCOME].notna())
+    line, cited = policy_values(
+        ctx, "households", "poverty_line", years, rows=stayed & households[INCOME].notna()
+    )
     state = guarantees(ctx)
     all_met = pd.concat([state[f"{k}_known"] & (state[k] == "") for k in GAP_NAMES], axis=1).all(axis=1)
     candidate = stayed & (households[INCOME] > line).fillna(False).astype(bool) & all_met
@@ -435,7 +438,8 @@ def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     columns={"households": ("识别年度",)},
     what="识别当年的人均纯收入高于（>）该年贫困线：识别年度等于数据年度时用人均纯收入；识别年度为上一年时用"
     "上年人均纯收入（有该列时）。识别标准为省定标准或市定标准的户不检查（它们适用更高的地方线）。"
-    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
+    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
+    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=WRONG_IN + "识别标准是收入低于国家扶贫标准；识别时收入已超线，说明“不该进的进了”。",
     example="2016 年识别的户，2016 年人均纯收入 3000 元（线 2952）→ LG302。",
 )
@@ -480,7 +484,8 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
     what="已脱贫户的人均纯收入不高于（≤）其脱贫年度的贫困线（脱贫年度为空或晚于数据年度时用数据年度的线；"
-    "后者由 SY304 报告）。" + "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
+    "后者由 SY304 报告）。贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
+    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=WRONG_OUT + EXIT_RULE + " 收入未稳定超线即退出，是审计署 2017 年公告所指“算账脱贫”“数字脱贫”；"
     "错退率是第三方评估的核心指标，贫困县退出要求低于 2%。",
     example="2016 年脱贫户人均纯收入 2952.00 元（线 2952）→ LG401；2952.01 元不报告。",
