@@ -250,9 +250,9 @@ def _refuse_overwriting_inputs(inputs: list[Path], *outputs: Path | None) -> Non
 def _diagnose(err, result, warnings: list[str]) -> None:
     for diag in result.dataset.diagnostics:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
-        colour = "red" if diag.level == "error" else "yellow"
+        colour = {"error": "red", "info": "blue"}.get(diag.level, "yellow")
         err.print(
-            f"[{colour}]{diag.level}[/]: {escape(where)}: {escape(diag.message)}",
+            f"[{colour}]{diag.level}[/]: {escape(where) + ': ' if where else ''}{escape(diag.message)}",
             markup=True,
             highlight=False,
         )
