@@ -134,6 +134,7 @@ def audit(
     )
     seconds.update(dataset.seconds)
     ctx = AuditContext(dataset, settings.policy, year, strict_policy=strict_policy)
+    dataset.diagnostics.extend(ctx.year_conflicts())
     clock = time.perf_counter()
     result = run_rules(
         ctx,

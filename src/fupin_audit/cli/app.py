@@ -252,7 +252,7 @@ def _diagnose(err, result, warnings: list[str]) -> None:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
         colour = {"error": "red", "info": "blue"}.get(diag.level, "yellow")
         err.print(
-            f"[{colour}]{diag.level}[/]: {escape(where) + ': ' if where else ''}{escape(diag.message)}",
+            f"[{colour}]{diag.level}[/]: " + (f"{escape(where)}: " if where else "") + escape(diag.message),
             markup=True,
             highlight=False,
         )
