@@ -29,7 +29,6 @@ from fupin_audit.errors import ConfigError
 from fupin_audit.policy import regions
 
 Series = Literal["working", "statistical"]
-SERIES_NAMES = {"working": "工作口径（示例系列，无出处）", "statistical": "统计口径"}
 Confidence = Literal["verified", "unverified", "derived", "configured"]
 CONFIDENCE_NAMES = {"verified": "已核实", "unverified": "未核实", "derived": "推算", "configured": "配置文件"}
 UNVERIFIED_NOTE = "未核实，请以省级文件为准"
@@ -178,13 +177,6 @@ class Policy(_Strict):
         return sorted(
             out, key=lambda e: (order[e[1][0]], e[1][1], e[2].key, e[2].year or 0, e[0] != "config")
         )
-
-    def line(self, year: int, series: Series | None = None) -> float:
-        """The national poverty line of a year; a year with no line is an error, never a guess."""
-        found = self.resolve("poverty_line", year)
-        if found is None:
-            raise ConfigError(f"{year} 年没有贫困线：请在配置文件中设置 [poverty_line] {year} = …")
-        return float(found.value)
 
     def source_of(self, key: str) -> str:
         """Where a value came from; a table (poverty_line) counts as overridden if any entry is."""

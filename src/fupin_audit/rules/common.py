@@ -266,11 +266,6 @@ def _gap(ctx: AuditContext, kind: str, key: str, year: int | None, province: int
     return message
 
 
-def lines_for(ctx: AuditContext, kind: str, years: pd.Series, rows: pd.Series | None = None) -> PolicyValues:
-    """The poverty line per row for its year, province and county (`policy_values` of poverty_line)."""
-    return policy_values(ctx, kind, "poverty_line", years, rows=rows)
-
-
 def by_year(years: pd.Series, values: dict[int, Any], missing: Any) -> pd.Series:
     """Per row: `values[year]` (`missing` for an unknown year or one not in `values`); one mask per
     distinct year, never a per-row lookup."""
