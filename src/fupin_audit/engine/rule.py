@@ -17,6 +17,7 @@ FAMILIES = {
     "SY": "四严",
     "LG": "两该两不该",
     "IN": "收入与返贫风险",
+    "MN": "防返贫监测",
 }
 Severity = Literal["error", "warning", "info"]
 Scope = Literal["local", "global"]
@@ -95,7 +96,7 @@ def rule(
     era: Era = "any",
     era_note: str = "",
 ) -> Callable[[RuleFunction], Rule]:
-    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN)."""
+    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN)."""
 
     def wrap(fn: RuleFunction) -> Rule:
         fam = family or FAMILIES.get(code[:2])

@@ -114,11 +114,13 @@ def derive_totals(tables: dict[str, Table], sources: list[Source]) -> None:
     if households is None:
         return
     data = households.data
-    if members is not None and "户编号" in data and "户编号" in members.data:
+    sized = all("家庭人口数" in s.headers for s in sources if s.kind == "households")
+    if not sized and members is not None and "户编号" in data and "户编号" in members.data:
         counts = members.data["户编号"].value_counts()
         size = data["户编号"].map(counts).astype("Int64")
         _fill(households, sources, "家庭人口数", size, "（由成员行计数）", "成员行数")
-    if all(p in households.fields for p in INCOME_PARTS):
+    totalled = all("纯收入" in s.headers for s in sources if s.kind == "households")
+    if not totalled and all(p in households.fields for p in INCOME_PARTS):
         total = sum(data[p].astype("float64") for p in INCOME_PARTS)
         for part in OPTIONAL_PARTS:
             if part in households.fields:
