@@ -409,7 +409,7 @@ def load_policy(overrides: dict[str, Any] | None = None, label: str = "配置文
         )
         origin["monitoring_line"] = label
     _sections(loader, "config", regional, label, national)
-    for (name, year), resolved in loader.layers.get(("config", NATIONAL), {}).items():
+    for name, year in loader.layers.get(("config", NATIONAL), {}):
         if year is not None:  # "monitoring_line.2023": which file set a national year value
             origin[f"{name}.{year}"] = label
     national_lines = {}
