@@ -120,6 +120,13 @@ def check(
     keep_going: Annotated[
         bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")
     ] = False,
+    strict_policy: Annotated[
+        bool,
+        typer.Option(
+            "--strict-policy",
+            help="缺少某省某年的政策值（如贫困线）时报错退出（退出码 2），而不是跳过这些记录",
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,
     engine: Annotated[
         Engine,
@@ -146,6 +153,7 @@ def check(
         unsupported = {
             "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
             "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
+            "--strict-policy": strict_policy or None,
         }  # fmt: skip
         given = [name for name, value in unsupported.items() if value]
         if given:
@@ -170,6 +178,7 @@ def check(
             encoding=encoding,
             tables=table or [],
             on_stage=on_stage,
+            strict_policy=strict_policy,
         )
     done = finish(
         result,
@@ -241,7 +250,7 @@ def _refuse_overwriting_inputs(inputs: list[Path], *outputs: Path | None) -> Non
 def _diagnose(err, result, warnings: list[str]) -> None:
     for diag in result.dataset.diagnostics:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
-        colour = "red" if diag.level == "error" else "yellow"
+        colour = {"error": "red", "info": "blue"}.get(diag.level, "yellow")
         err.print(
             f"[{colour}]{diag.level}[/]: " + (f"{escape(where)}: " if where else "") + escape(diag.message),
             markup=True,
@@ -399,12 +408,20 @@ def schema(
 @app.command()
 def policy(
     config: Annotated[Path | None, typer.Option(help="先应用这个覆盖文件，再输出生效的参数")] = None,
+    province: Annotated[str | None, typer.Option(help="只显示这个省（贵州、贵州省或 52）生效的值")] = None,
+    county: Annotated[str | None, typer.Option(help="只显示这个县（名称或 6 位代码）生效的值")] = None,
+    year: Annotated[int | None, typer.Option(help="只显示这一年生效的值")] = None,
 ) -> None:
-    """以 TOML 输出生效的政策参数（可作为省、县覆盖文件的起点）。"""
+    """输出生效的政策参数及其出处和可信度（TOML，可作为省、县覆盖文件的起点）；
+    给出 --province / --county / --year 时输出该地该年生效的值。"""
     from fupin_audit.audit import Settings
+    from fupin_audit.policy.show import resolved_text
 
     settings = Settings.from_file(config)
     header = "# fupin-audit 生效的政策参数" + (f"（已应用 {config}）" if config else "（默认值）") + "\n"
+    if province or county or year is not None:
+        typer.echo(header + resolved_text(settings.policy, province, county, year), nl=False)
+        return
     typer.echo(header + settings.policy.to_toml(), nl=False)
 
 
