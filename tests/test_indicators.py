@@ -81,7 +81,9 @@ def indicators(tmp_path_factory):
         {"户信息": HOUSEHOLDS, "家庭成员": MEMBERS, "比对名单": ROSTERS, "帮扶措施": MEASURES,
          "村信息": VILLAGES},
     )  # fmt: skip
-    result = audit([str(path)], year=2017)
+    config = path.parent / "line2017.toml"
+    config.write_text("[poverty_line]\n2017 = 3335\n", encoding="utf-8")  # no built-in 2017 line
+    result = audit([str(path)], year=2017, config=config)
     failed = [o.code for o in result.outcomes if o.status == "failed"]
     assert not failed
     return result.summary()["indicators"], result.findings
@@ -158,13 +160,16 @@ def test_findings_per_township_and_village(indicators):
 
 
 def test_bunching_uses_the_data_years_line(tmp_path):
-    """Exits of 2016 just above the 2017 line (3335 … 3501.75) bunch; judged on the 2016 line (3146)
+    """Exits of 2016 just above the 2017 line (3335 … 3501.75) bunch; judged on the 2016 line (2952)
     they would sit far above the band."""
     households = [hh(f"C{i}", "二郎镇", "城南村", 2, "已脱贫", 2016, income)
                   for i, income in enumerate((3340, 3400, 3501.75, 9000))]  # fmt: skip
     households.append(hh("D1", "二郎镇", "城北村", 2, "已脱贫", 2016, 3501.76))  # a cent above the band
     path = write_xlsx(tmp_path / "bunch.xlsx", {"户信息": households})
-    bunch = audit([str(path)], year=2017, select=["IN002"]).summary()["indicators"]["near_line_bunching"]
+    config = tmp_path / "line2017.toml"
+    config.write_text("[poverty_line]\n2017 = 3335\n", encoding="utf-8")  # 2016: the built-in 2952
+    result = audit([str(path)], year=2017, select=["IN002"], config=config)
+    bunch = result.summary()["indicators"]["near_line_bunching"]
     assert (bunch["villages_tested"], bunch["villages_bunched"]) == (2, 1)
     (village,) = bunch["bunched"]
     assert (village["township"], village["village"], village["in_band"], village["exited"]) == (

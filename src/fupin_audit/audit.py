@@ -114,8 +114,12 @@ def audit(
     tables: Iterable[str] = (),
     registry: Registry | None = None,
     on_stage: Callable[[str, str], None] | None = None,
+    strict_policy: bool = False,
 ) -> AuditResult:
-    """Audit the given files. Bad options raise ConfigError; bad input becomes diagnostics/findings."""
+    """Audit the given files. Bad options raise ConfigError; bad input becomes diagnostics/findings.
+
+    A policy value missing for some records (a line for that province and year) leaves those
+    records unjudged with a diagnostic; with `strict_policy` it is a ConfigError instead."""
     started = dt.datetime.now().astimezone()
     seconds: dict[str, float] = {}
     settings, chosen, overrides = choose_rules(
@@ -131,7 +135,7 @@ def audit(
         expand_inputs(paths), encoding=encoding, forced=forced, progress=lambda p: stage("read", p)
     )
     seconds.update(dataset.seconds)
-    ctx = AuditContext(dataset, settings.policy, year)
+    ctx = AuditContext(dataset, settings.policy, year, strict_policy=strict_policy)
     dataset.diagnostics.extend(ctx.year_conflicts())
     clock = time.perf_counter()
     result = run_rules(
@@ -142,6 +146,7 @@ def audit(
         progress=lambda code: stage("rule", code),
     )
     seconds["rules"] = time.perf_counter() - clock
+    dataset.diagnostics.extend(result.diagnostics)
     return AuditResult(
         dataset,
         result.findings,

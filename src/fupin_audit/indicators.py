@@ -27,6 +27,20 @@ INDUSTRY = "产业帮扶"
 VISIT = "走访"  # a visit is follow-up, not a measure: left out of the measure shares
 
 
+def household_values(ctx: AuditContext, key: str, years: pd.Series | None = None, rows=None) -> pd.Series:
+    """Per household row: the policy value in force for its province, county and year, looked up as
+    the rules look it up (NaN where there is none). On a context of its own: the rules' run has
+    already reported the gaps, the summary does not report them again."""
+    from fupin_audit.engine.context import AuditContext
+    from fupin_audit.rules.common import policy_values
+
+    own = AuditContext(ctx.dataset, ctx.policy, ctx.year)
+    try:
+        return policy_values(own, "households", key, years, rows=rows).values
+    except SkipRule:
+        return pd.Series(np.nan, index=ctx.frame("households").index)
+
+
 def ratio(numerator: float, denominator: float) -> dict[str, Any]:
     share = round(numerator / denominator, 4) if denominator else None
     return {"numerator": int(numerator), "denominator": int(denominator), "share": share}
@@ -41,10 +55,12 @@ def _unless_not_run(result: AuditResult, item: dict[str, Any]) -> dict[str, Any]
 
 
 def compute(result: AuditResult) -> dict[str, Any]:
+    from fupin_audit import monitoring_indicators
     from fupin_audit.engine.context import AuditContext
 
     ctx = result.context or AuditContext(result.dataset, result.policy, result.year)
     out = _compute(ctx, result.findings)
+    out.update(monitoring_indicators.compute(result))
     for key in ("wrong_exit_rate", "wrong_inclusion_rate", "missed_rate"):
         if key in out:
             out[key] = _unless_not_run(result, out[key])
@@ -109,8 +125,10 @@ def _households(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
             "of": "当年脱贫户的人口",
         }
     if INCOME in households:
-        line = ctx.policy.relapse_risk_line
-        below = gone & (households[INCOME] <= line).fillna(False).astype(bool)
+        lines = household_values(ctx, "relapse_risk_line", rows=gone)
+        below = gone & (households[INCOME] <= lines).fillna(False).astype(bool)
+        shown = lines[gone].dropna().unique()  # one line, unless provinces or counties set their own
+        line = float(shown[0]) if len(shown) == 1 else ctx.policy.relapse_risk_line
         out["exited_below_relapse_line"] = {
             **ratio(below.sum(), gone.sum()),
             "line": line,
@@ -141,21 +159,27 @@ def _flagged_households(findings: pd.DataFrame, rules: tuple[str, ...]) -> set[s
 def bunching(ctx: AuditContext) -> dict[str, Any]:
     """IN002's bunching test: per (乡镇, 村), exited households just above the data year's line (the line
     IN002 uses: line … line × band) against the mean of the two neighbouring bands of equal width."""
-    from fupin_audit.rules.common import INCOME, exited, lines_for, text
+    from fupin_audit.rules.common import INCOME, data_years, exited, text
 
     households = ctx.frame("households")
     if "村" not in households:
         return {}
     band = ctx.policy.near_line_band
     try:
-        years = ctx.data_year("households")
-        judged = exited(households) & households[INCOME].notna()
-        lines = lines_for(ctx, years.where(judged))
-    except (SkipRule, ConfigError) as exc:  # e.g. no line for the year: nothing tested, said why
+        years = data_years(ctx, "households")
+    except SkipRule as exc:
         return {**_untested(band), "note": f"无法检验：{exc}"}
+    judged = exited(households) & households[INCOME].notna()
+    lines = household_values(ctx, "poverty_line", years, rows=judged)
+    unlined = judged & lines.isna()  # a year without a line is not tested (IN002 leaves it unjudged too)
     judged &= lines.notna()
     if not judged.any():
-        return _untested(band)
+        missing = "、".join(str(y) for y in sorted(years[unlined].dropna().astype(int).unique()))
+        return (
+            {**_untested(band), "note": f"{missing} 年没有贫困线（poverty_line），未检验"}
+            if missing
+            else _untested(band)
+        )
     income, line = households.loc[judged, INCOME], lines[judged]
     upper = (line * band).round(2)
     width = upper - line

@@ -17,7 +17,6 @@ from fupin_audit.rules.common import (
     STATUS,
     as_bool,
     audit_year,
-    by_year,
     count_per_code,
     count_texts,
     data_years,
@@ -32,14 +31,12 @@ from fupin_audit.rules.common import (
     has_death_source,
     household_codes,
     is_no,
-    line_source,
-    line_sources,
-    lines_for,
     mask_texts,
     member_deaths,
     money_texts,
     person_codes,
     person_keys,
+    policy_values,
     records,
     registered,
     related_groups,
@@ -116,7 +113,7 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     if low.any():
         low_text = (
             "名单人均纯收入 " + money_texts(rosters.loc[at, "income"]) + f" 元低于 {year} 年贫困线 "
-            + fmt(rosters.loc[at, "line"], yuan) + f" 元（{line_source(ctx, year)}）"
+            + fmt(rosters.loc[at, "line"], yuan) + " 元（参数 " + rosters.loc[at, "cited"] + "）"
         )  # fmt: skip
         reason = reason.mask(low, (reason + "，").where(reason != "", "") + low_text)
     message = reason + "，但 " + rosters.loc[at, "key"] + " 不在任何建档立卡户中"
@@ -137,12 +134,14 @@ def needy_rosters(ctx: AuditContext) -> pd.DataFrame:
         year = audit_year(ctx)
         income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
         line = pd.Series(np.nan, index=rosters.index)
+        cited = pd.Series("", index=rosters.index, dtype=object)
         if income.notna().any():
             if year is None and not listed.any():
                 raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
             if year is not None:
-                line = lines_for(
-                    ctx, pd.Series(year, index=rosters.index, dtype="Int64").where(income.notna())
+                years = pd.Series(year, index=rosters.index, dtype="Int64")
+                line, cited = policy_values(
+                    ctx, "rosters", "poverty_line", years, rows=income.notna(), skip_if_none=not listed.any()
                 )
                 low = (income < line).fillna(False).astype(bool)
         dead = _dead_by(ctx, "rosters", pd.Timestamp(f"{year}-12-31") if year else None)
@@ -150,7 +149,7 @@ def needy_rosters(ctx: AuditContext) -> pd.DataFrame:
         unregistered = (listed | low) & rosters["_key"].notna() & outside & ~dead
         return pd.DataFrame(
             {"key": rosters["_key"], "kind": rosters["_kind"], "listed": listed, "low": low,
-             "income": income, "line": line, "unregistered": unregistered},
+             "income": income, "line": line, "cited": cited, "unregistered": unregistered},
             index=rosters.index,
         )  # fmt: skip
 
@@ -165,8 +164,9 @@ def needy_rosters(ctx: AuditContext) -> pd.DataFrame:
     era_note="2020 年前没有防返贫监测",
     needs=("households",),
     columns={"households": (STATUS, INCOME, "是否监测对象")},
-    what="2021 年及以后的数据：已脱贫户人均纯收入低于（<）当年防返贫监测线（政策参数 monitoring_line，默认"
-    " 2021 年 6000 元，之后各省自定），但“是否监测对象”不是“是”。需要的年度没有配置监测线时整条规则跳过并"
+    what="2021 年及以后的数据：已脱贫户人均纯收入低于（<）当年防返贫监测线（政策参数 monitoring_line，按户所在的"
+    "省、县和年度取：全国 2021 年 6000 元为推算值，之后各省自定），但“是否监测对象”不是“是”。没有监测线的户不检查，"
+    "并在诊断信息中说明年度、省份和要设置的配置项；全部没有时整条规则跳过并"
     "说明是哪一年。",
     why=MISSED
     + "2021 年起建立防止返贫动态监测和帮扶机制，收入低于监测线的脱贫户应纳入监测（中央农办、农业农村部"
@@ -189,20 +189,13 @@ def lg102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     recent = (years >= 2021).fillna(False).astype(bool) & exited(households)
     if not recent.any():
         raise SkipRule("没有 2021 年及以后的已脱贫户（防返贫监测自 2021 年起）")
-    lines = by_year(years.where(recent), ctx.policy.monitoring_line, np.nan)
-    unknown = sorted(set(years[recent & lines.isna()].dropna().astype(int)))
-    if unknown:
-        raise SkipRule(
-            f"{'、'.join(map(str, unknown))} 年没有配置防返贫监"
-            "测线（请在 --config 的 [monitoring_line] 中加入）"
-        )
+    lines, cited = policy_values(ctx, "households", "monitoring_line", years, rows=recent)
     below = recent & (households[INCOME] < lines).fillna(False).astype(bool)
     missing = below & ~as_bool(households, "是否监测对象")
     at = missing.index[missing]
     message = (
         "已脱贫户人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元低于 " + year_texts(years[at])
-        + " 年防返贫监测线 " + fmt(lines[at], yuan) + " 元（参数 monitoring_line，"
-        + fmt(years[at], lambda y: ctx.policy.origin.get(f"monitoring_line.{y}", "默认值")) + "），但未纳入监测对象"
+        + " 年防返贫监测线 " + fmt(lines[at], yuan) + " 元（参数 " + cited[at] + "），但未纳入监测对象"
     )  # fmt: skip
     return ctx.flag("households", at, message, column="是否监测对象")
 
@@ -360,16 +353,21 @@ COLUMNS_OF = {
     columns={"households": (HID, STATUS, INCOME, "识别年度")},
     what="脱贫状态为未脱贫的户，识别年度早于数据年度，人均纯收入高于（>）数据年度贫困线，且“三保障”和饮水都能"
     "确认达标：义务教育年龄成员都在校、每名成员都参加了基本医疗保险、是否危房户 = 否、是否解决安全饮用水 = 是"
-    "（与 LG402 相同的检查；任何一项数据为空即无法确认，不报告）。四项所需的列缺任何一项时跳过。",
+    "（与 LG402 相同的检查；任何一项数据为空即无法确认，不报告）。四项所需的列缺任何一项时跳过。"
+    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
+    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=STAYED + EXIT_RULE + " 达到退出标准却不退出，会虚增贫困人口、占用帮扶资源。",
     example=Example(
-        "2015 年识别的未脱贫户，2017 年人均纯收入 4200 元（线 3335）、三保障和饮水均达标 → LG201。",
+        "2014 年识别的未脱贫户，2016 年人均纯收入 3600 元（线 2952）、三保障和饮水均达标 → LG201。",
         {
-            "households": [household(人均纯收入=4200, 是否危房户="否", 是否解决安全饮用水="是")],
+            "households": [
+                household(识别年度=2014, 人均纯收入=3600, 是否危房户="否", 是否解决安全饮用水="是")
+            ],
             "members": [person(文化程度="初中", 在校生状况=None, 是否参加城乡居民基本医疗保险="是")],
         },
-        near_miss={"households": {0: {"人均纯收入": 3335}}},
-        near_miss_text="人均纯收入 3335 元（不高于线）",
+        near_miss={"households": {0: {"人均纯收入": 2952}}},
+        near_miss_text="人均纯收入 2952 元（不高于线）",
+        year=2016,
     ),
 )
 def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
@@ -381,7 +379,9 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     stayed = (text(households[STATUS]) == "未脱贫") & (households["识别年度"] < years).fillna(False).astype(
         bool
     )
-    line = lines_for(ctx, years.where(stayed & households[INCOME].notna()))
+    line, cited = policy_values(
+        ctx, "households", "poverty_line", years, rows=stayed & households[INCOME].notna()
+    )
     state = guarantees(ctx)
     all_met = pd.concat([state[f"{k}_known"] & (state[k] == "") for k in GAP_NAMES], axis=1).all(axis=1)
     candidate = stayed & (households[INCOME] > line).fillna(False).astype(bool) & all_met
@@ -389,7 +389,7 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     message = (
         "未脱贫户（" + year_texts(households.loc[at, "识别年度"]) + " 年识别）人均纯收入 "
         + money_texts(households.loc[at, INCOME]) + " 元高于 " + year_texts(years[at]) + " 年贫困线 "
-        + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "），"
+        + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "），"
         "义务教育、基本医疗、住房安全、饮水安全均已达标，应退未退"
     )  # fmt: skip
     return ctx.flag("households", at, message, column=INCOME)
@@ -523,13 +523,16 @@ def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     needs=("households",),
     columns={"households": ("识别年度",)},
     what="识别当年的人均纯收入高于（>）该年贫困线：识别年度等于数据年度时用人均纯收入；识别年度为上一年时用"
-    "上年人均纯收入（有该列时）。识别标准为省定标准或市定标准的户不检查（它们适用更高的地方线）。",
+    "上年人均纯收入（有该列时）。识别标准为省定标准或市定标准的户不检查（它们适用更高的地方线）。"
+    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
+    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=WRONG_IN + "识别标准是收入低于国家扶贫标准；识别时收入已超线，说明“不该进的进了”。",
     example=Example(
-        "2017 年识别的户，2017 年人均纯收入 3600 元（线 3335）→ LG302。",
-        {"households": [household(识别年度=2017, 人均纯收入=3600)]},
-        near_miss={"households": {0: {"人均纯收入": 3335}}},
-        near_miss_text="人均纯收入 3335 元（不高于线）",
+        "2016 年识别的户，2016 年人均纯收入 3000 元（线 2952）→ LG302。",
+        {"households": [household(识别年度=2016, 人均纯收入=3000)]},
+        near_miss={"households": {0: {"人均纯收入": 2952}}},
+        near_miss_text="人均纯收入 2952 元（不高于线）",
+        year=2016,
     ),
 )
 def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
@@ -539,7 +542,7 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     years = data_years(ctx, "households")
     identified = households["识别年度"].astype("Int64")
     national = ~text(households["识别标准"]).isin(LOCAL_STANDARDS) if "识别标准" in households else True
-    out = []
+    out, unjudged = [], []
     for column, offset in ((INCOME, 0), ("上年人均纯收入", 1)):
         if column not in households:
             continue
@@ -548,32 +551,40 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
         )
         if not rows.any():
             continue
-        line = lines_for(ctx, identified.where(rows))
+        try:
+            line, cited = policy_values(ctx, "households", "poverty_line", identified, rows=rows)
+        except SkipRule as skip:  # no line for any of these rows: the other column may still be judged
+            unjudged.append(str(skip))
+            continue
         above = rows & (households[column] > line).fillna(False).astype(bool)
         at = above.index[above]
         which = "上年人均纯收入" if offset else "当年人均纯收入"
         message = (
             year_texts(identified[at]) + f" 年识别，{which} " + money_texts(households.loc[at, column]) + " 元已高于 "
-            + year_texts(identified[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（"
-            + line_sources(ctx, identified[at]) + "）"
+            + year_texts(identified[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "）"
         )  # fmt: skip
         out.append(ctx.flag("households", at, message, column=column))
+    if unjudged and not out:
+        raise SkipRule("；".join(unjudged))
     return out
 
 
-def _line_judgement(ctx: AuditContext, which: str) -> tuple[pd.Index, pd.Series, pd.Series]:
+def _line_judgement(ctx: AuditContext, which: str) -> tuple[pd.Index, pd.Series, pd.Series, pd.Series]:
     """Rows of the exits `which` ("this_year" / "earlier", see exit_split) whose 人均纯收入 is at or
-    under (≤) the data year's line, with that line and the data years."""
+    under (≤) the data year's line, with that line, what cites it, and the data years."""
     households = ctx.frame("households", STATUS, INCOME)
     split = exit_split(ctx)
     judged = split[which] & households[INCOME].notna()
     years = split["year"]
-    line = lines_for(ctx, years.where(judged))
+    line, cited = policy_values(ctx, "households", "poverty_line", years, rows=judged)
     below = judged & (households[INCOME] <= line).fillna(False).astype(bool)
-    return below.index[below], line, years
+    return below.index[below], line, cited, years
 
 
-LINE_RULE = "贫困线系列由政策参数 exit_line_series 决定，消息写明所用的线及其来源。"
+LINE_RULE = (
+    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；没有贫困线的户不检查，"
+    "并在诊断信息中说明年度、省份和要设置的配置项。"
+)
 
 
 @rule(
@@ -588,18 +599,15 @@ LINE_RULE = "贫困线系列由政策参数 exit_line_series 决定，消息写�
     why=WRONG_OUT + EXIT_RULE + " 收入未稳定超线即退出，是审计署 2017 年公告所指“算账脱贫”“数字脱贫”；"
     "错退率是第三方评估的核心指标，贫困县退出要求低于 2%。",
     example=Example(
-        "2017 年脱贫户人均纯收入 3335.00 元（2017 年线 3335）→ LG401。",
-        {
-            "households": [
-                {"户编号": "3408260010010001", "脱贫状态": "已脱贫", "脱贫年度": 2017, "人均纯收入": 3335.00}
-            ]
-        },
-        near_miss={"households": {0: {"人均纯收入": 3335.01}}},
-        near_miss_text="人均纯收入 3335.01 元，高于线一分钱",
+        "2016 年脱贫户人均纯收入 2952.00 元（2016 年线 2952）→ LG401。",
+        {"households": [household(脱贫状态="已脱贫", 识别年度=2014, 脱贫年度=2016, 人均纯收入=2952.00)]},
+        near_miss={"households": {0: {"人均纯收入": 2952.01}}},
+        near_miss_text="人均纯收入 2952.01 元，高于线一分钱",
+        year=2016,
     ),
 )
 def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
-    at, line, years = _line_judgement(ctx, "this_year")
+    at, line, cited, years = _line_judgement(ctx, "this_year")
     households = ctx.frame("households")
     split = exit_split(ctx)
     when = ("脱贫年度为空，按数据年度 " + year_texts(years[at]) + " 年判断").where(
@@ -607,7 +615,7 @@ def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     )
     message = (
         "已脱贫户（" + when + "）人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元不高于 "
-        + year_texts(years[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "）"
+        + year_texts(years[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "）"
     )  # fmt: skip
     return ctx.flag("households", at, message, column=INCOME)
 
@@ -623,20 +631,21 @@ def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     why="两该两不该：脱贫不脱政策、不脱帮扶，脱贫户收入重新跌到贫困线以下应及时标注返贫并继续帮扶"
     "（《关于建立贫困退出机制的意见》，厅字〔2016〕16号）；收入在当年线以下却仍为已脱贫，说明返贫未被发现。",
     example=Example(
-        "2015 年脱贫的户，2017 年人均纯收入 3335.00 元（2017 年线 3335）→ LG403（不是错退）。",
-        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2015, 人均纯收入=3335.00)]},
-        near_miss={"households": {0: {"人均纯收入": 3335.01}}},
-        near_miss_text="3335.01 元",
+        "2015 年脱贫的户（当年线 2855），2016 年人均纯收入 2952.00 元（2016 年线 2952）→ LG403（不是错退）。",
+        {"households": [household(脱贫状态="已脱贫", 识别年度=2014, 脱贫年度=2015, 人均纯收入=2952.00)]},
+        near_miss={"households": {0: {"人均纯收入": 2952.01}}},
+        near_miss_text="2952.01 元",
+        year=2016,
     ),
 )
 def lg403(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
-    at, line, years = _line_judgement(ctx, "earlier")
+    at, line, cited, years = _line_judgement(ctx, "earlier")
     households = ctx.frame("households")
     split = exit_split(ctx)
     message = (
         year_texts(split.loc[at, "exit_year"]) + " 年脱贫的户，" + year_texts(years[at]) + " 年人均纯收入 "
         + money_texts(households.loc[at, INCOME]) + " 元不高于 " + year_texts(years[at]) + " 年贫困线 "
-        + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "），仍标为已脱贫：疑似返贫未标注"
+        + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "），仍标为已脱贫：疑似返贫未标注"
     )  # fmt: skip
     return ctx.flag("households", at, message, column=INCOME)
 

@@ -9,6 +9,7 @@ household through the shared 户编号 codes (count per code, gather back), neve
 from __future__ import annotations
 
 import contextlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -18,20 +19,26 @@ from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
+    ID,
     INCOME,
     as_bool,
     count_per_code,
     data_years,
+    first_rows,
     fmt,
     gather,
     household_codes,
     is_no,
+    joint_codes,
     money_texts,
     percent,
+    person_keys,
+    policy_values,
+    raw_values,
     text,
     yuan,
 )
-from fupin_audit.rules.dq_members import member_ages
+from fupin_audit.rules.dq_members import NO_PLACE, member_ages, member_birth
 
 CATEGORY = "监测对象类别"
 HOUSEHOLD_TYPE = "户类型"
@@ -56,7 +63,6 @@ PRESCHOOL = ("学龄前儿童", "学前教育")
 BASIC_INSURANCE = ("是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险")
 DIBAO = ("城市低保", "农村低保")
 TEKUN = ("城市特困", "农村特困")
-UNVERIFIED = "默认值，未核实，请以省级文件为准"
 MONITORING_BASIS = (
     "《关于健全防止返贫动态监测和帮扶机制的指导意见》（2021 年）：对脱贫不稳定户、边缘易致贫户和突发严重困难户"
     "开展监测，及时纳入、精准帮扶，风险稳定消除后再标注消除。"
@@ -67,8 +73,8 @@ MONITORING_BASIS = (
 
 
 class MonitoringLine(RuleParams):
-    # 防返贫监测线 by year (元/人·年); entries here override [monitoring_line] of the policy.
-    monitoring_line: dict[int, float] = Field(default_factory=dict)
+    """Rules that compare with the 防返贫监测线: policy `monitoring_line`, set per province, county and
+    year in the config file ([province."贵州".monitoring_line] 2023 = 7300)."""
 
 
 class NotMonitoredParams(MonitoringLine):
@@ -109,11 +115,14 @@ class RiskMeasuresParams(RuleParams):
     )
 
 
-class DevelopmentalParams(RuleParams):
-    developmental_grace_months: int = Field(6, ge=0)
+class DevelopmentalColumns(RuleParams):
     labour_skills: tuple[str, ...] = LABOUR_SKILLS
     developmental_columns: tuple[str, ...] = DEVELOPMENTAL_COLUMNS
     non_developmental_values: tuple[str, ...] = ("其他", "技能培训")
+
+
+class DevelopmentalParams(DevelopmentalColumns):
+    developmental_grace_months: int = Field(6, ge=0)
 
 
 # ------------------------------------------------------------------------------------ shared facts
@@ -122,31 +131,12 @@ class DevelopmentalParams(RuleParams):
 def monitoring_lines(
     ctx: AuditContext, params: MonitoringLine, years: pd.Series
 ) -> tuple[pd.Series, pd.Series]:
-    """Per row: the monitoring line of its year (NaN where the year is NA) and where the value came
-    from. The one place this pack looks the line up (to be routed to the province-aware policy).
-    A needed year without a line skips the rule, naming the year and how to set it: never guessed."""
-    table = {**ctx.policy.monitoring_line, **params.monitoring_line}
-    needed = sorted({int(y) for y in years.dropna().unique()})
-    missing = [y for y in needed if y not in table]
-    if missing:
-        raise SkipRule(
-            f"{'、'.join(map(str, missing))} 年没有防返贫监测线（参数 monitoring_line）：请在 --config 的"
-            f" [monitoring_line] 中加入，例如 {missing[0]} = 7300（以本省当年文件为准）"
-        )
-
-    def source(year: int) -> str:
-        if year in params.monitoring_line:
-            return "参数 monitoring_line，规则设置"
-        origin = ctx.policy.origin.get(f"monitoring_line.{year}")
-        return f"参数 monitoring_line，{origin}" if origin else f"参数 monitoring_line，{UNVERIFIED}"
-
-    numbers = years.astype("Int64")
-    lines = pd.Series(np.nan, index=years.index)
-    sources = pd.Series("", index=years.index, dtype=object)
-    for year in needed:  # one mask per distinct year (a handful)
-        at = (numbers == year).fillna(False).to_numpy(dtype=bool)
-        lines[at], sources[at] = float(table[year]), source(year)
-    return lines, sources
+    """Per row: the monitoring line in force for the row's province, county and year (NaN where the
+    year is NA or no line is set) and where the value came from, from the policy (`policy_values`).
+    Rows without a line are left unjudged with one diagnostic naming the config key; when no row has
+    one the rule is skipped, saying so. A line is never guessed."""
+    found = policy_values(ctx, "households", "monitoring_line", years, rows=years.notna().to_numpy())
+    return found.values, found.sources
 
 
 def households(ctx: AuditContext, *fields: str) -> pd.DataFrame:
@@ -805,7 +795,7 @@ def mn132(ctx: AuditContext, params: RiskMeasuresParams) -> pd.DataFrame:
     return ctx.flag("households", at, message, column=RISK_SLOTS[0])
 
 
-def developmental(ctx: AuditContext, params: DevelopmentalParams) -> pd.Series:
+def developmental(ctx: AuditContext, params: DevelopmentalColumns) -> pd.Series:
     """Per household row: a developmental measure — a value in a developmental column other than
     `non_developmental_values`."""
     frame = households(ctx)
@@ -1002,3 +992,851 @@ def mn171(ctx: AuditContext, params: RequireBus) -> pd.DataFrame:
         flagged &= is_no(villages, "是否通客运班车")
         text_ += "，也未通客运班车（参数 require_bus）"
     return ctx.flag("villages", flagged, text_, column="到乡镇是否通硬化路")
+
+
+# ------------------------------------------------------------------------------------ work: shared facts
+
+WORK, PLANS = "work", "work_plans"
+PUBLIC_POST = "公益性岗位类型"  # header 公益性岗位 on the member rows
+WORK_PLACE = "务工所在地"
+PUBLIC_CHANNEL = r"公益性?岗位"
+
+
+def person_links(ctx: AuditContext, kind: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Person codes shared by the member rows and the rows of `kind` (work, work_plans), joined by the
+    normalised 证件号码 of common.person_keys, and their number."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray, int]:
+        codes, n = joint_codes(person_keys(ctx, "members"), person_keys(ctx, kind))
+        return codes[0], codes[1], n
+
+    ctx.table("members", ID)
+    ctx.table(kind, ID)
+    return ctx.cached(f"mn.links.{kind}", compute)
+
+
+def record_member(ctx: AuditContext, kind: str) -> np.ndarray:
+    """Per row of `kind`: the position of the first member row of the same person (-1: none)."""
+    member, other, n = person_links(ctx, kind)
+    return gather(first_rows(member, n), other, -1)
+
+
+def member_has(ctx: AuditContext, kind: str, flag: pd.Series) -> pd.Series:
+    """Per member row: the person has a row of `kind` where `flag`."""
+    member, other, n = person_links(ctx, kind)
+    counts = count_per_code(other, n, flag.to_numpy(dtype=bool))
+    return pd.Series(gather(counts, member, 0) > 0, index=ctx.frame("members").index)
+
+
+def work_records(ctx: AuditContext) -> pd.Series:
+    """Per work row: a work record (是否已务工 = 是)."""
+    return as_bool(ctx.frame(WORK, "是否已务工"), "是否已务工")
+
+
+def has_work_record(ctx: AuditContext) -> pd.Series:
+    """Per member row: the person has a work record (False when there is no work table)."""
+    if not ctx.has(WORK, ID, "是否已务工") or not ctx.has("members", ID):
+        return pd.Series(False, index=ctx.frame("members").index)
+    return ctx.cached("mn.member_work", lambda: member_has(ctx, WORK, work_records(ctx)))
+
+
+def has_public_post(ctx: AuditContext) -> pd.Series:
+    members = ctx.frame("members")
+    if PUBLIC_POST not in members:
+        return pd.Series(False, index=members.index)
+    return text(members[PUBLIC_POST]) != ""
+
+
+def working(ctx: AuditContext) -> pd.Series:
+    """Per member row: has a work record, a 务工所在地 naming a place, or a 公益性岗位. SkipRule when the
+    data has none of the three (an absent source is not "nobody works")."""
+
+    def compute() -> pd.Series:
+        members = ctx.frame("members")
+        if not ctx.has(WORK, ID, "是否已务工") and WORK_PLACE not in members and PUBLIC_POST not in members:
+            raise SkipRule("没有务工信息表，成员表也没有务工所在地、公益性岗位列，无法判断是否有人务工")
+        out = has_work_record(ctx) | has_public_post(ctx)
+        if WORK_PLACE in members:
+            place = text(members[WORK_PLACE])
+            out |= (place != "") & ~place.isin(NO_PLACE)
+        return out
+
+    return ctx.cached("mn.working", compute)
+
+
+WORKING_SOURCES = "务工记录（是否已务工 = 是）、务工所在地、公益性岗位"
+
+
+def not_student(ctx: AuditContext) -> pd.Series:
+    """Per member row: 在校生状况 empty or 非在校生."""
+    return text(ctx.frame("members", "在校生状况")["在校生状况"]).isin(("", "非在校生"))
+
+
+def in_range(values: pd.Series, band: tuple[int, int] | tuple[float, float]) -> pd.Series:
+    return ((values >= band[0]) & (values <= band[1])).fillna(False).astype(bool)
+
+
+def mentions(ctx: AuditContext, column: str, pattern: str) -> pd.Series:
+    """Per household row: one of the measure column's values matches `pattern` (absent column: False)."""
+    frame = households(ctx)
+    if column not in frame:
+        return pd.Series(False, index=frame.index)
+    values = measure_values(ctx, column)
+    hits = values.index[values.str.contains(pattern, regex=True).to_numpy(dtype=bool)]
+    return pd.Series(frame.index.isin(hits), index=frame.index)
+
+
+def any_of(parts: list[tuple[pd.Series, str]], index: pd.Index) -> pd.Series:
+    if not parts:
+        return pd.Series(False, index=index)
+    return pd.Series(np.logical_or.reduce([f.to_numpy(dtype=bool) for f, _ in parts]), index=index)
+
+
+# ------------------------------------------------------------------------------------ risk (continued)
+
+
+class ReducedParams(RuleParams):
+    # Count members whose 成员状态/人员状态 is 自然减少 (died, married out) as evidence of the risk.
+    include_reduced: bool = False
+
+
+REDUCED_COLUMNS = ("成员状态", "人员状态", "变更类型")
+IN_SCHOOL_EXCLUDED = ("", "非在校生", "学龄前儿童")
+
+
+def disabled_members(ctx: AuditContext) -> pd.Series:
+    """Per member row: 健康状况 contains 残疾, or a 残疾人证 (证件类型, or a 20-character number)."""
+    members = ctx.frame("members")
+    out = pd.Series(False, index=members.index)
+    if "健康状况" in members:
+        out |= text(members["健康状况"]).str.contains("残疾", regex=False)
+    if "证件类型" in members:
+        out |= text(members["证件类型"]) == "残疾人证"
+    if ID in members:
+        out |= raw_values(ctx, "members", ID).str.strip().str.fullmatch(r"\d{17}[\dXx]\d{2}").fillna(False)
+    return out
+
+
+@rule(
+    "MN105",
+    "风险类型与成员情况矛盾",
+    severity="warning",
+    needs=("households", "members"),
+    columns={"households": (CATEGORY, RISK_SLOTS[0], HID), "members": (HID,)},
+    params=ReducedParams,
+    what="监测户的风险含“因病”，而没有成员的健康状况含患有大病或长期慢性病；含“因残”，而没有残疾成员（健康状况含残疾，"
+    "或证件类型为残疾人证、证件号码为 20 位残疾人证号）；含“因学”，而没有在校成员（在校生状况不是空、非在校生、学龄前儿童）。"
+    "自然减少的成员（成员状态列）默认不计，参数 include_reduced = true 时计入。缺少的成员列对应的风险不判断。",
+    why="风险类型须有家庭成员的实际情况为依据；没有病人、残疾人或学生的户登记因病、因残、因学，风险识别可能不实。",
+    example="监测户风险1 = 因病，两名成员健康状况均为健康 → MN105。",
+)
+def mn105(ctx: AuditContext, params: ReducedParams) -> pd.DataFrame:
+    frame = households(ctx, CATEGORY)
+    members = ctx.frame("members", HID)
+    counted = pd.Series(True, index=members.index)
+    reduced = next((c for c in REDUCED_COLUMNS if c in members), None)
+    if reduced and not params.include_reduced:
+        counted = ~text(members[reduced]).str.contains("自然减少", regex=False)
+    evidence: list[tuple[str, pd.Series, str]] = []
+    if "健康状况" in members:
+        ill = text(members["健康状况"]).str.contains("患有大病|长期慢性病", regex=True)
+        evidence.append(("因病", ill, "没有成员患有大病或长期慢性病"))
+    if any(c in members for c in ("健康状况", "证件类型", ID)):
+        evidence.append(("因残", disabled_members(ctx), "没有残疾成员（健康状况、残疾人证）"))
+    if "在校生状况" in members:
+        school = ~text(members["在校生状况"]).isin(IN_SCHOOL_EXCLUDED)
+        evidence.append(("因学", school, "没有在校成员"))
+    if not evidence:
+        raise SkipRule("members 表缺少列 健康状况、证件类型、在校生状况")
+    parts = [
+        (monitored(ctx) & has_risk(ctx, risk) & (members_per_household(ctx, found & counted) == 0), f"风险为{risk}，但{why}")
+        for risk, found, why in evidence
+    ]  # fmt: skip
+    at = frame.index[any_of(parts, frame.index).to_numpy()]
+    message = gap_list(parts, at)
+    if reduced and not params.include_reduced:
+        message = message + "（自然减少成员不计，参数 include_reduced）"
+    return ctx.flag("households", at, message, column=RISK_SLOTS[0])
+
+
+@rule(
+    "MN107",
+    "务工就业不稳风险但无劳动力或无务工经历",
+    severity="warning",
+    needs=("households", "members"),
+    columns={"households": (CATEGORY, RISK_SLOTS[0], HID), "members": (HID, "劳动技能")},
+    what="监测户的风险含“因务工就业不稳”，而（1）没有普通劳动力、技能劳动力或弱劳动力或半劳动力成员；或（2）风险未消除，且没有"
+    "成员有务工记录（已外出务工信息中 是否已务工 = 是，按证件号码对应）、务工所在地或公益性岗位。三项来源都不在数据中时（2）不判断。",
+    why="务工就业不稳风险以家中有务工劳动力为前提；无劳动力或无人务工的户应登记缺劳动力等其他风险。",
+    example="监测户风险1 = 因务工就业不稳，两名成员劳动技能均为丧失劳动力 → MN107。",
+)
+def mn107(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    frame = households(ctx, CATEGORY)
+    members = ctx.frame("members", "劳动技能")
+    risky = monitored(ctx) & has_risk(ctx, "因务工就业不稳")
+    able = text(members["劳动技能"]).isin((*LABOUR_SKILLS, "弱劳动力或半劳动力"))
+    parts = [(risky & (members_per_household(ctx, able) == 0), "没有普通、技能或弱劳动力成员")]
+    with contextlib.suppress(SkipRule):
+        nobody = members_per_household(ctx, working(ctx)) == 0
+        if RESOLVED in frame:
+            parts.append((risky & unresolved(ctx) & nobody, f"风险未消除，且没有成员有{WORKING_SOURCES}"))
+    at = frame.index[any_of(parts, frame.index).to_numpy()]
+    return ctx.flag("households", at, "风险为因务工就业不稳，但" + gap_list(parts, at), column=RISK_SLOTS[0])
+
+
+class GapRisksParams(RuleParams):
+    # gap column → the risks any of which answers it (the gap: 是否解决安全饮用水 = 否, the others = 是)
+    gap_risks: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {
+            "是否解决安全饮用水": ("因安全饮水",),
+            "是否危房户": ("因安全住房",),
+            "是否义务教育阶段适龄儿童少年失学辍学": ("因学",),
+            "是否有成员未参加基本医疗保险": ("因病",),
+        }
+    )
+
+
+@rule(
+    "MN109",
+    "三保障缺口与风险类型不对应",
+    severity="warning",
+    needs=("households",),
+    columns={"households": (CATEGORY, RESOLVED, RISK_SLOTS[0])},
+    params=GapRisksParams,
+    what="监测户、风险未消除，户上有缺口标志却没有对应风险（参数 gap_risks）：是否解决安全饮用水 = 否 而无“因安全饮水”；"
+    "是否危房户 = 是 而无“因安全住房”；是否义务教育阶段适龄儿童少年失学辍学 = 是 而无“因学”；是否有家庭成员未参加城乡居民"
+    "（职工）基本医疗保险 = 是 而无“因病”。导出中没有的缺口列不判断。",
+    why="风险类型应反映户的实际缺口，帮扶措施据风险类型制定（“缺什么补什么”）。",
+    example="监测户未消除，是否危房户 = 是，风险1 = 因病，无因安全住房 → MN109。",
+)
+def mn109(ctx: AuditContext, params: GapRisksParams) -> pd.DataFrame:
+    frame = households(ctx, CATEGORY, RESOLVED)
+    parts = []
+    for column, answers in params.gap_risks.items():
+        if column not in frame:
+            continue
+        gap = is_no(frame, column) if column == "是否解决安全饮用水" else as_bool(frame, column)
+        answered = np.logical_or.reduce([has_risk(ctx, r).to_numpy() for r in answers])
+        value = "否" if column == "是否解决安全饮用水" else "是"
+        parts.append((gap & ~answered, f"{column}={value} 而风险中没有{'/'.join(answers)}"))
+    if not parts:
+        raise SkipRule("households 表没有 gap_risks 所列的缺口列")
+    flagged = monitored(ctx) & unresolved(ctx) & any_of(parts, frame.index)
+    at = flagged.index[flagged.to_numpy()]
+    return ctx.flag("households", at, gap_list(parts, at) + "（参数 gap_risks）", column=RISK_SLOTS[0])
+
+
+@rule(
+    "MN110",
+    "户级三保障标志与成员情况不符",
+    severity="warning",
+    needs=("households", "members"),
+    columns={"households": (HID,), "members": (HID,)},
+    params=EducationAgeParams,
+    what="（1）是否义务教育阶段适龄儿童少年失学辍学 = 是，而没有成员符合 MN111(1)（义务教育年龄 compulsory_education_age 内"
+    "未在校且无未上学原因），或 = 否 而有成员符合；（2）是否有家庭成员未参加城乡居民（职工）基本医疗保险 = 是，而每名成员都有"
+    "一项基本医保为“是”，或 = 否 而有成员两项基本医保都不是“是”且至少一项为“否”（MN111(2)）。缺少的列对应的条件不判断。",
+    why="户级三保障标志汇总自成员信息，两者不一致时监测对象识别（MN102）和风险消除（MN123）判断失真。",
+    example="是否义务教育阶段适龄儿童少年失学辍学 = 否，10 岁成员在校生状况 = 非在校生且无未上学原因 → MN110。",
+)
+def mn110(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
+    frame = households(ctx)
+    members = ctx.frame("members")
+    band = education_band(ctx, params)
+    parts = []
+    school_flag = "是否义务教育阶段适龄儿童少年失学辍学"
+    if school_flag in frame and "在校生状况" in members:
+        out_of_school = members_per_household(ctx, education_gap(ctx, band)) > 0
+        parts.append(
+            (
+                as_bool(frame, school_flag) & ~out_of_school,
+                f"{school_flag}=是，但没有 {band[0]}–{band[1]} 岁未在校且无未上学原因的成员（参数 compulsory_education_age）",
+            )
+        )
+        parts.append(
+            (
+                is_no(frame, school_flag) & out_of_school,
+                f"{school_flag}=否，但有 {band[0]}–{band[1]} 岁成员未在校且无未上学原因（参数 compulsory_education_age）",
+            )
+        )
+    insured_flag = "是否有成员未参加基本医疗保险"
+    present = [c for c in BASIC_INSURANCE if c in members]
+    if insured_flag in frame and present:
+        insured = np.logical_or.reduce([as_bool(members, c) for c in present])
+        all_insured = (members_per_household(ctx, insured) == members_per_household(ctx)) & (
+            members_per_household(ctx) > 0
+        )
+        uninsured = members_per_household(ctx, insurance_gap(ctx)) > 0
+        parts.append(
+            (
+                as_bool(frame, insured_flag) & all_insured,
+                "有家庭成员未参加基本医疗保险=是，但每名成员都参加了基本医疗保险",
+            )
+        )
+        parts.append(
+            (
+                is_no(frame, insured_flag) & uninsured,
+                "有家庭成员未参加基本医疗保险=否，但有成员两项基本医疗保险都未参加",
+            )
+        )
+    if not parts:
+        raise SkipRule("缺少户级失学辍学/未参保标志列或成员的在校、医保列")
+    at = frame.index[any_of(parts, frame.index).to_numpy()]
+    return ctx.flag("households", at, gap_list(parts, at), column=school_flag if school_flag in frame else insured_flag)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ elimination (continued)
+
+
+def part_income(frame: pd.DataFrame, column: str) -> pd.Series:
+    """An income part at elimination: its 风险消除后… version where filled, else the column (NaN: not
+    judged)."""
+    base = frame[column] if column in frame else pd.Series(np.nan, index=frame.index)
+    after = f"风险消除后{column}"
+    if after in frame:
+        base = frame[after].where(frame[after].notna(), base)
+    return base.astype("float64")
+
+
+WELFARE_VALUES = r"低保(?!边缘)|特困|残疾人.*补贴"
+
+
+@rule(
+    "MN127",
+    "消除后收入分项与所享措施不符",
+    severity="warning",
+    needs=("households",),
+    columns={"households": (RESOLVED,)},
+    what="风险已消除，且（1）产业帮扶有值而生产经营性收入 ≤ 0；或（2）就业帮扶或公益岗位帮扶有值而工资性收入 ≤ 0；或"
+    "（3）综合保障含低保、特困供养或残疾人补贴而转移性收入 ≤ 0。收入分项有“风险消除后…”列且有值时取它；分项为空不判断。",
+    why="帮扶措施应在收入分项中体现：产业帮扶带来经营收入，就业和公益岗位带来工资收入，兜底保障计入转移性收入。",
+    example="风险已消除，就业帮扶 = 外出务工补贴，风险消除后工资性收入 0 元 → MN127。",
+)
+def mn127(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    frame = households(ctx, RESOLVED)
+    checks = [
+        ("生产经营性收入", ("产业帮扶",), None, "产业帮扶"),
+        ("工资性收入", ("就业帮扶", "公益岗位帮扶"), None, "就业帮扶/公益岗位帮扶"),
+        ("转移性收入", ("综合保障",), WELFARE_VALUES, "综合保障含低保、特困供养或残疾人补贴"),
+    ]
+    parts = []
+    for income, columns, pattern, label in checks:
+        present = [c for c in columns if c in frame]
+        if not present or (income not in frame and f"风险消除后{income}" not in frame):
+            continue
+        if pattern is None:
+            has = np.logical_or.reduce([(text(frame[c]) != "").to_numpy() for c in present])
+        else:
+            has = mentions(ctx, present[0], pattern).to_numpy()
+        value = part_income(frame, income)
+        zero = (value <= 0).fillna(False).to_numpy(dtype=bool)
+        parts.append((pd.Series(has & zero, index=frame.index), f"{label}有值，但{income}为 0 或负数"))
+    if not parts:
+        raise SkipRule("households 表缺少措施列或工资性、生产经营性、转移性收入列")
+    flagged = resolved(ctx) & any_of(parts, frame.index)
+    at = flagged.index[flagged.to_numpy()]
+    return ctx.flag("households", at, "风险已消除，" + gap_list(parts, at), column=RESOLVED)
+
+
+# ------------------------------------------------------------------------------------ measures (continued)
+
+
+@rule(
+    "MN134",
+    "开发式措施与“实施开发式帮扶措施情况”矛盾",
+    severity="warning",
+    needs=("households",),
+    columns={"households": ("实施开发式帮扶措施情况", HID)},
+    params=DevelopmentalColumns,
+    what="（1）风险未消除、有劳动力成员（劳动技能属于 labour_skills 且年龄在 working_age 内），开发式措施列有开发式措施，"
+    "而实施开发式帮扶措施情况为空或“尚未实施”；（2）实施开发式帮扶措施情况 = 是（已实施），而开发式措施列"
+    "（developmental_columns）没有措施，或只有 non_developmental_values（默认 其他、技能培训）。",
+    why="“实施开发式帮扶措施情况”应与登记的开发式帮扶措施一致，否则开发式帮扶落实情况统计失真。",
+    example="实施开发式帮扶措施情况 = 是，产业帮扶、就业帮扶、金融帮扶、公益岗位帮扶均为空 → MN134。",
+)
+def mn134(ctx: AuditContext, params: DevelopmentalColumns) -> pd.DataFrame:
+    frame = households(ctx, "实施开发式帮扶措施情况")
+    status = text(frame["实施开发式帮扶措施情况"])
+    has = developmental(ctx, params)
+    parts = [
+        (status.eq("是") & ~has, f"实施开发式帮扶措施情况为是，但{'、'.join(params.developmental_columns)}没有开发式措施"
+         f"（{'、'.join(params.non_developmental_values)}不计，参数 non_developmental_values）"),
+    ]  # fmt: skip
+    if RESOLVED in frame and ctx.has("members", HID, "劳动技能"):
+        labour = members_per_household(ctx, labour_members(ctx, params.labour_skills)) > 0
+        pending = status.isin(("", "尚未实施"))
+        parts.append((unresolved(ctx) & labour & has & pending, "风险未消除、有劳动力且已登记开发式措施，但实施开发式帮扶措施情况为"
+                      + "空或尚未实施"))  # fmt: skip
+    at = frame.index[any_of(parts, frame.index).to_numpy()]
+    return ctx.flag("households", at, gap_list(parts, at), column="实施开发式帮扶措施情况")
+
+
+def member_welfare(ctx: AuditContext) -> tuple[pd.Series, pd.Series]:
+    """Per member row: receives 低保, receives 特困供养 (policy-status or yes/no columns)."""
+    members = ctx.frame("members")
+    dibao = is_text(members, "享受低保政策情况", DIBAO) | as_bool(members, "是否享受低保")
+    tekun = is_text(members, "享受特困供养政策情况", TEKUN) | as_bool(members, "是否特困供养人员")
+    return dibao, tekun
+
+
+@rule(
+    "MN135",
+    "综合保障措施与成员享受情况不符",
+    severity="warning",
+    needs=("households", "members"),
+    columns={"households": ("综合保障", HID), "members": (HID,)},
+    what="（1）综合保障含低保（不含低保边缘），而没有成员享受低保（享受低保政策情况为城市低保/农村低保，或是否享受农村居民最低生活"
+    "保障 = 是）；（2）含特困供养，而没有成员享受特困供养；（3）含残疾人补贴，而没有残疾成员；（4）监测户、风险未消除，有成员享受"
+    "低保或特困供养（或户的特困人员救助供养金 > 0），而综合保障中没有对应的低保/特困供养。缺少的成员列对应的条件不判断。",
+    why="综合保障（兜底）措施应与民政低保、特困供养的实际享受情况一致，这是“无劳动能力的兜底保障”落实的依据。",
+    example="综合保障 = 低保，两名成员享受低保政策情况均为未享受 → MN135。",
+)
+def mn135(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    frame = households(ctx, "综合保障")
+    members = ctx.frame("members")
+    dibao, tekun = member_welfare(ctx)
+    has_dibao, has_tekun = (members_per_household(ctx, f) > 0 for f in (dibao, tekun))
+    says_dibao, says_tekun = mentions(ctx, "综合保障", r"低保(?!边缘)"), mentions(ctx, "综合保障", "特困")
+    parts = []
+    if any(c in members for c in ("享受低保政策情况", "是否享受低保")):
+        parts.append((says_dibao & ~has_dibao, "综合保障含低保，但没有成员享受低保"))
+    if any(c in members for c in ("享受特困供养政策情况", "是否特困供养人员")):
+        parts.append((says_tekun & ~has_tekun, "综合保障含特困供养，但没有成员享受特困供养"))
+    disabled = members_per_household(ctx, disabled_members(ctx)) > 0
+    parts.append(
+        (mentions(ctx, "综合保障", "残疾人.*补贴") & ~disabled, "综合保障含残疾人补贴，但没有残疾成员")
+    )
+    if CATEGORY in frame and RESOLVED in frame:
+        open_ = monitored(ctx) & unresolved(ctx)
+        fund = (frame["五保金"] > 0).fillna(False).astype(bool) if "五保金" in frame else False
+        parts.append((open_ & has_dibao & ~says_dibao, "有成员享受低保，但综合保障中没有低保"))
+        parts.append((open_ & (has_tekun | fund) & ~says_tekun, "有成员享受特困供养（或特困人员救助供养金 > 0），但综合保障中没有特困供养"))  # fmt: skip
+    at = frame.index[any_of(parts, frame.index).to_numpy()]
+    return ctx.flag("households", at, gap_list(parts, at), column="综合保障")
+
+
+class YuluParams(RuleParams):
+    # 在校生状况 patterns (* = any ending) of the 中职/高职 students 雨露计划 supports
+    yulu_statuses: tuple[str, ...] = ("中职*", "高职高专*", "技师学院*")
+
+
+def status_matches(status: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
+    """Per row: the text matches one of the patterns (`*` = any ending)."""
+    regex = "|".join(re.escape(p[:-1]) + ".*" if p.endswith("*") else re.escape(p) for p in patterns)
+    return status.str.fullmatch(regex).fillna(False).astype(bool) if patterns else status.eq(None)
+
+
+@rule(
+    "MN136",
+    "雨露计划与中高职在校生不符",
+    severity="warning",
+    needs=("households", "members"),
+    columns={"households": ("教育帮扶", HID), "members": (HID, "在校生状况")},
+    params=YuluParams,
+    what="（1）教育帮扶含雨露计划，而没有成员的在校生状况属于 yulu_statuses（默认 中职*、高职高专*、技师学院*）；（2）监测户有这样"
+    "的在校生，而教育帮扶中没有雨露计划。",
+    why="雨露计划补助脱贫家庭（含监测帮扶对象家庭）中职、高职在校生，每生每年 3000 元；补助与在校情况应当对应。",
+    example="监测户 17 岁成员 在校生状况 = 中职二年级，教育帮扶为空 → MN136。",
+)
+def mn136(ctx: AuditContext, params: YuluParams) -> pd.DataFrame:
+    frame = households(ctx, "教育帮扶")
+    students = members_per_household(
+        ctx, status_matches(text(ctx.frame("members")["在校生状况"]), params.yulu_statuses)
+    )
+    yulu = mentions(ctx, "教育帮扶", "雨露计划")
+    wanted = "、".join(params.yulu_statuses)
+    parts = [
+        (yulu & (students == 0), f"教育帮扶含雨露计划，但没有 {wanted} 在校生（参数 yulu_statuses）"),
+        (monitored(ctx) & (students > 0) & ~yulu, f"有 {wanted} 在校生（参数 yulu_statuses），但教育帮扶中没有雨露计划"),
+    ] if CATEGORY in frame else [(yulu & (students == 0), f"教育帮扶含雨露计划，但没有 {wanted} 在校生（参数 yulu_statuses）")]  # fmt: skip
+    at = frame.index[any_of(parts, frame.index).to_numpy()]
+    return ctx.flag("households", at, gap_list(parts, at), column="教育帮扶")
+
+
+@rule(
+    "MN137",
+    "就业或公益岗帮扶但家中无人务工",
+    severity="warning",
+    needs=("households", "members"),
+    columns={"households": (CATEGORY, RESOLVED, HID), "members": (HID,)},
+    what="监测户、风险未消除，就业帮扶或公益岗位帮扶有值，而没有成员有务工记录（已外出务工信息中 是否已务工 = 是，按证件号码"
+    "对应）、务工所在地或公益性岗位。三项来源都不在数据中时规则跳过。",
+    why="就业帮扶、公益岗位帮扶应落实到具体务工成员；家中无人务工，措施可能未落实或登记不实。",
+    example="监测户未消除，就业帮扶 = 外出务工补贴，没有务工记录、务工所在地和公益性岗位 → MN137。",
+)
+def mn137(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    frame = households(ctx, CATEGORY, RESOLVED)
+    present = [c for c in ("就业帮扶", "公益岗位帮扶") if c in frame]
+    if not present:
+        raise SkipRule("households 表缺少列 就业帮扶 和 公益岗位帮扶")
+    helped = np.logical_or.reduce([(text(frame[c]) != "").to_numpy() for c in present])
+    nobody = members_per_household(ctx, working(ctx)) == 0
+    flagged = monitored(ctx) & unresolved(ctx) & nobody & helped
+    at = flagged.index[flagged.to_numpy()]
+    filled = pd.Series("", index=at, dtype=object)
+    for c in present:
+        value = text(frame.loc[at, c])
+        filled = filled + np.where(value != "", c + " = " + value + "；", "")
+    message = filled.str.rstrip("；") + f"，但没有成员有{WORKING_SOURCES}"
+    return ctx.flag("households", at, message, column=present[0])
+
+
+def work_household_codes(ctx: AuditContext) -> np.ndarray:
+    """Per work row: the 户编号 code of the household of the member it names (-1: no member)."""
+    position = record_member(ctx, WORK)
+    _, key, _ = member_codes(ctx)
+    return np.where(position >= 0, key[np.maximum(position, 0)] if len(key) else -1, -1)
+
+
+def records_per_household(ctx: AuditContext, flag: pd.Series | np.ndarray) -> pd.Series:
+    """Per household row: how many work records of its members have `flag`."""
+    own, _, n = member_codes(ctx)
+    counts = count_per_code(work_household_codes(ctx), n, np.asarray(flag, dtype=bool))
+    return pd.Series(gather(counts, own, 0), index=households(ctx).index)
+
+
+def home_county_of_records(ctx: AuditContext) -> pd.Series:
+    """Per work row: the 县 of the household of the member it names (the record's own 县 when the
+    person is not among the members): the home county is read from the data, never a constant."""
+    work = ctx.frame(WORK)
+    own_county = text(work["县"]) if "县" in work else pd.Series("", index=work.index)
+    members = ctx.frame("members")
+    if "县" not in members:
+        return own_county
+    position = record_member(ctx, WORK)
+    member_county = text(members["县"]).to_numpy()
+    found = np.where(position >= 0, member_county[np.maximum(position, 0)] if len(members) else "", "")
+    return pd.Series(found, index=work.index).where(lambda s: s != "", own_county)
+
+
+@rule(
+    "MN138",
+    "外出务工补贴、劳务输出与务工记录不符",
+    severity="warning",
+    needs=("households", "members", "work"),
+    columns={
+        "households": (CATEGORY, "就业帮扶", HID),
+        "members": (HID, ID),
+        "work": (ID, "是否已务工", "务工所在县"),
+    },
+    what="监测户的就业帮扶含外出务工补贴或劳务输出，而：（1）成员的务工记录（是否已务工 = 是，按证件号码对应）中没有一条务工所在县"
+    "不同于本户的县（本地县取数据中的县，不是常量）；（2）含外出务工补贴，而全部务工记录的年度交通费补助为空或 0；（3）有年度交通费"
+    "补助 > 0 的记录，其务工所在县就是本户的县；（4）含劳务输出，而全部务工记录的开始时间早于识别监测时间。（2）（4）只在有务工记录"
+    "时判断；缺少的列对应的条件不判断。",
+    why="外出务工补贴（交通费补助）和劳务输出针对跨县外出务工的脱贫劳动力和监测对象，应有对应的外出务工记录。",
+    example="监测户 就业帮扶 = 外出务工补贴，县 = 宿松县，唯一务工记录务工所在县 = 宿松县 → MN138。",
+)
+def mn138(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    frame = households(ctx, CATEGORY, "就业帮扶", IDENTIFIED if IDENTIFIED in households(ctx) else CATEGORY)
+    work = ctx.frame(WORK, "务工所在县")
+    record = work_records(ctx)
+    home = home_county_of_records(ctx)
+    place = text(work["务工所在县"])
+    away = record & (place != "") & (home != "") & (place != home)
+    subsidy = mentions(ctx, "就业帮扶", "外出务工补贴")
+    export = mentions(ctx, "就业帮扶", "劳务输出")
+    total = records_per_household(ctx, record)
+    parts = [((subsidy | export) & (records_per_household(ctx, away) == 0), "没有成员在本县以外务工的记录")]
+    if "年度交通费补助" in work:
+        paid = record & (work["年度交通费补助"] > 0).fillna(False).astype(bool)
+        parts.append(
+            (
+                subsidy & (total > 0) & (records_per_household(ctx, paid) == 0),
+                "务工记录的年度交通费补助均为空或 0",
+            )
+        )
+        local = paid & (place != "") & (place == home)
+        parts.append(
+            (
+                (subsidy | export) & (records_per_household(ctx, local) > 0),
+                "有年度交通费补助 > 0 的记录务工所在县就是本县",
+            )
+        )
+    if "开始时间" in work and IDENTIFIED in frame:
+        identified = pd.Series(
+            gather(households_per_code(ctx, frame[IDENTIFIED]), work_household_codes(ctx), np.nan)
+        )
+        started_after = record & (work["开始时间"].astype("float64") >= identified.to_numpy()).fillna(False)
+        parts.append(
+            (
+                export & (total > 0) & (records_per_household(ctx, started_after) == 0),
+                "务工记录均在识别监测时间之前开始",
+            )
+        )
+    flagged = monitored(ctx) & any_of(parts, frame.index)
+    at = flagged.index[flagged.to_numpy()]
+    county = text(frame.loc[at, "县"]) if "县" in frame else pd.Series("", index=at)
+    message = (
+        "就业帮扶为"
+        + text(frame.loc[at, "就业帮扶"])
+        + "（本户县："
+        + county
+        + "），但"
+        + gap_list(parts, at)
+    )
+    return ctx.flag("households", at, message, column="就业帮扶")  # fmt: skip
+
+
+def households_per_code(ctx: AuditContext, values: pd.Series) -> np.ndarray:
+    """Per 户编号 code: the value of its household row (NaN for codes without one)."""
+    own, _, n = member_codes(ctx)
+    out = np.full(n, np.nan)
+    known = own >= 0
+    out[own[known]] = values.astype("float64").to_numpy()[known]
+    return out
+
+
+class TeKunParams(RuleParams):
+    te_kun_check_age: tuple[int, int] = (18, 59)
+
+
+@rule(
+    "MN142",
+    "特困供养人员有劳动能力迹象",
+    severity="warning",
+    needs=("members",),
+    columns={"members": ("享受特困供养政策情况",)},
+    params=TeKunParams,
+    what="享受特困供养政策情况为城市特困或农村特困（或是否特困供养人员 = 是）的成员：（1）年龄在 te_kun_check_age（默认 18–59 岁，"
+    "两端都含）内、健康状况为健康、不在校（在校生状况为空或非在校生）；或（2）有务工记录（是否已务工 = 是，按证件号码对应）或"
+    "公益性岗位。",
+    why="特困供养对象须无劳动能力、无生活来源、无法定赡养抚养扶养义务人（《特困人员认定办法》）；健康的劳动年龄人或务工人员享受"
+    "特困供养，可能认定不实。",
+    example="农村特困成员 45 岁，健康状况 = 健康，非在校生 → MN142。",
+)
+def mn142(ctx: AuditContext, params: TeKunParams) -> pd.DataFrame:
+    members = ctx.frame("members", "享受特困供养政策情况")
+    _, tekun = member_welfare(ctx)
+    age = ages(ctx)
+    low, high = params.te_kun_check_age
+    parts = [(has_work_record(ctx) | has_public_post(ctx), "有务工记录或公益性岗位")]
+    if "健康状况" in members and "在校生状况" in members:
+        healthy = text(members["健康状况"]) == "健康"
+        parts.insert(
+            0,
+            (
+                in_range(age, params.te_kun_check_age) & healthy & not_student(ctx),
+                f"{low}–{high} 岁（参数 te_kun_check_age）、健康、不在校",
+            ),
+        )
+    flagged = tekun & any_of(parts, members.index)
+    at = flagged.index[flagged.to_numpy()]
+    message = "享受特困供养，年龄 " + fmt(age[at], "{:.0f}") + " 岁，" + gap_list(parts, at)
+    return ctx.flag("members", at, message, column="享受特困供养政策情况")  # fmt: skip
+
+
+class WorkAgeParams(RuleParams):
+    min_work_age: int = 16
+    public_job_age: tuple[int, int] = (16, 69)
+
+
+def age_at_start(ctx: AuditContext) -> pd.Series:
+    """Per work row: whole years of the named member's age on the first day of 开始时间's month."""
+    work = ctx.frame(WORK, "开始时间")
+    position = record_member(ctx, WORK)
+    birth = member_birth(ctx)["birth"].to_numpy()
+    born = pd.Series(np.where(position >= 0, birth[np.maximum(position, 0)] if len(birth) else np.datetime64("NaT"), np.datetime64("NaT")), index=work.index)  # fmt: skip
+    born = pd.to_datetime(born)
+    start = work["开始时间"].astype("Int64")
+    year, month = start // 100, start % 100
+    before = (month < born.dt.month) | ((month == born.dt.month) & (born.dt.day > 1))
+    return (year - born.dt.year - before.astype("Int64")).astype("Int64")
+
+
+@rule(
+    "MN151",
+    "务工或公益性岗位人员年龄不符",
+    severity="warning",
+    needs=("members",),
+    columns={"members": (ID,)},
+    params=WorkAgeParams,
+    what="（1）务工记录（是否已务工 = 是，按证件号码对应到成员）开始时间所在月的第一天，成员未满 min_work_age（默认 16）岁；"
+    "（2）成员公益性岗位有值，或成员、务工记录的就业渠道含公益性岗位/公益岗位，而成员年龄（按导出时间或数据年度末）不在 "
+    "public_job_age（默认 16–69 岁，两端都含）内。",
+    why="《劳动法》禁止招用未满 16 周岁的未成年人；公益性岗位安置对象有年龄要求（各地一般为法定劳动年龄至 65 或 70 岁以下）。",
+    example="务工记录开始时间 202306，成员 2008 年 1 月出生（15 岁）→ MN151。",
+)
+def mn151(ctx: AuditContext, params: WorkAgeParams) -> list[pd.DataFrame]:
+    members = ctx.frame("members")
+    out = []
+    low, high = params.public_job_age
+    age = ages(ctx)
+    posted = has_public_post(ctx)
+    if "就业渠道" in members:
+        posted |= text(members["就业渠道"]).str.contains(PUBLIC_CHANNEL, regex=True)
+    flagged = posted & ~in_range(age, params.public_job_age) & age.notna().to_numpy()
+    at = flagged.index[flagged.to_numpy()]
+    message = (
+        "公益性岗位人员年龄 " + fmt(age[at], "{:.0f}") + f" 岁，不在 {low}–{high} 岁内（参数 public_job_age）"
+    )
+    out.append(ctx.flag("members", at, message, column=PUBLIC_POST if PUBLIC_POST in members else "就业渠道"))
+    if ctx.has(WORK, ID, "是否已务工", "开始时间"):
+        work = ctx.frame(WORK)
+        start_age = age_at_start(ctx)
+        young = work_records(ctx) & (start_age < params.min_work_age).fillna(False).astype(bool)
+        at = work.index[young.to_numpy()]
+        message = "务工开始时间 " + month_text(work.loc[at, "开始时间"]) + "，当时年龄 " + fmt(start_age[at], "{:.0f}") + f" 岁，未满 {params.min_work_age} 岁（参数 min_work_age）"  # fmt: skip
+        out.append(ctx.flag(WORK, at, message, column="开始时间"))
+        if "就业渠道" in work:
+            position = record_member(ctx, WORK)
+            member_age = age.to_numpy(dtype="float64", na_value=np.nan)
+            record_age = pd.Series(np.where(position >= 0, member_age[np.maximum(position, 0)] if len(member_age) else np.nan, np.nan), index=work.index)  # fmt: skip
+            public = work_records(ctx) & text(work["就业渠道"]).str.contains(PUBLIC_CHANNEL, regex=True)
+            wrong = public & record_age.notna() & ~in_range(record_age, params.public_job_age)
+            at = work.index[wrong.to_numpy()]
+            message = "就业渠道为" + text(work.loc[at, "就业渠道"]) + "，成员年龄 " + fmt(record_age[at], "{:.0f}") + f" 岁，不在 {low}–{high} 岁内（参数 public_job_age）"  # fmt: skip
+            out.append(ctx.flag(WORK, at, message, column="就业渠道"))
+    return out
+
+
+class NoLabourParams(RuleParams):
+    no_labour_skills: tuple[str, ...] = NO_LABOUR
+
+
+@rule(
+    "MN152",
+    "无劳动能力或在校生登记务工、公益岗位",
+    severity="warning",
+    needs=("members",),
+    columns={"members": (ID,)},
+    params=NoLabourParams,
+    what="劳动技能属于 no_labour_skills（默认 无劳动力、丧失劳动力）的成员，或在校生（小学至普通高中/中职），有务工记录（是否已务工"
+    " = 是）、计划务工记录（是否计划务工 = 是，均按证件号码对应）或公益性岗位。",
+    why="无劳动能力者和在校学生不应登记务工或公益性岗位；这类登记多为录入错误或虚报就业。",
+    example="劳动技能 = 丧失劳动力的成员有一条是否已务工 = 是的务工记录 → MN152。",
+)
+def mn152(ctx: AuditContext, params: NoLabourParams) -> pd.DataFrame:
+    members = ctx.frame("members")
+    unable = is_text(members, "劳动技能", params.no_labour_skills)
+    pupil = school_children(ctx) if "在校生状况" in members else pd.Series(False, index=members.index)
+    activity = [(has_work_record(ctx), "有务工记录"), (has_public_post(ctx), "有公益性岗位")]
+    if ctx.has(PLANS, ID, "是否计划务工") and ctx.has("members", ID):
+        planned = member_has(ctx, PLANS, as_bool(ctx.frame(PLANS), "是否计划务工"))
+        activity.append((planned, "有计划务工记录"))
+    flagged = (unable | pupil) & any_of(activity, members.index)
+    at = flagged.index[flagged.to_numpy()]
+    who = pd.Series(
+        "在校生（" + text(members["在校生状况"]) + "）" if "在校生状况" in members else "",
+        index=members.index,
+    )
+    who = who.where(~unable, "劳动技能为" + text(members["劳动技能"]) if "劳动技能" in members else who)
+    message = (
+        who[at]
+        + "，但"
+        + gap_list(activity, at)
+        + f"（参数 no_labour_skills：{'、'.join(params.no_labour_skills)}）"
+    )
+    return ctx.flag("members", at, message, column="劳动技能" if "劳动技能" in members else "在校生状况")  # fmt: skip
+
+
+@rule(
+    "MN153",
+    "县外务工登记为公益岗位或帮扶车间",
+    severity="warning",
+    needs=("work",),
+    columns={"work": ("就业渠道", "务工所在县")},
+    what="务工记录的就业渠道含公益性岗位、公益岗位或帮扶车间，而务工所在县不同于该成员的县（成员表的县；证件号码不在成员表时取"
+    "务工记录本身的县）。两者任一为空不判断。",
+    why="公益性岗位和帮扶车间（就业帮扶车间）是就地就近就业渠道，务工地应在本县。",
+    example="就业渠道 = 乡村公益性岗位，务工所在县 = 东莞市，成员的县 = 宿松县 → MN153。",
+)
+def mn153(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    work = ctx.frame(WORK, "就业渠道", "务工所在县")
+    home = (
+        home_county_of_records(ctx)
+        if ctx.has("members", ID) and ctx.has(WORK, ID)
+        else text(work.get("县", pd.Series("", index=work.index)))
+    )
+    place = text(work["务工所在县"])
+    local_channel = text(work["就业渠道"]).str.contains(PUBLIC_CHANNEL + "|帮扶车间", regex=True)
+    flagged = local_channel & (place != "") & (home != "") & (place != home)
+    at = work.index[flagged.to_numpy()]
+    message = "就业渠道为" + text(work.loc[at, "就业渠道"]) + "（就地就近就业），但务工所在县为" + place[at] + "，不是本人所在的" + home[at]  # fmt: skip
+    return ctx.flag(WORK, at, message, column="务工所在县")
+
+
+EDUCATED = ("大专", "本科及以上", "大专及以上", "硕士研究生及以上")
+
+
+@rule(
+    "MN154",
+    "有技能或大专以上学历但未就业",
+    severity="info",
+    needs=("households", "members"),
+    columns={"members": (HID,), "households": (HID,)},
+    what="脱贫户或监测户的成员，年龄在政策参数 working_age 内，不在校（在校生状况为空或非在校生），劳动技能 = 技能劳动力或文化程度为"
+    "大专、本科及以上，而没有务工记录（是否已务工 = 是，按证件号码对应）、务工所在地或公益性岗位。三项来源都不在数据中时规则跳过。",
+    why="有技能、有学历的脱贫劳动力应优先通过就业帮扶实现稳定就业；未就业的可作为就业服务的重点对象（提示）。",
+    example="脱贫户成员 30 岁，技能劳动力，非在校生，没有务工记录、务工所在地和公益性岗位 → MN154。",
+)
+def mn154(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    members = ctx.frame("members")
+    skilled = is_text(members, "劳动技能", "技能劳动力") | is_text(members, "文化程度", EDUCATED)
+    low, high = ctx.policy.working_age
+    flagged = (
+        household_type_member(ctx)
+        & in_range(ages(ctx), (low, high))
+        & not_student(ctx)
+        & skilled
+        & ~working(ctx)
+    )
+    at = flagged.index[flagged.to_numpy()]
+    what = pd.Series("劳动技能为技能劳动力", index=at).where(is_text(members, "劳动技能", "技能劳动力")[at], "文化程度为" + text(members.loc[at, "文化程度"]) if "文化程度" in members else "")  # fmt: skip
+    message = (
+        fmt(ages(ctx)[at], "{:.0f}")
+        + f" 岁（劳动年龄 {low}–{high} 岁，参数 working_age），"
+        + what
+        + f"，但没有{WORKING_SOURCES}"
+    )
+    return ctx.flag("members", at, message, column="劳动技能")
+
+
+class WageIncomeParams(RuleParams):
+    min_wage_income: float = 100.0  # 元/年: a positive 工资性收入 below this is a unit or entry error
+
+
+@rule(
+    "MN161",
+    "工资性收入与务工情况不符",
+    severity="warning",
+    needs=("households",),
+    columns={"households": ("工资性收入", HID)},
+    params=WageIncomeParams,
+    what="（1）工资性收入 > 0，而没有成员有务工记录（是否已务工 = 是，按证件号码对应）、务工所在地或公益性岗位；（2）有成员的务工"
+    "记录覆盖数据年度至少 1 个月（开始时间不晚于当年 12 月，结束时间为空或不早于当年 1 月）且务工月收入 > 0，而工资性收入为空或 0；"
+    "（3）工资性收入大于 0 而小于 min_wage_income（默认 100 元）。",
+    why="工资性收入应与家庭成员的务工、公益性岗位情况相符，不符多为收入漏算或虚增（收入核算口径）。",
+    example="工资性收入 0 元，成员务工记录 202303 起、务工月收入 4000 元 → MN161。",
+)
+def mn161(ctx: AuditContext, params: WageIncomeParams) -> pd.DataFrame:
+    frame = households(ctx, "工资性收入")
+    wage = frame["工资性收入"].astype("float64")
+    parts = [((wage > 0) & (wage < params.min_wage_income), f"工资性收入大于 0 而小于 {yuan(params.min_wage_income)} 元（参数 min_wage_income）")]  # fmt: skip
+    if ctx.has("members", HID):
+        with contextlib.suppress(SkipRule):
+            nobody = members_per_household(ctx, working(ctx)) == 0
+            parts.insert(
+                0, ((wage > 0).fillna(False) & nobody, f"工资性收入大于 0，但没有成员有{WORKING_SOURCES}")
+            )
+        if ctx.has(WORK, ID, "是否已务工", "开始时间", "务工月收入") and ctx.has("members", ID):
+            work = ctx.frame(WORK)
+            year = data_years(ctx, WORK).astype("Int64")
+            end = (
+                work["结束时间"].astype("Int64")
+                if "结束时间" in work
+                else pd.Series(pd.NA, index=work.index, dtype="Int64")
+            )
+            covers = (work["开始时间"].astype("Int64") <= year * 100 + 12) & (
+                end.isna() | (end >= year * 100 + 1)
+            )
+            paid = (
+                work_records(ctx) & covers.fillna(False).astype(bool) & (work["务工月收入"] > 0).fillna(False)
+            )
+            worked = records_per_household(ctx, paid) > 0
+            parts.append(
+                (worked & ~(wage > 0).fillna(False), "有成员当年务工且务工月收入大于 0，但工资性收入为空或 0")
+            )
+    flagged = any_of(parts, frame.index)
+    at = flagged.index[flagged.to_numpy()]
+    message = "工资性收入 " + fmt(wage[at], lambda v: money_texts(pd.Series([v]))[0]).where(wage[at].notna(), "为空") + "：" + gap_list(parts, at)  # fmt: skip
+    return ctx.flag("households", at, message, column="工资性收入")
