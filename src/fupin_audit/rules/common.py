@@ -941,12 +941,17 @@ def audit_year(ctx: AuditContext) -> int | None:
     return ctx.cached("audit_year", compute)
 
 
+LAST_EXIT_YEAR = 2020  # the last year of 脱贫攻坚 exits (全面脱贫)
+
+
 def exit_split(ctx: AuditContext) -> pd.DataFrame:
     """Per household row, who exited when — the one split LG401/LG403, LG402/LG404 and the indicators
     share: `this_year` (exited, 脱贫年度 = the data year or empty: the exit the data year's facts can
     judge), `earlier` (exited, 脱贫年度 before the data year: income and guarantees now say whether
     the exit held, not whether it was right), the data `year` and the `exit_year` (NA when empty).
 
+    In data of 2021 or later (monitoring exports: 户类型 = 脱贫户, no 脱贫年度) an exit without a year is
+    `earlier`: the last exits were in 2020.
     An exit whose 脱贫年度 is after the data year is neither (SY304 reports it). Only 脱贫年度 counts:
     计划脱贫年度 is a plan, its own field, and never read here."""
 
@@ -959,8 +964,11 @@ def exit_split(ctx: AuditContext) -> pd.DataFrame:
             else pd.Series(pd.NA, index=households.index, dtype="Int64")
         )
         gone = exited(households)
-        this_year = gone & (out_year.isna() | (out_year == years).fillna(False)).astype(bool)
-        earlier = gone & (out_year < years).fillna(False).astype(bool)
+        # Exits ended in 2020: in data of 2021 or later a 脱贫户 without 脱贫年度 exited earlier.
+        unknown = out_year.isna()
+        monitoring_year = (years >= LAST_EXIT_YEAR + 1).fillna(False).astype(bool)
+        this_year = gone & ((unknown & ~monitoring_year) | (out_year == years).fillna(False)).astype(bool)
+        earlier = gone & ((out_year < years).fillna(False) | (unknown & monitoring_year)).astype(bool)
         return pd.DataFrame(
             {"this_year": this_year, "earlier": earlier, "year": years, "exit_year": out_year},
             index=households.index,

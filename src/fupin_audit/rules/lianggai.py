@@ -591,6 +591,8 @@ LINE_RULE = (
     "LG401",
     "错退：当年脱贫户收入不高于贫困线",
     severity="error",
+    era="jdlk",
+    era_note="2021 年后没有当年脱贫户；脱贫户收入低于监测线由 MN101 检查",
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
     what="数据年度当年脱贫的户（脱贫年度 = 数据年度，或脱贫年度为空）人均纯收入不高于（≤）数据年度的贫困线。"
@@ -624,6 +626,8 @@ def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "LG403",
     "疑似返贫未标注：往年脱贫户收入不高于贫困线",
     severity="warning",
+    era="jdlk",
+    era_note="2021 年后脱贫户收入与防返贫监测线比较，由 MN101 检查",
     needs=("households",),
     columns={"households": (STATUS, INCOME, "脱贫年度")},
     what="早于数据年度脱贫的户（脱贫年度 < 数据年度），数据年度人均纯收入不高于（≤）数据年度的贫困线，但脱贫状态"
@@ -672,6 +676,8 @@ GAP_WHAT = (
     "LG402",
     "错退：当年脱贫户三保障或饮水未达标",
     severity="error",
+    era="jdlk",
+    era_note="2021 年后没有当年脱贫户；脱贫户的三保障缺口由 LG404 检查",
     needs=("households",),
     columns={"households": (HID, STATUS)},
     what="数据年度当年脱贫的户（脱贫年度 = 数据年度，或脱贫年度为空）存在"
@@ -703,8 +709,9 @@ def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "成果未巩固：往年脱贫户三保障或饮水未达标",
     severity="error",
     needs=("households",),
-    columns={"households": (HID, STATUS, "脱贫年度")},
-    what="早于数据年度脱贫的户（脱贫年度 < 数据年度）在数据年度存在"
+    columns={"households": (HID, STATUS)},
+    what="早于数据年度脱贫的户（脱贫年度 < 数据年度；2021 年起的数据中户类型为脱贫户、没有脱贫年度的户也是，"
+    "脱贫已于 2020 年结束）在数据年度存在"
     + GAP_WHAT
     + " 不是错退（退出当年是否达标不在本期数据中），而是脱贫成果未巩固。",
     why="脱贫不脱政策：退出后“三保障”和饮水安全仍须持续保障（《关于建立贫困退出机制的意见》，厅字〔2016〕16号；"
@@ -719,5 +726,7 @@ def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
 def lg404(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     wrong, gaps = _gap_rule(ctx, "earlier")
     split = exit_split(ctx)
-    message = year_texts(split.loc[wrong, "exit_year"]) + " 年脱贫的户，脱贫成果未巩固：" + gaps[wrong]
+    exit_year = year_texts(split.loc[wrong, "exit_year"])
+    who = (exit_year + " 年脱贫的户").where(exit_year != "?", "脱贫户（2020 年或更早脱贫）")
+    message = who + "，脱贫成果未巩固：" + gaps[wrong]
     return ctx.flag("households", wrong, message)
