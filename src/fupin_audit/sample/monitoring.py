@@ -93,7 +93,17 @@ WORK_COLS = (
     "县", "乡", "行政村", "户编号", "证件号码", "户类型", "监测对象类别", "是否已务工", "开始时间", "结束时间",
     "务工所在县", "务工月收入", "就业渠道", "所属行业", "务工企业名称", "年度交通费补助", "是否点对点输送",
 )  # fmt: skip
-PLAN_COLS = ("县", "乡", "行政村", "户编号", "证件号码", "户类型", "是否计划务工", "计划务工所在县", "就业服务需求")
+PLAN_COLS = (
+    "县",
+    "乡",
+    "行政村",
+    "户编号",
+    "证件号码",
+    "户类型",
+    "是否计划务工",
+    "计划务工所在县",
+    "就业服务需求",
+)
 # 务工所在地 of the model → 务工所在县 of a work record (县内 is the household's own 县).
 WORK_PLACE_COUNTY = {"省内县外": "合肥市", "省外": "东莞市"}
 TRADES = np.array(["制造业", "建筑业", "批发和零售业", "住宿和餐饮业", "居民服务业"])
@@ -444,7 +454,12 @@ def _employ_or_retrain(m: pd.DataFrame, h: pd.DataFrame, year: int) -> pd.DataFr
         & (m["务工所在地"].to_numpy() == "")
     )  # fmt: skip
     wages = pd.to_numeric(h.set_index("户编号")["工资性收入"]).reindex(m["户编号"]).to_numpy() > 0
-    employed = idle & wages & np.isin(m["劳动技能"].to_numpy(), ("普通劳动力", "技能劳动力")) & _can_work(m, year, (17, 60))
+    employed = (
+        idle
+        & wages
+        & np.isin(m["劳动技能"].to_numpy(), ("普通劳动力", "技能劳动力"))
+        & _can_work(m, year, (17, 60))
+    )
     retrained = idle & ~employed
     m = m.copy()
     young = (age >= 16) & (age <= 22) & np.isin(m["在校生状况"].to_numpy(dtype=str), ("", "非在校生"))
@@ -618,7 +633,9 @@ def work_rows(persons: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.
             "是否已务工": C.YES,
             "开始时间": np.char.mod(f"{year}年%02d月", rng.integers(1, 10, n)),
             "结束时间": "",
-            "务工所在县": np.where(local, w["县"].to_numpy(), w["务工所在地"].map(WORK_PLACE_COUNTY).to_numpy()),
+            "务工所在县": np.where(
+                local, w["县"].to_numpy(), w["务工所在地"].map(WORK_PLACE_COUNTY).to_numpy()
+            ),
             "务工月收入": np.char.mod("%d", monthly),
             "就业渠道": np.where(local, "就近就业", "自主就业"),
             "所属行业": rng.choice(TRADES, n),
