@@ -435,12 +435,16 @@ def test_cli_monitoring_export_with_a_provincial_line(tmp_path):
     findings = pd.read_csv(io.StringIO(result.stdout), dtype=str)
     assert list(findings["rule"]) == ["MN121"] and list(findings["row"]) == ["4"]
     assert (
-        "7000.00 元低于 2023 年防返贫监测线 7300 元（参数 monitoring_line，贵州.toml）"
+        "7000.00 元低于 2023 年防返贫监测线 7300 元（monitoring_line，贵州.toml [monitoring_line] 2023）"
         in findings["message"][0]
     )
     unset = subprocess.run([*command[:-2], "--fail-on", "error"], capture_output=True, text=True)
     assert unset.returncode == 0, unset.stderr
-    assert "跳过" in unset.stdout and "2023 年没有防返贫监测线（参数 monitoring_line）" in unset.stdout
+    assert "跳过" in unset.stdout
+    assert (
+        '2023 年 安徽省 没有防返贫监测线（monitoring_line），这些户未检查；请在配置文件中设置 [province."安徽".monitoring_line]'
+        in unset.stderr
+    )
 
 
 def test_mn103_high_income_at_identification(tmp_path):

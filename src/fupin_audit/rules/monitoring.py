@@ -33,6 +33,7 @@ from fupin_audit.rules.common import (
     money_texts,
     percent,
     person_keys,
+    policy_values,
     raw_values,
     text,
     yuan,
@@ -62,7 +63,6 @@ PRESCHOOL = ("学龄前儿童", "学前教育")
 BASIC_INSURANCE = ("是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险")
 DIBAO = ("城市低保", "农村低保")
 TEKUN = ("城市特困", "农村特困")
-UNVERIFIED = "默认值，未核实，请以省级文件为准"
 MONITORING_BASIS = (
     "《关于健全防止返贫动态监测和帮扶机制的指导意见》（2021 年）：对脱贫不稳定户、边缘易致贫户和突发严重困难户"
     "开展监测，及时纳入、精准帮扶，风险稳定消除后再标注消除。"
@@ -73,8 +73,8 @@ MONITORING_BASIS = (
 
 
 class MonitoringLine(RuleParams):
-    # 防返贫监测线 by year (元/人·年); entries here override [monitoring_line] of the policy.
-    monitoring_line: dict[int, float] = Field(default_factory=dict)
+    """Rules that compare with the 防返贫监测线: policy `monitoring_line`, set per province, county and
+    year in the config file ([province."贵州".monitoring_line] 2023 = 7300)."""
 
 
 class NotMonitoredParams(MonitoringLine):
@@ -131,31 +131,12 @@ class DevelopmentalParams(DevelopmentalColumns):
 def monitoring_lines(
     ctx: AuditContext, params: MonitoringLine, years: pd.Series
 ) -> tuple[pd.Series, pd.Series]:
-    """Per row: the monitoring line of its year (NaN where the year is NA) and where the value came
-    from. The one place this pack looks the line up (to be routed to the province-aware policy).
-    A needed year without a line skips the rule, naming the year and how to set it: never guessed."""
-    table = {**ctx.policy.monitoring_line, **params.monitoring_line}
-    needed = sorted({int(y) for y in years.dropna().unique()})
-    missing = [y for y in needed if y not in table]
-    if missing:
-        raise SkipRule(
-            f"{'、'.join(map(str, missing))} 年没有防返贫监测线（参数 monitoring_line）：请在 --config 的"
-            f" [monitoring_line] 中加入，例如 {missing[0]} = 7300（以本省当年文件为准）"
-        )
-
-    def source(year: int) -> str:
-        if year in params.monitoring_line:
-            return "参数 monitoring_line，规则设置"
-        origin = ctx.policy.origin.get(f"monitoring_line.{year}")
-        return f"参数 monitoring_line，{origin}" if origin else f"参数 monitoring_line，{UNVERIFIED}"
-
-    numbers = years.astype("Int64")
-    lines = pd.Series(np.nan, index=years.index)
-    sources = pd.Series("", index=years.index, dtype=object)
-    for year in needed:  # one mask per distinct year (a handful)
-        at = (numbers == year).fillna(False).to_numpy(dtype=bool)
-        lines[at], sources[at] = float(table[year]), source(year)
-    return lines, sources
+    """Per row: the monitoring line in force for the row's province, county and year (NaN where the
+    year is NA or no line is set) and where the value came from, from the policy (`policy_values`).
+    Rows without a line are left unjudged with one diagnostic naming the config key; when no row has
+    one the rule is skipped, saying so. A line is never guessed."""
+    found = policy_values(ctx, "households", "monitoring_line", years, rows=years.notna().to_numpy())
+    return found.values, found.sources
 
 
 def households(ctx: AuditContext, *fields: str) -> pd.DataFrame:
