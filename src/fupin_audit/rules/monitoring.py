@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import Field
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     ID,
@@ -39,6 +39,15 @@ from fupin_audit.rules.common import (
     yuan,
 )
 from fupin_audit.rules.dq_members import NO_PLACE, member_ages, member_birth
+from fupin_audit.rules.example_data import (
+    EXPORTED,
+    H1,
+    H2,
+    LINE_2023,
+    id_number,
+    monitored_household,
+    monitored_person,
+)
 
 CATEGORY = "监测对象类别"
 HOUSEHOLD_TYPE = "户类型"
@@ -370,7 +379,15 @@ def member_gap_flags(ctx: AuditContext, band: tuple[int, int]) -> list[tuple[pd.
     what="数据年度 2021 年及以后，户类型属于 monitor_population（默认 脱贫户），监测对象类别为空，且人均纯收入低于"
     "（<）当年防返贫监测线（参数 monitoring_line，按年度；恰好等于监测线不报告）。所需年度没有监测线时规则跳过并说明。",
     why=MONITORING_BASIS + "家庭年人均纯收入低于当年监测范围的脱贫户应纳入监测。",
-    example="2023 年脱贫户人均纯收入 7000 元，监测线 7300 元（monitoring_line 2023 = 7300），监测对象类别为空 → MN101。",
+    example=Example(
+        "2023 年脱贫户人均纯收入 7299.99 元，监测线 7300 元（配置 [monitoring_line] 2023 = 7300），监测对象类别为空"
+        " → MN101。",
+        {"households": [monitored_household(监测对象类别=None, 人均纯收入=7299.99, 年度=2023)]},
+        near_miss={"households": {0: {"人均纯收入": 7300}}},
+        near_miss_text="人均纯收入恰好等于监测线 7300 元",
+        year=2023,
+        config=LINE_2023,
+    ),
 )
 def mn101(ctx: AuditContext, params: NotMonitoredParams) -> pd.DataFrame:
     frame = households(ctx, HOUSEHOLD_TYPE, CATEGORY, INCOME)
@@ -404,7 +421,13 @@ def mn101(ctx: AuditContext, params: NotMonitoredParams) -> pd.DataFrame:
     "是否有家庭成员未参加城乡居民（职工）基本医疗保险 = 是，或有成员符合 MN111(2)（两项基本医保均非“是”且至少一项为"
     "“否”）。缺少的列对应的条件不判断。消息列出全部缺口。",
     why=MONITORING_BASIS + "“三保障”和饮水安全出现缺口是纳入监测的风险条件。",
-    example="一般农户 是否危房户 = 是，监测对象类别为空 → MN102（缺口：是否危房户=是）。",
+    example=Example(
+    "一般农户 是否危房户 = 是，监测对象类别为空 → MN102（缺口：是否危房户=是）。",
+    {"households": [{"户编号": H1, "户类型": "一般农户", "监测对象类别": None, "是否危房户": "是"}]},
+    near_miss={"households": {0: {"是否危房户": "否"}}},
+    near_miss_text="是否危房户 = 否（没有缺口）",
+    year=2023,
+    ),
 )
 def mn102(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY)
@@ -442,7 +465,13 @@ def household_gaps(ctx: AuditContext, frame: pd.DataFrame) -> list[tuple[pd.Seri
     columns={"households": (CATEGORY, HOUSEHOLD_TYPE)},
     what="监测对象类别为“脱贫不稳定户”而户类型不是“脱贫户”，或为“边缘易致贫户”而户类型是“脱贫户”。",
     why="脱贫不稳定户只能是脱贫户；边缘易致贫户是一般农户中收入略高于监测线或有风险的户（防返贫监测对象认定口径）。",
-    example="监测对象类别 = 脱贫不稳定户，户类型 = 一般农户 → MN104。",
+    example=Example(
+    "监测对象类别 = 脱贫不稳定户，户类型 = 一般农户 → MN104（应为脱贫户）。",
+    {"households": [monitored_household(户类型="一般农户")]},
+    near_miss={"households": {0: {"监测对象类别": "边缘易致贫户"}}},
+    near_miss_text="一般农户的监测对象类别为边缘易致贫户",
+    year=2023,
+    ),
 )
 def mn104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, HOUSEHOLD_TYPE)
@@ -470,7 +499,24 @@ def mn104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "技能劳动力，且年龄在政策参数 working_age 内）占家庭成员的比例大于（>）lack_labour_max_share（默认 25%）；"
     "恰好等于不报告。",
     why="“缺劳动力”风险应与家庭成员的劳动能力相符；劳动力充足的户登记缺劳动力，风险类型可能不实。",
-    example="监测户未消除，风险1 = 缺劳动力，4 名成员中 2 名 40 岁普通劳动力（50% > 25%）→ MN106。",
+    example=Example(
+    "监测户未消除，风险1 = 缺劳动力，4 名成员中 2 名 40 岁普通劳动力（50% > 25%）→ MN106。",
+    {
+        "households": [monitored_household(致贫返贫风险1="缺劳动力")],
+        "members": [
+            monitored_person(),
+            monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶"),
+            monitored_person(姓名="张小明", 证件号码=id_number("20130501", 113), 与户主关系="之子",
+                             在校生状况="小学", 劳动技能="无劳动力"),
+            monitored_person(姓名="张德发", 证件号码=id_number("19500101", 115), 与户主关系="之父",
+                             劳动技能="丧失劳动力"),
+        ],
+    },
+    near_miss={"members": {1: {"劳动技能": "丧失劳动力"}}},
+    near_miss_text="配偶丧失劳动力，4 名成员中 1 名劳动力，恰好 25%（lack_labour_max_share）",
+    year=2023,
+    title=EXPORTED,
+    ),
 )
 def mn106(ctx: AuditContext, params: LackLabourParams) -> pd.DataFrame:
     households(ctx, CATEGORY, RESOLVED)
@@ -500,7 +546,20 @@ def mn106(ctx: AuditContext, params: LackLabourParams) -> pd.DataFrame:
     "为空（无此列时视为未登记原因）；（2）两项基本医疗保险（城乡居民、城镇职工）都不是“是”，且至少一项为“否”。"
     "缺少在校生状况列时（1）不判断，缺少两个医保列时（2）不判断。",
     why="义务教育和基本医疗有保障是“三保障”的要求，过渡期内脱贫人口和监测对象须持续保障（控辍保学、参保全覆盖）。",
-    example="脱贫户成员 10 岁，在校生状况 = 非在校生，义务教育阶段未上学原因为空 → MN111。",
+    example=Example(
+    "脱贫户成员 2008 年 1 月出生（导出时 15 岁），在校生状况 = 非在校生，义务教育阶段未上学原因为空 → MN111。",
+    {
+        "households": [monitored_household(监测对象类别=None, 致贫返贫风险1=None, 风险是否已消除=None,
+                                           识别监测时间=None)],
+        "members": [monitored_person(证件号码=id_number("20080101", 112), 姓名="张小明", 与户主关系="之子",
+                                     劳动技能="无劳动力", 义务教育阶段未上学原因=None)],
+    },
+    near_miss={"members": {0: {"证件号码": id_number("20071218", 112)}}},
+    near_miss_text="成员 2007-12-18 出生，导出当天满 16 岁，已过义务教育年龄",
+    flagged=("members", 0),
+    year=2023,
+    title=EXPORTED,
+    ),
 )
 def mn111(ctx: AuditContext, params: EducationAgeParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", HID)
@@ -577,7 +636,15 @@ def eliminated_below(
     what="风险已消除、风险消除方式 = 帮扶消除，而消除时收入（有“风险消除后人均纯收入”时取它，否则取人均纯收入）低于（<）"
     "消除监测时间所在年度的防返贫监测线（参数 monitoring_line）。所需年度没有监测线时规则跳过并说明。",
     why="风险消除须家庭人均纯收入稳定超过当年监测线（各省风险消除认定口径）。",
-    example="202305 帮扶消除，风险消除后人均纯收入 7000 元，2023 年监测线 7300 元 → MN121。",
+    example=Example(
+    "202306 帮扶消除，风险消除后人均纯收入 7299.99 元，2023 年监测线 7300 元（配置）→ MN121。",
+    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202306,
+                                        风险消除后人均纯收入=7299.99)]},
+    near_miss={"households": {0: {"风险消除后人均纯收入": 7300}}},
+    near_miss_text="风险消除后人均纯收入恰好等于监测线 7300 元",
+    year=2023,
+    config=LINE_2023,
+    ),
 )
 def mn121(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     frame, income, label, lines, sources = eliminated_below(ctx, params)
@@ -600,7 +667,15 @@ def mn121(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     params=MonitoringLine,
     what="同 MN121，但收入在 [监测线, 监测线 × near_line_band]（政策参数，默认 1.05）之内，两端都含，按分比较。",
     why="收入刚过监测线即标注消除，返贫风险仍高；风险消除要求收入“稳定”超过监测线。",
-    example="202305 帮扶消除，人均纯收入 7500 元，2023 年监测线 7300 元（上限 7665）→ MN122。",
+    example=Example(
+    "202306 帮扶消除，风险消除后人均纯收入 7665 元，2023 年监测线 7300 元（配置），上限 7300 × 1.05 = 7665 → MN122。",
+    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202306,
+                                        风险消除后人均纯收入=7665)]},
+    near_miss={"households": {0: {"风险消除后人均纯收入": 7665.01}}},
+    near_miss_text="7665.01 元，高于监测线的 1.05 倍（near_line_band）",
+    year=2023,
+    config=LINE_2023,
+    ),
 )
 def mn122(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     frame, income, label, lines, sources = eliminated_below(ctx, params)
@@ -629,7 +704,14 @@ def mn122(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     "饮水设施损毁 = 是；风险消除后是否义务教育阶段适龄儿童少年失学辍学 = 是；风险消除后是否有家庭成员未参加基本医疗保险 = 是；"
     "有成员符合 MN111。缺少的列对应的条件不判断。",
     why="风险消除须“三保障”和饮水安全有保障（各省风险消除认定口径）。",
-    example="风险是否已消除 = 是，风险消除后是否住房损毁 = 是 → MN123。",
+    example=Example(
+    "风险是否已消除 = 是，风险消除后是否住房损毁 = 是 → MN123。",
+    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310,
+                                        风险消除后是否住房损毁="是")]},
+    near_miss={"households": {0: {"风险消除后是否住房损毁": "否"}}},
+    near_miss_text="风险消除后是否住房损毁 = 否",
+    year=2023,
+    ),
 )
 def mn123(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     frame = households(ctx, RESOLVED)
@@ -663,7 +745,13 @@ def mn123(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     what="风险已消除、帮扶消除，且消除监测时间与识别监测时间相差的月数（按 YYYYMM 计）小于（<）elimination_min_months"
     "（默认 2：识别当月或次月即消除）。",
     why="帮扶消除须帮扶措施见效、收入稳定，识别当月或次月即消除通常不实（省级数据核查口径；部分县要求半年）。",
-    example="识别监测时间 202303，消除监测时间 202304，帮扶消除（相差 1 个月 < 2）→ MN124。",
+    example=Example(
+    "识别监测时间 202304，消除监测时间 202305，帮扶消除（相差 1 个月 < 2）→ MN124。",
+    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202305)]},
+    near_miss={"households": {0: {"消除监测时间": 202306}}},
+    near_miss_text="202306 消除，恰好相隔 2 个月（elimination_min_months）",
+    year=2023,
+    ),
 )
 def mn124(ctx: AuditContext, params: EliminationSpeedParams) -> pd.DataFrame:
     frame = households(ctx, RESOLVED, METHOD, IDENTIFIED, ELIMINATED)
@@ -686,7 +774,20 @@ def mn124(ctx: AuditContext, params: EliminationSpeedParams) -> pd.DataFrame:
     columns={"households": (RESOLVED, HID), "members": (HID, "劳动技能")},
     what="风险已消除，而该户每名成员的劳动技能都是无劳动力或丧失劳动力（至少一名成员）。",
     why="整户无劳动能力的户落实兜底保障后仍应保持监测，不标注风险消除（多省防返贫监测问答口径）。",
-    example="风险是否已消除 = 是，两名成员劳动技能均为丧失劳动力 → MN125。",
+    example=Example(
+    "风险是否已消除 = 是，两名成员劳动技能均为丧失劳动力 → MN125。",
+    {
+        "households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310)],
+        "members": [
+            monitored_person(劳动技能="丧失劳动力"),
+            monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶",
+                             劳动技能="丧失劳动力"),
+        ],
+    },
+    near_miss={"members": {1: {"劳动技能": "普通劳动力"}}},
+    near_miss_text="配偶为普通劳动力",
+    year=2023,
+    ),
 )
 def mn125(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households(ctx, RESOLVED)
@@ -711,7 +812,14 @@ def mn125(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     columns={"households": (METHOD,)},
     what="风险消除方式 = 帮扶消除，而全部帮扶措施列（产业帮扶 … 生产生活条件改善，导出中有的列）都为空。",
     why="帮扶消除以落实帮扶措施为前提；没有措施记录的帮扶消除无据可查。",
-    example="风险消除方式 = 帮扶消除，产业帮扶、就业帮扶、健康帮扶等列都为空 → MN126。",
+    example=Example(
+    "风险消除方式 = 帮扶消除，产业帮扶、就业帮扶、健康帮扶列都为空 → MN126。",
+    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310,
+                                        产业帮扶=None, 就业帮扶=None, 健康帮扶=None)]},
+    near_miss={"households": {0: {"健康帮扶": "医疗救助"}}},
+    near_miss_text="健康帮扶 = 医疗救助",
+    year=2023,
+    ),
 )
 def mn126(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, METHOD)
@@ -737,7 +845,14 @@ def mn126(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="监测户、风险未消除，基准月（导出时间，否则数据年度 12 月）与识别监测时间相差的月数大于等于"
     "（≥）measure_grace_months（默认 1），而全部帮扶措施列都为空。",
     why="监测对象识别后应及时落实针对性帮扶措施（《关于健全防止返贫动态监测和帮扶机制的指导意见》）。",
-    example="识别监测时间 202310，导出时间 2023-12-18（相差 2 个月 ≥ 1），所有措施列为空 → MN131。",
+    example=Example(
+    "识别监测时间 202311，导出时间 2023-12-18（相差 1 个月，达到 measure_grace_months 1），所有措施列为空 → MN131。",
+    {"households": [monitored_household(识别监测时间=202311, 产业帮扶=None, 就业帮扶=None, 健康帮扶=None)]},
+    near_miss={"households": {0: {"识别监测时间": 202312}}},
+    near_miss_text="202312 识别，到导出月还不满 1 个月",
+    year=2023,
+    title=EXPORTED,
+    ),
 )
 def mn131(ctx: AuditContext, params: MeasureGraceParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED, IDENTIFIED)
@@ -770,7 +885,13 @@ def mn131(ctx: AuditContext, params: MeasureGraceParams) -> pd.DataFrame:
     "因安全住房→住房安全保障/搬迁；因安全饮水→饮水安全保障；失学辍学→义务教育保障/教育帮扶；未参保→健康帮扶/社会帮扶；"
     "缺劳动力→综合保障/公益岗位帮扶；因务工就业不稳→就业帮扶/公益岗位帮扶。",
     why="帮扶措施应针对风险类型精准落实（“缺什么补什么”）。",
-    example="监测户风险1 = 因病，健康帮扶、社会帮扶、综合保障均为空（产业帮扶有值）→ MN132。",
+    example=Example(
+    "监测户风险1 = 因病，健康帮扶、社会帮扶、综合保障均为空（产业帮扶有值）→ MN132。",
+    {"households": [monitored_household(产业帮扶="种植业", 健康帮扶=None, 社会帮扶=None, 综合保障=None)]},
+    near_miss={"households": {0: {"综合保障": "农村低保"}}},
+    near_miss_text="综合保障 = 农村低保（因病的对应措施之一）",
+    year=2023,
+    ),
 )
 def mn132(ctx: AuditContext, params: RiskMeasuresParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY)
@@ -821,7 +942,19 @@ def developmental(ctx: AuditContext, params: DevelopmentalColumns) -> pd.Series:
     " developmental_grace_months（默认 6）个月（基准月 − 识别监测时间 ≥ 6），而开发式措施列（developmental_columns，"
     "默认产业帮扶、就业帮扶、金融帮扶、公益岗位帮扶）中没有 non_developmental_values（默认 其他、技能培训）以外的值。",
     why="有劳动能力的监测户应落实产业、就业等开发式帮扶措施（2025 年全国防返贫工作要求）。",
-    example="识别监测时间 202304，导出 2023-12-18（8 个月），有 40 岁普通劳动力，就业帮扶 = 技能培训、其余为空 → MN133。",
+    example=Example(
+    "识别监测时间 202306，导出 2023-12-18（6 个月，达到 developmental_grace_months 6），有 40 岁普通劳动力，"
+    "就业帮扶 = 技能培训、其余开发式措施为空 → MN133。",
+    {
+        "households": [monitored_household(识别监测时间=202306, 产业帮扶=None, 就业帮扶="技能培训",
+                                           金融帮扶=None, 公益岗位帮扶=None)],
+        "members": [monitored_person()],
+    },
+    near_miss={"households": {0: {"识别监测时间": 202307}}},
+    near_miss_text="202307 识别，到导出月 5 个月",
+    year=2023,
+    title=EXPORTED,
+    ),
 )
 def mn133(ctx: AuditContext, params: DevelopmentalParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED, IDENTIFIED)
@@ -867,7 +1000,20 @@ def receives_welfare(ctx: AuditContext) -> pd.Series:
     "“整户无劳动能力兜底保障户”不是“是”。（3）标注为整户无劳动能力兜底保障户，却有劳动年龄内（working_age）的普通或技能"
     "劳动力成员。缺少的列对应的条件不判断。",
     why="无劳动能力的监测户和脱贫户应纳入低保、特困等兜底保障（“有劳动能力的开发式帮扶，无劳动能力的兜底保障”）。",
-    example="脱贫户两名成员均为丧失劳动力，享受低保政策情况均为未享受 → MN141。",
+    example=Example(
+    "脱贫户两名成员均为丧失劳动力，享受低保政策情况均为未享受 → MN141。",
+    {
+        "households": [{"户编号": H1, "户类型": "脱贫户", "监测对象类别": None}],
+        "members": [
+            monitored_person(证件号码=id_number("19480101", 111), 劳动技能="丧失劳动力", 享受低保政策情况="未享受"),
+            monitored_person(姓名="李秀英", 证件号码=id_number("19500101", 122), 与户主关系="配偶",
+                             劳动技能="丧失劳动力", 享受低保政策情况="未享受"),
+        ],
+    },
+    near_miss={"members": {0: {"享受低保政策情况": "农村低保"}}},
+    near_miss_text="户主享受农村低保",
+    year=2023,
+    ),
 )
 def mn141(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx)
@@ -929,7 +1075,13 @@ class IdentificationIncomeParams(RuleParams):
     "identification_income_max（默认 20000 元），且合规自付支出为空或 0（没有刚性支出可以解释）。导出中没有合规自付支出列时"
     "规则跳过。",
     why="收入远高于监测线又无大额刚性支出的户纳入监测，识别依据可能不足（省级数据核查口径）。",
-    example="202305 识别的监测户，人均纯收入 25000 元，合规自付支出 0 → MN103。",
+    example=Example(
+    "202305 识别的监测户，人均纯收入 20000.01 元，合规自付支出 0 → MN103。",
+    {"households": [monitored_household(识别监测时间=202305, 人均纯收入=20000.01, 合规自付支出=0)]},
+    near_miss={"households": {0: {"人均纯收入": 20000}}},
+    near_miss_text="人均纯收入恰好 20000 元（identification_income_max）",
+    year=2023,
+    ),
 )
 def mn103(ctx: AuditContext, params: IdentificationIncomeParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED, IDENTIFIED, INCOME, "合规自付支出")
@@ -958,7 +1110,13 @@ def mn103(ctx: AuditContext, params: IdentificationIncomeParams) -> pd.DataFrame
     columns={"households": (CATEGORY, RESOLVED, RISK_SLOTS[0], "合规自付支出")},
     what="监测户、风险未消除、风险含“因病”，而合规自付支出为空或 0。",
     why="因病风险以医疗合规自付支出为主要依据；没有自付支出的因病风险识别依据不足。",
-    example="监测户风险1 = 因病，合规自付支出 0 → MN108。",
+    example=Example(
+    "监测户风险1 = 因病，合规自付支出 0 → MN108。",
+    {"households": [monitored_household(合规自付支出=0)]},
+    near_miss={"households": {0: {"合规自付支出": 0.01}}},
+    near_miss_text="合规自付支出 0.01 元",
+    year=2023,
+    ),
 )
 def mn108(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED, "合规自付支出")
@@ -981,7 +1139,13 @@ class RequireBus(RuleParams):
     params=RequireBus,
     what="是否出列 = 是，而到乡镇是否通沥青（水泥）路 = 否；参数 require_bus 为 true 时还要求是否通客运班车 = 否才报告。",
     why="贫困村出列要求通硬化路等基础设施达标（贫困村退出标准）。",
-    example="出列村 到乡镇是否通沥青（水泥）路 = 否 → MN171。",
+    example=Example(
+    "出列村 到乡镇是否通沥青（水泥）路 = 否 → MN171。",
+    {"villages": [{"县": "宿松县", "村": "城西村", "是否出列": "是", "到乡镇是否通硬化路": "否"}]},
+    near_miss={"villages": {0: {"到乡镇是否通硬化路": "是"}}},
+    near_miss_text="到乡镇已通沥青（水泥）路",
+    year=2023,
+    ),
 )
 def mn171(ctx: AuditContext, params: RequireBus) -> pd.DataFrame:
     columns = ("是否出列", "到乡镇是否通硬化路") + (("是否通客运班车",) if params.require_bus else ())
