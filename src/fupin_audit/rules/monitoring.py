@@ -1292,7 +1292,16 @@ def disabled_members(ctx: AuditContext) -> pd.Series:
     "或证件类型为残疾人证、证件号码为 20 位残疾人证号）；含“因学”，而没有在校成员（在校生状况不是空、非在校生、学龄前儿童）。"
     "自然减少的成员（成员状态列）默认不计，参数 include_reduced = true 时计入。缺少的成员列对应的风险不判断。",
     why="风险类型须有家庭成员的实际情况为依据；没有病人、残疾人或学生的户登记因病、因残、因学，风险识别可能不实。",
-    example="监测户风险1 = 因病，两名成员健康状况均为健康 → MN105。",
+    example=Example(
+        "监测户风险1 = 因病，两名成员健康状况均为健康 → MN105。",
+        {
+            "households": [monitored_household()],
+            "members": [monitored_person(), monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶")],
+        },
+        near_miss={"members": {1: {"健康状况": "长期慢性病"}}},
+        near_miss_text="配偶健康状况 = 长期慢性病",
+        year=2023,
+    ),
 )
 def mn105(ctx: AuditContext, params: ReducedParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY)
@@ -1332,7 +1341,16 @@ def mn105(ctx: AuditContext, params: ReducedParams) -> pd.DataFrame:
     what="监测户的风险含“因务工就业不稳”，而（1）没有普通劳动力、技能劳动力或弱劳动力或半劳动力成员；或（2）风险未消除，且没有"
     "成员有务工记录（已外出务工信息中 是否已务工 = 是，按证件号码对应）、务工所在地或公益性岗位。三项来源都不在数据中时（2）不判断。",
     why="务工就业不稳风险以家中有务工劳动力为前提；无劳动力或无人务工的户应登记缺劳动力等其他风险。",
-    example="监测户风险1 = 因务工就业不稳，两名成员劳动技能均为丧失劳动力 → MN107。",
+    example=Example(
+        "监测户风险1 = 因务工就业不稳，两名成员劳动技能均为丧失劳动力 → MN107。",
+        {
+            "households": [monitored_household(致贫返贫风险1="因务工就业不稳")],
+            "members": [monitored_person(劳动技能="丧失劳动力"), monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶", 劳动技能="丧失劳动力")],
+        },
+        near_miss={"members": {1: {"劳动技能": "弱劳动力或半劳动力"}}},
+        near_miss_text="配偶为弱劳动力或半劳动力（也算劳动力）",
+        year=2023,
+    ),
 )
 def mn107(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY)
@@ -1371,7 +1389,13 @@ class GapRisksParams(RuleParams):
     "是否危房户 = 是 而无“因安全住房”；是否义务教育阶段适龄儿童少年失学辍学 = 是 而无“因学”；是否有家庭成员未参加城乡居民"
     "（职工）基本医疗保险 = 是 而无“因病”。导出中没有的缺口列不判断。",
     why="风险类型应反映户的实际缺口，帮扶措施据风险类型制定（“缺什么补什么”）。",
-    example="监测户未消除，是否危房户 = 是，风险1 = 因病，无因安全住房 → MN109。",
+    example=Example(
+        "监测户未消除，是否危房户 = 是，风险1 = 因病，风险2 为空（无因安全住房）→ MN109。",
+        {"households": [monitored_household(致贫返贫风险2=None, 是否危房户="是")]},
+        near_miss={"households": {0: {"致贫返贫风险2": "因安全住房"}}},
+        near_miss_text="风险2 = 因安全住房",
+        year=2023,
+    ),
 )
 def mn109(ctx: AuditContext, params: GapRisksParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED)
@@ -1401,7 +1425,19 @@ def mn109(ctx: AuditContext, params: GapRisksParams) -> pd.DataFrame:
     "未在校且无未上学原因），或 = 否 而有成员符合；（2）是否有家庭成员未参加城乡居民（职工）基本医疗保险 = 是，而每名成员都有"
     "一项基本医保为“是”，或 = 否 而有成员两项基本医保都不是“是”且至少一项为“否”（MN111(2)）。缺少的列对应的条件不判断。",
     why="户级三保障标志汇总自成员信息，两者不一致时监测对象识别（MN102）和风险消除（MN123）判断失真。",
-    example="是否义务教育阶段适龄儿童少年失学辍学 = 否，10 岁成员在校生状况 = 非在校生且无未上学原因 → MN110。",
+    example=Example(
+        "是否义务教育阶段适龄儿童少年失学辍学 = 否，2008 年 1 月出生（导出时 15 岁）的成员在校生状况 = 非在校生且无未上学原因"
+        " → MN110。",
+        {
+            "households": [monitored_household(是否义务教育阶段适龄儿童少年失学辍学="否")],
+            "members": [monitored_person(证件号码=id_number("20080101", 112), 姓名="张小明", 与户主关系="之子",
+                                         劳动技能="无劳动力", 义务教育阶段未上学原因=None)],
+        },
+        near_miss={"members": {0: {"证件号码": id_number("20071218", 112)}}},
+        near_miss_text="成员 2007-12-18 出生，导出当天满 16 岁，已过义务教育年龄",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn110(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     frame = households(ctx)
@@ -1474,7 +1510,14 @@ WELFARE_VALUES = r"低保(?!边缘)|特困|残疾人.*补贴"
     what="风险已消除，且（1）产业帮扶有值而生产经营性收入 ≤ 0；或（2）就业帮扶或公益岗位帮扶有值而工资性收入 ≤ 0；或"
     "（3）综合保障含低保、特困供养或残疾人补贴而转移性收入 ≤ 0。收入分项有“风险消除后…”列且有值时取它；分项为空不判断。",
     why="帮扶措施应在收入分项中体现：产业帮扶带来经营收入，就业和公益岗位带来工资收入，兜底保障计入转移性收入。",
-    example="风险已消除，就业帮扶 = 外出务工补贴，风险消除后工资性收入 0 元 → MN127。",
+    example=Example(
+        "风险已消除，就业帮扶 = 外出务工补贴，风险消除后工资性收入 0 元 → MN127。",
+        {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310,
+                                            就业帮扶="外出务工补贴", 风险消除后工资性收入=0)]},
+        near_miss={"households": {0: {"风险消除后工资性收入": 0.01}}},
+        near_miss_text="风险消除后工资性收入 0.01 元",
+        year=2023,
+    ),
 )
 def mn127(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, RESOLVED)
@@ -1516,7 +1559,14 @@ def mn127(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "而实施开发式帮扶措施情况为空或“尚未实施”；（2）实施开发式帮扶措施情况 = 是（已实施），而开发式措施列"
     "（developmental_columns）没有措施，或只有 non_developmental_values（默认 其他、技能培训）。",
     why="“实施开发式帮扶措施情况”应与登记的开发式帮扶措施一致，否则开发式帮扶落实情况统计失真。",
-    example="实施开发式帮扶措施情况 = 是，产业帮扶、就业帮扶、金融帮扶、公益岗位帮扶均为空 → MN134。",
+    example=Example(
+        "实施开发式帮扶措施情况 = 是，就业帮扶只有技能培训（不算开发式），产业帮扶、金融帮扶、公益岗位帮扶为空 → MN134。",
+        {"households": [monitored_household(实施开发式帮扶措施情况="是", 产业帮扶=None, 就业帮扶="技能培训",
+                                            金融帮扶=None, 公益岗位帮扶=None)]},
+        near_miss={"households": {0: {"就业帮扶": "技能培训、外出务工补贴"}}},
+        near_miss_text="就业帮扶另有外出务工补贴",
+        year=2023,
+    ),
 )
 def mn134(ctx: AuditContext, params: DevelopmentalColumns) -> pd.DataFrame:
     frame = households(ctx, "实施开发式帮扶措施情况")
@@ -1553,7 +1603,19 @@ def member_welfare(ctx: AuditContext) -> tuple[pd.Series, pd.Series]:
     "保障 = 是）；（2）含特困供养，而没有成员享受特困供养；（3）含残疾人补贴，而没有残疾成员；（4）监测户、风险未消除，有成员享受"
     "低保或特困供养（或户的特困人员救助供养金 > 0），而综合保障中没有对应的低保/特困供养。缺少的成员列对应的条件不判断。",
     why="综合保障（兜底）措施应与民政低保、特困供养的实际享受情况一致，这是“无劳动能力的兜底保障”落实的依据。",
-    example="综合保障 = 低保，两名成员享受低保政策情况均为未享受 → MN135。",
+    example=Example(
+        "综合保障 = 农村低保，两名成员享受低保政策情况均为未享受 → MN135。",
+        {
+            "households": [monitored_household(综合保障="农村低保")],
+            "members": [
+                monitored_person(享受低保政策情况="未享受"),
+                monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶", 享受低保政策情况="未享受"),
+            ],
+        },
+        near_miss={"members": {0: {"享受低保政策情况": "农村低保"}}},
+        near_miss_text="户主享受农村低保",
+        year=2023,
+    ),
 )
 def mn135(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, "综合保障")
@@ -1600,7 +1662,17 @@ def status_matches(status: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
     what="（1）教育帮扶含雨露计划，而没有成员的在校生状况属于 yulu_statuses（默认 中职*、高职高专*、技师学院*）；（2）监测户有这样"
     "的在校生，而教育帮扶中没有雨露计划。",
     why="雨露计划补助脱贫家庭（含监测帮扶对象家庭）中职、高职在校生，每生每年 3000 元；补助与在校情况应当对应。",
-    example="监测户 17 岁成员 在校生状况 = 中职二年级，教育帮扶为空 → MN136。",
+    example=Example(
+        "监测户 17 岁成员 在校生状况 = 中职二年级，教育帮扶为空 → MN136。",
+        {
+            "households": [monitored_household(教育帮扶=None)],
+            "members": [monitored_person(证件号码=id_number("20060101", 112), 姓名="张小明", 与户主关系="之子",
+                                         在校生状况="中职二年级", 劳动技能="无劳动力")],
+        },
+        near_miss={"households": {0: {"教育帮扶": "雨露计划"}}},
+        near_miss_text="教育帮扶 = 雨露计划",
+        year=2023,
+    ),
 )
 def mn136(ctx: AuditContext, params: YuluParams) -> pd.DataFrame:
     frame = households(ctx, "教育帮扶")
@@ -1626,7 +1698,16 @@ def mn136(ctx: AuditContext, params: YuluParams) -> pd.DataFrame:
     what="监测户、风险未消除，就业帮扶或公益岗位帮扶有值，而没有成员有务工记录（已外出务工信息中 是否已务工 = 是，按证件号码"
     "对应）、务工所在地或公益性岗位。三项来源都不在数据中时规则跳过。",
     why="就业帮扶、公益岗位帮扶应落实到具体务工成员；家中无人务工，措施可能未落实或登记不实。",
-    example="监测户未消除，就业帮扶 = 外出务工补贴，没有务工记录、务工所在地和公益性岗位 → MN137。",
+    example=Example(
+        "监测户未消除，就业帮扶 = 外出务工补贴，成员没有务工所在地和公益性岗位（无务工记录表）→ MN137。",
+        {
+            "households": [monitored_household(就业帮扶="外出务工补贴")],
+            "members": [monitored_person(务工所在地=None, 公益性岗位类型=None)],
+        },
+        near_miss={"members": {0: {"务工所在地": "浙江省宁波市"}}},
+        near_miss_text="户主务工所在地 = 浙江省宁波市",
+        year=2023,
+    ),
 )
 def mn137(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED)
@@ -1688,7 +1769,17 @@ def home_county_of_records(ctx: AuditContext) -> pd.Series:
     "补助 > 0 的记录，其务工所在县就是本户的县；（4）含劳务输出，而全部务工记录的开始时间早于识别监测时间。（2）（4）只在有务工记录"
     "时判断；缺少的列对应的条件不判断。",
     why="外出务工补贴（交通费补助）和劳务输出针对跨县外出务工的脱贫劳动力和监测对象，应有对应的外出务工记录。",
-    example="监测户 就业帮扶 = 外出务工补贴，县 = 宿松县，唯一务工记录务工所在县 = 宿松县 → MN138。",
+    example=Example(
+        "监测户 就业帮扶 = 外出务工补贴，县 = 宿松县，唯一务工记录务工所在县 = 宿松县 → MN138。",
+        {
+            "households": [monitored_household(就业帮扶="外出务工补贴")],
+            "members": [monitored_person(县="宿松县")],
+            "work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "务工所在县": "宿松县"}],
+        },
+        near_miss={"work": {0: {"务工所在县": "东莞市"}}},
+        near_miss_text="务工所在县 = 东莞市（本县以外）",
+        year=2023,
+    ),
 )
 def mn138(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, "就业帮扶", IDENTIFIED if IDENTIFIED in households(ctx) else CATEGORY)
@@ -1766,7 +1857,14 @@ class TeKunParams(RuleParams):
     "公益性岗位。",
     why="特困供养对象须无劳动能力、无生活来源、无法定赡养抚养扶养义务人（《特困人员认定办法》）；健康的劳动年龄人或务工人员享受"
     "特困供养，可能认定不实。",
-    example="农村特困成员 45 岁，健康状况 = 健康，非在校生 → MN142。",
+    example=Example(
+        "农村特困成员 1964 年 1 月出生（导出时 59 岁），健康状况 = 健康，非在校生 → MN142。",
+        {"members": [monitored_person(证件号码=id_number("19640101", 111), 享受特困供养政策情况="农村特困")]},
+        near_miss={"members": {0: {"证件号码": id_number("19631218", 111)}}},
+        near_miss_text="1963-12-18 出生，导出当天满 60 岁，超出 te_kun_check_age 18–59",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn142(ctx: AuditContext, params: TeKunParams) -> pd.DataFrame:
     members = ctx.frame("members", "享受特困供养政策情况")
@@ -1818,7 +1916,18 @@ def age_at_start(ctx: AuditContext) -> pd.Series:
     "（2）成员公益性岗位有值，或成员、务工记录的就业渠道含公益性岗位/公益岗位，而成员年龄（按导出时间或数据年度末）不在 "
     "public_job_age（默认 16–69 岁，两端都含）内。",
     why="《劳动法》禁止招用未满 16 周岁的未成年人；公益性岗位安置对象有年龄要求（各地一般为法定劳动年龄至 65 或 70 岁以下）。",
-    example="务工记录开始时间 202306，成员 2008 年 1 月出生（15 岁）→ MN151。",
+    example=Example(
+        "务工记录开始时间 202306，成员 2008 年 1 月出生（2023-06-01 时 15 岁，未满 16）→ MN151。",
+        {
+            "members": [monitored_person(证件号码=id_number("20080101", 111), 姓名="张小明")],
+            "work": [{"证件号码": id_number("20080101", 111), "是否已务工": "是", "开始时间": 202306}],
+        },
+        near_miss={"members": {0: {"证件号码": id_number("20070601", 111)}}, "work": {0: {"证件号码": id_number("20070601", 111)}}},
+        near_miss_text="成员 2007-06-01 出生，务工开始当月第一天恰满 16 岁（min_work_age）",
+        flagged=("work", 0),
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn151(ctx: AuditContext, params: WorkAgeParams) -> list[pd.DataFrame]:
     members = ctx.frame("members")
