@@ -1976,7 +1976,16 @@ class NoLabourParams(RuleParams):
     what="劳动技能属于 no_labour_skills（默认 无劳动力、丧失劳动力）的成员，或在校生（小学至普通高中/中职），有务工记录（是否已务工"
     " = 是）、计划务工记录（是否计划务工 = 是，均按证件号码对应）或公益性岗位。",
     why="无劳动能力者和在校学生不应登记务工或公益性岗位；这类登记多为录入错误或虚报就业。",
-    example="劳动技能 = 丧失劳动力的成员有一条是否已务工 = 是的务工记录 → MN152。",
+    example=Example(
+        "劳动技能 = 丧失劳动力的成员有一条是否已务工 = 是的务工记录 → MN152。",
+        {
+            "members": [monitored_person(劳动技能="丧失劳动力")],
+            "work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "开始时间": 202303}],
+        },
+        near_miss={"work": {0: {"是否已务工": "否"}}},
+        near_miss_text="务工记录的是否已务工 = 否",
+        year=2023,
+    ),
 )
 def mn152(ctx: AuditContext, params: NoLabourParams) -> pd.DataFrame:
     members = ctx.frame("members")
@@ -2011,7 +2020,18 @@ def mn152(ctx: AuditContext, params: NoLabourParams) -> pd.DataFrame:
     what="务工记录的就业渠道含公益性岗位、公益岗位或帮扶车间，而务工所在县不同于该成员的县（成员表的县；证件号码不在成员表时取"
     "务工记录本身的县）。两者任一为空不判断。",
     why="公益性岗位和帮扶车间（就业帮扶车间）是就地就近就业渠道，务工地应在本县。",
-    example="就业渠道 = 乡村公益性岗位，务工所在县 = 东莞市，成员的县 = 宿松县 → MN153。",
+    example=Example(
+        "就业渠道 = 乡村公益性岗位，务工所在县 = 东莞市，成员的县 = 宿松县 → MN153。",
+        {
+            "members": [monitored_person(县="宿松县")],
+            "work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "就业渠道": "乡村公益性岗位",
+                      "务工所在县": "东莞市"}],
+        },
+        near_miss={"work": {0: {"务工所在县": "宿松县"}}},
+        near_miss_text="公益性岗位在本县（宿松县）",
+        flagged=("work", 0),
+        year=2023,
+    ),
 )
 def mn153(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     work = ctx.frame(WORK, "就业渠道", "务工所在县")
@@ -2040,7 +2060,20 @@ EDUCATED = ("大专", "本科及以上", "大专及以上", "硕士研究生及�
     what="脱贫户或监测户的成员，年龄在政策参数 working_age 内，不在校（在校生状况为空或非在校生），劳动技能 = 技能劳动力或文化程度为"
     "大专、本科及以上，而没有务工记录（是否已务工 = 是，按证件号码对应）、务工所在地或公益性岗位。三项来源都不在数据中时规则跳过。",
     why="有技能、有学历的脱贫劳动力应优先通过就业帮扶实现稳定就业；未就业的可作为就业服务的重点对象（提示）。",
-    example="脱贫户成员 30 岁，技能劳动力，非在校生，没有务工记录、务工所在地和公益性岗位 → MN154。",
+    example=Example(
+        "脱贫户成员 1962-12-19 出生（导出时 60 岁，仍在劳动年龄 16–60 内），技能劳动力，非在校生，没有务工记录、务工所在地和"
+        "公益性岗位 → MN154。",
+        {
+            "households": [{"户编号": H1, "户类型": "脱贫户", "监测对象类别": None}],
+            "members": [monitored_person(证件号码=id_number("19621219", 111), 劳动技能="技能劳动力",
+                                         务工所在地=None, 公益性岗位类型=None)],
+        },
+        near_miss={"members": {0: {"证件号码": id_number("19621218", 111)}}},
+        near_miss_text="1962-12-18 出生，导出当天满 61 岁，超出 working_age",
+        flagged=("members", 0),
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn154(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     members = ctx.frame("members")
@@ -2079,7 +2112,17 @@ class WageIncomeParams(RuleParams):
     "记录覆盖数据年度至少 1 个月（开始时间不晚于当年 12 月，结束时间为空或不早于当年 1 月）且务工月收入 > 0，而工资性收入为空或 0；"
     "（3）工资性收入大于 0 而小于 min_wage_income（默认 100 元）。",
     why="工资性收入应与家庭成员的务工、公益性岗位情况相符，不符多为收入漏算或虚增（收入核算口径）。",
-    example="工资性收入 0 元，成员务工记录 202303 起、务工月收入 4000 元 → MN161。",
+    example=Example(
+        "工资性收入 0 元，成员务工记录 202303 起、务工月收入 4000 元 → MN161。",
+        {
+            "households": [monitored_household(工资性收入=0)],
+            "members": [monitored_person()],
+            "work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "开始时间": 202303, "务工月收入": 4000}],
+        },
+        near_miss={"households": {0: {"工资性收入": 100}}},
+        near_miss_text="工资性收入 100 元（恰好 min_wage_income）",
+        year=2023,
+    ),
 )
 def mn161(ctx: AuditContext, params: WageIncomeParams) -> pd.DataFrame:
     frame = households(ctx, "工资性收入")
