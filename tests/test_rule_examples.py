@@ -139,7 +139,9 @@ def test_monitoring_examples_carry_their_own_line_and_export_date(tmp_path):
 
 def test_explain_shows_the_title_row_and_the_config():
     lines = describe_example(default_registry().get("MN101").example)
-    assert any("户信息 第 1 条" in line and "人均纯收入 = 7299.99" in line and "← 报告" in line for line in lines)
+    assert any(
+        "户信息 第 1 条" in line and "人均纯收入 = 7299.99" in line and "← 报告" in line for line in lines
+    )
     assert lines[-3:] == ["配置文件（--config）：", "  [monitoring_line]", "  2023 = 7300"]
     lines = describe_example(default_registry().get("MN131").example)
     assert "  每张表的标题行：导出时间：2023-12-18" in lines
@@ -176,4 +178,6 @@ near_miss = { households = { 0 = { "识别监测时间" = 202310 } } }
 
 def test_an_example_config_must_be_toml():
     with pytest.raises(ValueError, match="config is not TOML"):
-        Example("x", {"households": [{"户编号": "H1"}]}, {"households": {0: {"户编号": "H2"}}}, "y", config="[x")
+        Example(
+            "x", {"households": [{"户编号": "H1"}]}, {"households": {0: {"户编号": "H2"}}}, "y", config="[x"
+        )

@@ -25,9 +25,7 @@ SHEETS = {
 }
 
 
-def write_example(
-    path: Path, records: Mapping[str, Sequence[Mapping[str, Any]]], title: str = ""
-) -> Path:
+def write_example(path: Path, records: Mapping[str, Sequence[Mapping[str, Any]]], title: str = "") -> Path:
     """One xlsx, a sheet per table, the union of the records' fields as the header (in first-seen
     order), None as an empty cell. Texts stay texts (an ID is never turned into a number). A
     `title` is written on row 1 of every sheet, above the header (as exports put 导出时间)."""

@@ -582,8 +582,13 @@ class SevereDisabilityParams(RuleParams):
     why="一、二级重度肢体残疾人一般无劳动能力，登记为普通或技能劳动力会使兜底保障（MN141）漏判。",
     example=Example(
         "证件号码 20 位、末两位 42（肢体二级），劳动技能 = 普通劳动力 → DQ065。",
-        {"members": [monitored_person(证件类型="残疾人证", 健康状况="残疾",
-                                     证件号码=id_number("19830101", 111) + "42")]},
+        {
+            "members": [
+                monitored_person(
+                    证件类型="残疾人证", 健康状况="残疾", 证件号码=id_number("19830101", 111) + "42"
+                )
+            ]
+        },
         near_miss={"members": {0: {"证件号码": id_number("19830101", 111) + "43"}}},
         near_miss_text="末两位 43（肢体三级，不在 severe_disability.grades 1、2 内）",
         year=2023,
@@ -667,7 +672,16 @@ def dq067(ctx: AuditContext, params: WageRange) -> list[pd.DataFrame]:
     why="务工起止时间决定务工月数和工资性收入核算（MN161），时间矛盾使核算失真。",
     example=Example(
         "开始时间 202308，结束时间 202307 → DQ068（结束早于开始）。",
-        {"work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "开始时间": 202308, "结束时间": 202307}]},
+        {
+            "work": [
+                {
+                    "证件号码": id_number("19830101", 111),
+                    "是否已务工": "是",
+                    "开始时间": 202308,
+                    "结束时间": 202307,
+                }
+            ]
+        },
         near_miss={"work": {0: {"结束时间": 202308}}},
         near_miss_text="当月开始、当月结束（202308–202308）",
         year=2023,

@@ -42,7 +42,6 @@ from fupin_audit.rules.dq_members import NO_PLACE, member_ages, member_birth
 from fupin_audit.rules.example_data import (
     EXPORTED,
     H1,
-    H2,
     LINE_2023,
     id_number,
     monitored_household,
@@ -422,11 +421,11 @@ def mn101(ctx: AuditContext, params: NotMonitoredParams) -> pd.DataFrame:
     "“否”）。缺少的列对应的条件不判断。消息列出全部缺口。",
     why=MONITORING_BASIS + "“三保障”和饮水安全出现缺口是纳入监测的风险条件。",
     example=Example(
-    "一般农户 是否危房户 = 是，监测对象类别为空 → MN102（缺口：是否危房户=是）。",
-    {"households": [{"户编号": H1, "户类型": "一般农户", "监测对象类别": None, "是否危房户": "是"}]},
-    near_miss={"households": {0: {"是否危房户": "否"}}},
-    near_miss_text="是否危房户 = 否（没有缺口）",
-    year=2023,
+        "一般农户 是否危房户 = 是，监测对象类别为空 → MN102（缺口：是否危房户=是）。",
+        {"households": [{"户编号": H1, "户类型": "一般农户", "监测对象类别": None, "是否危房户": "是"}]},
+        near_miss={"households": {0: {"是否危房户": "否"}}},
+        near_miss_text="是否危房户 = 否（没有缺口）",
+        year=2023,
     ),
 )
 def mn102(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
@@ -466,11 +465,11 @@ def household_gaps(ctx: AuditContext, frame: pd.DataFrame) -> list[tuple[pd.Seri
     what="监测对象类别为“脱贫不稳定户”而户类型不是“脱贫户”，或为“边缘易致贫户”而户类型是“脱贫户”。",
     why="脱贫不稳定户只能是脱贫户；边缘易致贫户是一般农户中收入略高于监测线或有风险的户（防返贫监测对象认定口径）。",
     example=Example(
-    "监测对象类别 = 脱贫不稳定户，户类型 = 一般农户 → MN104（应为脱贫户）。",
-    {"households": [monitored_household(户类型="一般农户")]},
-    near_miss={"households": {0: {"监测对象类别": "边缘易致贫户"}}},
-    near_miss_text="一般农户的监测对象类别为边缘易致贫户",
-    year=2023,
+        "监测对象类别 = 脱贫不稳定户，户类型 = 一般农户 → MN104（应为脱贫户）。",
+        {"households": [monitored_household(户类型="一般农户")]},
+        near_miss={"households": {0: {"监测对象类别": "边缘易致贫户"}}},
+        near_miss_text="一般农户的监测对象类别为边缘易致贫户",
+        year=2023,
     ),
 )
 def mn104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
@@ -500,22 +499,31 @@ def mn104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "恰好等于不报告。",
     why="“缺劳动力”风险应与家庭成员的劳动能力相符；劳动力充足的户登记缺劳动力，风险类型可能不实。",
     example=Example(
-    "监测户未消除，风险1 = 缺劳动力，4 名成员中 2 名 40 岁普通劳动力（50% > 25%）→ MN106。",
-    {
-        "households": [monitored_household(致贫返贫风险1="缺劳动力")],
-        "members": [
-            monitored_person(),
-            monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶"),
-            monitored_person(姓名="张小明", 证件号码=id_number("20130501", 113), 与户主关系="之子",
-                             在校生状况="小学", 劳动技能="无劳动力"),
-            monitored_person(姓名="张德发", 证件号码=id_number("19500101", 115), 与户主关系="之父",
-                             劳动技能="丧失劳动力"),
-        ],
-    },
-    near_miss={"members": {1: {"劳动技能": "丧失劳动力"}}},
-    near_miss_text="配偶丧失劳动力，4 名成员中 1 名劳动力，恰好 25%（lack_labour_max_share）",
-    year=2023,
-    title=EXPORTED,
+        "监测户未消除，风险1 = 缺劳动力，4 名成员中 2 名 40 岁普通劳动力（50% > 25%）→ MN106。",
+        {
+            "households": [monitored_household(致贫返贫风险1="缺劳动力")],
+            "members": [
+                monitored_person(),
+                monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶"),
+                monitored_person(
+                    姓名="张小明",
+                    证件号码=id_number("20130501", 113),
+                    与户主关系="之子",
+                    在校生状况="小学",
+                    劳动技能="无劳动力",
+                ),
+                monitored_person(
+                    姓名="张德发",
+                    证件号码=id_number("19500101", 115),
+                    与户主关系="之父",
+                    劳动技能="丧失劳动力",
+                ),
+            ],
+        },
+        near_miss={"members": {1: {"劳动技能": "丧失劳动力"}}},
+        near_miss_text="配偶丧失劳动力，4 名成员中 1 名劳动力，恰好 25%（lack_labour_max_share）",
+        year=2023,
+        title=EXPORTED,
     ),
 )
 def mn106(ctx: AuditContext, params: LackLabourParams) -> pd.DataFrame:
@@ -547,18 +555,28 @@ def mn106(ctx: AuditContext, params: LackLabourParams) -> pd.DataFrame:
     "缺少在校生状况列时（1）不判断，缺少两个医保列时（2）不判断。",
     why="义务教育和基本医疗有保障是“三保障”的要求，过渡期内脱贫人口和监测对象须持续保障（控辍保学、参保全覆盖）。",
     example=Example(
-    "脱贫户成员 2008 年 1 月出生（导出时 15 岁），在校生状况 = 非在校生，义务教育阶段未上学原因为空 → MN111。",
-    {
-        "households": [monitored_household(监测对象类别=None, 致贫返贫风险1=None, 风险是否已消除=None,
-                                           识别监测时间=None)],
-        "members": [monitored_person(证件号码=id_number("20080101", 112), 姓名="张小明", 与户主关系="之子",
-                                     劳动技能="无劳动力", 义务教育阶段未上学原因=None)],
-    },
-    near_miss={"members": {0: {"证件号码": id_number("20071218", 112)}}},
-    near_miss_text="成员 2007-12-18 出生，导出当天满 16 岁，已过义务教育年龄",
-    flagged=("members", 0),
-    year=2023,
-    title=EXPORTED,
+        "脱贫户成员 2008 年 1 月出生（导出时 15 岁），在校生状况 = 非在校生，义务教育阶段未上学原因为空 → MN111。",
+        {
+            "households": [
+                monitored_household(
+                    监测对象类别=None, 致贫返贫风险1=None, 风险是否已消除=None, 识别监测时间=None
+                )
+            ],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("20080101", 112),
+                    姓名="张小明",
+                    与户主关系="之子",
+                    劳动技能="无劳动力",
+                    义务教育阶段未上学原因=None,
+                )
+            ],
+        },
+        near_miss={"members": {0: {"证件号码": id_number("20071218", 112)}}},
+        near_miss_text="成员 2007-12-18 出生，导出当天满 16 岁，已过义务教育年龄",
+        flagged=("members", 0),
+        year=2023,
+        title=EXPORTED,
     ),
 )
 def mn111(ctx: AuditContext, params: EducationAgeParams) -> list[pd.DataFrame]:
@@ -637,13 +655,21 @@ def eliminated_below(
     "消除监测时间所在年度的防返贫监测线（参数 monitoring_line）。所需年度没有监测线时规则跳过并说明。",
     why="风险消除须家庭人均纯收入稳定超过当年监测线（各省风险消除认定口径）。",
     example=Example(
-    "202306 帮扶消除，风险消除后人均纯收入 7299.99 元，2023 年监测线 7300 元（配置）→ MN121。",
-    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202306,
-                                        风险消除后人均纯收入=7299.99)]},
-    near_miss={"households": {0: {"风险消除后人均纯收入": 7300}}},
-    near_miss_text="风险消除后人均纯收入恰好等于监测线 7300 元",
-    year=2023,
-    config=LINE_2023,
+        "202306 帮扶消除，风险消除后人均纯收入 7299.99 元，2023 年监测线 7300 元（配置）→ MN121。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202306,
+                    风险消除后人均纯收入=7299.99,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"风险消除后人均纯收入": 7300}}},
+        near_miss_text="风险消除后人均纯收入恰好等于监测线 7300 元",
+        year=2023,
+        config=LINE_2023,
     ),
 )
 def mn121(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
@@ -668,13 +694,21 @@ def mn121(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     what="同 MN121，但收入在 [监测线, 监测线 × near_line_band]（政策参数，默认 1.05）之内，两端都含，按分比较。",
     why="收入刚过监测线即标注消除，返贫风险仍高；风险消除要求收入“稳定”超过监测线。",
     example=Example(
-    "202306 帮扶消除，风险消除后人均纯收入 7665 元，2023 年监测线 7300 元（配置），上限 7300 × 1.05 = 7665 → MN122。",
-    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202306,
-                                        风险消除后人均纯收入=7665)]},
-    near_miss={"households": {0: {"风险消除后人均纯收入": 7665.01}}},
-    near_miss_text="7665.01 元，高于监测线的 1.05 倍（near_line_band）",
-    year=2023,
-    config=LINE_2023,
+        "202306 帮扶消除，风险消除后人均纯收入 7665 元，2023 年监测线 7300 元（配置），上限 7300 × 1.05 = 7665 → MN122。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202306,
+                    风险消除后人均纯收入=7665,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"风险消除后人均纯收入": 7665.01}}},
+        near_miss_text="7665.01 元，高于监测线的 1.05 倍（near_line_band）",
+        year=2023,
+        config=LINE_2023,
     ),
 )
 def mn122(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
@@ -705,12 +739,20 @@ def mn122(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     "有成员符合 MN111。缺少的列对应的条件不判断。",
     why="风险消除须“三保障”和饮水安全有保障（各省风险消除认定口径）。",
     example=Example(
-    "风险是否已消除 = 是，风险消除后是否住房损毁 = 是 → MN123。",
-    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310,
-                                        风险消除后是否住房损毁="是")]},
-    near_miss={"households": {0: {"风险消除后是否住房损毁": "否"}}},
-    near_miss_text="风险消除后是否住房损毁 = 否",
-    year=2023,
+        "风险是否已消除 = 是，风险消除后是否住房损毁 = 是 → MN123。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202310,
+                    风险消除后是否住房损毁="是",
+                )
+            ]
+        },
+        near_miss={"households": {0: {"风险消除后是否住房损毁": "否"}}},
+        near_miss_text="风险消除后是否住房损毁 = 否",
+        year=2023,
     ),
 )
 def mn123(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
@@ -746,11 +788,15 @@ def mn123(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     "（默认 2：识别当月或次月即消除）。",
     why="帮扶消除须帮扶措施见效、收入稳定，识别当月或次月即消除通常不实（省级数据核查口径；部分县要求半年）。",
     example=Example(
-    "识别监测时间 202304，消除监测时间 202305，帮扶消除（相差 1 个月 < 2）→ MN124。",
-    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202305)]},
-    near_miss={"households": {0: {"消除监测时间": 202306}}},
-    near_miss_text="202306 消除，恰好相隔 2 个月（elimination_min_months）",
-    year=2023,
+        "识别监测时间 202304，消除监测时间 202305，帮扶消除（相差 1 个月 < 2）→ MN124。",
+        {
+            "households": [
+                monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202305)
+            ]
+        },
+        near_miss={"households": {0: {"消除监测时间": 202306}}},
+        near_miss_text="202306 消除，恰好相隔 2 个月（elimination_min_months）",
+        year=2023,
     ),
 )
 def mn124(ctx: AuditContext, params: EliminationSpeedParams) -> pd.DataFrame:
@@ -775,18 +821,24 @@ def mn124(ctx: AuditContext, params: EliminationSpeedParams) -> pd.DataFrame:
     what="风险已消除，而该户每名成员的劳动技能都是无劳动力或丧失劳动力（至少一名成员）。",
     why="整户无劳动能力的户落实兜底保障后仍应保持监测，不标注风险消除（多省防返贫监测问答口径）。",
     example=Example(
-    "风险是否已消除 = 是，两名成员劳动技能均为丧失劳动力 → MN125。",
-    {
-        "households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310)],
-        "members": [
-            monitored_person(劳动技能="丧失劳动力"),
-            monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶",
-                             劳动技能="丧失劳动力"),
-        ],
-    },
-    near_miss={"members": {1: {"劳动技能": "普通劳动力"}}},
-    near_miss_text="配偶为普通劳动力",
-    year=2023,
+        "风险是否已消除 = 是，两名成员劳动技能均为丧失劳动力 → MN125。",
+        {
+            "households": [
+                monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310)
+            ],
+            "members": [
+                monitored_person(劳动技能="丧失劳动力"),
+                monitored_person(
+                    姓名="李秀英",
+                    证件号码=id_number("19830101", 122),
+                    与户主关系="配偶",
+                    劳动技能="丧失劳动力",
+                ),
+            ],
+        },
+        near_miss={"members": {1: {"劳动技能": "普通劳动力"}}},
+        near_miss_text="配偶为普通劳动力",
+        year=2023,
     ),
 )
 def mn125(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
@@ -813,12 +865,22 @@ def mn125(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="风险消除方式 = 帮扶消除，而全部帮扶措施列（产业帮扶 … 生产生活条件改善，导出中有的列）都为空。",
     why="帮扶消除以落实帮扶措施为前提；没有措施记录的帮扶消除无据可查。",
     example=Example(
-    "风险消除方式 = 帮扶消除，产业帮扶、就业帮扶、健康帮扶列都为空 → MN126。",
-    {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310,
-                                        产业帮扶=None, 就业帮扶=None, 健康帮扶=None)]},
-    near_miss={"households": {0: {"健康帮扶": "医疗救助"}}},
-    near_miss_text="健康帮扶 = 医疗救助",
-    year=2023,
+        "风险消除方式 = 帮扶消除，产业帮扶、就业帮扶、健康帮扶列都为空 → MN126。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202310,
+                    产业帮扶=None,
+                    就业帮扶=None,
+                    健康帮扶=None,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"健康帮扶": "医疗救助"}}},
+        near_miss_text="健康帮扶 = 医疗救助",
+        year=2023,
     ),
 )
 def mn126(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
@@ -846,12 +908,16 @@ def mn126(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "（≥）measure_grace_months（默认 1），而全部帮扶措施列都为空。",
     why="监测对象识别后应及时落实针对性帮扶措施（《关于健全防止返贫动态监测和帮扶机制的指导意见》）。",
     example=Example(
-    "识别监测时间 202311，导出时间 2023-12-18（相差 1 个月，达到 measure_grace_months 1），所有措施列为空 → MN131。",
-    {"households": [monitored_household(识别监测时间=202311, 产业帮扶=None, 就业帮扶=None, 健康帮扶=None)]},
-    near_miss={"households": {0: {"识别监测时间": 202312}}},
-    near_miss_text="202312 识别，到导出月还不满 1 个月",
-    year=2023,
-    title=EXPORTED,
+        "识别监测时间 202311，导出时间 2023-12-18（相差 1 个月，达到 measure_grace_months 1），所有措施列为空 → MN131。",
+        {
+            "households": [
+                monitored_household(识别监测时间=202311, 产业帮扶=None, 就业帮扶=None, 健康帮扶=None)
+            ]
+        },
+        near_miss={"households": {0: {"识别监测时间": 202312}}},
+        near_miss_text="202312 识别，到导出月还不满 1 个月",
+        year=2023,
+        title=EXPORTED,
     ),
 )
 def mn131(ctx: AuditContext, params: MeasureGraceParams) -> pd.DataFrame:
@@ -886,11 +952,11 @@ def mn131(ctx: AuditContext, params: MeasureGraceParams) -> pd.DataFrame:
     "缺劳动力→综合保障/公益岗位帮扶；因务工就业不稳→就业帮扶/公益岗位帮扶。",
     why="帮扶措施应针对风险类型精准落实（“缺什么补什么”）。",
     example=Example(
-    "监测户风险1 = 因病，健康帮扶、社会帮扶、综合保障均为空（产业帮扶有值）→ MN132。",
-    {"households": [monitored_household(产业帮扶="种植业", 健康帮扶=None, 社会帮扶=None, 综合保障=None)]},
-    near_miss={"households": {0: {"综合保障": "农村低保"}}},
-    near_miss_text="综合保障 = 农村低保（因病的对应措施之一）",
-    year=2023,
+        "监测户风险1 = 因病，健康帮扶、社会帮扶、综合保障均为空（产业帮扶有值）→ MN132。",
+        {"households": [monitored_household(产业帮扶="种植业", 健康帮扶=None, 社会帮扶=None, 综合保障=None)]},
+        near_miss={"households": {0: {"综合保障": "农村低保"}}},
+        near_miss_text="综合保障 = 农村低保（因病的对应措施之一）",
+        year=2023,
     ),
 )
 def mn132(ctx: AuditContext, params: RiskMeasuresParams) -> pd.DataFrame:
@@ -943,17 +1009,20 @@ def developmental(ctx: AuditContext, params: DevelopmentalColumns) -> pd.Series:
     "默认产业帮扶、就业帮扶、金融帮扶、公益岗位帮扶）中没有 non_developmental_values（默认 其他、技能培训）以外的值。",
     why="有劳动能力的监测户应落实产业、就业等开发式帮扶措施（2025 年全国防返贫工作要求）。",
     example=Example(
-    "识别监测时间 202306，导出 2023-12-18（6 个月，达到 developmental_grace_months 6），有 40 岁普通劳动力，"
-    "就业帮扶 = 技能培训、其余开发式措施为空 → MN133。",
-    {
-        "households": [monitored_household(识别监测时间=202306, 产业帮扶=None, 就业帮扶="技能培训",
-                                           金融帮扶=None, 公益岗位帮扶=None)],
-        "members": [monitored_person()],
-    },
-    near_miss={"households": {0: {"识别监测时间": 202307}}},
-    near_miss_text="202307 识别，到导出月 5 个月",
-    year=2023,
-    title=EXPORTED,
+        "识别监测时间 202306，导出 2023-12-18（6 个月，达到 developmental_grace_months 6），有 40 岁普通劳动力，"
+        "就业帮扶 = 技能培训、其余开发式措施为空 → MN133。",
+        {
+            "households": [
+                monitored_household(
+                    识别监测时间=202306, 产业帮扶=None, 就业帮扶="技能培训", 金融帮扶=None, 公益岗位帮扶=None
+                )
+            ],
+            "members": [monitored_person()],
+        },
+        near_miss={"households": {0: {"识别监测时间": 202307}}},
+        near_miss_text="202307 识别，到导出月 5 个月",
+        year=2023,
+        title=EXPORTED,
     ),
 )
 def mn133(ctx: AuditContext, params: DevelopmentalParams) -> pd.DataFrame:
@@ -1001,18 +1070,25 @@ def receives_welfare(ctx: AuditContext) -> pd.Series:
     "劳动力成员。缺少的列对应的条件不判断。",
     why="无劳动能力的监测户和脱贫户应纳入低保、特困等兜底保障（“有劳动能力的开发式帮扶，无劳动能力的兜底保障”）。",
     example=Example(
-    "脱贫户两名成员均为丧失劳动力，享受低保政策情况均为未享受 → MN141。",
-    {
-        "households": [{"户编号": H1, "户类型": "脱贫户", "监测对象类别": None}],
-        "members": [
-            monitored_person(证件号码=id_number("19480101", 111), 劳动技能="丧失劳动力", 享受低保政策情况="未享受"),
-            monitored_person(姓名="李秀英", 证件号码=id_number("19500101", 122), 与户主关系="配偶",
-                             劳动技能="丧失劳动力", 享受低保政策情况="未享受"),
-        ],
-    },
-    near_miss={"members": {0: {"享受低保政策情况": "农村低保"}}},
-    near_miss_text="户主享受农村低保",
-    year=2023,
+        "脱贫户两名成员均为丧失劳动力，享受低保政策情况均为未享受 → MN141。",
+        {
+            "households": [{"户编号": H1, "户类型": "脱贫户", "监测对象类别": None}],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("19480101", 111), 劳动技能="丧失劳动力", 享受低保政策情况="未享受"
+                ),
+                monitored_person(
+                    姓名="李秀英",
+                    证件号码=id_number("19500101", 122),
+                    与户主关系="配偶",
+                    劳动技能="丧失劳动力",
+                    享受低保政策情况="未享受",
+                ),
+            ],
+        },
+        near_miss={"members": {0: {"享受低保政策情况": "农村低保"}}},
+        near_miss_text="户主享受农村低保",
+        year=2023,
     ),
 )
 def mn141(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
@@ -1076,11 +1152,11 @@ class IdentificationIncomeParams(RuleParams):
     "规则跳过。",
     why="收入远高于监测线又无大额刚性支出的户纳入监测，识别依据可能不足（省级数据核查口径）。",
     example=Example(
-    "202305 识别的监测户，人均纯收入 20000.01 元，合规自付支出 0 → MN103。",
-    {"households": [monitored_household(识别监测时间=202305, 人均纯收入=20000.01, 合规自付支出=0)]},
-    near_miss={"households": {0: {"人均纯收入": 20000}}},
-    near_miss_text="人均纯收入恰好 20000 元（identification_income_max）",
-    year=2023,
+        "202305 识别的监测户，人均纯收入 20000.01 元，合规自付支出 0 → MN103。",
+        {"households": [monitored_household(识别监测时间=202305, 人均纯收入=20000.01, 合规自付支出=0)]},
+        near_miss={"households": {0: {"人均纯收入": 20000}}},
+        near_miss_text="人均纯收入恰好 20000 元（identification_income_max）",
+        year=2023,
     ),
 )
 def mn103(ctx: AuditContext, params: IdentificationIncomeParams) -> pd.DataFrame:
@@ -1111,11 +1187,11 @@ def mn103(ctx: AuditContext, params: IdentificationIncomeParams) -> pd.DataFrame
     what="监测户、风险未消除、风险含“因病”，而合规自付支出为空或 0。",
     why="因病风险以医疗合规自付支出为主要依据；没有自付支出的因病风险识别依据不足。",
     example=Example(
-    "监测户风险1 = 因病，合规自付支出 0 → MN108。",
-    {"households": [monitored_household(合规自付支出=0)]},
-    near_miss={"households": {0: {"合规自付支出": 0.01}}},
-    near_miss_text="合规自付支出 0.01 元",
-    year=2023,
+        "监测户风险1 = 因病，合规自付支出 0 → MN108。",
+        {"households": [monitored_household(合规自付支出=0)]},
+        near_miss={"households": {0: {"合规自付支出": 0.01}}},
+        near_miss_text="合规自付支出 0.01 元",
+        year=2023,
     ),
 )
 def mn108(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
@@ -1140,11 +1216,11 @@ class RequireBus(RuleParams):
     what="是否出列 = 是，而到乡镇是否通沥青（水泥）路 = 否；参数 require_bus 为 true 时还要求是否通客运班车 = 否才报告。",
     why="贫困村出列要求通硬化路等基础设施达标（贫困村退出标准）。",
     example=Example(
-    "出列村 到乡镇是否通沥青（水泥）路 = 否 → MN171。",
-    {"villages": [{"县": "宿松县", "村": "城西村", "是否出列": "是", "到乡镇是否通硬化路": "否"}]},
-    near_miss={"villages": {0: {"到乡镇是否通硬化路": "是"}}},
-    near_miss_text="到乡镇已通沥青（水泥）路",
-    year=2023,
+        "出列村 到乡镇是否通沥青（水泥）路 = 否 → MN171。",
+        {"villages": [{"县": "宿松县", "村": "城西村", "是否出列": "是", "到乡镇是否通硬化路": "否"}]},
+        near_miss={"villages": {0: {"到乡镇是否通硬化路": "是"}}},
+        near_miss_text="到乡镇已通沥青（水泥）路",
+        year=2023,
     ),
 )
 def mn171(ctx: AuditContext, params: RequireBus) -> pd.DataFrame:
@@ -1296,7 +1372,10 @@ def disabled_members(ctx: AuditContext) -> pd.Series:
         "监测户风险1 = 因病，两名成员健康状况均为健康 → MN105。",
         {
             "households": [monitored_household()],
-            "members": [monitored_person(), monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶")],
+            "members": [
+                monitored_person(),
+                monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶"),
+            ],
         },
         near_miss={"members": {1: {"健康状况": "长期慢性病"}}},
         near_miss_text="配偶健康状况 = 长期慢性病",
@@ -1345,7 +1424,15 @@ def mn105(ctx: AuditContext, params: ReducedParams) -> pd.DataFrame:
         "监测户风险1 = 因务工就业不稳，两名成员劳动技能均为丧失劳动力 → MN107。",
         {
             "households": [monitored_household(致贫返贫风险1="因务工就业不稳")],
-            "members": [monitored_person(劳动技能="丧失劳动力"), monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶", 劳动技能="丧失劳动力")],
+            "members": [
+                monitored_person(劳动技能="丧失劳动力"),
+                monitored_person(
+                    姓名="李秀英",
+                    证件号码=id_number("19830101", 122),
+                    与户主关系="配偶",
+                    劳动技能="丧失劳动力",
+                ),
+            ],
         },
         near_miss={"members": {1: {"劳动技能": "弱劳动力或半劳动力"}}},
         near_miss_text="配偶为弱劳动力或半劳动力（也算劳动力）",
@@ -1430,8 +1517,15 @@ def mn109(ctx: AuditContext, params: GapRisksParams) -> pd.DataFrame:
         " → MN110。",
         {
             "households": [monitored_household(是否义务教育阶段适龄儿童少年失学辍学="否")],
-            "members": [monitored_person(证件号码=id_number("20080101", 112), 姓名="张小明", 与户主关系="之子",
-                                         劳动技能="无劳动力", 义务教育阶段未上学原因=None)],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("20080101", 112),
+                    姓名="张小明",
+                    与户主关系="之子",
+                    劳动技能="无劳动力",
+                    义务教育阶段未上学原因=None,
+                )
+            ],
         },
         near_miss={"members": {0: {"证件号码": id_number("20071218", 112)}}},
         near_miss_text="成员 2007-12-18 出生，导出当天满 16 岁，已过义务教育年龄",
@@ -1512,8 +1606,17 @@ WELFARE_VALUES = r"低保(?!边缘)|特困|残疾人.*补贴"
     why="帮扶措施应在收入分项中体现：产业帮扶带来经营收入，就业和公益岗位带来工资收入，兜底保障计入转移性收入。",
     example=Example(
         "风险已消除，就业帮扶 = 外出务工补贴，风险消除后工资性收入 0 元 → MN127。",
-        {"households": [monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310,
-                                            就业帮扶="外出务工补贴", 风险消除后工资性收入=0)]},
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202310,
+                    就业帮扶="外出务工补贴",
+                    风险消除后工资性收入=0,
+                )
+            ]
+        },
         near_miss={"households": {0: {"风险消除后工资性收入": 0.01}}},
         near_miss_text="风险消除后工资性收入 0.01 元",
         year=2023,
@@ -1561,8 +1664,17 @@ def mn127(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     why="“实施开发式帮扶措施情况”应与登记的开发式帮扶措施一致，否则开发式帮扶落实情况统计失真。",
     example=Example(
         "实施开发式帮扶措施情况 = 是，就业帮扶只有技能培训（不算开发式），产业帮扶、金融帮扶、公益岗位帮扶为空 → MN134。",
-        {"households": [monitored_household(实施开发式帮扶措施情况="是", 产业帮扶=None, 就业帮扶="技能培训",
-                                            金融帮扶=None, 公益岗位帮扶=None)]},
+        {
+            "households": [
+                monitored_household(
+                    实施开发式帮扶措施情况="是",
+                    产业帮扶=None,
+                    就业帮扶="技能培训",
+                    金融帮扶=None,
+                    公益岗位帮扶=None,
+                )
+            ]
+        },
         near_miss={"households": {0: {"就业帮扶": "技能培训、外出务工补贴"}}},
         near_miss_text="就业帮扶另有外出务工补贴",
         year=2023,
@@ -1609,7 +1721,12 @@ def member_welfare(ctx: AuditContext) -> tuple[pd.Series, pd.Series]:
             "households": [monitored_household(综合保障="农村低保")],
             "members": [
                 monitored_person(享受低保政策情况="未享受"),
-                monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶", 享受低保政策情况="未享受"),
+                monitored_person(
+                    姓名="李秀英",
+                    证件号码=id_number("19830101", 122),
+                    与户主关系="配偶",
+                    享受低保政策情况="未享受",
+                ),
             ],
         },
         near_miss={"members": {0: {"享受低保政策情况": "农村低保"}}},
@@ -1666,8 +1783,15 @@ def status_matches(status: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
         "监测户 17 岁成员 在校生状况 = 中职二年级，教育帮扶为空 → MN136。",
         {
             "households": [monitored_household(教育帮扶=None)],
-            "members": [monitored_person(证件号码=id_number("20060101", 112), 姓名="张小明", 与户主关系="之子",
-                                         在校生状况="中职二年级", 劳动技能="无劳动力")],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("20060101", 112),
+                    姓名="张小明",
+                    与户主关系="之子",
+                    在校生状况="中职二年级",
+                    劳动技能="无劳动力",
+                )
+            ],
         },
         near_miss={"households": {0: {"教育帮扶": "雨露计划"}}},
         near_miss_text="教育帮扶 = 雨露计划",
@@ -1922,7 +2046,10 @@ def age_at_start(ctx: AuditContext) -> pd.Series:
             "members": [monitored_person(证件号码=id_number("20080101", 111), 姓名="张小明")],
             "work": [{"证件号码": id_number("20080101", 111), "是否已务工": "是", "开始时间": 202306}],
         },
-        near_miss={"members": {0: {"证件号码": id_number("20070601", 111)}}, "work": {0: {"证件号码": id_number("20070601", 111)}}},
+        near_miss={
+            "members": {0: {"证件号码": id_number("20070601", 111)}},
+            "work": {0: {"证件号码": id_number("20070601", 111)}},
+        },
         near_miss_text="成员 2007-06-01 出生，务工开始当月第一天恰满 16 岁（min_work_age）",
         flagged=("work", 0),
         year=2023,
@@ -2024,8 +2151,14 @@ def mn152(ctx: AuditContext, params: NoLabourParams) -> pd.DataFrame:
         "就业渠道 = 乡村公益性岗位，务工所在县 = 东莞市，成员的县 = 宿松县 → MN153。",
         {
             "members": [monitored_person(县="宿松县")],
-            "work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "就业渠道": "乡村公益性岗位",
-                      "务工所在县": "东莞市"}],
+            "work": [
+                {
+                    "证件号码": id_number("19830101", 111),
+                    "是否已务工": "是",
+                    "就业渠道": "乡村公益性岗位",
+                    "务工所在县": "东莞市",
+                }
+            ],
         },
         near_miss={"work": {0: {"务工所在县": "宿松县"}}},
         near_miss_text="公益性岗位在本县（宿松县）",
@@ -2065,8 +2198,14 @@ EDUCATED = ("大专", "本科及以上", "大专及以上", "硕士研究生及�
         "公益性岗位 → MN154。",
         {
             "households": [{"户编号": H1, "户类型": "脱贫户", "监测对象类别": None}],
-            "members": [monitored_person(证件号码=id_number("19621219", 111), 劳动技能="技能劳动力",
-                                         务工所在地=None, 公益性岗位类型=None)],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("19621219", 111),
+                    劳动技能="技能劳动力",
+                    务工所在地=None,
+                    公益性岗位类型=None,
+                )
+            ],
         },
         near_miss={"members": {0: {"证件号码": id_number("19621218", 111)}}},
         near_miss_text="1962-12-18 出生，导出当天满 61 岁，超出 working_age",
@@ -2117,7 +2256,14 @@ class WageIncomeParams(RuleParams):
         {
             "households": [monitored_household(工资性收入=0)],
             "members": [monitored_person()],
-            "work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "开始时间": 202303, "务工月收入": 4000}],
+            "work": [
+                {
+                    "证件号码": id_number("19830101", 111),
+                    "是否已务工": "是",
+                    "开始时间": 202303,
+                    "务工月收入": 4000,
+                }
+            ],
         },
         near_miss={"households": {0: {"工资性收入": 100}}},
         near_miss_text="工资性收入 100 元（恰好 min_wage_income）",
