@@ -13,20 +13,13 @@ BUILT_IN = [
 ]
 
 
-# The 防返贫监测 packs (MN, DQ060–DQ073) were written before examples were data; their text examples
-# are to be converted by their author in this format. Every other built-in rule must have one.
-def _monitoring_pack(rule) -> bool:
-    return "monitoring" in default_registry().origin(rule.code)
-
-
-PENDING = [r.code for r in BUILT_IN if _monitoring_pack(r) and not isinstance(r.example, Example)]
 STRUCTURED = [r for r in BUILT_IN if isinstance(r.example, Example)]
 
 
 def test_every_built_in_rule_has_a_structured_example():
-    texts = [r.code for r in BUILT_IN if not _monitoring_pack(r) and not isinstance(r.example, Example)]
+    texts = [r.code for r in BUILT_IN if not isinstance(r.example, Example)]
     assert not texts, f"rules whose example is only text: {texts}"
-    assert len(STRUCTURED) >= 72
+    assert len(STRUCTURED) >= 120
 
 
 @pytest.mark.parametrize("rule", STRUCTURED, ids=lambda r: r.code)
@@ -123,3 +116,68 @@ def test_the_documented_custom_rule_example_is_true(tmp_path):
     rule = registry.get("XQ001")
     assert isinstance(rule.example, Example)
     assert example_problems(rule, tmp_path) == []
+
+
+def test_monitoring_examples_carry_their_own_line_and_export_date(tmp_path):
+    """An example's config and title row reach the run: without its own monitoring line MN121's
+    example is not judged (no built-in 2023 line for 宿松县), and MN131's months count from the
+    export date of its title row."""
+    from dataclasses import replace
+
+    mn121 = default_registry().get("MN121")
+    assert "[monitoring_line]" in mn121.example.config
+    (problem,) = example_problems(replace(mn121, example=replace(mn121.example, config="")), tmp_path)
+    assert problem.startswith("MN121: the example did not run (skipped")
+    mn131 = default_registry().get("MN131")
+    assert mn131.example.title == "导出时间：2023-12-18"
+    # a 2024 export date: the near miss (identified 202312) is past the grace month too
+    late = replace(mn131, example=replace(mn131.example, title="导出时间：2024-01-05"))
+    (tmp_path / "late").mkdir()
+    (problem,) = example_problems(late, tmp_path / "late")
+    assert problem.startswith("MN131: the near miss is flagged")
+
+
+def test_explain_shows_the_title_row_and_the_config():
+    lines = describe_example(default_registry().get("MN101").example)
+    assert any(
+        "户信息 第 1 条" in line and "人均纯收入 = 7299.99" in line and "← 报告" in line for line in lines
+    )
+    assert lines[-3:] == ["配置文件（--config）：", "  [monitoring_line]", "  2023 = 7300"]
+    lines = describe_example(default_registry().get("MN131").example)
+    assert "  每张表的标题行：导出时间：2023-12-18" in lines
+
+
+def test_a_declarative_example_can_carry_a_config_and_a_title(tmp_path):
+    from fupin_audit.engine.declarative import load_rule_file
+
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        """
+[[rule]]
+code = "XD003"
+title = "识别后满 3 个月"
+table = "households"
+when = "识别监测时间 <= 202309"
+
+[rule.example]
+text = "导出 2023-12-18，识别监测时间 202309 → XD003"
+title = "导出时间：2023-12-18"
+config = "[monitoring_line]\\n2023 = 7300\\n"
+year = 2023
+near_miss_text = "202310"
+records = { households = [{ "户编号" = "H1", "户类型" = "脱贫户", "识别监测时间" = 202309 }] }
+near_miss = { households = { 0 = { "识别监测时间" = 202310 } } }
+""",
+        encoding="utf-8",
+    )
+    (rule,) = load_rule_file(path)
+    assert rule.example.title == "导出时间：2023-12-18"
+    assert rule.example.config == "[monitoring_line]\n2023 = 7300\n"
+    assert example_problems(rule, tmp_path) == []
+
+
+def test_an_example_config_must_be_toml():
+    with pytest.raises(ValueError, match="config is not TOML"):
+        Example(
+            "x", {"households": [{"户编号": "H1"}]}, {"households": {0: {"户编号": "H2"}}}, "y", config="[x"
+        )

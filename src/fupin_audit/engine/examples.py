@@ -20,23 +20,28 @@ SHEETS = {
     "measures": "帮扶措施",
     "helpers": "帮扶责任人结对",
     "rosters": "比对名单",
+    "work": "已外出务工信息",
     "flat": "建档立卡人员信息",
 }
 
 
-def write_example(path: Path, records: Mapping[str, Sequence[Mapping[str, Any]]]) -> Path:
+def write_example(path: Path, records: Mapping[str, Sequence[Mapping[str, Any]]], title: str = "") -> Path:
     """One xlsx, a sheet per table, the union of the records' fields as the header (in first-seen
-    order), None as an empty cell. Texts stay texts (an ID is never turned into a number)."""
+    order), None as an empty cell. Texts stay texts (an ID is never turned into a number). A
+    `title` is written on row 1 of every sheet, above the header (as exports put 导出时间)."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     try:
         for table, rows in records.items():
             sheet = book.add_worksheet(SHEETS[table])
+            if title:
+                sheet.write_string(0, 0, title)
+            top = header_row(title)
             header = list(dict.fromkeys(name for row in rows for name in row))
             for col, name in enumerate(header):
-                sheet.write_string(0, col, name)
-            for r, row in enumerate(rows, 1):
+                sheet.write_string(top, col, name)
+            for r, row in enumerate(rows, top + 1):
                 for col, name in enumerate(header):
                     value = row.get(name)
                     if value is None:
@@ -52,20 +57,36 @@ def write_example(path: Path, records: Mapping[str, Sequence[Mapping[str, Any]]]
     return path
 
 
+def header_row(title: str) -> int:
+    """The 0-based row of the header: below the title row, if there is one."""
+    return 1 if title else 0
+
+
 def run_example(
-    rule: Rule, records: Mapping[str, Sequence[Mapping[str, Any]]], year: int | None, folder: Path
+    rule: Rule,
+    records: Mapping[str, Sequence[Mapping[str, Any]]],
+    year: int | None,
+    folder: Path,
+    *,
+    title: str = "",
+    config: str = "",
 ) -> tuple[pd.DataFrame, str]:
-    """The rule's findings on the records, and its outcome ("ran", "skipped: …", "failed: …")."""
+    """The rule's findings on the records (with the example's title row and config file), and its
+    outcome ("ran", "skipped: …", "failed: …")."""
     from fupin_audit.audit import audit
     from fupin_audit.engine.registry import Registry
 
     registry = Registry()
     registry.add(rule, "example")
-    path = write_example(folder / f"{rule.code}_example.xlsx", records)
+    path = write_example(folder / f"{rule.code}_example.xlsx", records, title)
+    config_path = None
+    if config:
+        config_path = folder / f"{rule.code}_example.toml"
+        config_path.write_text(config, encoding="utf-8")
     # Each sheet is read as its table (--table), however few columns the example gives it; a flat
     # export is read as members, which the reader splits into households and members.
     forced = [f"{'members' if t == 'flat' else t}={path}:{SHEETS[t]}" for t in records]
-    result = audit([str(path)], year=year, registry=registry, tables=forced)
+    result = audit([str(path)], year=year, registry=registry, tables=forced, config=config_path)
     outcome = result.outcomes[0]
     status = outcome.status if outcome.status == "ran" else f"{outcome.status}: {outcome.reason}"
     return result.findings, status
@@ -81,19 +102,21 @@ def example_problems(rule: Rule, folder: Path | None = None) -> list[str]:
             return example_problems(rule, Path(tmp))
     problems = []
     table, index = example.flagged  # type: ignore[misc]
-    findings, status = run_example(rule, example.records, example.year, folder)
+    setting = {"title": example.title, "config": example.config}
+    findings, status = run_example(rule, example.records, example.year, folder, **setting)
     if status != "ran":
         return [f"{rule.code}: the example did not run ({status})"]
     at_sheet = findings[findings["sheet"] == SHEETS[table]]
-    # a sheet-wide finding has no row; a record's row is its position + 2 (the header is row 1)
-    hit = at_sheet["row"].isna().any() if index is None else (at_sheet["row"] == index + 2).any()
+    # a sheet-wide finding has no row; a record's Excel row is below the header (row 1, or 2 under a title)
+    first = header_row(example.title) + 2
+    hit = at_sheet["row"].isna().any() if index is None else (at_sheet["row"] == index + first).any()
     if not hit:
         where = f"{table} record {index}" if index is not None else f"the {table} sheet"
         seen = [f"{s}:{r}: {m}" for s, r, m in findings[["sheet", "row", "message"]].itertuples(index=False)]
         problems.append(f"{rule.code}: {where} is not flagged (findings: {seen or 'none'})")
     near_folder = folder / "near_miss"
     near_folder.mkdir(exist_ok=True)
-    findings, status = run_example(rule, example.with_near_miss(), example.year, near_folder)
+    findings, status = run_example(rule, example.with_near_miss(), example.year, near_folder, **setting)
     if status != "ran":
         problems.append(f"{rule.code}: the near miss did not run ({status})")
     elif len(findings):
@@ -110,6 +133,8 @@ def describe_example(example: str | Example) -> list[str]:
     lines = [example.text]
     year = f"（数据年度 {example.year}）" if example.year is not None else ""
     lines.append(f"数据{year}：")
+    if example.title:
+        lines.append(f"  每张表的标题行：{example.title}")
     flagged_table, flagged_index = example.flagged  # type: ignore[misc]
     for table, rows in example.records.items():
         for i, row in enumerate(rows):
@@ -124,6 +149,9 @@ def describe_example(example: str | Example) -> list[str]:
         for i, values in rows.items()
     )
     lines.append(f"不报告：{example.near_miss_text}（{changes}）")
+    if example.config:
+        lines.append("配置文件（--config）：")
+        lines += [f"  {line}" for line in example.config.strip().splitlines()]
     return lines
 
 

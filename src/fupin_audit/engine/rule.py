@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -42,9 +43,9 @@ class SkipRule(Exception):
     """Raised by a rule (or its context) when its tables or columns are absent: reported, not passed."""
 
 
-# Tables an example's records may fill: the six recognised tables, or "flat", a one-row-per-person
-# export (household columns repeated on each member row) that the reader splits.
-EXAMPLE_TABLES = ("households", "members", "villages", "measures", "helpers", "rosters", "flat")
+# Tables an example's records may fill: the recognised tables (work: 已外出务工信息, 2021+), or "flat",
+# a one-row-per-person export (household columns repeated on each member row) that the reader splits.
+EXAMPLE_TABLES = ("households", "members", "villages", "measures", "helpers", "rosters", "work", "flat")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class Example:
     - near_miss: table → {i: {field: new value}} — the smallest change after which the rule reports
       nothing; near_miss_text says it in words (e.g. "3335.01 元不报告").
     - year: the data year the example runs with (--year); None: from the records' 年度.
+    - title: a title row written above the header of every sheet, e.g. "导出时间：2023-12-18" (the
+      export's reference date, from which months and ages are judged); empty: the header is row 1.
+    - config: a config file (TOML, as given to --config) the example runs with, e.g. its own
+      monitoring line "[monitoring_line]\n2023 = 7300", so that it never rests on a built-in value.
     """
 
     text: str
@@ -73,6 +78,8 @@ class Example:
     near_miss_text: str
     flagged: tuple[str, int | None] | None = None
     year: int | None = 2017
+    title: str = ""
+    config: str = ""
 
     def __post_init__(self) -> None:
         if not self.records:
@@ -86,6 +93,11 @@ class Example:
             for i in changes:
                 if not 0 <= int(i) < len(self.records[table]):
                     raise ValueError(f"example: near_miss names {table} record {i}, which does not exist")
+        if self.config:
+            try:
+                tomllib.loads(self.config)
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"example: config is not TOML ({exc})") from exc
         if not self.near_miss:
             raise ValueError("example: near_miss is empty (a change after which nothing is flagged)")
         if self.flagged is None:
@@ -97,7 +109,8 @@ class Example:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Example:
         """From a TOML table (declarative rules): near_miss keys may be the texts "0", "1", …"""
-        unknown = set(data) - {"text", "records", "near_miss", "near_miss_text", "flagged", "year"}
+        keys = {"text", "records", "near_miss", "near_miss_text", "flagged", "year", "title", "config"}
+        unknown = set(data) - keys
         if unknown:
             raise ValueError(f"example: unknown key {sorted(unknown)[0]!r}")
         near = {
@@ -111,6 +124,8 @@ class Example:
             near_miss_text=str(data.get("near_miss_text", "")),
             flagged=(flagged[0], flagged[1]) if flagged else None,
             year=data.get("year", 2017),
+            title=str(data.get("title", "")),
+            config=str(data.get("config", "")),
         )
 
     def with_near_miss(self) -> dict[str, list[dict[str, Any]]]:

@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
 from fupin_audit.rules import monitoring as mn
 from fupin_audit.rules.common import (
     HID,
@@ -24,6 +24,7 @@ from fupin_audit.rules.common import (
     text,
     unreadable,
 )
+from fupin_audit.rules.example_data import EXPORTED, id_number, monitored_household, monitored_person
 from fupin_audit.rules.monitoring import (
     CATEGORY,
     ELIMINATED,
@@ -152,7 +153,13 @@ def _columns(ctx: AuditContext, table: str, entry: Required) -> list[list[str]]:
     "已消除：消除监测时间、风险消除方式、信息采集人、信息采集人联系电话、导出中每个“风险消除后…”列；（d）出列村的村表分项；"
     "（e）已务工的务工记录、计划务工的计划记录。导出中没有的列不判断（不当作空）。每行每列（组）报告一次。",
     why="防返贫监测信息系统要求上述字段按条件填写；空项使后续核查（收入、三保障、务工）无法进行。",
-    example="监测户 识别监测时间 为空 → DQ060（条件：监测户）。",
+    example=Example(
+        "监测户 识别监测时间 为空 → DQ060（条件：监测户）。",
+        {"households": [monitored_household(识别监测时间=None)]},
+        near_miss={"households": {0: {"识别监测时间": 202304}}},
+        near_miss_text="识别监测时间 202304",
+        year=2023,
+    ),
 )
 def dq060(ctx: AuditContext, params: RequiredWhen) -> list[pd.DataFrame]:
     out = []
@@ -194,7 +201,13 @@ class RangeParams(RuleParams):
     what="户的耕地、林地、退耕还林、林果、牧草地、水面面积（亩）小于 0 或大于 area_max（默认 耕地 100、林地 200、退耕还林 200、"
     "林果 200、牧草地 100、水面 100 亩），或与村主干路距离小于 0 或大于 road_distance_max（默认 5 公里）；恰好等于上限不报告。",
     why="超出常理的面积、距离多为单位错误（平方米/亩、米/公里）或录入错误，影响产业帮扶和基础设施判断。",
-    example="林地面积 350 亩（上限 200）→ DQ061。",
+    example=Example(
+        "林地面积 200.5 亩（上限 200）→ DQ061。",
+        {"households": [monitored_household(林地面积=200.5)]},
+        near_miss={"households": {0: {"林地面积": 200}}},
+        near_miss_text="恰好 200 亩（area_max.林地面积）",
+        year=2023,
+    ),
 )
 def dq061(ctx: AuditContext, params: RangeParams) -> list[pd.DataFrame]:
     frame = ctx.frame("households")
@@ -234,7 +247,14 @@ class MonitoringStart(RuleParams):
     "或早于 monitoring_start（默认 202101）；（3）消除监测时间早于识别监测时间；（4）风险已消除而消除监测时间为空，或未消除"
     "而消除监测时间有值。缺少的列对应的条件不判断。",
     why="监测时间决定帮扶时限、消除时限等核查（MN124、MN131、MN133），时间错误使这些核查失真。",
-    example="识别监测时间 202405，导出时间 2023-12-18 → DQ070（晚于基准月 202312）。",
+    example=Example(
+        "识别监测时间 202401，导出时间 2023-12-18 → DQ070（晚于基准月 202312）。",
+        {"households": [monitored_household(识别监测时间=202401)]},
+        near_miss={"households": {0: {"识别监测时间": 202312}}},
+        near_miss_text="识别监测时间 202312，即导出当月",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def dq070(ctx: AuditContext, params: MonitoringStart) -> list[pd.DataFrame]:
     frame = ctx.frame("households", IDENTIFIED)
@@ -297,7 +317,13 @@ def dq070(ctx: AuditContext, params: MonitoringStart) -> list[pd.DataFrame]:
     what="致贫/返贫风险1–5：（1）同一风险登记在两个位置；（2）后面的位置有值而前面的位置为空；（3）登记“其他”而其他备注为空"
     "（导出中没有其他备注列时不判断）。",
     why="风险类型按顺序登记、不重复，“其他”须说明具体风险，方可据以制定针对性帮扶措施。",
-    example="致贫/返贫风险1 为空，致贫/返贫风险2 = 因病 → DQ072。",
+    example=Example(
+        "致贫/返贫风险1 为空，致贫/返贫风险2 = 因病 → DQ072。",
+        {"households": [monitored_household(致贫返贫风险1=None, 致贫返贫风险2="因病")]},
+        near_miss={"households": {0: {"致贫返贫风险1": "因病", "致贫返贫风险2": None}}},
+        near_miss_text="因病登记在风险1，风险2 为空",
+        year=2023,
+    ),
 )
 def dq072(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     frame = ctx.frame("households", RISK_SLOTS[0])
@@ -339,7 +365,13 @@ DISABILITY_NUMBER = r"^\d{17}[\dX]\d{2}$"
     "但健康状况不含“残疾”；（3）证件类型为残疾人证却是 18 位号码，或为居民身份证却是 20 位号码；或 20 位号码第 19 位（残疾类别）"
     "不在 1–7、第 20 位（残疾等级）不在 1–4。",
     why="残疾人证号为 18 位身份证号加残疾类别、等级各一位；残疾登记与证件不一致会影响残疾人两项补贴、兜底保障的核查。",
-    example="健康状况 = 残疾，证件类型 = 居民身份证，证件号码 18 位 → DQ064。",
+    example=Example(
+        "健康状况 = 残疾，证件类型 = 居民身份证，证件号码 18 位 → DQ064。",
+        {"members": [monitored_person(健康状况="残疾", 证件类型="居民身份证")]},
+        near_miss={"members": {0: {"证件类型": "残疾人证", "证件号码": id_number("19830101", 111) + "41"}}},
+        near_miss_text="证件类型 = 残疾人证，20 位残疾人证号（末两位 41）",
+        year=2023,
+    ),
 )
 def dq064(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", "健康状况", "证件类型", "证件号码")
@@ -390,7 +422,13 @@ def dq064(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     what="（1）城乡居民基本医疗保险和城镇职工基本医疗保险都为“是”（重复参保）；（2）城乡居民基本医疗保险为“是”但是否参加"
     "大病保险为“否”（大病保险随城乡居民医保参保）。缺少的列对应的条件不判断。",
     why="基本医疗保险不得重复参保；城乡居民大病保险覆盖全部城乡居民医保参保人。",
-    example="城乡居民医保 = 是，大病保险 = 否 → DQ066。",
+    example=Example(
+        "城乡居民医保 = 是，大病保险 = 否 → DQ066。",
+        {"members": [monitored_person(是否参加大病保险="否")]},
+        near_miss={"members": {0: {"是否参加大病保险": "是"}}},
+        near_miss_text="是否参加大病保险 = 是",
+        year=2023,
+    ),
 )
 def dq066(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", "是否参加城乡居民基本医疗保险")
@@ -432,7 +470,14 @@ class YoungEducationParams(RuleParams):
     what="年龄在 young_low_education_age（默认 16–22 岁，两端都含）内、不在校（在校生状况为空或非在校生），文化程度为文盲或半文盲、"
     "小学。",
     why="义务教育普及后，这一年龄段只有小学及以下文化多为录入错误，或是控辍保学遗漏的对象。",
-    example="18 岁成员 在校生状况 = 非在校生，文化程度 = 小学 → DQ062。",
+    example=Example(
+        "2000-12-19 出生的成员（导出时 22 岁）在校生状况 = 非在校生，文化程度 = 小学 → DQ062。",
+        {"members": [monitored_person(证件号码=id_number("20001219", 111), 文化程度="小学")]},
+        near_miss={"members": {0: {"证件号码": id_number("20001218", 111)}}},
+        near_miss_text="2000-12-18 出生，导出当天满 23 岁，超出 young_low_education_age 16–22",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def dq062(ctx: AuditContext, params: YoungEducationParams) -> pd.DataFrame:
     members = ctx.frame("members", "文化程度", "在校生状况")
@@ -471,7 +516,13 @@ class StudentLabourParams(RuleParams):
     "working_age 内、健康状况为健康、不在校，而劳动技能为弱劳动力或半劳动力；（3）在校（在校生状况不是空、非在校生、学龄前，"
     "也不属于 student_labour_exempt，默认高职高专、技师学院、本科、研究生）而劳动技能为普通劳动力或技能劳动力。",
     why="劳动技能决定开发式帮扶与兜底保障的分类（MN133、MN141），与年龄、健康、在校状况矛盾的登记使分类失真。",
-    example="30 岁成员 健康状况 = 健康，非在校生，劳动技能 = 弱劳动力或半劳动力 → DQ063。",
+    example=Example(
+        "40 岁成员 健康状况 = 健康，非在校生，劳动技能 = 弱劳动力或半劳动力 → DQ063。",
+        {"members": [monitored_person(劳动技能="弱劳动力或半劳动力")]},
+        near_miss={"members": {0: {"健康状况": "长期慢性病"}}},
+        near_miss_text="健康状况 = 长期慢性病",
+        year=2023,
+    ),
 )
 def dq063(ctx: AuditContext, params: StudentLabourParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", "劳动技能")
@@ -529,7 +580,19 @@ class SevereDisabilityParams(RuleParams):
     what="证件号码为 20 位残疾人证号，第 19 位（残疾类别）属于 severe_disability.categories（默认 4 肢体），第 20 位（等级）属于 "
     "severe_disability.grades（默认 1、2 级），而劳动技能为普通劳动力或技能劳动力。",
     why="一、二级重度肢体残疾人一般无劳动能力，登记为普通或技能劳动力会使兜底保障（MN141）漏判。",
-    example="证件号码 20 位、末两位 41（肢体一级），劳动技能 = 普通劳动力 → DQ065。",
+    example=Example(
+        "证件号码 20 位、末两位 42（肢体二级），劳动技能 = 普通劳动力 → DQ065。",
+        {
+            "members": [
+                monitored_person(
+                    证件类型="残疾人证", 健康状况="残疾", 证件号码=id_number("19830101", 111) + "42"
+                )
+            ]
+        },
+        near_miss={"members": {0: {"证件号码": id_number("19830101", 111) + "43"}}},
+        near_miss_text="末两位 43（肢体三级，不在 severe_disability.grades 1、2 内）",
+        year=2023,
+    ),
 )
 def dq065(ctx: AuditContext, params: SevereDisabilityParams) -> pd.DataFrame:
     members = ctx.frame("members", "证件号码", "劳动技能")
@@ -573,7 +636,13 @@ class WageRange(RuleParams):
     params=WageRange,
     what="是否已务工 = 是的务工记录，务工月收入填了却不是数字，或小于、大于 monthly_wage_range（默认 100–30000 元，两端都含）。",
     why="务工月收入用于核算工资性收入（MN161）；超出常理的月收入多为年收入、元/万元的单位错误。",
-    example="是否已务工 = 是，务工月收入 50000 元 → DQ067。",
+    example=Example(
+        "是否已务工 = 是，务工月收入 30000.01 元（上限 30000）→ DQ067。",
+        {"work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "务工月收入": 30000.01}]},
+        near_miss={"work": {0: {"务工月收入": 30000}}},
+        near_miss_text="恰好 30000 元（monthly_wage_range）",
+        year=2023,
+    ),
 )
 def dq067(ctx: AuditContext, params: WageRange) -> list[pd.DataFrame]:
     work = ctx.frame("work", "是否已务工", "务工月收入")
@@ -601,7 +670,23 @@ def dq067(ctx: AuditContext, params: WageRange) -> list[pd.DataFrame]:
     "后一条的开始时间不晚于前一条的结束时间（前一条结束时间为空视为仍在务工）；（4）是否已务工 = 否而结束时间为空或晚于基准月；"
     "（5）开始时间晚于基准月（导出时间所在月，否则数据年度 12 月）。",
     why="务工起止时间决定务工月数和工资性收入核算（MN161），时间矛盾使核算失真。",
-    example="结束时间 202305，开始时间 202308 → DQ068。",
+    example=Example(
+        "开始时间 202308，结束时间 202307 → DQ068（结束早于开始）。",
+        {
+            "work": [
+                {
+                    "证件号码": id_number("19830101", 111),
+                    "是否已务工": "是",
+                    "开始时间": 202308,
+                    "结束时间": 202307,
+                }
+            ]
+        },
+        near_miss={"work": {0: {"结束时间": 202308}}},
+        near_miss_text="当月开始、当月结束（202308–202308）",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def dq068(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     work = ctx.frame("work", "开始时间")
@@ -671,7 +756,17 @@ def overlapping_spells(ctx: AuditContext, start: pd.Series, end: pd.Series) -> p
     what="已外出务工信息、计划外出务工信息的每行：证件号码（规范化后）不在成员表中；或在成员表中，但户编号不同；或该行的户类型、"
     "监测对象类别与成员所在户不同。证件号码本身无效的行由 DQ010 等报告，这里不判断。",
     why="务工信息按人关联家庭成员，对应不上时务工、收入核查（MN137、MN161）就会漏判或错判。",
-    example="务工记录证件号码不在家庭成员表中 → DQ069。",
+    example=Example(
+        "务工记录的证件号码 340826198301011224 不在家庭成员表中 → DQ069。",
+        {
+            "members": [monitored_person()],
+            "work": [{"证件号码": id_number("19830101", 122), "是否已务工": "是"}],
+        },
+        near_miss={"work": {0: {"证件号码": id_number("19830101", 111)}}},
+        near_miss_text="务工记录是成员张建国的",
+        flagged=("work", 0),
+        year=2023,
+    ),
 )
 def dq069(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     kinds = [k for k in (mn.WORK, mn.PLANS) if ctx.has(k, "证件号码")]
@@ -730,7 +825,13 @@ def _member_household_values(ctx: AuditContext, column: str) -> pd.Series | None
     "保险人数大于总人口数；（3）低保人口数小于低保户数，或总人口数小于总户数，或总户数、总人口数为 0；（4）低保人口数、特困供养人口数"
     "小于成员表中该村（按县、乡、村对应）享受低保、特困供养的成员数。缺少的列对应的条件不判断。",
     why="村表分项是村级监测和出列核查的依据；分项超过总数或少于成员表的实际人数，说明统计有误。",
-    example="总户数 300，低保户数 320 → DQ071。",
+    example=Example(
+        "总户数 300，低保户数 301 → DQ071。",
+        {"villages": [{"县": "宿松县", "村": "城西村", "总户数": 300, "总人口数": 1000, "低保户数": 301}]},
+        near_miss={"villages": {0: {"低保户数": 300}}},
+        near_miss_text="低保户数恰好等于总户数 300",
+        year=2023,
+    ),
 )
 def dq071(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     villages = ctx.frame("villages", "总人口数")
@@ -797,7 +898,13 @@ class PublicJobsParams(RuleParams):
     what="成员的（1）公益性岗位有值，而公益性岗位（月数）为空或 0；（2）公益性岗位（月数）大于 0，而公益性岗位为空；（3）公益性岗位"
     "登记了多于 max_public_jobs（默认 2）个不同岗位（按 ,，、; 分隔）。缺少月数列时（1）（2）不判断。",
     why="公益性岗位按月发放补贴，须登记岗位和月数；一人多岗多为重复登记或虚设岗位。",
-    example="公益性岗位 = 护林员，公益性岗位（月数）为空 → DQ073。",
+    example=Example(
+        "公益性岗位 = 护林员，公益性岗位（月数）为 0 → DQ073。",
+        {"members": [monitored_person(公益性岗位类型="护林员", 公益性岗位月数=0)]},
+        near_miss={"members": {0: {"公益性岗位月数": 1}}},
+        near_miss_text="公益性岗位（月数）1",
+        year=2023,
+    ),
 )
 def dq073(ctx: AuditContext, params: PublicJobsParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", "公益性岗位类型")

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import Field
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     ID,
@@ -39,6 +39,14 @@ from fupin_audit.rules.common import (
     yuan,
 )
 from fupin_audit.rules.dq_members import NO_PLACE, member_ages, member_birth
+from fupin_audit.rules.example_data import (
+    EXPORTED,
+    H1,
+    LINE_2023,
+    id_number,
+    monitored_household,
+    monitored_person,
+)
 
 CATEGORY = "监测对象类别"
 HOUSEHOLD_TYPE = "户类型"
@@ -370,7 +378,15 @@ def member_gap_flags(ctx: AuditContext, band: tuple[int, int]) -> list[tuple[pd.
     what="数据年度 2021 年及以后，户类型属于 monitor_population（默认 脱贫户），监测对象类别为空，且人均纯收入低于"
     "（<）当年防返贫监测线（参数 monitoring_line，按年度；恰好等于监测线不报告）。所需年度没有监测线时规则跳过并说明。",
     why=MONITORING_BASIS + "家庭年人均纯收入低于当年监测范围的脱贫户应纳入监测。",
-    example="2023 年脱贫户人均纯收入 7000 元，监测线 7300 元（monitoring_line 2023 = 7300），监测对象类别为空 → MN101。",
+    example=Example(
+        "2023 年脱贫户人均纯收入 7299.99 元，监测线 7300 元（配置 [monitoring_line] 2023 = 7300），监测对象类别为空"
+        " → MN101。",
+        {"households": [monitored_household(监测对象类别=None, 人均纯收入=7299.99, 年度=2023)]},
+        near_miss={"households": {0: {"人均纯收入": 7300}}},
+        near_miss_text="人均纯收入恰好等于监测线 7300 元",
+        year=2023,
+        config=LINE_2023,
+    ),
 )
 def mn101(ctx: AuditContext, params: NotMonitoredParams) -> pd.DataFrame:
     frame = households(ctx, HOUSEHOLD_TYPE, CATEGORY, INCOME)
@@ -404,7 +420,13 @@ def mn101(ctx: AuditContext, params: NotMonitoredParams) -> pd.DataFrame:
     "是否有家庭成员未参加城乡居民（职工）基本医疗保险 = 是，或有成员符合 MN111(2)（两项基本医保均非“是”且至少一项为"
     "“否”）。缺少的列对应的条件不判断。消息列出全部缺口。",
     why=MONITORING_BASIS + "“三保障”和饮水安全出现缺口是纳入监测的风险条件。",
-    example="一般农户 是否危房户 = 是，监测对象类别为空 → MN102（缺口：是否危房户=是）。",
+    example=Example(
+        "一般农户 是否危房户 = 是，监测对象类别为空 → MN102（缺口：是否危房户=是）。",
+        {"households": [{"户编号": H1, "户类型": "一般农户", "监测对象类别": None, "是否危房户": "是"}]},
+        near_miss={"households": {0: {"是否危房户": "否"}}},
+        near_miss_text="是否危房户 = 否（没有缺口）",
+        year=2023,
+    ),
 )
 def mn102(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY)
@@ -442,7 +464,13 @@ def household_gaps(ctx: AuditContext, frame: pd.DataFrame) -> list[tuple[pd.Seri
     columns={"households": (CATEGORY, HOUSEHOLD_TYPE)},
     what="监测对象类别为“脱贫不稳定户”而户类型不是“脱贫户”，或为“边缘易致贫户”而户类型是“脱贫户”。",
     why="脱贫不稳定户只能是脱贫户；边缘易致贫户是一般农户中收入略高于监测线或有风险的户（防返贫监测对象认定口径）。",
-    example="监测对象类别 = 脱贫不稳定户，户类型 = 一般农户 → MN104。",
+    example=Example(
+        "监测对象类别 = 脱贫不稳定户，户类型 = 一般农户 → MN104（应为脱贫户）。",
+        {"households": [monitored_household(户类型="一般农户")]},
+        near_miss={"households": {0: {"监测对象类别": "边缘易致贫户"}}},
+        near_miss_text="一般农户的监测对象类别为边缘易致贫户",
+        year=2023,
+    ),
 )
 def mn104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, HOUSEHOLD_TYPE)
@@ -470,7 +498,33 @@ def mn104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "技能劳动力，且年龄在政策参数 working_age 内）占家庭成员的比例大于（>）lack_labour_max_share（默认 25%）；"
     "恰好等于不报告。",
     why="“缺劳动力”风险应与家庭成员的劳动能力相符；劳动力充足的户登记缺劳动力，风险类型可能不实。",
-    example="监测户未消除，风险1 = 缺劳动力，4 名成员中 2 名 40 岁普通劳动力（50% > 25%）→ MN106。",
+    example=Example(
+        "监测户未消除，风险1 = 缺劳动力，4 名成员中 2 名 40 岁普通劳动力（50% > 25%）→ MN106。",
+        {
+            "households": [monitored_household(致贫返贫风险1="缺劳动力")],
+            "members": [
+                monitored_person(),
+                monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶"),
+                monitored_person(
+                    姓名="张小明",
+                    证件号码=id_number("20130501", 113),
+                    与户主关系="之子",
+                    在校生状况="小学",
+                    劳动技能="无劳动力",
+                ),
+                monitored_person(
+                    姓名="张德发",
+                    证件号码=id_number("19500101", 115),
+                    与户主关系="之父",
+                    劳动技能="丧失劳动力",
+                ),
+            ],
+        },
+        near_miss={"members": {1: {"劳动技能": "丧失劳动力"}}},
+        near_miss_text="配偶丧失劳动力，4 名成员中 1 名劳动力，恰好 25%（lack_labour_max_share）",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn106(ctx: AuditContext, params: LackLabourParams) -> pd.DataFrame:
     households(ctx, CATEGORY, RESOLVED)
@@ -500,7 +554,30 @@ def mn106(ctx: AuditContext, params: LackLabourParams) -> pd.DataFrame:
     "为空（无此列时视为未登记原因）；（2）两项基本医疗保险（城乡居民、城镇职工）都不是“是”，且至少一项为“否”。"
     "缺少在校生状况列时（1）不判断，缺少两个医保列时（2）不判断。",
     why="义务教育和基本医疗有保障是“三保障”的要求，过渡期内脱贫人口和监测对象须持续保障（控辍保学、参保全覆盖）。",
-    example="脱贫户成员 10 岁，在校生状况 = 非在校生，义务教育阶段未上学原因为空 → MN111。",
+    example=Example(
+        "脱贫户成员 2008 年 1 月出生（导出时 15 岁），在校生状况 = 非在校生，义务教育阶段未上学原因为空 → MN111。",
+        {
+            "households": [
+                monitored_household(
+                    监测对象类别=None, 致贫返贫风险1=None, 风险是否已消除=None, 识别监测时间=None
+                )
+            ],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("20080101", 112),
+                    姓名="张小明",
+                    与户主关系="之子",
+                    劳动技能="无劳动力",
+                    义务教育阶段未上学原因=None,
+                )
+            ],
+        },
+        near_miss={"members": {0: {"证件号码": id_number("20071218", 112)}}},
+        near_miss_text="成员 2007-12-18 出生，导出当天满 16 岁，已过义务教育年龄",
+        flagged=("members", 0),
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn111(ctx: AuditContext, params: EducationAgeParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", HID)
@@ -577,7 +654,23 @@ def eliminated_below(
     what="风险已消除、风险消除方式 = 帮扶消除，而消除时收入（有“风险消除后人均纯收入”时取它，否则取人均纯收入）低于（<）"
     "消除监测时间所在年度的防返贫监测线（参数 monitoring_line）。所需年度没有监测线时规则跳过并说明。",
     why="风险消除须家庭人均纯收入稳定超过当年监测线（各省风险消除认定口径）。",
-    example="202305 帮扶消除，风险消除后人均纯收入 7000 元，2023 年监测线 7300 元 → MN121。",
+    example=Example(
+        "202306 帮扶消除，风险消除后人均纯收入 7299.99 元，2023 年监测线 7300 元（配置）→ MN121。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202306,
+                    风险消除后人均纯收入=7299.99,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"风险消除后人均纯收入": 7300}}},
+        near_miss_text="风险消除后人均纯收入恰好等于监测线 7300 元",
+        year=2023,
+        config=LINE_2023,
+    ),
 )
 def mn121(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     frame, income, label, lines, sources = eliminated_below(ctx, params)
@@ -600,7 +693,23 @@ def mn121(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     params=MonitoringLine,
     what="同 MN121，但收入在 [监测线, 监测线 × near_line_band]（政策参数，默认 1.05）之内，两端都含，按分比较。",
     why="收入刚过监测线即标注消除，返贫风险仍高；风险消除要求收入“稳定”超过监测线。",
-    example="202305 帮扶消除，人均纯收入 7500 元，2023 年监测线 7300 元（上限 7665）→ MN122。",
+    example=Example(
+        "202306 帮扶消除，风险消除后人均纯收入 7665 元，2023 年监测线 7300 元（配置），上限 7300 × 1.05 = 7665 → MN122。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202306,
+                    风险消除后人均纯收入=7665,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"风险消除后人均纯收入": 7665.01}}},
+        near_miss_text="7665.01 元，高于监测线的 1.05 倍（near_line_band）",
+        year=2023,
+        config=LINE_2023,
+    ),
 )
 def mn122(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     frame, income, label, lines, sources = eliminated_below(ctx, params)
@@ -629,7 +738,22 @@ def mn122(ctx: AuditContext, params: MonitoringLine) -> pd.DataFrame:
     "饮水设施损毁 = 是；风险消除后是否义务教育阶段适龄儿童少年失学辍学 = 是；风险消除后是否有家庭成员未参加基本医疗保险 = 是；"
     "有成员符合 MN111。缺少的列对应的条件不判断。",
     why="风险消除须“三保障”和饮水安全有保障（各省风险消除认定口径）。",
-    example="风险是否已消除 = 是，风险消除后是否住房损毁 = 是 → MN123。",
+    example=Example(
+        "风险是否已消除 = 是，风险消除后是否住房损毁 = 是 → MN123。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202310,
+                    风险消除后是否住房损毁="是",
+                )
+            ]
+        },
+        near_miss={"households": {0: {"风险消除后是否住房损毁": "否"}}},
+        near_miss_text="风险消除后是否住房损毁 = 否",
+        year=2023,
+    ),
 )
 def mn123(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     frame = households(ctx, RESOLVED)
@@ -663,7 +787,17 @@ def mn123(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     what="风险已消除、帮扶消除，且消除监测时间与识别监测时间相差的月数（按 YYYYMM 计）小于（<）elimination_min_months"
     "（默认 2：识别当月或次月即消除）。",
     why="帮扶消除须帮扶措施见效、收入稳定，识别当月或次月即消除通常不实（省级数据核查口径；部分县要求半年）。",
-    example="识别监测时间 202303，消除监测时间 202304，帮扶消除（相差 1 个月 < 2）→ MN124。",
+    example=Example(
+        "识别监测时间 202304，消除监测时间 202305，帮扶消除（相差 1 个月 < 2）→ MN124。",
+        {
+            "households": [
+                monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202305)
+            ]
+        },
+        near_miss={"households": {0: {"消除监测时间": 202306}}},
+        near_miss_text="202306 消除，恰好相隔 2 个月（elimination_min_months）",
+        year=2023,
+    ),
 )
 def mn124(ctx: AuditContext, params: EliminationSpeedParams) -> pd.DataFrame:
     frame = households(ctx, RESOLVED, METHOD, IDENTIFIED, ELIMINATED)
@@ -686,7 +820,26 @@ def mn124(ctx: AuditContext, params: EliminationSpeedParams) -> pd.DataFrame:
     columns={"households": (RESOLVED, HID), "members": (HID, "劳动技能")},
     what="风险已消除，而该户每名成员的劳动技能都是无劳动力或丧失劳动力（至少一名成员）。",
     why="整户无劳动能力的户落实兜底保障后仍应保持监测，不标注风险消除（多省防返贫监测问答口径）。",
-    example="风险是否已消除 = 是，两名成员劳动技能均为丧失劳动力 → MN125。",
+    example=Example(
+        "风险是否已消除 = 是，两名成员劳动技能均为丧失劳动力 → MN125。",
+        {
+            "households": [
+                monitored_household(风险是否已消除="是", 风险消除方式="帮扶消除", 消除监测时间=202310)
+            ],
+            "members": [
+                monitored_person(劳动技能="丧失劳动力"),
+                monitored_person(
+                    姓名="李秀英",
+                    证件号码=id_number("19830101", 122),
+                    与户主关系="配偶",
+                    劳动技能="丧失劳动力",
+                ),
+            ],
+        },
+        near_miss={"members": {1: {"劳动技能": "普通劳动力"}}},
+        near_miss_text="配偶为普通劳动力",
+        year=2023,
+    ),
 )
 def mn125(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households(ctx, RESOLVED)
@@ -711,7 +864,24 @@ def mn125(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     columns={"households": (METHOD,)},
     what="风险消除方式 = 帮扶消除，而全部帮扶措施列（产业帮扶 … 生产生活条件改善，导出中有的列）都为空。",
     why="帮扶消除以落实帮扶措施为前提；没有措施记录的帮扶消除无据可查。",
-    example="风险消除方式 = 帮扶消除，产业帮扶、就业帮扶、健康帮扶等列都为空 → MN126。",
+    example=Example(
+        "风险消除方式 = 帮扶消除，产业帮扶、就业帮扶、健康帮扶列都为空 → MN126。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202310,
+                    产业帮扶=None,
+                    就业帮扶=None,
+                    健康帮扶=None,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"健康帮扶": "医疗救助"}}},
+        near_miss_text="健康帮扶 = 医疗救助",
+        year=2023,
+    ),
 )
 def mn126(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, METHOD)
@@ -737,7 +907,18 @@ def mn126(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="监测户、风险未消除，基准月（导出时间，否则数据年度 12 月）与识别监测时间相差的月数大于等于"
     "（≥）measure_grace_months（默认 1），而全部帮扶措施列都为空。",
     why="监测对象识别后应及时落实针对性帮扶措施（《关于健全防止返贫动态监测和帮扶机制的指导意见》）。",
-    example="识别监测时间 202310，导出时间 2023-12-18（相差 2 个月 ≥ 1），所有措施列为空 → MN131。",
+    example=Example(
+        "识别监测时间 202311，导出时间 2023-12-18（相差 1 个月，达到 measure_grace_months 1），所有措施列为空 → MN131。",
+        {
+            "households": [
+                monitored_household(识别监测时间=202311, 产业帮扶=None, 就业帮扶=None, 健康帮扶=None)
+            ]
+        },
+        near_miss={"households": {0: {"识别监测时间": 202312}}},
+        near_miss_text="202312 识别，到导出月还不满 1 个月",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn131(ctx: AuditContext, params: MeasureGraceParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED, IDENTIFIED)
@@ -770,7 +951,13 @@ def mn131(ctx: AuditContext, params: MeasureGraceParams) -> pd.DataFrame:
     "因安全住房→住房安全保障/搬迁；因安全饮水→饮水安全保障；失学辍学→义务教育保障/教育帮扶；未参保→健康帮扶/社会帮扶；"
     "缺劳动力→综合保障/公益岗位帮扶；因务工就业不稳→就业帮扶/公益岗位帮扶。",
     why="帮扶措施应针对风险类型精准落实（“缺什么补什么”）。",
-    example="监测户风险1 = 因病，健康帮扶、社会帮扶、综合保障均为空（产业帮扶有值）→ MN132。",
+    example=Example(
+        "监测户风险1 = 因病，健康帮扶、社会帮扶、综合保障均为空（产业帮扶有值）→ MN132。",
+        {"households": [monitored_household(产业帮扶="种植业", 健康帮扶=None, 社会帮扶=None, 综合保障=None)]},
+        near_miss={"households": {0: {"综合保障": "农村低保"}}},
+        near_miss_text="综合保障 = 农村低保（因病的对应措施之一）",
+        year=2023,
+    ),
 )
 def mn132(ctx: AuditContext, params: RiskMeasuresParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY)
@@ -821,7 +1008,22 @@ def developmental(ctx: AuditContext, params: DevelopmentalColumns) -> pd.Series:
     " developmental_grace_months（默认 6）个月（基准月 − 识别监测时间 ≥ 6），而开发式措施列（developmental_columns，"
     "默认产业帮扶、就业帮扶、金融帮扶、公益岗位帮扶）中没有 non_developmental_values（默认 其他、技能培训）以外的值。",
     why="有劳动能力的监测户应落实产业、就业等开发式帮扶措施（2025 年全国防返贫工作要求）。",
-    example="识别监测时间 202304，导出 2023-12-18（8 个月），有 40 岁普通劳动力，就业帮扶 = 技能培训、其余为空 → MN133。",
+    example=Example(
+        "识别监测时间 202306，导出 2023-12-18（6 个月，达到 developmental_grace_months 6），有 40 岁普通劳动力，"
+        "就业帮扶 = 技能培训、其余开发式措施为空 → MN133。",
+        {
+            "households": [
+                monitored_household(
+                    识别监测时间=202306, 产业帮扶=None, 就业帮扶="技能培训", 金融帮扶=None, 公益岗位帮扶=None
+                )
+            ],
+            "members": [monitored_person()],
+        },
+        near_miss={"households": {0: {"识别监测时间": 202307}}},
+        near_miss_text="202307 识别，到导出月 5 个月",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn133(ctx: AuditContext, params: DevelopmentalParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED, IDENTIFIED)
@@ -867,7 +1069,27 @@ def receives_welfare(ctx: AuditContext) -> pd.Series:
     "“整户无劳动能力兜底保障户”不是“是”。（3）标注为整户无劳动能力兜底保障户，却有劳动年龄内（working_age）的普通或技能"
     "劳动力成员。缺少的列对应的条件不判断。",
     why="无劳动能力的监测户和脱贫户应纳入低保、特困等兜底保障（“有劳动能力的开发式帮扶，无劳动能力的兜底保障”）。",
-    example="脱贫户两名成员均为丧失劳动力，享受低保政策情况均为未享受 → MN141。",
+    example=Example(
+        "脱贫户两名成员均为丧失劳动力，享受低保政策情况均为未享受 → MN141。",
+        {
+            "households": [{"户编号": H1, "户类型": "脱贫户", "监测对象类别": None}],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("19480101", 111), 劳动技能="丧失劳动力", 享受低保政策情况="未享受"
+                ),
+                monitored_person(
+                    姓名="李秀英",
+                    证件号码=id_number("19500101", 122),
+                    与户主关系="配偶",
+                    劳动技能="丧失劳动力",
+                    享受低保政策情况="未享受",
+                ),
+            ],
+        },
+        near_miss={"members": {0: {"享受低保政策情况": "农村低保"}}},
+        near_miss_text="户主享受农村低保",
+        year=2023,
+    ),
 )
 def mn141(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx)
@@ -929,7 +1151,13 @@ class IdentificationIncomeParams(RuleParams):
     "identification_income_max（默认 20000 元），且合规自付支出为空或 0（没有刚性支出可以解释）。导出中没有合规自付支出列时"
     "规则跳过。",
     why="收入远高于监测线又无大额刚性支出的户纳入监测，识别依据可能不足（省级数据核查口径）。",
-    example="202305 识别的监测户，人均纯收入 25000 元，合规自付支出 0 → MN103。",
+    example=Example(
+        "202305 识别的监测户，人均纯收入 20000.01 元，合规自付支出 0 → MN103。",
+        {"households": [monitored_household(识别监测时间=202305, 人均纯收入=20000.01, 合规自付支出=0)]},
+        near_miss={"households": {0: {"人均纯收入": 20000}}},
+        near_miss_text="人均纯收入恰好 20000 元（identification_income_max）",
+        year=2023,
+    ),
 )
 def mn103(ctx: AuditContext, params: IdentificationIncomeParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED, IDENTIFIED, INCOME, "合规自付支出")
@@ -958,7 +1186,13 @@ def mn103(ctx: AuditContext, params: IdentificationIncomeParams) -> pd.DataFrame
     columns={"households": (CATEGORY, RESOLVED, RISK_SLOTS[0], "合规自付支出")},
     what="监测户、风险未消除、风险含“因病”，而合规自付支出为空或 0。",
     why="因病风险以医疗合规自付支出为主要依据；没有自付支出的因病风险识别依据不足。",
-    example="监测户风险1 = 因病，合规自付支出 0 → MN108。",
+    example=Example(
+        "监测户风险1 = 因病，合规自付支出 0 → MN108。",
+        {"households": [monitored_household(合规自付支出=0)]},
+        near_miss={"households": {0: {"合规自付支出": 0.01}}},
+        near_miss_text="合规自付支出 0.01 元",
+        year=2023,
+    ),
 )
 def mn108(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED, "合规自付支出")
@@ -981,7 +1215,13 @@ class RequireBus(RuleParams):
     params=RequireBus,
     what="是否出列 = 是，而到乡镇是否通沥青（水泥）路 = 否；参数 require_bus 为 true 时还要求是否通客运班车 = 否才报告。",
     why="贫困村出列要求通硬化路等基础设施达标（贫困村退出标准）。",
-    example="出列村 到乡镇是否通沥青（水泥）路 = 否 → MN171。",
+    example=Example(
+        "出列村 到乡镇是否通沥青（水泥）路 = 否 → MN171。",
+        {"villages": [{"县": "宿松县", "村": "城西村", "是否出列": "是", "到乡镇是否通硬化路": "否"}]},
+        near_miss={"villages": {0: {"到乡镇是否通硬化路": "是"}}},
+        near_miss_text="到乡镇已通沥青（水泥）路",
+        year=2023,
+    ),
 )
 def mn171(ctx: AuditContext, params: RequireBus) -> pd.DataFrame:
     columns = ("是否出列", "到乡镇是否通硬化路") + (("是否通客运班车",) if params.require_bus else ())
@@ -1128,7 +1368,19 @@ def disabled_members(ctx: AuditContext) -> pd.Series:
     "或证件类型为残疾人证、证件号码为 20 位残疾人证号）；含“因学”，而没有在校成员（在校生状况不是空、非在校生、学龄前儿童）。"
     "自然减少的成员（成员状态列）默认不计，参数 include_reduced = true 时计入。缺少的成员列对应的风险不判断。",
     why="风险类型须有家庭成员的实际情况为依据；没有病人、残疾人或学生的户登记因病、因残、因学，风险识别可能不实。",
-    example="监测户风险1 = 因病，两名成员健康状况均为健康 → MN105。",
+    example=Example(
+        "监测户风险1 = 因病，两名成员健康状况均为健康 → MN105。",
+        {
+            "households": [monitored_household()],
+            "members": [
+                monitored_person(),
+                monitored_person(姓名="李秀英", 证件号码=id_number("19830101", 122), 与户主关系="配偶"),
+            ],
+        },
+        near_miss={"members": {1: {"健康状况": "长期慢性病"}}},
+        near_miss_text="配偶健康状况 = 长期慢性病",
+        year=2023,
+    ),
 )
 def mn105(ctx: AuditContext, params: ReducedParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY)
@@ -1168,7 +1420,24 @@ def mn105(ctx: AuditContext, params: ReducedParams) -> pd.DataFrame:
     what="监测户的风险含“因务工就业不稳”，而（1）没有普通劳动力、技能劳动力或弱劳动力或半劳动力成员；或（2）风险未消除，且没有"
     "成员有务工记录（已外出务工信息中 是否已务工 = 是，按证件号码对应）、务工所在地或公益性岗位。三项来源都不在数据中时（2）不判断。",
     why="务工就业不稳风险以家中有务工劳动力为前提；无劳动力或无人务工的户应登记缺劳动力等其他风险。",
-    example="监测户风险1 = 因务工就业不稳，两名成员劳动技能均为丧失劳动力 → MN107。",
+    example=Example(
+        "监测户风险1 = 因务工就业不稳，两名成员劳动技能均为丧失劳动力 → MN107。",
+        {
+            "households": [monitored_household(致贫返贫风险1="因务工就业不稳")],
+            "members": [
+                monitored_person(劳动技能="丧失劳动力"),
+                monitored_person(
+                    姓名="李秀英",
+                    证件号码=id_number("19830101", 122),
+                    与户主关系="配偶",
+                    劳动技能="丧失劳动力",
+                ),
+            ],
+        },
+        near_miss={"members": {1: {"劳动技能": "弱劳动力或半劳动力"}}},
+        near_miss_text="配偶为弱劳动力或半劳动力（也算劳动力）",
+        year=2023,
+    ),
 )
 def mn107(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY)
@@ -1207,7 +1476,13 @@ class GapRisksParams(RuleParams):
     "是否危房户 = 是 而无“因安全住房”；是否义务教育阶段适龄儿童少年失学辍学 = 是 而无“因学”；是否有家庭成员未参加城乡居民"
     "（职工）基本医疗保险 = 是 而无“因病”。导出中没有的缺口列不判断。",
     why="风险类型应反映户的实际缺口，帮扶措施据风险类型制定（“缺什么补什么”）。",
-    example="监测户未消除，是否危房户 = 是，风险1 = 因病，无因安全住房 → MN109。",
+    example=Example(
+        "监测户未消除，是否危房户 = 是，风险1 = 因病，风险2 为空（无因安全住房）→ MN109。",
+        {"households": [monitored_household(致贫返贫风险2=None, 是否危房户="是")]},
+        near_miss={"households": {0: {"致贫返贫风险2": "因安全住房"}}},
+        near_miss_text="风险2 = 因安全住房",
+        year=2023,
+    ),
 )
 def mn109(ctx: AuditContext, params: GapRisksParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED)
@@ -1237,7 +1512,26 @@ def mn109(ctx: AuditContext, params: GapRisksParams) -> pd.DataFrame:
     "未在校且无未上学原因），或 = 否 而有成员符合；（2）是否有家庭成员未参加城乡居民（职工）基本医疗保险 = 是，而每名成员都有"
     "一项基本医保为“是”，或 = 否 而有成员两项基本医保都不是“是”且至少一项为“否”（MN111(2)）。缺少的列对应的条件不判断。",
     why="户级三保障标志汇总自成员信息，两者不一致时监测对象识别（MN102）和风险消除（MN123）判断失真。",
-    example="是否义务教育阶段适龄儿童少年失学辍学 = 否，10 岁成员在校生状况 = 非在校生且无未上学原因 → MN110。",
+    example=Example(
+        "是否义务教育阶段适龄儿童少年失学辍学 = 否，2008 年 1 月出生（导出时 15 岁）的成员在校生状况 = 非在校生且无未上学原因"
+        " → MN110。",
+        {
+            "households": [monitored_household(是否义务教育阶段适龄儿童少年失学辍学="否")],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("20080101", 112),
+                    姓名="张小明",
+                    与户主关系="之子",
+                    劳动技能="无劳动力",
+                    义务教育阶段未上学原因=None,
+                )
+            ],
+        },
+        near_miss={"members": {0: {"证件号码": id_number("20071218", 112)}}},
+        near_miss_text="成员 2007-12-18 出生，导出当天满 16 岁，已过义务教育年龄",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn110(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     frame = households(ctx)
@@ -1310,7 +1604,23 @@ WELFARE_VALUES = r"低保(?!边缘)|特困|残疾人.*补贴"
     what="风险已消除，且（1）产业帮扶有值而生产经营性收入 ≤ 0；或（2）就业帮扶或公益岗位帮扶有值而工资性收入 ≤ 0；或"
     "（3）综合保障含低保、特困供养或残疾人补贴而转移性收入 ≤ 0。收入分项有“风险消除后…”列且有值时取它；分项为空不判断。",
     why="帮扶措施应在收入分项中体现：产业帮扶带来经营收入，就业和公益岗位带来工资收入，兜底保障计入转移性收入。",
-    example="风险已消除，就业帮扶 = 外出务工补贴，风险消除后工资性收入 0 元 → MN127。",
+    example=Example(
+        "风险已消除，就业帮扶 = 外出务工补贴，风险消除后工资性收入 0 元 → MN127。",
+        {
+            "households": [
+                monitored_household(
+                    风险是否已消除="是",
+                    风险消除方式="帮扶消除",
+                    消除监测时间=202310,
+                    就业帮扶="外出务工补贴",
+                    风险消除后工资性收入=0,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"风险消除后工资性收入": 0.01}}},
+        near_miss_text="风险消除后工资性收入 0.01 元",
+        year=2023,
+    ),
 )
 def mn127(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, RESOLVED)
@@ -1352,7 +1662,23 @@ def mn127(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "而实施开发式帮扶措施情况为空或“尚未实施”；（2）实施开发式帮扶措施情况 = 是（已实施），而开发式措施列"
     "（developmental_columns）没有措施，或只有 non_developmental_values（默认 其他、技能培训）。",
     why="“实施开发式帮扶措施情况”应与登记的开发式帮扶措施一致，否则开发式帮扶落实情况统计失真。",
-    example="实施开发式帮扶措施情况 = 是，产业帮扶、就业帮扶、金融帮扶、公益岗位帮扶均为空 → MN134。",
+    example=Example(
+        "实施开发式帮扶措施情况 = 是，就业帮扶只有技能培训（不算开发式），产业帮扶、金融帮扶、公益岗位帮扶为空 → MN134。",
+        {
+            "households": [
+                monitored_household(
+                    实施开发式帮扶措施情况="是",
+                    产业帮扶=None,
+                    就业帮扶="技能培训",
+                    金融帮扶=None,
+                    公益岗位帮扶=None,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"就业帮扶": "技能培训、外出务工补贴"}}},
+        near_miss_text="就业帮扶另有外出务工补贴",
+        year=2023,
+    ),
 )
 def mn134(ctx: AuditContext, params: DevelopmentalColumns) -> pd.DataFrame:
     frame = households(ctx, "实施开发式帮扶措施情况")
@@ -1389,7 +1715,24 @@ def member_welfare(ctx: AuditContext) -> tuple[pd.Series, pd.Series]:
     "保障 = 是）；（2）含特困供养，而没有成员享受特困供养；（3）含残疾人补贴，而没有残疾成员；（4）监测户、风险未消除，有成员享受"
     "低保或特困供养（或户的特困人员救助供养金 > 0），而综合保障中没有对应的低保/特困供养。缺少的成员列对应的条件不判断。",
     why="综合保障（兜底）措施应与民政低保、特困供养的实际享受情况一致，这是“无劳动能力的兜底保障”落实的依据。",
-    example="综合保障 = 低保，两名成员享受低保政策情况均为未享受 → MN135。",
+    example=Example(
+        "综合保障 = 农村低保，两名成员享受低保政策情况均为未享受 → MN135。",
+        {
+            "households": [monitored_household(综合保障="农村低保")],
+            "members": [
+                monitored_person(享受低保政策情况="未享受"),
+                monitored_person(
+                    姓名="李秀英",
+                    证件号码=id_number("19830101", 122),
+                    与户主关系="配偶",
+                    享受低保政策情况="未享受",
+                ),
+            ],
+        },
+        near_miss={"members": {0: {"享受低保政策情况": "农村低保"}}},
+        near_miss_text="户主享受农村低保",
+        year=2023,
+    ),
 )
 def mn135(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, "综合保障")
@@ -1436,7 +1779,24 @@ def status_matches(status: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
     what="（1）教育帮扶含雨露计划，而没有成员的在校生状况属于 yulu_statuses（默认 中职*、高职高专*、技师学院*）；（2）监测户有这样"
     "的在校生，而教育帮扶中没有雨露计划。",
     why="雨露计划补助脱贫家庭（含监测帮扶对象家庭）中职、高职在校生，每生每年 3000 元；补助与在校情况应当对应。",
-    example="监测户 17 岁成员 在校生状况 = 中职二年级，教育帮扶为空 → MN136。",
+    example=Example(
+        "监测户 17 岁成员 在校生状况 = 中职二年级，教育帮扶为空 → MN136。",
+        {
+            "households": [monitored_household(教育帮扶=None)],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("20060101", 112),
+                    姓名="张小明",
+                    与户主关系="之子",
+                    在校生状况="中职二年级",
+                    劳动技能="无劳动力",
+                )
+            ],
+        },
+        near_miss={"households": {0: {"教育帮扶": "雨露计划"}}},
+        near_miss_text="教育帮扶 = 雨露计划",
+        year=2023,
+    ),
 )
 def mn136(ctx: AuditContext, params: YuluParams) -> pd.DataFrame:
     frame = households(ctx, "教育帮扶")
@@ -1462,7 +1822,16 @@ def mn136(ctx: AuditContext, params: YuluParams) -> pd.DataFrame:
     what="监测户、风险未消除，就业帮扶或公益岗位帮扶有值，而没有成员有务工记录（已外出务工信息中 是否已务工 = 是，按证件号码"
     "对应）、务工所在地或公益性岗位。三项来源都不在数据中时规则跳过。",
     why="就业帮扶、公益岗位帮扶应落实到具体务工成员；家中无人务工，措施可能未落实或登记不实。",
-    example="监测户未消除，就业帮扶 = 外出务工补贴，没有务工记录、务工所在地和公益性岗位 → MN137。",
+    example=Example(
+        "监测户未消除，就业帮扶 = 外出务工补贴，成员没有务工所在地和公益性岗位（无务工记录表）→ MN137。",
+        {
+            "households": [monitored_household(就业帮扶="外出务工补贴")],
+            "members": [monitored_person(务工所在地=None, 公益性岗位类型=None)],
+        },
+        near_miss={"members": {0: {"务工所在地": "浙江省宁波市"}}},
+        near_miss_text="户主务工所在地 = 浙江省宁波市",
+        year=2023,
+    ),
 )
 def mn137(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, RESOLVED)
@@ -1524,7 +1893,17 @@ def home_county_of_records(ctx: AuditContext) -> pd.Series:
     "补助 > 0 的记录，其务工所在县就是本户的县；（4）含劳务输出，而全部务工记录的开始时间早于识别监测时间。（2）（4）只在有务工记录"
     "时判断；缺少的列对应的条件不判断。",
     why="外出务工补贴（交通费补助）和劳务输出针对跨县外出务工的脱贫劳动力和监测对象，应有对应的外出务工记录。",
-    example="监测户 就业帮扶 = 外出务工补贴，县 = 宿松县，唯一务工记录务工所在县 = 宿松县 → MN138。",
+    example=Example(
+        "监测户 就业帮扶 = 外出务工补贴，县 = 宿松县，唯一务工记录务工所在县 = 宿松县 → MN138。",
+        {
+            "households": [monitored_household(就业帮扶="外出务工补贴")],
+            "members": [monitored_person(县="宿松县")],
+            "work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "务工所在县": "宿松县"}],
+        },
+        near_miss={"work": {0: {"务工所在县": "东莞市"}}},
+        near_miss_text="务工所在县 = 东莞市（本县以外）",
+        year=2023,
+    ),
 )
 def mn138(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     frame = households(ctx, CATEGORY, "就业帮扶", IDENTIFIED if IDENTIFIED in households(ctx) else CATEGORY)
@@ -1602,7 +1981,14 @@ class TeKunParams(RuleParams):
     "公益性岗位。",
     why="特困供养对象须无劳动能力、无生活来源、无法定赡养抚养扶养义务人（《特困人员认定办法》）；健康的劳动年龄人或务工人员享受"
     "特困供养，可能认定不实。",
-    example="农村特困成员 45 岁，健康状况 = 健康，非在校生 → MN142。",
+    example=Example(
+        "农村特困成员 1964 年 1 月出生（导出时 59 岁），健康状况 = 健康，非在校生 → MN142。",
+        {"members": [monitored_person(证件号码=id_number("19640101", 111), 享受特困供养政策情况="农村特困")]},
+        near_miss={"members": {0: {"证件号码": id_number("19631218", 111)}}},
+        near_miss_text="1963-12-18 出生，导出当天满 60 岁，超出 te_kun_check_age 18–59",
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn142(ctx: AuditContext, params: TeKunParams) -> pd.DataFrame:
     members = ctx.frame("members", "享受特困供养政策情况")
@@ -1654,7 +2040,21 @@ def age_at_start(ctx: AuditContext) -> pd.Series:
     "（2）成员公益性岗位有值，或成员、务工记录的就业渠道含公益性岗位/公益岗位，而成员年龄（按导出时间或数据年度末）不在 "
     "public_job_age（默认 16–69 岁，两端都含）内。",
     why="《劳动法》禁止招用未满 16 周岁的未成年人；公益性岗位安置对象有年龄要求（各地一般为法定劳动年龄至 65 或 70 岁以下）。",
-    example="务工记录开始时间 202306，成员 2008 年 1 月出生（15 岁）→ MN151。",
+    example=Example(
+        "务工记录开始时间 202306，成员 2008 年 1 月出生（2023-06-01 时 15 岁，未满 16）→ MN151。",
+        {
+            "members": [monitored_person(证件号码=id_number("20080101", 111), 姓名="张小明")],
+            "work": [{"证件号码": id_number("20080101", 111), "是否已务工": "是", "开始时间": 202306}],
+        },
+        near_miss={
+            "members": {0: {"证件号码": id_number("20070601", 111)}},
+            "work": {0: {"证件号码": id_number("20070601", 111)}},
+        },
+        near_miss_text="成员 2007-06-01 出生，务工开始当月第一天恰满 16 岁（min_work_age）",
+        flagged=("work", 0),
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn151(ctx: AuditContext, params: WorkAgeParams) -> list[pd.DataFrame]:
     members = ctx.frame("members")
@@ -1703,7 +2103,16 @@ class NoLabourParams(RuleParams):
     what="劳动技能属于 no_labour_skills（默认 无劳动力、丧失劳动力）的成员，或在校生（小学至普通高中/中职），有务工记录（是否已务工"
     " = 是）、计划务工记录（是否计划务工 = 是，均按证件号码对应）或公益性岗位。",
     why="无劳动能力者和在校学生不应登记务工或公益性岗位；这类登记多为录入错误或虚报就业。",
-    example="劳动技能 = 丧失劳动力的成员有一条是否已务工 = 是的务工记录 → MN152。",
+    example=Example(
+        "劳动技能 = 丧失劳动力的成员有一条是否已务工 = 是的务工记录 → MN152。",
+        {
+            "members": [monitored_person(劳动技能="丧失劳动力")],
+            "work": [{"证件号码": id_number("19830101", 111), "是否已务工": "是", "开始时间": 202303}],
+        },
+        near_miss={"work": {0: {"是否已务工": "否"}}},
+        near_miss_text="务工记录的是否已务工 = 否",
+        year=2023,
+    ),
 )
 def mn152(ctx: AuditContext, params: NoLabourParams) -> pd.DataFrame:
     members = ctx.frame("members")
@@ -1738,7 +2147,24 @@ def mn152(ctx: AuditContext, params: NoLabourParams) -> pd.DataFrame:
     what="务工记录的就业渠道含公益性岗位、公益岗位或帮扶车间，而务工所在县不同于该成员的县（成员表的县；证件号码不在成员表时取"
     "务工记录本身的县）。两者任一为空不判断。",
     why="公益性岗位和帮扶车间（就业帮扶车间）是就地就近就业渠道，务工地应在本县。",
-    example="就业渠道 = 乡村公益性岗位，务工所在县 = 东莞市，成员的县 = 宿松县 → MN153。",
+    example=Example(
+        "就业渠道 = 乡村公益性岗位，务工所在县 = 东莞市，成员的县 = 宿松县 → MN153。",
+        {
+            "members": [monitored_person(县="宿松县")],
+            "work": [
+                {
+                    "证件号码": id_number("19830101", 111),
+                    "是否已务工": "是",
+                    "就业渠道": "乡村公益性岗位",
+                    "务工所在县": "东莞市",
+                }
+            ],
+        },
+        near_miss={"work": {0: {"务工所在县": "宿松县"}}},
+        near_miss_text="公益性岗位在本县（宿松县）",
+        flagged=("work", 0),
+        year=2023,
+    ),
 )
 def mn153(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     work = ctx.frame(WORK, "就业渠道", "务工所在县")
@@ -1767,7 +2193,26 @@ EDUCATED = ("大专", "本科及以上", "大专及以上", "硕士研究生及�
     what="脱贫户或监测户的成员，年龄在政策参数 working_age 内，不在校（在校生状况为空或非在校生），劳动技能 = 技能劳动力或文化程度为"
     "大专、本科及以上，而没有务工记录（是否已务工 = 是，按证件号码对应）、务工所在地或公益性岗位。三项来源都不在数据中时规则跳过。",
     why="有技能、有学历的脱贫劳动力应优先通过就业帮扶实现稳定就业；未就业的可作为就业服务的重点对象（提示）。",
-    example="脱贫户成员 30 岁，技能劳动力，非在校生，没有务工记录、务工所在地和公益性岗位 → MN154。",
+    example=Example(
+        "脱贫户成员 1962-12-19 出生（导出时 60 岁，仍在劳动年龄 16–60 内），技能劳动力，非在校生，没有务工记录、务工所在地和"
+        "公益性岗位 → MN154。",
+        {
+            "households": [{"户编号": H1, "户类型": "脱贫户", "监测对象类别": None}],
+            "members": [
+                monitored_person(
+                    证件号码=id_number("19621219", 111),
+                    劳动技能="技能劳动力",
+                    务工所在地=None,
+                    公益性岗位类型=None,
+                )
+            ],
+        },
+        near_miss={"members": {0: {"证件号码": id_number("19621218", 111)}}},
+        near_miss_text="1962-12-18 出生，导出当天满 61 岁，超出 working_age",
+        flagged=("members", 0),
+        year=2023,
+        title=EXPORTED,
+    ),
 )
 def mn154(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     members = ctx.frame("members")
@@ -1806,7 +2251,24 @@ class WageIncomeParams(RuleParams):
     "记录覆盖数据年度至少 1 个月（开始时间不晚于当年 12 月，结束时间为空或不早于当年 1 月）且务工月收入 > 0，而工资性收入为空或 0；"
     "（3）工资性收入大于 0 而小于 min_wage_income（默认 100 元）。",
     why="工资性收入应与家庭成员的务工、公益性岗位情况相符，不符多为收入漏算或虚增（收入核算口径）。",
-    example="工资性收入 0 元，成员务工记录 202303 起、务工月收入 4000 元 → MN161。",
+    example=Example(
+        "工资性收入 0 元，成员务工记录 202303 起、务工月收入 4000 元 → MN161。",
+        {
+            "households": [monitored_household(工资性收入=0)],
+            "members": [monitored_person()],
+            "work": [
+                {
+                    "证件号码": id_number("19830101", 111),
+                    "是否已务工": "是",
+                    "开始时间": 202303,
+                    "务工月收入": 4000,
+                }
+            ],
+        },
+        near_miss={"households": {0: {"工资性收入": 100}}},
+        near_miss_text="工资性收入 100 元（恰好 min_wage_income）",
+        year=2023,
+    ),
 )
 def mn161(ctx: AuditContext, params: WageIncomeParams) -> pd.DataFrame:
     frame = households(ctx, "工资性收入")
