@@ -57,6 +57,8 @@ class AuditResult:
     started: dt.datetime
     seconds: dict[str, float]
     year: int | None = None
+    previous: Dataset | None = None  # the previous snapshot (--previous), loaded and validated alike
+    transitions: dict[str, Any] | None = None  # households by status before × now (DT family)
 
     def failing(self, fail_on: Severity = "error") -> pd.DataFrame:
         ranks = self.findings["severity"].map(SEVERITY_RANK)
@@ -112,6 +114,8 @@ def audit(
     tables: Iterable[str] = (),
     registry: Registry | None = None,
     on_stage: Callable[[str, str], None] | None = None,
+    previous: Sequence[str | Path] = (),
+    previous_year: int | None = None,
 ) -> AuditResult:
     """Audit the given files. Bad options raise ConfigError; bad input becomes diagnostics/findings."""
     started = dt.datetime.now().astimezone()
@@ -130,6 +134,17 @@ def audit(
     )
     seconds.update(dataset.seconds)
     ctx = AuditContext(dataset, settings.policy, year)
+    before = None
+    if previous:
+        clock = time.perf_counter()
+        before = load(
+            expand_inputs(previous), encoding=encoding, forced=forced, progress=lambda p: stage("read", p)
+        )
+        seconds["read_previous"] = time.perf_counter() - clock
+        ctx.previous = AuditContext(before, settings.policy, previous_year)
+        from fupin_audit.rules.dongtai import snapshot_diagnostics
+
+        dataset.diagnostics.extend(snapshot_diagnostics(ctx))
     clock = time.perf_counter()
     result = run_rules(
         ctx,
@@ -139,6 +154,12 @@ def audit(
         progress=lambda code: stage("rule", code),
     )
     seconds["rules"] = time.perf_counter() - clock
+    moves = None
+    if before is not None:
+        from fupin_audit.rules.dongtai import transitions
+
+        moves = transitions(ctx)
     return AuditResult(
-        dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, ctx.run_year()
-    )
+        dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, ctx.run_year(),
+        before, moves,
+    )  # fmt: skip

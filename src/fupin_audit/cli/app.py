@@ -135,17 +135,27 @@ def check(
     buckets: Annotated[
         int | None, typer.Option(help="dask：跨分区规则按键分桶的桶数（默认工作进程数的 2 倍）")
     ] = None,
+    previous: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="上一期数据（文件或文件夹，其后直到下一个选项的参数都算上一期）：与本期比对，运行 DT 动态调整规则"
+        ),
+    ] = None,
+    previous_year: Annotated[
+        int | None, typer.Option(help="上一期的数据年度（上一期数据没有“年度”列时使用）")
+    ] = None,
 ) -> None:
     """检查数据文件，输出发现的问题。"""
     from fupin_audit.audit import audit
     from fupin_audit.finish import Finish, finish
 
     err = _stderr()
-    _refuse_overwriting_inputs(paths, output, annotate, summary_json, write_baseline)
+    _refuse_overwriting_inputs([*paths, *(previous or [])], output, annotate, summary_json, write_baseline)
     if engine is Engine.dask:
         unsupported = {
             "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
             "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
+            "--previous": previous,
         }  # fmt: skip
         given = [name for name, value in unsupported.items() if value]
         if given:
@@ -170,6 +180,8 @@ def check(
             encoding=encoding,
             tables=table or [],
             on_stage=on_stage,
+            previous=[str(p) for p in previous or []],
+            previous_year=previous_year,
         )
     done = finish(
         result,
@@ -502,9 +514,28 @@ def convert(
     err.print(f"写入 {out}：{len(result.paths)} 个文件（{parts}）")
 
 
+def _spread_previous(args: list[str]) -> list[str]:
+    """`check 2018/*.xlsx --previous 2017/*.xlsx`: the shell gives --previous several files; every
+    argument after it up to the next option is a previous-snapshot file (one --previous each)."""
+    out: list[str] = []
+    taking = False
+    for arg in args:
+        if arg == "--previous":
+            taking = True
+            continue
+        if taking and not arg.startswith("-"):
+            out += ["--previous", arg]
+            continue
+        taking = False
+        out.append(arg)
+    if taking:
+        out.append("--previous")  # given without a value: let the parser say so
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: our own errors become one line on stderr and exit code 2."""
-    args = sys.argv[1:] if argv is None else argv
+    args = _spread_previous(sys.argv[1:] if argv is None else argv)
     # SIGTERM (a killed nightly job) unwinds like Ctrl-C, so temp files of atomic writes are removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:

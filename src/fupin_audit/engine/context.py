@@ -18,10 +18,18 @@ Rows = pd.Series | pd.Index | Sequence[Any] | np.ndarray
 
 
 class AuditContext:
-    def __init__(self, dataset: Dataset, policy: Policy, year: int | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        policy: Policy,
+        year: int | None = None,
+        previous: AuditContext | None = None,
+    ) -> None:
         self.dataset = dataset
         self.policy = policy
         self.year = year
+        # The previous snapshot of the same county (--previous), for the DT rules; None without one.
+        self.previous = previous
         self._cache: dict[str, Any] = {}
         self._computing: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()

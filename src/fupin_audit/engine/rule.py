@@ -17,6 +17,7 @@ FAMILIES = {
     "SY": "四严",
     "LG": "两该两不该",
     "IN": "收入与返贫风险",
+    "DT": "动态调整",
 }
 Severity = Literal["error", "warning", "info"]
 Scope = Literal["local", "global"]
@@ -64,6 +65,8 @@ class Rule:
     follow: dict[str, str] = field(default_factory=dict)
     # Global rules: tables read beyond `needs` (a distributed run gives the rule only these).
     reads: tuple[str, ...] = ()
+    # Tables the rule reads from the previous snapshot (--previous): without one it is skipped.
+    previous: tuple[str, ...] = ()
 
     def __call__(self, ctx: AuditContext, params: BaseModel | None = None) -> RuleResult:
         return self.check(ctx, params or self.params())
@@ -85,8 +88,9 @@ def rule(
     shuffle: dict[str, str | Callable[..., pd.Series]] | None = None,
     follow: dict[str, str] | None = None,
     reads: tuple[str, ...] = (),
+    previous: tuple[str, ...] = (),
 ) -> Callable[[RuleFunction], Rule]:
-    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN)."""
+    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, DT)."""
 
     def wrap(fn: RuleFunction) -> Rule:
         fam = family or FAMILIES.get(code[:2])
@@ -110,6 +114,7 @@ def rule(
             shuffle=shuffle or {},
             follow=follow or {},
             reads=reads,
+            previous=previous,
         )
 
     return wrap
