@@ -12,11 +12,11 @@ from pydantic import BaseModel, ValidationError
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Rule, Severity, SkipRule
-
-NO_PREVIOUS = "没有 --previous 上一期数据"
 from fupin_audit.errors import ConfigError, FupinAuditError
 from fupin_audit.findings import assemble, empty_findings, sort_findings
 from fupin_audit.workers import thread_map
+
+NO_PREVIOUS = "没有 --previous 上一期数据"
 
 
 @dataclass

@@ -274,7 +274,9 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
         cur_year, prev_year = audit_year(ctx), audit_year(prev)
         if cur_year is not None and prev_year is not None and prev_year > cur_year:
             out.append(
-                Diagnostic("error", f"上一期数据年度 {prev_year} 晚于本期 {cur_year}（--previous 应是较早的一期）")
+                Diagnostic(
+                    "error", f"上一期数据年度 {prev_year} 晚于本期 {cur_year}（--previous 应是较早的一期）"
+                )
             )
         counties = [_counties(c) for c in (ctx, prev)]
         if counties[0] and counties[1] and not counties[0] & counties[1]:
@@ -287,7 +289,11 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
             )
         cur_ids = text(ctx.frame("households")[HID])
         prev_ids = text(prev.frame("households")[HID])
-        if len(cur_ids) and len(prev_ids) and not np.isin(cur_ids[cur_ids != ""], prev_ids[prev_ids != ""]).any():
+        if (
+            len(cur_ids)
+            and len(prev_ids)
+            and not np.isin(cur_ids[cur_ids != ""], prev_ids[prev_ids != ""]).any()
+        ):
             out.append(Diagnostic("error", "两期户表没有一个相同的户编号（不是同一个县，或户编号整体改变）"))
         for label, ids in (("本期", cur_ids), ("上一期", prev_ids)):
             repeated = ids[(ids != "") & ids.duplicated()].unique()
@@ -642,7 +648,8 @@ def dt103(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     labels = members.index[added]
     from_other = pd.Series(from_living[added], index=labels)
     origin_ids = pd.Series(
-        text(p.prev.frame("members")[HID]).to_numpy(dtype=object)[np.maximum(moves.origin[added], 0)], index=labels
+        text(p.prev.frame("members")[HID]).to_numpy(dtype=object)[np.maximum(moves.origin[added], 0)],
+        index=labels,
     )
     message = (
         "新增成员 " + _person_names(ctx, labels) + "（" + _relations(ctx, labels) + "，" + _age_texts(ages[labels])
@@ -683,9 +690,7 @@ def dt104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     still = _household_exists_now(p, p.prev_mh)
     dead = gather(p.dead, p.prev_p, False).astype(bool)
     married = gather(p.married_out, p.prev_p, False).astype(bool) | _married_daughters(p)
-    removed = (
-        (p.prev_p >= 0) & still & ~moves.known_now & ~dead & ~married & ~moves.renumbered_prev
-    )
+    removed = (p.prev_p >= 0) & still & ~moves.known_now & ~dead & ~married & ~moves.renumbered_prev
     labels = members.index[removed]
     ages = _ages(p.prev)
     message = (
@@ -761,14 +766,18 @@ def _status_of(p: Pair, ctx: AuditContext, first: np.ndarray, codes: np.ndarray)
     """Status labels of the households with these codes in one snapshot ("" when it has no row)."""
     labels = household_states(ctx)["label"].to_numpy(dtype=object)
     rows = gather(first, codes, -1)
-    return pd.Series(np.where(rows >= 0, labels[np.maximum(rows, 0)] if len(labels) else "", ""), dtype=object)
+    return pd.Series(
+        np.where(rows >= 0, labels[np.maximum(rows, 0)] if len(labels) else "", ""), dtype=object
+    )
 
 
 # ------------------------------------------------------------------------------------ DT106
 
 
 class ExitJump(RuleParams):
-    exit_jump_share: float = Field(1.0, gt=0, description="收入增长超过上一期的这个比例（1.0 = 翻一番）即报告")
+    exit_jump_share: float = Field(
+        1.0, gt=0, description="收入增长超过上一期的这个比例（1.0 = 翻一番）即报告"
+    )
     exit_jump_yuan: float = Field(3000.0, gt=0, description="人均纯收入增加超过这么多元即报告")
 
 
@@ -794,7 +803,9 @@ def dt106(ctx: AuditContext, params: ExitJump) -> pd.DataFrame:
     h = ctx.frame("households")
     states, earlier = household_states(ctx), _previous_states(p)
     exit_year = h["脱贫年度"].astype("float64") if "脱贫年度" in h else pd.Series(np.nan, index=h.index)
-    this_year = states["exited"] & (exit_year == p.cur_year).fillna(False) if p.cur_year else states["exited"] & False
+    this_year = (
+        states["exited"] & (exit_year == p.cur_year).fillna(False) if p.cur_year else states["exited"] & False
+    )
     eliminated = states["eliminated"] & ~earlier["eliminated"]
     judged = p.cur_primary() & (p.cur_match() >= 0) & (this_year | eliminated).to_numpy()
     now_fen = (now.astype("float64") * 100).round()
@@ -845,14 +856,16 @@ def dt107(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     states, earlier = household_states(ctx), _previous_states(p)
     out = []
     if STATUS in h and STATUS in p.prev.frame("households"):
-        now, before = _both(p, STATUS)
+        _now, before = _both(p, STATUS)
         back = matched & earlier["exited"].to_numpy() & (text(h[STATUS]) == "未脱贫").to_numpy()
         labels = h.index[back]
         message = (
             _periods(p) + "脱贫状态为 " + text(before[labels]).astype(object) + "，本期为 未脱贫：已脱贫户再次致贫应登记为"
             " 返贫"
         )  # fmt: skip
-        related = _related_previous(p, "households", p.cur_match()[back], labels, {STATUS: text(before[labels])})
+        related = _related_previous(
+            p, "households", p.cur_match()[back], labels, {STATUS: text(before[labels])}
+        )
         out.append(ctx.flag("households", labels, message, column=STATUS, related=related))
     if ctx.has("households", ELIMINATED) and p.prev.has("households", ELIMINATED):
         new_episode = states["identified"] > earlier["identified"]
@@ -902,7 +915,11 @@ def dt108(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
         if field in h and field in prev:
             now, before = _both(p, field)
             changed = matched & (now.notna() & before.notna() & (now != before)).fillna(False).to_numpy()
-            out.append(_rewrite(p, field, changed, fmt(before, lambda v: str(int(v))), fmt(now, lambda v: str(int(v)))))
+            out.append(
+                _rewrite(
+                    p, field, changed, fmt(before, lambda v: str(int(v))), fmt(now, lambda v: str(int(v)))
+                )
+            )
     if HOUSEHOLD_TYPE in h and HOUSEHOLD_TYPE in prev:
         now, before = (text(s) for s in _both(p, HOUSEHOLD_TYPE))
         changed = matched & ((before == "脱贫户") & (now != "") & (now != "脱贫户")).to_numpy()
@@ -918,9 +935,18 @@ def dt108(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return out
 
 
-def _rewrite(p: Pair, field: str, rows: np.ndarray, before: pd.Series, now: pd.Series, note: str = "") -> pd.DataFrame:
+def _rewrite(
+    p: Pair, field: str, rows: np.ndarray, before: pd.Series, now: pd.Series, note: str = ""
+) -> pd.DataFrame:
     labels = p.cur.frame("households").index[rows]
-    message = f"{field}被改写{note}：" + _periods(p) + " " + before[labels].astype(object) + "，本期 " + now[labels].astype(object)
+    message = (
+        f"{field}被改写{note}："
+        + _periods(p)
+        + " "
+        + before[labels].astype(object)
+        + "，本期 "
+        + now[labels].astype(object)
+    )
     related = _related_previous(p, "households", p.cur_match()[rows], labels, {field: before[labels]})
     return p.cur.flag("households", labels, message, column=field, related=related)
 
@@ -945,16 +971,27 @@ def renumbered_people(ctx: AuditContext) -> pd.DataFrame:
         cur_m, prev_m = p.cur.frame("members"), p.prev.frame("members")
         if "姓名" in cur_m and "姓名" in prev_m:
             keys = []
-            for ctx_, frame, rows, hh in ((p.cur, cur_m, cur_new, p.cur_mh), (p.prev, prev_m, prev_gone, p.prev_mh)):
+            for ctx_, frame, rows, hh in (
+                (p.cur, cur_m, cur_new, p.cur_mh),
+                (p.prev, prev_m, prev_gone, p.prev_mh),
+            ):
                 birth = member_birth(ctx_)["birth"].iloc[rows].dt.strftime("%Y%m%d").fillna("")
                 name = text(frame["姓名"].iloc[rows])
-                key = pd.Series(hh[rows].astype(str), dtype=object) + "|" + name.to_numpy() + "|" + birth.to_numpy()
+                key = (
+                    pd.Series(hh[rows].astype(str), dtype=object)
+                    + "|"
+                    + name.to_numpy()
+                    + "|"
+                    + birth.to_numpy()
+                )
                 usable = (hh[rows] >= 0) & (name != "").to_numpy() & (birth != "").to_numpy()
                 keys.append(pd.DataFrame({"key": key.where(usable), "pos": rows}).dropna())
             found.append(_join(keys[0], keys[1]))
         if "人口编号" in cur_m and "人口编号" in prev_m:
             keys = [
-                pd.DataFrame({"key": text(frame["人口编号"].iloc[rows]).to_numpy(), "pos": rows}).query("key != ''")
+                pd.DataFrame({"key": text(frame["人口编号"].iloc[rows]).to_numpy(), "pos": rows}).query(
+                    "key != ''"
+                )
                 for frame, rows in ((cur_m, cur_new), (prev_m, prev_gone))
             ]
             found.append(_join(keys[0], keys[1]))
@@ -968,7 +1005,9 @@ def _join(cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
     cur = cur.drop_duplicates("key", keep=False)
     prev = prev.drop_duplicates("key", keep=False)
     joined = cur.merge(prev, on="key", suffixes=("_cur", "_prev"))
-    return pd.DataFrame({"cur": joined["pos_cur"].to_numpy(np.int64), "prev": joined["pos_prev"].to_numpy(np.int64)})
+    return pd.DataFrame(
+        {"cur": joined["pos_cur"].to_numpy(np.int64), "prev": joined["pos_prev"].to_numpy(np.int64)}
+    )
 
 
 @rule(
@@ -991,7 +1030,9 @@ def dt109(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     found = renumbered_people(ctx)
     members = ctx.frame("members")
     labels = members.index[found["cur"].to_numpy()]
-    old = pd.Series(person_keys(p.prev, "members").to_numpy(dtype=object)[found["prev"].to_numpy()], index=labels)
+    old = pd.Series(
+        person_keys(p.prev, "members").to_numpy(dtype=object)[found["prev"].to_numpy()], index=labels
+    )
     new = person_keys(ctx, "members")[labels].astype(object)
     message = (
         "同一人（户 " + _household_ids(ctx, "members", labels) + "，" + _person_names(ctx, labels) + "）" + _periods(p)
@@ -1067,7 +1108,9 @@ def dt111(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     labels = h.index[dropped]
     prev_h = p.prev.frame("households")
     category = (
-        _from_previous(p, text(prev_h[CATEGORY])) if CATEGORY in prev_h else pd.Series("监测对象", index=h.index)
+        _from_previous(p, text(prev_h[CATEGORY]))
+        if CATEGORY in prev_h
+        else pd.Series("监测对象", index=h.index)
     )
     message = (
         _periods(p) + "为监测对象（" + category[labels].where(category[labels] != "", "监测对象").astype(object)
@@ -1117,7 +1160,13 @@ def dt112(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         + _months(states["identified"][labels]) + "，风险 " + _risks(h, labels) + "）"
     )  # fmt: skip
     related = _related_previous(p, "households", prev_rows, labels)
-    return ctx.flag("households", labels, message, column=IDENTIFIED_AT if IDENTIFIED_AT in h else ELIMINATED, related=related)
+    return ctx.flag(
+        "households",
+        labels,
+        message,
+        column=IDENTIFIED_AT if IDENTIFIED_AT in h else ELIMINATED,
+        related=related,
+    )
 
 
 # ------------------------------------------------------------------------------------ transitions
