@@ -221,7 +221,7 @@ def test_dt104_removed_member_without_death_or_marriage(tmp_path):
     assert first["table"] == "previous.members" and first["file"].endswith("2017年.xlsx")
     assert first["severity"] == "info" and first["id_number"] == father
     assert first["message"] == (
-        "上一期（2017 年）户 H1 的成员 张父（之父，上一期75 岁）本期不在任何户中，该户仍在册；没有死亡记录，"
+        "上一期（2017 年）户 H1 的成员 张父（之父，上一期 75 岁）本期不在任何户中，该户仍在册；没有死亡记录，"
         "也不是婚嫁迁出"
     )
 
@@ -602,3 +602,30 @@ def test_xlsx_report_has_the_transition_table_and_its_chart(tmp_path):
         charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
         texts = "".join(archive.read(n).decode("utf-8") for n in charts)
     assert "上一期各状态的户本期去向" in texts
+
+
+def test_sample_next_year_plants_every_dt_rule_and_natural_changes_do_not_fire(tmp_path):
+    import pandas as pd
+
+    for args in (["--households", "400", "-o", str(tmp_path / "2017")],
+                 ["--previous-of", str(tmp_path / "2017"), "-o", str(tmp_path / "2018")]):  # fmt: skip
+        proc = cli("sample", *args)
+        assert proc.returncode == 0, proc.stderr
+    planted = pd.read_csv(tmp_path / "2018" / "planted.csv", dtype=str)
+    natural = pd.read_csv(tmp_path / "2018" / "natural.csv", dtype=str)
+    assert set(planted["rule"]) == {f"DT{n}" for n in range(101, 111)}  # DT111/112 need 2021+ columns
+    assert set(natural["change"]) == {"出生", "婚入", "死亡", "婚出", "脱贫"}
+    result = audit(
+        [str(p) for p in (tmp_path / "2018").glob("*.xlsx")],
+        previous=[str(p) for p in (tmp_path / "2017").glob("*.xlsx")],
+        select=["DT"],
+    )
+    findings = result.findings
+    keys = findings["household_id"].astype(str) + "|" + findings["id_number"].astype(str)
+    for item in planted.itertuples():
+        mine = findings[(findings["rule"] == item.rule) & keys.str.contains(item.key, regex=False)]
+        assert len(mine) == 1, (item.rule, item.key, findings[findings["rule"] == item.rule])
+        assert mine.iloc[0]["table"] == item.table
+    assert len(findings) == len(planted)  # nothing else: births, deaths, marriages and exits are quiet
+    assert not findings["id_number"].isin(natural["key"]).any()
+    assert result.transitions["households"]["new"] == 2 and result.transitions["households"]["removed"] == 1

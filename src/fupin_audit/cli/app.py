@@ -254,8 +254,9 @@ def _diagnose(err, result, warnings: list[str]) -> None:
     for diag in result.dataset.diagnostics:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
         colour = "red" if diag.level == "error" else "yellow"
+        where = f"{escape(where)}: " if where else ""  # a run-level diagnostic names no file
         err.print(
-            f"[{colour}]{diag.level}[/]: {escape(where)}: {escape(diag.message)}",
+            f"[{colour}]{diag.level}[/]: {where}{escape(diag.message)}",
             markup=True,
             highlight=False,
         )
@@ -449,6 +450,13 @@ def sample(
             "--partition-by", help="按该列写成 hive 分区 parquet：DIR/县=<县名>/<表>.parquet（只支持 县）"
         ),
     ] = None,
+    previous_of: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous-of",
+            help="写出 DIR 中样例县的下一年数据（自然增减 + 为每条 DT 规则植入的问题），与 DIR 用 --previous 比对",
+        ),
+    ] = None,
 ) -> None:
     """生成合成的县级数据集（任意规模），可为每条规则植入问题；可生成多县分区数据。"""
     from fupin_audit.report.atomic import atomic_open
@@ -470,10 +478,22 @@ def sample(
         err.print(f"写入 {out}（{counties} 个县，{rows} 行）")
         err.print(f"植入的问题清单：{out / '_planted.csv'}（{len(result.planted)} 条）")
         return
+    from fupin_audit.sample.snapshot import next_year, read_info, write_info
+
     out.mkdir(parents=True, exist_ok=True)
-    data = generate(households, seed=seed, year=year, defects=defects)
+    if previous_of is not None:
+        info = read_info(previous_of)
+        households, seed, year = int(info["households"]), int(info["seed"]), int(info["year"])
+        fmt, flat = SampleFormat(info["format"]), info["flat"]
+        if previous_of.resolve() == out.resolve():
+            raise ConfigError("--previous-of 与 --output 不能是同一个文件夹")
+        data = next_year(
+            generate(households, seed=seed, year=year, defects=bool(info["defects"])), defects=defects
+        )
+    else:
+        data = generate(households, seed=seed, year=year, defects=defects)
     if fmt is SampleFormat.xlsx:
-        path = out / f"样例_{households}户_{year}.xlsx"
+        path = out / f"样例_{households}户_{data.year}.xlsx"
         write_xlsx(data, path, flat=True if flat is None else flat)
         written = [path]
     elif fmt is SampleFormat.csv:
@@ -482,6 +502,14 @@ def sample(
         written = write_parquet(data, out, flat=bool(flat))
     with atomic_open(out / "planted.csv") as fh:
         data.planted.to_csv(fh, index=False)
+    if previous_of is not None:
+        with atomic_open(out / "natural.csv") as fh:
+            data.natural.to_csv(fh, index=False)
+        err.print(f"自然变化清单（DT 规则不应报告）：{out / 'natural.csv'}（{len(data.natural)} 条）")
+    info = {"households": households, "seed": seed, "year": data.year, "format": fmt.value, "flat": flat,
+            "defects": defects}  # fmt: skip
+    if previous_of is None:
+        write_info(out, **info)
     for path in written:
         err.print(f"写入 {path}")
     err.print(f"植入的问题清单：{out / 'planted.csv'}（{len(data.planted)} 条）")

@@ -695,7 +695,7 @@ def dt104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     ages = _ages(p.prev)
     message = (
         _periods(p) + "户 " + _household_ids(p.prev, "members", labels) + " 的成员 " + _person_names(p.prev, labels)
-        + "（" + _relations(p.prev, labels) + "，上一期" + _age_texts(ages[labels]) + "）本期不在任何户中，该户仍在册；"
+        + "（" + _relations(p.prev, labels) + "，上一期 " + _age_texts(ages[labels]) + "）本期不在任何户中，该户仍在册；"
         + ("没有死亡记录，也不是婚嫁迁出" if p.death_source else "两期数据都没有死亡名单或死亡日期，也不是婚嫁迁出")
     )  # fmt: skip
     return _on_previous(p.prev.flag("members", labels, message, column=ID))
