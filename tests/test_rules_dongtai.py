@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import json
-import zipfile
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
