@@ -26,6 +26,8 @@ class Source:
     note: str = ""  # e.g. the roster 类别 taken from the sheet name
     positions: dict[str, int] = field(default_factory=dict)  # header as written → 0-based column in the sheet
     input: str = ""  # the input file read, when `file` names the original it was converted from
+    era: str = ""  # "monitoring" for a 防返贫监测 export (户类型/监测对象类别 columns), else ""
+    derived: dict[str, str] = field(default_factory=dict)  # field → how it was derived (e.g. from 户类型)
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Dataset:
     flat_conflicts: pd.DataFrame | None = None  # DQ036: rows of a flat export that disagree
     title_years: dict[int, int] = field(default_factory=dict)  # source → year read from a title row
     seconds: dict[str, float] = field(default_factory=dict)  # time spent reading and validating
+    # source → the export date of a "导出时间：YYYY-MM-DD" title row (the reference date, MONITORING.md C6)
+    title_dates: dict[int, object] = field(default_factory=dict)
 
     def rows_read(self) -> dict[str, int]:
         return {kind: len(table) for kind, table in self.tables.items()}

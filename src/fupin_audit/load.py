@@ -36,13 +36,44 @@ from fupin_audit.errors import ConfigError, InputError
 from fupin_audit.io.header import locate_header, normalise_header
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
+from fupin_audit.schema.derive import derive_fields
+from fupin_audit.schema.fields import EMPTY_MARKERS
 from fupin_audit.schema.models import MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import validate_table
 from fupin_audit.workers import available_workers
 
 # Fields shared by a flat export's household part and member part.
-SHARED_FIELDS = ("省", "市", "县", "乡", "村", "年度", "户编号")
+SHARED_FIELDS = ("省", "市", "县", "乡", "村", "自然村", "年度", "户编号")
 _TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+# "导出时间：2023-12-18" (also 数据时间, 截止日期…) in a title row: the export's reference date.
+_TITLE_DATE = re.compile(
+    r"(?:导出|数据|统计|截止|截至|生成)(?:时间|日期)?\s*[:：]?\s*((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
+)
+# Columns of a 防返贫监测 export (2021–2026) that tell its era; MONITORING.md §1.
+MONITORING_MARKERS = ("户类型", "监测对象类别")
+# Required columns of a monitoring-era sheet: its exports no longer carry 贫困户属性, 脱贫状态, 主要致贫原因
+# (MONITORING.md C3), and real exports drop 姓名 or 人均纯收入 from subsets; what identifies the record stays.
+MONITORING_REQUIRED = {
+    "households": ("户编号",),
+    "members": ("户编号", "证件号码"),
+}
+# A required column that need not be in the file when another gives it: 性别 is in every 18-digit ID.
+DERIVABLE = {"性别": "证件号码"}
+# Columns that carry nothing to check and need no mention (an export's own row counter).
+IGNORED_HEADERS = frozenset({"序号", "编号", "行号", "No", "NO", "no", "No.", "列1"})
+# The measure columns of a monitoring-era household row (MONITORING.md C1): each holds zero or more
+# measures, which also become rows of the measures table. 公益岗位帮扶 and 公益性岗位帮扶 are one column.
+MEASURE_COLUMNS = (
+    "产业帮扶", "就业帮扶", "公益岗位帮扶", "健康帮扶", "教育帮扶", "义务教育保障", "金融帮扶", "社会帮扶",
+    "综合保障", "住房安全保障", "饮水安全保障", "搬迁", "基础设施建设", "生产生活条件改善",
+)  # fmt: skip
+# A second column for a field that has an "after elimination" twin is that twin: the 监测对象信息 export
+# repeats 风险是否已消除 in its 风险消除后 block.
+AFTER_ELIMINATION = "风险消除后"
+
+
+EMPTY_TEXTS = sorted(EMPTY_MARKERS)
+MEASURE_SEPARATORS = r"[,，、;；]+"
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,23 @@ def alias_index() -> dict[str, dict[str, str]]:
 
 
 @cache
+def ambiguous_headers() -> dict[str, dict[str, tuple[str, ...]]]:
+    """kind → {normalised header → every field it could be} for headers that could be two fields of
+    one table (致贫原因: 主要致贫原因 or 次要致贫原因); the first is the one taken."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for kind, model in MODELS.items():
+        seen: dict[str, list[str]] = {}
+        for field, spec in model.specs().items():
+            for variant in dict.fromkeys((field, *spec.aliases)):
+                fields = seen.setdefault(normalise_header(variant)[0], [])
+                if field not in fields:
+                    fields.append(field)
+        out[kind] = {name: tuple(fields) for name, fields in seen.items() if len(fields) > 1}
+    out["flat"] = {**out["households"], **out["members"]}
+    return out
+
+
+@cache
 def _known_headers() -> frozenset[str]:
     return frozenset(name for names in alias_index().values() for name in names)
 
@@ -128,6 +176,20 @@ def classify(sheet: str, file: str, names: Sequence[str]) -> str | None:
 
 def _fields_of(kind: str, names: Sequence[str]) -> set[str]:
     return {f for n in names if n and (f := canonical(kind, n))}
+
+
+def is_monitoring_export(names: Sequence[str]) -> bool:
+    """A 防返贫监测 export (2021–2026): it has 户类型 or 监测对象类别 (MONITORING.md §1)."""
+    return any(canonical("households", n) in MONITORING_MARKERS for n in names if n)
+
+
+def monitoring_overrides(names: Sequence[str]) -> dict[str, str]:
+    """In a monitoring-era export a lone 致贫原因1 (致贫原因2) column is 致贫/返贫风险1 (2), not the
+    2014–2020 主要致贫原因 (MONITORING.md §4)."""
+    if any(canonical("households", n) == "致贫返贫风险1" for n in names if n):
+        return {}
+    moved = {"主要致贫原因": "致贫返贫风险1", "次要致贫原因": "致贫返贫风险2"}
+    return {n: moved[f] for n in names if n and (f := canonical("households", n)) in moved}
 
 
 def is_flat_export(kind: str, fields: set[str]) -> bool:
@@ -176,6 +238,7 @@ class Loader:
         self.missing: list[tuple[int, str]] = []
         self.conflicts: list[pd.DataFrame] = []
         self.title_years: dict[int, int] = {}
+        self.title_dates: dict[int, pd.Timestamp] = {}
         self.seconds: dict[str, float] = {}
         self._reading = ""  # the input file being read
 
@@ -202,6 +265,7 @@ class Loader:
             flat,
             self.title_years,
             self.seconds,
+            self.title_dates,
         )
 
     # -- one file ---------------------------------------------------------------------------------
@@ -263,21 +327,52 @@ class Loader:
             return
         first_source = len(self.sources)
         positions = {text: i for i, text in enumerate(written) if text and text not in ("",)}
+        era = "monitoring" if is_monitoring_export(names) else ""
+        overrides = monitoring_overrides(names) if era else {}
+        flat = kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names))
+        mapping = "flat" if flat else kind
+        self._report_columns(sheet, mapping, names, written, body, overrides)
         for origin, rows in _origins(sheet, body, names):
-            if kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names)):
-                frame, headers, unit_of, ignored = _map_columns("flat", rows, names, written, units)
+            if flat:
+                frame, headers, unit_of, ignored = _map_columns(
+                    "flat", rows, names, written, units, overrides
+                )
                 for message in ignored:
                     self._note("warning", message, origin)
-                self._split_flat(origin, frame, headers, unit_of)
+                self._split_flat(origin, frame, headers, unit_of, era)
             else:
-                self._single(origin, kind, rows, names, written, units)
+                self._single(origin, kind, rows, names, written, units, era, overrides)
         for src in range(first_source, len(self.sources)):
             self.sources[src].positions = positions
             if layout is not None:
                 self._title_year(sheet.grid, layout.header_rows[0], src)
 
-    def _single(self, sheet: RawSheet, kind: str, body: pd.DataFrame, names, written, units) -> None:
-        frame, headers, unit_of, ignored = _map_columns(kind, body, names, written, units)
+    def _report_columns(
+        self, sheet: RawSheet, kind: str, names: list, written: list, body: pd.DataFrame, overrides: dict
+    ) -> None:
+        """Once per sheet: the columns that map to no field (never dropped silently: they are listed
+        with their letters) and the headers that could be two fields (which one was taken)."""
+        unknown, unsure = [], []
+        ambiguous = ambiguous_headers()[kind]
+        for position in (c for c in body.columns if c != ROW_COLUMN):
+            name = names[position] if position < len(names) else ""
+            if not name or name in IGNORED_HEADERS or name in PROVENANCE:
+                continue
+            shown = f"{column_letter(position)}“{_written(written, position, name)}”"
+            if name not in overrides and canonical(kind, name) is None:
+                unknown.append(shown)
+            elif name in ambiguous and name not in overrides:
+                fields = ambiguous[name]
+                unsure.append(f"{shown} 可能是 {'或'.join(fields)}，按 {canonical(kind, name)} 检查")
+        if unknown:
+            self._note("info", f"未识别的列（未参与检查）：{'、'.join(unknown)}", sheet)
+        for text in unsure:
+            self._note("info", f"列 {text}", sheet)
+
+    def _single(
+        self, sheet: RawSheet, kind: str, body: pd.DataFrame, names, written, units, era="", overrides=None
+    ) -> None:
+        frame, headers, unit_of, ignored = _map_columns(kind, body, names, written, units, overrides or {})
         for message in ignored:
             self._note("warning", message, sheet)
         if kind == "rosters" and "类别" not in frame:
@@ -285,7 +380,7 @@ class Loader:
             if category:
                 frame["类别"] = category
                 headers["类别"] = f"（工作表名：{sheet.sheet or Path(sheet.file).name}）"
-        src = self._add_source(Source(sheet.file, sheet.sheet, kind, headers, unit_of, len(frame)))
+        src = self._add_source(Source(sheet.file, sheet.sheet, kind, headers, unit_of, len(frame), era=era))
         self._add_part(kind, frame, src)
 
     def _note(self, level: str, message: str, sheet: RawSheet) -> None:
@@ -298,20 +393,31 @@ class Loader:
 
     def _add_part(self, kind: str, frame: pd.DataFrame, src: int) -> None:
         frame[SOURCE_COLUMN] = np.int32(src)
-        required = [f for f, spec in MODELS[kind].specs().items() if spec.required]
-        self.missing.extend((src, f) for f in required if f not in self.sources[src].headers)
+        source = self.sources[src]
+        required = required_fields(kind, source)
+        self.missing.extend(
+            (src, f)
+            for f in required
+            if f not in source.headers and DERIVABLE.get(f, "\0") not in source.headers
+        )
         self.parts.append(_Part(kind, frame, src))
 
     def _title_year(self, grid: pd.DataFrame, header_row: int, src: int) -> None:
         for row in range(header_row):
             text = " ".join(grid.iloc[row].astype(str))
-            if match := _TITLE_YEAR.search(text):
+            if src not in self.title_dates and (found := _TITLE_DATE.search(text)):
+                try:
+                    self.title_dates[src] = pd.Timestamp(*(int(g) for g in found.groups()))
+                except ValueError:
+                    pass  # an impossible date in a title is no reference date
+            if src not in self.title_years and (match := _TITLE_YEAR.search(text)):
                 self.title_years[src] = int(match.group(1))
-                return
+        if src not in self.title_years and src in self.title_dates:
+            self.title_years[src] = self.title_dates[src].year
 
     # -- flat member-level export --------------------------------------------------------------
 
-    def _split_flat(self, sheet: RawSheet, frame: pd.DataFrame, headers: dict, units: dict) -> None:
+    def _split_flat(self, sheet: RawSheet, frame: pd.DataFrame, headers: dict, units: dict, era: str = "") -> None:
         member_specs, household_specs = Member.specs(), Household.specs()
         household_cols = [
             c
@@ -325,10 +431,12 @@ class Loader:
         hh_headers = {c: headers[c] for c in household_cols if c in headers}
         mem_headers = dict(headers)  # every header, so findings about household columns name them as written
         hh_src = self._add_source(
-            Source(sheet.file, sheet.sheet, "households", hh_headers, _subset(units, hh_headers), flat=True)
+            Source(
+                sheet.file, sheet.sheet, "households", hh_headers, _subset(units, hh_headers), flat=True, era=era
+            )
         )
         mem_src = self._add_source(
-            Source(sheet.file, sheet.sheet, "members", mem_headers, dict(units), len(frame), True)
+            Source(sheet.file, sheet.sheet, "members", mem_headers, dict(units), len(frame), True, era=era)
         )
         households = frame[[*household_cols, ROW_COLUMN]]
         if "户编号" in frame:
@@ -343,6 +451,7 @@ class Loader:
 
     def _assemble(self) -> dict[str, Table]:
         tables: dict[str, Table] = {}
+        self._measure_parts()
         for kind in TABLE_KINDS:
             parts = [p for p in self.parts if p.kind == kind]
             if not parts:
@@ -356,10 +465,45 @@ class Loader:
                     present_in.setdefault(field, set()).add(part.source)
                 for field, unit in source.units.items():
                     units.setdefault(field, {})[part.source] = unit
-            typed, problems = validate_table(kind, raw, units, present_in)
+            optional_in = {
+                field: {p.source for p in parts if field not in required_fields(kind, self.sources[p.source])}
+                for field, spec in MODELS[kind].specs().items()
+                if spec.required
+            }
+            typed, problems = validate_table(kind, raw, units, present_in, optional_in)
             fields = frozenset(f for f in present_in if f in MODELS[kind].specs())
             tables[kind] = Table(kind, typed, raw, fields, problems)
+        derive_fields(tables, self.sources)
         return tables
+
+    def _measure_parts(self) -> None:
+        """Rows of the measures table from the measure columns of monitoring-era household rows: one
+        row per value, located at the household's row and the measure's column (MONITORING.md C1)."""
+        for part in [p for p in self.parts if p.kind == "households"]:
+            source = self.sources[part.source]
+            for column in (c for c in MEASURE_COLUMNS if c in part.frame):
+                frame = measure_rows(part.frame, column)
+                if frame.empty:
+                    continue
+                header = source.headers.get(column, column)
+                src = self._add_source(
+                    Source(
+                        source.file,
+                        source.sheet,
+                        "measures",
+                        {"措施类型": header, "内容": header, **_subset(source.headers, dict.fromkeys(SHARED_FIELDS))},
+                        rows=len(frame),
+                        flat=True,
+                        era=source.era,
+                        note=f"由户表“{header}”列拆分",
+                    )
+                )
+                self.sources[src].input = source.input
+                self.sources[src].positions = source.positions
+                if part.source in self.title_years:
+                    self.title_years[src] = self.title_years[part.source]
+                frame[SOURCE_COLUMN] = np.int32(src)
+                self.parts.append(_Part("measures", frame, src))
 
 
 # Columns `fupin-audit convert` adds: the file, sheet and row each row was read from.
@@ -385,6 +529,31 @@ def _origins(sheet: RawSheet, body: pd.DataFrame, names: list[str]):
         yield replace(sheet, file=origin_file, sheet=origin_sheet), rows.loc[labels]
 
 
+def required_fields(kind: str, source: Source) -> list[str]:
+    """The columns a sheet must have: the model's required fields, fewer for a monitoring-era export."""
+    required = [f for f, spec in MODELS[kind].specs().items() if spec.required]
+    if source.era == "monitoring" and kind in MONITORING_REQUIRED:
+        return [f for f in required if f in MONITORING_REQUIRED[kind]]
+    if source.flat and kind == "households":
+        return [f for f in required if f != "家庭人口数"]  # the member rows give the size
+    return required
+
+
+def measure_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One measures-table row per value of a multi-valued measure cell (split on ,，、;；)."""
+    text = frame[column].fillna("").astype(str).str.strip()
+    filled = ~text.isin(["", *EMPTY_TEXTS])
+    if not filled.any():
+        return pd.DataFrame()
+    values = text[filled].str.split(MEASURE_SEPARATORS, regex=True).explode().str.strip()
+    values = values[~values.isin(["", *EMPTY_TEXTS])]
+    keep = [c for c in (*SHARED_FIELDS, ROW_COLUMN) if c in frame]
+    rows = frame.loc[values.index, keep].reset_index(drop=True)
+    rows["措施类型"] = column
+    rows["内容"] = values.to_numpy()
+    return rows
+
+
 def _subset(units: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in units.items() if k in headers}
 
@@ -401,7 +570,12 @@ def _data_rows(grid: pd.DataFrame, layout) -> pd.DataFrame:
 
 
 def _map_columns(
-    kind: str, body: pd.DataFrame, names: list[str], written: list[str], units: dict[int, str]
+    kind: str,
+    body: pd.DataFrame,
+    names: list[str],
+    written: list[str],
+    units: dict[int, str],
+    overrides: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[str]]:
     """Rename positional columns to canonical fields; unknown headers keep their own (normalised) name.
     The last item: a warning per column left out because an earlier column already gives its field
@@ -412,10 +586,18 @@ def _map_columns(
     taken: set[str] = set()
     used_at: dict[str, int] = {}
     ignored: list[str] = []
+    merged: dict[int, str] = {}  # position → measure field it adds its values to
+    overrides = overrides or {}
+    specs = MODELS["households"].specs()
     data_columns = [c for c in body.columns if c != ROW_COLUMN]
     for position in data_columns:
         name = names[position] if position < len(names) else ""
-        field = canonical(kind, name) if name else None
+        field = (overrides.get(name) or canonical(kind, name)) if name else None
+        twin = f"{AFTER_ELIMINATION}{field}"
+        if field and field in used_at and twin in specs and twin not in used_at:
+            field = twin  # the 风险消除后 block's own 风险是否已消除
+        if field and field in used_at and field in MEASURE_COLUMNS:
+            merged[position] = field  # 公益性岗位帮扶 beside 公益岗位帮扶: one column, both values count
         label = field if field and field not in taken else (name or f"列{position + 1}")
         while label in taken:
             label += "#2"
@@ -426,7 +608,7 @@ def _map_columns(
             used_at[field] = position
             if position in units:
                 unit_of[field] = units[position]
-        elif field and field in used_at:
+        elif field and field in used_at and position not in merged:
             first = used_at[field]
             ignored.append(
                 f"第 {column_letter(position)} 列“{_written(written, position, name)}”与第 {column_letter(first)} 列"
@@ -434,6 +616,12 @@ def _map_columns(
                 "这一列的内容未参与检查"
             )
     frame = body.rename(columns=columns)
+    for position, field in merged.items():
+        label = columns[position]
+        both = frame[[field, label]].fillna("").astype(str)
+        joined = both[field].str.strip() + "," + both[label].str.strip()
+        frame[field] = joined.str.strip(",").replace("", None)
+        frame = frame.drop(columns=[label])
     return frame, headers, unit_of, ignored
 
 

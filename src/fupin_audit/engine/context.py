@@ -113,8 +113,40 @@ class AuditContext:
         return self.cached("run_year", compute)
 
     def reference_date(self, kind: str) -> pd.Series:
-        """31 December of the data year: ages and 'future' dates are judged there, never at today."""
+        """The export date of a "导出时间" title row, else 31 December of the data year: ages and
+        'future' dates are judged there, never at today (MONITORING.md C6)."""
 
+        def compute() -> pd.Series:
+            dated = self._december_31(kind)
+            if not self.dataset.title_dates:
+                return dated
+            exported = self.frame(kind)[SOURCE_COLUMN].map(self.dataset.title_dates)
+            return pd.to_datetime(exported).astype(dated.dtype).fillna(dated).rename(dated.name)
+
+        return self.cached(f"{kind}.reference_date", compute)
+
+    def reference_month(self, kind: str) -> pd.Series:
+        """The reference date as YYYYMM (Int64), for month arithmetic on 识别监测时间 and the like."""
+
+        def compute() -> pd.Series:
+            dates = self.reference_date(kind)
+            return (dates.dt.year * 100 + dates.dt.month).astype("Int64")
+
+        return self.cached(f"{kind}.reference_month", compute)
+
+    def era(self) -> str:
+        """"monitoring" when the data is a 防返贫监测 export (户类型/监测对象类别 columns) or its year is
+        2021 or later, else "" (2014–2020 建档立卡). Rules declare the era they apply to."""
+
+        def compute() -> str:
+            if any(s.era == "monitoring" for s in self.dataset.sources):
+                return "monitoring"
+            year = self.run_year()
+            return "monitoring" if year is not None and year >= 2021 else ""
+
+        return self.cached("era", compute)
+
+    def _december_31(self, kind: str) -> pd.Series:
         def compute() -> pd.Series:
             year = self.data_year(kind)
             # One date per distinct year (a handful), taken back to the rows.
@@ -127,7 +159,7 @@ class AuditContext:
             ]
             return pd.Series(per_row, index=year.index, dtype=dates.dtype, name=year.name)
 
-        return self.cached(f"{kind}.reference_date", compute)
+        return self.cached(f"{kind}.december_31", compute)
 
     def ages(self, kind: str, birth: pd.Series) -> pd.Series:
         """Whole years of age at the reference date (NA when the birth date or year is unknown)."""
@@ -252,6 +284,18 @@ _IDENTITY_FIELDS: dict[str, list[tuple[str, str]]] = {
         ("village", "村"),
     ],
     "rosters": [("id_number", "证件号码")],
+    "work": [
+        ("household_id", "户编号"),
+        ("id_number", "证件号码"),
+        ("township", "乡"),
+        ("village", "村"),
+    ],
+    "work_plans": [
+        ("household_id", "户编号"),
+        ("id_number", "证件号码"),
+        ("township", "乡"),
+        ("village", "村"),
+    ],
 }
 
 

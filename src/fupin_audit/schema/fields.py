@@ -34,6 +34,7 @@ class Kind(StrEnum):
     NUMBER = "number"
     DATE = "date"
     YEAR = "year"
+    MONTH = "month"  # a calendar month, kept as the integer YYYYMM (识别监测时间 202304)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,11 @@ def Year(*aliases: str, required: bool = False, household_level: bool = False) -
     return Spec(Kind.YEAR, aliases, required, household_level=household_level)
 
 
+def Month(*aliases: str, required: bool = False, household_level: bool = False) -> Spec:
+    """A month such as 识别监测时间: 202304, 2023-04, 2023年4月, 2023.04, or a full date (its month)."""
+    return Spec(Kind.MONTH, aliases, required, household_level=household_level)
+
+
 # ---------------------------------------------------------------------------------------------
 # Shared lexical rules (used by both parsers)
 
@@ -124,6 +130,8 @@ _DATE_YMD = re.compile(
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _DATE_SERIAL = re.compile(r"^(\d{5})(?:\.\d+)?$")
 _YEAR_ONLY = re.compile(r"^(\d{4})(?:年|\.0+)?$")
+# A month without a day: 202304, 2023-04, 2023/4, 2023.04, 2023年4月 (首次识别时间 "2013年12月").
+_MONTH_ONLY = re.compile(r"^(\d{4})(?:\s*[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))$")
 
 DQ_EMPTY, DQ_CODE, DQ_NUMBER, DQ_DATE = "DQ002", "DQ003", "DQ004", "DQ005"
 
@@ -172,8 +180,21 @@ def _scalar_year(text: str) -> int | None:
     if m := _YEAR_ONLY.match(clean_text(text)):
         year = int(m.group(1))
         return year if MIN_YEAR <= year <= MAX_YEAR else None
+    if (month := _scalar_month(text)) is not None:
+        return month // 100
     date = _scalar_date(text)
     return date.year if date else None
+
+
+def _scalar_month(text: str) -> int | None:
+    """YYYYMM of a month or of a date's month; None when neither."""
+    text = clean_text(text)
+    if m := _MONTH_ONLY.match(text):
+        year, month = int(m.group(1)), int(m.group(2) or m.group(3))
+        ok = MIN_YEAR <= year <= MAX_YEAR and 1 <= month <= 12
+        return year * 100 + month if ok else None
+    date = _scalar_date(text)
+    return date.year * 100 + date.month if date else None
 
 
 def _range_text(spec: Spec) -> str:
@@ -229,6 +250,11 @@ def parse_scalar(spec: Spec, name: str, raw: object) -> object:
         if year is None:
             raise FieldProblem(DQ_DATE, f"{name} “{text}” 不是有效年份")
         return year
+    if kind is Kind.MONTH:
+        month = _scalar_month(text)
+        if month is None:
+            raise FieldProblem(DQ_DATE, f"{name} “{text}” 不是有效年月（应为 YYYYMM，如 202304）")
+        return month
     return clean_text(text)
 
 
@@ -403,6 +429,9 @@ _RE2 = {
     _DATE_COMPACT: r"^(?P<g0>[0-9]{4})(?P<g1>[0-9]{2})(?P<g2>[0-9]{2})$",
     _DATE_SERIAL: r"^(?P<g0>[0-9]{5})(?:\.[0-9]+)?$",
     _YEAR_ONLY: r"^(?P<g0>[0-9]{4})(?:年|\.0+)?$",
+    _MONTH_ONLY: (
+        f"^(?P<g0>[0-9]{{4}})(?:{_S}[-/.年]{_S}(?P<g1>[0-9]{{1,2}}){_S}月?|(?P<g2>[0-9]{{2}}))$"
+    ),
 }
 
 
@@ -449,7 +478,23 @@ def _vector_years(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series
     clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
     plain = pd.to_numeric(_extract(clean, _YEAR_ONLY)[0], errors="coerce")
     plain = plain.where(plain.between(MIN_YEAR, MAX_YEAR))
+    months = _vector_months(texts, clean, dates=False)
+    plain = plain.fillna((months // 100).astype("float64"))
     return plain.fillna(_vector_dates(texts, clean).dt.year).astype("Int64")
+
+
+def _vector_months(texts: pd.Series, clean: pd.Series | None = None, *, dates: bool = True) -> pd.Series:
+    """YYYYMM per text (Int64, NA when not a month); `dates`: also take a full date's month."""
+    clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
+    parts = _extract(clean, _MONTH_ONLY)
+    year, month, compact = (pd.to_numeric(parts[g], errors="coerce") for g in range(3))
+    month = month.fillna(compact)
+    ok = year.between(MIN_YEAR, MAX_YEAR) & month.between(1, 12)
+    value = (year * 100 + month).where(ok)
+    if dates:
+        full = _vector_dates(texts, clean)
+        value = value.fillna((full.dt.year * 100 + full.dt.month).astype("float64"))
+    return value.astype("Int64")
 
 
 def _nearest(spec: Spec, text: str) -> str:
@@ -535,6 +580,12 @@ def _on_unique(spec: Spec, name: str, texts: pd.Series, clean: pd.Series, empty:
         out = _vector_years(texts, clean)
         bad = out.isna() & ~empty
         verdicts.set(bad, DQ_DATE, [f"{name} “{t}” 不是有效年份" for t in texts[bad]])
+    elif kind is Kind.MONTH:
+        out = _vector_months(texts, clean)
+        bad = out.isna() & ~empty
+        verdicts.set(
+            bad, DQ_DATE, [f"{name} “{t}” 不是有效年月（应为 YYYYMM，如 202304）" for t in texts[bad]]
+        )
     elif values:
         out = clean.where(~empty)
     if spec.required:

@@ -39,12 +39,15 @@ def validate_table(
     raw: pd.DataFrame,
     units: dict[str, dict[int, str]] | None = None,
     present_in: dict[str, set[int]] | None = None,
+    optional_in: dict[str, set[int]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed frame + problems frame (index = row label of `raw`).
 
     `units`: field → {source index → unit written in that source's header} (元 vs 万元).
     `present_in`: field → the sources that have the column; other sources' rows are not reported
     as empty (their missing column is DQ001's business).
+    `optional_in`: required field → the sources where it is not required (a monitoring-era export's
+    贫困户属性): their empty cells are not DQ002.
     """
     specs = MODELS[kind].specs()
     typed = raw.copy(deep=False)  # copy-on-write: the typed columns replace, never touch, the raw ones
@@ -52,7 +55,7 @@ def validate_table(
 
     def one(name: str) -> tuple[str, pd.Series | np.ndarray, pd.DataFrame | None]:
         values, problems = _validate_column(specs[name], name, raw, units)
-        return name, values, _reported(problems, name, sources, present_in, raw.index)
+        return name, values, _reported(problems, name, sources, present_in, raw.index, optional_in)
 
     # Columns are independent and mostly arrow work (the GIL is released): on several threads.
     problems: list[pd.DataFrame] = []
@@ -87,6 +90,7 @@ def _reported(
     sources: np.ndarray | None,
     present_in: dict[str, set[int]] | None,
     index: pd.Index,
+    optional_in: dict[str, set[int]] | None = None,
 ) -> pd.DataFrame | None:
     """The problems of one column as rows of the problems frame (None when there are none). A row of
     a source that lacks the column is not reported as empty: the missing column is DQ001's business."""
@@ -96,6 +100,8 @@ def _reported(
         return None
     if sources is not None and name in present_in:
         bad &= np.isin(sources, list(present_in[name])) | (codes != PROBLEM_CODES.index(DQ_EMPTY))
+    if sources is not None and optional_in and optional_in.get(name):
+        bad &= ~np.isin(sources, list(optional_in[name])) | (codes != PROBLEM_CODES.index(DQ_EMPTY))
     if not bad.any():
         return None
     rows = np.flatnonzero(bad)

@@ -1,0 +1,97 @@
+"""Fields a table lacks but another column of the same row states in other words (MONITORING.md C2, C4).
+
+A 2021–2026 monitoring export has no 脱贫状态, 是否监测对象 or 是否享受低保 columns; it says the same things
+as 户类型 = 脱贫户, a non-empty 监测对象类别 and 享受低保政策情况 = 农村低保. Deriving the older field lets
+every rule written for it (IN001 on 脱贫户, LG102, DQ055) run on the newer data unchanged. A derived
+field is filled only where the file has no column of its own; findings about it name the column it came
+from (its header and cell), so an auditor is pointed at what the file really says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fupin_audit.dataset import SOURCE_COLUMN, Source, Table
+from fupin_audit.schema.codes import code_list
+
+
+@dataclass(frozen=True)
+class Derivation:
+    kind: str
+    field: str  # the field filled in
+    source_field: str  # the column it is read from
+    how: str  # said in the schema docs and kept on the source
+    compute: Callable[[pd.Series], pd.Series]  # typed source column → typed values (NA = unknown)
+
+
+def _exited(household_type: pd.Series) -> pd.Series:
+    values = np.where(household_type.astype(object) == "脱贫户", "已脱贫", None)
+    categories = list(code_list("脱贫状态").values)
+    return pd.Series(pd.Categorical(values, categories=categories), index=household_type.index)
+
+
+def _filled(category: pd.Series) -> pd.Series:
+    return category.notna().astype("boolean")
+
+
+def _receives(*labels: str) -> Callable[[pd.Series], pd.Series]:
+    def compute(status: pd.Series) -> pd.Series:
+        return status.astype(object).isin(labels).astype("boolean").where(status.notna())
+
+    return compute
+
+
+def _negated(flag: pd.Series) -> pd.Series:
+    return ~flag.astype("boolean")
+
+
+DERIVATIONS = (
+    Derivation("households", "脱贫状态", "户类型", "户类型 = 脱贫户 → 已脱贫", _exited),
+    Derivation("households", "是否监测对象", "监测对象类别", "监测对象类别非空 → 是", _filled),
+    Derivation("households", "是否解决安全饮用水", "饮水困难", "饮水困难 = 否 → 是", _negated),
+    Derivation(
+        "members", "是否享受低保", "享受低保政策情况", "城市低保/农村低保 → 是", _receives("城市低保", "农村低保")
+    ),
+    Derivation(
+        "members",
+        "是否特困供养人员",
+        "享受特困供养政策情况",
+        "城市特困/农村特困 → 是",
+        _receives("城市特困", "农村特困"),
+    ),
+)
+
+
+def derive_fields(tables: dict[str, Table], sources: list[Source]) -> None:
+    """Fill each derivable field for the rows of sources that lack its column (in place)."""
+    for rule in DERIVATIONS:
+        table = tables.get(rule.kind)
+        if table is None or rule.source_field not in table.fields:
+            continue
+        lacking = [
+            i
+            for i, s in enumerate(sources)
+            if s.kind == rule.kind and rule.field not in s.headers and rule.source_field in s.headers
+        ]
+        if not lacking:
+            continue
+        rows = table.data[SOURCE_COLUMN].isin(lacking).to_numpy()
+        derived = rule.compute(table.data[rule.source_field])
+        if rule.field in table.data:
+            values = derived.where(rows, table.data[rule.field].astype(derived.dtype))
+        else:
+            values = derived.where(rows)
+        table.data[rule.field] = values.astype(derived.dtype)
+        raw_source = table.raw[rule.source_field]
+        if rule.field in table.raw:
+            table.raw[rule.field] = table.raw[rule.field].where(~rows, raw_source)
+        else:
+            table.raw[rule.field] = raw_source.where(rows)
+        table.fields = table.fields | {rule.field}
+        for i in lacking:
+            sources[i].headers[rule.field] = sources[i].headers[rule.source_field]
+            sources[i].derived[rule.field] = rule.how
