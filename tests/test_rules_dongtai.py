@@ -629,3 +629,18 @@ def test_sample_next_year_plants_every_dt_rule_and_natural_changes_do_not_fire(t
     assert len(findings) == len(planted)  # nothing else: births, deaths, marriages and exits are quiet
     assert not findings["id_number"].isin(natural["key"]).any()
     assert result.transitions["households"]["new"] == 2 and result.transitions["households"]["removed"] == 1
+
+
+def test_same_year_exports_in_the_wrong_order_are_an_error(tmp_path):
+    def export(name, date, rows):
+        return write_xlsx(tmp_path / name, {"户信息": rows}, title=f"监测对象信息 导出时间：{date}")
+
+    june = export("6月.xlsx", "2023-06-30", [hh("H1", 2023), hh("H2", 2023)])
+    march = export("3月.xlsx", "2023-03-31", [hh("H1", 2023)])
+    wrong = audit([str(march)], previous=[str(june)], select=["DT101"])
+    errors = [d.message for d in wrong.dataset.diagnostics if d.level == "error"]
+    assert any("上一期数据导出时间 2023-06-30 晚于本期 2023-03-31" in m for m in errors), errors
+    assert outcome(wrong, "DT101").status == "skipped"
+    right = audit([str(june)], previous=[str(march)], select=["DT101"])
+    assert outcome(right, "DT101").status == "ran"
+    assert not [d for d in right.dataset.diagnostics if d.level == "error"]

@@ -278,6 +278,17 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
                     "error", f"上一期数据年度 {prev_year} 晚于本期 {cur_year}（--previous 应是较早的一期）"
                 )
             )
+        exported = [
+            max((pd.Timestamp(d).strftime("%Y-%m-%d") for d in c.dataset.title_dates.values()), default=None)
+            for c in (ctx, prev)
+        ]
+        if cur_year == prev_year and None not in exported and exported[1] > exported[0]:
+            out.append(
+                Diagnostic(
+                    "error",
+                    f"上一期数据导出时间 {exported[1]} 晚于本期 {exported[0]}（--previous 应是较早的一期）",
+                )
+            )
         counties = [_counties(c) for c in (ctx, prev)]
         if counties[0] and counties[1] and not counties[0] & counties[1]:
             out.append(
@@ -607,10 +618,21 @@ def _newborn(ctx: AuditContext, p: Pair) -> np.ndarray:
     (so that it could not be in it)."""
     ages = _ages(ctx)
     young = (ages == 0).fillna(False).to_numpy(dtype=bool)
-    if p.prev_year is not None:
+    before = _reference(p.prev)
+    if before is not None:
         born = member_birth(ctx)["birth"]
-        young |= (born > pd.Timestamp(p.prev_year, 12, 31)).fillna(False).to_numpy(dtype=bool)
+        young |= (born > before).fillna(False).to_numpy(dtype=bool)
     return young
+
+
+def _reference(ctx: AuditContext) -> pd.Timestamp | None:
+    """A snapshot's reference date: its 导出时间 title row, else 31 December of its data year."""
+    for kind in ("members", "households"):
+        if ctx.has(kind):
+            dates = ctx.reference_date(kind).dropna()
+            if len(dates):
+                return pd.Timestamp(dates.max())
+    return None
 
 
 # ------------------------------------------------------------------------------------ DT103
