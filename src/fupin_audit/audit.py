@@ -134,6 +134,7 @@ def audit(
     )
     seconds.update(dataset.seconds)
     ctx = AuditContext(dataset, settings.policy, year)
+<<<<<<< HEAD
     before = None
     if previous:
         clock = time.perf_counter()
@@ -145,6 +146,9 @@ def audit(
         from fupin_audit.rules.dongtai import snapshot_diagnostics
 
         dataset.diagnostics.extend(snapshot_diagnostics(ctx))
+=======
+    dataset.diagnostics.extend(ctx.year_conflicts())
+>>>>>>> main
     clock = time.perf_counter()
     result = run_rules(
         ctx,

@@ -36,7 +36,7 @@ from fupin_audit.errors import ConfigError, InputError
 from fupin_audit.io.header import locate_header, normalise_header
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
-from fupin_audit.schema.derive import derive_fields
+from fupin_audit.schema.derive import derive_fields, derive_totals
 from fupin_audit.schema.fields import EMPTY_MARKERS
 from fupin_audit.schema.models import MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import validate_table
@@ -474,6 +474,7 @@ class Loader:
             fields = frozenset(f for f in present_in if f in MODELS[kind].specs())
             tables[kind] = Table(kind, typed, raw, fields, problems)
         derive_fields(tables, self.sources)
+        derive_totals(tables, self.sources)
         return tables
 
     def _measure_parts(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Table
+from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic, Table
 from fupin_audit.engine.rule import SkipRule
 from fupin_audit.policy import Policy
 
@@ -54,6 +54,15 @@ class AuditContext:
 
     def frame(self, kind: str, *fields: str) -> pd.DataFrame:
         return self.table(kind, *fields).data
+
+    def derived_rows(self, kind: str, field: str) -> np.ndarray:
+        """Per row: whether the field's value was derived by the loader (家庭人口数 counted from the
+        member rows, 脱贫状态 from 户类型) rather than read from a column of the file. A rule that
+        compares the field with what it was derived from skips those rows: they agree by construction."""
+        derived = [i for i, s in enumerate(self.dataset.sources) if field in s.derived]
+        if not derived:
+            return np.zeros(len(self.frame(kind)), dtype=bool)
+        return self.frame(kind)[SOURCE_COLUMN].isin(derived).to_numpy()
 
     def any_value(self, kind: str, field: str) -> bool:
         """Whether any row of the table has a value in the field. A rule that chooses its source by
@@ -112,6 +121,44 @@ class AuditContext:
 
         return self.cached("run_year", compute)
 
+    def year_conflicts(self) -> list[Diagnostic]:
+        """What in the data disagrees with --year: a 年度 column or title row of another year, or a
+        monitoring-era export (2021 onward) checked as an earlier year. Said, not silently overridden:
+        the rows' own 年度 still wins, --year only fills rows without one."""
+        if self.year is None:
+            return []
+        found: list[Diagnostic] = []
+        for kind, table in self.dataset.tables.items():
+            if "年度" in table.data and (years := table.data["年度"].dropna()).size:
+                other = sorted({int(y) for y in years.unique()} - {self.year})
+                if other:
+                    found.append(
+                        Diagnostic(
+                            "warning",
+                            f"{kind} 表的年度列为 {'、'.join(map(str, other))}，与 --year {self.year} 不一致："
+                            "有年度的行按年度列检查，--year 只用于没有年度的行",
+                        )
+                    )
+        titled = sorted(set(self.dataset.title_years.values()) - {self.year})
+        if titled:
+            found.append(
+                Diagnostic(
+                    "warning",
+                    f"工作表标题写的是 {'、'.join(map(str, titled))} 年，与 --year {self.year} 不一致：按 --year 检查",
+                )
+            )
+        monitoring = [s for s in self.dataset.sources if s.era == "monitoring"]
+        if monitoring and self.year < 2021:
+            found.append(
+                Diagnostic(
+                    "warning",
+                    f"数据是防返贫监测导出（有户类型/监测对象类别列，2021 年起才有），与 --year {self.year} 不符",
+                    monitoring[0].file,
+                    monitoring[0].sheet,
+                )
+            )
+        return found
+
     def reference_date(self, kind: str) -> pd.Series:
         """The export date of a "导出时间" title row, else 31 December of the data year: ages and
         'future' dates are judged there, never at today (MONITORING.md C6)."""
@@ -136,13 +183,13 @@ class AuditContext:
 
     def era(self) -> str:
         """"monitoring" when the data is a 防返贫监测 export (户类型/监测对象类别 columns) or its year is
-        2021 or later, else "" (2014–2020 建档立卡). Rules declare the era they apply to."""
+        2021 or later, else "jdlk" (2014–2020 建档立卡). Rules declare the era they apply to."""
 
         def compute() -> str:
             if any(s.era == "monitoring" for s in self.dataset.sources):
                 return "monitoring"
             year = self.run_year()
-            return "monitoring" if year is not None and year >= 2021 else ""
+            return "monitoring" if year is not None and year >= 2021 else "jdlk"
 
         return self.cached("era", compute)
 

@@ -595,6 +595,7 @@ _KIND_TYPES = {
     Kind.MONEY: NUM,
     Kind.NUMBER: NUM,
     Kind.YEAR: NUM,
+    Kind.MONTH: NUM,  # YYYYMM: 识别监测时间 >= 202304
     Kind.DATE: DATE,
 }
 Evaluator = Callable[[pd.DataFrame], pd.Series]
@@ -951,7 +952,7 @@ def _cell_texts(column: pd.Series, kind: Kind) -> pd.Series:
         texts = pd.to_numeric(values, errors="coerce").map("{:.2f}".format, na_action="ignore")
     elif kind is Kind.NUMBER:
         texts = pd.to_numeric(values, errors="coerce").map("{:g}".format, na_action="ignore")
-    elif kind in (Kind.INT, Kind.YEAR):
+    elif kind in (Kind.INT, Kind.YEAR, Kind.MONTH):
         texts = pd.to_numeric(values, errors="coerce").map(lambda v: str(int(v)), na_action="ignore")
     elif kind is Kind.DATE:
         texts = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d")

@@ -21,6 +21,11 @@ FAMILIES = {
 }
 Severity = Literal["error", "warning", "info"]
 Scope = Literal["local", "global"]
+# The data a rule is written for (MONITORING.md §1): "jdlk" the 2014–2020 建档立卡 data (贫困户属性, 脱贫状态,
+# 当年脱贫), "monitoring" the 2021– 防返贫监测 data (户类型, 监测对象类别), "any" both (through the mapping of
+# MONITORING.md C4: 户类型 = 脱贫户 is 已脱贫, a 监测对象类别 is 是否监测对象 = 是).
+Era = Literal["any", "jdlk", "monitoring"]
+ERA_NAMES = {"any": "各年度", "jdlk": "2014–2020 年建档立卡数据", "monitoring": "2021 年起的防返贫监测数据"}
 
 
 class NoParams(BaseModel):
@@ -56,6 +61,8 @@ class Rule:
     params: type[BaseModel] = NoParams
     scope: Scope = "local"  # local: a county's result depends only on that county's rows
     aliases: tuple[str, ...] = ()
+    era: Era = "any"
+    era_note: str = ""  # why the rule does not carry over to the other era (shown when it is skipped)
     # Global rules only: table → column whose value (a person key for ID columns, else the stripped
     # text), or the rule's own key function (ctx, table) → Series, that splits the rule's work — rows with different keys never meet in one finding — so a
     # distributed run may check it bucket by bucket. Tables not named are not given to the rule then.
@@ -89,6 +96,8 @@ def rule(
     follow: dict[str, str] | None = None,
     reads: tuple[str, ...] = (),
     previous: tuple[str, ...] = (),
+    era: Era = "any",
+    era_note: str = "",
 ) -> Callable[[RuleFunction], Rule]:
     """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, DT)."""
 
@@ -115,6 +124,16 @@ def rule(
             follow=follow or {},
             reads=reads,
             previous=previous,
+            era=era,
+            era_note=era_note,
         )
 
     return wrap
+
+
+def era_skip_reason(rule: Rule, data_era: str) -> str | None:
+    """Why a rule does not run on data of `data_era` ("monitoring" or "jdlk"), or None when it does."""
+    if rule.era in ("any", data_era):
+        return None
+    reason = f"只适用于{ERA_NAMES[rule.era]}，本次数据为{ERA_NAMES[data_era]}"
+    return f"{reason}：{rule.era_note}" if rule.era_note else reason

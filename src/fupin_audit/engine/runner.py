@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import Rule, Severity, SkipRule
+from fupin_audit.engine.rule import Rule, Severity, SkipRule, era_skip_reason
 from fupin_audit.errors import ConfigError, FupinAuditError
 from fupin_audit.findings import assemble, empty_findings, sort_findings
 from fupin_audit.workers import thread_map
@@ -71,6 +71,8 @@ def run_rules(
             progress(rule.code)
         started = time.perf_counter()
         try:
+            if (reason := era_skip_reason(rule, ctx.era())) is not None:
+                raise SkipRule(reason)
             _check_needs(ctx, rule)
             result = rule(ctx, params[rule.code])
         except SkipRule as skip:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from fupin_audit.engine.rule import Rule
+from fupin_audit.engine.rule import ERA_NAMES, Rule
 from fupin_audit.findings import SEVERITY_LABELS
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.fields import Kind, Spec
@@ -40,6 +40,7 @@ def explain_rule(rule: Rule, origin: str, policy=None) -> str:
         f"规则族：{rule.family}    默认级别：{rule.severity}（{SEVERITY_LABELS[rule.severity]}）    "
         f"范围：{'本县即可判断' if rule.scope == 'local' else '需跨县比对'}",
         f"所需的表：{', '.join(rule.needs) or '任意已识别的表'}",
+        f"适用数据：{ERA_NAMES[rule.era]}" + (f"（{rule.era_note}）" if rule.era_note else ""),
     ]
     if rule.columns:
         lines.append("所需的列：" + "；".join(f"{k}：{'、'.join(v)}" for k, v in rule.columns.items()))
@@ -97,6 +98,7 @@ KIND_NAMES = {
     Kind.NUMBER: "数值",
     Kind.DATE: "日期",
     Kind.YEAR: "年份",
+    Kind.MONTH: "年月（YYYYMM）",
 }
 
 

@@ -587,8 +587,14 @@ def dq035(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     positions = household_positions(ctx)
     counted = gather(per_household(ctx), positions)
     size = households["家庭人口数"]
+    stated = ~ctx.derived_rows("households", "家庭人口数")
+    if not stated.any():
+        raise SkipRule("家庭人口数由成员行计数得到（文件中没有这一列），无可比较")
     flagged = (
-        size.notna().to_numpy() & (positions >= 0) & (size.fillna(-1).to_numpy(dtype=np.int64) != counted)
+        stated
+        & size.notna().to_numpy()
+        & (positions >= 0)
+        & (size.fillna(-1).to_numpy(dtype=np.int64) != counted)
     )
     if not flagged.any():
         return None

@@ -130,6 +130,8 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "LG102",
     "漏评：2021 年后低于监测线的脱贫户未纳入监测",
     severity="warning",
+    era="monitoring",
+    era_note="2020 年前没有防返贫监测",
     needs=("households",),
     columns={"households": (STATUS, INCOME, "是否监测对象")},
     what="2021 年及以后的数据：已脱贫户人均纯收入低于（<）当年防返贫监测线（政策参数 monitoring_line，默认"
@@ -301,6 +303,8 @@ COLUMNS_OF = {
     "LG201",
     "应退未退：收入超线且三保障达标仍未脱贫",
     severity="warning",
+    era="jdlk",
+    era_note="2021 年后没有未脱贫户",
     needs=("households", "members"),
     columns={"households": (HID, STATUS, INCOME, "识别年度")},
     what="脱贫状态为未脱贫的户，识别年度早于数据年度，人均纯收入高于（>）数据年度贫困线，且“三保障”和饮水都能"
@@ -435,6 +439,8 @@ def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "LG302",
     "错评：识别当年收入已超过贫困线",
     severity="warning",
+    era="jdlk",
+    era_note="2021 年后的识别对象是监测对象，由 MN103 检查",
     needs=("households",),
     columns={"households": ("识别年度",)},
     what="识别当年的人均纯收入高于（>）该年贫困线：识别年度等于数据年度时用人均纯收入；识别年度为上一年时用"

@@ -333,6 +333,8 @@ def _active_in(pairings: pd.DataFrame, first: pd.Series, last: pd.Series) -> pd.
     "SY201",
     "贫困户没有帮扶责任人",
     severity="error",
+    era="jdlk",
+    era_note="2021 年后没有未脱贫户，监测户的帮扶由 MN 规则检查",
     needs=("households",),
     columns={"households": (HID, "脱贫状态")},
     what="未脱贫或返贫户没有帮扶责任人：结对表中没有该户在其数"
@@ -532,6 +534,8 @@ def sy203(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "SY204",
     "贫困户当年没有帮扶措施",
     severity="warning",
+    era="jdlk",
+    era_note="2021 年后没有未脱贫户；监测户的措施由 MN131 检查",
     needs=("households", "measures"),
     columns={"households": (HID, "脱贫状态")},
     what="未脱贫或返贫户在其数据年度没有任何帮扶措施记录（措施的年度取“年度”列，否则取“日期”的年份，"
@@ -554,6 +558,8 @@ def sy204(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "SY205",
     "帮扶措施与致贫原因不对应",
     severity="warning",
+    era="jdlk",
+    era_note="2021 年后措施对应的是致贫/返贫风险，由 MN132 检查",
     needs=("households", "measures"),
     columns={"households": (HID, "脱贫状态", "主要致贫原因"), "measures": ("措施类型",)},
     what="建档立卡户（未脱贫、返贫和已脱贫户都检查：脱贫不脱钩期间的帮扶也应对症）当年有帮扶措施，但没有一项"
@@ -597,6 +603,8 @@ def sy205(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "SY206",
     "有劳动力却没有开发式帮扶",
     severity="warning",
+    era="jdlk",
+    era_note="2021 年后的开发式帮扶由 MN133 检查",
     needs=("households", "members", "measures"),
     columns={"households": (HID, "脱贫状态"), "members": (HID, "劳动技能"), "measures": ("措施类型",)},
     what="建档立卡户（未脱贫、返贫和已脱贫户都检查：脱贫不脱钩）有劳动"
@@ -641,6 +649,8 @@ def sy206(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "SY207",
     "贫困村当年没有产业项目",
     severity="warning",
+    era="jdlk",
+    era_note="贫困村 2020 年已全部出列",
     needs=("villages", "measures"),
     columns={"villages": ("村", "是否贫困村"), "measures": ("措施类型",)},
     what="是否贫困村 = 是的村（已出列的也检查：摘帽不摘帮扶），在数据年度没有任何“产业帮扶”措施或项目。"
@@ -845,6 +855,8 @@ def sy302(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "SY303",
     "当年识别（或返贫）当年脱贫",
     severity="warning",
+    era="jdlk",
+    era_note="2021 年后不再有当年识别、当年脱贫",
     needs=("households",),
     columns={"households": ("脱贫状态", "脱贫年度")},
     what="已脱贫户的脱贫年度等于识别年度；或户表有同一户编号上一年度的行，那一年已脱贫（脱贫年度早于本年），"
@@ -894,6 +906,8 @@ def sy303(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "SY304",
     "脱贫年度缺失或不合理",
     severity="error",
+    era="jdlk",
+    era_note="2021 年后的导出不再有脱贫年度",
     needs=("households",),
     columns={"households": ("脱贫状态", "脱贫年度")},
     what="已脱贫户的脱贫年度为空或无法识别，或早于识别年度，或晚于数据年度。",

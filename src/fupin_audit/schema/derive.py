@@ -95,3 +95,49 @@ def derive_fields(tables: dict[str, Table], sources: list[Source]) -> None:
         for i in lacking:
             sources[i].headers[rule.field] = sources[i].headers[rule.source_field]
             sources[i].derived[rule.field] = rule.how
+
+
+# Income parts that make up 纯收入 (DQ050's formula); the first three must be present to derive it.
+INCOME_PARTS = ("工资性收入", "生产经营性收入", "转移性收入")
+OPTIONAL_PARTS = ("财产性收入",)
+
+
+def derive_totals(tables: dict[str, Table], sources: list[Source]) -> None:
+    """家庭人口数 from the member rows and 纯收入 from its parts, for household sources without those
+    columns (a monitoring-era person-level export; MONITORING.md C3), so that DQ051 can compare
+    人均纯收入 with them. A household with no member rows keeps an unknown size."""
+    households, members = tables.get("households"), tables.get("members")
+    if households is None:
+        return
+    data = households.data
+    if members is not None and "户编号" in data and "户编号" in members.data:
+        counts = members.data["户编号"].value_counts()
+        size = data["户编号"].map(counts).astype("Int64")
+        _fill(households, sources, "家庭人口数", size, "（由成员行计数）", "成员行数")
+    if all(p in households.fields for p in INCOME_PARTS):
+        total = sum(data[p].astype("float64") for p in INCOME_PARTS)
+        for part in OPTIONAL_PARTS:
+            if part in households.fields:
+                total = total + data[part].astype("float64").fillna(0)
+        if "生产经营性支出" in households.fields:
+            total = total - data["生产经营性支出"].astype("float64").fillna(0)
+        parts = "＋".join(p for p in (*INCOME_PARTS, *OPTIONAL_PARTS) if p in households.fields)
+        _fill(households, sources, "纯收入", total, f"（由{parts}推算）", "各项收入之和")
+
+
+def _fill(table: Table, sources: list[Source], field: str, values: pd.Series, header: str, how: str) -> None:
+    lacking = [i for i, s in enumerate(sources) if s.kind == table.kind and field not in s.headers]
+    if not lacking:
+        return
+    rows = table.data[SOURCE_COLUMN].isin(lacking).to_numpy()
+    if field in table.data:
+        values = values.where(rows, table.data[field])
+    else:
+        values = values.where(rows)
+    table.data[field] = values
+    text = values.astype("string")
+    table.raw[field] = text.where(rows, table.raw[field]) if field in table.raw else text.where(rows)
+    table.fields = table.fields | {field}
+    for i in lacking:
+        sources[i].headers[field] = header
+        sources[i].derived[field] = how
