@@ -134,7 +134,7 @@ def audit(
     )
     seconds.update(dataset.seconds)
     ctx = AuditContext(dataset, settings.policy, year)
-<<<<<<< HEAD
+    dataset.diagnostics.extend(ctx.year_conflicts())
     before = None
     if previous:
         clock = time.perf_counter()
@@ -143,12 +143,10 @@ def audit(
         )
         seconds["read_previous"] = time.perf_counter() - clock
         ctx.previous = AuditContext(before, settings.policy, previous_year)
+        before.diagnostics.extend(ctx.previous.year_conflicts())
         from fupin_audit.rules.dongtai import snapshot_diagnostics
 
         dataset.diagnostics.extend(snapshot_diagnostics(ctx))
-=======
-    dataset.diagnostics.extend(ctx.year_conflicts())
->>>>>>> main
     clock = time.perf_counter()
     result = run_rules(
         ctx,

@@ -254,13 +254,8 @@ def _diagnose(err, result, warnings: list[str]) -> None:
     for diag in result.dataset.diagnostics:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
         colour = "red" if diag.level == "error" else "yellow"
-        where = f"{escape(where)}: " if where else ""  # a run-level diagnostic names no file
         err.print(
-<<<<<<< HEAD
-            f"[{colour}]{diag.level}[/]: {where}{escape(diag.message)}",
-=======
             f"[{colour}]{diag.level}[/]: " + (f"{escape(where)}: " if where else "") + escape(diag.message),
->>>>>>> main
             markup=True,
             highlight=False,
         )
