@@ -300,11 +300,10 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
             )
         cur_ids = text(ctx.frame("households")[HID])
         prev_ids = text(prev.frame("households")[HID])
-        if (
-            len(cur_ids)
-            and len(prev_ids)
-            and not np.isin(cur_ids[cur_ids != ""], prev_ids[prev_ids != ""]).any()
-        ):
+        # 户编号 hashed to integers shared by both (np.isin on texts would sort Python strings)
+        (cur_codes, prev_codes), _ = joint_codes(cur_ids, prev_ids)
+        shared = np.intersect1d(cur_codes[cur_codes >= 0], prev_codes[prev_codes >= 0])
+        if (cur_codes >= 0).any() and (prev_codes >= 0).any() and not len(shared):
             out.append(Diagnostic("error", "两期户表没有一个相同的户编号（不是同一个县，或户编号整体改变）"))
         for label, ids in (("本期", cur_ids), ("上一期", prev_ids)):
             repeated = ids[(ids != "") & ids.duplicated()].unique()
