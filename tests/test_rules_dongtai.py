@@ -644,3 +644,13 @@ def test_same_year_exports_in_the_wrong_order_are_an_error(tmp_path):
     right = audit([str(june)], previous=[str(march)], select=["DT101"])
     assert outcome(right, "DT101").status == "ran"
     assert not [d for d in right.dataset.diagnostics if d.level == "error"]
+
+
+def test_dask_engine_refuses_previous_with_a_clear_message(tmp_path):
+    before = write(tmp_path / "2017.xlsx", {"households": [hh("H1", 2017)]})
+    after = write(tmp_path / "2018.xlsx", {"households": [hh("H1", 2018)]})
+    proc = cli(
+        "check", str(after), "--previous", str(before), "--engine", "dask", "-o", str(tmp_path / "out")
+    )
+    assert proc.returncode == 2
+    assert "--engine dask 暂不支持 --previous" in proc.stderr

@@ -30,6 +30,7 @@ from fupin_audit.rules.common import (
     STATUS,
     as_bool,
     audit_year,
+    count_per_code,
     exited,
     first_rows,
     fmt,
@@ -180,8 +181,10 @@ class Pair:
         return gather(self.cur_first, self.prev_h, -1)
 
     def people(self) -> None:
-        if self.cur_p is None:
+        """Person codes of both snapshots, computed once, when a member rule first asks."""
+        if self.cur_mh is None:
             raise SkipRule("本期或上一期没有家庭成员表（证件号码、户编号）")
+        self.cur.cached("dt.people", lambda: _people(self))
 
 
 def pair(ctx: AuditContext) -> Pair:
@@ -212,7 +215,13 @@ def _pair(cur: AuditContext, prev: AuditContext) -> Pair:
     out.cur_mh, out.prev_mh = codes[2], codes[3]
     out.cur_in_members[codes[2][codes[2] >= 0]] = True
     out.prev_in_members[codes[3][codes[3] >= 0]] = True
-    keys = [person_keys(cur, "members"), person_keys(prev, "members")]
+    return out
+
+
+def _people(out: Pair) -> bool:
+    cur, prev = out.cur, out.prev
+    # as arrow strings: hashing them to integers then skips a per-value Python conversion
+    keys = [person_keys(c, "members").astype("string[pyarrow]") for c in (cur, prev)]
     deaths = [_death_keys(cur), _death_keys(prev)]
     marriages = _roster_keys(cur, "婚嫁迁出")
     people, m = joint_codes(*keys, *deaths, marriages)
@@ -225,7 +234,7 @@ def _pair(cur: AuditContext, prev: AuditContext) -> Pair:
     out.married_out = np.zeros(m, dtype=bool)
     out.married_out[people[4][people[4] >= 0]] = True
     out.death_source = _has_deaths(cur) or _has_deaths(prev)
-    return out
+    return True
 
 
 def _has_deaths(ctx: AuditContext) -> bool:
@@ -298,20 +307,20 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
                     f"上一期 {name_list(sorted(counties[1]), 3)}",
                 )
             )
-        cur_ids = text(ctx.frame("households")[HID])
-        prev_ids = text(prev.frame("households")[HID])
         # 户编号 hashed to integers shared by both (np.isin on texts would sort Python strings)
-        (cur_codes, prev_codes), _ = joint_codes(cur_ids, prev_ids)
+        (cur_codes, prev_codes), n = joint_codes(ctx.frame("households")[HID], prev.frame("households")[HID])
         shared = np.intersect1d(cur_codes[cur_codes >= 0], prev_codes[prev_codes >= 0])
         if (cur_codes >= 0).any() and (prev_codes >= 0).any() and not len(shared):
             out.append(Diagnostic("error", "两期户表没有一个相同的户编号（不是同一个县，或户编号整体改变）"))
-        for label, ids in (("本期", cur_ids), ("上一期", prev_ids)):
-            repeated = ids[(ids != "") & ids.duplicated()].unique()
+        for label, c, codes in (("本期", ctx, cur_codes), ("上一期", prev, prev_codes)):
+            repeated = np.flatnonzero(count_per_code(codes, n) > 1)
             if len(repeated):
+                first = first_rows(codes, n)[repeated[:3]]
+                shown = list(text(c.frame("households")[HID].iloc[first]))
                 out.append(
                     Diagnostic(
                         "warning",
-                        f"{label}户表有 {len(repeated)} 个户编号重复（{name_list(list(repeated), 3)}），"
+                        f"{label}户表有 {len(repeated)} 个户编号重复（{name_list(shown, 3)}），"
                         "两期比对时按每个户编号的第一行",
                     )
                 )
@@ -584,22 +593,38 @@ def member_moves(ctx: AuditContext) -> MemberMoves:
     def compute() -> MemberMoves:
         p = pair(ctx)
         p.people()
-        width = np.int64(p.n_households + 1)
-        cur_pairs = np.where((p.cur_p >= 0) & (p.cur_mh >= 0), p.cur_p * width + p.cur_mh, -1)
-        prev_pairs = np.where((p.prev_p >= 0) & (p.prev_mh >= 0), p.prev_p * width + p.prev_mh, -2)
         cur_person = gather(p.prev_person_first, p.cur_p, -1)
         renumbered = renumbered_people(ctx)
         return MemberMoves(
-            same_household_before=np.isin(cur_pairs, prev_pairs),
+            same_household_before=_in_household(p.cur_p, p.cur_mh, p.prev_p, p.prev_mh, p.n_people),
             known_before=cur_person >= 0,
             origin=cur_person,
-            same_household_now=np.isin(prev_pairs, cur_pairs),
+            same_household_now=_in_household(p.prev_p, p.prev_mh, p.cur_p, p.cur_mh, p.n_people),
             known_now=gather(p.cur_person_first, p.prev_p, -1) >= 0,
             renumbered_cur=np.isin(np.arange(len(p.cur_p)), renumbered["cur"].to_numpy()),
             renumbered_prev=np.isin(np.arange(len(p.prev_p)), renumbered["prev"].to_numpy()),
         )
 
     return ctx.cached("dt.moves", compute)
+
+
+def _in_household(
+    people: np.ndarray, homes: np.ndarray, other_people: np.ndarray, other_homes: np.ndarray, n: int
+) -> np.ndarray:
+    """Per row (person, household): the other snapshot has the same person in the same household.
+    One gather of each person's (first) household there; the few people listed in several
+    households there are looked up pairwise."""
+    first = first_rows(other_people, n)
+    home = gather(gather(other_homes, first, -1) if len(other_homes) else first, people, -2)
+    known = (people >= 0) & (homes >= 0)
+    out = known & (home == homes)
+    several = count_per_code(other_people, n) > 1
+    check = known & ~out & gather(several, people, False).astype(bool)
+    if check.any():
+        width = np.int64(max(int(homes.max(initial=0)), int(other_homes.max(initial=0))) + 1)
+        theirs = np.where((other_people >= 0) & (other_homes >= 0), other_people * width + other_homes, -2)
+        out[check] = np.isin(people[check] * width + homes[check], theirs)
+    return out
 
 
 def _household_exists_now(p: Pair, codes: np.ndarray) -> np.ndarray:
@@ -669,7 +694,7 @@ def dt103(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     labels = members.index[added]
     from_other = pd.Series(from_living[added], index=labels)
     origin_ids = pd.Series(
-        text(p.prev.frame("members")[HID]).to_numpy(dtype=object)[np.maximum(moves.origin[added], 0)],
+        text(p.prev.frame("members")[HID].iloc[np.maximum(moves.origin[added], 0)]).to_numpy(dtype=object),
         index=labels,
     )
     message = (
@@ -757,9 +782,10 @@ def dt105(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     moved = (p.cur_p >= 0) & (p.cur_mh >= 0) & moves.known_before & ~moves.same_household_before
     origin_code = gather(p.prev_mh, moves.origin, -1)
     # still in the origin household too: the person is listed twice (SY103), not moved
-    width = np.int64(p.n_households + 1)
-    cur_pairs = np.where((p.cur_p >= 0) & (p.cur_mh >= 0), p.cur_p * width + p.cur_mh, -1)
-    moved &= ~np.isin(np.where(moved, p.cur_p * width + origin_code, -2), cur_pairs)
+    if moved.any():
+        width = np.int64(p.n_households + 1)
+        cur_pairs = np.where((p.cur_p >= 0) & (p.cur_mh >= 0), p.cur_p * width + p.cur_mh, -1)
+        moved[moved] = ~np.isin(p.cur_p[moved] * width + origin_code[moved], cur_pairs)
     labels = members.index[moved]
     if not len(labels):
         return None
@@ -769,7 +795,7 @@ def dt105(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     needy = destination.isin(("未脱贫", "返贫", "监测")).to_numpy()
     origin_needy = origin.isin(("未脱贫", "返贫", "监测")).to_numpy()
     split = new_place & needy & ~origin_needy & (origin != "").to_numpy()
-    origin_ids = text(p.prev.frame("members")[HID]).to_numpy(dtype=object)[moves.origin[moved]]
+    origin_ids = text(p.prev.frame("members")[HID].iloc[moves.origin[moved]]).to_numpy(dtype=object)
     message = (
         _person_names(ctx, labels) + "（" + _relations(ctx, labels) + "）" + _periods(p) + "在户 " + origin_ids
         + "（" + origin.where(origin != "", "状态不详").to_numpy() + "），本期在"
@@ -936,11 +962,7 @@ def dt108(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
         if field in h and field in prev:
             now, before = _both(p, field)
             changed = matched & (now.notna() & before.notna() & (now != before)).fillna(False).to_numpy()
-            out.append(
-                _rewrite(
-                    p, field, changed, fmt(before, lambda v: str(int(v))), fmt(now, lambda v: str(int(v)))
-                )
-            )
+            out.append(_rewrite(p, field, changed, before, now, lambda v: fmt(v, lambda y: str(int(y)))))
     if HOUSEHOLD_TYPE in h and HOUSEHOLD_TYPE in prev:
         now, before = (text(s) for s in _both(p, HOUSEHOLD_TYPE))
         changed = matched & ((before == "脱贫户") & (now != "") & (now != "脱贫户")).to_numpy()
@@ -950,25 +972,26 @@ def dt108(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
         now, before = states["identified"], earlier["identified"]
         same_episode = earlier["monitored"] & ~earlier["eliminated"] & states["monitored"]
         changed = matched & (same_episode & now.notna() & before.notna() & (now != before)).to_numpy()
-        out.append(_rewrite(p, IDENTIFIED_AT, changed, _months(before), _months(now), "（同一轮监测）"))
+        out.append(_rewrite(p, IDENTIFIED_AT, changed, before, now, _months, "（同一轮监测）"))
     if not out:
         raise SkipRule("两期户表没有共同的识别年度、脱贫年度、户类型或识别监测时间列")
     return out
 
 
 def _rewrite(
-    p: Pair, field: str, rows: np.ndarray, before: pd.Series, now: pd.Series, note: str = ""
+    p: Pair,
+    field: str,
+    rows: np.ndarray,
+    before: pd.Series,
+    now: pd.Series,
+    shown=lambda v: v.astype(object),
+    note: str = "",
 ) -> pd.DataFrame:
+    """Findings for the rewritten rows; `shown` formats the values (only the flagged rows')."""
     labels = p.cur.frame("households").index[rows]
-    message = (
-        f"{field}被改写{note}："
-        + _periods(p)
-        + " "
-        + before[labels].astype(object)
-        + "，本期 "
-        + now[labels].astype(object)
-    )
-    related = _related_previous(p, "households", p.cur_match()[rows], labels, {field: before[labels]})
+    old = shown(before[labels])
+    message = f"{field}被改写{note}：" + _periods(p) + " " + old + "，本期 " + shown(now[labels])
+    related = _related_previous(p, "households", p.cur_match()[rows], labels, {field: old})
     return p.cur.flag("households", labels, message, column=field, related=related)
 
 
@@ -1203,25 +1226,23 @@ def transitions(ctx: AuditContext) -> dict[str, Any] | None:
         p = pair(ctx)
     except SkipRule:
         return None
-    now = household_states(ctx)["label"].to_numpy(dtype=object)
-    before = household_states(p.prev)["label"].to_numpy(dtype=object)
+    names = [*TRANSITION_STATES, NEW, REMOVED]
+    k = len(names)
+    now = _state_codes(ctx)
+    before = _state_codes(p.prev)
     cur_rows, prev_rows = p.cur_primary(), p.prev_primary()
-    match = p.cur_match()
-    matched = cur_rows & (match >= 0)
-    pairs = pd.DataFrame(
-        {
-            "before": np.concatenate([before[match[matched]], np.full(int((cur_rows & (match < 0)).sum()), NEW),
-                                      before[prev_rows & (p.prev_match() < 0)]]),
-            "now": np.concatenate([now[matched], now[cur_rows & (match < 0)],
-                                   np.full(int((prev_rows & (p.prev_match() < 0)).sum()), REMOVED)]),
-        }
+    match, back = p.cur_match(), p.prev_match()
+    matched, new, gone = cur_rows & (match >= 0), cur_rows & (match < 0), prev_rows & (back < 0)
+    cells = np.concatenate(
+        [before[match[matched]] * k + now[matched], names.index(NEW) * k + now[new],
+         before[gone] * k + names.index(REMOVED)]
     )  # fmt: skip
-    counts = pairs.value_counts()
-    used = set(pairs["before"]) | set(pairs["now"])
+    counts = np.bincount(cells, minlength=k * k).reshape(k, k)
     # the five statuses always, 其他 (no recognisable status) only when some household has it
-    states = [s for s in TRANSITION_STATES if s != "其他" or s in used]
+    other = names.index("其他")
+    states = [s for s in TRANSITION_STATES if s != "其他" or counts[other].any() or counts[:, other].any()]
     rows, columns = [*states, NEW], [*states, REMOVED]
-    table = {r: {c: int(counts.get((r, c), 0)) for c in columns} for r in rows}
+    table = {r: {c: int(counts[names.index(r), names.index(c)]) for c in columns} for r in rows}
     return {
         "previous_year": p.prev_year,
         "current_year": p.cur_year,
@@ -1230,6 +1251,10 @@ def transitions(ctx: AuditContext) -> dict[str, Any] | None:
         "columns": columns,
         "table": table,
         "households": {"previous": int(prev_rows.sum()), "current": int(cur_rows.sum()),
-                       "new": int((cur_rows & (match < 0)).sum()),
-                       "removed": int((prev_rows & (p.prev_match() < 0)).sum())},
+                       "new": int(new.sum()), "removed": int(gone.sum())},
     }  # fmt: skip
+
+
+def _state_codes(ctx: AuditContext) -> np.ndarray:
+    labels = household_states(ctx)["label"]
+    return pd.Categorical(labels, categories=TRANSITION_STATES).codes.astype(np.int64)
