@@ -654,3 +654,38 @@ def test_dask_engine_refuses_previous_with_a_clear_message(tmp_path):
     )
     assert proc.returncode == 2
     assert "--engine dask 暂不支持 --previous" in proc.stderr
+
+
+def test_people_listed_in_two_households_are_matched_pairwise(tmp_path):
+    twice = make_id(birth="19800101", seq=555)
+    other = (make_id(birth="19600101", seq=131), make_id(birth="19620101", seq=242))
+    third = (make_id(birth="19610101", seq=151), make_id(birth="19630101", seq=262))
+    result = compare(
+        tmp_path,
+        {
+            "households": [hh("H1", 2017, 家庭人口数=3), hh("H2", 2017, 家庭人口数=3), hh("H3", 2017)],
+            "members": [
+                *couple("H1", 2017),
+                person("H1", 2017, twice, "赵六", "之子"),
+                *couple("H2", 2017, *other),
+                person("H2", 2017, twice, "赵六", "之子"),
+                *couple("H3", 2017, *third),
+            ],
+        },  # fmt: skip
+        {
+            "households": [hh("H1", 2018), hh("H2", 2018, 家庭人口数=3), hh("H3", 2018, 家庭人口数=3)],
+            "members": [
+                *couple("H1", 2018),
+                *couple("H2", 2018, *other),
+                person("H2", 2018, twice, "赵六", "之子"),  # 6: was in H2 too
+                *couple("H3", 2018, *third),
+                person("H3", 2018, twice, "赵六", "之子"),  # 9: new to H3
+            ],
+        },  # fmt: skip
+    )
+    findings = result.findings
+    # row 6: he was already listed in H2 (as well as H1): not added, not moved
+    assert rows(findings, "DT103", "members") == [9]
+    assert hit(findings, "DT103", 9)["severity"] == "error"  # from H1/H2, which still exist
+    assert rows(findings, "DT105", "members") == [9]
+    assert rows(findings, "DT104") == []  # he is still registered (in H2 and H3)

@@ -601,11 +601,17 @@ def member_moves(ctx: AuditContext) -> MemberMoves:
             origin=cur_person,
             same_household_now=_in_household(p.prev_p, p.prev_mh, p.cur_p, p.cur_mh, p.n_people),
             known_now=gather(p.cur_person_first, p.prev_p, -1) >= 0,
-            renumbered_cur=np.isin(np.arange(len(p.cur_p)), renumbered["cur"].to_numpy()),
-            renumbered_prev=np.isin(np.arange(len(p.prev_p)), renumbered["prev"].to_numpy()),
+            renumbered_cur=_marked(len(p.cur_p), renumbered["cur"].to_numpy()),
+            renumbered_prev=_marked(len(p.prev_p), renumbered["prev"].to_numpy()),
         )
 
     return ctx.cached("dt.moves", compute)
+
+
+def _marked(n: int, positions: np.ndarray) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[positions] = True
+    return out
 
 
 def _in_household(
@@ -622,7 +628,8 @@ def _in_household(
     check = known & ~out & gather(several, people, False).astype(bool)
     if check.any():
         width = np.int64(max(int(homes.max(initial=0)), int(other_homes.max(initial=0))) + 1)
-        theirs = np.where((other_people >= 0) & (other_homes >= 0), other_people * width + other_homes, -2)
+        listed = gather(several, other_people, False).astype(bool) & (other_homes >= 0)
+        theirs = other_people[listed] * width + other_homes[listed]
         out[check] = np.isin(people[check] * width + homes[check], theirs)
     return out
 
@@ -782,10 +789,14 @@ def dt105(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     moved = (p.cur_p >= 0) & (p.cur_mh >= 0) & moves.known_before & ~moves.same_household_before
     origin_code = gather(p.prev_mh, moves.origin, -1)
     # still in the origin household too: the person is listed twice (SY103), not moved
-    if moved.any():
+    several = count_per_code(p.cur_p, p.n_people) > 1
+    maybe = moved & gather(several, p.cur_p, False).astype(bool)
+    if maybe.any():
         width = np.int64(p.n_households + 1)
-        cur_pairs = np.where((p.cur_p >= 0) & (p.cur_mh >= 0), p.cur_p * width + p.cur_mh, -1)
-        moved[moved] = ~np.isin(p.cur_p[moved] * width + origin_code[moved], cur_pairs)
+        listed = gather(several, p.cur_p, False).astype(bool) & (p.cur_mh >= 0)
+        moved[maybe] = ~np.isin(
+            p.cur_p[maybe] * width + origin_code[maybe], p.cur_p[listed] * width + p.cur_mh[listed]
+        )
     labels = members.index[moved]
     if not len(labels):
         return None
