@@ -1167,10 +1167,12 @@ def dt111(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         if CATEGORY in prev_h
         else pd.Series("监测对象", index=h.index)
     )
+    # what the previous snapshot says: only the columns it has
+    known = "，识别监测时间 " + _months(earlier["identified"][labels]) if IDENTIFIED_AT in prev_h else ""
+    risk = "，风险未消除" if ELIMINATED in prev_h else ""
     message = (
         _periods(p) + "为监测对象（" + category[labels].where(category[labels] != "", "监测对象").astype(object)
-        + "，识别监测时间 " + _months(earlier["identified"][labels]) + "，风险未消除），本期不再是监测对象，"
-        "也没有风险消除记录"
+        + known + risk + "），本期不再是监测对象，也没有风险消除记录"
     )  # fmt: skip
     related = _related_previous(p, "households", p.cur_match()[dropped], labels)
     column = CATEGORY if CATEGORY in h else "是否监测对象"
