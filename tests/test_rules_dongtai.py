@@ -423,7 +423,7 @@ def test_dt111_dropped_from_monitoring(tmp_path):
     )  # fmt: skip
     assert rows(result.findings, "DT111") == [2]
     assert message(result.findings, "DT111", 2) == (
-        "上一期（2017 年）为监测对象（监测对象，识别监测时间 空，风险未消除），本期不再是监测对象，也没有风险消除记录"
+        "上一期（2017 年）为监测对象（监测对象），本期不再是监测对象，也没有风险消除记录"
     )
 
 
