@@ -93,7 +93,9 @@ def run(paths: Iterable[Path], **options: object) -> AuditResult:
     return audit([str(p) for p in paths], **options)  # type: ignore[arg-type]
 
 
-def check_tables(tmp_path: Path, select: Sequence[str], year: int | None = 2017, **tables) -> pd.DataFrame:
+def check_tables(
+    tmp_path: Path, select: Sequence[str], year: int | None = 2017, config: Path | None = None, **tables
+) -> pd.DataFrame:
     """Write the given tables (households=[…], members=[…], …) to one xlsx and return the findings."""
     names = {
         "households": "户信息",
@@ -105,7 +107,7 @@ def check_tables(tmp_path: Path, select: Sequence[str], year: int | None = 2017,
     }
     sheets = {names[kind]: rows for kind, rows in tables.items()}
     path = write_xlsx(tmp_path / "input.xlsx", sheets)
-    result = audit([str(path)], year=year, select=select)
+    result = audit([str(path)], year=year, select=select, config=config)
     failed = [f"{o.code}: {o.reason}" for o in result.outcomes if o.status == "failed"]
     assert not failed, failed
     return result.findings

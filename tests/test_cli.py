@@ -135,8 +135,12 @@ def test_rules_explain_schema_policy():
     assert "身份证号码" in schema.stdout and "之兄弟媳妇" in schema.stdout
     policy = cli("policy")
     values = tomllib.loads(policy.stdout)
-    assert values["poverty_line"]["working"]["2017"] == 3335
+    assert values["poverty_line"]["2016"] == 2952 and "2017" not in values["poverty_line"]
     assert values["relapse_risk_line"] == 5000
+    # Every value with its confidence and source, as comments of the TOML.
+    assert "2016 = 2952  # 已核实 · 国家统计局农村贫困标准" in policy.stdout
+    assert "2019 = 3218  # 未核实 · " in policy.stdout
+    assert "# 2017 = …  没有内置值" in policy.stdout
 
 
 def test_policy_round_trip_as_config(tmp_path, clean_book):

@@ -71,6 +71,18 @@ def ids(value) -> str:
 @example(
     values=["99999", "2958466", "10000-01-01", "2017年02月29日", "2017/02/29", "1678-01-01", "2261-12-31"]
 )
+@example(
+    values=[
+        "202304",
+        "2013年12月",
+        "2023-13",
+        "202300",
+        "2023.4",
+        "2023 年 4 月",
+        "１９９９年１２月",
+        "210001",
+    ]
+)
 def test_parsers_never_crash_and_agree(target, values):
     _, name, spec = target
     parsed = parse_column(spec, name, pd.Series(values, dtype="str"))

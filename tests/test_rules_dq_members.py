@@ -292,7 +292,10 @@ def test_dq044_skips_without_any_phone_column(tmp_path):
     )
     result = audit([str(path)], year=2017, select=["DQ044"])
     assert outcome(result, "DQ044").status == "skipped"
-    assert outcome(result, "DQ044").reason == "没有任何表含电话列（户联系电话、信息采集人联系电话、成员联系电话）"
+    assert (
+        outcome(result, "DQ044").reason
+        == "没有任何表含电话列（户联系电话、信息采集人联系电话、成员联系电话）"
+    )
 
 
 # ------------------------------------------------------------------------------------ skips

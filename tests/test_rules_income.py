@@ -96,9 +96,12 @@ def test_in001_line_from_a_config_file_names_the_file(tmp_path):
 
 
 def test_in002_just_above_the_line(tmp_path):
+    config = tmp_path / "anhui.toml"  # 安徽's own lines: there is no built-in 2017 line
+    config.write_text('[province."安徽".poverty_line]\n2016 = 3146\n2017 = 3335\n', encoding="utf-8")
     findings = check_tables(
         tmp_path,
         ["IN002"],
+        config=config,
         households=[
             exited("H1", 3501.75, 2017),  # 2: 3335 × 1.05 exactly
             exited("H2", 3501.76, 2017),  # 3
@@ -111,8 +114,9 @@ def test_in002_just_above_the_line(tmp_path):
     )
     assert rows(findings, "IN002") == [2, 5, 6]
     assert message(findings, "IN002", 2) == (
-        "已脱贫户人均纯收入 3501.75 元仅略高于 2017 年贫困线 3335 元（工作口径，默认值），"
-        "不超过 3501.75 元（贫困线 × 1.05，参数 near_line_band，默认值）"
+        "已脱贫户人均纯收入 3501.75 元仅略高于 2017 年贫困线 3335 元（参数 poverty_line，anhui.toml "
+        "[province.安徽.poverty_line] 2017），不超过 3501.75 元（贫困线 × 1.05，参数 near_line_band，默认值，"
+        "未核实，请以省级文件为准）"
     )
     assert message(findings, "IN002", 6).startswith(
         "已脱贫户人均纯收入 3400.00 元仅略高于 2017 年贫困线 3335 元"
@@ -128,8 +132,8 @@ def test_in002_band_and_line_from_config(tmp_path):
     findings = audit([str(path)], year=2017, select=["IN002"], config=config).findings
     assert rows(findings, "IN002") == [2]
     assert message(findings, "IN002", 2) == (
-        "已脱贫户人均纯收入 3740.00 元仅略高于 2017 年贫困线 3400 元（工作口径，band.toml），"
-        "不超过 3740.00 元（贫困线 × 1.1，参数 near_line_band，band.toml）"
+        "已脱贫户人均纯收入 3740.00 元仅略高于 2017 年贫困线 3400 元（参数 poverty_line，band.toml "
+        "[poverty_line.working] 2017），不超过 3740.00 元（贫困线 × 1.1，参数 near_line_band，band.toml）"
     )
 
 

@@ -13,6 +13,20 @@ from fupin_audit.audit import audit
 from fupin_audit.engine.registry import default_registry
 from fupin_audit.errors import ConfigError
 
+# The test data is from 宿松县, 安徽 (region code 340826), with 安徽's own lines for 2016 and 2017:
+# there is no built-in 2017 line, and a province's line comes before the national one.
+ANHUI = '[province."安徽".poverty_line]\n2016 = 3146\n2017 = 3335\n'
+
+
+def anhui(tmp_path):
+    path = tmp_path / "anhui.toml"
+    path.write_text(ANHUI, encoding="utf-8")
+    return path
+
+
+def cited(year):
+    return f"参数 poverty_line，anhui.toml [province.安徽.poverty_line] {year}"
+
 
 def outcome(result, code):
     return next(o for o in result.outcomes if o.code == code)
@@ -64,6 +78,7 @@ def test_lg101_needy_people_outside_the_register(tmp_path):
     findings = check_tables(
         tmp_path,
         ["LG101"],
+        config=anhui(tmp_path),
         members=[member("H1", 证件号码=pid(2)), member("H2", 证件号码=pid(3))],
         rosters=[
             {"类别": "低保", "证件号码": pid(1)},  # 2: not registered
@@ -80,8 +95,7 @@ def test_lg101_needy_people_outside_the_register(tmp_path):
     assert rows(findings, "LG101") == [2, 6]
     assert message(findings, "LG101", 2) == f"在低保名单上，但 {pid(1)} 不在任何建档立卡户中"
     assert message(findings, "LG101", 6) == (
-        "名单人均纯收入 3334.99 元低于 2017 年贫困线 3335"
-        f" 元（工作口径，默认值），但 {pid(5)} 不在任何建档立卡户中"
+        f"名单人均纯收入 3334.99 元低于 2017 年贫困线 3335 元（{cited(2017)}），但 {pid(5)} 不在任何建档立卡户中"
     )
     assert hit(findings, "LG101", 2)["table"] == "rosters"
     assert hit(findings, "LG101", 2)["column"] == "证件号码"
@@ -102,8 +116,8 @@ def test_lg102_monitoring_line_from_2021(tmp_path):
     )
     assert rows(findings, "LG102") == [2, 6]
     assert message(findings, "LG102", 2) == (
-        "已脱贫户人均纯收入 5999.99 元低于 2021 年防返贫监测线 60"
-        "00 元（参数 monitoring_line，默认值），但未纳入监测对象"
+        "已脱贫户人均纯收入 5999.99 元低于 2021 年防返贫监测线 6000 元（参数 monitoring_line，默认值，未核实，"
+        "请以省级文件为准，推算：1.5 × 2020 年贫困线约 4000 元），但未纳入监测对象"
     )
 
 
@@ -117,7 +131,10 @@ def test_lg102_skipped_before_2021_and_without_a_configured_line(tmp_path):
     )
     result = audit([str(late)], select=["LG102"])
     assert outcome(result, "LG102").status == "skipped"
-    assert outcome(result, "LG102").reason.startswith("2022 年没有配置防返贫监测线")
+    assert outcome(result, "LG102").reason == (
+        "2022 年 安徽省 没有防返贫监测线（monitoring_line），这些户未检查；"
+        '请在配置文件中设置 [province."安徽".monitoring_line] 2022 = …'
+    )
 
 
 # ------------------------------------------------------------------------------------ LG201 / LG202
@@ -130,6 +147,7 @@ def test_lg201_should_have_exited(tmp_path):
     findings = check_tables(
         tmp_path,
         ["LG201"],
+        config=anhui(tmp_path),
         households=[
             household("H1", 人均纯收入=3335.01, **GOOD),  # 2: above the line, all met
             household("H2", 人均纯收入=3335, **GOOD),  # 3: at the line
@@ -155,7 +173,7 @@ def test_lg201_should_have_exited(tmp_path):
     )
     assert rows(findings, "LG201") == [2, 9]
     assert message(findings, "LG201", 2) == (
-        "未脱贫户（2015 年识别）人均纯收入 3335.01 元高于 2017 年贫困线 3335 元（工作口径，默认值），"
+        f"未脱贫户（2015 年识别）人均纯收入 3335.01 元高于 2017 年贫困线 3335 元（{cited(2017)}），"
         "义务教育、基本医疗、住房安全、饮水安全均已达标，应退未退"
     )
     assert hit(findings, "LG201", 2)["column"] == "人均纯收入"
@@ -248,6 +266,7 @@ def test_lg302_income_above_the_line_when_identified(tmp_path):
     findings = check_tables(
         tmp_path,
         ["LG302"],
+        config=anhui(tmp_path),
         households=[
             household("H1", 识别年度=2017, 人均纯收入=3335.01),  # 2
             household("H2", 识别年度=2017, 人均纯收入=3335),  # 3: at the line
@@ -260,11 +279,11 @@ def test_lg302_income_above_the_line_when_identified(tmp_path):
     assert rows(findings, "LG302") == [2, 4]
     assert (
         message(findings, "LG302", 2)
-        == "2017 年识别，当年人均纯收入 3335.01 元已高于 2017 年贫困线 3335 元（工作口径，默认值）"
+        == f"2017 年识别，当年人均纯收入 3335.01 元已高于 2017 年贫困线 3335 元（{cited(2017)}）"
     )
     assert (
         message(findings, "LG302", 4)
-        == "2016 年识别，上年人均纯收入 3146.01 元已高于 2016 年贫困线 3146 元（工作口径，默认值）"
+        == f"2016 年识别，上年人均纯收入 3146.01 元已高于 2016 年贫困线 3146 元（{cited(2016)}）"
     )
     assert hit(findings, "LG302", 4)["column"] == "上年人均纯收入"
 
@@ -276,6 +295,7 @@ def test_lg401_exited_at_or_below_the_line(tmp_path):
     findings = check_tables(
         tmp_path,
         ["LG401"],
+        config=anhui(tmp_path),
         households=[
             exited("H1", 3335.00),  # 2: exactly the 2017 line
             exited("H2", 3335.01),  # 3
@@ -289,53 +309,66 @@ def test_lg401_exited_at_or_below_the_line(tmp_path):
     assert rows(findings, "LG401") == [2, 4, 7, 8]
     assert (
         message(findings, "LG401", 2)
-        == "已脱贫户人均纯收入 3335.00 元不高于 2017 年（脱贫年度）贫困线 3335 元（工作口径，默认值）"
+        == f"已脱贫户人均纯收入 3335.00 元不高于 2017 年（脱贫年度）贫困线 3335 元（{cited(2017)}）"
     )
     assert (
         message(findings, "LG401", 4)
-        == "已脱贫户人均纯收入 3146.00 元不高于 2016 年（脱贫年度）贫困线 3146 元（工作口径，默认值）"
+        == f"已脱贫户人均纯收入 3146.00 元不高于 2016 年（脱贫年度）贫困线 3146 元（{cited(2016)}）"
     )
     assert (
         message(findings, "LG401", 7)
-        == "已脱贫户人均纯收入 3000.00 元不高于 2017 年（数据年度）贫困线 3335 元（工作口径，默认值）"
+        == f"已脱贫户人均纯收入 3000.00 元不高于 2017 年（数据年度）贫困线 3335 元（{cited(2017)}）"
     )
     assert (
         hit(findings, "LG401", 2)["column"] == "人均纯收入" and hit(findings, "LG401", 2)["value"] == "3335"
     )
 
 
-def test_lg401_statistical_series_from_config(tmp_path):
-    config = tmp_path / "nbs.toml"
-    config.write_text('exit_line_series = "statistical"\n', encoding="utf-8")
+def test_lg401_national_line_by_default_and_the_example_series_only_when_chosen(tmp_path):
     path = write_xlsx(
         tmp_path / "in.xlsx",
         {"户信息": [exited("H1", 2952, 2016, 年度=2016), exited("H2", 2953, 2016, 年度=2016)]},
     )
-    findings = audit([str(path)], select=["LG401"], config=config).findings
+    findings = audit([str(path)], select=["LG401"]).findings
     assert rows(findings, "LG401") == [2]
-    assert (
-        message(findings, "LG401", 2) == "已脱贫户人均纯收入 2952.00 元不高于 2016 年（脱贫年度）贫困线 29"
-        "52 元（统计口径（exit_line_series，nbs.toml），默认值）"
+    assert message(findings, "LG401", 2) == (
+        "已脱贫户人均纯收入 2952.00 元不高于 2016 年（脱贫年度）贫困线 2952 元（参数 poverty_line，默认值，国家统计局）"
+    )
+    # An older config file naming the national series keeps working.
+    config = tmp_path / "nbs.toml"
+    config.write_text('exit_line_series = "statistical"\n', encoding="utf-8")
+    assert rows(audit([str(path)], select=["LG401"], config=config).findings, "LG401") == [2]
+    # The unsourced 2800 × 1.06ⁿ series applies only when chosen, and every message says so.
+    config.write_text('exit_line_series = "working"\n', encoding="utf-8")
+    findings = audit([str(path)], select=["LG401"], config=config).findings
+    assert rows(findings, "LG401") == [2, 3]
+    assert message(findings, "LG401", 3).endswith(
+        "贫困线 3146 元（参数 poverty_line，默认值，未核实，请以省级文件为准，示例系列 working，无出处）"
     )
 
 
-def test_a_year_without_a_configured_line_is_a_config_error(tmp_path):
-    path = write_xlsx(tmp_path / "in.xlsx", {"户信息": [exited("H1", 2000, None, 年度=2013)]})
-    with pytest.raises(ConfigError, match=r"2013 年没有配置贫困线（工作口径）.*\[poverty_line\.working\]"):
-        audit([str(path)], select=["LG401"])
-    config = tmp_path / "nbs.toml"
-    config.write_text('exit_line_series = "statistical"\n', encoding="utf-8")
-    path = write_xlsx(tmp_path / "in2017.xlsx", {"户信息": [exited("H1", 3000)]})
-    with pytest.raises(ConfigError, match=r"2017 年没有配置贫困线（统计口径）"):
-        audit([str(path)], year=2017, select=["LG401"], config=config)
-    # Through the CLI: exit code 2 and the year in a one-line error.
-    result = subprocess.run(
-        [sys.executable, "-m", "fupin_audit", "check", str(path), "--year", "2017", "--select", "LG401",
-         "--config", str(config), "--format", "jsonl"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert "2017 年没有配置贫困线" in result.stderr
+def test_a_year_without_a_line_leaves_those_households_unjudged(tmp_path):
+    path = write_xlsx(
+        tmp_path / "in.xlsx",
+        {"户信息": [exited("H1", 2000, 2016, 年度=2018), exited("H2", 2000, 2018, 年度=2018)]},
+    )
+    result = audit([str(path)], select=["LG401"])
+    assert outcome(result, "LG401").status == "ran"
+    assert rows(result.findings, "LG401") == [2]  # 2016's line judges H1; H2 exited in 2018: no line
+    gaps = [d for d in result.dataset.diagnostics if "poverty_line" in d.message]
+    assert [(d.level, d.message) for d in gaps] == [
+        (
+            "warning",
+            "LG401（1 户）：2018 年 安徽省 没有贫困线（poverty_line），这些户未检查；"
+            '请在配置文件中设置 [province."安徽".poverty_line] 2018 = …',
+        )
+    ]
+    only_2018 = write_xlsx(tmp_path / "late.xlsx", {"户信息": [exited("H2", 2000, 2018, 年度=2018)]})
+    result = audit([str(only_2018)], select=["LG401"])
+    assert outcome(result, "LG401").status == "skipped"
+    assert outcome(result, "LG401").reason.startswith("2018 年 安徽省 没有贫困线（poverty_line）")
+    with pytest.raises(ConfigError, match=r"LG401：2018 年 安徽省 没有贫困线.*--strict-policy"):
+        audit([str(only_2018)], select=["LG401"], strict_policy=True)
 
 
 def test_lg401_only_needs_lines_of_the_rows_it_judges(tmp_path):
@@ -435,6 +468,8 @@ def test_cli_reports_lg_findings_as_jsonl(tmp_path):
             "jsonl",
             "--year",
             "2017",
+            "--config",
+            str(anhui(tmp_path)),
         ],
         capture_output=True,
         text=True,
@@ -447,7 +482,7 @@ def test_cli_reports_lg_findings_as_jsonl(tmp_path):
     lg401 = next(r for r in records if r["rule"] == "LG401")
     assert (
         lg401["message"]
-        == "已脱贫户人均纯收入 3335.00 元不高于 2017 年（脱贫年度）贫困线 3335 元（工作口径，默认值）"
+        == f"已脱贫户人均纯收入 3335.00 元不高于 2017 年（脱贫年度）贫困线 3335 元（{cited(2017)}）"
     )
     assert lg401["family"] == "两该两不该" and lg401["household_id"] == "H1"
     lg301 = next(r for r in records if r["rule"] == "LG301")

@@ -114,10 +114,14 @@ def audit(
     tables: Iterable[str] = (),
     registry: Registry | None = None,
     on_stage: Callable[[str, str], None] | None = None,
+    strict_policy: bool = False,
     previous: Sequence[str | Path] = (),
     previous_year: int | None = None,
 ) -> AuditResult:
-    """Audit the given files. Bad options raise ConfigError; bad input becomes diagnostics/findings."""
+    """Audit the given files. Bad options raise ConfigError; bad input becomes diagnostics/findings.
+
+    A policy value missing for some records (a line for that province and year) leaves those
+    records unjudged with a diagnostic; with `strict_policy` it is a ConfigError instead."""
     started = dt.datetime.now().astimezone()
     seconds: dict[str, float] = {}
     settings, chosen, overrides = choose_rules(
@@ -133,7 +137,7 @@ def audit(
         expand_inputs(paths), encoding=encoding, forced=forced, progress=lambda p: stage("read", p)
     )
     seconds.update(dataset.seconds)
-    ctx = AuditContext(dataset, settings.policy, year)
+    ctx = AuditContext(dataset, settings.policy, year, strict_policy=strict_policy)
     dataset.diagnostics.extend(ctx.year_conflicts())
     before = None
     if previous:
@@ -142,7 +146,7 @@ def audit(
             expand_inputs(previous), encoding=encoding, forced=forced, progress=lambda p: stage("read", p)
         )
         seconds["read_previous"] = time.perf_counter() - clock
-        ctx.previous = AuditContext(before, settings.policy, previous_year)
+        ctx.previous = AuditContext(before, settings.policy, previous_year, strict_policy=strict_policy)
         before.diagnostics.extend(ctx.previous.year_conflicts())
         from fupin_audit.rules.dongtai import snapshot_diagnostics
 
@@ -161,6 +165,7 @@ def audit(
         from fupin_audit.rules.dongtai import transitions
 
         moves = transitions(ctx)
+    dataset.diagnostics.extend(result.diagnostics)
     return AuditResult(
         dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, ctx.run_year(),
         before, moves,

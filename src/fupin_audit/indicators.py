@@ -21,6 +21,20 @@ WRONG_IN_RULES = ("LG301", "LG202", "LG302")
 MISSED_RULES = ("LG101",)
 
 
+def household_values(result: AuditResult, key: str, years: pd.Series | None = None) -> pd.Series:
+    """Per household row: the policy value in force for its province, county and year, as the rules
+    look it up (NaN where there is none; the rules' own run reports the gaps)."""
+    from fupin_audit.engine.context import AuditContext
+    from fupin_audit.engine.rule import SkipRule
+    from fupin_audit.rules.common import policy_values
+
+    ctx = AuditContext(result.dataset, result.policy, result.year)
+    try:
+        return policy_values(ctx, "households", key, years).values
+    except SkipRule:
+        return pd.Series(np.nan, index=result.dataset.tables["households"].data.index)
+
+
 def ratio(numerator: float, denominator: float) -> dict[str, Any]:
     share = round(numerator / denominator, 4) if denominator else None
     return {"numerator": int(numerator), "denominator": int(denominator), "share": share}
@@ -103,7 +117,10 @@ def _unless_not_run(result: AuditResult, item: dict[str, Any]) -> dict[str, Any]
 
 
 def compute(result: AuditResult) -> dict[str, Any]:
+    from fupin_audit import monitoring_indicators
+
     out = _compute(result)
+    out.update(monitoring_indicators.compute(result))
     for key in ("wrong_exit_rate", "wrong_inclusion_rate", "missed_rate"):
         if key in out:
             out[key] = _unless_not_run(result, out[key])
@@ -129,8 +146,10 @@ def _compute(result: AuditResult) -> dict[str, Any]:
         out["exited_people"] = int(people.of_rows(np.flatnonzero(exited)))
         out["poor_households"] = int(is_poor.sum())
         if "人均纯收入" in households:
-            line = result.policy.relapse_risk_line
-            below = exited & (households["人均纯收入"] < line).fillna(False).to_numpy()
+            lines = household_values(result, "relapse_risk_line")
+            below = exited & (households["人均纯收入"] < lines).fillna(False).to_numpy()
+            shown = lines[exited].dropna().unique()
+            line = float(shown[0]) if len(shown) == 1 else result.policy.relapse_risk_line
             out["exited_below_relapse_line"] = {**ratio(below.sum(), exited.sum()), "line": line}
         wrong_exit = set(findings.loc[findings["rule"].isin(WRONG_EXIT_RULES), "household_id"]) & exited_ids
         out["wrong_exit_rate"] = {
@@ -222,7 +241,7 @@ def bunching(result: AuditResult) -> dict[str, Any]:
     years = households["年度"] if "年度" in households else pd.Series(result.year, index=households.index)
     if "脱贫年度" in households:
         years = households["脱贫年度"].fillna(years)
-    lines = years.map(getattr(policy.poverty_line, policy.exit_line_series)).astype("float64")
+    lines = household_values(result, "poverty_line", years.astype("Int64"))
     exited = households["脱贫状态"].isin(EXITED) & lines.notna()
     income = households["人均纯收入"][exited]
     line = lines[exited]

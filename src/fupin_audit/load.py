@@ -15,7 +15,7 @@ import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -37,8 +37,8 @@ from fupin_audit.io.header import locate_header, normalise_header
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.derive import derive_fields, derive_totals
-from fupin_audit.schema.fields import EMPTY_MARKERS
-from fupin_audit.schema.models import MODELS, TABLE_KINDS, Household, Member
+from fupin_audit.schema.fields import EMPTY_MARKERS, Kind
+from fupin_audit.schema.models import AMBIGUOUS_HEADERS, MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import validate_table
 from fupin_audit.workers import available_workers
 
@@ -111,6 +111,17 @@ def alias_index() -> dict[str, dict[str, str]]:
             for variant in (field, *spec.aliases):
                 names.setdefault(normalise_header(variant)[0], field)
                 names.setdefault(normalise_header(variant)[0].lower(), field)
+        # Counties write a yes/no column with or without its 是否 (是否危房户 / 危房户), and the first
+        # of a numbered repeat with a 1 (联系电话1): after every written alias, so those win.
+        for field, spec in model.specs().items():
+            for variant in (field, *spec.aliases):
+                name = normalise_header(variant)[0]
+                if spec.kind is Kind.YESNO:
+                    names.setdefault(
+                        name.removeprefix("是否") if name.startswith("是否") else f"是否{name}", field
+                    )
+                if not name[-1:].isdigit():
+                    names.setdefault(f"{name}1", field)
         index[kind] = names
     # A flat member-level export: member fields, then the household-only ones.
     index["flat"] = {**index["households"], **index["members"]}
@@ -131,6 +142,10 @@ def ambiguous_headers() -> dict[str, dict[str, tuple[str, ...]]]:
                     fields.append(field)
         out[kind] = {name: tuple(fields) for name, fields in seen.items() if len(fields) > 1}
     out["flat"] = {**out["households"], **out["members"]}
+    for header, fields in AMBIGUOUS_HEADERS.items():
+        for kind in out:
+            if canonical(kind, normalise_header(header)[0]):
+                out[kind][normalise_header(header)[0]] = fields
     return out
 
 
@@ -184,12 +199,16 @@ def is_monitoring_export(names: Sequence[str]) -> bool:
 
 
 def monitoring_overrides(names: Sequence[str]) -> dict[str, str]:
-    """In a monitoring-era export a lone 致贫原因1 (致贫原因2) column is 致贫/返贫风险1 (2), not the
-    2014–2020 主要致贫原因 (MONITORING.md §4)."""
-    if any(canonical("households", n) == "致贫返贫风险1" for n in names if n):
-        return {}
-    moved = {"主要致贫原因": "致贫返贫风险1", "次要致贫原因": "致贫返贫风险2"}
-    return {n: moved[f] for n in names if n and (f := canonical("households", n)) in moved}
+    """Headers that mean something else in a monitoring-era export (MONITORING.md §4): a lone 致贫原因1
+    (致贫原因2) is 致贫/返贫风险1 (2), not the 2014–2020 主要致贫原因; a bare 识别时间 is 识别监测时间."""
+    fields = {canonical("households", n) for n in names if n}
+    overrides: dict[str, str] = {}
+    if "致贫返贫风险1" not in fields:
+        moved = {"主要致贫原因": "致贫返贫风险1", "次要致贫原因": "致贫返贫风险2"}
+        overrides = {n: moved[f] for n in names if n and (f := canonical("households", n)) in moved}
+    if "识别时间" in names and "识别监测时间" not in fields:
+        overrides["识别时间"] = "识别监测时间"
+    return overrides
 
 
 def is_flat_export(kind: str, fields: set[str]) -> bool:
@@ -354,16 +373,23 @@ class Loader:
         with their letters) and the headers that could be two fields (which one was taken)."""
         unknown, unsure = [], []
         ambiguous = ambiguous_headers()[kind]
+        first_of: dict[str, str] = {}
         for position in (c for c in body.columns if c != ROW_COLUMN):
             name = names[position] if position < len(names) else ""
             if not name or name in IGNORED_HEADERS or name in PROVENANCE:
                 continue
             shown = f"{column_letter(position)}“{_written(written, position, name)}”"
-            if name not in overrides and canonical(kind, name) is None:
+            field = overrides.get(name) or canonical(kind, name)
+            if field in MEASURE_COLUMNS and field in first_of:
+                unsure.append(f"{shown} 与 {first_of[field]} 是同一字段 {field}：两列的措施都计入")
+            elif field:
+                first_of.setdefault(field, shown)
+            if field is None:
                 unknown.append(shown)
-            elif name in ambiguous and name not in overrides:
+            elif name in ambiguous:
+                taken = overrides.get(name) or canonical(kind, name)
                 fields = ambiguous[name]
-                unsure.append(f"{shown} 可能是 {'或'.join(fields)}，按 {canonical(kind, name)} 检查")
+                unsure.append(f"{shown} 可能是 {'或'.join(fields)}，按 {taken} 检查")
         if unknown:
             self._note("info", f"未识别的列（未参与检查）：{'、'.join(unknown)}", sheet)
         for text in unsure:
@@ -406,10 +432,8 @@ class Loader:
         for row in range(header_row):
             text = " ".join(grid.iloc[row].astype(str))
             if src not in self.title_dates and (found := _TITLE_DATE.search(text)):
-                try:
+                with suppress(ValueError):  # an impossible date in a title is no reference date
                     self.title_dates[src] = pd.Timestamp(*(int(g) for g in found.groups()))
-                except ValueError:
-                    pass  # an impossible date in a title is no reference date
             if src not in self.title_years and (match := _TITLE_YEAR.search(text)):
                 self.title_years[src] = int(match.group(1))
         if src not in self.title_years and src in self.title_dates:
@@ -417,7 +441,9 @@ class Loader:
 
     # -- flat member-level export --------------------------------------------------------------
 
-    def _split_flat(self, sheet: RawSheet, frame: pd.DataFrame, headers: dict, units: dict, era: str = "") -> None:
+    def _split_flat(
+        self, sheet: RawSheet, frame: pd.DataFrame, headers: dict, units: dict, era: str = ""
+    ) -> None:
         member_specs, household_specs = Member.specs(), Household.specs()
         household_cols = [
             c
@@ -432,7 +458,13 @@ class Loader:
         mem_headers = dict(headers)  # every header, so findings about household columns name them as written
         hh_src = self._add_source(
             Source(
-                sheet.file, sheet.sheet, "households", hh_headers, _subset(units, hh_headers), flat=True, era=era
+                sheet.file,
+                sheet.sheet,
+                "households",
+                hh_headers,
+                _subset(units, hh_headers),
+                flat=True,
+                era=era,
             )
         )
         mem_src = self._add_source(
@@ -492,7 +524,11 @@ class Loader:
                         source.file,
                         source.sheet,
                         "measures",
-                        {"措施类型": header, "内容": header, **_subset(source.headers, dict.fromkeys(SHARED_FIELDS))},
+                        {
+                            "措施类型": header,
+                            "内容": header,
+                            **_subset(source.headers, dict.fromkeys(SHARED_FIELDS)),
+                        },
                         rows=len(frame),
                         flat=True,
                         era=source.era,

@@ -120,6 +120,13 @@ def check(
     keep_going: Annotated[
         bool, typer.Option("--keep-going", help="有工作表/文件无法读取时，仍按审计结果决定退出码")
     ] = False,
+    strict_policy: Annotated[
+        bool,
+        typer.Option(
+            "--strict-policy",
+            help="缺少某省某年的政策值（如贫困线）时报错退出（退出码 2），而不是跳过这些记录",
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的调用栈")] = False,
     engine: Annotated[
         Engine,
@@ -156,6 +163,7 @@ def check(
             "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
             "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
             "--previous": previous,
+            "--strict-policy": strict_policy or None,
         }  # fmt: skip
         given = [name for name, value in unsupported.items() if value]
         if given:
@@ -180,6 +188,7 @@ def check(
             encoding=encoding,
             tables=table or [],
             on_stage=on_stage,
+            strict_policy=strict_policy,
             previous=[str(p) for p in previous or []],
             previous_year=previous_year,
         )
@@ -253,7 +262,7 @@ def _refuse_overwriting_inputs(inputs: list[Path], *outputs: Path | None) -> Non
 def _diagnose(err, result, warnings: list[str]) -> None:
     for diag in result.dataset.diagnostics:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
-        colour = "red" if diag.level == "error" else "yellow"
+        colour = {"error": "red", "info": "blue"}.get(diag.level, "yellow")
         err.print(
             f"[{colour}]{diag.level}[/]: " + (f"{escape(where)}: " if where else "") + escape(diag.message),
             markup=True,
@@ -411,12 +420,20 @@ def schema(
 @app.command()
 def policy(
     config: Annotated[Path | None, typer.Option(help="先应用这个覆盖文件，再输出生效的参数")] = None,
+    province: Annotated[str | None, typer.Option(help="只显示这个省（贵州、贵州省或 52）生效的值")] = None,
+    county: Annotated[str | None, typer.Option(help="只显示这个县（名称或 6 位代码）生效的值")] = None,
+    year: Annotated[int | None, typer.Option(help="只显示这一年生效的值")] = None,
 ) -> None:
-    """以 TOML 输出生效的政策参数（可作为省、县覆盖文件的起点）。"""
+    """输出生效的政策参数及其出处和可信度（TOML，可作为省、县覆盖文件的起点）；
+    给出 --province / --county / --year 时输出该地该年生效的值。"""
     from fupin_audit.audit import Settings
+    from fupin_audit.policy.show import resolved_text
 
     settings = Settings.from_file(config)
     header = "# fupin-audit 生效的政策参数" + (f"（已应用 {config}）" if config else "（默认值）") + "\n"
+    if province or county or year is not None:
+        typer.echo(header + resolved_text(settings.policy, province, county, year), nl=False)
+        return
     typer.echo(header + settings.policy.to_toml(), nl=False)
 
 
@@ -457,9 +474,14 @@ def sample(
         ),
     ] = None,
 ) -> None:
-    """生成合成的县级数据集（任意规模），可为每条规则植入问题；可生成多县分区数据。"""
+    """生成合成的县级数据集（任意规模），可为每条规则植入问题；可生成多县分区数据。
+
+    2021 年及以后（单县）写成防返贫监测信息系统“监测对象信息”导出格式（一行一人，两行标题，第 3 行表头）
+    和“行政村信息”表；2014–2020 年写成建档立卡格式。
+    """
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.sample import COUNTIES, generate, write_csv, write_parquet, write_xlsx
+    from fupin_audit.sample.monitoring import MONITORING_FROM
 
     err = _stderr()
     if partition_by is not None or counties != 1:
@@ -489,6 +511,12 @@ def sample(
         data = next_year(
             generate(households, seed=seed, year=year, defects=bool(info["defects"])), defects=defects
         )
+    elif year >= MONITORING_FROM:
+        written, planted = _monitoring_sample(households, seed, year, defects, out, fmt, encoding)
+        for path in written:
+            err.print(f"写入 {path}")
+        err.print(f"植入的问题清单：{out / 'planted.csv'}（{planted} 条）")
+        return
     else:
         data = generate(households, seed=seed, year=year, defects=defects)
     if fmt is SampleFormat.xlsx:
@@ -512,6 +540,32 @@ def sample(
     for path in written:
         err.print(f"写入 {path}")
     err.print(f"植入的问题清单：{out / 'planted.csv'}（{len(data.planted)} 条）")
+
+
+def _monitoring_sample(
+    households: int, seed: int, year: int, defects: bool, out: Path, fmt: SampleFormat, encoding: str
+) -> tuple[list[Path], int]:
+    """Write a monitoring-era county (监测对象信息 layout) and its planted.csv; (files, planted cases)."""
+    from fupin_audit.report.atomic import atomic_open
+    from fupin_audit.sample.monitoring import generate_monitoring
+    from fupin_audit.sample.writers import (
+        write_monitoring_csv,
+        write_monitoring_parquet,
+        write_monitoring_xlsx,
+    )
+
+    sample = generate_monitoring(households, seed=seed, year=year, defects=defects)
+    if fmt is SampleFormat.xlsx:
+        path = out / f"样例_{households}户_{year}.xlsx"
+        write_monitoring_xlsx(sample, path)
+        written = [path]
+    elif fmt is SampleFormat.csv:
+        written = write_monitoring_csv(sample, out, encoding=encoding)
+    else:
+        written = write_monitoring_parquet(sample, out)
+    with atomic_open(out / "planted.csv") as fh:
+        sample.planted.to_csv(fh, index=False)
+    return written, len(sample.planted)
 
 
 @app.command()

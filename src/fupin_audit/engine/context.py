@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any
 
 import numpy as np
@@ -12,9 +15,31 @@ import pandas as pd
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic, Table
 from fupin_audit.engine.rule import SkipRule
-from fupin_audit.policy import Policy
+from fupin_audit.policy import YEAR_RANGE, Policy
 
 Rows = pd.Series | pd.Index | Sequence[Any] | np.ndarray
+# The rule being run on this thread (set by the runner), so a policy gap can name it.
+CURRENT_RULE: ContextVar[str] = ContextVar("fupin_audit_rule", default="")
+# The ID column read for a record's region when its 户编号 gives none.
+# How a gap message counts the rows of each table.
+ROW_NOUNS = {"households": "户", "members": "名成员", "rosters": "条名单记录", "villages": "个村"}
+REGION_ID_FIELDS = {
+    "households": ("户主证件号码",),
+    "members": ("证件号码", "户主证件号码"),
+    "rosters": ("证件号码",),
+}
+
+
+@dataclass
+class PolicyGap:
+    """Rows some rules could not judge: the policy value `key` is missing for this year and place."""
+
+    key: str
+    year: int | None
+    province: str  # 2-digit code, "" when the records' province is unknown
+    kind: str
+    message: str  # without the rule codes
+    rules: dict[str, int] = default(default_factory=dict)  # rule → rows left unjudged
 
 
 class AuditContext:
@@ -24,17 +49,63 @@ class AuditContext:
         policy: Policy,
         year: int | None = None,
         previous: AuditContext | None = None,
+        *,
+        strict_policy: bool = False,
     ) -> None:
         self.dataset = dataset
         self.policy = policy
-        self.year = year
+        self.strict_policy = strict_policy
         # The previous snapshot of the same county (--previous), for the DT rules; None without one.
         self.previous = previous
         self._cache: dict[str, Any] = {}
         self._computing: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._notes: dict[str, Diagnostic] = {}
+        self._gaps: dict[tuple[str, int | None, str, str], PolicyGap] = {}
         self._files = np.array([s.file for s in dataset.sources], dtype=object)
         self._sheets = np.array([s.sheet for s in dataset.sources], dtype=object)
+        low, high = YEAR_RANGE
+        if year is not None and not low <= year <= high:
+            self.note(f"--year {year} 不在 {low}–{high} 之间，未使用：没有年度的行不做需要年度的检查")
+            year = None
+        self.year = year
+
+    # -- diagnostics ----------------------------------------------------------------------------
+
+    def note(self, message: str, level: str = "warning", file: str = "", sheet: str = "") -> None:
+        """A diagnostic of the run (said once, whichever rule or thread says it first)."""
+        with self._guard:
+            self._notes.setdefault(f"{file}|{sheet}|{message}", Diagnostic(level, message, file, sheet))
+
+    def policy_gap(
+        self, key: str, year: int | None, province: str, kind: str, rows: int, message: str
+    ) -> None:
+        """Record that the current rule left `rows` rows unjudged for lack of a policy value."""
+        rule = CURRENT_RULE.get() or "?"
+        with self._guard:
+            gap = self._gaps.setdefault(
+                (key, year, province, kind), PolicyGap(key, year, province, kind, message)
+            )
+            gap.rules[rule] = gap.rules.get(rule, 0) + rows
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """The run's own diagnostics: notes, then one line per missing policy value (parameter, year,
+        province) naming the rules that left rows unjudged."""
+        out = list(self._notes.values())
+        for gap in sorted(self._gaps.values(), key=lambda g: (g.key, g.year or 0, g.province, g.kind)):
+            noun = ROW_NOUNS.get(gap.kind, "行")
+            rules = "、".join(f"{rule}（{n} {noun}）" for rule, n in sorted(gap.rules.items()))
+            out.append(Diagnostic("warning", f"{rules}：{gap.message}"))
+        return out
+
+    def region(self, kind: str) -> pd.DataFrame:
+        """Per row: province and county codes (numbers, -1 unknown) and the 县 as written (a code
+        into `.attrs["texts"]`): from 户编号, else the ID, else the 省 / 县 columns."""
+        from fupin_audit.policy.regions import record_regions
+
+        return self.cached(
+            f"{kind}.region", lambda: record_regions(self.frame(kind), REGION_ID_FIELDS.get(kind, ()))
+        )
 
     # -- tables ---------------------------------------------------------------------------------
 
@@ -106,7 +177,28 @@ class AuditContext:
             year = year.fillna(from_title)
         if year.isna().any() and (common := self.run_year()) is not None:
             year = year.fillna(common)  # e.g. a village sheet without 年度 beside a household export with one
-        return year.astype("Int64")
+        return self._sane_years(kind, data, year.astype("Int64"))
+
+    def _sane_years(self, kind: str, data: pd.DataFrame, year: pd.Series) -> pd.Series:
+        """A year outside YEAR_RANGE is a mistake in the data: said with its cells, and unknown from
+        then on (rules that need a year leave the row out)."""
+        low, high = YEAR_RANGE
+        wrong = (year.notna() & ~year.between(low, high)).fillna(False).to_numpy(dtype=bool)
+        if not wrong.any():
+            return year
+        bad = data.loc[wrong, [SOURCE_COLUMN, ROW_COLUMN]].assign(year=year[wrong].to_numpy())
+        for (src, value), rows in bad.groupby([SOURCE_COLUMN, "year"], sort=True)[ROW_COLUMN]:
+            source = self.dataset.sources[int(src)]
+            column = source.headers.get("年度", "年度")
+            listed = "、".join(str(r) for r in rows.iloc[:10]) + (
+                f" 等 {len(rows)} 行" if len(rows) > 10 else ""
+            )
+            self.note(
+                f"{kind} 表 {column} 列第 {listed} 行的年度 {value} 不在 {low}–{high} 之间：这些行不做需要年度的检查",
+                file=source.file,
+                sheet=source.sheet,
+            )
+        return year.mask(wrong)
 
     def run_year(self) -> int | None:
         """The data year of the whole run: --year, else the most common 年度 of any table or title row."""
@@ -117,6 +209,7 @@ class AuditContext:
             years = [t.data["年度"].dropna() for t in self.dataset.tables.values() if "年度" in t.data]
             years.append(pd.Series(list(self.dataset.title_years.values()), dtype="Int64"))
             values = pd.concat(years) if years else pd.Series(dtype="Int64")
+            values = values[values.between(*YEAR_RANGE)]  # a wrong year never becomes every row's
             return int(values.mode().iloc[0]) if len(values) else None
 
         return self.cached("run_year", compute)
@@ -182,7 +275,7 @@ class AuditContext:
         return self.cached(f"{kind}.reference_month", compute)
 
     def era(self) -> str:
-        """"monitoring" when the data is a 防返贫监测 export (户类型/监测对象类别 columns) or its year is
+        """ "monitoring" when the data is a 防返贫监测 export (户类型/监测对象类别 columns) or its year is
         2021 or later, else "jdlk" (2014–2020 建档立卡). Rules declare the era they apply to."""
 
         def compute() -> str:

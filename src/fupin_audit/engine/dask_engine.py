@@ -153,9 +153,12 @@ class Job:
             ctx.cached("audit_year", lambda: self.audit_year)
         return ctx
 
-    def run(self, ctx: AuditContext, rules: list[Rule]) -> tuple[pd.DataFrame, list[RuleOutcome]]:
+    def run(
+        self, ctx: AuditContext, rules: list[Rule]
+    ) -> tuple[pd.DataFrame, list[RuleOutcome], list[Diagnostic]]:
+        """Findings, outcomes and the run's own diagnostics (policy values missing, wrong years)."""
         result = run_rules(ctx, rules, severity=self.severity, settings=self.settings.rule_params)  # type: ignore[arg-type]
-        return result.findings, result.outcomes
+        return result.findings, result.outcomes, result.diagnostics
 
 
 @functools.cache
@@ -465,10 +468,10 @@ def check_partition(
     rules = job.rules()
     local = [r for r in rules if r.scope == "local"]
     ctx = job.context(dataset)
-    findings, outcomes = job.run(ctx, local)
+    findings, outcomes, notes = job.run(ctx, local)
     shared_set = set(shared)
     skip: set[int] = set()
-    diagnostics = dataset.diagnostics
+    diagnostics = dataset.diagnostics + notes
     if index > 0 and shared_set:  # shared files are reported by partition 0 only
         skip = {i for i, s in enumerate(dataset.sources) if s.input in shared_set}
         # by (file, sheet) as findings name them: the original workbook's, for a converted tree
@@ -659,11 +662,11 @@ def check_global(
     wanted = set(codes)
     rules = [r for r in job.rules() if r.code in wanted]
     filled = set().union(*(r.filled for r in reports))
-    findings, outcomes = job.run(job.context(dataset, filled), rules)
+    findings, outcomes, notes = job.run(job.context(dataset, filled), rules)
     path = write_part(findings, job.output, name, job.fmt)
     rows = {kind: len(t) for kind, t in dataset.tables.items()}
     return PartReport(
-        name, path, len(findings), _counts(findings), outcomes, rows, [], [], time.perf_counter() - clock,
+        name, path, len(findings), _counts(findings), outcomes, rows, notes, [], time.perf_counter() - clock,
         _peak_rss(),
     )  # fmt: skip
 

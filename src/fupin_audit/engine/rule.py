@@ -18,6 +18,7 @@ FAMILIES = {
     "LG": "两该两不该",
     "IN": "收入与返贫风险",
     "DT": "动态调整",
+    "MN": "防返贫监测",
 }
 Severity = Literal["error", "warning", "info"]
 Scope = Literal["local", "global"]
@@ -99,7 +100,7 @@ def rule(
     era: Era = "any",
     era_note: str = "",
 ) -> Callable[[RuleFunction], Rule]:
-    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, DT)."""
+    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN, DT)."""
 
     def wrap(fn: RuleFunction) -> Rule:
         fam = family or FAMILIES.get(code[:2])

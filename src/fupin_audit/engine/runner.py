@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from fupin_audit.engine.context import AuditContext
+from fupin_audit.dataset import Diagnostic
+from fupin_audit.engine.context import CURRENT_RULE, AuditContext
 from fupin_audit.engine.rule import Rule, Severity, SkipRule, era_skip_reason
 from fupin_audit.errors import ConfigError, FupinAuditError
 from fupin_audit.findings import assemble, empty_findings, sort_findings
@@ -32,6 +33,8 @@ class RuleOutcome:
 class RunResult:
     findings: pd.DataFrame
     outcomes: list[RuleOutcome] = field(default_factory=list)
+    # The run's own diagnostics (a year out of range, policy values missing for some rows).
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def skipped(self) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.status == "skipped"]
@@ -70,6 +73,7 @@ def run_rules(
         if progress:
             progress(rule.code)
         started = time.perf_counter()
+        token = CURRENT_RULE.set(rule.code)
         try:
             if (reason := era_skip_reason(rule, ctx.era())) is not None:
                 raise SkipRule(reason)
@@ -81,6 +85,8 @@ def run_rules(
             raise
         except Exception as exc:  # a broken rule must not take the other rules down
             return RuleOutcome(rule.code, "failed", reason=f"{type(exc).__name__}: {exc}"), []
+        finally:
+            CURRENT_RULE.reset(token)
         frames = [f for f in (result if isinstance(result, list) else [result]) if f is not None and len(f)]
         count = sum(len(f) for f in frames)
         return RuleOutcome(rule.code, "ran", count, time.perf_counter() - started), frames
@@ -108,7 +114,7 @@ def run_rules(
             constants.append({k: v for k, v in fixed.items() if k != "severity"} if own else fixed)
     findings = assemble(parts, constants) if parts else empty_findings()
     del parts
-    return RunResult(sort_findings(findings), outcomes)
+    return RunResult(sort_findings(findings), outcomes, ctx.diagnostics())
 
 
 def _check_needs(ctx: AuditContext, rule: Rule) -> None:

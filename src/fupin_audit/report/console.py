@@ -77,6 +77,8 @@ def indicator_table(summary: dict) -> Table | None:
             "贫困发生率最高的村",
             "；".join(f"{v['township']}{v['village']} {v['incidence'] * 100:.1f}%" for v in worst),
         )
+    for label, text in monitoring_rows(values):
+        table.add_row(label, text)
     return table
 
 
@@ -90,6 +92,33 @@ def transition_table(moves: dict) -> Table:
     for row in moves["rows"]:
         table.add_row(row, *(str(moves["table"][row][c]) for c in moves["columns"]))
     return table
+
+
+MONITORING_LABELS = (
+    ("monitoring_type_脱贫不稳定户", "脱贫不稳定户 ÷ 监测户"),
+    ("monitoring_type_边缘易致贫户", "边缘易致贫户 ÷ 监测户"),
+    ("monitoring_type_突发严重困难户", "突发严重困难户 ÷ 监测户"),
+    ("monitoring_eliminated", "风险已消除 ÷ 监测户"),
+    ("monitoring_eliminated_帮扶消除", "帮扶消除 ÷ 已消除"),
+    ("monitoring_eliminated_自然消除", "自然消除 ÷ 已消除"),
+    ("monitoring_missed", "应纳未纳疑似户 ÷ 未纳入监测的脱贫户（MN101、MN102）"),
+    ("monitoring_developmental_of_labour", "有开发式措施 ÷ 有劳动力的监测户"),
+)
+
+
+def monitoring_rows(values: dict) -> list[tuple[str, str]]:
+    """The 防返贫监测 indicators (monitoring-era data only), as (label, value) rows."""
+    if "monitoring_households" not in values:
+        return []
+    rows = [("监测户数", str(values["monitoring_households"]))]
+    for key, label in MONITORING_LABELS:
+        if key in values:
+            item = values[key]
+            rows.append((label, _share(item) if item.get("share") is not None else item.get("note", "—")))
+    speed = values.get("monitoring_months_to_elimination") or {}
+    if speed.get("median") is not None:
+        rows.append(("识别至消除的月数（中位数）", f"{speed['median']:g} 个月（{speed['households']} 户）"))
+    return rows
 
 
 def breakdown_table(rows: list[dict], by: str) -> Table:

@@ -18,20 +18,41 @@ def _wrap(text: str, indent: str = "  ") -> str:
 
 
 def _policy_values(policy, text: str) -> list[str]:
-    """The policy parameters a rule's documentation names, with the values in force."""
-    values = policy.model_dump(mode="json")
+    """The policy parameters a rule's documentation names, each value in force with its confidence,
+    source and where it came from (per province and county where the config sets them)."""
+    from fupin_audit.policy import YEAR_KEYS
+    from fupin_audit.policy.show import scope_name
+
+    names = [key for key in policy.model_dump(mode="json") if key in text]
+    if "贫困线" in text and "poverty_line" not in names:
+        names.append("poverty_line")
     lines = []
-    for key, value in values.items():
-        if key in text:
-            shown = value if not isinstance(value, dict) else "、".join(f"{k}: {v}" for k, v in value.items())
-            lines.append(f"  {key} = {shown}（{policy.source_of(key)}）")
-    if "贫困线" in text and "poverty_line" not in text:
-        series = policy.exit_line_series
-        lines.append(
-            f"  poverty_line.{series} = "
-            + "、".join(f"{k}: {v:g}" for k, v in values["poverty_line"][series].items())
-        )
+    entries = policy.entries()
+    for key in names:
+        values = [(scope, r) for layer, scope, r in entries if r.key == key]
+        shown = {}
+        for scope, resolved in values:  # config first: a config value hides the built-in one
+            shown.setdefault((scope, resolved.year), resolved)
+        if key in YEAR_KEYS or len(shown) > 1:
+            lines.append(f"  {key}（按省、县{'和年度' if key in YEAR_KEYS else ''}取，县 > 省 > 全国）：")
+            for (scope, year), resolved in shown.items():
+                when = f" {year}" if year is not None else ""
+                lines.append(
+                    f"    {scope_name(scope)}{when} = {_number(resolved.value)}  {resolved.describe()}"
+                )
+        elif shown:
+            resolved = next(iter(shown.values()))
+            lines.append(f"  {key} = {_number(resolved.value)}  {resolved.describe()}")
+        else:
+            value = getattr(policy, key)
+            lines.append(f"  {key} = {value}（{policy.source_of(key)}）")
     return lines
+
+
+def _number(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def explain_rule(rule: Rule, origin: str, policy=None) -> str:

@@ -140,6 +140,8 @@ def _indicator_rows(indicators: dict[str, Any]) -> list[list[Any]]:
             )
         elif isinstance(value, int | float):
             rows.append([key, value])
+        elif key == "monitoring_months_to_elimination" and value.get("median") is not None:
+            rows.append([key, f"{value['median']:g} 个月（{value['households']} 户）"])
         elif key == "near_line_bunching" and value:
             rows.append([key, f"{value['villages_bunched']} / {value['villages_tested']} 个村"])
     return rows
@@ -205,8 +207,9 @@ def _income_distribution(book, sheet, styles, result: AuditResult, row: int) -> 
     policy = result.policy
     years = data["年度"].dropna() if "年度" in data else pd.Series([result.year])
     year = int(years.mode().iloc[0]) if len(years.dropna()) else None
-    lines = getattr(policy.poverty_line, policy.exit_line_series)
-    poverty_line = lines.get(year) if year else None
+    # The national line of the data year (per-province lines differ; the findings name each one).
+    found = policy.resolve("poverty_line", year) if year else None
+    poverty_line = float(found.value) if found is not None else None
     step = 500
     top = int(min(max(income.max(), policy.relapse_risk_line * 2), 20000) // step + 1) * step
     edges = np.arange(0, top + step, step)

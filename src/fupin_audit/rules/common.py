@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
-from fupin_audit.engine.context import AuditContext, related_json
+from fupin_audit.engine.context import ROW_NOUNS, AuditContext, related_json
 from fupin_audit.engine.rule import SkipRule
-from fupin_audit.errors import ConfigError
-from fupin_audit.policy import SERIES_NAMES
 from fupin_audit.schema.codes import EXITED, POOR
 from fupin_audit.schema.fields import arrow_mask
 from fupin_audit.schema.idnumber import text_buffers
@@ -153,44 +151,119 @@ def param(ctx: AuditContext, key: str) -> str:
     return f"参数 {key}，{param_source(ctx, key)}"
 
 
-def _series_text(ctx: AuditContext, series: str | None) -> tuple[str, str]:
-    series = series or ctx.policy.exit_line_series
-    chosen = ctx.policy.origin.get("exit_line_series")
-    name = SERIES_NAMES[series] + (
-        f"（exit_line_series，{chosen}）" if chosen and series == ctx.policy.exit_line_series else ""
-    )
-    return series, name
+class PolicyValues(NamedTuple):
+    """Per row: a policy value in force (NaN where there is none) and what a message says about it."""
+
+    values: pd.Series
+    sources: pd.Series  # Resolved.cite(): “poverty_line，默认值，国家统计局” ("" where no value)
 
 
-def line_source(ctx: AuditContext, year: int, series: str | None = None) -> str:
-    """“工作口径，默认值”: the poverty-line series applied, and where that year's value came from."""
-    series, name = _series_text(ctx, series)
-    origin = ctx.policy.origin.get(f"poverty_line.{series}.{year}") or "默认值"
-    return f"{name}，{origin}"
+def policy_values(
+    ctx: AuditContext,
+    kind: str,
+    key: str,
+    years: pd.Series | None = None,
+    *,
+    rows: pd.Series | np.ndarray | None = None,
+    skip_if_none: bool = True,
+) -> PolicyValues:
+    """The value of policy `key` for each row of table `kind`, in force for the row's province,
+    county (`ctx.region(kind)`) and, for a per-year key (poverty_line, monitoring_line), its year in
+    `years` (NA: not judged). Only `rows` (default: all) are looked up; the rest get NaN.
+
+    Resolved once per distinct (year, province, county), never per row. Rows with no value are left
+    unjudged: the run gets one diagnostic per (parameter, year, province) naming the config key to
+    set (with --strict-policy: a ConfigError), and when no row has a value the rule is skipped with
+    that reason (unless `skip_if_none` is False)."""
+    from fupin_audit.policy import YEAR_KEYS
+
+    index = ctx.frame(kind).index
+    wanted = np.ones(len(index), dtype=bool) if rows is None else np.asarray(rows, dtype=bool).copy()
+    per_year = key in YEAR_KEYS
+    if per_year:
+        if years is None:
+            raise ValueError(f"policy_values: {key} needs the years")
+        year = years.astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
+        wanted &= ~np.isnan(year)
+        year = np.where(wanted, year, 0).astype(np.int64)
+    else:
+        year = np.zeros(len(index), dtype=np.int64)
+    values = np.full(len(index), np.nan)
+    sources = np.full(len(index), "", dtype=object)
+    if not wanted.any():
+        return PolicyValues(pd.Series(values, index=index), pd.Series(sources, index=index))
+    region = ctx.region(kind)
+    texts = region.attrs["texts"]
+    province = region["province"].to_numpy()
+    county = region["county"].to_numpy()
+    written = region["county_text"].to_numpy()
+    # One integer per (year, province, county, 县 as written): the distinct places to resolve.
+    combined = ((year * 100 + (province + 1)) * 1_000_001 + (county + 1)) * (len(texts) + 1) + (written + 1)
+    distinct, inverse = np.unique(combined[wanted], return_inverse=True)
+    first = np.flatnonzero(wanted)[np.unique(inverse, return_index=True)[1]]
+    counts = np.bincount(inverse, minlength=len(distinct))
+    found_values = np.full(len(distinct), np.nan)
+    found_sources = np.full(len(distinct), "", dtype=object)
+    gaps: list[str] = []
+    for i, at in enumerate(first):
+        resolved = _resolve_for(ctx, key, int(year[at]) if per_year else None, province[at], county[at],
+                                texts[written[at]] if written[at] >= 0 else "")  # fmt: skip
+        if resolved is None:
+            gaps.append(
+                _gap(ctx, kind, key, int(year[at]) if per_year else None, int(province[at]), int(counts[i]))
+            )
+        else:
+            found_values[i], found_sources[i] = float(resolved.value), resolved.cite()
+    values[wanted] = found_values[inverse]
+    sources[wanted] = found_sources[inverse]
+    if gaps and skip_if_none and np.isnan(found_values).all():
+        raise SkipRule("；".join(dict.fromkeys(gaps)))
+    return PolicyValues(pd.Series(values, index=index), pd.Series(sources, index=index))
 
 
-def line_sources(ctx: AuditContext, years: pd.Series, series: str | None = None) -> pd.Series:
-    """`line_source` per row (computed once per distinct year)."""
-    distinct = {int(y): line_source(ctx, int(y), series) for y in years.dropna().unique()}
-    return by_year(years, distinct, "")
+def _resolve_for(ctx: AuditContext, key: str, year: int | None, province: int, county: int, written: str):
+    from fupin_audit.policy import regions
 
-
-def lines_for(ctx: AuditContext, years: pd.Series, *, series: str | None = None) -> pd.Series:
-    """The poverty line per row for the given years (NA year → NA line).
-
-    A year that is needed but has no configured line is a configuration error naming the year:
-    a line is never guessed. Pass only the rows a rule really judges (mask the rest to NA)."""
     policy = ctx.policy
-    series = series or policy.exit_line_series
-    table = getattr(policy.poverty_line, series)
-    known = years.dropna().astype(int)
-    missing = sorted(set(known.unique()) - set(table))
-    if missing:
-        raise ConfigError(
-            f"{'、'.join(map(str, missing))} 年没有配置贫困线（{SERIES_NAMES[series]}）："
-            f"请在 --config 文件的 [poverty_line.{series}] 中加入，例如 {missing[0]} = …"
+    code = f"{province:02d}" if province >= 0 else ""
+    resolved = policy.resolve(
+        key, year, code, regions.county_keys(f"{county:06d}" if county >= 0 else "", written)
+    )
+    unconfigured = code and policy.has_regional_config() and code not in policy.configured_provinces()
+    if resolved is not None and unconfigured and policy.resolve(key, year) is resolved:
+        # The config file has per-province values, but none for this province: say so once.
+        name = regions.province_name(code)
+        ctx.note(
+            f"数据中有{name}的记录，配置文件 {policy.config_label} 中没有 "
+            f'[province."{regions.short_province(name)}"] 节：按全国值检查（{key}'
+            f"{f' {year} 年' if year else ''} = {resolved.value:g}，{resolved.cite()}）",
+            level="info",
         )
-    return by_year(years, table, np.nan).astype("float64")
+    return resolved
+
+
+def _gap(ctx: AuditContext, kind: str, key: str, year: int | None, province: int, rows: int) -> str:
+    """The diagnostic for rows with no value (recorded on the context), or a ConfigError when strict."""
+    from fupin_audit.errors import ConfigError
+    from fupin_audit.policy import KEY_NAMES, YEAR_KEYS, regions
+
+    code = f"{province:02d}" if province >= 0 else ""
+    name = regions.province_name(code)
+    short = regions.short_province(name)
+    noun = ROW_NOUNS.get(kind, "行")
+    when = f"{year} 年 " if year is not None else ""
+    place = name or "（记录的省份无法识别）"
+    if key in YEAR_KEYS:
+        setting = f'[province."{short}".{key}] {year} = …' if code else f"[{key}] {year} = …"
+    else:
+        setting = f'[province."{short}"] {key} = …' if code else f"{key} = …"
+    message = f"{when}{place} 没有{KEY_NAMES.get(key, key)}（{key}），这些{noun}未检查；请在配置文件中设置 {setting}"
+    if ctx.strict_policy:
+        from fupin_audit.engine.context import CURRENT_RULE
+
+        raise ConfigError(f"{CURRENT_RULE.get() or '规则'}：{message}（--strict-policy：缺少政策值即为错误）")
+    ctx.policy_gap(key, year, code, kind, rows, message)
+    return message
 
 
 def by_year(years: pd.Series, values: dict[int, Any], missing: Any) -> pd.Series:

@@ -16,11 +16,10 @@ from fupin_audit.rules.common import (
     exited,
     fmt,
     household_codes,
-    line_sources,
-    lines_for,
     money_texts,
     param,
     percent,
+    policy_values,
     year_texts,
     yuan,
 )
@@ -37,17 +36,18 @@ EPSILON = 1e-9
     severity="warning",
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
-    what="已脱贫户人均纯收入低于（<）政策参数 relapse_risk_line（默认 5000 元，等于不报告）。",
+    what="已脱贫户人均纯收入低于（<）政策参数 relapse_risk_line（默认 5000 元，等于不报告；可按省、县设置）。",
     why=RISK + SPEECH + " 这些户应列为重点跟踪对象，防止返贫。",
     example="已脱贫户人均纯收入 4999.99 元 → IN001；5000 元不报告。",
 )
 def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME)
-    line = ctx.policy.relapse_risk_line
-    low = exited(households) & (households[INCOME] < line).fillna(False).astype(bool)
+    judged = exited(households) & households[INCOME].notna()
+    line, cited = policy_values(ctx, "households", "relapse_risk_line", rows=judged)
+    low = judged & (households[INCOME] < line).fillna(False).astype(bool)
     message = (
         "已脱贫户人均纯收入 " + money_texts(households.loc[low, INCOME])
-        + f" 元低于返贫风险线 {yuan(line)} 元（{param(ctx, 'relapse_risk_line')}）"
+        + " 元低于返贫风险线 " + fmt(line[low], yuan) + " 元（参数 " + cited[low] + "）"
     )  # fmt: skip
     return ctx.flag("households", low, message, column=INCOME)
 
@@ -64,22 +64,22 @@ def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "还按村检验收入是否在这一区间“扎堆”。",
     why=RISK + "审计署 2017 年公告指出“算账脱贫”：把预期收入算进来、让收入刚好越线。刚过线的户集中出现，"
     "是数字脱贫的信号。",
-    example="2017 年线 3335 元，已脱贫户人均纯收入 3501.75 元（= 3335 × 1.05）→ IN002；3501.76 元不报告。",
+    example="2016 年线 2952 元，已脱贫户人均纯收入 3099.60 元（= 2952 × 1.05）→ IN002；3099.61 元不报告。",
 )
 def in002(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME)
     years = data_years(ctx, "households")
     income = households[INCOME]
     judged = exited(households) & income.notna()
-    line = lines_for(ctx, years.where(judged))
-    band = ctx.policy.near_line_band
+    line, cited = policy_values(ctx, "households", "poverty_line", years, rows=judged)
+    band, band_cited = policy_values(ctx, "households", "near_line_band", rows=judged)
     upper = (line * band).round(2)
     near = judged & (income > line).fillna(False).astype(bool) & (income <= upper).fillna(False).astype(bool)
     at = near.index[near]
     message = (
         "已脱贫户人均纯收入 " + money_texts(income[at]) + " 元仅略高于 " + year_texts(years[at]) + " 年贫困线 "
-        + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "），不超过 " + money_texts(upper[at])
-        + f" 元（贫困线 × {band:g}，{param(ctx, 'near_line_band')}）"
+        + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "），不超过 " + money_texts(upper[at])
+        + " 元（贫困线 × " + fmt(band[at], "{:g}") + "，参数 " + band_cited[at] + "）"
     )  # fmt: skip
     return ctx.flag("households", at, message, column=INCOME)
 

@@ -17,7 +17,6 @@ from fupin_audit.rules.common import (
     STATUS,
     as_bool,
     audit_year,
-    by_year,
     count_per_code,
     count_texts,
     data_years,
@@ -32,14 +31,12 @@ from fupin_audit.rules.common import (
     has_death_source,
     household_codes,
     is_no,
-    line_source,
-    line_sources,
-    lines_for,
     mask_texts,
     member_deaths,
     money_texts,
     person_codes,
     person_keys,
+    policy_values,
     records,
     registered,
     related_groups,
@@ -105,11 +102,15 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     year = audit_year(ctx)
     income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
     line = pd.Series(np.nan, index=rosters.index)
+    cited = pd.Series("", index=rosters.index, dtype=object)
     if income.notna().any():
         if year is None and not listed.any():
             raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
         if year is not None:
-            line = lines_for(ctx, pd.Series(year, index=rosters.index, dtype="Int64").where(income.notna()))
+            years = pd.Series(year, index=rosters.index, dtype="Int64")
+            line, cited = policy_values(
+                ctx, "rosters", "poverty_line", years, rows=income.notna(), skip_if_none=not listed.any()
+            )
             low = (income < line).fillna(False).astype(bool)
     dead = _dead_by(ctx, "rosters", pd.Timestamp(f"{year}-12-31") if year else None)
     outside = registered(ctx, "rosters") < 0
@@ -119,7 +120,7 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     if low[at].any():
         low_text = (
             "名单人均纯收入 " + money_texts(income[at]) + f" 元低于 {year} 年贫困线 " + fmt(line[at], yuan)
-            + f" 元（{line_source(ctx, year)}）"
+            + " 元（参数 " + cited[at] + "）"
         )  # fmt: skip
         reason = reason.mask(low[at], (reason + "，").where(reason != "", "") + low_text)
     message = reason + "，但 " + rosters.loc[at, "_key"] + " 不在任何建档立卡户中"
@@ -134,8 +135,9 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     era_note="2020 年前没有防返贫监测",
     needs=("households",),
     columns={"households": (STATUS, INCOME, "是否监测对象")},
-    what="2021 年及以后的数据：已脱贫户人均纯收入低于（<）当年防返贫监测线（政策参数 monitoring_line，默认"
-    " 2021 年 6000 元，之后各省自定），但“是否监测对象”不是“是”。需要的年度没有配置监测线时整条规则跳过并"
+    what="2021 年及以后的数据：已脱贫户人均纯收入低于（<）当年防返贫监测线（政策参数 monitoring_line，按户所在的"
+    "省、县和年度取：全国 2021 年 6000 元为推算值，之后各省自定），但“是否监测对象”不是“是”。没有监测线的户不检查，"
+    "并在诊断信息中说明年度、省份和要设置的配置项；全部没有时整条规则跳过并"
     "说明是哪一年。",
     why=MISSED
     + "2021 年起建立防止返贫动态监测和帮扶机制，收入低于监测线的脱贫户应纳入监测（中央农办、农业农村部"
@@ -148,20 +150,13 @@ def lg102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     recent = (years >= 2021).fillna(False).astype(bool) & exited(households)
     if not recent.any():
         raise SkipRule("没有 2021 年及以后的已脱贫户（防返贫监测自 2021 年起）")
-    lines = by_year(years.where(recent), ctx.policy.monitoring_line, np.nan)
-    unknown = sorted(set(years[recent & lines.isna()].dropna().astype(int)))
-    if unknown:
-        raise SkipRule(
-            f"{'、'.join(map(str, unknown))} 年没有配置防返贫监"
-            "测线（请在 --config 的 [monitoring_line] 中加入）"
-        )
+    lines, cited = policy_values(ctx, "households", "monitoring_line", years, rows=recent)
     below = recent & (households[INCOME] < lines).fillna(False).astype(bool)
     missing = below & ~as_bool(households, "是否监测对象")
     at = missing.index[missing]
     message = (
         "已脱贫户人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元低于 " + year_texts(years[at])
-        + " 年防返贫监测线 " + fmt(lines[at], yuan) + " 元（参数 monitoring_line，"
-        + fmt(years[at], lambda y: ctx.policy.origin.get(f"monitoring_line.{y}", "默认值")) + "），但未纳入监测对象"
+        + " 年防返贫监测线 " + fmt(lines[at], yuan) + " 元（参数 " + cited[at] + "），但未纳入监测对象"
     )  # fmt: skip
     return ctx.flag("households", at, message, column="是否监测对象")
 
@@ -309,9 +304,11 @@ COLUMNS_OF = {
     columns={"households": (HID, STATUS, INCOME, "识别年度")},
     what="脱贫状态为未脱贫的户，识别年度早于数据年度，人均纯收入高于（>）数据年度贫困线，且“三保障”和饮水都能"
     "确认达标：义务教育年龄成员都在校、每名成员都参加了基本医疗保险、是否危房户 = 否、是否解决安全饮用水 = 是"
-    "（与 LG402 相同的检查；任何一项数据为空即无法确认，不报告）。四项所需的列缺任何一项时跳过。",
+    "（与 LG402 相同的检查；任何一项数据为空即无法确认，不报告）。四项所需的列缺任何一项时跳过。"
+    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
+    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=STAYED + EXIT_RULE + " 达到退出标准却不退出，会虚增贫困人口、占用帮扶资源。",
-    example="2015 年识别的未脱贫户，2017 年人均纯收入 4200 元（线 3335）、三保障均达标 → LG201。",
+    example="2014 年识别的未脱贫户，2016 年人均纯收入 3600 元（线 2952）、三保障均达标 → LG201。",
 )
 def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, STATUS, INCOME, "识别年度")
@@ -322,7 +319,9 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     stayed = (text(households[STATUS]) == "未脱贫") & (households["识别年度"] < years).fillna(False).astype(
         bool
     )
-    line = lines_for(ctx, years.where(stayed & households[INCOME].notna()))
+    line, cited = policy_values(
+        ctx, "households", "poverty_line", years, rows=stayed & households[INCOME].notna()
+    )
     state = guarantees(ctx)
     all_met = pd.concat([state[f"{k}_known"] & (state[k] == "") for k in GAP_NAMES], axis=1).all(axis=1)
     candidate = stayed & (households[INCOME] > line).fillna(False).astype(bool) & all_met
@@ -330,7 +329,7 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     message = (
         "未脱贫户（" + year_texts(households.loc[at, "识别年度"]) + " 年识别）人均纯收入 "
         + money_texts(households.loc[at, INCOME]) + " 元高于 " + year_texts(years[at]) + " 年贫困线 "
-        + fmt(line[at], yuan) + " 元（" + line_sources(ctx, years[at]) + "），"
+        + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "），"
         "义务教育、基本医疗、住房安全、饮水安全均已达标，应退未退"
     )  # fmt: skip
     return ctx.flag("households", at, message, column=INCOME)
@@ -444,9 +443,11 @@ def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     needs=("households",),
     columns={"households": ("识别年度",)},
     what="识别当年的人均纯收入高于（>）该年贫困线：识别年度等于数据年度时用人均纯收入；识别年度为上一年时用"
-    "上年人均纯收入（有该列时）。识别标准为省定标准或市定标准的户不检查（它们适用更高的地方线）。",
+    "上年人均纯收入（有该列时）。识别标准为省定标准或市定标准的户不检查（它们适用更高的地方线）。"
+    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
+    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=WRONG_IN + "识别标准是收入低于国家扶贫标准；识别时收入已超线，说明“不该进的进了”。",
-    example="2017 年识别的户，2017 年人均纯收入 3600 元（线 3335）→ LG302。",
+    example="2016 年识别的户，2016 年人均纯收入 3000 元（线 2952）→ LG302。",
 )
 def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households", "识别年度")
@@ -455,7 +456,7 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     years = data_years(ctx, "households")
     identified = households["识别年度"].astype("Int64")
     national = ~text(households["识别标准"]).isin(LOCAL_STANDARDS) if "识别标准" in households else True
-    out = []
+    out, unjudged = [], []
     for column, offset in ((INCOME, 0), ("上年人均纯收入", 1)):
         if column not in households:
             continue
@@ -464,16 +465,21 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
         )
         if not rows.any():
             continue
-        line = lines_for(ctx, identified.where(rows))
+        try:
+            line, cited = policy_values(ctx, "households", "poverty_line", identified, rows=rows)
+        except SkipRule as skip:  # no line for any of these rows: the other column may still be judged
+            unjudged.append(str(skip))
+            continue
         above = rows & (households[column] > line).fillna(False).astype(bool)
         at = above.index[above]
         which = "上年人均纯收入" if offset else "当年人均纯收入"
         message = (
             year_texts(identified[at]) + f" 年识别，{which} " + money_texts(households.loc[at, column]) + " 元已高于 "
-            + year_texts(identified[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（"
-            + line_sources(ctx, identified[at]) + "）"
+            + year_texts(identified[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "）"
         )  # fmt: skip
         out.append(ctx.flag("households", at, message, column=column))
+    if unjudged and not out:
+        raise SkipRule("；".join(unjudged))
     return out
 
 
@@ -484,23 +490,23 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
     what="已脱贫户的人均纯收入不高于（≤）其脱贫年度的贫困线（脱贫年度为空或晚于数据年度时用数据年度的线；"
-    "后者由 SY304 报告）。贫困线系列由政策参数 exit_line_series 决定（默认工作口径：2017 年 3335 元）；需要"
-    "的年度没有配置贫困线时整个检查报配置错误。",
+    "后者由 SY304 报告）。贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
+    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=WRONG_OUT + EXIT_RULE + " 收入未稳定超线即退出，是审计署 2017 年公告所指“算账脱贫”“数字脱贫”；"
     "错退率是第三方评估的核心指标，贫困县退出要求低于 2%。",
-    example="2017 年脱贫户人均纯收入 3335.00 元（线 3335）→ LG401；3335.01 元不报告。",
+    example="2016 年脱贫户人均纯收入 2952.00 元（线 2952）→ LG401；2952.01 元不报告。",
 )
 def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME)
     years = data_years(ctx, "households")
     judged = exited(households) & households[INCOME].notna()
     exit_year, which = exit_years(ctx, households, years)
-    line = lines_for(ctx, exit_year.where(judged))
+    line, cited = policy_values(ctx, "households", "poverty_line", exit_year, rows=judged)
     below = judged & (households[INCOME] <= line).fillna(False).astype(bool)
     at = below.index[below]
     message = (
         "已脱贫户人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元不高于 " + year_texts(exit_year[at])
-        + " 年（" + which[at] + "）贫困线 " + fmt(line[at], yuan) + " 元（" + line_sources(ctx, exit_year[at]) + "）"
+        + " 年（" + which[at] + "）贫困线 " + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "）"
     )  # fmt: skip
     return ctx.flag("households", at, message, column=INCOME)
 

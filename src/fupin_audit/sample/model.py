@@ -29,7 +29,7 @@ MAIN_SLOTS, PLANT_SLOTS = (0, 450), (450, 499)
 CAMPAIGN_END = 2020  # no identification or exit after 2020 (the campaign ended; 2021+ is 巩固 and monitoring)
 POVERTY_LINE = {2014: 2800, 2015: 2968, 2016: 3146, 2017: 3335, 2018: 3535, 2019: 3747, 2020: 4000}
 RISK_LINE = 5000
-MIN_YEAR, MAX_YEAR = 2015, 2030
+MIN_YEAR, MAX_YEAR = 2014, 2030
 HH_PER_VILLAGE_MAX = 8000  # serials 0001–8999 are used, 9xxx is left for planted orphans
 
 

@@ -16,6 +16,7 @@ from . import columns as C
 
 if TYPE_CHECKING:
     from . import SampleData
+    from .monitoring import MonitoringSample
 
 XLSX_MAX_ROWS = 1_048_576
 ID_COLUMNS = {"证件号码", "户主证件号码", "帮扶责任人证件号码", "领取人证件号码"}
@@ -319,4 +320,68 @@ def write_partitioned(
         if key == "rosters" or key not in data.tables:
             continue
         paths.append(write_parquet_file(data.tables[key], folder / f"{key}.parquet"))
+    return paths
+
+
+# ------------------------------------------------------------------------------ monitoring era (2021–)
+
+MONITORING_TITLE_ROWS = 2  # title, "导出时间：YYYY-MM-DD"; the header is on row 3
+
+
+def write_monitoring_xlsx(sample: MonitoringSample, path: Path) -> None:
+    """The 防返贫监测信息系统 export: 监测对象信息 and 行政村信息, each with a title row, a "导出时间" row
+    and the header on row 3, every cell text."""
+    import xlsxwriter
+
+    sheets = sample.sheets()
+    for name, frame in sheets.items():
+        _check_rows(len(frame) + MONITORING_TITLE_ROWS + 1, name, name)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")  # renamed into place once complete
+    wb = xlsxwriter.Workbook(str(partial), {"constant_memory": True, "strings_to_numbers": False})
+    try:
+        bold = wb.add_format({"bold": True})
+        titles = {name: f"{sample.county}{sample.year}年{name}" for name in sheets}
+        titles[next(iter(sheets))] = sample.title
+        for name, frame in sheets.items():
+            ws = wb.add_worksheet(name)
+            ws.write_string(0, 0, titles[name], bold)
+            ws.write_string(1, 0, f"导出时间：{sample.export_date}")
+            for j, head in enumerate(frame.columns):
+                ws.write_string(2, j, head, bold)
+            ws.freeze_panes(3, 0)
+            _write_body(ws, frame, 3, 0, {j for j, c in enumerate(frame.columns) if c in ID_COLUMNS})
+        wb.close()
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_monitoring_csv(sample: MonitoringSample, folder: Path, *, encoding: str = "utf-8") -> list[Path]:
+    """One CSV per sheet (监测对象信息.csv, 行政村信息.csv), header on the first line."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    crlf = encoding.lower().replace("-", "").replace("_", "") in {"gb18030", "gbk", "gb2312", "cp936"}
+    paths = []
+    for name, df in sample.sheets().items():
+        path = folder / f"{name}.csv"
+        df.to_csv(path, index=False, encoding=encoding, lineterminator="\r\n" if crlf else "\n")
+        paths.append(path)
+    return paths
+
+
+def write_monitoring_parquet(sample: MonitoringSample, folder: Path) -> list[Path]:
+    """One parquet file per sheet, every column a string column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, df in sample.sheets().items():
+        path = folder / f"{name}.parquet"
+        schema = pa.schema([(c, pa.string()) for c in df.columns])
+        pq.write_table(pa.Table.from_pandas(df, schema=schema, preserve_index=False), path)
+        paths.append(path)
     return paths

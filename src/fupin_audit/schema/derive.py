@@ -54,7 +54,11 @@ DERIVATIONS = (
     Derivation("households", "是否监测对象", "监测对象类别", "监测对象类别非空 → 是", _filled),
     Derivation("households", "是否解决安全饮用水", "饮水困难", "饮水困难 = 否 → 是", _negated),
     Derivation(
-        "members", "是否享受低保", "享受低保政策情况", "城市低保/农村低保 → 是", _receives("城市低保", "农村低保")
+        "members",
+        "是否享受低保",
+        "享受低保政策情况",
+        "城市低保/农村低保 → 是",
+        _receives("城市低保", "农村低保"),
     ),
     Derivation(
         "members",
@@ -110,11 +114,13 @@ def derive_totals(tables: dict[str, Table], sources: list[Source]) -> None:
     if households is None:
         return
     data = households.data
-    if members is not None and "户编号" in data and "户编号" in members.data:
+    sized = all("家庭人口数" in s.headers for s in sources if s.kind == "households")
+    if not sized and members is not None and "户编号" in data and "户编号" in members.data:
         counts = members.data["户编号"].value_counts()
         size = data["户编号"].map(counts).astype("Int64")
         _fill(households, sources, "家庭人口数", size, "（由成员行计数）", "成员行数")
-    if all(p in households.fields for p in INCOME_PARTS):
+    totalled = all("纯收入" in s.headers for s in sources if s.kind == "households")
+    if not totalled and all(p in households.fields for p in INCOME_PARTS):
         total = sum(data[p].astype("float64") for p in INCOME_PARTS)
         for part in OPTIONAL_PARTS:
             if part in households.fields:
@@ -130,10 +136,7 @@ def _fill(table: Table, sources: list[Source], field: str, values: pd.Series, he
     if not lacking:
         return
     rows = table.data[SOURCE_COLUMN].isin(lacking).to_numpy()
-    if field in table.data:
-        values = values.where(rows, table.data[field])
-    else:
-        values = values.where(rows)
+    values = values.where(rows, table.data[field]) if field in table.data else values.where(rows)
     table.data[field] = values
     text = values.astype("string")
     table.raw[field] = text.where(rows, table.raw[field]) if field in table.raw else text.where(rows)

@@ -81,7 +81,14 @@ class _Located(TableModel):
 
 # 致贫/返贫风险k as exports head it (a lone 致贫原因1 in a monitoring-era export: see load.py).
 RISK_ALIASES = {
-    k: (f"致贫/返贫风险{k}", f"致贫返贫风险{k}", f"返贫致贫风险{k}", f"风险类型{k}", f"返贫风险{k}", f"致贫风险{k}")
+    k: (
+        f"致贫/返贫风险{k}",
+        f"致贫返贫风险{k}",
+        f"返贫致贫风险{k}",
+        f"风险类型{k}",
+        f"返贫风险{k}",
+        f"致贫风险{k}",
+    )
     for k in range(1, 6)
 }
 HOUSEHOLD_ID = ("贫困户编号", "户码", "家庭编号", "hbh", "aac001")
@@ -107,9 +114,16 @@ class Household(_Located):
     家庭人口数: Annotated[
         OptInt,
         Int(
-            "人数", "家庭人口", "年度家庭人口数", "当前家庭人口数", "家庭人数", "aac017",
-            ge=1, le=30, required=True,
-        ),  # fmt: skip
+            "人数",
+            "家庭人口",
+            "年度家庭人口数",
+            "当前家庭人口数",
+            "家庭人数",
+            "aac017",
+            ge=1,
+            le=30,
+            required=True,
+        ),
     ] = None
     贫困户属性: Annotated[OptStr, Code("贫困户属性", "贫困户类型", "aac006", required=True)] = None
     脱贫状态: Annotated[
@@ -121,7 +135,9 @@ class Household(_Located):
     返贫原因: Annotated[OptStr, Text("aac009")] = None
     人均纯收入: Annotated[
         OptFloat,
-        Money("家庭年人均纯收入", "年人均纯收入", "rjcsr", "人均收入", "家庭人均纯收入", ge=None, required=True),
+        Money(
+            "家庭年人均纯收入", "年人均纯收入", "rjcsr", "人均收入", "家庭人均纯收入", ge=None, required=True
+        ),
     ] = None
     纯收入: Annotated[OptFloat, Money("家庭纯收入", "家庭年纯收入", ge=None)] = None
     年收入: Annotated[OptFloat, Money("家庭年收入", ge=None)] = None
@@ -210,7 +226,9 @@ class Household(_Located):
     风险消除后是否有成员未参加基本医疗保险: Annotated[
         OptBool, YesNo("风险消除后是否有家庭成员未参加城乡居民(职工)基本医疗保险")
     ] = None
-    风险消除后人均纯收入: Annotated[OptFloat, Money("风险消除后家庭人均纯收入", "风险消除后家庭年人均纯收入", ge=None)] = None
+    风险消除后人均纯收入: Annotated[
+        OptFloat, Money("风险消除后家庭人均纯收入", "风险消除后家庭年人均纯收入", ge=None)
+    ] = None
     风险消除后工资性收入: Annotated[OptFloat, Money()] = None
     风险消除后生产经营性收入: Annotated[OptFloat, Money()] = None
     风险消除后财产性收入: Annotated[OptFloat, Money()] = None
@@ -256,7 +274,9 @@ class Member(_Located):
     证件号码: Annotated[OptStr, IdNumber(*ID_NUMBER, required=True)] = None
     民族: Annotated[OptStr, Text("aab007")] = None
     户联系电话: Annotated[OptStr, Phone("联系电话", household_level=True)] = None
-    成员联系电话: Annotated[OptStr, Phone("个人联系电话", "家庭成员联系电话", "人联系电话", "成员电话")] = None
+    成员联系电话: Annotated[OptStr, Phone("个人联系电话", "家庭成员联系电话", "人联系电话", "成员电话")] = (
+        None
+    )
     与户主关系: Annotated[OptStr, Code("与户主关系", "与户主之间的关系", "aab006", required=True)] = None
     文化程度: Annotated[OptStr, Code("文化程度", "aab008")] = None
     在校生状况: Annotated[OptStr, Code("在校生状况", "在校生情况", "aab009")] = None
@@ -277,7 +297,10 @@ class Member(_Located):
     是否参加城乡居民基本医疗保险: Annotated[
         OptBool,
         YesNo(
-            "是否参加新型农村合作医疗(城乡居民基本医疗保险)", "是否参加新农合", "是否参加新型农村合作医疗", "aab013"
+            "是否参加新型农村合作医疗(城乡居民基本医疗保险)",
+            "是否参加新农合",
+            "是否参加新型农村合作医疗",
+            "aab013",
         ),
     ] = None
     是否参加城乡居民基本养老保险: Annotated[OptBool, YesNo("aab014")] = None
@@ -381,7 +404,15 @@ class Work(_Located):
     kind = "work"
     title = "已外出务工信息"
     sheet_keywords = ("外出务工", "务工监测", "务工信息", "已务工")
-    signature = ("是否已务工", "开始时间", "结束时间", "务工所在县", "务工月收入", "年度交通费补助", "是否点对点输送")
+    signature = (
+        "是否已务工",
+        "开始时间",
+        "结束时间",
+        "务工所在县",
+        "务工月收入",
+        "年度交通费补助",
+        "是否点对点输送",
+    )
 
     户编号: Annotated[OptStr, Text(*HOUSEHOLD_ID)] = None
     证件号码: Annotated[OptStr, IdNumber(*ID_NUMBER, required=True)] = None
@@ -434,6 +465,19 @@ class Roster(TableModel):
     详情: Annotated[OptStr, Text("备注", "说明")] = None
     人均纯收入: Annotated[OptFloat, Money("家庭人均纯收入", "年人均纯收入", ge=None)] = None
 
+
+# Headers real exports use for more than one field: the first field a sheet's table has is taken, and the
+# run says so (a monitoring-era export reads 识别时间 as 识别监测时间: see load.monitoring_overrides).
+AMBIGUOUS_HEADERS: dict[str, tuple[str, ...]] = {
+    "致贫原因": ("主要致贫原因", "次要致贫原因", "致贫返贫风险1"),
+    "联系电话": ("户联系电话", "成员联系电话"),
+    "识别时间": ("识别年度", "识别监测时间"),
+    "监测对象": ("是否监测对象", "监测对象类别"),
+    "公益性岗位": ("公益性岗位类型", "公益岗位帮扶"),
+    "备注": ("其他备注", "详情"),
+    "人均收入": ("人均纯收入", "风险消除后人均纯收入"),
+    "监测时间": ("识别监测时间", "消除监测时间"),
+}
 
 MODELS: dict[str, type[TableModel]] = {
     m.kind: m for m in (Household, Member, Village, Measure, Helper, Roster, Work, WorkPlan)

@@ -1,0 +1,515 @@
+"""Plant one case of every rule that can fire on a monitoring-era export (监测对象信息 layout).
+
+The table `DEFECTS` drives everything: each entry names its rule, the manifest table, which records
+qualify (a vectorised mask over person rows, households or villages) and a small function that edits
+the chosen record and says what it did. Each case gets a household (or village) no other case touches.
+Adding a rule's case is one function and one line in `DEFECTS`, for example:
+
+    def _mn104(p: Planter, h: str) -> Case:
+        p.set_household(h, "户类型", "一般农户")
+        return Case(h, "脱贫不稳定户的户类型写成一般农户")
+
+    Defect("MN104", "households", lambda p: p.hh["category"].eq("脱贫不稳定户"), _mn104),
+
+Manifest columns are those of `defects.MANIFEST_COLS`; `key` is the 证件号码 as written (members), the
+户编号 (households) or the 村 (villages). Rules that run on this layout but cannot be planted in it are
+listed in `NOT_PLANTED` with the reason, as manifest rows with outputs = "none".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import columns as C
+from .defects import FULLWIDTH, MANIFEST_COLS, UNKNOWN_REGION
+from .idnum import check_char
+
+if TYPE_CHECKING:
+    from .monitoring import MonitoringSample
+
+INCOME = "人均纯收入（元）"
+MEASURE_COLS = (
+    "产业帮扶", "就业帮扶", "公益岗位帮扶", "公益性岗位帮扶", "健康帮扶", "教育帮扶", "金融帮扶", "社会帮扶",
+    "综合保障", "住房安全保障", "饮水安全保障", "搬迁", "基础设施建设", "生产生活条件改善",
+)  # fmt: skip
+ABLE_SKILLS = ("普通劳动力", "技能劳动力")
+# Rules that run on this layout but that the sample does not plant, and why.
+NOT_PLANTED = {
+    "DQ001": "监测对象信息导出只要求户编号、证件号码两列，样例不删列",
+    "DQ021": "平铺导出按户编号合并户行，不能表示重复的户行",
+    "DQ037": "平铺导出中每个成员行本身就带户信息，不能表示无户的成员",
+    "SY301": "监测期村表没有贫困人口数，户表也没有未脱贫户，贫困发生率无从计算",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    description: str
+    also: str = ""
+
+
+@dataclass(frozen=True)
+class Defect:
+    rule: str
+    table: str  # "members" (a person row), "households" (a 户编号) or "villages" (a 村)
+    eligible: Callable[[Planter], pd.Series]  # mask over p.persons / p.hh / p.villages
+    plant: Callable[[Planter, object], Case]  # edits the chosen record (row label, 户编号 or 村)
+
+
+class Planter:
+    """The sample being edited, facts about its clean records, and which households are taken."""
+
+    def __init__(self, sample: MonitoringSample, seed: int) -> None:
+        self.sample = sample
+        self.persons = sample.persons
+        self.villages = sample.villages
+        self.year = sample.year
+        self.rng = np.random.default_rng([seed, sample.year, 2022])
+        per = self.persons
+        self.age = self.year - pd.to_numeric(per["出生日期"].str[:4])
+        heads = per[per["与户主关系"] == "户主"].set_index("户编号")["性别"]
+        self.head_sex = per["户编号"].map(heads)  # clean state: one head per household
+        self.has_spouse = per["户编号"].isin(set(per.loc[per["与户主关系"] == "配偶", "户编号"]))
+        first = per.drop_duplicates("户编号").set_index("户编号")
+        size = per.groupby("户编号").size()
+        able = (per["劳动技能"].isin(ABLE_SKILLS) & self.age.between(16, 60)).groupby(per["户编号"]).any()
+        workers = (per["务工所在地"] != "").groupby(per["户编号"]).sum()
+        self.hh = pd.DataFrame(
+            {
+                "type": first["户类型"],
+                "category": first["监测对象类别"],
+                "eliminated": first["风险是否已消除"].eq(C.YES),
+                "income": pd.to_numeric(first[INCOME]),
+                "wages": pd.to_numeric(first["工资性收入"]),
+                "transfer": pd.to_numeric(first["转移性收入"]),
+                "size": size.reindex(first.index),
+                "able": able.reindex(first.index),
+                "workers": workers.reindex(first.index),
+                "village": first["村"],
+                "phone": first["户联系电话"],
+            }
+        )
+        self.hh["exited"] = self.hh["type"].eq("脱贫户")
+        self.hh["monitored"] = self.hh["category"].ne("")
+        self.used: set[str] = set()
+        self.used_villages: set[str] = set()
+        self.ids = set(per["证件号码"])
+
+    # ---------------------------------------------------------------------------------- editing
+
+    def rows(self, h: str) -> pd.Index:
+        return self.persons.index[self.persons["户编号"] == h]
+
+    def set_household(self, h: str, column: str, value: str) -> None:
+        """A household field, on every member row (a flat export repeats it)."""
+        self.persons.loc[self.rows(h), column] = value
+
+    def set_person(self, row: object, column: str, value: str) -> None:
+        self.persons.loc[row, column] = value
+
+    def household_of(self, row: object) -> str:
+        return str(self.persons.at[row, "户编号"])
+
+    def id_of(self, row: object) -> str:
+        return str(self.persons.at[row, "证件号码"])
+
+    def new_id(self, first17: str) -> str:
+        number = first17 + check_char(first17)
+        self.ids.add(number)
+        return number
+
+    # ---------------------------------------------------------------------------------- choosing
+
+    def choose(self, defect: Defect, n: int) -> list[object]:
+        """Up to n records for the defect, each in a household (village) no other case has."""
+        mask = defect.eligible(self).fillna(False).astype(bool)
+        if defect.table == "villages":
+            cand = [v for v in self.villages.loc[mask, "村"] if v not in self.used_villages]
+            picked = self._draw(cand, n)
+            self.used_villages.update(picked)
+            return picked
+        if defect.table == "households":
+            cand = [h for h in self.hh.index[mask.to_numpy()] if h not in self.used]
+            picked = self._draw(cand, n)
+            self.used.update(picked)
+            return picked
+        free = mask & ~self.persons["户编号"].isin(self.used)
+        rows = self.persons.index[free.to_numpy()]
+        by_household = pd.Series(rows, index=self.persons.loc[rows, "户编号"].to_numpy())
+        one_each = by_household.groupby(level=0).first() if len(rows) else by_household
+        picked = self._draw(list(one_each.to_numpy()), n)
+        self.used.update(self.household_of(r) for r in picked)
+        return picked
+
+    def _draw(self, cand: list, n: int) -> list:
+        if not cand:
+            return []
+        chosen = self.rng.choice(len(cand), size=min(n, len(cand)), replace=False)
+        return [cand[i] for i in sorted(chosen)]
+
+
+# ----------------------------------------------------------------------------------- the cases
+# Masks: person rows (p.persons), households (p.hh, index 户编号) or villages (p.villages).
+
+
+def _plain_id(p: Planter) -> pd.Series:
+    """Rows with an 18-digit 居民身份证 number (the ID cases rewrite that number)."""
+    return p.persons["证件类型"].eq("居民身份证")
+
+
+def _adult(p: Planter) -> pd.Series:
+    return p.age.between(20, 59)
+
+
+def _dq002(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    p.set_person(r, "证件号码", "")
+    return Case(
+        p.household_of(r), f"户 {p.household_of(r)} 一名成员的必填字段“证件号码”为空（原号码 {good}）"
+    )
+
+
+def _dq003(p: Planter, r: object) -> Case:
+    p.set_person(r, "文化程度", "初小")
+    return Case(p.id_of(r), "文化程度“初小”不在代码表中（最接近“小学”）")
+
+
+def _dq004(p: Planter, h: str) -> Case:
+    p.set_household(h, "住房面积", "一百二十")
+    return Case(h, "住房面积“一百二十”不是数值（该户每一行都如此）")
+
+
+def _dq005(p: Planter, h: str) -> Case:
+    p.set_household(h, "识别监测时间", f"{p.year}13")
+    return Case(
+        h, f"识别监测时间“{p.year}13”不是有效的年月（13 月）；附带：DQ070（监测时间格式错误）也报出", "DQ070"
+    )
+
+
+def _dq010(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    p.set_person(r, "证件号码", good[:17])
+    return Case(good[:17], f"证件号码只有 17 位（原号码 {good}）")
+
+
+def _dq011(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    wrong = next(c for c in "0123456789" if c != good[17])
+    bad = good[:17] + wrong
+    p.set_person(r, "证件号码", bad)
+    return Case(bad, f"证件号码校验位应为 {good[17]}，写成 {wrong}")
+
+
+def _dq012(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    bad = p.new_id(good[:10] + "0230" + good[14:17])
+    p.set_person(r, "证件号码", bad)
+    return Case(bad, f"证件号码中的出生日期 {good[6:10]}-02-30 不存在（校验位正确）（出生日期列仍为原日期）")
+
+
+def _dq013(p: Planter, r: object) -> Case:
+    from ..io.cells import number_text
+
+    shown = number_text(float(int(p.id_of(r))))
+    good = p.id_of(r)
+    p.set_person(r, "证件号码", shown)
+    return Case(
+        shown,
+        f"证件号码被 Excel 存成数字（xlsx 中为数值单元格），显示为 {shown}，原号码 {good} 无法恢复；附带：科学计数法文本有 20 个字符，DQ064 也可能报出",
+        "DQ010 DQ064",
+    )
+
+
+def _dq014(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    legacy = good[:6] + good[8:17]
+    p.set_person(r, "证件号码", legacy)
+    return Case(legacy, f"15 位旧证件号码，升位后为 {good}")
+
+
+def _dq015(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    year = int(good[6:10]) + 1
+    written = f"{year}{good[10:14]}" if good[10:14] != "0229" else f"{year}0301"
+    p.set_person(r, "出生日期", written)
+    return Case(good, f"出生日期列 {written} 与证件号码中的 {good[6:14]} 不一致")
+
+
+def _dq016(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    bad = p.new_id(str(UNKNOWN_REGION) + good[6:17])
+    p.set_person(r, "证件号码", bad)
+    return Case(bad, f"地区码 {UNKNOWN_REGION} 不在任何版本的 GB/T 2260 中（校验位正确）")
+
+
+def _dq017(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    p.set_person(r, "证件号码", "9" * 18)
+    return Case("9" * 18, f"占位证件号码 999999999999999999（原号码 {good}）")
+
+
+def _dq018(p: Planter, r: object) -> Case:
+    good = p.id_of(r)
+    shown = good.translate(FULLWIDTH)
+    p.set_person(r, "证件号码", shown)
+    return Case(shown, f"证件号码为全角数字（规范化后 {good}，号码有效）")
+
+
+def _dq020(p: Planter, r: object) -> Case:
+    copy = p.persons.loc[[r]]
+    p.persons = p.sample.persons = pd.concat([p.persons, copy], ignore_index=True)
+    return Case(
+        p.id_of(r),
+        f"户 {p.household_of(r)} 中同一人（{p.id_of(r)}）登记两行；附带：由成员行数得出的人口数多 1，DQ051 也报出",
+        "DQ051",
+    )
+
+
+def _dq030(p: Planter, r: object) -> Case:
+    p.set_person(r, "与户主关系", "其他")
+    return Case(p.household_of(r), "户内没有“户主”（原户主的与户主关系写成“其他”）")
+
+
+def _dq031(p: Planter, r: object) -> Case:
+    p.set_person(r, "与户主关系", "户主")
+    return Case(p.household_of(r), f"户内有两个户主（成员 {p.id_of(r)} 也写作“户主”）")
+
+
+def _dq032(p: Planter, r: object) -> Case:
+    p.set_person(r, "与户主关系", "配偶")
+    return Case(p.household_of(r), f"户内有两个配偶（成员 {p.id_of(r)} 也写作“配偶”）")
+
+
+def _dq033(p: Planter, r: object) -> Case:
+    """The spouse becomes the head's sex in the ID (sequence digit parity) and the 性别 column alike."""
+    good = p.id_of(r)
+    digit = int(good[16])
+    bad = p.new_id(good[:16] + str(digit ^ 1))
+    sex = "1" if (digit ^ 1) % 2 else "2"
+    p.set_person(r, "证件号码", bad)
+    p.set_person(r, "性别", sex)
+    return Case(
+        p.household_of(r),
+        f"户主与配偶同为{'男' if sex == '1' else '女'}性（配偶 {bad}，证件号码与性别列一致）",
+    )
+
+
+def _dq034(p: Planter, r: object) -> Case:
+    p.set_person(r, "与户主关系", "之子")
+    return Case(p.id_of(r), "与户主关系“之子”与性别“2”（女）矛盾")
+
+
+def _dq036(p: Planter, r: object) -> Case:
+    h = p.household_of(r)
+    old = str(p.persons.at[r, "住房面积"])
+    p.set_person(r, "住房面积", str(int(old) + 30))
+    return Case(
+        h, f"平铺导出中同一户的“住房面积”不一致：成员 {p.id_of(r)} 所在行写 {int(old) + 30}，其他行写 {old}"
+    )
+
+
+def _dq038(p: Planter, h: str) -> Case:
+    p.set_household(h, "村", "东山村")
+    return Case(h, "户所在村“东山村”不在行政村信息表中")
+
+
+def _dq040(p: Planter, r: object) -> Case:
+    p.set_person(r, "文化程度", "")
+    return Case(
+        p.id_of(r),
+        "文化程度与在校生状况都为空；附带：脱贫户/监测户成员的条件必填项为空，DQ060 也报出",
+        "DQ060",
+    )
+
+
+def _dq041(p: Planter, r: object) -> Case:
+    p.set_person(r, "在校生状况", "普通高中三年级")
+    return Case(p.id_of(r), f"{int(p.age[r])} 岁在读“普通高中三年级”（应 14–20 岁）")
+
+
+def _dq042(p: Planter, r: object) -> Case:
+    p.set_person(r, "劳动技能", "普通劳动力")
+    return Case(p.id_of(r), f"{int(p.age[r])} 岁却为“普通劳动力”")
+
+
+def _dq044(p: Planter, r: object) -> Case:
+    p.set_person(r, "家庭成员联系电话", "12012345678")
+    return Case(p.id_of(r), "家庭成员联系电话“12012345678”不是 1[3-9] 开头的 11 位号码")
+
+
+def _dq052(p: Planter, h: str) -> Case:
+    transfer = float(p.hh.at[h, "transfer"])
+    support = transfer + 500
+    p.set_household(h, "特困人员救助供养金", f"{support:.2f}")
+    return Case(h, f"特困人员救助供养金 {support:.2f} 元超过转移性收入 {transfer:.2f} 元")
+
+
+def _dq053(p: Planter, h: str) -> Case:
+    old = _set_per_capita(p, h, 168_000)
+    return Case(h, f"人均纯收入 168000.00 元，超过 100000 元（原 {old:.2f} 元；各项收入随之改写，仍能合计）")
+
+
+def _set_per_capita(p: Planter, h: str, value: float) -> float:
+    """人均纯收入 := value with the parts rewritten to add up (all of it 工资性收入), so that DQ051, which
+    compares 人均纯收入 × 人数 with the sum of the parts, stays quiet; the old value."""
+    total = round(value * int(p.hh.at[h, "size"]), 2)
+    p.set_household(h, INCOME, f"{value:.2f}")
+    p.set_household(h, "工资性收入", f"{total:.2f}")
+    for col in ("生产经营性收入", "财产性收入", "转移性收入", "生产经营性支出", "特困人员救助供养金"):
+        p.set_household(h, col, "0.00")
+    return float(p.hh.at[h, "income"])
+
+
+def _dq056(p: Planter, h: str) -> Case:
+    p.set_household(h, "务工所在地", "")
+    return Case(h, f"工资性收入 {p.hh.at[h, 'wages']:.2f} 元，但没有成员务工（务工所在地已全部清空）")
+
+
+def _income(value: float, note: str, also: str = "") -> Callable[[Planter, str], Case]:
+    def plant(p: Planter, h: str) -> Case:
+        old = _set_per_capita(p, h, value)
+        return Case(h, f"脱贫户人均纯收入 {value:.2f} 元（原 {old:.2f} 元，全部为工资性收入）：{note}", also)
+
+    return plant
+
+
+def _lg402(p: Planter, h: str) -> Case:
+    p.set_household(h, "是否危房户", C.YES)
+    return Case(h, "脱贫户（未纳入监测）是否危房户 = 是；附带：有缺口却未纳入监测，MN102 也报出", "MN102")
+
+
+def _sy103(p: Planter, r: object) -> Case:
+    """The person is registered again, as 其他, in another household of the same village."""
+    h = p.household_of(r)
+    village = p.hh.at[h, "village"]
+    others = [x for x in p.hh.index[p.hh["village"].eq(village)] if x not in p.used and x != h]
+    target = others[0] if others else next(x for x in p.hh.index if x not in p.used)
+    p.used.add(target)
+    copy = p.persons.loc[[r]].copy()
+    household_part = p.persons.columns[p.persons.columns.get_loc("户类型") :]
+    shared = [*household_part, "县", "乡", "村", "户编号", "户联系电话"]
+    template = p.persons.loc[p.rows(target)[0], shared]
+    for col in shared:
+        copy[col] = template[col]
+    copy["与户主关系"] = "其他"
+    copy["家庭成员联系电话"] = ""
+    p.persons = p.sample.persons = pd.concat([p.persons, copy], ignore_index=True)
+    return Case(
+        p.id_of(r),
+        f"同一人（{p.id_of(r)}）同时登记在户 {h} 和户 {target}；附带：户 {target} 由成员行数得出的人口数多 1，"
+        "DQ051 也报出",
+        "DQ051",
+    )
+
+
+def _sy104(p: Planter, h: str) -> Case:
+    others = [x for x in p.hh.index if x not in p.used and x != h]
+    other = others[int(p.rng.integers(len(others)))]
+    p.used.add(other)
+    phone = str(p.hh.at[other, "phone"])
+    p.set_household(h, "户联系电话", phone)
+    return Case(h, f"户 {h} 与户 {other} 共用户联系电话 {phone}")
+
+
+def _clear_measures(columns: tuple[str, ...]) -> Callable[[Planter, str], None]:
+    def clear(p: Planter, h: str) -> None:
+        for col in columns:
+            p.set_household(h, col, "")
+        p.set_household(h, "实施开发式帮扶措施情况", "尚未实施")
+
+    return clear
+
+
+def _sy208(p: Planter, h: str) -> Case:
+    _clear_measures(MEASURE_COLS)(p, h)
+    return Case(h, "脱贫户当年没有任何帮扶措施（全部措施列已清空）")
+
+
+def _sy302(p: Planter, v: str) -> Case:
+    p.villages.loc[p.villages["村"] == v, "村级集体经济收入（万元）"] = "2.1000"
+    return Case(v, "出列村村级集体经济收入 2.1 万元，低于 5 万元")
+
+
+def _unmonitored_exited(p: Planter) -> pd.Series:
+    return p.hh["exited"] & ~p.hh["monitored"]
+
+
+def _working(p: Planter) -> pd.Series:
+    """Households with a member at work: all their income may be 工资性收入 without DQ056."""
+    return p.hh["workers"].gt(0)
+
+
+def _monitored_exited(p: Planter) -> pd.Series:
+    return p.hh["exited"] & p.hh["monitored"] & ~p.hh["eliminated"]
+
+
+def _school(p: Planter, prefix: str) -> pd.Series:
+    return p.persons["在校生状况"].str.startswith(prefix)
+
+
+DEFECTS: tuple[Defect, ...] = (
+    Defect("DQ002", "members", lambda p: p.persons["与户主关系"].ne("户主"), _dq002),
+    Defect("DQ003", "members", lambda p: p.persons["文化程度"].eq("小学"), _dq003),
+    Defect("DQ004", "households", lambda p: p.hh["size"].ge(1), _dq004),
+    Defect("DQ005", "households", lambda p: p.hh["monitored"], _dq005),
+    Defect("DQ010", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq010),
+    Defect("DQ011", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq011),
+    Defect("DQ012", "members", lambda p: _plain_id(p) & _adult(p) & p.persons["与户主关系"].ne("户主"), _dq012),
+    Defect("DQ013", "members", lambda p: _plain_id(p) & ~p.persons["证件号码"].str.endswith("X") & p.persons["与户主关系"].ne("户主"), _dq013),
+    Defect("DQ014", "members", lambda p: _plain_id(p) & p.persons["出生日期"].str[:2].eq("19") & p.persons["与户主关系"].ne("户主"), _dq014),
+    Defect("DQ015", "members", lambda p: _plain_id(p) & _adult(p) & p.persons["与户主关系"].ne("户主"), _dq015),
+    Defect("DQ016", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq016),
+    Defect("DQ017", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq017),
+    Defect("DQ018", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].ne("户主"), _dq018),
+    Defect("DQ020", "members", lambda p: p.persons["与户主关系"].isin(["之子", "之女"]), _dq020),
+    Defect("DQ030", "members", lambda p: p.persons["与户主关系"].eq("户主"), _dq030),
+    Defect("DQ031", "members", lambda p: p.persons["与户主关系"].isin(["之子", "之女"]) & p.age.ge(18), _dq031),
+    Defect("DQ032", "members", lambda p: p.persons["与户主关系"].isin(["之子", "之女"]) & p.persons["性别"].ne(p.head_sex) & p.has_spouse & p.age.ge(18), _dq032),
+    Defect("DQ033", "members", lambda p: _plain_id(p) & p.persons["与户主关系"].eq("配偶"), _dq033),
+    Defect("DQ034", "members", lambda p: p.persons["与户主关系"].eq("之女"), _dq034),
+    Defect("DQ036", "members", lambda p: p.persons["与户主关系"].ne("户主"), _dq036),
+    Defect("DQ038", "households", lambda p: p.hh["size"].ge(1), _dq038),
+    Defect("DQ040", "members", lambda p: _adult(p) & p.persons["在校生状况"].eq("") & p.persons["文化程度"].ne(""), _dq040),
+    Defect("DQ041", "members", lambda p: _school(p, "小学") & p.age.le(10), _dq041),
+    Defect("DQ042", "members", lambda p: p.age.between(8, 14) & p.persons["劳动技能"].eq("无劳动力"), _dq042),
+    Defect("DQ044", "members", lambda p: p.persons["家庭成员联系电话"].ne("") & p.persons["与户主关系"].ne("户主"), _dq044),
+    Defect("DQ052", "households", lambda p: p.hh["transfer"].ge(0), _dq052),
+    Defect("DQ053", "households", lambda p: _unmonitored_exited(p) & _working(p), _dq053),
+    Defect("DQ056", "households", lambda p: p.hh["wages"].gt(0) & p.hh["workers"].gt(0), _dq056),
+    Defect("IN001", "households", lambda p: _monitored_exited(p) & _working(p), _income(4600, "低于返贫风险线 5000 元、高于贫困线")),
+    Defect("IN002", "households", lambda p: _monitored_exited(p) & _working(p), _income(4100, "刚过贫困线（不超过 1.05 倍）", "IN001")),
+    Defect("LG102", "households", lambda p: _unmonitored_exited(p) & _working(p), _income(6500, "低于监测线而未纳入监测；附带：MN101 同一条件也报出", "MN101")),
+    Defect("LG401", "households", lambda p: _monitored_exited(p) & _working(p), _income(3600, "低于贫困线", "IN001")),
+    Defect("LG402", "households", _unmonitored_exited, _lg402),
+    Defect("SY103", "members", lambda p: p.persons["与户主关系"].ne("户主"), _sy103),
+    Defect("SY104", "households", lambda p: p.hh["size"].ge(1), _sy104),
+    Defect("SY208", "households", lambda p: p.hh["exited"], _sy208),
+    Defect("SY302", "villages", lambda p: p.villages["是否出列"].eq(C.YES), _sy302),
+)  # fmt: skip
+
+
+def plant_monitoring(sample: MonitoringSample, *, seed: int, per_rule: int, active: bool) -> pd.DataFrame:
+    """Edit the sample in place with `per_rule` cases of every defect (none unless active); the manifest."""
+    rows: list[dict[str, str]] = []
+    if active:
+        planter = Planter(sample, seed)
+        for defect in DEFECTS:
+            chosen = planter.choose(defect, per_rule)
+            for record in chosen:
+                case = defect.plant(planter, record)
+                rows.append(dict(rule=defect.rule, table=defect.table, key=case.key, description=case.description,
+                                 outputs="all", also=case.also))  # fmt: skip
+            if not chosen:
+                rows.append(_note(defect.rule, "样例太小，没有可植入的记录"))
+        rows += [_note(rule, why) for rule, why in NOT_PLANTED.items()]
+    return pd.DataFrame(rows, columns=MANIFEST_COLS, dtype="str")
+
+
+def _note(rule: str, why: str) -> dict[str, str]:
+    return dict(rule=rule, table="", key="", description=why, outputs="none", also="")
