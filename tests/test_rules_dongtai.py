@@ -671,7 +671,7 @@ def test_people_listed_in_two_households_are_matched_pairwise(tmp_path):
                 person("H2", 2017, twice, "赵六", "之子"),
                 *couple("H3", 2017, *third),
             ],
-        },  # fmt: skip
+        },
         {
             "households": [hh("H1", 2018), hh("H2", 2018, 家庭人口数=3), hh("H3", 2018, 家庭人口数=3)],
             "members": [
@@ -681,7 +681,7 @@ def test_people_listed_in_two_households_are_matched_pairwise(tmp_path):
                 *couple("H3", 2018, *third),
                 person("H3", 2018, twice, "赵六", "之子"),  # 9: new to H3
             ],
-        },  # fmt: skip
+        },
     )
     findings = result.findings
     # row 6: he was already listed in H2 (as well as H1): not added, not moved
