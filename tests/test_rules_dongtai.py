@@ -689,3 +689,10 @@ def test_people_listed_in_two_households_are_matched_pairwise(tmp_path):
     assert hit(findings, "DT103", 9)["severity"] == "error"  # from H1/H2, which still exist
     assert rows(findings, "DT105", "members") == [9]
     assert rows(findings, "DT104") == []  # he is still registered (in H2 and H3)
+
+
+def test_explain_says_the_rule_needs_a_previous_snapshot():
+    proc = cli("explain", "DT106")
+    assert proc.returncode == 0
+    assert "上一期数据：需要 --previous（households），两期比对" in proc.stdout
+    assert "exit_jump_share = 1.0" in proc.stdout
