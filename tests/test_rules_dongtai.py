@@ -696,3 +696,17 @@ def test_explain_says_the_rule_needs_a_previous_snapshot():
     assert proc.returncode == 0
     assert "上一期数据：需要 --previous（households），两期比对" in proc.stdout
     assert "exit_jump_share = 1.0" in proc.stdout
+
+
+def test_mask_covers_the_previous_snapshot_in_related_and_messages(tmp_path):
+    old = make_id(birth="19950101", seq=333)
+    new = make_id(region="340827", birth="19950101", seq=335)
+    before = write(tmp_path / "2017.xlsx", {"members": [*couple("H1", 2017), person("H1", 2017, old, "张强", "之子")],
+                                            "households": [hh("H1", 2017, 家庭人口数=3)]})  # fmt: skip
+    after = write(tmp_path / "2018.xlsx", {"members": [*couple("H1", 2018), person("H1", 2018, new, "张强", "之子")],
+                                           "households": [hh("H1", 2018, 家庭人口数=3)]})  # fmt: skip
+    proc = cli("check", str(after), "--previous", str(before), "--select", "DT109", "--mask", "-f", "jsonl")
+    assert proc.returncode == 0, proc.stderr
+    finding = json.loads(proc.stdout.splitlines()[0])
+    assert "张强" not in proc.stdout and old not in proc.stdout and new not in proc.stdout
+    assert finding["related"][0]["name"] == "张*"  # jsonl gives related as a list
