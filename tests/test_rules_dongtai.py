@@ -219,6 +219,10 @@ def test_dt104_removed_member_without_death_or_marriage(tmp_path):
     assert rows(findings, "DT104") == [4, 7]
     first = hit(findings, "DT104", 4)
     assert first["table"] == "previous.members" and first["file"].endswith("2017年.xlsx")
+    now = json.loads(first["related"])[0]  # the household that is still there, in this year's file
+    assert (
+        now["snapshot"] == "current" and now["household_id"] == "H1" and now["file"].endswith("2018年.xlsx")
+    )
     assert first["severity"] == "info" and first["id_number"] == father
     assert first["message"] == (
         "上一期（2017 年）户 H1 的成员 张父（之父，上一期 75 岁）本期不在任何户中，该户仍在册；没有死亡记录，"

@@ -751,7 +751,19 @@ def dt104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         + "（" + _relations(p.prev, labels) + "，上一期 " + _age_texts(ages[labels]) + "）本期不在任何户中，该户仍在册；"
         + ("没有死亡记录，也不是婚嫁迁出" if p.death_source else "两期数据都没有死亡名单或死亡日期，也不是婚嫁迁出")
     )  # fmt: skip
-    return _on_previous(p.prev.flag("members", labels, message, column=ID))
+    # related: the household as it is now (file, sheet, row of the current snapshot)
+    now = gather(p.cur_first, p.prev_mh[removed], -1)
+    current = p.cur.frame("households").index[np.maximum(now, 0)]
+    recs = records(p.cur, "households", current[now >= 0].unique())
+    related = pd.Series(
+        [
+            related_json([{"snapshot": "current", **recs[c]}]) if n >= 0 else ""
+            for c, n in zip(current, now, strict=True)
+        ],
+        index=labels,
+        dtype=object,
+    )
+    return _on_previous(p.prev.flag("members", labels, message, column=ID, related=related))
 
 
 def _married_daughters(p: Pair) -> np.ndarray:
