@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import Field
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import RuleParams, rule
+from fupin_audit.engine.rule import Example, RuleParams, rule
 from fupin_audit.rules.dq_idnumber import id_analysis
 
 
@@ -30,7 +30,24 @@ class ElderlyAloneParams(RuleParams):
     params=ElderlyAloneParams,
     what="只有一名成员、且户主年龄不小于 min_age 的户（年龄按数据年度 12 月 31 日计算）。",
     why="示例规则：县扶贫办要求对高龄独居户逐户走访，核实兜底保障是否到位。",
-    example="户编号 3408260010010001 只有户主一人，1930 年出生，2017 年 87 岁 → XQ001。",
+    # The example is data: `example_problems` (fupin_audit.engine.examples) writes the records to a
+    # workbook, checks that XQ001 flags the first one and that the near miss is not flagged.
+    example=Example(
+        "户编号 3408260010010001 只有户主一人，1930 年出生，2017 年 87 岁 → XQ001。",
+        {
+            "members": [
+                {
+                    "户编号": "3408260010010001",
+                    "姓名": "张老汉",
+                    "证件号码": "340826193001011115",
+                    "与户主关系": "户主",
+                    "性别": "男",
+                },
+            ]
+        },
+        near_miss={"members": {0: {"证件号码": "34082619400101111X"}}},
+        near_miss_text="1940 年出生（77 岁）",
+    ),
 )
 def elderly_alone(ctx: AuditContext, params: ElderlyAloneParams) -> pd.DataFrame:
     members = ctx.frame("members", "户编号", "证件号码", "与户主关系")

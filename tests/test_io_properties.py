@@ -238,3 +238,16 @@ def test_rectangular_unquoted_text_takes_the_arrow_path():
             ["户编号", "姓名"],
             ["1", "2"],
         ]
+
+
+def test_a_known_word_in_the_first_data_row_does_not_make_a_two_row_header():
+    # found by the property above: 村 written in the 备注 column right under the header
+    rows = [
+        ["户编号", "姓名", "证件号码", "村", "备注"],
+        ["", " ", "", "", "村"],
+        ["2", "李四", "X", "村", ""],
+    ]
+    raw = read_text_bytes(write_csv(rows, ",", "\n").encode("gb18030"), ".csv")
+    layout = locate_header(raw.grid, KNOWN.__contains__)
+    assert layout is not None and layout.header_rows == [0]
+    assert data_rows(raw.grid, layout)["_row"].tolist() == [2, 3]

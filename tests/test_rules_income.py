@@ -64,17 +64,19 @@ def test_in001_exited_below_the_relapse_risk_line(tmp_path):
         ["IN001"],
         households=[
             exited("H1", 4999.99),  # 2
-            exited("H2", 5000),  # 3: exactly the line
+            exited("H2", 5000),  # 3: exactly the line: “5000元以下” includes 5000
             household("H3", 人均纯收入=1000),  # 4: poor
             household("H4", 脱贫状态="已脱贫(享受政策)", 脱贫年度=2016, 人均纯收入=3000),  # 5
             household("H5", 脱贫状态="已脱贫(不再享受政策)", 脱贫年度=2016, 人均纯收入=None),  # 6: unknown
+            exited("H6", 5000.01),  # 7: a cent above the line
         ],
     )
-    assert rows(findings, "IN001") == [2, 5]
+    assert rows(findings, "IN001") == [2, 3, 5]
     assert (
         message(findings, "IN001", 2)
-        == "已脱贫户人均纯收入 4999.99 元低于返贫风险线 5000 元（参数 relapse_risk_line，默认值）"
+        == "已脱贫户人均纯收入 4999.99 元不高于返贫风险线 5000 元（参数 relapse_risk_line，默认值）"
     )
+    assert message(findings, "IN001", 3).startswith("已脱贫户人均纯收入 5000.00 元不高于返贫风险线 5000 元")
     assert hit(findings, "IN001", 2)["column"] == "人均纯收入"
     assert hit(findings, "IN001", 2)["value"] == "4999.99"
     assert hit(findings, "IN001", 2)["severity"] == "warning"
@@ -83,12 +85,12 @@ def test_in001_exited_below_the_relapse_risk_line(tmp_path):
 def test_in001_line_from_a_config_file_names_the_file(tmp_path):
     config = tmp_path / "province.toml"
     config.write_text("relapse_risk_line = 6000\n", encoding="utf-8")
-    path = write_xlsx(tmp_path / "in.xlsx", {"户信息": [exited("H1", 5000), exited("H2", 6000)]})
+    path = write_xlsx(tmp_path / "in.xlsx", {"户信息": [exited("H1", 5000), exited("H2", 6000.01)]})
     findings = audit([str(path)], year=2017, select=["IN001"], config=config).findings
     assert rows(findings, "IN001") == [2]
     assert (
         message(findings, "IN001", 2)
-        == "已脱贫户人均纯收入 5000.00 元低于返贫风险线 6000 元（参数 relapse_risk_line，province.toml）"
+        == "已脱贫户人均纯收入 5000.00 元不高于返贫风险线 6000 元（参数 relapse_risk_line，province.toml）"
     )
 
 
@@ -222,7 +224,7 @@ def test_in004_skipped_without_a_previous_year(tmp_path):
 
 
 def test_cli_reports_in_findings_as_jsonl(tmp_path):
-    path = write_xlsx(tmp_path / "county.xlsx", {"户信息": [exited("H1", 4999.99), exited("H2", 5000)]})
+    path = write_xlsx(tmp_path / "county.xlsx", {"户信息": [exited("H1", 4999.99), exited("H2", 5000.01)]})
     result = subprocess.run(
         [
             sys.executable,
@@ -248,6 +250,6 @@ def test_cli_reports_in_findings_as_jsonl(tmp_path):
     ]
     assert (
         records[0]["message"]
-        == "已脱贫户人均纯收入 4999.99 元低于返贫风险线 5000 元（参数 relapse_risk_line，默认值）"
+        == "已脱贫户人均纯收入 4999.99 元不高于返贫风险线 5000 元（参数 relapse_risk_line，默认值）"
     )
     assert records[0]["family"] == "收入与返贫风险" and records[0]["household_id"] == "H1"

@@ -61,7 +61,7 @@ def test_rules_are_registered_with_documentation():
     registry = default_registry()
     expected = {
         "LG101": "warning", "LG102": "warning", "LG201": "warning", "LG202": "error", "LG301": "error",
-        "LG302": "warning", "LG401": "error", "LG402": "error",
+        "LG302": "warning", "LG401": "error", "LG402": "error", "LG403": "warning", "LG404": "error",
     }  # fmt: skip
     for code, severity in expected.items():
         item = registry.get(code)
@@ -291,37 +291,51 @@ def test_lg302_income_above_the_line_when_identified(tmp_path):
 # ------------------------------------------------------------------------------------ LG401 / LG402
 
 
-def test_lg401_exited_at_or_below_the_line(tmp_path):
-    findings = check_tables(
-        tmp_path,
-        ["LG401"],
-        config=anhui(tmp_path),
-        households=[
-            exited("H1", 3335.00),  # 2: exactly the 2017 line
-            exited("H2", 3335.01),  # 3
-            exited("H3", 3146, 2016),  # 4: exactly the 2016 line
-            exited("H4", 3200, 2016),  # 5: above the 2016 line
-            household("H5", 人均纯收入=1000),  # 6: poor
-            exited("H6", 3000, None),  # 7: no exit year: the data year's line
-            exited("H7", 3300, 2019),  # 8: exit year after the data year: the data year's line
-        ],
-    )
-    assert rows(findings, "LG401") == [2, 4, 7, 8]
+def test_lg401_and_lg403_split_exits_by_exit_year(tmp_path):
+    households = [
+        exited("H1", 3335.00),  # 2: exited this year, exactly at the 2017 line → LG401
+        exited("H2", 3335.01),  # 3: a cent above: neither
+        exited("H3", 3146, 2016),  # 4: exited 2016, under the 2017 line → LG403, not 错退
+        exited("H4", 3200, 2016),  # 5: between the 2016 line (3146) and 2017's (3335) → LG403
+        household("H5", 人均纯收入=1000),  # 6: poor
+        exited("H6", 3000, None),  # 7: no exit year: judged as this year's exit → LG401
+        exited("H7", 3300, 2019),  # 8: exit year after the data year: SY304's, neither
+        exited("H8", 3335.01, 2015),  # 9: earlier exit, a cent above: neither
+        exited("H9", 3000, None, 计划脱贫年度=2015),  # 10: a plan is not an exit year → LG401
+        exited("H10", 3335, 2015),  # 11: earlier exit exactly at the line → LG403
+    ]
+    findings = check_tables(tmp_path, ["LG401", "LG403"], config=anhui(tmp_path), households=households)
+    assert rows(findings, "LG401") == [2, 7, 10]
+    assert rows(findings, "LG403") == [4, 5, 11]
     assert (
         message(findings, "LG401", 2)
-        == f"已脱贫户人均纯收入 3335.00 元不高于 2017 年（脱贫年度）贫困线 3335 元（{cited(2017)}）"
+        == f"已脱贫户（2017 年脱贫）人均纯收入 3335.00 元不高于 2017 年贫困线 3335 元（{cited(2017)}）"
     )
-    assert (
-        message(findings, "LG401", 4)
-        == f"已脱贫户人均纯收入 3146.00 元不高于 2016 年（脱贫年度）贫困线 3146 元（{cited(2016)}）"
+    assert message(findings, "LG401", 7) == (
+        "已脱贫户（脱贫年度为空，按数据年度 2017 年判断）人均纯收入 3000.00 元不高于 2017 年贫困线 3335 元"
+        f"（{cited(2017)}）"
     )
-    assert (
-        message(findings, "LG401", 7)
-        == f"已脱贫户人均纯收入 3000.00 元不高于 2017 年（数据年度）贫困线 3335 元（{cited(2017)}）"
+    assert message(findings, "LG403", 5) == (
+        f"2016 年脱贫的户，2017 年人均纯收入 3200.00 元不高于 2017 年贫困线 3335 元（{cited(2017)}），"
+        "仍标为已脱贫：疑似返贫未标注"
     )
     assert (
         hit(findings, "LG401", 2)["column"] == "人均纯收入" and hit(findings, "LG401", 2)["value"] == "3335"
     )
+    assert hit(findings, "LG403", 4)["severity"] == "warning"
+
+
+def test_planned_exit_year_is_its_own_field(tmp_path):
+    """计划脱贫年度 no longer reads as 脱贫年度: SY304 sees an exit without a year."""
+    path = write_xlsx(
+        tmp_path / "in.xlsx",
+        {"户信息": [household("H1", 脱贫状态="已脱贫", 人均纯收入=6000, 脱贫年度=None, 计划脱贫年度=2016)]},
+    )
+    result = audit([str(path)], year=2017, select=["SY303", "SY304", "LG401", "LG403"])
+    assert list(result.findings["rule"]) == ["SY304"]
+    assert result.findings["message"].iloc[0] == "已脱贫但脱贫年度为空"
+    households = result.dataset.tables["households"].data
+    assert households["计划脱贫年度"].tolist() == [2016] and households["脱贫年度"].isna().all()
 
 
 def test_lg401_national_line_by_default_and_the_example_series_only_when_chosen(tmp_path):
@@ -332,7 +346,7 @@ def test_lg401_national_line_by_default_and_the_example_series_only_when_chosen(
     findings = audit([str(path)], select=["LG401"]).findings
     assert rows(findings, "LG401") == [2]
     assert message(findings, "LG401", 2) == (
-        "已脱贫户人均纯收入 2952.00 元不高于 2016 年（脱贫年度）贫困线 2952 元（参数 poverty_line，默认值，国家统计局）"
+        "已脱贫户（2016 年脱贫）人均纯收入 2952.00 元不高于 2016 年贫困线 2952 元（参数 poverty_line，默认值，国家统计局）"
     )
     # An older config file naming the national series keeps working.
     config = tmp_path / "nbs.toml"
@@ -350,11 +364,11 @@ def test_lg401_national_line_by_default_and_the_example_series_only_when_chosen(
 def test_a_year_without_a_line_leaves_those_households_unjudged(tmp_path):
     path = write_xlsx(
         tmp_path / "in.xlsx",
-        {"户信息": [exited("H1", 2000, 2016, 年度=2018), exited("H2", 2000, 2018, 年度=2018)]},
+        {"户信息": [exited("H1", 2000, 2016, 年度=2016), exited("H2", 2000, 2018, 年度=2018)]},
     )
     result = audit([str(path)], select=["LG401"])
     assert outcome(result, "LG401").status == "ran"
-    assert rows(result.findings, "LG401") == [2]  # 2016's line judges H1; H2 exited in 2018: no line
+    assert rows(result.findings, "LG401") == [2]  # H1's data year 2016 has a line; 2018 has none
     gaps = [d for d in result.dataset.diagnostics if "poverty_line" in d.message]
     assert [(d.level, d.message) for d in gaps] == [
         (
@@ -404,20 +418,55 @@ def test_lg402_exited_with_a_guarantee_gap(tmp_path):
     assert rows(findings, "LG402") == [2, 4, 7, 8, 9, 12, 13]
     assert (
         message(findings, "LG402", 2)
-        == "已脱贫户三保障或饮水未达标：有 6–15 岁未在校成员：孩子1（12 岁，在校生状况为空）"
+        == "当年脱贫户三保障或饮水未达标：有 6–15 岁未在校成员：孩子1（12 岁，在校生状况为空）"
     )
     assert message(findings, "LG402", 4).endswith("孩子3（15 岁，非在校生）")
     assert message(findings, "LG402", 7).endswith("孩子6（7 岁，仍为学前教育）")
     assert message(findings, "LG402", 8).endswith("孩子7（10 岁，失学或辍学原因：因病）")
     assert (
         message(findings, "LG402", 9)
-        == "已脱贫户三保障或饮水未达标：有成员未参加基本医疗保险（城乡居民或城镇职工）：张建国"
+        == "当年脱贫户三保障或饮水未达标：有成员未参加基本医疗保险（城乡居民或城镇职工）：张建国"
     )
-    assert message(findings, "LG402", 12) == "已脱贫户三保障或饮水未达标：住房为危房（是否危房户 = 是）"
+    assert message(findings, "LG402", 12) == "当年脱贫户三保障或饮水未达标：住房为危房（是否危房户 = 是）"
     assert (
         message(findings, "LG402", 13)
-        == "已脱贫户三保障或饮水未达标：未解决安全饮用水（是否解决安全饮用水 = 否）"
+        == "当年脱贫户三保障或饮水未达标：未解决安全饮用水（是否解决安全饮用水 = 否）"
     )
+
+
+def test_lg402_finished_schooling_and_home_teaching_are_not_dropouts(tmp_path):
+    households = [exited(f"H{i}", 6000, **GOOD) for i in range(1, 7)]  # rows 2–7
+    members = [
+        # 15 at 2017-12-31, out of school with 初中 finished: compulsory schooling complete
+        child("H1", "20021231", 1, 在校生状况="非在校生", 文化程度="初中"),
+        child("H2", "20021231", 2, 在校生状况=None, 文化程度="高中"),
+        # near miss: 15 with only 小学 → gap
+        child("H3", "20021231", 3, 在校生状况="非在校生", 文化程度="小学"),
+        # near miss: 14 with 初中 is not yet past the compulsory age → gap
+        child("H4", "20031231", 4, 在校生状况=None, 文化程度="初中"),
+        # 送教上门 (teachers visit a disabled child) counts as schooling, in either column
+        child("H5", "20070601", 5, 在校生状况="送教上门"),
+        child("H6", "20070601", 6, 在校生状况="非在校生", 失学或辍学原因="残疾，送教上门"),
+    ]
+    findings = check_tables(tmp_path, ["LG402"], households=households, members=members)
+    assert rows(findings, "LG402") == [4, 5]
+    assert message(findings, "LG402", 4).endswith("孩子3（15 岁，非在校生）")
+    assert message(findings, "LG402", 5).endswith("孩子4（14 岁，在校生状况为空）")
+
+
+def test_lg404_same_gaps_in_an_earlier_exit(tmp_path):
+    households = [
+        exited("H1", 6000, 2015, 是否危房户="是", 是否解决安全饮用水="是"),  # 2: earlier exit → LG404
+        exited("H2", 6000, 2017, 是否危房户="是", 是否解决安全饮用水="是"),  # 3: this year's → LG402
+        exited("H3", 6000, 2015, **GOOD),  # 4: earlier exit, no gap
+        exited("H4", 6000, 2019, 是否危房户="是", 是否解决安全饮用水="是"),  # 5: future exit year: SY304's
+    ]
+    members = [member(f"H{i}", 证件号码=pid(i)) for i in range(1, 5)]
+    findings = check_tables(tmp_path, ["LG402", "LG404"], households=households, members=members)
+    assert rows(findings, "LG404") == [2]
+    assert rows(findings, "LG402") == [3]
+    assert message(findings, "LG404", 2) == ("2015 年脱贫的户，脱贫成果未巩固：住房为危房（是否危房户 = 是）")
+    assert hit(findings, "LG404", 2)["severity"] == "error"
 
 
 def test_lg402_several_gaps_in_one_message_and_dead_members_ignored(tmp_path):
@@ -437,7 +486,7 @@ def test_lg402_several_gaps_in_one_message_and_dead_members_ignored(tmp_path):
     )
     assert rows(findings, "LG402") == [2]
     assert message(findings, "LG402", 2) == (
-        "已脱贫户三保障或饮水未达标：有 6–15 岁未在校成员：孩子1（12 岁，非在校生）；"
+        "当年脱贫户三保障或饮水未达标：有 6–15 岁未在校成员：孩子1（12 岁，非在校生）；"
         "有成员未参加基本医疗保险（城乡居民或城镇职工）：张建国；住房为危房（是否危房户 = 是）；"
         "未解决安全饮用水（是否解决安全饮用水 = 否）"
     )
@@ -482,7 +531,7 @@ def test_cli_reports_lg_findings_as_jsonl(tmp_path):
     lg401 = next(r for r in records if r["rule"] == "LG401")
     assert (
         lg401["message"]
-        == f"已脱贫户人均纯收入 3335.00 元不高于 2017 年（脱贫年度）贫困线 3335 元（{cited(2017)}）"
+        == f"已脱贫户（2017 年脱贫）人均纯收入 3335.00 元不高于 2017 年贫困线 3335 元（{cited(2017)}）"
     )
     assert lg401["family"] == "两该两不该" and lg401["household_id"] == "H1"
     lg301 = next(r for r in records if r["rule"] == "LG301")

@@ -57,6 +57,8 @@ class AuditResult:
     started: dt.datetime
     seconds: dict[str, float]
     year: int | None = None
+    # The rules' context: the indicators read the facts the rules computed (sizes, exit years, keys).
+    context: AuditContext | None = None
     previous: Dataset | None = None  # the previous snapshot (--previous), loaded and validated alike
     transitions: dict[str, Any] | None = None  # households by status before × now (DT family)
 
@@ -128,6 +130,11 @@ def audit(
         config, select, ignore, severity, registry or default_registry(rule_paths)
     )
     forced = [TableRequest.parse(t) for t in tables]
+    # --table names a file of one snapshot or the other: each load gets its own requests
+    earlier = [Path(p).resolve() for p in previous]
+    is_previous = [any(Path(f.path).resolve().is_relative_to(e) for e in earlier) for f in forced]
+    forced_previous = [f for f, old in zip(forced, is_previous, strict=True) if old]
+    forced = [f for f, old in zip(forced, is_previous, strict=True) if not old]
 
     def stage(name: str, detail: str = "") -> None:
         if on_stage:
@@ -143,7 +150,10 @@ def audit(
     if previous:
         clock = time.perf_counter()
         before = load(
-            expand_inputs(previous), encoding=encoding, forced=forced, progress=lambda p: stage("read", p)
+            expand_inputs(previous),
+            encoding=encoding,
+            forced=forced_previous,
+            progress=lambda p: stage("read", p),
         )
         seconds["read_previous"] = time.perf_counter() - clock
         ctx.previous = AuditContext(before, settings.policy, previous_year, strict_policy=strict_policy)
@@ -167,6 +177,15 @@ def audit(
         moves = transitions(ctx)
     dataset.diagnostics.extend(result.diagnostics)
     return AuditResult(
-        dataset, result.findings, result.outcomes, settings.policy, chosen, started, seconds, ctx.run_year(),
-        before, moves,
-    )  # fmt: skip
+        dataset,
+        result.findings,
+        result.outcomes,
+        settings.policy,
+        chosen,
+        started,
+        seconds,
+        ctx.run_year(),
+        ctx,
+        before,
+        moves,
+    )

@@ -1,6 +1,10 @@
-"""Indicators of the run summary (RULES.md, last section): the numbers evaluators and the 2017
-speech look at, each with its numerator and denominator, plus per-village poverty incidence and the
-near-line bunching test of IN002."""
+"""Indicators of the run summary (RULES.md, Indicators): the numbers evaluators and the 2017 speech
+look at, each with its numerator and denominator, plus per-village poverty incidence, the near-line
+bunching test of IN002 and findings per 乡镇 / 村.
+
+Every number is taken from the facts the rules use (the context's cached household sizes, exit
+split, place keys, person keys and roster facts) or from the findings frame; nothing here decides
+again what a rule decides."""
 
 from __future__ import annotations
 
@@ -8,104 +12,38 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from fupin_audit.schema.codes import EXITED, POOR
+from fupin_audit.engine.rule import SkipRule
+from fupin_audit.errors import ConfigError
 
 if TYPE_CHECKING:
     from fupin_audit.audit import AuditResult
+    from fupin_audit.engine.context import AuditContext
 
 WRONG_EXIT_RULES = ("LG401", "LG402")
-WRONG_IN_RULES = ("LG301", "LG202", "LG302")
+WRONG_IN_RULES = ("LG301", "LG302", "LG202")
 MISSED_RULES = ("LG101",)
+INDUSTRY = "产业帮扶"
+VISIT = "走访"  # a visit is follow-up, not a measure: left out of the measure shares
 
 
-def household_values(result: AuditResult, key: str, years: pd.Series | None = None) -> pd.Series:
-    """Per household row: the policy value in force for its province, county and year, as the rules
-    look it up (NaN where there is none; the rules' own run reports the gaps)."""
+def household_values(ctx: AuditContext, key: str, years: pd.Series | None = None, rows=None) -> pd.Series:
+    """Per household row: the policy value in force for its province, county and year, looked up as
+    the rules look it up (NaN where there is none). On a context of its own: the rules' run has
+    already reported the gaps, the summary does not report them again."""
     from fupin_audit.engine.context import AuditContext
-    from fupin_audit.engine.rule import SkipRule
     from fupin_audit.rules.common import policy_values
 
-    ctx = AuditContext(result.dataset, result.policy, result.year)
+    own = AuditContext(ctx.dataset, ctx.policy, ctx.year)
     try:
-        return policy_values(ctx, "households", key, years).values
+        return policy_values(own, "households", key, years, rows=rows).values
     except SkipRule:
-        return pd.Series(np.nan, index=result.dataset.tables["households"].data.index)
+        return pd.Series(np.nan, index=ctx.frame("households").index)
 
 
 def ratio(numerator: float, denominator: float) -> dict[str, Any]:
     share = round(numerator / denominator, 4) if denominator else None
     return {"numerator": int(numerator), "denominator": int(denominator), "share": share}
-
-
-def _text(series: pd.Series) -> pd.Series:
-    if isinstance(series.dtype, pd.StringDtype):  # already text: no Python objects
-        return series.fillna("").astype("str").str.strip()
-    return series.astype(object).where(series.notna(), "").astype(str).str.strip()
-
-
-def _distinct(series: pd.Series) -> pa.Array:
-    """The distinct texts of a text column (arrow: no Python set of millions of strings)."""
-    return pc.unique(_arrow(series))
-
-
-def _arrow(series: pd.Series) -> pa.Array:
-    values = series.array if isinstance(series.dtype, pd.StringDtype) else series.astype(object).to_numpy()
-    array = pa.array(values, type=pa.large_string())
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-class _People:
-    """People behind household rows, by 户编号 (hash-encoded once: sums are bincounts, not lookups).
-
-    `sizes` are per household row; an id found on two rows counts both rows' people."""
-
-    def __init__(self, ids: pd.Series, sizes: np.ndarray) -> None:
-        encoded = pc.dictionary_encode(_arrow(ids))
-        self.codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-        self.ids = encoded.dictionary
-        self.total = np.bincount(self.codes, weights=sizes, minlength=len(self.ids))
-
-    def of_rows(self, rows: np.ndarray) -> float:
-        """Σ over the given rows of all the people of the row's id (`sizes[ids[rows]].sum()`)."""
-        return float(self.total[self.codes[rows]].sum())
-
-    def of_ids(self, ids: set[str]) -> float:
-        """Σ of the people of each id in `ids` that has a household row."""
-        if not ids:
-            return 0.0
-        found = pc.index_in(pa.array(list(ids), type=pa.large_string()), value_set=self.ids)
-        positions = np.asarray(pc.drop_null(found).to_numpy(zero_copy_only=False), dtype=np.int64)
-        return float(self.total[positions].sum())
-
-
-def _member_counts(ids: pd.Series, member_ids: pd.Series) -> np.ndarray:
-    """Per household row: member rows with its 户编号 (NaN when none), as `ids.map(value_counts)`."""
-    both = pa.concat_arrays([_arrow(ids), _arrow(member_ids)])
-    codes = np.asarray(pc.dictionary_encode(both).indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    own, theirs = codes[: len(ids)], codes[len(ids) :]
-    counts = np.bincount(theirs, minlength=int(codes.max()) + 1 if len(codes) else 0)[own].astype("float64")
-    counts[counts == 0] = np.nan
-    return counts
-
-
-def _household_sizes(result: AuditResult) -> pd.Series:
-    """People per 户编号: member rows when there is a member table, else 家庭人口数."""
-    tables = result.dataset.tables
-    households = tables["households"].data
-    ids = _text(households["户编号"]) if "户编号" in households else pd.Series(dtype=object)
-    size = pd.Series(np.nan, index=households.index)
-    if "members" in tables and "户编号" in tables["members"].data:
-        member_ids = _text(tables["members"].data["户编号"])
-        if "户编号" in households:
-            size = pd.Series(_member_counts(ids, member_ids), index=households.index)
-        else:
-            size = ids.map(member_ids.value_counts())
-    if "家庭人口数" in households:
-        size = size.fillna(households["家庭人口数"].astype("float64"))
-    return pd.Series(size.fillna(0).to_numpy(), index=ids.to_numpy())
 
 
 def _unless_not_run(result: AuditResult, item: dict[str, Any]) -> dict[str, Any]:
@@ -118,141 +56,140 @@ def _unless_not_run(result: AuditResult, item: dict[str, Any]) -> dict[str, Any]
 
 def compute(result: AuditResult) -> dict[str, Any]:
     from fupin_audit import monitoring_indicators
+    from fupin_audit.engine.context import AuditContext
 
-    out = _compute(result)
+    ctx = result.context or AuditContext(result.dataset, result.policy, result.year)
+    out = _compute(ctx, result.findings)
     out.update(monitoring_indicators.compute(result))
     for key in ("wrong_exit_rate", "wrong_inclusion_rate", "missed_rate"):
         if key in out:
             out[key] = _unless_not_run(result, out[key])
+    accuracy = out.get("identification_accuracy")
+    if accuracy and any(out.get(k, {}).get("share") is None for k in ("wrong_inclusion_rate", "missed_rate")):
+        out["identification_accuracy"] = {
+            **accuracy,
+            "numerator": None,
+            "share": None,
+            "note": "相关规则未运行",
+        }
     return out
 
 
-def _compute(result: AuditResult) -> dict[str, Any]:
-    tables = result.dataset.tables
-    findings = result.findings
+def _compute(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    households = tables["households"].data if "households" in tables else None
-    if households is not None and "脱贫状态" in households:
-        sizes = _household_sizes(result)
-        status = households["脱贫状态"].astype(object)
-        exited = status.isin(EXITED).to_numpy()
-        is_poor = status.isin(POOR).to_numpy()
-        ids = _text(households["户编号"]) if "户编号" in households else pd.Series("", index=households.index)
-        people = _People(ids, sizes.to_numpy())
-        exited_ids = set(_distinct(ids[exited]).to_pylist())
-        out["registered_households"] = len(households)
-        out["registered_people"] = int(sizes.sum())
-        out["exited_households"] = int(exited.sum())
-        out["exited_people"] = int(people.of_rows(np.flatnonzero(exited)))
-        out["poor_households"] = int(is_poor.sum())
-        if "人均纯收入" in households:
-            lines = household_values(result, "relapse_risk_line")
-            below = exited & (households["人均纯收入"] < lines).fillna(False).to_numpy()
-            shown = lines[exited].dropna().unique()
-            line = float(shown[0]) if len(shown) == 1 else result.policy.relapse_risk_line
-            out["exited_below_relapse_line"] = {**ratio(below.sum(), exited.sum()), "line": line}
-        wrong_exit = set(findings.loc[findings["rule"].isin(WRONG_EXIT_RULES), "household_id"]) & exited_ids
-        out["wrong_exit_rate"] = {
-            **ratio(people.of_ids(wrong_exit), out["exited_people"]),
-            "rules": list(WRONG_EXIT_RULES),
-        }
-        flagged = findings[findings["rule"].isin(WRONG_IN_RULES)]
-        wrong_in_people = set(flagged.loc[flagged["table"] == "members", "id_number"])
-        wrong_in_households = set(flagged.loc[flagged["table"] == "households", "household_id"]) - {""}
-        people = len(wrong_in_people - {""}) + people.of_ids(wrong_in_households)
-        out["wrong_inclusion_rate"] = {
-            **ratio(people, out["registered_people"]),
-            "rules": list(WRONG_IN_RULES),
-        }
-        out["near_line_bunching"] = bunching(result)
-    if "measures" in tables and "措施类型" in tables["measures"].data:
-        types = tables["measures"].data["措施类型"].astype(object)
-        developmental = types.isin(result.policy.measures.developmental).sum()
-        out["developmental_measure_share"] = {
-            **ratio(developmental, types.notna().sum()),
-            "types": list(result.policy.measures.developmental),
-        }
-    if "rosters" in tables and "证件号码" in tables["rosters"].data:
-        out["missed_rate"] = missed_rate(result)
-    if "villages" in tables:
-        out["village_incidence"] = village_incidence(result)
+    if ctx.has("households", "脱贫状态"):
+        out.update(_households(ctx, findings))
+    if ctx.has("measures", "措施类型"):
+        out.update(_measure_shares(ctx))
+    if ctx.has("rosters", "证件号码", "类别") and (missed := missed_rate(ctx, findings)) is not None:
+        out["missed_rate"] = missed
+        if "wrong_inclusion_rate" in out:
+            out["identification_accuracy"] = identification_accuracy(out)
+    if ctx.has("villages", "村", "总人口数"):
+        out["village_incidence"] = village_incidence(ctx)
+    out["findings_by_township"] = breakdown(findings, "乡")
+    out["findings_by_village"] = breakdown(findings, "村")
     return out
 
 
-def missed_rate(result: AuditResult) -> dict[str, Any]:
-    """漏评 candidates ÷ people on the rosters who are not registered."""
-    rosters = result.dataset.tables["rosters"].data
-    roster_ids = _distinct(_text(rosters["证件号码"]).str.upper())
-    roster_ids = pc.filter(roster_ids, pc.not_equal(roster_ids, ""))
-    unregistered = len(roster_ids)
-    if "members" in result.dataset.tables and "证件号码" in result.dataset.tables["members"].data:
-        # the roster IDs found among the members (a lookup in the small roster set, not a hash of
-        # every member's ID)
-        members = _arrow(_text(result.dataset.tables["members"].data["证件号码"]).str.upper())
-        found = pc.unique(pc.filter(members, pc.is_in(members, value_set=roster_ids)))
-        unregistered = len(roster_ids) - len(found)
-    missed = set(result.findings.loc[result.findings["rule"].isin(MISSED_RULES), "id_number"]) - {""}
-    return {**ratio(len(missed), unregistered), "rules": list(MISSED_RULES)}
+# ------------------------------------------------------------------------------------ households
 
 
-def village_incidence(result: AuditResult) -> list[dict[str, Any]]:
-    """贫困发生率 per village: 贫困人口数 (or the household table's poor people) ÷ 总人口数."""
-    villages = result.dataset.tables["villages"].data
-    if "总人口数" not in villages or "村" not in villages:
-        return []
-    poor_people = villages["贫困人口数"].astype("float64") if "贫困人口数" in villages else None
-    source = "村表"
-    if (poor_people is None or poor_people.isna().all()) and "households" in result.dataset.tables:
-        households = result.dataset.tables["households"].data
-        if {"村", "脱贫状态"} <= set(households.columns):
-            sizes = _household_sizes(result).to_numpy()
-            is_poor = households["脱贫状态"].isin(POOR).to_numpy()
-            per_village = (
-                pd.Series(np.where(is_poor, sizes, 0), index=_text(households["村"])).groupby(level=0).sum()
-            )
-            poor_people = _text(villages["村"]).map(per_village).fillna(0)
-            source = "户表"
-    if poor_people is None:
-        return []
-    total = villages["总人口数"].astype("float64")
-    share = (poor_people / total.where(total > 0)).round(4)
-    frame = pd.DataFrame(
-        {
-            "township": _text(villages["乡"]) if "乡" in villages else "",
-            "village": _text(villages["村"]),
-            "poor_people": poor_people.fillna(0).astype(int),
-            "population": total.fillna(0).astype(int),
-            "incidence": share,
-            "exited": villages["是否出列"].fillna(False).astype(bool) if "是否出列" in villages else False,
-            "source": source,
+def _households(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
+    from fupin_audit.rules.common import HID, INCOME, exit_split, exited, poor, text
+    from fupin_audit.rules.siyan import household_sizes
+
+    households = ctx.frame("households")
+    sizes = household_sizes(ctx).fillna(0)
+    gone = exited(households)
+    out: dict[str, Any] = {
+        "registered_households": len(households),
+        "registered_people": int(sizes.sum()),
+        "exited_households": int(gone.sum()),
+        "exited_people": int(sizes[gone].sum()),
+        "poor_households": int(poor(households).sum()),
+    }
+    ids = text(households[HID]) if HID in households else pd.Series("", index=households.index)
+    try:
+        split = exit_split(ctx)
+    except SkipRule:  # no data year: nothing can be said per exit year
+        split = None
+    if split is not None:
+        this_year = split["this_year"]
+        out["exited_this_year"] = {"households": int(this_year.sum()), "people": int(sizes[this_year].sum())}
+        flagged = _flagged_households(findings, WRONG_EXIT_RULES)
+        wrong = this_year & ids.isin(flagged)
+        out["wrong_exit_rate"] = {
+            **ratio(sizes[wrong].sum(), sizes[this_year].sum()),
+            "rules": list(WRONG_EXIT_RULES),
+            "of": "当年脱贫户的人口",
         }
-    )
-    return frame.replace({np.nan: None}).to_dict("records")
+    if INCOME in households:
+        lines = household_values(ctx, "relapse_risk_line", rows=gone)
+        below = gone & (households[INCOME] <= lines).fillna(False).astype(bool)
+        shown = lines[gone].dropna().unique()  # one line, unless provinces or counties set their own
+        line = float(shown[0]) if len(shown) == 1 else ctx.policy.relapse_risk_line
+        out["exited_below_relapse_line"] = {
+            **ratio(below.sum(), gone.sum()),
+            "line": line,
+            "of": "全部已脱贫户",
+        }
+        if split is not None:
+            last_year = gone & (split["exit_year"] == split["year"] - 1).fillna(False).astype(bool)
+            out["last_year_exits_below_relapse_line"] = {
+                **ratio((below & last_year).sum(), last_year.sum()),
+                "line": line,
+                "of": "数据年度上一年脱贫的户",
+            }
+        out["near_line_bunching"] = bunching(ctx)
+    wrong_in = ids.isin(_flagged_households(findings, WRONG_IN_RULES)) & (ids != "")
+    out["wrong_inclusion_rate"] = {
+        **ratio(wrong_in.sum(), len(households)),
+        "rules": list(WRONG_IN_RULES),
+        "of": "建档立卡户（按户计）",
+    }
+    return out
 
 
-def bunching(result: AuditResult) -> dict[str, Any]:
-    """IN002's bunching test: per village, the share of exited households just above the line
-    (line … line × band) against the share expected from the two neighbouring bands of equal width."""
-    households = result.dataset.tables["households"].data
-    if not {"人均纯收入", "脱贫状态", "村"} <= set(households.columns):
+def _flagged_households(findings: pd.DataFrame, rules: tuple[str, ...]) -> set[str]:
+    ids = findings.loc[findings["rule"].isin(rules), "household_id"].dropna().astype(str).str.strip()
+    return set(ids) - {""}
+
+
+def bunching(ctx: AuditContext) -> dict[str, Any]:
+    """IN002's bunching test: per (乡镇, 村), exited households just above the data year's line (the line
+    IN002 uses: line … line × band) against the mean of the two neighbouring bands of equal width."""
+    from fupin_audit.rules.common import INCOME, data_years, exited, text
+
+    households = ctx.frame("households")
+    if "村" not in households:
         return {}
-    policy = result.policy
-    band = policy.near_line_band
-    years = households["年度"] if "年度" in households else pd.Series(result.year, index=households.index)
-    if "脱贫年度" in households:
-        years = households["脱贫年度"].fillna(years)
-    lines = household_values(result, "poverty_line", years.astype("Int64"))
-    exited = households["脱贫状态"].isin(EXITED) & lines.notna()
-    income = households["人均纯收入"][exited]
-    line = lines[exited]
-    width = line * (band - 1)
+    band = ctx.policy.near_line_band
+    try:
+        years = data_years(ctx, "households")
+    except SkipRule as exc:
+        return {**_untested(band), "note": f"无法检验：{exc}"}
+    judged = exited(households) & households[INCOME].notna()
+    lines = household_values(ctx, "poverty_line", years, rows=judged)
+    unlined = judged & lines.isna()  # a year without a line is not tested (IN002 leaves it unjudged too)
+    judged &= lines.notna()
+    if not judged.any():
+        missing = "、".join(str(y) for y in sorted(years[unlined].dropna().astype(int).unique()))
+        return (
+            {**_untested(band), "note": f"{missing} 年没有贫困线（poverty_line），未检验"}
+            if missing
+            else _untested(band)
+        )
+    income, line = households.loc[judged, INCOME], lines[judged]
+    upper = (line * band).round(2)
+    width = upper - line
     frame = pd.DataFrame(
         {
-            "township": _text(households.loc[exited, "乡"]) if "乡" in households else "",
-            "village": _text(households.loc[exited, "村"]),
-            "in_band": (income > line) & (income <= line + width),
+            "township": text(households.loc[judged, "乡"]) if "乡" in households else "",
+            "village": text(households.loc[judged, "村"]),
+            "in_band": (income > line) & (income <= upper),
             "below": (income > line - width) & (income <= line),
-            "above": (income > line + width) & (income <= line + 2 * width),
+            "above": (income > upper) & (income <= upper + width),
         }
     )
     grouped = frame.groupby(["township", "village"])[["in_band", "below", "above"]].sum()
@@ -261,22 +198,147 @@ def bunching(result: AuditResult) -> dict[str, Any]:
     grouped["ratio"] = (grouped["in_band"] / grouped["expected"].where(grouped["expected"] > 0)).round(2)
     # Bunching: at least 3 households in the band and more than twice the neighbours' average.
     grouped["bunched"] = (grouped["in_band"] >= 3) & ((grouped["ratio"] > 2) | grouped["ratio"].isna())
-    villages = grouped.reset_index().replace({np.nan: None})
+    villages = grouped.reset_index().astype(object).replace({np.nan: None})
     flagged = villages[villages["bunched"]]
     return {
         "band": [1.0, band],
+        "line": "数据年度的贫困线（与 IN002 相同）",
         "rule": "IN002",
         "villages_tested": len(villages),
         "villages_bunched": len(flagged),
-        "bunched": flagged.drop(columns=["bunched"]).astype(object).to_dict("records"),
+        "bunched": flagged.drop(columns=["bunched"]).to_dict("records"),
     }
 
 
+def _untested(band: float) -> dict[str, Any]:
+    return {"band": [1.0, band], "rule": "IN002", "villages_tested": 0, "villages_bunched": 0, "bunched": []}
+
+
+# ------------------------------------------------------------------------------------ measures
+
+
+def _measure_shares(ctx: AuditContext) -> dict[str, Any]:
+    """产业帮扶 and developmental measures among the data year's measures (undated ones count for every
+    year, as in the rules); 走访 rows are visits, not measures, and are in neither count."""
+    from fupin_audit.rules.common import measures_of_year
+
+    measures = measures_of_year(ctx)
+    year = ctx.run_year()
+    kind = measures["措施类型"]
+    in_year = measures["year"].isna() | (measures["year"] == year if year is not None else True)
+    counted = in_year.fillna(False).astype(bool) & (kind != "") & (kind != VISIT)
+    developmental = list(ctx.policy.measures.developmental)
+    return {
+        "industry_measure_share": {
+            **ratio((counted & (kind == INDUSTRY)).sum(), counted.sum()),
+            "types": [INDUSTRY],
+            "year": year,
+        },
+        "developmental_measure_share": {
+            **ratio((counted & kind.isin(developmental)).sum(), counted.sum()),
+            "types": developmental,
+            "year": year,
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------ 漏评 and 识别精准度
+
+
+def missed_rate(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any] | None:
+    """漏评 candidates (LG101's findings) ÷ the people on 低保 / 特困 rosters, or on roster rows below the
+    line, who are not registered (LG101's own facts: the same person key, never car, house or
+    official rosters). People are counted once however many roster rows name them."""
+    from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
+    from fupin_audit.rules.lianggai import needy_rosters
+
+    try:
+        facts = needy_rosters(ctx)
+    except (SkipRule, ConfigError):
+        return None
+    people = facts.loc[facts["unregistered"], "key"]
+    rosters = ctx.frame("rosters")
+    # A finding names its roster row by (file, sheet, row): take that row's person key.
+    sources = ctx.dataset.sources
+    located = pd.MultiIndex.from_arrays(
+        [
+            [sources[s].file for s in rosters[SOURCE_COLUMN]],
+            [sources[s].sheet for s in rosters[SOURCE_COLUMN]],
+            rosters[ROW_COLUMN].astype(int),
+        ]
+    )
+    key_at = pd.Series(facts["key"].to_numpy(), index=located)
+    hits = findings[(findings["rule"].isin(MISSED_RULES)) & (findings["table"] == "rosters")]
+    wanted = pd.MultiIndex.from_arrays([hits["file"], hits["sheet"], hits["row"].astype(int)])
+    missed = key_at.reindex(wanted).dropna()
+    return {
+        **ratio(missed.nunique(), people.nunique()),
+        "rules": list(MISSED_RULES),
+        "of": "低保、特困名单及低收入名单上未建档的人（按规范化证件号码计）",
+    }
+
+
+def identification_accuracy(values: dict[str, Any]) -> dict[str, Any]:
+    """识别精准度 = 1 − (错评户 + 漏评户) ÷ (建档户 + 漏评户) = (建档户 − 错评户) ÷ (建档户 + 漏评户).
+    An unregistered person has no 户编号: each 漏评 person counts as one household."""
+    registered = values["registered_households"]
+    wrong = values["wrong_inclusion_rate"]["numerator"] or 0
+    missed = values["missed_rate"]["numerator"] or 0
+    return {
+        **ratio(registered - wrong, registered + missed),
+        "wrong_inclusion_households": wrong,
+        "missed_households": missed,
+        "registered_households": registered,
+        "rules": [*WRONG_IN_RULES, *MISSED_RULES],
+    }
+
+
+# ------------------------------------------------------------------------------------ villages
+
+
+def village_incidence(ctx: AuditContext) -> list[dict[str, Any]]:
+    """贫困发生率 per village row = 贫困人口 ÷ 总人口数: 贫困人口数 from the village table, else the
+    village's 未脱贫 / 返贫 people summed from the household table — SY301's facts, matched on the
+    place columns both tables fill (乡 and 村: two 城西村 in two 乡镇 are two villages)."""
+    from fupin_audit.rules.common import text
+    from fupin_audit.rules.siyan import village_poor_counts
+
+    villages = ctx.frame("villages")
+    own = (
+        villages["贫困人口数"].astype("float64")
+        if "贫困人口数" in villages
+        else pd.Series(np.nan, index=villages.index)
+    )
+    poor_people, source = own, pd.Series("村表", index=villages.index, dtype=object)
+    if own.isna().any() and ctx.has("households", "村", "脱贫状态"):
+        counted = village_poor_counts(ctx, villages)["poor_people"]
+        poor_people = own.fillna(counted)
+        source = source.mask(own.isna() & counted.notna(), "户表")
+    source = source.mask(poor_people.isna(), "")
+    total = villages["总人口数"].astype("float64")
+    frame = pd.DataFrame(
+        {
+            "township": text(villages["乡"]) if "乡" in villages else "",
+            "village": text(villages["村"]),
+            "poor_people": poor_people.round().astype("Int64"),
+            "population": total.round().astype("Int64"),
+            "incidence": (poor_people / total.where(total > 0)).round(4),
+            "exited": villages["是否出列"].fillna(False).astype(bool) if "是否出列" in villages else False,
+            "source": source,
+        }
+    )
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+# ------------------------------------------------------------------------------------ findings
+
+
 def breakdown(findings: pd.DataFrame, by: str) -> list[dict[str, Any]]:
-    """Findings per 乡镇 (by="乡") or per 乡镇/村 (by="村"), one column per family."""
+    """Findings per 乡镇 (by="乡") or per (乡镇, 村) (by="村"), one column per family."""
     keys = ["township"] if by == "乡" else ["township", "village"]
     if findings.empty:
         return []
-    table = findings.groupby([*keys, "family"]).size().unstack("family", fill_value=0)
+    table = findings.assign(**{k: findings[k].fillna("") for k in keys})
+    table = table.groupby([*keys, "family"]).size().unstack("family", fill_value=0)
     table["合计"] = table.sum(axis=1)
     return table.reset_index().to_dict("records")

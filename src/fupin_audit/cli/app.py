@@ -197,7 +197,7 @@ def check(
         Finish(fail_on.value, keep_going, waivers, baseline, write_baseline, mask, by.value if by else None),
     )
     if not quiet:
-        _diagnose(err, result, done.warnings)
+        _diagnose(err, result, done.warnings, debug)
     if not result.dataset.tables:
         err.print("[red]error[/]: 没有读到任何可识别的表", markup=True)
         raise typer.Exit(EXIT_FAILURE)
@@ -259,7 +259,7 @@ def _refuse_overwriting_inputs(inputs: list[Path], *outputs: Path | None) -> Non
             raise ConfigError(f"{out}: 输出文件与输入文件相同，拒绝覆盖输入")
 
 
-def _diagnose(err, result, warnings: list[str]) -> None:
+def _diagnose(err, result, warnings: list[str], debug: bool = False) -> None:
     for diag in result.dataset.diagnostics:
         where = ":".join(p for p in (diag.file, diag.sheet) if p)
         colour = {"error": "red", "info": "blue"}.get(diag.level, "yellow")
@@ -271,10 +271,13 @@ def _diagnose(err, result, warnings: list[str]) -> None:
     for outcome in result.outcomes:
         if outcome.status == "failed":
             err.print(
-                f"[red]error[/]: 规则 {outcome.code} 运行出错：{escape(outcome.reason)}",
+                f"[red]error[/]: 规则 {outcome.code} 运行出错：{escape(outcome.reason)}"
+                + ("" if debug else "（加 --debug 查看调用栈）"),
                 markup=True,
                 highlight=False,
             )
+            if debug and outcome.traceback:
+                err.print(outcome.traceback.rstrip(), highlight=False, markup=False)
     for text in warnings:
         err.print(f"[yellow]warning[/]: {escape(text)}", markup=True, highlight=False)
 

@@ -13,6 +13,14 @@ For auditors who do not write Python. A rule file (`--rules my_rules.toml`) look
     column = "人均纯收入"                 # optional: the field a finding points at
     what = "…"; why = "…"; example = "…"  # optional docs for `fupin-audit explain`
 
+`example` may instead be a table of records that a test runs through the rule (engine.rule.Example)::
+
+    [rule.example]
+    text = "已脱贫户人均纯收入 5999 元 → XD001"
+    near_miss_text = "人均纯收入 6000 元"
+    records = { households = [{ "户编号" = "H1", "脱贫状态" = "已脱贫", "人均纯收入" = 5999 }] }
+    near_miss = { households = { 0 = { "人均纯收入" = 6000 } } }
+
 Any other key is an error naming the key, the file and the rule's index.
 
 The condition is tokenised and parsed here by a recursive-descent parser; it is never handed to
@@ -75,7 +83,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from fupin_audit.engine.rule import NoParams, Rule
+from fupin_audit.engine.rule import Example, NoParams, Rule
 from fupin_audit.errors import ConfigError
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.fields import FieldProblem, Kind, Spec, is_empty, parse_scalar
@@ -1018,7 +1026,8 @@ class RuleSpec(BaseModel):
     column: str | None = None
     what: str | None = None
     why: str | None = None
-    example: str | None = None
+    # text, or a table with records a test can run (engine.rule.Example): [rule.example] …
+    example: str | dict[str, Any] | None = None
 
     @field_validator("table")
     @classmethod
@@ -1101,6 +1110,16 @@ def load_rule_file(path: Path, *, in_folder: bool = False) -> list[Rule]:
     return rules
 
 
+def _example(spec: RuleSpec, where: str, title: str) -> str | Example:
+    """The rule's example: its text, or an [rule.example] table of records (checked here)."""
+    if isinstance(spec.example, dict):
+        try:
+            return Example.from_mapping(spec.example)
+        except (ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise ConfigError(f"{where} example：{exc}") from None
+    return (spec.example or f"一条满足 {spec.when} 的{title}记录 → {spec.code}。").strip()
+
+
 def declared_rule(spec: RuleSpec, where: str, origin: str = "") -> Rule:
     """Compile one declared rule; errors name `where` (file and rule) and the key."""
     try:
@@ -1143,7 +1162,7 @@ def declared_rule(spec: RuleSpec, where: str, origin: str = "") -> Rule:
         columns={table: fields},
         what=(spec.what or f"{title}（{table}）中满足条件 {spec.when} 的记录。").strip(),
         why=(spec.why or f"自定义声明式规则（{Path(origin).name or origin}），未写明政策依据。").strip(),
-        example=(spec.example or f"一条满足 {spec.when} 的{title}记录 → {spec.code}。").strip(),
+        example=_example(spec, where, title),
         check=check,
         params=NoParams,
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -43,6 +43,96 @@ class SkipRule(Exception):
     """Raised by a rule (or its context) when its tables or columns are absent: reported, not passed."""
 
 
+# Tables an example's records may fill: the six recognised tables, or "flat", a one-row-per-person
+# export (household columns repeated on each member row) that the reader splits.
+EXAMPLE_TABLES = ("households", "members", "villages", "measures", "helpers", "rosters", "flat")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A rule's example as data, so that it is a test case and never wrong.
+
+    `records` are written to a real workbook, one sheet per table, the canonical field names
+    (`fupin-audit schema TABLE`) as headers, and the rule is run on it: it must flag the `flagged`
+    record; with the `near_miss` changes applied it must report nothing at all.
+    `fupin_audit.engine.examples.example_problems(rule)` runs both (tests/test_rule_examples.py runs
+    it for every built-in rule); `fupin-audit explain CODE` shows the text and the records.
+
+    - text: the example in a sentence, e.g. "2017 年脱贫户人均纯收入 3335.00 元（线 3335）→ LG401".
+    - records: table → records; a record maps field names to cell values (None: an empty cell, a
+      field left out of every record: no such column). Tables: EXAMPLE_TABLES.
+    - flagged: (table, i) — the i-th record (0-based) of that table is flagged; i = None: a finding
+      about the whole sheet (e.g. a missing column). Default: the first record of the first table.
+    - near_miss: table → {i: {field: new value}} — the smallest change after which the rule reports
+      nothing; near_miss_text says it in words (e.g. "3335.01 元不报告").
+    - year: the data year the example runs with (--year); None: from the records' 年度.
+    - previous: for a rule comparing two snapshots (DT), the previous snapshot's records (table →
+      records, with their 年度), run as --previous; flagged ("previous.households", i) names its i-th
+      record, for a finding about a record that is gone.
+    """
+
+    text: str
+    records: Mapping[str, Sequence[Mapping[str, Any]]]
+    near_miss: Mapping[str, Mapping[int, Mapping[str, Any]]]
+    near_miss_text: str
+    flagged: tuple[str, int | None] | None = None
+    year: int | None = 2017
+    previous: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.records:
+            raise ValueError("example: records is empty")
+        for table in {**self.records, **self.near_miss}:
+            if table not in EXAMPLE_TABLES:
+                raise ValueError(f"example: unknown table {table!r} (one of {', '.join(EXAMPLE_TABLES)})")
+            if table not in self.records:
+                raise ValueError(f"example: near_miss names table {table!r} that has no records")
+        for table, changes in self.near_miss.items():
+            for i in changes:
+                if not 0 <= int(i) < len(self.records[table]):
+                    raise ValueError(f"example: near_miss names {table} record {i}, which does not exist")
+        if not self.near_miss:
+            raise ValueError("example: near_miss is empty (a change after which nothing is flagged)")
+        if self.flagged is None:
+            object.__setattr__(self, "flagged", (next(iter(self.records)), 0))
+        table, i = self.flagged  # type: ignore[misc]
+        source = self.records
+        if table.startswith("previous.") and self.previous:
+            table, source = table.removeprefix("previous."), self.previous
+        if table not in source or (i is not None and not 0 <= i < len(source[table])):
+            raise ValueError(f"example: flagged ({table}, {i}) names no record")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Example:
+        """From a TOML table (declarative rules): near_miss keys may be the texts "0", "1", …"""
+        unknown = set(data) - {"text", "records", "near_miss", "near_miss_text", "flagged", "year"}
+        if unknown:
+            raise ValueError(f"example: unknown key {sorted(unknown)[0]!r}")
+        near = {
+            t: {int(i): dict(c) for i, c in rows.items()} for t, rows in data.get("near_miss", {}).items()
+        }
+        flagged = data.get("flagged")
+        return cls(
+            text=str(data.get("text", "")),
+            records={t: [dict(r) for r in rows] for t, rows in data.get("records", {}).items()},
+            near_miss=near,
+            near_miss_text=str(data.get("near_miss_text", "")),
+            flagged=(flagged[0], flagged[1]) if flagged else None,
+            year=data.get("year", 2017),
+        )
+
+    def with_near_miss(self) -> dict[str, list[dict[str, Any]]]:
+        """The records with the near-miss changes applied."""
+        out = {table: [dict(r) for r in rows] for table, rows in self.records.items()}
+        for table, changes in self.near_miss.items():
+            for i, values in changes.items():
+                out[table][int(i)].update(values)
+        return out
+
+    def __str__(self) -> str:
+        return self.text
+
+
 RuleResult = pd.DataFrame | list[pd.DataFrame] | None
 RuleFunction = Callable[["AuditContext", BaseModel], RuleResult]
 
@@ -57,7 +147,7 @@ class Rule:
     columns: dict[str, tuple[str, ...]]  # table → canonical fields the rule cannot do without
     what: str  # what it checks
     why: str  # policy basis
-    example: str  # a minimal record that triggers it
+    example: str | Example  # built-in rules: an Example (data a test runs); text is allowed for plug-ins
     check: RuleFunction = field(repr=False, compare=False)
     params: type[BaseModel] = NoParams
     scope: Scope = "local"  # local: a county's result depends only on that county's rows
@@ -88,7 +178,7 @@ def rule(
     needs: tuple[str, ...],
     what: str,
     why: str,
-    example: str,
+    example: str | Example,
     columns: dict[str, tuple[str, ...]] | None = None,
     family: str | None = None,
     params: type[BaseModel] = NoParams,
@@ -100,7 +190,11 @@ def rule(
     era: Era = "any",
     era_note: str = "",
 ) -> Callable[[RuleFunction], Rule]:
-    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN, DT)."""
+    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN, DT).
+
+    `example` is best an `Example`: records that the rule flags plus a near miss it does not, which
+    `explain` shows and tests run (`fupin_audit.engine.examples.example_problems`); a plain text is
+    accepted for third-party rules."""
 
     def wrap(fn: RuleFunction) -> Rule:
         fam = family or FAMILIES.get(code[:2])
@@ -117,7 +211,7 @@ def rule(
             columns=columns or {},
             what=what.strip(),
             why=why.strip(),
-            example=example.strip(),
+            example=example.strip() if isinstance(example, str) else example,
             check=fn,
             params=params,
             scope=scope,

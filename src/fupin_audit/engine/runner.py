@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ class RuleOutcome:
     findings: int = 0
     seconds: float = 0.0
     reason: str = ""
+    traceback: str = ""  # a failed rule's stack, printed under --debug (a bug to report, with its place)
 
 
 @dataclass
@@ -84,7 +86,8 @@ def run_rules(
         except FupinAuditError:
             raise
         except Exception as exc:  # a broken rule must not take the other rules down
-            return RuleOutcome(rule.code, "failed", reason=f"{type(exc).__name__}: {exc}"), []
+            reason = f"{type(exc).__name__}: {exc}"
+            return RuleOutcome(rule.code, "failed", reason=reason, traceback=traceback.format_exc()), []
         finally:
             CURRENT_RULE.reset(token)
         frames = [f for f in (result if isinstance(result, list) else [result]) if f is not None and len(f)]

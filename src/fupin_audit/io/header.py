@@ -166,7 +166,12 @@ def locate_header(
     best_single = max(range(depth), key=lambda r: (singles[r], -r))
     best_pair, pair_count = None, -1
     for r in range(depth - 1):  # both rows of a pair lie within the scan
-        c = count(_combine(top[r], top[r + 1]))
+        # A real second header row names at least two sub-columns the row above does not: one known
+        # word in a data cell under an unknown header (村 under 备注) makes no header.
+        added = sum(
+            1 for up, lo in zip(top[r], top[r + 1], strict=True) if ok(norm(lo)[0]) and not ok(norm(up)[0])
+        )
+        c = count(_combine(top[r], top[r + 1])) if added >= 2 else -1
         if c > pair_count:
             best_pair, pair_count = r, c
 

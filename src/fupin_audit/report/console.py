@@ -51,18 +51,36 @@ def indicator_table(summary: dict) -> Table | None:
     ):
         if key in values:
             table.add_row(label, str(values[key]))
-    if "exited_below_relapse_line" in values:
-        item = values["exited_below_relapse_line"]
-        table.add_row(f"已脱贫户人均纯收入低于 {item['line']:g} 元的比例", _share(item))
-    if "developmental_measure_share" in values:
-        table.add_row("开发式措施占全部措施的比例", _share(values["developmental_measure_share"]))
+    if "exited_this_year" in values:
+        item = values["exited_this_year"]
+        table.add_row("其中数据年度当年脱贫", f"{item['households']} 户 {item['people']} 人")
     for key, label in (
-        ("wrong_exit_rate", "错退疑似人口 ÷ 脱贫人口"),
-        ("wrong_inclusion_rate", "错评疑似人口 ÷ 建档人口"),
-        ("missed_rate", "漏评疑似人口 ÷ 名单上未建档人口"),
+        ("exited_below_relapse_line", "已脱贫户人均纯收入不高于 {line:g} 元的比例"),
+        ("last_year_exits_below_relapse_line", "上一年脱贫户人均纯收入不高于 {line:g} 元的比例"),
+    ):
+        if key in values:
+            table.add_row(label.format(line=values[key]["line"]), _share(values[key]))
+    for key, label in (
+        ("industry_measure_share", "产业帮扶占当年措施的比例（不含走访）"),
+        ("developmental_measure_share", "开发式措施占当年措施的比例（不含走访）"),
+    ):
+        if key in values:
+            table.add_row(label, _share(values[key]))
+    for key, label in (
+        ("wrong_exit_rate", "错退疑似人口 ÷ 当年脱贫人口"),
+        ("wrong_inclusion_rate", "错评疑似户 ÷ 建档立卡户"),
+        ("missed_rate", "漏评疑似人 ÷ 低保特困低收入名单上未建档的人"),
     ):
         if key in values:
             table.add_row(f"{label}（{'、'.join(values[key]['rules'])}）", _share(values[key]))
+    if "identification_accuracy" in values:
+        item = values["identification_accuracy"]
+        parts = (
+            ""
+            if item.get("note")
+            else (f"；错评 {item['wrong_inclusion_households']} 户，漏评 {item['missed_households']} 户")
+        )
+        table.add_row("识别精准度 =（建档户 − 错评户）÷（建档户 + 漏评户）", _share(item) + parts)
     bunch = values.get("near_line_bunching") or {}
     if bunch:
         names = "、".join(f"{b['township']}{b['village']}" for b in bunch["bunched"][:5])

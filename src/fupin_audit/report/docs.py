@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from fupin_audit.engine.examples import describe_example
 from fupin_audit.engine.rule import ERA_NAMES, Rule
 from fupin_audit.findings import SEVERITY_LABELS
 from fupin_audit.schema.codes import code_list
@@ -78,7 +79,10 @@ def explain_rule(rule: Rule, origin: str, policy=None) -> str:
         _wrap(rule.why),
         "",
         "示例：",
-        _wrap(rule.example),
+        *(
+            _wrap(line.strip(), "    " if line.startswith("  ") else "  ")
+            for line in describe_example(rule.example)
+        ),
     ]
     fields = rule.params.model_fields
     lines += ["", "参数（配置文件 [rules." + rule.code + "]）："]

@@ -7,6 +7,7 @@ rows that are already flagged, to write their `related` JSON.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -68,6 +69,43 @@ def mask_texts(texts: pd.Series, where: pd.Series | np.ndarray, other: pd.Series
     values = texts.to_numpy(dtype=object, copy=True)
     values[rows] = other[rows].to_numpy(dtype=object)
     return pd.Series(values, index=texts.index, name=texts.name)
+
+
+# ------------------------------------------------------------------------------------ phones
+
+MOBILE = r"^1[3-9]\d{9}$"
+_ASCII_MOBILE = r"^1[3-9][0-9]{9}$"  # MOBILE for RE2 on NFKC text
+# Separators typed inside a number (after NFKC: full-width spaces, hyphens and brackets are ASCII).
+_PHONE_SEPARATORS = r"[\t\n\x0b\x0c\r\x1c-\x1f \-‐‑–—()]+"
+
+
+def phone_numbers(series: pd.Series) -> pd.Series:
+    """Per row: the phone number in the one form every rule judges (NA for an empty cell).
+
+    NFKC (full-width digits), separators (spaces, “-”, dashes, brackets) and a country code (+86,
+    0086, or 86 before an 11-digit mobile) removed: “+86 139-1234-5678” → 13912345678. DQ044 checks
+    this form against its pattern and SY104 compares this form where DQ044's default pattern accepts
+    it, so a number DQ044 rejects is never compared. Computed on the distinct texts with arrow."""
+    encoded = pc.dictionary_encode(_arrow(series))
+    values = pc.utf8_normalize(encoded.dictionary, "NFKC")
+    values = pc.replace_substring_regex(values, _PHONE_SEPARATORS, "")
+    values = pc.replace_substring_regex(values, r"^(\+|00)86", "")
+    values = pc.replace_substring_regex(values, r"^86(1[3-9][0-9]{9})$", r"\1")
+    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.large_string()), values)
+    out = pc.take(values, encoded.indices).to_pandas()
+    return pd.Series(out.to_numpy(dtype=object), index=series.index, name=series.name)
+
+
+def phone_matches(numbers: pd.Series, pattern: str = MOBILE) -> np.ndarray:
+    """Per row of `phone_numbers`: the number matches `pattern` (NA: False). The default pattern runs
+    in arrow; a configured one through Python's re, once per distinct number."""
+    if pattern == MOBILE:
+        array = pa.array(numbers.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+        return arrow_mask(pc.fill_null(pc.match_substring_regex(array, _ASCII_MOBILE), False))
+    compiled = re.compile(pattern)
+    codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
+    verdicts = np.array([compiled.match(v) is not None for v in uniques] + [False], dtype=bool)
+    return verdicts[np.where(codes < 0, len(uniques), codes)]
 
 
 def exited(frame: pd.DataFrame) -> pd.Series:
@@ -460,12 +498,10 @@ def shuffle_keys(
     spec = MODELS[kind].specs()[field]
     if spec.kind is Kind.ID_NUMBER:
         return person_keys(ctx, kind, field)
-    values = text(ctx.frame(kind)[field])
     if spec.kind is Kind.PHONE:
-        # coarser than any rule's comparison (139-1234-5678, +86 139 1234 5678 and 13912345678
-        # share a key): only the digits, without a leading 86 country code before a full number
-        values = values.str.replace(r"\D", "", regex=True)
-        values = values.str.replace(r"^86(?=1\d{10}$|0\d{9,11}$)", "", regex=True)
+        # the form SY104 compares (139-1234-5678, +86 139 1234 5678 and 13912345678 share a key)
+        return phone_numbers(ctx.frame(kind)[field])
+    values = text(ctx.frame(kind)[field])
     return values.where(values != "")
 
 
@@ -905,15 +941,37 @@ def audit_year(ctx: AuditContext) -> int | None:
     return ctx.cached("audit_year", compute)
 
 
-def exit_years(ctx: AuditContext, households: pd.DataFrame, years: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Per household row: the year whose line judges its exit — 脱贫年度 when it is known and not after
-    the data year (a later one is SY304's finding), else the data year — and a label saying which."""
-    if "脱贫年度" in households:
-        own = households["脱贫年度"].astype("Int64")
-        usable = own.notna() & ~(own > years).fillna(False)
-    else:
-        own = pd.Series(pd.NA, index=households.index, dtype="Int64")
-        usable = pd.Series(False, index=households.index)
-    chosen = own.where(usable, years).astype("Int64")
-    label = pd.Series("数据年度", index=households.index, dtype=object).where(~usable, "脱贫年度")
-    return chosen, label
+LAST_EXIT_YEAR = 2020  # the last year of 脱贫攻坚 exits (全面脱贫)
+
+
+def exit_split(ctx: AuditContext) -> pd.DataFrame:
+    """Per household row, who exited when — the one split LG401/LG403, LG402/LG404 and the indicators
+    share: `this_year` (exited, 脱贫年度 = the data year or empty: the exit the data year's facts can
+    judge), `earlier` (exited, 脱贫年度 before the data year: income and guarantees now say whether
+    the exit held, not whether it was right), the data `year` and the `exit_year` (NA when empty).
+
+    In data of 2021 or later (monitoring exports: 户类型 = 脱贫户, no 脱贫年度) an exit without a year is
+    `earlier`: the last exits were in 2020.
+    An exit whose 脱贫年度 is after the data year is neither (SY304 reports it). Only 脱贫年度 counts:
+    计划脱贫年度 is a plan, its own field, and never read here."""
+
+    def compute() -> pd.DataFrame:
+        households = ctx.frame("households", STATUS)
+        years = data_years(ctx, "households")
+        out_year = (
+            households["脱贫年度"].astype("Int64")
+            if "脱贫年度" in households
+            else pd.Series(pd.NA, index=households.index, dtype="Int64")
+        )
+        gone = exited(households)
+        # Exits ended in 2020: in data of 2021 or later a 脱贫户 without 脱贫年度 exited earlier.
+        unknown = out_year.isna()
+        monitoring_year = (years >= LAST_EXIT_YEAR + 1).fillna(False).astype(bool)
+        this_year = gone & ((unknown & ~monitoring_year) | (out_year == years).fillna(False)).astype(bool)
+        earlier = gone & ((out_year < years).fillna(False) | (unknown & monitoring_year)).astype(bool)
+        return pd.DataFrame(
+            {"this_year": this_year, "earlier": earlier, "year": years, "exit_year": out_year},
+            index=households.index,
+        )
+
+    return ctx.cached("households.exit_split", compute)

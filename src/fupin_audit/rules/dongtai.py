@@ -22,7 +22,7 @@ from pydantic import Field
 
 from fupin_audit.dataset import Diagnostic
 from fupin_audit.engine.context import AuditContext, related_json
-from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     ID,
@@ -64,6 +64,195 @@ WHY = (
     "审计发现的“数字脱贫”“挂靠”“拆户”“应纳未纳”等问题，多数表现为两期之间不合理的变化。"
 )
 _RISK_COLUMN = re.compile(r"^(致贫|返贫|致贫/返贫|致贫返贫).*风险\d?$")
+
+
+# ------------------------------------------------------------------------------------ examples
+
+HEAD, WIFE = "340826197001011113", "340826197201012225"
+ADULT, FATHER, SON = "340826198301015559", "340826194201011130", "340826199501013333"
+BABY, NEW_SON = "340826201803014446", "340827199501013356"
+
+
+def _h(hid: str, year: int, **values: object) -> dict[str, object]:
+    return {"户编号": hid, "年度": year, **values}
+
+
+def _m(hid: str, year: int, number: str, name: str, relation: str, sex: str = "男") -> dict[str, object]:
+    return {
+        "户编号": hid,
+        "年度": year,
+        "姓名": name,
+        "证件号码": number,
+        "与户主关系": relation,
+        "性别": sex,
+    }
+
+
+def _couple(hid: str, year: int) -> list[dict[str, object]]:
+    return [_m(hid, year, HEAD, "张建国", "户主"), _m(hid, year, WIFE, "李秀英", "配偶", "女")]
+
+
+EXAMPLES = {
+    "DT101": Example(
+        text="上一期户 H1 未脱贫、3 人、人均纯收入 2700 元，本期数据中没有 H1 → DT101（错误）",
+        previous={
+            "households": [
+                _h("H1", 2017, 脱贫状态="未脱贫", 家庭人口数=3, 人均纯收入=2700),
+                _h("H2", 2017, 脱贫状态="未脱贫"),
+            ]
+        },
+        records={"households": [_h("H2", 2018, 脱贫状态="未脱贫"), _h("H3", 2018, 脱贫状态="未脱贫")]},
+        flagged=("previous.households", 0),
+        near_miss={"households": {1: {"户编号": "H1"}}},
+        near_miss_text="本期仍有 H1 不报告",
+        year=2018,
+    ),
+    "DT102": Example(
+        text="上一期为 2017 年数据，本期新增户 H9 的识别年度 = 2015 → DT102",
+        previous={"households": [_h("H1", 2017, 识别年度=2014)]},
+        records={"households": [_h("H9", 2018, 识别年度=2015), _h("H1", 2018, 识别年度=2014)]},
+        near_miss={"households": {0: {"识别年度": 2017}}},
+        near_miss_text="识别年度 = 2017 不报告",
+        year=2018,
+    ),
+    "DT103": Example(
+        text="上一期户 H1 有 2 人，本期多了一名 35 岁的之子 → DT103",
+        previous={"households": [_h("H1", 2017)], "members": _couple("H1", 2017)},
+        records={
+            "households": [_h("H1", 2018)],
+            "members": [*_couple("H1", 2018), _m("H1", 2018, ADULT, "赵六", "之子")],
+        },
+        flagged=("members", 2),
+        near_miss={"members": {2: {"证件号码": BABY, "与户主关系": "之孙子", "姓名": "张小宝"}}},
+        near_miss_text="多出的是 2018 年出生的之孙子（新生儿）不报告",
+        year=2018,
+    ),
+    "DT104": Example(
+        text="上一期户 H1 的之父（75 岁）本期不在任何户中，也不在死亡名单上 → DT104",
+        previous={
+            "households": [_h("H1", 2017)],
+            "members": [*_couple("H1", 2017), _m("H1", 2017, FATHER, "张父", "之父")],
+        },
+        records={
+            "households": [_h("H1", 2018)],
+            "members": _couple("H1", 2018),
+            "rosters": [{"类别": "死亡", "证件号码": ADULT, "姓名": "赵六", "日期": "2018-03-01"}],
+        },
+        flagged=("previous.members", 2),
+        near_miss={"rosters": {0: {"证件号码": FATHER, "姓名": "张父"}}},
+        near_miss_text="之父在本期的死亡名单上不报告",
+        year=2018,
+    ),
+    "DT105": Example(
+        text="上一期在已脱贫户 H1 的之子，本期成了新增未脱贫户 H7 的户主 → DT105（错误：拆户）",
+        previous={
+            "households": [_h("H1", 2017, 脱贫状态="已脱贫", 脱贫年度=2016)],
+            "members": [*_couple("H1", 2017), _m("H1", 2017, SON, "张强", "之子")],
+        },
+        records={
+            "households": [
+                _h("H1", 2018, 脱贫状态="已脱贫", 脱贫年度=2016),
+                _h("H7", 2018, 脱贫状态="未脱贫"),
+            ],
+            "members": [*_couple("H1", 2018), _m("H7", 2018, SON, "张强", "户主")],
+        },
+        flagged=("members", 2),
+        near_miss={"members": {2: {"户编号": "H1", "与户主关系": "之子"}}},
+        near_miss_text="仍在 H1 不报告",
+        year=2018,
+    ),
+    "DT106": Example(
+        text="上一期 3000 元，2018 年脱贫、本期 6000.01 元（增长 100.0003%）→ DT106",
+        previous={"households": [_h("H1", 2017, 脱贫状态="未脱贫", 人均纯收入=3000)]},
+        records={"households": [_h("H1", 2018, 脱贫状态="已脱贫", 脱贫年度=2018, 人均纯收入=6000.01)]},
+        near_miss={"households": {0: {"人均纯收入": 6000}}},
+        near_miss_text="正好 6000 元（增长 100%、增加 3000 元）不报告",
+        year=2018,
+    ),
+    "DT107": Example(
+        text="上一期已脱贫，本期脱贫状态 = 未脱贫 → DT107",
+        previous={"households": [_h("H1", 2017, 脱贫状态="已脱贫", 脱贫年度=2016)]},
+        records={"households": [_h("H1", 2018, 脱贫状态="未脱贫")]},
+        near_miss={"households": {0: {"脱贫状态": "返贫"}}},
+        near_miss_text="本期 = 返贫 不报告",
+        year=2018,
+    ),
+    "DT108": Example(
+        text="上一期脱贫年度 2016，本期 2017 → DT108",
+        previous={"households": [_h("H1", 2017, 脱贫状态="已脱贫", 脱贫年度=2016)]},
+        records={"households": [_h("H1", 2018, 脱贫状态="已脱贫", 脱贫年度=2017)]},
+        near_miss={"households": {0: {"脱贫年度": 2016}}},
+        near_miss_text="脱贫年度不变不报告（上一期为空、本期第一次填写也不报告）",
+        year=2018,
+    ),
+    "DT109": Example(
+        text="上一期户 H1 的张强（1995-01-01）号码 …3333，本期同户同名同生日的张强号码 …3356 → DT109",
+        previous={
+            "households": [_h("H1", 2017)],
+            "members": [_m("H1", 2017, HEAD, "张建国", "户主"), _m("H1", 2017, SON, "张强", "之子")],
+        },
+        records={
+            "households": [_h("H1", 2018)],
+            "members": [_m("H1", 2018, HEAD, "张建国", "户主"), _m("H1", 2018, NEW_SON, "张强", "之子")],
+        },
+        flagged=("members", 1),
+        near_miss={"members": {1: {"姓名": "张伟"}}},
+        near_miss_text="姓名不同（另一个人）不报告",
+        year=2018,
+    ),
+    "DT110": Example(
+        text="上一期 6000 元、本期已脱贫 4194 元（下降 30.1%）→ DT110",
+        previous={"households": [_h("H1", 2017, 脱贫状态="已脱贫", 脱贫年度=2016, 人均纯收入=6000)]},
+        records={"households": [_h("H1", 2018, 脱贫状态="已脱贫", 脱贫年度=2016, 人均纯收入=4194)]},
+        near_miss={"households": {0: {"人均纯收入": 4200}}},
+        near_miss_text="4200 元（正好 30%）不报告",
+        year=2018,
+    ),
+    "DT111": Example(
+        text="上一期监测对象类别 = 脱贫不稳定户、风险未消除，本期监测对象类别为空 → DT111",
+        previous={
+            "households": [_h("H1", 2022, 户类型="脱贫户", 监测对象类别="脱贫不稳定户", 风险是否已消除="否")]
+        },
+        records={"households": [_h("H1", 2023, 户类型="脱贫户", 监测对象类别=None, 风险是否已消除=None)]},
+        near_miss={"households": {0: {"监测对象类别": "脱贫不稳定户", "风险是否已消除": "否"}}},
+        near_miss_text="本期仍是监测对象不报告（风险已消除也不报告）",
+        year=2023,
+    ),
+    "DT112": Example(
+        text="上一期 识别 202103、消除 202206，本期 识别 202304、风险未消除 → DT112",
+        previous={
+            "households": [
+                _h(
+                    "H1",
+                    2022,
+                    户类型="脱贫户",
+                    监测对象类别="脱贫不稳定户",
+                    致贫返贫风险1="因病",
+                    识别监测时间=202103,
+                    风险是否已消除="是",
+                    消除监测时间=202206,
+                )
+            ]
+        },
+        records={
+            "households": [
+                _h(
+                    "H1",
+                    2023,
+                    户类型="脱贫户",
+                    监测对象类别="脱贫不稳定户",
+                    致贫返贫风险1="因学",
+                    识别监测时间=202304,
+                    风险是否已消除="否",
+                    消除监测时间=None,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"识别监测时间": 202103}}},
+        near_miss_text="本期识别监测时间仍为 202103 不报告（DT107 报告）",
+        year=2023,
+    ),
+}
 
 
 # ------------------------------------------------------------------------------------ statuses
@@ -499,8 +688,7 @@ def _household_ids(ctx: AuditContext, kind: str, labels: pd.Index) -> pd.Series:
     "监测对象时为错误（贫困户、监测户不能无故消失），其余为警告。问题指向上一期的行（table = previous.households），"
     "消息给出该户上一期的状态、人数和人均纯收入。",
     why=WHY + " 贫困户“悄悄消失”是数字脱贫、应纳未纳的典型手法：户的注销必须有自然减少（死亡、迁出）等依据。",
-    example="上一期户 H1 未脱贫、3 人、人均纯收入 2700 元，本期数据中没有 H1 → DT101（错误）；"
-    "上一期已脱贫的户消失 → DT101（警告）；本期仍有 H1 不报告。",
+    example=EXAMPLES["DT101"],
 )
 def dt101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
@@ -547,7 +735,7 @@ def _previous_sizes(p: Pair, rows: np.ndarray) -> pd.Series:
     what="本期新出现的户编号（上一期户表中没有），其识别年度早于上一期的数据年度，或识别监测时间的年份早于"
     "上一期的数据年度：按登记的时间它应当出现在上一期数据中。识别年度、识别监测时间两列都没有时不检查。",
     why=WHY + " 识别时间倒签，是为了让新纳入的户看起来“早已在册”、补足帮扶时长或脱贫年限。",
-    example="上一期为 2017 年数据，本期新增户 H9 的识别年度 = 2015 → DT102；识别年度 = 2017 或 2018 不报告。",
+    example=EXAMPLES["DT102"],
 )
 def dt102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
@@ -680,8 +868,7 @@ def _reference(ctx: AuditContext) -> pd.Timestamp | None:
     "上一期基准日），也不是因婚迁入（与户主关系为配偶、之儿媳、之女婿，且上一期不在任何户中）。此人上一期在另一个"
     "本期仍存在的户中时为错误（同时见 DT105），其余为警告。DT109 认定为换了证件号码的同一人不报告。",
     why=WHY + " 把不相干的成年人“挂靠”进贫困户，可以让户的人均收入降到线下、多享政策。",
-    example="上一期户 H1 有 2 人，本期多了一名 35 岁的之子 → DT103；多了一名 0 岁的之孙女，或一名上一期不在"
-    "任何户中的之儿媳 → 不报告。",
+    example=EXAMPLES["DT103"],
 )
 def dt103(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
@@ -733,8 +920,7 @@ def dt103(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "且本期基准日年满 20 岁的女性）。问题指向上一期的行（table = previous.members），消息给出关系和年龄。"
     "DT109 认定为换了证件号码的同一人、以及移到别的户的人（DT105）不报告。",
     why=WHY + " 成员减少会抬高人均收入：没有死亡、婚嫁、迁出依据的减员，可能是为“算账脱贫”而减人。",
-    example="上一期户 H1 的之父（75 岁）本期不在任何户中，也不在死亡名单上 → DT104；在死亡名单上，或是 22 岁的"
-    "之女（婚嫁迁出）→ 不报告。",
+    example=EXAMPLES["DT104"],
 )
 def dt104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
@@ -791,8 +977,7 @@ def _married_daughters(p: Pair) -> np.ndarray:
     what="一个人（按证件号码）上一期在户 A，本期在另一户 B（且不再在 A 中）。B 是本期新出现的户、本期为未脱贫/"
     "返贫或监测对象，而 A 在上一期既不贫困也不是监测对象时为错误（拆户以符合条件），其余为警告。",
     why=WHY + " 拆户、分户是让收入较高家庭中的一部分人“够条件”纳入的手法（审计署公告中的“拆户识别”）。",
-    example="上一期在已脱贫户 H1 的之子，本期成了新增未脱贫户 H7 的户主 → DT105（错误）；转入的是上一期已有的户"
-    "→ DT105（警告）；仍在 H1 → 不报告。",
+    example=EXAMPLES["DT105"],
 )
 def dt105(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
@@ -864,8 +1049,7 @@ class ExitJump(RuleParams):
     "（默认 3000 元）。金额按分比较，比例容差 1e-9；上一期收入 ≤ 0 时只按金额判断。",
     why=WHY + " 审计署 2017 年公告指出“算账脱贫”：把预期收入、一次性补贴算进脱贫当年的收入，让户刚好越线。"
     "脱贫当年收入陡增是最直接的信号。",
-    example="上一期 3000 元，2018 年脱贫、本期 6000.01 元（增长 100.0003%）→ DT106；正好 6000 元（增长 100%、"
-    "增加 3000 元）不报告。",
+    example=EXAMPLES["DT106"],
 )
 def dt106(ctx: AuditContext, params: ExitJump) -> pd.DataFrame:
     p = pair(ctx)
@@ -917,7 +1101,7 @@ def dt106(ctx: AuditContext, params: ExitJump) -> pd.DataFrame:
     "而识别监测时间没有更新（新一轮监测应有新的识别监测时间，见 DT112）。缺少所需列的一段不检查。",
     why=WHY + " 已脱贫户再次陷入贫困必须按返贫登记、重新识别；直接改回“未脱贫”会抹掉脱贫、返贫的记录，"
     "脱贫人口和返贫人口都统计失真。",
-    example="上一期已脱贫，本期脱贫状态 = 未脱贫 → DT107；本期 = 返贫 → 不报告。",
+    example=EXAMPLES["DT107"],
 )
 def dt107(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     p = pair(ctx)
@@ -973,7 +1157,7 @@ def _months(values: pd.Series) -> pd.Series:
     "每个被改写的字段一条问题，消息给出两期的值。",
     why=WHY + " 识别、脱贫的年份是考核和政策享受期限的依据；迎检后改写年份（例如把脱贫年度往后挪）"
     "是数据造假。",
-    example="上一期脱贫年度 2016，本期 2017 → DT108；上一期脱贫年度为空、本期 2017 → 不报告。",
+    example=EXAMPLES["DT108"],
 )
 def dt108(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     p = pair(ctx)
@@ -1089,8 +1273,7 @@ def _join(cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
     "不算不同。",
     why=WHY + " 证件号码是与公安、民政、财政供养等名单比对的依据：号码被改，比对就会漏掉此人；"
     "更正应有户籍依据。",
-    example="上一期户 H1 的张三（1990-01-01）号码 …1234，本期同户同名同生日的张三号码 …5678 → DT109；"
-    "15 位旧号码本期换成对应的 18 位号码 → 不报告。",
+    example=EXAMPLES["DT109"],
 )
 def dt109(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
@@ -1122,7 +1305,7 @@ def dt109(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="本期已脱贫的户人均纯收入比上一期下降超过（>）政策参数 income_drop_share（默认 30%，与 IN004 相同；"
     "正好 30% 不报告）。本期行已填“上年人均纯收入”时不比较（由 IN004 报告）；上一期收入 ≤ 0 的不计算。",
     why=WHY + " 收入骤降是返贫的直接信号，应及时纳入防返贫监测和帮扶。",
-    example="上一期 6000 元、本期已脱贫 4194 元（下降 30.1%）→ DT110；4200 元（正好 30%）不报告。",
+    example=EXAMPLES["DT110"],
 )
 def dt110(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
@@ -1160,7 +1343,7 @@ def dt110(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "消失的由 DT101 报告。",
     why=WHY + " 监测对象只能经风险消除程序（帮扶消除或自然消除，村级评议、乡镇审核）退出监测；直接删掉标识"
     "等于未经程序“消除”风险。",
-    example="上一期监测对象类别 = 脱贫不稳定户、风险未消除，本期监测对象类别为空 → DT111；本期风险已消除 → 不报告。",
+    example=EXAMPLES["DT111"],
 )
 def dt111(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
@@ -1205,8 +1388,7 @@ def dt111(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "时间；没有更新的由 DT107 报告）。消息给出两轮监测的识别、消除时间和风险。",
     why=WHY + " 风险消除后很快再次致贫，说明上一次的消除可能不稳（帮扶消除时收入是否稳定、三保障是否巩固），"
     "值得回看。",
-    example="上一期 识别 202103、消除 202206，本期 识别 202304、风险未消除 → DT112；本期识别监测时间仍为 202103"
-    " → DT107。",
+    example=EXAMPLES["DT112"],
 )
 def dt112(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, rule
+from fupin_audit.engine.rule import Example, NoParams, rule
+from fupin_audit.rules.example_data import H1, id_number, person
 from fupin_audit.schema.models import MODELS
 
 WHY_SCHEMA = (
@@ -37,7 +38,24 @@ def _validation(ctx: AuditContext, code: str) -> list[pd.DataFrame]:
     "主要致贫原因、人均纯收入；成员表 户编号、姓名、证件号码、性别、与户主关系、健康状况、劳动技能；"
     "村表 村、总人口数；措施表 措施类型；比对名单 证件号码。",
     why=WHY_SCHEMA + " 缺列时依赖该列的规则会被跳过，必须让审计人员知道。",
-    example="家庭成员 工作表没有“证件号码”列 → DQ001。",
+    example=Example(
+        "家庭成员工作表有户编号、姓名、性别、与户主关系、健康状况、劳动技能，但没有“证件号码”列 → DQ001（报告整张表）。",
+        {
+            "members": [
+                {
+                    "户编号": H1,
+                    "姓名": "张建国",
+                    "性别": "男",
+                    "与户主关系": "户主",
+                    "健康状况": "健康",
+                    "劳动技能": "普通劳动力",
+                }
+            ]
+        },
+        near_miss={"members": {0: {"证件号码": id_number("19700101", 111)}}},
+        near_miss_text="加上证件号码列",
+        flagged=("members", None),
+    ),
 )
 def dq001(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     out = []
@@ -55,7 +73,23 @@ def dq001(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     needs=(),
     what="必填字段为空（空白、“-”、“/”、NULL 等视为空）。必填字段同 DQ001。",
     why=WHY_SCHEMA,
-    example="户编号 3408260010010001 的 人均纯收入 单元格为空 → DQ002。",
+    example=Example(
+        "户 3408260010010001 的人均纯收入单元格为空 → DQ002。",
+        {
+            "households": [
+                {
+                    "户编号": H1,
+                    "家庭人口数": 1,
+                    "贫困户属性": "一般贫困户",
+                    "脱贫状态": "未脱贫",
+                    "主要致贫原因": "缺资金",
+                    "人均纯收入": None,
+                }
+            ]
+        },
+        near_miss={"households": {0: {"人均纯收入": 2700}}},
+        near_miss_text="人均纯收入填 2700",
+    ),
 )
 def dq002(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return _validation(ctx, "DQ002")
@@ -69,7 +103,12 @@ def dq002(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     what="代码字段的值在规范化（全角转半角、去空格、统一括号、数字代码与常见别名转为标准名称）后仍不在"
     "代码表中；消息给出最接近的有效值。代码表见 fupin-audit schema。",
     why=WHY_SCHEMA + " 非标准取值会让按属性统计、按致贫原因匹配措施等比对全部失真。",
-    example="贫困户属性 = “一般贫困” → DQ003，最接近的有效值：一般贫困户。",
+    example=Example(
+        "贫困户属性 = “一般贫困” → DQ003，最接近的有效值：一般贫困户。",
+        {"households": [{"户编号": H1, "贫困户属性": "一般贫困"}]},
+        near_miss={"households": {0: {"贫困户属性": "一般贫困户"}}},
+        near_miss_text="贫困户属性 = 一般贫困户",
+    ),
 )
 def dq003(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return _validation(ctx, "DQ003")
@@ -83,7 +122,12 @@ def dq003(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     what="数值字段无法解析为数字，或超出范围：家庭人口数 1–30，务工时间 0–12，各项收入 ≥ 0（纯收入、"
     "人均纯收入可为负），整数字段不得有小数。千分位逗号、全角数字、“元”字会先被规范化。",
     why=WHY_SCHEMA + " 收入与人口数是脱贫退出和返贫风险判断的直接依据。",
-    example="家庭人口数 = 35 → DQ004（超出范围 1–30）。",
+    example=Example(
+        "家庭人口数 = 35 → DQ004（超出范围 1–30）。",
+        {"households": [{"户编号": H1, "家庭人口数": 35}]},
+        near_miss={"households": {0: {"家庭人口数": 30}}},
+        near_miss_text="家庭人口数 = 30（范围上限）",
+    ),
 )
 def dq004(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return _validation(ctx, "DQ004")
@@ -97,7 +141,12 @@ def dq004(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     what="日期/年份字段无法解析或不可能（如 2017-02-30、13 月、1900 年以前）。接受 2017-03-01、2017/3/1、"
     "2017.3.1、20170301、2017年3月1日 与 Excel 日期序号。",
     why=WHY_SCHEMA + " 识别、公示、脱贫的时间顺序是“过程严控”的核查依据。",
-    example="公示开始日期 = 2017-02-30 → DQ005。",
+    example=Example(
+        "公示开始日期 = 2017-02-30 → DQ005。",
+        {"households": [{"户编号": H1, "公示开始日期": "2017-02-30"}]},
+        near_miss={"households": {0: {"公示开始日期": "2017-02-28"}}},
+        near_miss_text="公示开始日期 = 2017-02-28",
+    ),
 )
 def dq005(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return _validation(ctx, "DQ005")
@@ -112,7 +161,27 @@ def dq005(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     "每条不一致的行报告一次，并给出该户第一行的取值。",
     why=WHY_SCHEMA
     + " 户级信息只能有一个真值，成员行之间不一致说明录入或导出有误，拆分出的户表取的是第一行。",
-    example="户 3408260010010001 第 5 行 人均纯收入 3500，第 6 行 3800 → 第 6 行 DQ036。",
+    example=Example(
+        "平铺导出中户 3408260010010001 的第 1 行人均纯收入 3500，第 2 行 3800 → 第 2 行 DQ036。",
+        {
+            "flat": [
+                person(家庭人口数=2, 贫困户属性="一般贫困户", 脱贫状态="未脱贫", 人均纯收入=3500),
+                person(
+                    姓名="李秀英",
+                    性别="女",
+                    证件号码=id_number("19720101", 222),
+                    与户主关系="配偶",
+                    家庭人口数=2,
+                    贫困户属性="一般贫困户",
+                    脱贫状态="未脱贫",
+                    人均纯收入=3800,
+                ),
+            ]
+        },
+        near_miss={"flat": {1: {"人均纯收入": 3500}}},
+        near_miss_text="两行人均纯收入都是 3500",
+        flagged=("flat", 1),
+    ),
 )
 def dq036(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame] | None:
     conflicts = ctx.dataset.flat_conflicts

@@ -24,8 +24,9 @@ import pyarrow.compute as pc
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext, related_json
-from fupin_audit.engine.rule import NoParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
 from fupin_audit.rules.dq_idnumber import id_analysis
+from fupin_audit.rules.example_data import H1, H2, household, id_number, person
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.fields import (
     EMPTY_MARKERS,
@@ -329,7 +330,12 @@ def _person_key(ctx: AuditContext) -> pd.Series:
     why=WHY_STRUCTURE
     + " 同一人重复登记会虚增家庭人口数、压低人均纯收入，使不该进的户进入或不该出的户不能退出"
     "（两该两不该）。",
-    example="户 3408260010010001 第 3 行与第 5 行证件号码都是 340826199001011234 → 两行 DQ020。",
+    example=Example(
+        "户 3408260010010001 的第 1、2 条成员证件号码都是 340826197001011113 → 两行 DQ020。",
+        {"members": [person(), person(姓名="张建军", 与户主关系="之子")]},
+        near_miss={"members": {1: {"证件号码": id_number("19950101", 113)}}},
+        near_miss_text="第 2 条换成他自己的号码 340826199501011135",
+    ),
 )
 def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, ID)
@@ -369,7 +375,12 @@ def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     what="户表中两行或多行的户编号相同。每一行都报告，related 列出同一户编号的其他行。",
     why=WHY_STRUCTURE + " 户编号是户与成员、帮扶措施、帮扶责任人关联的唯一钥匙，重复会让人口、收入和措施"
     "被重复或错误地计入。",
-    example="户信息 第 2 行与第 9 行户编号都是 3408260010010001 → 两行 DQ021。",
+    example=Example(
+        "户信息第 1、2 条的户编号都是 3408260010010001 → 两行 DQ021。",
+        {"households": [household(), household()]},
+        near_miss={"households": {1: {"户编号": H2}}},
+        near_miss_text="第 2 条户编号 3408260010010002",
+    ),
 )
 def dq021(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     hid = ctx.frame("households", HID)[HID]
@@ -406,7 +417,16 @@ def _relation_counts(ctx: AuditContext, relation: str) -> tuple[np.ndarray, np.n
     what="同一户编号的成员中没有与户主关系为“户主”的人。每户报告一次，报告在该户在成员表中的第一行上。",
     why=WHY_STRUCTURE
     + " 没有户主就无法确定户的身份、联系人与帮扶对接人，户主证件号码也是与外部名单比对的依据。",
-    example="户 3408260010010001 只有“配偶”“之子”两行 → 该户第一行 DQ030。",
+    example=Example(
+        "户 3408260010010001 只有一名“配偶” → 该户第一行 DQ030。",
+        {
+            "members": [
+                person(姓名="李秀英", 性别="女", 证件号码=id_number("19720101", 222), 与户主关系="配偶")
+            ]
+        },
+        near_miss={"members": {0: {"与户主关系": "户主"}}},
+        near_miss_text="她是户主",
+    ),
 )
 def dq030(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, REL)
@@ -461,7 +481,12 @@ def _too_many(ctx: AuditContext, relation: str) -> pd.DataFrame | None:
     what="同一户编号下有两名或以上成员的与户主关系为“户主”。每名“户主”都报告，related 列出同户的其他“户主”。",
     why=WHY_STRUCTURE + " 一户多个户主通常是两户被合并录入或拆户后未改户编号（分户拆户），会使户数、人口数与"
     "人均纯收入全部失真。",
-    example="户 3408260010010001 第 2 行、第 4 行与户主关系都是“户主” → 两行 DQ031。",
+    example=Example(
+        "户 3408260010010001 的两名成员与户主关系都是“户主” → 两行 DQ031。",
+        {"members": [person(), person(姓名="李秀英", 性别="女", 证件号码=id_number("19720101", 222))]},
+        near_miss={"members": {1: {"与户主关系": "配偶"}}},
+        near_miss_text="第 2 条是配偶",
+    ),
 )
 def dq031(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     return _too_many(ctx, HEAD)
@@ -476,7 +501,19 @@ def dq031(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     what="同一户编号下有两名或以上成员的与户主关系为“配偶”。每名“配偶”都报告，related 列出同户的其他“配偶”。",
     why=WHY_STRUCTURE + " 与户主关系是核实家庭结构、赡养关系和分户拆户的依据；多个配偶多为儿媳、女婿误录为"
     "配偶，或两户混录。",
-    example="户 3408260010010001 第 3 行、第 5 行与户主关系都是“配偶” → 两行 DQ032。",
+    example=Example(
+        "户 3408260010010001 有两名“配偶” → 两行 DQ032。",
+        {
+            "members": [
+                person(),
+                person(姓名="李秀英", 性别="女", 证件号码=id_number("19720101", 222), 与户主关系="配偶"),
+                person(姓名="王桂兰", 性别="女", 证件号码=id_number("19740101", 224), 与户主关系="配偶"),
+            ]
+        },
+        flagged=("members", 1),
+        near_miss={"members": {2: {"与户主关系": "之女"}}},
+        near_miss_text="第 3 条是之女",
+    ),
 )
 def dq032(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     return _too_many(ctx, SPOUSE)
@@ -492,7 +529,18 @@ def dq032(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "一名户主的户（多名户主见 DQ031），报告在配偶行上，related 为户主行。",
     why=WHY_STRUCTURE + " 户主与配偶同性几乎总是性别或证件号码录错，或把其他成员误录为配偶；性别错误还会影响"
     "证件号码比对。",
-    example="户主 张建国（证件号码显示为男），配偶 李强（证件号码显示为男） → 配偶行 DQ033。",
+    example=Example(
+        "户主张建国（号码显示为男），配偶李强（号码 340826197201012217 显示为男）→ 配偶行 DQ033。",
+        {
+            "members": [
+                person(),
+                person(姓名="李强", 性别="男", 证件号码=id_number("19720101", 221), 与户主关系="配偶"),
+            ]
+        },
+        flagged=("members", 1),
+        near_miss={"members": {1: {"姓名": "李秀英", "性别": "女", "证件号码": id_number("19720101", 222)}}},
+        near_miss_text="配偶是女性李秀英（340826197201012225）",
+    ),
 )
 def dq033(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, REL)
@@ -543,7 +591,12 @@ def dq033(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "之孙女…）而此人为男性。性别优先取证件号码第 17 位，号码无效时取性别列。男女称谓表见代码表 与户主关系 的"
     " male_only / female_only。",
     why=WHY_STRUCTURE + " 称谓与性别矛盾说明关系、性别或证件号码至少一处录错，也常是拼凑人口的迹象。",
-    example="与户主关系 = 之女，证件号码第 17 位为 3（男） → DQ034。",
+    example=Example(
+        "与户主关系 = 之女，证件号码 340826199501011135 第 17 位为 3（男）→ DQ034。",
+        {"members": [person(姓名="张丽", 性别="男", 证件号码=id_number("19950101", 113), 与户主关系="之女")]},
+        near_miss={"members": {0: {"与户主关系": "之子"}}},
+        near_miss_text="与户主关系 = 之子",
+    ),
 )
 def dq034(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", REL)
@@ -579,7 +632,12 @@ def dq034(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "不在此重复。",
     why=WHY_STRUCTURE + " 家庭人口数是人均纯收入的分母：多报人口压低人均收入（不该进的进了、该出的没出），"
     "少报则抬高人均收入（不该出的出了）。",
-    example="户 3408260010010001 家庭人口数 4，成员表中有 3 人 → DQ035。",
+    example=Example(
+        "户 3408260010010001 家庭人口数 2，成员表中只有 1 人 → DQ035。",
+        {"households": [household(家庭人口数=2)], "members": [person()]},
+        near_miss={"households": {0: {"家庭人口数": 1}}},
+        near_miss_text="家庭人口数 1",
+    ),
 )
 def dq035(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     households = ctx.frame("households", HID, "家庭人口数")
@@ -615,7 +673,16 @@ def dq035(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     what="成员表中某成员的户编号在户表中不存在（报告在成员行上），或户表中某户在成员表中没有任何成员（报告在户行上）。"
     "户编号为空的行由 DQ002 报告。",
     why=WHY_STRUCTURE + " 户与成员对不上时，人口、收入、三保障等按户汇总的核查都会漏掉这些记录。",
-    example="成员表第 8 行户编号 3408260010019999，户表中没有该户 → DQ037。",
+    example=Example(
+        "成员表第 2 条户编号 3408260010010002，户表中没有该户 → DQ037。",
+        {
+            "households": [household()],
+            "members": [person(), person(H2, 姓名="李四", 证件号码=id_number("19800101", 113))],
+        },
+        flagged=("members", 1),
+        near_miss={"members": {1: {"户编号": H1, "与户主关系": "之兄弟姐妹"}}},
+        near_miss_text="他属于户 3408260010010001",
+    ),
 )
 def dq037(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households", HID)
@@ -655,7 +722,15 @@ def _place_key(series: pd.Series) -> pd.Series:
     "户的乡为空时也只按村名匹配），否则只按村名匹配；比较时忽略空格。消息会指出村表中同名村所属的乡。",
     why="源头严把、验收严格：贫困村识别与出列要按村汇总贫困户数、贫困人口数与贫困发生率（SY301、SY305），户的村"
     "在村表中不存在，说明村名录入不规范或村表不全，这些户会被漏算。",
-    example="户表 村 = 城西村（孚玉镇），村表只有 城东村 → DQ038。",
+    example=Example(
+        "户表 孚玉镇城西村，村表只有 孚玉镇城东村 → DQ038。",
+        {
+            "households": [household(乡="孚玉镇", 村="城西村")],
+            "villages": [{"乡": "孚玉镇", "村": "城东村", "总人口数": 1000}],
+        },
+        near_miss={"villages": {0: {"村": "城西村"}}},
+        near_miss_text="村表中有城西村",
+    ),
 )
 def dq038(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     households = ctx.frame("households", "村")

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import model_validator
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
 from fupin_audit.rules.dq_household import (
     formatted,
     gather,
@@ -31,6 +31,7 @@ from fupin_audit.rules.dq_household import (
     unknown,
 )
 from fupin_audit.rules.dq_members import place_empty
+from fupin_audit.rules.example_data import household, person
 
 HID = "户编号"
 NET, PER_CAPITA, SIZE = "纯收入", "人均纯收入", "家庭人口数"
@@ -96,8 +97,23 @@ class NetIncomeTolerance(RuleParams):
     "（参数 tolerance）。纯收入为空、五个分项全为空或某分项不是合法金额（DQ004）的行不检查；"
     "其余空分项按 0 计。",
     why=WHY_INCOME,
-    example="工资性 4000 + 生产经营性 2000 + 财产性 0 + 转移性 400 − 生产经营性支出 1000 = 5400，"
-    "纯收入填 5402 → DQ050。",
+    example=Example(
+        "工资性 4000 + 生产经营性 2000 + 财产性 0 + 转移性 400 − 生产经营性支出 1000 = 5400，纯收入填 5402 → DQ050。",
+        {
+            "households": [
+                household(
+                    工资性收入=4000,
+                    生产经营性收入=2000,
+                    财产性收入=0,
+                    转移性收入=400,
+                    生产经营性支出=1000,
+                    纯收入=5402,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"纯收入": 5401}}},
+        near_miss_text="纯收入 5401（差 1 元，在容差内）",
+    ),
 )
 def dq050(ctx: AuditContext, params: NetIncomeTolerance) -> pd.DataFrame | None:
     data = ctx.frame("households", NET, *INCOME_PARTS, COST)
@@ -139,7 +155,12 @@ class PerCapitaTolerance(RuleParams):
     "三项中有一项为空的行不检查。",
     why=WHY_INCOME + " 人均纯收入与纯收入、人口数对不上，往往是调整了人均数而没有调整收入明细，或人口变动后"
     "没有重算。",
-    example="纯收入 5400，家庭人口数 2，人均纯收入 2800 → 应为 2700，DQ051。",
+    example=Example(
+        "纯收入 5400，家庭人口数 2，人均纯收入 2800 → 应为 2700，DQ051。",
+        {"households": [household(纯收入=5400, 家庭人口数=2, 人均纯收入=2800)]},
+        near_miss={"households": {0: {"人均纯收入": 2700}}},
+        near_miss_text="人均纯收入 2700",
+    ),
 )
 def dq051(ctx: AuditContext, params: PerCapitaTolerance) -> pd.DataFrame | None:
     data = ctx.frame("households", PER_CAPITA, NET, SIZE)
@@ -192,8 +213,24 @@ class TransferTolerance(RuleParams):
     "空分项按 0 计；转移性收入为空、已有分项全为空或某分项不是合法金额的行不检查。",
     why=WHY_INCOME + " 转移性收入（低保金、五保金、养老金等政策性收入）占比高的户脱贫不稳（IN003），其分项"
     "对不上会掩盖“政策兜底式”脱贫。",
-    example="计划生育金 0 + 低保金 2000 + 五保金 0 + 养老保险金 1200 + 生态补偿金 0 + 其他 0 = 3200，"
-    "转移性收入填 400 → DQ052。",
+    example=Example(
+        "计划生育金 0 + 低保金 2000 + 五保金 0 + 养老保险金 1200 + 生态补偿金 0 + 其他转移性收入 0 = 3200，转移性收入填 400 → DQ052。",
+        {
+            "households": [
+                household(
+                    转移性收入=400,
+                    计划生育金=0,
+                    低保金=2000,
+                    五保金=0,
+                    养老保险金=1200,
+                    生态补偿金=0,
+                    其他转移性收入=0,
+                )
+            ]
+        },
+        near_miss={"households": {0: {"转移性收入": 3200}}},
+        near_miss_text="转移性收入 3200",
+    ),
 )
 def dq052(ctx: AuditContext, params: TransferTolerance) -> pd.DataFrame | None:
     data = ctx.frame("households", TRANSFER)
@@ -260,7 +297,12 @@ class PlausibleIncome(RuleParams):
     why=WHY_INCOME
     + " 人均纯收入为负或为零、或高得离谱，多为单位（元/万元）或口径（家庭/人均）填错；有经营收入"
     "却没有经营支出，说明填的是毛收入，纯收入被高估（算账脱贫）。",
-    example="人均纯收入 = 0 → DQ053；生产经营性收入 3000，生产经营性支出 0 → DQ053。",
+    example=Example(
+        "人均纯收入 = 0 元 → DQ053。",
+        {"households": [household(人均纯收入=0)]},
+        near_miss={"households": {0: {"人均纯收入": 0.01}}},
+        near_miss_text="人均纯收入 0.01 元",
+    ),
 )
 def dq053(ctx: AuditContext, params: PlausibleIncome) -> list[pd.DataFrame]:
     data = ctx.frame("households")
@@ -331,7 +373,12 @@ def _named(series: pd.Series) -> np.ndarray:
     "缺少健康状况或在校生状况列时跳过相应检查。",
     why="精准施策、因户施策（“六个精准”之措施到户精准）：致贫原因决定帮扶措施（因病→健康帮扶，因学→教育帮扶，"
     "因残→兜底保障），原因与家庭实际不符，措施就对不上症（SY205）；次要原因重复主要原因说明致贫原因没有认真分析。",
-    example="主要致贫原因 = 因病，该户 3 名成员健康状况均为“健康” → DQ054。",
+    example=Example(
+        "主要致贫原因 = 因病，该户唯一成员健康状况为“健康” → DQ054。",
+        {"households": [household(主要致贫原因="因病")], "members": [person(健康状况="健康")]},
+        near_miss={"members": {0: {"健康状况": "长期慢性病"}}},
+        near_miss_text="成员健康状况为长期慢性病",
+    ),
 )
 def dq054(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households", HID, CAUSE)
@@ -411,8 +458,15 @@ DIBAO_MONEY, TEKUN_MONEY = "低保金", "五保金"
     why="两该两不该、纪律严厉：低保、特困供养是兜底保障，户属性、个人享受情况和实际发放的保障金三者应当一致；"
     "属性为低保户却没有人享受低保、没有低保金，或享受低保的人不在低保户中，提示属性错标、应保未保或"
     "错保、冒领（SY4 纪律严厉、LG 两该两不该）。",
-    example="贫困户属性 = 低保贫困户，低保金 = 0 → DQ055；"
-    "成员是否享受低保 = 是，户属性 = 一般贫困户 → DQ055。",
+    example=Example(
+        "贫困户属性 = 低保贫困户，成员享受低保，低保金却为 0 → DQ055。",
+        {
+            "households": [household(贫困户属性="低保贫困户", 低保金=0)],
+            "members": [person(是否享受低保="是")],
+        },
+        near_miss={"households": {0: {"低保金": 1800}}},
+        near_miss_text="低保金 1800",
+    ),
 )
 def dq055(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households", HID, ATTRIBUTE)
@@ -495,7 +549,12 @@ def dq055(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     "成员表中没有成员、或有成员的务工时间不是合法数字的户不检查。",
     why=WHY_INCOME + " 工资性收入是多数脱贫户的主要收入，必须有务工（或公益性岗位）事实支撑；有收入无务工是"
     "“算账脱贫”的典型迹象，有务工无收入则说明收入漏算（该出的没出）。",
-    example="工资性收入 4000，该户成员务工时间都是 0、务工所在地为空 → DQ056。",
+    example=Example(
+        "工资性收入 4000，该户唯一成员务工时间 0、务工所在地为空 → DQ056。",
+        {"households": [household(工资性收入=4000)], "members": [person(务工时间=0, 务工所在地=None)]},
+        near_miss={"members": {0: {"务工时间": 6, "务工所在地": "合肥"}}},
+        near_miss_text="该成员在合肥务工 6 个月",
+    ),
 )
 def dq056(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households", HID, WAGE)

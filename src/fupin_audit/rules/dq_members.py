@@ -11,16 +11,16 @@ import re
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import field_validator
 
 from fupin_audit.dataset import SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules.dq_household import entries, formatted, map_values, raw_empty, sources
+from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
+from fupin_audit.rules.common import MOBILE, phone_matches, phone_numbers
+from fupin_audit.rules.dq_household import formatted, map_values, raw_empty, sources
 from fupin_audit.rules.dq_idnumber import id_analysis
-from fupin_audit.schema.fields import Kind, arrow_mask
+from fupin_audit.rules.example_data import household, id_number, person
+from fupin_audit.schema.fields import Kind
 from fupin_audit.schema.models import MODELS
 
 EDU, SCHOOL, SKILL, HEALTH = "文化程度", "在校生状况", "劳动技能", "健康状况"
@@ -105,7 +105,22 @@ def _label(series: pd.Series, labels: pd.Index) -> pd.Series:
     "在校生状况为“非在校生”视同未填。两项都填（且不是“非在校生”）或都空时报告。取值不在代码表中的单元格"
     "由 DQ003 报告，此处视为“已填但未知”，不作判断。",
     why=WHY_MEMBER + " 在校生状况是义务教育有保障（控辍保学、教育帮扶）的核查依据。",
-    example="文化程度 = 初中，在校生状况 = 七年级 → DQ040；两项都为空 → DQ040。",
+    example=Example(
+        "文化程度 = 初中，在校生状况 = 七年级（两项都填）→ DQ040。",
+        {
+            "members": [
+                person(
+                    姓名="张小明",
+                    证件号码=id_number("20040601", 113),
+                    与户主关系="之子",
+                    文化程度="初中",
+                    在校生状况="七年级",
+                )
+            ]
+        },
+        near_miss={"members": {0: {"文化程度": None}}},
+        near_miss_text="文化程度留空，只填在校生状况",
+    ),
 )
 def dq040(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", EDU, SCHOOL)
@@ -186,7 +201,18 @@ def _band_of(status: object) -> str | None:
     "出生日期列。",
     why=WHY_MEMBER + " 年龄与年级明显不符，往往是把已毕业、辍学或外出务工的人仍记为在校生，掩盖失学辍学，"
     "使“义务教育有保障”的核查和教育帮扶对象失真。",
-    example="2017 年数据，证件号码出生日期 2012-03-04（5 岁），在校生状况 = 小学 → DQ041。",
+    example=Example(
+        "2017 年数据，证件号码出生日期 2012-03-04（5 岁），在校生状况 = 小学 → DQ041。",
+        {
+            "members": [
+                person(
+                    姓名="张小明", 证件号码=id_number("20120304", 113), 与户主关系="之子", 在校生状况="小学"
+                )
+            ]
+        },
+        near_miss={"members": {0: {"证件号码": id_number("20110304", 113)}}},
+        near_miss_text="出生于 2011-03-04（6 岁）",
+    ),
 )
 def dq041(ctx: AuditContext, params: SchoolAges) -> pd.DataFrame | None:
     members = ctx.frame("members", SCHOOL)
@@ -224,7 +250,21 @@ def dq041(ctx: AuditContext, params: SchoolAges) -> pd.DataFrame | None:
     why=WHY_MEMBER
     + " 劳动能力决定开发式帮扶（产业、就业、技能培训）还是兜底保障：把健康的青壮年登记为无劳动力"
     "会虚报“缺劳力”、逃避开发式帮扶，把儿童登记为劳动力则虚增劳动力与务工收入。",
-    example="15 岁，劳动技能 = 普通劳动力 → DQ042；35 岁、健康、非在校生，劳动技能 = 无劳动力 → DQ042。",
+    example=Example(
+        "2017 年 15 岁（2002-06-01 出生），劳动技能 = 普通劳动力 → DQ042。",
+        {
+            "members": [
+                person(
+                    姓名="张小明",
+                    证件号码=id_number("20020601", 113),
+                    与户主关系="之子",
+                    劳动技能="普通劳动力",
+                )
+            ]
+        },
+        near_miss={"members": {0: {"证件号码": id_number("20011231", 113)}}},
+        near_miss_text="2001-12-31 出生（2017 年底满 16 岁）",
+    ),
 )
 def dq042(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", SKILL)
@@ -285,7 +325,12 @@ def place_empty(ctx: AuditContext) -> np.ndarray:
     "务工时间不是合法数字的单元格由 DQ004 报告，此处不作判断。",
     why=WHY_MEMBER + " 务工时间与务工地点是工资性收入和就业帮扶（稳岗、转移就业）成效的核查依据，二者不一致"
     "说明务工情况未如实登记，收入测算（算账脱贫）可能失真。",
-    example="务工所在地 = 合肥，务工时间 = 0 → DQ043；务工时间 = 6，务工所在地为空 → DQ043。",
+    example=Example(
+        "务工所在地 = 合肥，务工时间 = 0 → DQ043。",
+        {"members": [person(务工所在地="合肥", 务工时间=0)]},
+        near_miss={"members": {0: {"务工时间": 6}}},
+        near_miss_text="务工时间 = 6",
+    ),
 )
 def dq043(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", WORK_MONTHS, WORK_PLACE)
@@ -314,16 +359,9 @@ def dq043(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
 
 # ------------------------------------------------------------------------------------ DQ044
 
-MOBILE = r"^1[3-9]\d{9}$"
-# Separators people type inside a phone number; removed before the pattern is applied.
-PHONE_SEPARATORS = re.compile(r"[\s\-－—]+")
-# The same two on ASCII text, for RE2 (whose \s misses \v and \x1c–\x1f).
-_ASCII_PHONE_SEPARATORS = r"[\t\n\x0b\x0c\r\x1c-\x1f \-]+"
-_ASCII_MOBILE = r"^1[3-9][0-9]{9}$"
-
 
 class PhonePattern(RuleParams):
-    pattern: str = MOBILE  # regular expression a phone number must match after removing spaces and “-”
+    pattern: str = MOBILE  # regular expression a phone number must match once normalised (phone_numbers)
 
     @field_validator("pattern")
     @classmethod
@@ -342,26 +380,10 @@ def phone_fields() -> list[tuple[str, str]]:
 
 
 def bad_phones(series: pd.Series, pattern: str = MOBILE) -> np.ndarray:
-    """Per row: a phone number written but not matching `pattern` once spaces and “-” are removed."""
-    compiled = re.compile(pattern)
-
-    def bad(value: object) -> bool:
-        return isinstance(value, str) and compiled.match(PHONE_SEPARATORS.sub("", value)) is None
-
-    if pattern != MOBILE or not (
-        isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"
-    ):
-        return map_values(series, bad, bool)
-    # The default pattern on ASCII text is exactly an RE2 pattern (Python's \s and \d spelled out for
-    # ASCII; $ is \z once the whitespace is gone): arrow judges those, Python the rest.
-    codes, array = entries(series)
-    written = arrow_mask(pc.is_valid(array))
-    compact = pc.replace_substring_regex(array, _ASCII_PHONE_SEPARATORS, "")
-    flagged = ~arrow_mask(pc.match_substring_regex(compact, _ASCII_MOBILE)) & written
-    others = np.flatnonzero(~arrow_mask(pc.string_is_ascii(array)) & written)
-    if len(others):
-        flagged[others] = [bad(v) for v in pc.take(array, pa.array(others)).to_pylist()]
-    return np.append(flagged, False)[np.where(codes < 0, len(array), codes)]
+    """Per row: a phone number written whose normal form (`phone_numbers`, shared with SY104) does
+    not match `pattern`."""
+    numbers = phone_numbers(series)
+    return numbers.notna().to_numpy(dtype=bool) & ~phone_matches(numbers, pattern)
 
 
 @rule(
@@ -370,13 +392,18 @@ def bad_phones(series: pd.Series, pattern: str = MOBILE) -> np.ndarray:
     severity="warning",
     needs=(),
     params=PhonePattern,
-    what="任何表中的电话列（户联系电话、成员联系电话）填了值，但去掉空格和“-”后不是 1[3-9] 开头的"
-    " 11 位手机号码（正则可在配置 [rules.DQ044] pattern 中修改）。空值不报告。"
+    what="任何表中的电话列（户联系电话、成员联系电话）填了值，但规范化（去掉空格、“-”、括号和 +86 / 0086 国家码，"
+    "与 SY104 相同）后不是 1[3-9] 开头的 11 位手机号码（正则可在配置 [rules.DQ044] pattern 中修改）。空值不报告。"
     "成员表上的户联系电话同一户同一号码只报告一次；"
     "一行一人的平铺导出已拆出户表时，户联系电话只在户表上报告。没有任何电话列时本规则跳过。",
     why="过程严控：联系电话是入户核实、帮扶责任人联系和群众回访（认可度调查）的渠道，也是发现分户拆户（多户共用"
     "一个号码，SY104）的依据；号码无效则回访与比对都无从进行。",
-    example="户联系电话 = 0556-123456 → DQ044；= 1391234567（10 位） → DQ044。",
+    example=Example(
+        "户联系电话 = 0556-1234567（座机）→ DQ044。",
+        {"households": [household(户联系电话="0556-1234567")]},
+        near_miss={"households": {0: {"户联系电话": "+86 139-1234-5678"}}},
+        near_miss_text="+86 139-1234-5678（规范化为 13912345678）",
+    ),
 )
 def dq044(ctx: AuditContext, params: PhonePattern) -> list[pd.DataFrame]:
     present = [(kind, name) for kind, name in phone_fields() if ctx.has(kind, name)]

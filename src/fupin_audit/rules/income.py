@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     INCOME,
@@ -23,6 +23,7 @@ from fupin_audit.rules.common import (
     year_texts,
     yuan,
 )
+from fupin_audit.rules.example_data import household
 
 RISK = "返贫风险："
 SPEECH = "2017 年讲话指出已脱贫户中 42% 人均纯收入低于 5000 元，存在返贫风险。"
@@ -32,22 +33,28 @@ EPSILON = 1e-9
 
 @rule(
     "IN001",
-    "脱贫户收入低于返贫风险线",
+    "脱贫户收入不高于返贫风险线",
     severity="warning",
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
-    what="已脱贫户人均纯收入低于（<）政策参数 relapse_risk_line（默认 5000 元，等于不报告；可按省、县设置）。",
+    what="已脱贫户人均纯收入不高于（≤）政策参数 relapse_risk_line（默认 5000 元：讲话的“5000元以下”含 5000 元本身；"
+    "可按省、县设置）。",
     why=RISK + SPEECH + " 这些户应列为重点跟踪对象，防止返贫。",
-    example="已脱贫户人均纯收入 4999.99 元 → IN001；5000 元不报告。",
+    example=Example(
+        "已脱贫户人均纯收入 5000.00 元（讲话的“5000元以下”含 5000）→ IN001。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2016, 人均纯收入=5000.00)]},
+        near_miss={"households": {0: {"人均纯收入": 5000.01}}},
+        near_miss_text="5000.01 元",
+    ),
 )
 def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME)
     judged = exited(households) & households[INCOME].notna()
     line, cited = policy_values(ctx, "households", "relapse_risk_line", rows=judged)
-    low = judged & (households[INCOME] < line).fillna(False).astype(bool)
+    low = judged & (households[INCOME] <= line).fillna(False).astype(bool)
     message = (
         "已脱贫户人均纯收入 " + money_texts(households.loc[low, INCOME])
-        + " 元低于返贫风险线 " + fmt(line[low], yuan) + " 元（参数 " + cited[low] + "）"
+        + " 元不高于返贫风险线 " + fmt(line[low], yuan) + " 元（参数 " + cited[low] + "）"
     )  # fmt: skip
     return ctx.flag("households", low, message, column=INCOME)
 
@@ -60,11 +67,17 @@ def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     columns={"households": (STATUS, INCOME)},
     what="已脱贫户人均纯收入高于数据年度的贫困线、但不超过 贫困线 × "
     "near_line_band（默认 1.05，上限按分四舍五入，"
-    "含上限）。与 LG401（按脱贫年度的线判断错退）不同，这里看的是今年的收入是否只是刚刚越过今年的线。运行摘要"
+    "含上限）。与 LG401 / LG403（收入不高于线）相邻：这里看的是今年的收入是否只是刚刚越过今年的线。运行摘要"
     "还按村检验收入是否在这一区间“扎堆”。",
     why=RISK + "审计署 2017 年公告指出“算账脱贫”：把预期收入算进来、让收入刚好越线。刚过线的户集中出现，"
     "是数字脱贫的信号。",
-    example="2016 年线 2952 元，已脱贫户人均纯收入 3099.60 元（= 2952 × 1.05）→ IN002；3099.61 元不报告。",
+    example=Example(
+        "2016 年线 2952 元，已脱贫户人均纯收入 3099.60 元（= 2952 × 1.05）→ IN002。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2015, 人均纯收入=3099.60, 年度=2016)]},
+        near_miss={"households": {0: {"人均纯收入": 3099.61}}},
+        near_miss_text="3099.61 元",
+        year=2016,
+    ),
 )
 def in002(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME)
@@ -93,7 +106,12 @@ def in002(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="已脱贫户转移性收入占纯收入的比例超过（>）政策参数 transfer_share_fragile（默认 50%，等于不报告）；"
     "纯收入 ≤ 0 或为空的不计算（由 DQ053 报告）。",
     why=RISK + "靠低保、补贴等转移性收入“兜”出来的脱贫缺乏内生动力，政策一变就可能返贫；讲话要求开发式帮扶。",
-    example="纯收入 8000 元，其中转移性收入 5000 元（62.5%）→ IN003；4000 元（50%）不报告。",
+    example=Example(
+        "已脱贫户纯收入 8000 元，其中转移性收入 5000 元（62.5%）→ IN003。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2016, 纯收入=8000, 转移性收入=5000)]},
+        near_miss={"households": {0: {"转移性收入": 4000}}},
+        near_miss_text="转移性收入 4000 元（正好 50%）",
+    ),
 )
 def in003(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, "转移性收入", "纯收入")
@@ -151,7 +169,12 @@ def _previous_incomes(ctx: AuditContext, households: pd.DataFrame) -> tuple[pd.S
     "收入取“上年人均纯收入”列，为空时取户表中同一户编号、年度少一年的行；上年收入 ≤ 0 的不计算。",
     why=RISK + "收入骤降是返贫的直接信号，应及时纳入监测和帮扶（2021 年起的防返贫监测把“收入大幅缩减”列为"
     "监测条件）。",
-    example="上年 6000 元、今年 4194 元（下降 30.1%）→ IN004；降到 4200 元（正好 30%）不报告。",
+    example=Example(
+        "上年人均纯收入 6000 元、今年 4194 元（下降 30.1%）→ IN004。",
+        {"households": [household(人均纯收入=4194, 上年人均纯收入=6000)]},
+        near_miss={"households": {0: {"人均纯收入": 4200}}},
+        near_miss_text="今年 4200 元（正好下降 30%）",
+    ),
 )
 def in004(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, INCOME)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fupin_audit.engine.context import AuditContext, related_json
-from fupin_audit.engine.rule import NoParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     ID,
@@ -23,7 +23,7 @@ from fupin_audit.rules.common import (
     date_texts,
     dead_by_year_end,
     deaths_of,
-    exit_years,
+    exit_split,
     exited,
     first_rows,
     fmt,
@@ -47,6 +47,7 @@ from fupin_audit.rules.common import (
     yuan,
 )
 from fupin_audit.rules.dq_members import member_ages
+from fupin_audit.rules.example_data import household, id_number, person
 
 MISSED = "该进的没进（漏评）："
 STAYED = "该出的没出（应退未退）："
@@ -60,6 +61,9 @@ DISQUALIFYING = ("财政供养人员", "车辆", "商品房", "工商注册")
 NEEDY_ROSTERS = ("低保", "特困")
 INSURANCE = ("是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险")
 PRESCHOOL = ("学龄前儿童", "学前教育")
+HOME_TEACHING = "送教上门"
+# 文化程度 values that mean nine years of compulsory schooling are complete.
+FINISHED_COMPULSORY = ("初中", "高中", "大专", "本科及以上", "大专及以上", "硕士研究生及以上")
 LOCAL_STANDARDS = ("省定标准", "市定标准")
 
 
@@ -93,38 +97,63 @@ def _dead_by(ctx: AuditContext, kind: str, when: pd.Timestamp | None) -> pd.Seri
     "判断（名单全无低保、特困时跳过）。",
     why=MISSED + "低保、特困对象和低收入人口是识别贫困户的重点比对对象；漏评率是第三方评估的核心指标，"
     "贫困县退出要求漏评率低于 2%。",
-    example="低保名单上的 340826196501011234 不在成员表中 → LG101。",
+    example=Example(
+        "低保名单上的 340826196501011238 不在任何建档立卡户中 → LG101。",
+        {"rosters": [{"类别": "低保", "证件号码": id_number("19650101", 123)}], "members": [person()]},
+        near_miss={"rosters": {0: {"证件号码": id_number("19700101", 111)}}},
+        near_miss_text="名单上的是已建档的张建国（340826197001011113）",
+    ),
 )
 def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
-    rosters = _rosters(ctx)
-    listed = rosters["_kind"].isin(NEEDY_ROSTERS)
-    low = pd.Series(False, index=rosters.index)
-    year = audit_year(ctx)
-    income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
-    line = pd.Series(np.nan, index=rosters.index)
-    cited = pd.Series("", index=rosters.index, dtype=object)
-    if income.notna().any():
-        if year is None and not listed.any():
-            raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
-        if year is not None:
-            years = pd.Series(year, index=rosters.index, dtype="Int64")
-            line, cited = policy_values(
-                ctx, "rosters", "poverty_line", years, rows=income.notna(), skip_if_none=not listed.any()
-            )
-            low = (income < line).fillna(False).astype(bool)
-    dead = _dead_by(ctx, "rosters", pd.Timestamp(f"{year}-12-31") if year else None)
-    outside = registered(ctx, "rosters") < 0
-    missed = (listed | low) & rosters["_key"].notna() & outside & ~dead
+    rosters = needy_rosters(ctx)
+    missed = rosters["unregistered"]
     at = missed.index[missed]
-    reason = ("在" + rosters.loc[at, "_kind"] + "名单上").where(listed[at], "")
-    if low[at].any():
+    listed, low, year = rosters.loc[at, "listed"], rosters.loc[at, "low"], audit_year(ctx)
+    reason = ("在" + rosters.loc[at, "kind"] + "名单上").where(listed, "")
+    if low.any():
         low_text = (
-            "名单人均纯收入 " + money_texts(income[at]) + f" 元低于 {year} 年贫困线 " + fmt(line[at], yuan)
-            + " 元（参数 " + cited[at] + "）"
+            "名单人均纯收入 " + money_texts(rosters.loc[at, "income"]) + f" 元低于 {year} 年贫困线 "
+            + fmt(rosters.loc[at, "line"], yuan) + " 元（参数 " + rosters.loc[at, "cited"] + "）"
         )  # fmt: skip
-        reason = reason.mask(low[at], (reason + "，").where(reason != "", "") + low_text)
-    message = reason + "，但 " + rosters.loc[at, "_key"] + " 不在任何建档立卡户中"
+        reason = reason.mask(low, (reason + "，").where(reason != "", "") + low_text)
+    message = reason + "，但 " + rosters.loc[at, "key"] + " 不在任何建档立卡户中"
     return ctx.flag("rosters", at, message, column=ID)
+
+
+def needy_rosters(ctx: AuditContext) -> pd.DataFrame:
+    """Per roster row, the facts of 漏评 that LG101 and the 漏评 indicator share: the person `key`
+    (normalised as everywhere, NA when the ID names nobody), its `kind`, `listed` (a 低保 or 特困
+    roster), `low` (名单人均纯收入 below the data year's `line`), `income`, and `unregistered`: a needy
+    person (listed or low) with a key, in no registered household, and not dead by the end of the
+    data year — LG101's candidates, and the people the 漏评 rate is taken over."""
+
+    def compute() -> pd.DataFrame:
+        rosters = _rosters(ctx)
+        listed = rosters["_kind"].isin(NEEDY_ROSTERS)
+        low = pd.Series(False, index=rosters.index)
+        year = audit_year(ctx)
+        income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
+        line = pd.Series(np.nan, index=rosters.index)
+        cited = pd.Series("", index=rosters.index, dtype=object)
+        if income.notna().any():
+            if year is None and not listed.any():
+                raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
+            if year is not None:
+                years = pd.Series(year, index=rosters.index, dtype="Int64")
+                line, cited = policy_values(
+                    ctx, "rosters", "poverty_line", years, rows=income.notna(), skip_if_none=not listed.any()
+                )
+                low = (income < line).fillna(False).astype(bool)
+        dead = _dead_by(ctx, "rosters", pd.Timestamp(f"{year}-12-31") if year else None)
+        outside = registered(ctx, "rosters") < 0
+        unregistered = (listed | low) & rosters["_key"].notna() & outside & ~dead
+        return pd.DataFrame(
+            {"key": rosters["_key"], "kind": rosters["_kind"], "listed": listed, "low": low,
+             "income": income, "line": line, "cited": cited, "unregistered": unregistered},
+            index=rosters.index,
+        )  # fmt: skip
+
+    return ctx.cached("rosters.needy", compute)
 
 
 @rule(
@@ -142,7 +171,17 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     why=MISSED
     + "2021 年起建立防止返贫动态监测和帮扶机制，收入低于监测线的脱贫户应纳入监测（中央农办、农业农村部"
     "等《关于健全防止返贫动态监测和帮扶机制的指导意见》，2021 年）。",
-    example="2021 年已脱贫户人均纯收入 5800 元（监测线 6000）且不是监测对象 → LG102。",
+    example=Example(
+        "2021 年已脱贫户人均纯收入 5800 元（监测线 6000）且不是监测对象 → LG102。",
+        {
+            "households": [
+                household(脱贫状态="已脱贫", 脱贫年度=2019, 人均纯收入=5800, 是否监测对象="否", 年度=2021)
+            ]
+        },
+        near_miss={"households": {0: {"人均纯收入": 6000}}},
+        near_miss_text="人均纯收入 6000 元（不低于监测线）",
+        year=2021,
+    ),
 )
 def lg102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", STATUS, INCOME, "是否监测对象")
@@ -227,7 +266,17 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
             if "失学或辍学原因" in members:
                 dropout = text(members["失学或辍学原因"])
                 reason = mask_texts(reason, dropout != "", "失学或辍学原因：" + dropout)
-            gap = school_age & (reason != "")
+            # Taught at home by visiting teachers (disabled children) is schooling, whatever column says it.
+            taught_at_home = status.eq(HOME_TEACHING)
+            if "失学或辍学原因" in members:
+                taught_at_home |= text(members["失学或辍学原因"]).str.contains(HOME_TEACHING, regex=False)
+            # At the top age, 初中 or above means compulsory schooling is finished, not abandoned.
+            finished = (ages >= high).fillna(False).astype(bool)
+            if "文化程度" in members:
+                finished &= text(members["文化程度"]).isin(FINISHED_COMPULSORY)
+            else:
+                finished &= False
+            gap = school_age & (reason != "") & ~taught_at_home & ~finished
             out["义务教育"] = per_household(
                 gap,
                 lambda at: (
@@ -308,7 +357,18 @@ COLUMNS_OF = {
     "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
     "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=STAYED + EXIT_RULE + " 达到退出标准却不退出，会虚增贫困人口、占用帮扶资源。",
-    example="2014 年识别的未脱贫户，2016 年人均纯收入 3600 元（线 2952）、三保障均达标 → LG201。",
+    example=Example(
+        "2014 年识别的未脱贫户，2016 年人均纯收入 3600 元（线 2952）、三保障和饮水均达标 → LG201。",
+        {
+            "households": [
+                household(识别年度=2014, 人均纯收入=3600, 是否危房户="否", 是否解决安全饮用水="是")
+            ],
+            "members": [person(文化程度="初中", 在校生状况=None, 是否参加城乡居民基本医疗保险="是")],
+        },
+        near_miss={"households": {0: {"人均纯收入": 2952}}},
+        near_miss_text="人均纯收入 2952 元（不高于线）",
+        year=2016,
+    ),
 )
 def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, STATUS, INCOME, "识别年度")
@@ -347,7 +407,12 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="一个户的全部成员在数据年度结束（12 月 31 日）前都已死亡（死亡名单或成员表死亡日期 / 是否死亡；"
     "死亡日期不详的算已死亡），该户仍在册。每户报告一次，位置是该户第一个成员行，related 列出该户其他成员。",
     why=WRONG_IN + "全户死亡的“空户”仍在册，是审计发现的典型虚假建档和冒领线索。",
-    example="户内 2 人分别于 2015、2016 年死亡，2017 年仍在册 → LG202。",
+    example=Example(
+        "户内唯一成员 2016-05-01 死亡，2017 年仍在册 → LG202。",
+        {"members": [person(死亡日期="2016-05-01")]},
+        near_miss={"members": {0: {"死亡日期": "2018-05-01"}}},
+        near_miss_text="2018 年才死亡",
+    ),
 )
 def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     require_death_source(ctx)
@@ -391,7 +456,22 @@ def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     why=WRONG_IN
     + "“四有”（家庭成员有财政供养人员、有非农用车辆、有城镇商品房、有工商注册）不得识别为贫困户；"
     "审计署 2017 年公告发现 11.34 万名不符合条件人员被纳入建档立卡，其中有人有车有房。",
-    example="成员 340826198501011234 在车辆名单上（登记 2016-08-01 小型轿车）→ LG301。",
+    example=Example(
+        "成员张建国（340826197001011113）在车辆名单上（2016-08-01 登记小型轿车）→ LG301。",
+        {
+            "members": [person()],
+            "rosters": [
+                {
+                    "类别": "车辆",
+                    "证件号码": id_number("19700101", 111),
+                    "日期": "2016-08-01",
+                    "详情": "小型轿车",
+                }
+            ],
+        },
+        near_miss={"rosters": {0: {"日期": "2018-03-01"}}},
+        near_miss_text="车辆 2018-03-01 才登记（晚于数据年度）",
+    ),
 )
 def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     rosters = _rosters(ctx)
@@ -447,7 +527,13 @@ def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
     "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
     why=WRONG_IN + "识别标准是收入低于国家扶贫标准；识别时收入已超线，说明“不该进的进了”。",
-    example="2016 年识别的户，2016 年人均纯收入 3000 元（线 2952）→ LG302。",
+    example=Example(
+        "2016 年识别的户，2016 年人均纯收入 3000 元（线 2952）→ LG302。",
+        {"households": [household(识别年度=2016, 人均纯收入=3000)]},
+        near_miss={"households": {0: {"人均纯收入": 2952}}},
+        near_miss_text="人均纯收入 2952 元（不高于线）",
+        year=2016,
+    ),
 )
 def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households", "识别年度")
@@ -483,52 +569,164 @@ def lg302(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return out
 
 
+def _line_judgement(ctx: AuditContext, which: str) -> tuple[pd.Index, pd.Series, pd.Series, pd.Series]:
+    """Rows of the exits `which` ("this_year" / "earlier", see exit_split) whose 人均纯收入 is at or
+    under (≤) the data year's line, with that line, what cites it, and the data years."""
+    households = ctx.frame("households", STATUS, INCOME)
+    split = exit_split(ctx)
+    judged = split[which] & households[INCOME].notna()
+    years = split["year"]
+    line, cited = policy_values(ctx, "households", "poverty_line", years, rows=judged)
+    below = judged & (households[INCOME] <= line).fillna(False).astype(bool)
+    return below.index[below], line, cited, years
+
+
+LINE_RULE = (
+    "贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；没有贫困线的户不检查，"
+    "并在诊断信息中说明年度、省份和要设置的配置项。"
+)
+
+
 @rule(
     "LG401",
-    "错退：脱贫户收入不高于贫困线",
+    "错退：当年脱贫户收入不高于贫困线",
     severity="error",
+    era="jdlk",
+    era_note="2021 年后没有当年脱贫户；脱贫户收入低于监测线由 MN101 检查",
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
-    what="已脱贫户的人均纯收入不高于（≤）其脱贫年度的贫困线（脱贫年度为空或晚于数据年度时用数据年度的线；"
-    "后者由 SY304 报告）。贫困线按户所在的省、县和年度取（政策参数 poverty_line，见 fupin-audit policy）；"
-    "没有贫困线的户不检查，并在诊断信息中说明年度、省份和要设置的配置项。",
+    what="数据年度当年脱贫的户（脱贫年度 = 数据年度，或脱贫年度为空）人均纯收入不高于（≤）数据年度的贫困线。"
+    "更早年度脱贫的户不在此判断（退出当年的收入不在本期数据中），由 LG403 报告；脱贫年度晚于数据年度的由"
+    " SY304 报告。计划脱贫年度不是脱贫年度，不参与判断。" + LINE_RULE,
     why=WRONG_OUT + EXIT_RULE + " 收入未稳定超线即退出，是审计署 2017 年公告所指“算账脱贫”“数字脱贫”；"
     "错退率是第三方评估的核心指标，贫困县退出要求低于 2%。",
-    example="2016 年脱贫户人均纯收入 2952.00 元（线 2952）→ LG401；2952.01 元不报告。",
+    example=Example(
+        "2016 年脱贫户人均纯收入 2952.00 元（2016 年线 2952）→ LG401。",
+        {"households": [household(脱贫状态="已脱贫", 识别年度=2014, 脱贫年度=2016, 人均纯收入=2952.00)]},
+        near_miss={"households": {0: {"人均纯收入": 2952.01}}},
+        near_miss_text="人均纯收入 2952.01 元，高于线一分钱",
+        year=2016,
+    ),
 )
 def lg401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
-    households = ctx.frame("households", STATUS, INCOME)
-    years = data_years(ctx, "households")
-    judged = exited(households) & households[INCOME].notna()
-    exit_year, which = exit_years(ctx, households, years)
-    line, cited = policy_values(ctx, "households", "poverty_line", exit_year, rows=judged)
-    below = judged & (households[INCOME] <= line).fillna(False).astype(bool)
-    at = below.index[below]
+    at, line, cited, years = _line_judgement(ctx, "this_year")
+    households = ctx.frame("households")
+    split = exit_split(ctx)
+    when = ("脱贫年度为空，按数据年度 " + year_texts(years[at]) + " 年判断").where(
+        split.loc[at, "exit_year"].isna(), year_texts(years[at]) + " 年脱贫"
+    )
     message = (
-        "已脱贫户人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元不高于 " + year_texts(exit_year[at])
-        + " 年（" + which[at] + "）贫困线 " + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "）"
+        "已脱贫户（" + when + "）人均纯收入 " + money_texts(households.loc[at, INCOME]) + " 元不高于 "
+        + year_texts(years[at]) + " 年贫困线 " + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "）"
     )  # fmt: skip
     return ctx.flag("households", at, message, column=INCOME)
 
 
 @rule(
+    "LG403",
+    "疑似返贫未标注：往年脱贫户收入不高于贫困线",
+    severity="warning",
+    era="jdlk",
+    era_note="2021 年后脱贫户收入与防返贫监测线比较，由 MN101 检查",
+    needs=("households",),
+    columns={"households": (STATUS, INCOME, "脱贫年度")},
+    what="早于数据年度脱贫的户（脱贫年度 < 数据年度），数据年度人均纯收入不高于（≤）数据年度的贫困线，但脱贫状态"
+    "仍为已脱贫。不是错退（退出当年的收入未知），而是疑似返贫：应标为返贫或纳入监测。" + LINE_RULE,
+    why="两该两不该：脱贫不脱政策、不脱帮扶，脱贫户收入重新跌到贫困线以下应及时标注返贫并继续帮扶"
+    "（《关于建立贫困退出机制的意见》，厅字〔2016〕16号）；收入在当年线以下却仍为已脱贫，说明返贫未被发现。",
+    example=Example(
+        "2015 年脱贫的户（当年线 2855），2016 年人均纯收入 2952.00 元（2016 年线 2952）→ LG403（不是错退）。",
+        {"households": [household(脱贫状态="已脱贫", 识别年度=2014, 脱贫年度=2015, 人均纯收入=2952.00)]},
+        near_miss={"households": {0: {"人均纯收入": 2952.01}}},
+        near_miss_text="2952.01 元",
+        year=2016,
+    ),
+)
+def lg403(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    at, line, cited, years = _line_judgement(ctx, "earlier")
+    households = ctx.frame("households")
+    split = exit_split(ctx)
+    message = (
+        year_texts(split.loc[at, "exit_year"]) + " 年脱贫的户，" + year_texts(years[at]) + " 年人均纯收入 "
+        + money_texts(households.loc[at, INCOME]) + " 元不高于 " + year_texts(years[at]) + " 年贫困线 "
+        + fmt(line[at], yuan) + " 元（参数 " + cited[at] + "），仍标为已脱贫：疑似返贫未标注"
+    )  # fmt: skip
+    return ctx.flag("households", at, message, column=INCOME)
+
+
+def _gap_rule(ctx: AuditContext, which: str) -> tuple[pd.Series, pd.Series]:
+    """The exits `which` ("this_year" / "earlier") with a 三保障 or water gap, and the gap texts."""
+    ctx.frame("households", HID, STATUS)
+    if not any(_guarantee_sources(ctx).values()):
+        raise SkipRule("没有任何三保障或饮水列（" + "；".join(COLUMNS_OF.values()) + "）")
+    gaps = guarantees(ctx)["gaps"]
+    return exit_split(ctx)[which] & (gaps != ""), gaps
+
+
+GAP_WHAT = (
+    "“三保障”或饮水缺口：义务教育年龄（政策参数 compulsory_education_age，默认 6–15 岁，按数据年度 12 月 31 日计）"
+    "的在世成员未在校（在校生状况为空或“非在校生”，7 岁及以上仍为学龄前儿童 / 学前教育，或填了失学或辍学原因；"
+    "在校生状况或失学或辍学原因为“送教上门”的算在校，已满上限年龄且文化程度为初中及以上的算已完成义务教育）；"
+    "有在世成员的城乡居民基本医疗保险（新农合）和城镇职工基本医疗保险都不是“是”且至少一项为“否”；是否危房户 = 是；"
+    "是否解决安全饮用水 = 否。消息逐项列出缺口和涉及的成员。"
+)
+
+
+@rule(
     "LG402",
-    "错退：脱贫户三保障或饮水未达标",
+    "错退：当年脱贫户三保障或饮水未达标",
+    severity="error",
+    era="jdlk",
+    era_note="2021 年后没有当年脱贫户；脱贫户的三保障缺口由 LG404 检查",
+    needs=("households",),
+    columns={"households": (HID, STATUS)},
+    what="数据年度当年脱贫的户（脱贫年度 = 数据年度，或脱贫年度为空）存在"
+    + GAP_WHAT
+    + " 更早脱贫的户有同样缺口时由 LG404 报告。",
+    why=WRONG_OUT + EXIT_RULE + " 审计署 2017 年公告发现 1.7 万人在“三保障”未落实的情况下被宣布脱贫。",
+    example=Example(
+        "2017 年脱贫户中 12 岁的张小明在校生状况为空 → LG402。",
+        {
+            "households": [household(脱贫状态="已脱贫", 脱贫年度=2017)],
+            "members": [
+                person(文化程度="初中"),
+                person(
+                    姓名="张小明", 证件号码=id_number("20050601", 113), 与户主关系="之子", 在校生状况=None
+                ),
+            ],
+        },
+        near_miss={"members": {1: {"在校生状况": "小学"}}},
+        near_miss_text="张小明在校生状况为小学",
+    ),
+)
+def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    wrong, gaps = _gap_rule(ctx, "this_year")
+    return ctx.flag("households", wrong, "当年脱贫户三保障或饮水未达标：" + gaps)
+
+
+@rule(
+    "LG404",
+    "成果未巩固：往年脱贫户三保障或饮水未达标",
     severity="error",
     needs=("households",),
     columns={"households": (HID, STATUS)},
-    what="已脱贫户存在“三保障”或饮水缺口：义务教育年龄（政策参数 compulsory_education_age，默认 6–15 岁，按"
-    "数据年度 12 月 31 日计）的在世成员未在校（在校生状况为空或“非在校生”，7 岁及以上仍为学龄前儿童 / 学前"
-    "教育，或填了失学或辍学原因）；有在世成员的城乡居民基本医疗保险（新农合）和城镇职工基本医疗保险都不是"
-    "“是”且至少一项为“否”；是否危房户 = 是；是否解决安全饮用水 = 否。消息逐项列出缺口和涉及的成员。",
-    why=WRONG_OUT + EXIT_RULE + " 审计署 2017 年公告发现 1.7 万人在“三保障”未落实的情况下被宣布脱贫。",
-    example="已脱贫户中 12 岁成员在校生状况为空 → LG402。",
+    what="早于数据年度脱贫的户（脱贫年度 < 数据年度；2021 年起的数据中户类型为脱贫户、没有脱贫年度的户也是，"
+    "脱贫已于 2020 年结束）在数据年度存在"
+    + GAP_WHAT
+    + " 不是错退（退出当年是否达标不在本期数据中），而是脱贫成果未巩固。",
+    why="脱贫不脱政策：退出后“三保障”和饮水安全仍须持续保障（《关于建立贫困退出机制的意见》，厅字〔2016〕16号；"
+    "2017 年讲话指出脱贫后不跟踪、不巩固）。",
+    example=Example(
+        "2015 年脱贫的户 2017 年是否危房户 = 是 → LG404（不是错退）。",
+        {"households": [household(脱贫状态="已脱贫", 脱贫年度=2015, 是否危房户="是")]},
+        near_miss={"households": {0: {"是否危房户": "否"}}},
+        near_miss_text="是否危房户 = 否",
+    ),
 )
-def lg402(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
-    households = ctx.frame("households", HID, STATUS)
-    if not any(_guarantee_sources(ctx).values()):
-        raise SkipRule("没有任何三保障或饮水列（" + "；".join(COLUMNS_OF.values()) + "）")
-    state = guarantees(ctx)
-    wrong = exited(households) & (state["gaps"] != "")
-    message = "已脱贫户三保障或饮水未达标：" + state["gaps"]
+def lg404(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
+    wrong, gaps = _gap_rule(ctx, "earlier")
+    split = exit_split(ctx)
+    exit_year = year_texts(split.loc[wrong, "exit_year"])
+    who = (exit_year + " 年脱贫的户").where(exit_year != "?", "脱贫户（2020 年或更早脱贫）")
+    message = who + "，脱贫成果未巩固：" + gaps[wrong]
     return ctx.flag("households", wrong, message)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.engine.rule import NoParams, SkipRule, rule
+from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
 from fupin_audit.rules.common import (
     HID,
     ID,
@@ -38,6 +38,8 @@ from fupin_audit.rules.common import (
     percent,
     person_codes,
     person_keys,
+    phone_matches,
+    phone_numbers,
     place_columns,
     place_key,
     poor,
@@ -53,6 +55,7 @@ from fupin_audit.rules.common import (
     year_texts,
 )
 from fupin_audit.rules.dq_members import member_ages
+from fupin_audit.rules.example_data import H1, H2, household, id_number, person
 from fupin_audit.schema.codes import code_list
 
 SOURCE = "源头严把（识别精准）："
@@ -90,7 +93,12 @@ def _flag_by_column(
     "有空缺或无法识别，或先后顺序颠倒：应为 申请 ≤ 评议 ≤ 公示开始 ≤ 公示结束 ≤ 公告（同一天不算颠倒）。"
     "每个日期与它前面最近一个有值的程序日期比较，每处颠倒报告一次；一户只报告一条，列为第一个出问题的列。",
     why=SOURCE + NOTICE_WHY + " 程序缺项或倒签说明识别未按规定走完，是审计发现的“程序不规范”问题。",
-    example="申请日期 2017-03-10，民主评议日期 2017-03-01 → SY101（评议早于申请）。",
+    example=Example(
+        "申请日期 2017-03-10，民主评议日期 2017-03-01（评议早于申请）→ SY101。",
+        {"households": [household(申请日期="2017-03-10", 民主评议日期="2017-03-01")]},
+        near_miss={"households": {0: {"申请日期": "2017-03-01"}}},
+        near_miss_text="申请与评议同一天",
+    ),
 )
 def sy101(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households")
@@ -156,7 +164,12 @@ def sy101(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     "）少于政策参数 notice_min_days（默认 7 天）。"
     "结束早于开始的由 SY101 报告（顺序颠倒），缺日期的也由 SY101 报告。",
     why=SOURCE + NOTICE_WHY + " 公示期过短，群众来不及监督和提出异议。",
-    example="公示 2017-03-01 至 2017-03-06（6 天）→ SY102；2017-03-01 至 2017-03-07（7 天）不报告。",
+    example=Example(
+        "公示 2017-03-01 至 2017-03-06（6 天）→ SY102。",
+        {"households": [household(公示开始日期="2017-03-01", 公示结束日期="2017-03-06")]},
+        near_miss={"households": {0: {"公示结束日期": "2017-03-07"}}},
+        near_miss_text="公示到 2017-03-07（7 天）",
+    ),
 )
 def sy102(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", "公示开始日期", "公示结束日期")
@@ -212,8 +225,17 @@ def _member_places(ctx: AuditContext, labels: pd.Index) -> pd.DataFrame:
     why=SOURCE
     + "审计署 2017 年对 158 个县的审计发现重复建档、分户拆户等问题；同一人在两户登记会重复享受政策，"
     "并虚增贫困人口。",
-    example="证件号码 340826199001011235 同时在 3408260010010"
-    "001 与 3408260020030007 户 → 两条 SY103（同乡镇）。",
+    example=Example(
+        "证件号码 340826197001011113 同时在户 3408260010010001 与 3408260010010002 → 两条 SY103（同村）。",
+        {
+            "members": [
+                person(H1, 县="宿松县", 乡="孚玉镇", 村="城西村"),
+                person(H2, 县="宿松县", 乡="孚玉镇", 村="城西村"),
+            ]
+        },
+        near_miss={"members": {1: {"姓名": "张建军", "证件号码": id_number("19750101", 131)}}},
+        near_miss_text="户 3408260010010002 的户主是另一个人张建军",
+    ),
 )
 def sy103(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", ID, HID)
@@ -251,8 +273,9 @@ def sy103(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
 
 
 def _phones(series: pd.Series) -> pd.Series:
-    digits = text(series).str.replace(r"[\s\-－—()（）]", "", regex=True).str.removeprefix("+86")
-    return digits.where(digits.str.fullmatch(r"1[3-9]\d{9}|0\d{9,11}").fillna(False).astype(bool))
+    """The numbers SY104 compares: exactly those DQ044 (default pattern) accepts, in one form."""
+    numbers = phone_numbers(series)
+    return numbers.where(phone_matches(numbers))
 
 
 @rule(
@@ -263,10 +286,16 @@ def _phones(series: pd.Series) -> pd.Series:
     scope="global",
     shuffle={"households": "户联系电话", "members": "户联系电话"},
     what="两个或以上不同户编号登记了同一个户联系电话（取户表的户联系电话；户表没有或全空时取成员表的户联系电话）。"
-    "每户报告一次（该户第一次出现的行），消息列出共用的户编号，related 列出其他户的记录。格式不合规的号码由"
-    " DQ044 报告，不参与比较。",
+    "每户报告一次（该户第一次出现的行），消息列出共用的户编号，related 列出其他户的记录。号码先规范化（去掉空格、"
+    "“-”、括号和 +86 / 0086 国家码），与 DQ044 用同一规范化；DQ044（默认格式）不接受的号码（座机、位数不对）不参与"
+    "比较。",
     why=SOURCE + "共用电话是“分户拆户”（把一户拆成几户以多享政策）的信号，审计署 2017 年公告点名了此类问题。",
-    example="3408260010010001 与 3408260010010002 的户联系电话都是 13912345678 → 两户各一条 SY104。",
+    example=Example(
+        "户 3408260010010001 与 3408260010010002 的户联系电话 13912345678 / 139-1234-5678 是同一号码 → 两户各一条 SY104。",
+        {"households": [household(H1, 户联系电话="13912345678"), household(H2, 户联系电话="139-1234-5678")]},
+        near_miss={"households": {1: {"户联系电话": "139-1234-5679"}}},
+        near_miss_text="第二户的号码是 13912345679",
+    ),
 )
 def sy104(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     use_households = ctx.has("households", "户联系电话", HID) and ctx.any_value("households", "户联系电话")
@@ -344,7 +373,12 @@ def _active_in(pairings: pd.DataFrame, first: pd.Series, last: pd.Series) -> pd.
     why=PROCESS
     + "“结对帮扶”是建档立卡的规定环节，每个贫困户都要有帮扶责任人（中办发〔2013〕25号、国开办发〔2014〕"
     "24号）；无人负责的户，帮扶措施无从落实。",
-    example="未脱贫户 3408260010010003 在结对表中没有记录、户表帮扶责任人为空 → SY201。",
+    example=Example(
+        "未脱贫户 3408260010010001 的帮扶责任人为空（没有结对表）→ SY201。",
+        {"households": [household(帮扶责任人=None)]},
+        near_miss={"households": {0: {"帮扶责任人": "王明"}}},
+        near_miss_text="帮扶责任人 王明",
+    ),
 )
 def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, "脱贫状态")
@@ -407,7 +441,19 @@ def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "成员表中的记录。",
     why=PROCESS + "县级审计发现“帮扶责任人本身就是贫困户”：帮扶者须是有帮扶能力的干部，自身在册说明结对"
     "流于形式或识别有误。",
-    example="结对表帮扶责任人证件号码 340826198001011234 也是户 3408260020030007 的成员 → SY202。",
+    example=Example(
+        "结对表帮扶责任人张建国（340826197001011113）也是户 3408260010010001 的成员 → SY202。",
+        {
+            "helpers": [
+                {"帮扶责任人姓名": "张建国", "帮扶责任人证件号码": id_number("19700101", 111), "户编号": H2}
+            ],
+            "members": [person()],
+        },
+        near_miss={
+            "helpers": {0: {"帮扶责任人姓名": "王明", "帮扶责任人证件号码": id_number("19800101", 111)}}
+        },
+        near_miss_text="帮扶责任人是未建档的王明",
+    ),
 )
 def sy202(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     kinds = [k for k in ("helpers", "households") if ctx.has(k, "帮扶责任人证件号码")]
@@ -492,7 +538,23 @@ helper_keys.key_name = "帮扶责任人（证件号码，没有时姓名 + 帮�
     "helper_max_households（默认 10 户，等于上限不报告）。结对表中只计数据年度内有效的结对。每个超限的帮扶"
     "责任人报告一次（第一次出现的行），related 列出其结对的每一户（每户一条记录）。",
     why=PROCESS + "一人包户过多，走访、帮扶必然流于形式（各省“每名帮扶责任人结对不超过 5–10 户”的规定）。",
-    example="帮扶责任人 王某 结对 11 户 → SY203；恰好 10 户不报告。",
+    example=Example(
+        "帮扶责任人王明结对 11 户 → SY203。",
+        {
+            "helpers": [
+                {
+                    "帮扶责任人姓名": "王明",
+                    "帮扶责任人证件号码": id_number("19800101", 111),
+                    "户编号": f"34082600100100{i:02d}",
+                }
+                for i in range(1, 12)
+            ]
+        },
+        near_miss={
+            "helpers": {10: {"帮扶责任人姓名": "李华", "帮扶责任人证件号码": id_number("19820101", 113)}}
+        },
+        near_miss_text="第 11 户由李华结对，王明恰好 10 户",
+    ),
 )
 def sy203(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     kind, frame, name_col = _helper_frame(ctx)
@@ -541,7 +603,12 @@ def sy203(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     what="未脱贫或返贫户在其数据年度没有任何帮扶措施记录（措施的年度取“年度”列，否则取“日期”的年份，"
     "都没有时算作每一年都有；措施按户编号对应）。",
     why=PROCESS + "“四查”要求人、项目、资金、措施到位；有户无措施即“帮扶不到位”。",
-    example="2017 年未脱贫户 3408260010010003 在帮扶措施表中没有 2017 年的记录 → SY204。",
+    example=Example(
+        "2017 年未脱贫户 3408260010010001 在措施表中没有 2017 年的记录 → SY204。",
+        {"households": [household()], "measures": [{"户编号": H2, "措施类型": "产业帮扶", "年度": 2017}]},
+        near_miss={"measures": {0: {"户编号": H1}}},
+        near_miss_text="这条产业帮扶是它的",
+    ),
 )
 def sy204(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, "脱贫状态")
@@ -568,7 +635,15 @@ def sy204(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "因灾→住房安全保障或易地搬迁；缺水→饮水安全保障；缺劳力→综合保障或公益岗位帮扶）。参数中没有的致贫原因"
     "不检查；当年没有任何措施的户由 SY204（贫困户）或 SY208（已脱贫户）报告。",
     why=PROCESS + "“因户施策、因人施策”：2017 年讲话批评措施“不对症”，帮扶没有针对致贫原因。",
-    example="因病致贫户当年只有产业帮扶、没有健康帮扶 → SY205。",
+    example=Example(
+        "因病致贫户 2017 年只有产业帮扶、没有健康帮扶 → SY205。",
+        {
+            "households": [household(主要致贫原因="因病")],
+            "measures": [{"户编号": H1, "措施类型": "产业帮扶", "年度": 2017}],
+        },
+        near_miss={"measures": {0: {"措施类型": "健康帮扶"}}},
+        near_miss_text="措施是健康帮扶",
+    ),
 )
 def sy205(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, "脱贫状态", "主要致贫原因")
@@ -616,7 +691,16 @@ def sy205(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     why=PROCESS
     + "2017 年讲话指出产业项目只占措施的 18%，帮扶多为“送钱送物”；有劳动力的户应以开发式帮扶为主，"
     "否则脱贫不可持续。",
-    example="户内有 35 岁普通劳动力，当年只有慰问救助 → SY206。",
+    example=Example(
+        "户内有 47 岁普通劳动力，2017 年只有慰问救助 → SY206。",
+        {
+            "households": [household()],
+            "members": [person(劳动技能="普通劳动力")],
+            "measures": [{"户编号": H1, "措施类型": "慰问救助", "年度": 2017}],
+        },
+        near_miss={"measures": {0: {"措施类型": "就业帮扶"}}},
+        near_miss_text="措施是就业帮扶",
+    ),
 )
 def sy206(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, "脱贫状态")
@@ -657,7 +741,15 @@ def sy206(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "措施按 县、乡、村 中两表共有的列匹配（措施只填了户编号时，地点取户表）；措施只填了部分地点列时按它填了"
     "的列匹配（如只有村名时按村名）。",
     why=PROCESS + "贫困村退出要求有特色产业；2017 年讲话指出产业项目只占 18%。",
-    example="贫困村 城西村 在 2017 年的帮扶措施表中没有产业帮扶 → SY207。",
+    example=Example(
+        "贫困村城西村 2017 年的措施只有基础设施、没有产业帮扶 → SY207。",
+        {
+            "villages": [{"村": "城西村", "是否贫困村": "是", "总人口数": 1000}],
+            "measures": [{"村": "城西村", "措施类型": "基础设施", "年度": 2017}],
+        },
+        near_miss={"measures": {0: {"措施类型": "产业帮扶"}}},
+        near_miss_text="有一项产业帮扶",
+    ),
 )
 def sy207(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     villages = ctx.frame("villages", "村", "是否贫困村")
@@ -704,7 +796,15 @@ def sy207(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     columns={"households": (HID, "脱贫状态")},
     what="已脱贫户在其数据年度没有任何帮扶措施或走访记录（任何措施类型都算，包括“走访”）。",
     why=ACCEPT + "“脱贫不脱钩”：退出后帮扶政策、责任和监管要继续保持，2017 年讲话批评脱贫后无人跟踪。",
-    example="2016 年脱贫户在 2017 年的措施表中没有任何记录 → SY208。",
+    example=Example(
+        "2016 年脱贫户 3408260010010001 在 2017 年的措施表中没有任何记录 → SY208。",
+        {
+            "households": [household(脱贫状态="已脱贫", 脱贫年度=2016)],
+            "measures": [{"户编号": H2, "措施类型": "走访", "年度": 2017}],
+        },
+        near_miss={"measures": {0: {"户编号": H1}}},
+        near_miss_text="2017 年有一次走访",
+    ),
 )
 def sy208(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", HID, "脱贫状态")
@@ -722,7 +822,7 @@ def sy208(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------ SY3 验收严格
 
 
-def _household_sizes(ctx: AuditContext) -> pd.Series:
+def household_sizes(ctx: AuditContext) -> pd.Series:
     """Per household row: 家庭人口数, else the number of its member rows."""
     households = ctx.frame("households")
     if "家庭人口数" in households:
@@ -744,7 +844,7 @@ def village_poor_counts(ctx: AuditContext, villages: pd.DataFrame) -> pd.DataFra
     columns = place_columns(villages, households)
     (own, place), _ = joint_codes(place_key(villages, columns), place_key(households, columns))
     is_poor = poor(households).to_numpy()
-    people = _household_sizes(ctx).fillna(0).to_numpy() * is_poor
+    people = household_sizes(ctx).fillna(0).to_numpy() * is_poor
     year = ctx.data_year("households").astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
     frame = pd.DataFrame({"pair": place * 10_000 + year, "place": place, "poor_households": is_poor.astype(int),
                           "poor_people": people})[place >= 0]  # fmt: skip
@@ -787,7 +887,12 @@ def _west(ctx: AuditContext, villages: pd.DataFrame) -> pd.Series:
     why=ACCEPT
     + "贫困村退出以贫困发生率降至 2%（西部 3%）以下为主要衡量标准（《关于建立贫困退出机制的意见》，"
     "厅字〔2016〕16号）。",
-    example="出列村总人口 1000、贫困人口 20（2%）→ SY301；19 人（1.9%）不报告；西部村 25 人（2.5%）不报告。",
+    example=Example(
+        "出列村总人口 1000、贫困人口 20（2%）→ SY301。",
+        {"villages": [{"村": "城西村", "是否出列": "是", "总人口数": 1000, "贫困人口数": 20}]},
+        near_miss={"villages": {0: {"贫困人口数": 19}}},
+        near_miss_text="贫困人口 19（1.9%）",
+    ),
 )
 def sy301(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     villages = ctx.frame("villages", "村", "是否出列", "总人口数")
@@ -834,7 +939,12 @@ def sy301(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="已出列村的村集体经济收入低于政策参数 collective_income_min（默认 50 000 元，等于不报告；表头写"
     "“万元”时已换算为元）。",
     why=ACCEPT + "各省贫困村退出标准要求村集体经济有稳定收入（如安徽省要求不低于 5 万元）。",
-    example="出列村 村集体经济收入 49999 元 → SY302；50000 元不报告。",
+    example=Example(
+        "出列村村集体经济收入 49999 元 → SY302。",
+        {"villages": [{"村": "城西村", "是否出列": "是", "总人口数": 1000, "村集体经济收入": 49999}]},
+        near_miss={"villages": {0: {"村集体经济收入": 50000}}},
+        near_miss_text="50000 元",
+    ),
 )
 def sy302(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     villages = ctx.frame("villages", "村", "是否出列", "村集体经济收入")
@@ -860,10 +970,15 @@ def sy302(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     needs=("households",),
     columns={"households": ("脱贫状态", "脱贫年度")},
     what="已脱贫户的脱贫年度等于识别年度；或户表有同一户编号上一年度的行，那一年已脱贫（脱贫年度早于本年），"
-    "本年度脱贫年度却变为本年——即本年返贫又本年脱贫。新识别或返贫的户不应在当年退出。",
+    "本年度脱贫年度却变为本年——即本年返贫又本年脱贫。新识别或返贫的户不应在当年退出。计划脱贫年度不参与判断。",
     why=ACCEPT + "退出须“稳定”超过贫困线（厅字〔2016〕16号）；新识别或返贫的户当年即退出，往往是“算账脱贫”"
     "“数字脱贫”。",
-    example="识别年度 2016、脱贫年度 2016 → SY303。",
+    example=Example(
+        "识别年度 2016、脱贫年度 2016 → SY303。",
+        {"households": [household(脱贫状态="已脱贫", 识别年度=2016, 脱贫年度=2016)]},
+        near_miss={"households": {0: {"脱贫年度": 2017}}},
+        near_miss_text="2017 年脱贫",
+    ),
 )
 def sy303(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", "脱贫状态", "脱贫年度")
@@ -910,10 +1025,17 @@ def sy303(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     era_note="2021 年后的导出不再有脱贫年度",
     needs=("households",),
     columns={"households": ("脱贫状态", "脱贫年度")},
-    what="已脱贫户的脱贫年度为空或无法识别，或早于识别年度，或晚于数据年度。",
+    what="已脱贫户的脱贫年度为空或无法识别，或早于识别年度，或晚于数据年度。计划脱贫年度是计划而非事实，"
+    "不能代替脱贫年度（只有计划脱贫年度的已脱贫户报告为脱贫年度为空）。",
     why=ACCEPT
-    + "脱贫年度决定适用哪一年的贫困线（LG401）和“脱贫不脱政策”的过渡期，缺失或颠倒使退出无从核验。",
-    example="识别年度 2016、脱贫年度 2015 → SY304；2017 年数据中脱贫年度 2018 → SY304。",
+    + "脱贫年度决定退出按当年标准核验错退（LG401、LG402）还是按巩固情况核验（LG403、LG404），以及“脱贫不脱"
+    "政策”的过渡期，缺失或颠倒使退出无从核验。",
+    example=Example(
+        "识别年度 2016、脱贫年度 2015 → SY304。",
+        {"households": [household(脱贫状态="已脱贫", 识别年度=2016, 脱贫年度=2015)]},
+        near_miss={"households": {0: {"脱贫年度": 2017}}},
+        near_miss_text="脱贫年度 2017",
+    ),
 )
 def sy304(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     households = ctx.frame("households", "脱贫状态", "脱贫年度")
@@ -954,7 +1076,15 @@ def sy304(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="村表的贫困户数、贫困人口数，与户表中该村（按两表共有的县、乡、村列匹配，同一数据年度）未脱贫、返贫户"
     "的户数和人口数（家庭人口数之和，为空时数成员行）不一致。每列不符报告一次；户表中没有该村的户时不检查。",
     why=ACCEPT + "村级台账与户级数据“账账不符”，贫困发生率和退出验收就失去依据。",
-    example="村表贫困户数 12，户表中该村未脱贫、返贫户 10 户 → SY305。",
+    example=Example(
+        "村表城西村贫困户数 2，户表中该村未脱贫户只有 1 户 → SY305。",
+        {
+            "villages": [{"村": "城西村", "总人口数": 1000, "贫困户数": 2}],
+            "households": [household(家庭人口数=2)],
+        },
+        near_miss={"villages": {0: {"贫困户数": 1}}},
+        near_miss_text="贫困户数 1",
+    ),
 )
 def sy305(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     villages = ctx.frame("villages", "村")
@@ -996,7 +1126,12 @@ def sy305(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     "“死亡”的记录（或“死亡人员”工作表，按规范化证件号码匹配），以及成员表自己的死亡日期 / 是否死亡列；"
     "同一人有多个死亡日期时取最早的。数据年度内死亡的不报告。",
     why=DISCIPLINE + "县级审计发现已死亡人员仍在册、仍享受政策，虚增贫困人口并可能冒领资金。",
-    example="成员 2016-12-31 死亡，2017 年数据中仍在册 → SY401；2017-01-01 死亡的不报告。",
+    example=Example(
+        "成员 2016-12-31 死亡，2017 年数据中仍在册 → SY401。",
+        {"members": [person(死亡日期="2016-12-31")]},
+        near_miss={"members": {0: {"死亡日期": "2017-01-01"}}},
+        near_miss_text="2017-01-01 死亡（数据年度内）",
+    ),
 )
 def sy401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     require_death_source(ctx)
@@ -1033,7 +1168,23 @@ def sy401(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     what="帮扶资金的领取人证件号码（规范化后）不是任何建档立卡成员（号码无效的也报告），或发放日期晚于领取人的"
     "死亡日期（死亡当天及以前发放的不报告）。死亡日期来源同 SY401。",
     why=DISCIPLINE + "资金必须发放到建档立卡对象本人；发给非在册人员或死者，是虚报冒领的典型线索。",
-    example="2017-06-02 向 2017-06-01 已死亡的人发放 500 元 → SY402；死亡前一天发放不报告。",
+    example=Example(
+        "2017-06-02 向 2017-06-01 已死亡的张建国发放 500 元 → SY402。",
+        {
+            "measures": [
+                {
+                    "户编号": H1,
+                    "措施类型": "产业帮扶",
+                    "金额": 500,
+                    "日期": "2017-06-02",
+                    "领取人证件号码": id_number("19700101", 111),
+                }
+            ],
+            "members": [person(死亡日期="2017-06-01")],
+        },
+        near_miss={"measures": {0: {"日期": "2017-06-01"}}},
+        near_miss_text="死亡当天发放",
+    ),
 )
 def sy402(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     measures = ctx.frame("measures", "领取人证件号码")
@@ -1078,7 +1229,29 @@ def sy402(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     what="同一领取人（规范化的领取人证件号码，没有时按户编号）、同一措施类型、同一金额（到分）、同一日期的发放"
     "记录出现两次或以上（金额为空或为 0 的不算）。每条重复记录报告一次，related 列出同组的其他记录。",
     why=DISCIPLINE + "审计署公告指出扶贫资金重复发放、套取冒领；完全相同的两笔发放是首要核查线索。",
-    example="同一人 2017-06-01 两次领取 500 元产业帮扶 → 两条 SY403。",
+    example=Example(
+        "同一人 2017-06-01 两次领取 500 元产业帮扶 → 两条 SY403。",
+        {
+            "measures": [
+                {
+                    "户编号": H1,
+                    "领取人证件号码": id_number("19700101", 111),
+                    "措施类型": "产业帮扶",
+                    "金额": 500,
+                    "日期": "2017-06-01",
+                },
+                {
+                    "户编号": H1,
+                    "领取人证件号码": id_number("19700101", 111),
+                    "措施类型": "产业帮扶",
+                    "金额": 500,
+                    "日期": "2017-06-01",
+                },
+            ]
+        },
+        near_miss={"measures": {1: {"日期": "2017-09-01"}}},
+        near_miss_text="第二次在 2017-09-01",
+    ),
 )
 def sy403(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     measures = ctx.frame("measures", "措施类型", "金额", "日期")
@@ -1127,7 +1300,15 @@ def sy403(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     "责任人，都算它的记录（填了别的单位的措施算别的单位）；没有年度的措施算作每一"
     "年。每个单位报告一次（它第一次出现的行），related 列出它结对的每一户。",
     why=DISCIPLINE + "2017 年讲话点名有的帮扶单位全年“无钱、无物、无项目、无措施”，属于帮扶作风问题。",
-    example="帮扶单位 县水利局 结对 8 户，2017 年措施表中没有该单位的任何记录 → SY404。",
+    example=Example(
+        "帮扶单位县水利局结对户 3408260010010001，2017 年措施表中没有该单位的任何记录 → SY404。",
+        {
+            "helpers": [{"帮扶责任人姓名": "王明", "帮扶单位": "县水利局", "户编号": H1}],
+            "measures": [{"户编号": H1, "措施类型": "产业帮扶", "帮扶单位": "县农委", "年度": 2017}],
+        },
+        near_miss={"measures": {0: {"帮扶单位": "县水利局"}}},
+        near_miss_text="这项产业帮扶由县水利局实施",
+    ),
 )
 def sy404(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     kind = "helpers" if ctx.has("helpers", "帮扶单位") else "households"

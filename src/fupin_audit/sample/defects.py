@@ -1106,40 +1106,71 @@ class Planter:
         for hh_ in hs:
             self.add("LG302", "households", self.hid(hh_),
                      f"{Y} 年识别，当年人均纯收入 {_yuan(h.income['人均纯收入'][hh_])} 元高于 {Y} 年贫困线 {poverty_line(Y)} 元")  # fmt: skip
-        # LG401: exited with income at or below the line of its exit year (also below 5000: IN001)
-        hs = self.pick_hh(h.exited & self.old_ident, fallback=h.exited)
-        exit_line = np.array([min(poverty_line(int(ey)), POVERTY_LINE[2020]) for ey in h.exit_year[hs]])
-        self.reincome(hs, 0.85 * exit_line, 1.05, monitor=True)
-        for hh_ in hs:
-            ey = int(h.exit_year[hh_])
+        # LG401: exited this year with income at or below this year's line (also below 5000: IN001)
+        line_now = min(poverty_line(Y), POVERTY_LINE[2020])
+        for hh_ in self.pick_exits(this_year=True):
+            self.reincome(np.array([hh_]), 0.85 * line_now, 1.05, monitor=True)
             self.add("LG401", "households", self.hid(hh_),
-                     f"{ey} 年脱贫，人均纯收入 {_yuan(h.income['人均纯收入'][hh_])} 元不高于 {ey} 年贫困线 "
-                     f"{min(poverty_line(ey), POVERTY_LINE[2020])} 元；附带：低于 5000 元，IN001 也会报出", also="IN001")  # fmt: skip
-        # LG402: exited with a 三保障 / water gap (four variants)
+                     f"{Y} 年脱贫，人均纯收入 {_yuan(h.income['人均纯收入'][hh_])} 元不高于 {Y} 年贫困线 "
+                     f"{line_now} 元；附带：低于 5000 元，IN001 也会报出", also="IN001")  # fmt: skip
+        # LG403: exited earlier, now between the exit year's line and this year's (not 错退: 返贫 unmarked)
+        for hh_ in self.pick_exits(this_year=False):
+            ey = int(h.exit_year[hh_])
+            old = min(poverty_line(ey), POVERTY_LINE[2020])
+            self.reincome(np.array([hh_]), (old + line_now) / 2 if old < line_now else 0.95 * line_now, 1.05,
+                          monitor=True)  # fmt: skip
+            self.add("LG403", "households", self.hid(hh_),
+                     f"{ey} 年脱贫（当年线 {old} 元），{Y} 年人均纯收入 {_yuan(h.income['人均纯收入'][hh_])} 元不高于 "
+                     f"{Y} 年贫困线 {line_now} 元：疑似返贫未标注；附带：低于 5000 元，IN001 也会报出", also="IN001")  # fmt: skip
+        # LG402 (exited this year) and LG404 (exited earlier): a 三保障 / water gap (four variants)
         has_kid = np.bincount(m.hh, weights=(self.age >= 6) & (self.age <= 15), minlength=self.N) > 0
-        n_kid = self.k // 4
-        kid_hh = self.pick_hh(h.exited & has_kid & (h.cause != C.C_STUDY), n_kid)
-        other_hh = self.pick_hh(h.exited, self.k - len(kid_hh))
-        jobs = [(int(x), i % 3) for i, x in enumerate(other_hh)] + [(int(x), 3) for x in kid_hh]
-        for hh_, variant in jobs:
-            rows = self.members_of(hh_)
-            if variant == 0:
-                h.weifang[hh_] = True
-                text = "是否危房户为“是”"
-            elif variant == 1:
-                h.water[hh_] = False
-                text = "是否解决安全饮用水为“否”"
-            elif variant == 2:
-                r = rows[-1]
-                m.ins_rural[r] = False
-                text = f"成员 {self.row_id(r)} 既未参加城乡居民基本医疗保险也未参加城镇职工基本医疗保险"
-            else:
-                r = next(x for x in rows if 6 <= self.age[x] <= 15)
-                m.school[r] = -1
-                m.edu[r] = 1
-                m.dropout[r] = 0
-                text = f"{self.age[r]} 岁成员 {self.row_id(r)} 辍学（在校生状况为空，失学或辍学原因已填）"
-            self.add("LG402", "households", self.hid(hh_), f"已脱贫户三保障未达标：{text}")
+        for rule, this_year in (("LG402", True), ("LG404", False)):
+            n_kid = self.k // 4
+            kid_hh = self.pick_exits(this_year, n_kid, has_kid & (h.cause != C.C_STUDY))
+            other_hh = self.pick_exits(this_year, self.k - len(kid_hh))
+            jobs = [(int(x), i % 3) for i, x in enumerate(other_hh)] + [(int(x), 3) for x in kid_hh]
+            for hh_, variant in jobs:
+                text = self.guarantee_gap(hh_, variant)
+                if this_year:
+                    self.add(rule, "households", self.hid(hh_), f"{Y} 年脱贫户三保障未达标：{text}")
+                else:
+                    self.add(rule, "households", self.hid(hh_),
+                             f"{h.exit_year[hh_]} 年脱贫户 {Y} 年三保障未达标（成果未巩固）：{text}")  # fmt: skip
+
+    def pick_exits(
+        self, this_year: bool, n: int | None = None, extra: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Exited households (identified two or more years ago) that exited in the data year, or
+        before it; without any, exited households whose 脱贫年度 is moved there."""
+        h = self.c.households
+        Y = self.Y
+        mask = h.exited & self.old_ident & (True if extra is None else extra)
+        when = (h.exit_year == Y) if this_year else (h.exit_year > 0) & (h.exit_year < Y)
+        hs = self.pick_hh(mask & when, n, fallback=mask)
+        moved = hs[~when[hs]]
+        h.exit_year[moved] = Y if this_year else np.maximum(h.ident[moved] + 1, Y - 1)
+        return hs
+
+    def guarantee_gap(self, hh_: int, variant: int) -> str:
+        """Break one of the 三保障 / water guarantees of a household; the manifest text."""
+        c = self.c
+        h, m = c.households, c.members
+        rows = self.members_of(hh_)
+        if variant == 0:
+            h.weifang[hh_] = True
+            return "是否危房户为“是”"
+        if variant == 1:
+            h.water[hh_] = False
+            return "是否解决安全饮用水为“否”"
+        if variant == 2:
+            r = rows[-1]
+            m.ins_rural[r] = False
+            return f"成员 {self.row_id(r)} 既未参加城乡居民基本医疗保险也未参加城镇职工基本医疗保险"
+        r = next(x for x in rows if 6 <= self.age[x] <= 15)
+        m.school[r] = -1
+        m.edu[r] = 1
+        m.dropout[r] = 0
+        return f"{self.age[r]} 岁成员 {self.row_id(r)} 辍学（在校生状况为空，失学或辍学原因已填）"
 
     # --- IN
 

@@ -24,6 +24,7 @@ from .pools import Place, place_of
 
 PERSON_SHEET = "监测对象信息"
 VILLAGE_SHEET = "行政村信息"
+WORK_SHEET, PLAN_SHEET = "已外出务工信息", "计划外出务工信息"
 TYPE_EXITED, TYPE_ORDINARY = "脱贫户", "一般农户"
 UNSTABLE, EDGE, SUDDEN = "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"
 # 2026: 监测对象 became 防止返贫致贫对象 (MONITORING.md §1); the export's header says so.
@@ -80,8 +81,36 @@ RISK_MEASURE = {
     "因学": ("教育帮扶", "雨露计划", "社会帮扶"),
     "因残": ("综合保障", "残疾人两项补贴", "社会帮扶"),
     "缺劳动力": ("综合保障", "临时救助", "公益性岗位帮扶"),
+    "因安全住房": ("住房安全保障", "危房改造", "搬迁"),
+    "因安全饮水": ("饮水安全保障", "饮水安全巩固提升工程"),
 }
+# A 三保障/饮水 gap of an open 监测户 is one of its risks (MN109): flag column, its value, the risk.
+GAP_RISKS = (("是否危房户", C.YES, "因安全住房"), ("是否解决安全饮用水", C.NO, "因安全饮水"))
+YULU, YULU_STATUS = "雨露计划补助", r"^(?:中职|高职高专|技师学院)"
 DEVELOPMENTAL_COLUMNS = ("产业帮扶", "就业帮扶", "金融帮扶", "公益性岗位帮扶")
+# The 务工月监测 exports (layouts/2023-务工月监测.txt), joined to the members by 证件号码.
+WORK_COLS = (
+    "县", "乡", "行政村", "户编号", "证件号码", "户类型", "监测对象类别", "是否已务工", "开始时间", "结束时间",
+    "务工所在县", "务工月收入", "就业渠道", "所属行业", "务工企业名称", "年度交通费补助", "是否点对点输送",
+)  # fmt: skip
+PLAN_COLS = (
+    "县",
+    "乡",
+    "行政村",
+    "户编号",
+    "证件号码",
+    "户类型",
+    "是否计划务工",
+    "计划务工所在县",
+    "就业服务需求",
+)
+# 务工所在地 of the model → 务工所在县 of a work record (县内 is the household's own 县).
+WORK_PLACE_COUNTY = {"省内县外": "合肥市", "省外": "东莞市"}
+TRADES = np.array(["制造业", "建筑业", "批发和零售业", "住宿和餐饮业", "居民服务业"])
+EMPLOYERS = np.array(["某电子厂", "某建筑公司", "某物流公司", "某服装厂", "某餐饮公司"])
+NO_LABOUR_SKILLS = ("无劳动力", "丧失劳动力")
+COLLEGE = ("大专", "本科及以上")
+PUBLIC_POST = "保洁员公益岗位"  # the post given where 就业帮扶 alone would leave an open 监测户 without work
 LACK_LABOUR_MAX_SHARE = 0.25  # MN106's default
 UNSTABLE_SHARE = 0.08  # of 脱贫户, monitored as 脱贫不稳定户
 UNSTABLE_INCOME_MAX = 15_000.0  # 未消除 脱贫不稳定户 stay well under MN103's 20000
@@ -99,6 +128,8 @@ class MonitoringSample:
     county: str
     export_date: str  # "YYYY-MM-DD" of the 导出时间 title row (the run's reference date)
     notes: dict[str, str] = field(default_factory=dict)
+    works: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(WORK_COLS)))
+    plans: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PLAN_COLS)))
 
     @property
     def category_header(self) -> str:
@@ -110,8 +141,9 @@ class MonitoringSample:
 
     def sheets(self) -> dict[str, pd.DataFrame]:
         """Sheet name → frame with the export's headers (the 2026 variant of 监测对象类别 applied)."""
-        persons = self.persons.rename(columns={"监测对象类别": self.category_header})
-        return {PERSON_SHEET: persons, VILLAGE_SHEET: self.villages}
+        rename = {"监测对象类别": self.category_header}
+        return {PERSON_SHEET: self.persons.rename(columns=rename), VILLAGE_SHEET: self.villages,
+                WORK_SHEET: self.works.rename(columns=rename), PLAN_SHEET: self.plans}  # fmt: skip
 
 
 def generate_monitoring(
@@ -141,7 +173,9 @@ def generate_monitoring(
         year=year,
         county=place.county,
         export_date=f"{year}-12-31",
+        works=work_rows(persons, year, np.random.default_rng([seed, year, 2023])),
     )
+    sample.plans = plan_rows(persons, sample.works, year)
     sample.planted = plant_monitoring(
         sample, seed=seed, per_rule=max(1, round(households / 1000)), active=defects
     )
@@ -162,9 +196,14 @@ def _yyyymm(months: np.ndarray) -> np.ndarray:
 
 
 def household_status(
-    households: pd.DataFrame, year: int, rng: np.random.Generator, labour_share: np.ndarray
+    households: pd.DataFrame,
+    year: int,
+    rng: np.random.Generator,
+    labour_share: np.ndarray,
+    no_labour: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """户类型, 监测对象类别, risks, elimination and monitoring months of each household (by 户编号)."""
+    """户类型, 监测对象类别, risks, elimination and monitoring months of each household (by 户编号).
+    A household where nobody can work (`no_labour`) stays monitored once 兜底 is in place (MN125)."""
     n = len(households)
     exited = households["脱贫状态"].str.startswith("已脱贫").to_numpy()
     income = pd.to_numeric(households["人均纯收入"]).to_numpy()
@@ -174,6 +213,8 @@ def household_status(
     monitored = category != ""
     # 脱贫不稳定户 with income well above the line are mostly eliminated; the others are not yet
     eliminated = unstable & ((income > UNSTABLE_INCOME_MAX) | (rng.random(n) < 0.6))
+    if no_labour is not None:
+        eliminated &= ~no_labour
     end = year * 12 + 11
     first = MONITORING_FROM * 12
     # identified at least 7 months before the end of the data year, elimination 6+ months later
@@ -234,7 +275,7 @@ def measure_columns(measures: pd.DataFrame, year: int) -> pd.DataFrame:
 def _measure_for_risks(hh: pd.DataFrame) -> None:
     """A monitored household with a risk gets a measure that answers it (MN132's default risk_measures)."""
     for risk, (column, value, *others) in RISK_MEASURE.items():
-        has_risk = (hh[RISK_COLS[0]] == risk) | (hh[RISK_COLS[1]] == risk)
+        has_risk = hh[list(RISK_COLS)].eq(risk).any(axis=1)
         answered = np.zeros(len(hh), dtype=bool)
         for col in (column, *others):
             answered |= (hh[col] != "").to_numpy()
@@ -246,12 +287,16 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
     """The 监测对象信息 rows (PERSON_COLS) of a clean county rendered from its 建档立卡 tables."""
     h, m = tables["households"], tables["members"]
     n = len(h)
+    m = _employ_or_retrain(m, h, year)
     age = year - pd.to_numeric(m["出生日期"].str[:4]).to_numpy()
     hid = m["户编号"].to_numpy()
     skill = m["劳动技能"].to_numpy()
     labour = pd.Series(np.isin(skill, ("普通劳动力", "技能劳动力")) & (age >= 16) & (age <= 60))
     labour_share = labour.groupby(hid).mean().reindex(h["户编号"]).to_numpy()
-    status = household_status(h, year, rng, labour_share).set_index("户编号")
+    nobody_works = (
+        pd.Series(np.isin(skill, NO_LABOUR_SKILLS)).groupby(hid).all().reindex(h["户编号"]).to_numpy()
+    )
+    status = household_status(h, year, rng, labour_share, nobody_works).set_index("户编号")
     hh = pd.DataFrame(index=h["户编号"].to_numpy())
     hh = hh.join(status)
     measures = measure_columns(tables["measures"], year)
@@ -259,7 +304,10 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
         c for c in PERSON_COLS[PERSON_COLS.index("产业帮扶") : PERSON_COLS.index("实施开发式帮扶措施情况")]
     ):
         hh[col] = measures[col].reindex(hh.index).fillna("") if col in measures else ""
+    _gap_risks(hh, h.set_index("户编号").reindex(hh.index))
+    posts = _public_posts(hh, m, year, h.set_index("户编号")["工资性收入"])
     _measure_for_risks(hh)
+    _some_measure(hh)
     developmental = np.zeros(n, dtype=bool)
     for col in DEVELOPMENTAL_COLUMNS:
         developmental |= (hh[col] != "").to_numpy()
@@ -330,8 +378,8 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
             "健康状况": m["健康状况"].to_numpy(),
             "劳动技能": m["劳动技能"].to_numpy(),
             "务工所在地": m["务工所在地"].to_numpy(),
-            "公益性岗位": "",
-            "公益性岗位(月数)": "",
+            "公益性岗位": posts,
+            "公益性岗位(月数)": np.where(posts != "", "12", ""),
             "是否参加城乡居民基本医疗保险": _yes(rural),
             "是否参加城镇职工基本医疗保险": _yes(urban),
             "是否参加大病保险": _yes(rural),  # 大病保险 comes with 城乡居民医保
@@ -345,7 +393,133 @@ def person_rows(tables: dict[str, pd.DataFrame], year: int, rng: np.random.Gener
     shared = hh.reindex(hid).reset_index(drop=True)
     for col in shared.columns:
         person[col] = shared[col].to_numpy()
+    person["综合保障"] = _welfare_in_step(person)
+    person["教育帮扶"] = _yulu_in_step(person)
     return person[list(PERSON_COLS)].astype("str").reset_index(drop=True)
+
+
+def _gap_risks(hh: pd.DataFrame, hv: pd.DataFrame) -> None:
+    """An open 监测户 with a 危房 or 饮水 gap has that risk in its first free slot (MN109, DQ072)."""
+    open_ = (hh["监测对象类别"] != "") & (hh["风险是否已消除"] == C.NO)
+    for flag, value, risk in GAP_RISKS:
+        lacking = open_ & hv[flag].eq(value) & ~hh[list(RISK_COLS)].eq(risk).any(axis=1)
+        for slot in RISK_COLS:  # five columns, not records
+            free = lacking & hh[slot].eq("")
+            hh.loc[free, slot] = risk
+            lacking &= ~free
+
+
+def _some_measure(hh: pd.DataFrame) -> None:
+    """A 监测户 without any measure gets a 社会帮扶 visit (MN131)."""
+    measures = list(PERSON_COLS[PERSON_COLS.index("产业帮扶") : PERSON_COLS.index("实施开发式帮扶措施情况")])
+    bare = (hh["监测对象类别"] != "") & hh[measures].eq("").all(axis=1)
+    hh.loc[bare, "社会帮扶"] = "春节慰问金"
+
+
+def _yulu_in_step(person: pd.DataFrame) -> pd.Series:
+    """雨露计划 exactly where a 中职/高职 student lives (MN136): elsewhere it is a 助学金; a 监测户 with
+    such a student gets it."""
+    hid = person["户编号"]
+    has = person["在校生状况"].str.contains(YULU_STATUS).groupby(hid).transform("any")
+    education = person["教育帮扶"]
+    says = education.str.contains("雨露计划")
+    education = education.where(has | ~says, education.str.replace(YULU, "助学金", regex=False))
+    lacking = (person["监测对象类别"] != "") & has & ~says
+    return education.where(~lacking, (education + ",").where(education != "", "") + YULU)
+
+
+def _ages(m: pd.DataFrame, year: int) -> np.ndarray:
+    return year - pd.to_numeric(m["出生日期"].str[:4]).to_numpy()
+
+
+def _can_work(m: pd.DataFrame, year: int, ages: tuple[int, int]) -> np.ndarray:
+    """Members who may hold a job or post: of age, able (not 无/丧失劳动力), not at school, not 特困
+    (MN142, MN151, MN152)."""
+    age = _ages(m, year)
+    status = m["在校生状况"].to_numpy(dtype=str)
+    return (
+        (age >= ages[0]) & (age <= ages[1]) & ~np.isin(m["劳动技能"].to_numpy(), NO_LABOUR_SKILLS)
+        & np.isin(status, ("", "非在校生")) & (m["是否特困供养人员"].to_numpy() != C.YES)
+    )  # fmt: skip
+
+
+def _employ_or_retrain(m: pd.DataFrame, h: pd.DataFrame, year: int) -> pd.DataFrame:
+    """No skilled or college-educated member of working age sits idle (MN154): in a household with
+    工资性收入 they work in the county (务工所在地 县内); elsewhere they are 普通劳动力 with 高中.
+    Nobody of 16–22 out of school has less than 初中 (DQ062)."""
+    age = _ages(m, year)
+    idle = (
+        (age >= 16) & (age <= 60) & np.isin(m["在校生状况"].to_numpy(dtype=str), ("", "非在校生"))
+        & ((m["劳动技能"].to_numpy() == "技能劳动力") | np.isin(m["文化程度"].to_numpy(), COLLEGE))
+        & (m["务工所在地"].to_numpy() == "")
+    )  # fmt: skip
+    wages = pd.to_numeric(h.set_index("户编号")["工资性收入"]).reindex(m["户编号"]).to_numpy() > 0
+    employed = (
+        idle
+        & wages
+        & np.isin(m["劳动技能"].to_numpy(), ("普通劳动力", "技能劳动力"))
+        & _can_work(m, year, (17, 60))
+    )
+    retrained = idle & ~employed
+    m = m.copy()
+    young = (age >= 16) & (age <= 22) & np.isin(m["在校生状况"].to_numpy(dtype=str), ("", "非在校生"))
+    m.loc[young & np.isin(m["文化程度"].to_numpy(), ("文盲或半文盲", "小学")), "文化程度"] = "初中"  # DQ062
+    m.loc[employed, "务工所在地"] = "县内"
+    m.loc[retrained & (m["劳动技能"] == "技能劳动力").to_numpy(), "劳动技能"] = "普通劳动力"
+    m.loc[retrained & np.isin(m["文化程度"].to_numpy(), COLLEGE), "文化程度"] = "高中"
+    return m
+
+
+def _public_posts(hh: pd.DataFrame, m: pd.DataFrame, year: int, wages: pd.Series) -> np.ndarray:
+    """公益性岗位 of each member: a household with 公益性岗位帮扶, or an open 监测户 whose 就业帮扶 has nobody
+    at work (MN137), gives its post to its first member who may hold one; without such a member the
+    measure is not registered. Edits hh's measure columns."""
+    hid = m["户编号"].to_numpy()
+    workers = pd.Series(m["务工所在地"].to_numpy() != "").groupby(hid).any().reindex(hh.index).to_numpy()
+    # an eliminated household without 工资性收入 had no 就业/公益岗 help that paid (MN127)
+    unpaid = (hh["风险是否已消除"] == C.YES) & pd.to_numeric(wages).reindex(hh.index).le(0)
+    hh.loc[unpaid, ["就业帮扶", "公益性岗位帮扶"]] = ""
+    open_ = (hh["监测对象类别"] != "").to_numpy() & (hh["风险是否已消除"] == C.NO).to_numpy()
+    idle_helped = open_ & ~workers & (hh["就业帮扶"] != "").to_numpy()
+    wants = (hh["公益性岗位帮扶"] != "").to_numpy() | idle_helped
+    able = pd.Series(_can_work(m, year, (18, 60)))
+    holder = able[able].groupby(hid[able.to_numpy()]).head(1).index  # first able member per household
+    holding = pd.Series(False, index=hh.index)
+    holding[hid[holder]] = True
+    given = wants & holding.to_numpy()
+    hh.loc[given & (hh["公益性岗位帮扶"] == "").to_numpy(), "公益性岗位帮扶"] = PUBLIC_POST
+    hh.loc[wants & ~given, "公益性岗位帮扶"] = ""
+    hh.loc[idle_helped & ~given, "就业帮扶"] = ""
+    post = hh["公益性岗位帮扶"].str.split(",").str[0].where(given, "")
+    out = np.full(len(m), "", dtype=object)
+    out[holder] = post.reindex(hid[holder]).to_numpy()
+    return out
+
+
+def _welfare_in_step(person: pd.DataFrame) -> pd.Series:
+    """综合保障 names 低保 / 特困供养 exactly where a member receives it (MN135): a 兜底 no member
+    receives becomes 临时救助; an open 监测户 whose member receives one gets its 兜底 added."""
+    hid = person["户编号"]
+    joint = person["综合保障"].copy()
+    open_ = (person["监测对象类别"] != "") & (person["风险是否已消除"] == C.NO)
+    for policy, received, fund in (
+        ("农村低保兜底", person["享受低保政策情况"] != "未享受", None),
+        ("特困供养兜底", person["享受特困供养政策情况"] != "不享受", "特困人员救助供养金"),
+    ):
+        has = received.groupby(hid).transform("any")
+        if fund:
+            has |= pd.to_numeric(person[fund]).gt(0)
+        word = policy[:2]
+        says = joint.str.contains(word + ("(?!边缘)" if word == "低保" else ""), regex=True)
+        joint = joint.where(has | ~says, joint.str.replace(policy, "临时救助", regex=False))
+        lacking = open_ & has & ~says
+        joint = joint.where(~lacking, (joint + ",").where(joint != "", "") + policy)
+    disabled = person["健康状况"].str.contains("残疾").groupby(hid).transform("any")
+    joint = joint.where(disabled, joint.str.replace("残疾人两项补贴", "临时救助", regex=False))
+    # an eliminated household without 转移性收入 receives no 兜底 payment (MN127)
+    unpaid = person["风险是否已消除"].eq(C.YES) & pd.to_numeric(person["转移性收入"]).le(0)
+    paid_kinds = r"农村低保兜底|特困供养兜底|残疾人两项补贴"
+    return joint.where(~unpaid, joint.str.replace(paid_kinds, "临时救助", regex=True))
 
 
 def _disability_digits(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -424,3 +598,74 @@ def village_rows(villages: pd.DataFrame, persons: pd.DataFrame, rng: np.random.G
         }
     )
     return out[list(VILLAGE_COLS)].astype("str")
+
+
+# ------------------------------------------------------------------------------------------ 务工
+
+
+def _job_holders(persons: pd.DataFrame, year: int) -> pd.Series:
+    """Members who may have a work record: 17+, able, not at school, not 特困 (MN142, MN151, MN152)."""
+    age = year - pd.to_numeric(persons["出生日期"].str[:4])
+    return (
+        (age >= 17) & ~persons["劳动技能"].isin(NO_LABOUR_SKILLS) & persons["在校生状况"].isin(("", "非在校生"))
+        & persons["享受特困供养政策情况"].eq("不享受")
+    )  # fmt: skip
+
+
+def work_rows(persons: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.DataFrame:
+    """已外出务工信息: one current spell (started this year, 是否已务工 = 是) for every member with a
+    务工所在地 who may work; 务工所在县 is the household's 县 for 县内, else another county with a fare
+    subsidy; the monthly wage shares the household's 工资性收入 (MN161, DQ067)."""
+    w = persons[(persons["务工所在地"] != "") & _job_holders(persons, year)]
+    n = len(w)
+    local = (w["务工所在地"] == "县内").to_numpy()
+    per_worker = pd.to_numeric(w["工资性收入"]) / w.groupby("户编号")["户编号"].transform("size")
+    monthly = np.clip(np.round(per_worker.to_numpy() / 10, -1), 800, 9000)
+    out = pd.DataFrame(
+        {
+            "县": w["县"].to_numpy(),
+            "乡": w["乡"].to_numpy(),
+            "行政村": w["村"].to_numpy(),
+            "户编号": w["户编号"].to_numpy(),
+            "证件号码": w["证件号码"].to_numpy(),
+            "户类型": w["户类型"].to_numpy(),
+            "监测对象类别": w["监测对象类别"].to_numpy(),
+            "是否已务工": C.YES,
+            "开始时间": np.char.mod(f"{year}年%02d月", rng.integers(1, 10, n)),
+            "结束时间": "",
+            "务工所在县": np.where(
+                local, w["县"].to_numpy(), w["务工所在地"].map(WORK_PLACE_COUNTY).to_numpy()
+            ),
+            "务工月收入": np.char.mod("%d", monthly),
+            "就业渠道": np.where(local, "就近就业", "自主就业"),
+            "所属行业": rng.choice(TRADES, n),
+            "务工企业名称": rng.choice(EMPLOYERS, n),
+            "年度交通费补助": np.where(local, "0", "500"),
+            "是否点对点输送": C.NO,
+        }
+    )
+    return out[list(WORK_COLS)].astype("str").reset_index(drop=True)
+
+
+def plan_rows(persons: pd.DataFrame, works: pd.DataFrame, year: int) -> pd.DataFrame:
+    """计划外出务工信息: every 普通劳动力 of 18–50 without a work record or a post plans to work outside
+    the county and asks for 岗位信息."""
+    age = year - pd.to_numeric(persons["出生日期"].str[:4])
+    p = persons[
+        _job_holders(persons, year) & age.between(18, 50) & persons["劳动技能"].eq("普通劳动力")
+        & ~persons["证件号码"].isin(works["证件号码"]) & persons["公益性岗位"].eq("")
+    ]  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "县": p["县"].to_numpy(),
+            "乡": p["乡"].to_numpy(),
+            "行政村": p["村"].to_numpy(),
+            "户编号": p["户编号"].to_numpy(),
+            "证件号码": p["证件号码"].to_numpy(),
+            "户类型": p["户类型"].to_numpy(),
+            "是否计划务工": C.YES,
+            "计划务工所在县": WORK_PLACE_COUNTY["省外"],
+            "就业服务需求": "岗位信息",
+        }
+    )
+    return out[list(PLAN_COLS)].astype("str").reset_index(drop=True)

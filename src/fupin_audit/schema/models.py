@@ -175,6 +175,8 @@ class Household(_Located):
     与村主干路距离: Annotated[OptFloat, Number(ge=0)] = None
     识别年度: Annotated[OptInt, Year("首次识别时间", "识别时间", "纳入年度", "识别年份", "aar041")] = None
     脱贫年度: Annotated[OptInt, Year("脱贫时间", "脱贫年份", "aac023")] = None
+    # A plan, not a fact: never read as 脱贫年度 (no rule judges an exit by the year it was planned for).
+    计划脱贫年度: Annotated[OptInt, Year("计划脱贫时间", "计划脱贫年份")] = None
     申请日期: Annotated[OptDate, Date("农户申请日期", "申请时间")] = None
     民主评议日期: Annotated[OptDate, Date("评议日期", "民主评议时间")] = None
     公示开始日期: Annotated[OptDate, Date("公示日期", "第一次公示日期")] = None
