@@ -22,7 +22,7 @@ from fupin_audit.sample.writers import write_monitoring_xlsx
 LAYOUT = Path("/work/shared/spec/layouts/2023-监测对象信息.txt")
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 FIRST_DATA_ROW = 4  # two title rows, the header on row 3
-# Poverty and monitoring lines for every year: LG401/IN002 need the first, LG102 the second.
+# Poverty and monitoring lines for every year (the 2014–2020 rules need the first, LG102 and MN the second).
 LINES = "\n".join(
     ["[poverty_line.working]", *(f"{y} = 4000" for y in range(2020, 2027)), "",
      "[monitoring_line]", *(f"{y} = 7300" for y in range(2021, 2027))]

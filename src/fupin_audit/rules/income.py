@@ -63,6 +63,8 @@ def in001(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     "IN002",
     "脱贫户收入刚过贫困线（算账脱贫信号）",
     severity="warning",
+    era="jdlk",
+    era_note="2021 年后没有贫困线；监测线附近的风险消除由 MN122 检查",
     needs=("households",),
     columns={"households": (STATUS, INCOME)},
     what="已脱贫户人均纯收入高于数据年度的贫困线、但不超过 贫困线 × "

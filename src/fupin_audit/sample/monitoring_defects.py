@@ -504,6 +504,11 @@ def _mn102(p: Planter, h: str) -> Case:
     return Case(h, "未纳入监测的脱贫户 是否通生活用电 = 否")
 
 
+def _lg404(p: Planter, h: str) -> Case:
+    p.set_household(h, "是否危房户", C.YES)
+    return Case(h, "未纳入监测的脱贫户住房为危房（是否危房户 = 是）：脱贫成果未巩固", also="MN102")
+
+
 def _mn103(p: Planter, h: str) -> Case:
     old = _set_per_capita(p, h, 25_000)
     p.set_household(h, "识别监测时间", f"{p.year}03")
@@ -911,7 +916,6 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("DQ053", "households", lambda p: _unmonitored_exited(p) & _working(p), _dq053),
     Defect("DQ056", "households", lambda p: p.hh["wages"].gt(0) & p.hh["workers"].gt(0), _dq056),
     Defect("IN001", "households", lambda p: _monitored_exited(p) & _working(p), _income(4600, "低于返贫风险线 5000 元、高于贫困线")),
-    Defect("IN002", "households", lambda p: _monitored_exited(p) & _working(p), _income(4100, "刚过贫困线（不超过 1.05 倍）", "IN001")),
     Defect("LG102", "households", lambda p: _unmonitored_exited(p) & _working(p), _income(6500, "低于监测线而未纳入监测；附带：MN101 同一条件也报出", "MN101")),
     Defect("SY103", "members", lambda p: p.persons["与户主关系"].ne("户主") & _free(p), _sy103),
     Defect("SY104", "households", lambda p: p.hh["size"].ge(1), _sy104),
@@ -919,6 +923,7 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("SY302", "villages", lambda p: p.villages["是否出列"].eq(C.YES), _sy302),
     Defect("MN101", "households", lambda p: _unmonitored_exited(p) & _working(p), _mn101),
     Defect("MN102", "households", _unmonitored_exited, _mn102),
+    Defect("LG404", "households", _unmonitored_exited, _lg404),
     Defect("MN103", "households", lambda p: p.hh["open"] & _working(p), _mn103),
     Defect("MN104", "households", lambda p: p.hh["category"].eq("脱贫不稳定户"), _mn104),
     Defect("MN105", "households", lambda p: p.hh["monitored"] & ~p.hh["school"] & p.hh["r2"].eq("") & _first(p, "社会帮扶").ne(""), _mn105),
@@ -972,7 +977,6 @@ DEFECTS: tuple[Defect, ...] = (
 # households) choose first, so that no other case takes their few candidates.
 SCARCE_FIRST = (
     "IN001",
-    "IN002",
     "MN125",
     "MN127",
     "MN121",
