@@ -59,6 +59,8 @@ class AuditResult:
     year: int | None = None
     # The rules' context: the indicators read the facts the rules computed (sizes, exit years, keys).
     context: AuditContext | None = None
+    previous: Dataset | None = None  # the previous snapshot (--previous), loaded and validated alike
+    transitions: dict[str, Any] | None = None  # households by status before × now (DT family)
 
     def failing(self, fail_on: Severity = "error") -> pd.DataFrame:
         ranks = self.findings["severity"].map(SEVERITY_RANK)
@@ -115,6 +117,8 @@ def audit(
     registry: Registry | None = None,
     on_stage: Callable[[str, str], None] | None = None,
     strict_policy: bool = False,
+    previous: Sequence[str | Path] = (),
+    previous_year: int | None = None,
 ) -> AuditResult:
     """Audit the given files. Bad options raise ConfigError; bad input becomes diagnostics/findings.
 
@@ -126,6 +130,11 @@ def audit(
         config, select, ignore, severity, registry or default_registry(rule_paths)
     )
     forced = [TableRequest.parse(t) for t in tables]
+    # --table names a file of one snapshot or the other: each load gets its own requests
+    earlier = [Path(p).resolve() for p in previous]
+    is_previous = [any(Path(f.path).resolve().is_relative_to(e) for e in earlier) for f in forced]
+    forced_previous = [f for f, old in zip(forced, is_previous, strict=True) if old]
+    forced = [f for f, old in zip(forced, is_previous, strict=True) if not old]
 
     def stage(name: str, detail: str = "") -> None:
         if on_stage:
@@ -137,6 +146,21 @@ def audit(
     seconds.update(dataset.seconds)
     ctx = AuditContext(dataset, settings.policy, year, strict_policy=strict_policy)
     dataset.diagnostics.extend(ctx.year_conflicts())
+    before = None
+    if previous:
+        clock = time.perf_counter()
+        before = load(
+            expand_inputs(previous),
+            encoding=encoding,
+            forced=forced_previous,
+            progress=lambda p: stage("read", p),
+        )
+        seconds["read_previous"] = time.perf_counter() - clock
+        ctx.previous = AuditContext(before, settings.policy, previous_year, strict_policy=strict_policy)
+        before.diagnostics.extend(ctx.previous.year_conflicts())
+        from fupin_audit.rules.dongtai import snapshot_diagnostics
+
+        dataset.diagnostics.extend(snapshot_diagnostics(ctx))
     clock = time.perf_counter()
     result = run_rules(
         ctx,
@@ -146,6 +170,11 @@ def audit(
         progress=lambda code: stage("rule", code),
     )
     seconds["rules"] = time.perf_counter() - clock
+    moves = None
+    if before is not None:
+        from fupin_audit.rules.dongtai import transitions
+
+        moves = transitions(ctx)
     dataset.diagnostics.extend(result.diagnostics)
     return AuditResult(
         dataset,
@@ -157,4 +186,6 @@ def audit(
         seconds,
         ctx.run_year(),
         ctx,
+        before,
+        moves,
     )

@@ -29,6 +29,7 @@ from fupin_audit.report.atomic import atomic_open
 def _canonical_column(table: str, written: str) -> str:
     from fupin_audit.load import canonical
 
+    table = table.removeprefix("previous.")  # a DT finding about the previous snapshot's row
     if not written or table not in ("households", "members", "villages", "measures", "helpers", "rosters"):
         return written
     name = normalise_header(written)[0]

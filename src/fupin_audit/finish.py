@@ -83,7 +83,10 @@ def finish(result: AuditResult, options: Finish) -> Finished:
     if options.mask:
         from fupin_audit.report.protect import mask_findings, names_in
 
-        findings = mask_findings(findings, names_in(result.dataset, findings))
+        names = names_in(result.dataset, findings)
+        if result.previous is not None:  # DT findings name people of the previous snapshot too
+            names |= names_in(result.previous, findings)
+        findings = mask_findings(findings, names)
         summary = _mask_summary(summary)
     return Finished(findings, summary, code, warnings)
 

@@ -20,7 +20,7 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
         per_file[source.kind] = per_file.get(source.kind, 0) + source.rows
     from fupin_audit import indicators
 
-    return {
+    document = {
         "tool": "fupin-audit",
         "version": __version__,
         "started": result.started.isoformat(timespec="seconds"),
@@ -59,3 +59,9 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
             ),
         },
     }
+    if result.previous is not None:  # --previous: the snapshot compared with, and how households moved
+        document["previous_inputs"] = [
+            {"file": f.path, "bytes": f.size, "sha256": f.sha256} for f in result.previous.files
+        ]
+        document["transitions"] = result.transitions
+    return document

@@ -142,17 +142,27 @@ def check(
     buckets: Annotated[
         int | None, typer.Option(help="dask：跨分区规则按键分桶的桶数（默认工作进程数的 2 倍）")
     ] = None,
+    previous: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="上一期数据（文件或文件夹，其后直到下一个选项的参数都算上一期）：与本期比对，运行 DT 动态调整规则"
+        ),
+    ] = None,
+    previous_year: Annotated[
+        int | None, typer.Option(help="上一期的数据年度（上一期数据没有“年度”列时使用）")
+    ] = None,
 ) -> None:
     """检查数据文件，输出发现的问题。"""
     from fupin_audit.audit import audit
     from fupin_audit.finish import Finish, finish
 
     err = _stderr()
-    _refuse_overwriting_inputs(paths, output, annotate, summary_json, write_baseline)
+    _refuse_overwriting_inputs([*paths, *(previous or [])], output, annotate, summary_json, write_baseline)
     if engine is Engine.dask:
         unsupported = {
             "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
             "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
+            "--previous": previous,
             "--strict-policy": strict_policy or None,
         }  # fmt: skip
         given = [name for name, value in unsupported.items() if value]
@@ -179,6 +189,8 @@ def check(
             tables=table or [],
             on_stage=on_stage,
             strict_policy=strict_policy,
+            previous=[str(p) for p in previous or []],
+            previous_year=previous_year,
         )
     done = finish(
         result,
@@ -457,6 +469,13 @@ def sample(
             "--partition-by", help="按该列写成 hive 分区 parquet：DIR/县=<县名>/<表>.parquet（只支持 县）"
         ),
     ] = None,
+    previous_of: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous-of",
+            help="写出 DIR 中样例县的下一年数据（自然增减 + 为每条 DT 规则植入的问题），与 DIR 用 --previous 比对",
+        ),
+    ] = None,
 ) -> None:
     """生成合成的县级数据集（任意规模），可为每条规则植入问题；可生成多县分区数据。
 
@@ -483,16 +502,28 @@ def sample(
         err.print(f"写入 {out}（{counties} 个县，{rows} 行）")
         err.print(f"植入的问题清单：{out / '_planted.csv'}（{len(result.planted)} 条）")
         return
+    from fupin_audit.sample.snapshot import next_year, read_info, write_info
+
     out.mkdir(parents=True, exist_ok=True)
-    if year >= MONITORING_FROM:
+    if previous_of is not None:
+        info = read_info(previous_of)
+        households, seed, year = int(info["households"]), int(info["seed"]), int(info["year"])
+        fmt, flat = SampleFormat(info["format"]), info["flat"]
+        if previous_of.resolve() == out.resolve():
+            raise ConfigError("--previous-of 与 --output 不能是同一个文件夹")
+        data = next_year(
+            generate(households, seed=seed, year=year, defects=bool(info["defects"])), defects=defects
+        )
+    elif year >= MONITORING_FROM:
         written, planted = _monitoring_sample(households, seed, year, defects, out, fmt, encoding)
         for path in written:
             err.print(f"写入 {path}")
         err.print(f"植入的问题清单：{out / 'planted.csv'}（{planted} 条）")
         return
-    data = generate(households, seed=seed, year=year, defects=defects)
+    else:
+        data = generate(households, seed=seed, year=year, defects=defects)
     if fmt is SampleFormat.xlsx:
-        path = out / f"样例_{households}户_{year}.xlsx"
+        path = out / f"样例_{households}户_{data.year}.xlsx"
         write_xlsx(data, path, flat=True if flat is None else flat)
         written = [path]
     elif fmt is SampleFormat.csv:
@@ -501,6 +532,14 @@ def sample(
         written = write_parquet(data, out, flat=bool(flat))
     with atomic_open(out / "planted.csv") as fh:
         data.planted.to_csv(fh, index=False)
+    if previous_of is not None:
+        with atomic_open(out / "natural.csv") as fh:
+            data.natural.to_csv(fh, index=False)
+        err.print(f"自然变化清单（DT 规则不应报告）：{out / 'natural.csv'}（{len(data.natural)} 条）")
+    info = {"households": households, "seed": seed, "year": data.year, "format": fmt.value, "flat": flat,
+            "defects": defects}  # fmt: skip
+    if previous_of is None:
+        write_info(out, **info)
     for path in written:
         err.print(f"写入 {path}")
     err.print(f"植入的问题清单：{out / 'planted.csv'}（{len(data.planted)} 条）")
@@ -559,9 +598,28 @@ def convert(
     err.print(f"写入 {out}：{len(result.paths)} 个文件（{parts}）")
 
 
+def _spread_previous(args: list[str]) -> list[str]:
+    """`check 2018/*.xlsx --previous 2017/*.xlsx`: the shell gives --previous several files; every
+    argument after it up to the next option is a previous-snapshot file (one --previous each)."""
+    out: list[str] = []
+    taking = False
+    for arg in args:
+        if arg == "--previous":
+            taking = True
+            continue
+        if taking and not arg.startswith("-"):
+            out += ["--previous", arg]
+            continue
+        taking = False
+        out.append(arg)
+    if taking:
+        out.append("--previous")  # given without a value: let the parser say so
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: our own errors become one line on stderr and exit code 2."""
-    args = sys.argv[1:] if argv is None else argv
+    args = _spread_previous(sys.argv[1:] if argv is None else argv)
     # SIGTERM (a killed nightly job) unwinds like Ctrl-C, so temp files of atomic writes are removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:

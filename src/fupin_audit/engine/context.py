@@ -44,11 +44,19 @@ class PolicyGap:
 
 class AuditContext:
     def __init__(
-        self, dataset: Dataset, policy: Policy, year: int | None = None, *, strict_policy: bool = False
+        self,
+        dataset: Dataset,
+        policy: Policy,
+        year: int | None = None,
+        previous: AuditContext | None = None,
+        *,
+        strict_policy: bool = False,
     ) -> None:
         self.dataset = dataset
         self.policy = policy
         self.strict_policy = strict_policy
+        # The previous snapshot of the same county (--previous), for the DT rules; None without one.
+        self.previous = previous
         self._cache: dict[str, Any] = {}
         self._computing: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()

@@ -70,6 +70,7 @@ def run_example(
     *,
     title: str = "",
     config: str = "",
+    previous: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """The rule's findings on the records (with the example's title row and config file), and its
     outcome ("ran", "skipped: …", "failed: …")."""
@@ -86,7 +87,14 @@ def run_example(
     # Each sheet is read as its table (--table), however few columns the example gives it; a flat
     # export is read as members, which the reader splits into households and members.
     forced = [f"{'members' if t == 'flat' else t}={path}:{SHEETS[t]}" for t in records]
-    result = audit([str(path)], year=year, registry=registry, tables=forced, config=config_path)
+    before: list[str] = []
+    if previous:  # a two-snapshot (DT) example: the previous snapshot in a workbook of its own
+        old = write_example(folder / f"{rule.code}_previous.xlsx", previous, title)
+        forced += [f"{'members' if t == 'flat' else t}={old}:{SHEETS[t]}" for t in previous]
+        before = [str(old)]
+    result = audit(
+        [str(path)], year=year, registry=registry, tables=forced, config=config_path, previous=before
+    )
     outcome = result.outcomes[0]
     status = outcome.status if outcome.status == "ran" else f"{outcome.status}: {outcome.reason}"
     return result.findings, status
@@ -102,11 +110,14 @@ def example_problems(rule: Rule, folder: Path | None = None) -> list[str]:
             return example_problems(rule, Path(tmp))
     problems = []
     table, index = example.flagged  # type: ignore[misc]
-    setting = {"title": example.title, "config": example.config}
+    setting = {"title": example.title, "config": example.config, "previous": example.previous}
     findings, status = run_example(rule, example.records, example.year, folder, **setting)
     if status != "ran":
         return [f"{rule.code}: the example did not run ({status})"]
-    at_sheet = findings[findings["sheet"] == SHEETS[table]]
+    at_sheet = findings[findings["sheet"] == SHEETS[table.removeprefix("previous.")]]
+    at_sheet = at_sheet[
+        at_sheet["table"].astype(str).str.startswith("previous.") == table.startswith("previous.")
+    ]
     # a sheet-wide finding has no row; a record's Excel row is below the header (row 1, or 2 under a title)
     first = header_row(example.title) + 2
     hit = at_sheet["row"].isna().any() if index is None else (at_sheet["row"] == index + first).any()
@@ -136,6 +147,11 @@ def describe_example(example: str | Example) -> list[str]:
     if example.title:
         lines.append(f"  每张表的标题行：{example.title}")
     flagged_table, flagged_index = example.flagged  # type: ignore[misc]
+    for table, rows in (example.previous or {}).items():
+        for i, row in enumerate(rows):
+            cells = "，".join(f"{k} = {_cell(v)}" for k, v in row.items() if v is not None)
+            mark = "  ← 报告" if ("previous." + table, i) == (flagged_table, flagged_index) else ""
+            lines.append(f"  上一期 {SHEETS[table]} 第 {i + 1} 条：{cells or '（空）'}{mark}")
     for table, rows in example.records.items():
         for i, row in enumerate(rows):
             cells = "，".join(f"{k} = {_cell(v)}" for k, v in row.items() if v is not None)

@@ -18,6 +18,7 @@ FAMILIES = {
     "SY": "四严",
     "LG": "两该两不该",
     "IN": "收入与返贫风险",
+    "DT": "动态调整",
     "MN": "防返贫监测",
 }
 Severity = Literal["error", "warning", "info"]
@@ -70,6 +71,9 @@ class Example:
       export's reference date, from which months and ages are judged); empty: the header is row 1.
     - config: a config file (TOML, as given to --config) the example runs with, e.g. its own
       monitoring line "[monitoring_line]\n2023 = 7300", so that it never rests on a built-in value.
+    - previous: for a rule comparing two snapshots (DT), the previous snapshot's records (table →
+      records, with their 年度), run as --previous; flagged ("previous.households", i) names its i-th
+      record, for a finding about a record that is gone.
     """
 
     text: str
@@ -80,6 +84,7 @@ class Example:
     year: int | None = 2017
     title: str = ""
     config: str = ""
+    previous: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
 
     def __post_init__(self) -> None:
         if not self.records:
@@ -103,7 +108,10 @@ class Example:
         if self.flagged is None:
             object.__setattr__(self, "flagged", (next(iter(self.records)), 0))
         table, i = self.flagged  # type: ignore[misc]
-        if table not in self.records or (i is not None and not 0 <= i < len(self.records[table])):
+        source = self.records
+        if table.startswith("previous.") and self.previous:
+            table, source = table.removeprefix("previous."), self.previous
+        if table not in source or (i is not None and not 0 <= i < len(source[table])):
             raise ValueError(f"example: flagged ({table}, {i}) names no record")
 
     @classmethod
@@ -170,6 +178,8 @@ class Rule:
     follow: dict[str, str] = field(default_factory=dict)
     # Global rules: tables read beyond `needs` (a distributed run gives the rule only these).
     reads: tuple[str, ...] = ()
+    # Tables the rule reads from the previous snapshot (--previous): without one it is skipped.
+    previous: tuple[str, ...] = ()
 
     def __call__(self, ctx: AuditContext, params: BaseModel | None = None) -> RuleResult:
         return self.check(ctx, params or self.params())
@@ -191,10 +201,11 @@ def rule(
     shuffle: dict[str, str | Callable[..., pd.Series]] | None = None,
     follow: dict[str, str] | None = None,
     reads: tuple[str, ...] = (),
+    previous: tuple[str, ...] = (),
     era: Era = "any",
     era_note: str = "",
 ) -> Callable[[RuleFunction], Rule]:
-    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN).
+    """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN, DT).
 
     `example` is best an `Example`: records that the rule flags plus a near miss it does not, which
     `explain` shows and tests run (`fupin_audit.engine.examples.example_problems`); a plain text is
@@ -222,6 +233,7 @@ def rule(
             shuffle=shuffle or {},
             follow=follow or {},
             reads=reads,
+            previous=previous,
             era=era,
             era_note=era_note,
         )

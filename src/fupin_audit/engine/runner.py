@@ -18,6 +18,8 @@ from fupin_audit.errors import ConfigError, FupinAuditError
 from fupin_audit.findings import assemble, empty_findings, sort_findings
 from fupin_audit.workers import thread_map
 
+NO_PREVIOUS = "没有 --previous 上一期数据"
+
 
 @dataclass
 class RuleOutcome:
@@ -109,7 +111,10 @@ def run_rules(
         }
         for frame in frames:
             parts.append(frame)  # as returned: no copy per rule; the columns are typed once, at the end
-            constants.append(fixed)
+            # A rule may grade its findings one by one (DT101: a vanished poor household is an
+            # error); a --severity override still applies to all of them.
+            own = "severity" in frame.columns and rule.code not in severity
+            constants.append({k: v for k, v in fixed.items() if k != "severity"} if own else fixed)
     findings = assemble(parts, constants) if parts else empty_findings()
     del parts
     return RunResult(sort_findings(findings), outcomes, ctx.diagnostics())
@@ -118,3 +123,9 @@ def run_rules(
 def _check_needs(ctx: AuditContext, rule: Rule) -> None:
     for kind in rule.needs:
         ctx.table(kind, *rule.columns.get(kind, ()))
+    if rule.previous:
+        if ctx.previous is None:
+            raise SkipRule(NO_PREVIOUS)
+        for kind in rule.previous:
+            if kind not in ctx.previous.dataset.tables:
+                raise SkipRule(f"上一期数据缺少 {kind} 表")

@@ -100,6 +100,18 @@ def indicator_table(summary: dict) -> Table | None:
     return table
 
 
+def transition_table(moves: dict) -> Table:
+    """Households by status in the previous snapshot (rows) × status now (columns)."""
+    years = f"{moves.get('previous_year') or '?'} → {moves.get('current_year') or '?'}"
+    table = Table(title=f"两期户数变化（{years}，行：上一期状态，列：本期状态）", title_justify="left")
+    table.add_column("上一期＼本期")
+    for column in moves["columns"]:
+        table.add_column(column, justify="right")
+    for row in moves["rows"]:
+        table.add_row(row, *(str(moves["table"][row][c]) for c in moves["columns"]))
+    return table
+
+
 MONITORING_LABELS = (
     ("monitoring_type_脱贫不稳定户", "脱贫不稳定户 ÷ 监测户"),
     ("monitoring_type_边缘易致贫户", "边缘易致贫户 ÷ 监测户"),
@@ -220,6 +232,8 @@ def render_summary(console: Console, result: AuditResult, summary: dict, finding
         parts.append(indicators)
     if summary.get("breakdown"):
         parts.append(breakdown_table(summary["breakdown"], summary["breakdown_by"]))
+    if summary.get("transitions"):
+        parts.append(transition_table(summary["transitions"]))
     parts.append(inputs)
     skipped = [o for o in result.outcomes if o.status != "ran"]
     if skipped:

@@ -66,6 +66,8 @@ def explain_rule(rule: Rule, origin: str, policy=None) -> str:
     ]
     if rule.columns:
         lines.append("所需的列：" + "；".join(f"{k}：{'、'.join(v)}" for k, v in rule.columns.items()))
+    if rule.previous:
+        lines.append(f"上一期数据：需要 --previous（{', '.join(rule.previous)}），两期比对")
     if rule.scope != "local":
         lines.append("分布式运行（--engine dask）：" + _distribution(rule))
     lines += [

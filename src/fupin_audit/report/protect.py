@@ -11,6 +11,9 @@ import pandas as pd
 ID_PATTERN = re.compile(r"(?<![0-9])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9])")
 NAME_FIELDS = ("姓名", "户主姓名", "帮扶责任人姓名", "帮扶责任人", "领取人姓名")
 ID_FIELDS = ("证件号码", "户主证件号码", "帮扶责任人证件号码", "领取人证件号码")
+# The keys `related` records use for the same (rules.common.RECORD_FIELDS).
+RECORD_NAME_KEYS = ("name", "helper")
+RECORD_ID_KEYS = ("id_number",)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
@@ -37,10 +40,10 @@ def _mask_related(text: str, names: set[str]) -> str:
         return text
     records = json.loads(text)
     for record in records:
-        for key in ID_FIELDS:
+        for key in (*ID_FIELDS, *RECORD_ID_KEYS):
             if key in record:
                 record[key] = mask_id(record[key])
-        for key in NAME_FIELDS:
+        for key in (*NAME_FIELDS, *RECORD_NAME_KEYS):
             if key in record:
                 names.add(record[key])
                 record[key] = mask_name(record[key])

@@ -116,6 +116,7 @@ def _summary(
     row = _table(sheet, row, "指标", ["指标", "数值"], _indicator_rows(indicators), styles)
     row = _township_breakdown(book, sheet, styles, findings, row)
     row = _income_distribution(book, sheet, styles, result, row)
+    row = _transitions(book, sheet, styles, summary.get("transitions"), row)
     skipped = [[code, reason] for code, reason in summary["rules"]["skipped"].items()]
     skipped += [[code, f"出错：{reason}"] for code, reason in summary["rules"]["failed"].items()]
     row = _table(sheet, row, "未运行的规则", ["规则", "原因"], skipped, styles)
@@ -144,6 +145,27 @@ def _indicator_rows(indicators: dict[str, Any]) -> list[list[Any]]:
         elif key == "near_line_bunching" and value:
             rows.append([key, f"{value['villages_bunched']} / {value['villages_tested']} 个村"])
     return rows
+
+
+def _transitions(book, sheet, styles, moves: dict[str, Any] | None, row: int) -> int:
+    """The two-snapshot transition table (--previous), with a stacked chart: per previous status,
+    where its households went."""
+    if not moves:
+        return row
+    start = row + 1
+    rows = [[r, *(moves["table"][r][c] for c in moves["columns"])] for r in moves["rows"]]
+    title = f"两期户数变化（{moves.get('previous_year') or '?'} → {moves.get('current_year') or '?'}）"
+    row = _table(sheet, row, title, ["上一期＼本期", *moves["columns"]], rows, styles)
+    chart = book.add_chart({"type": "bar", "subtype": "stacked"})
+    for i, column in enumerate(moves["columns"], start=1):
+        chart.add_series({
+            "name": column,
+            "categories": ["汇总", start + 1, 0, start + len(rows), 0],
+            "values": ["汇总", start + 1, i, start + len(rows), i],
+        })  # fmt: skip
+    chart.set_title({"name": "上一期各状态的户本期去向"})
+    sheet.insert_chart(start, 8, chart)
+    return row
 
 
 def _township_breakdown(book, sheet, styles, findings: pd.DataFrame, row: int) -> int:
