@@ -70,4 +70,4 @@ def test_every_built_in_rule_declares_an_era():
     assert (
         eras["LG401"] == eras["SY204"] == "jdlk" and eras["LG102"] == "monitoring" and eras["IN001"] == "any"
     )
-    assert all(eras[c] == "any" for c in eras if c.startswith("MN"))  # the MN family reads monitoring columns
+    assert all(eras[c] == "monitoring" for c in eras if c.startswith("MN"))  # 防返贫监测: 2021 onward

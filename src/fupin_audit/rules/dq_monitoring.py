@@ -20,7 +20,6 @@ from fupin_audit.rules.common import (
     person_keys,
     place_columns,
     place_key,
-    raw_values,
     text,
     unreadable,
 )
@@ -355,6 +354,26 @@ def dq072(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
 DISABILITY_NUMBER = r"^\d{17}[\dX]\d{2}$"
 
 
+def card_numbers(ctx: AuditContext) -> pd.Series:
+    """Per member row: the 20-character 残疾人证号 as written (NFKC, no spaces, upper case), "" for any
+    other number. Shared by DQ064 and DQ065; only cells of 20 characters or more are normalised (an
+    18-digit ID cannot become a card number), so a 2014–2020 export costs one length check."""
+
+    def compute() -> pd.Series:
+        raw = ctx.table("members").raw.get("证件号码")
+        index = ctx.frame("members").index
+        out = pd.Series("", index=index, dtype=object)
+        if raw is None:
+            return out
+        long = raw.str.len().fillna(0).to_numpy() >= 20  # on the arrow text as read: no copy
+        if long.any():
+            number = text(raw[long]).str.normalize("NFKC").str.replace(r"\s", "", regex=True).str.upper()
+            out[long] = number.where(number.str.match(DISABILITY_NUMBER).fillna(False).astype(bool), "")
+        return out
+
+    return ctx.cached("members.card_numbers", compute)
+
+
 @rule(
     "DQ064",
     "残疾登记与证件不一致",
@@ -375,15 +394,10 @@ DISABILITY_NUMBER = r"^\d{17}[\dX]\d{2}$"
 )
 def dq064(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", "健康状况", "证件类型", "证件号码")
-    number = (
-        raw_values(ctx, "members", "证件号码")
-        .str.normalize("NFKC")
-        .str.replace(r"\s", "", regex=True)
-        .str.upper()
-    )
+    number = card_numbers(ctx)
     kind = text(members["证件类型"])
     disabled = text(members["健康状况"]).str.contains("残疾", regex=False)
-    long_number = number.str.match(DISABILITY_NUMBER)
+    long_number = number != ""
     card = kind == "残疾人证"
     out = [
         ctx.flag(
@@ -395,9 +409,12 @@ def dq064(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             "登记了残疾人证（证件类型或 20 位号码），但健康状况不含残疾", column="健康状况",
         ),
     ]  # fmt: skip
-    mismatch = (card & (number.str.len() == 18)) | ((kind == "居民身份证") & (number.str.len() == 20))
+    # an 18-character ID (the normalised one the DQ01x checks use) under 证件类型 残疾人证
+    short = card & (members["证件号码"].fillna("").astype(str).str.len() == 18)
+    mismatch = short | ((kind == "居民身份证") & long_number)
     at = members.index[mismatch.to_numpy()]
-    message = "证件类型为" + kind[at] + "，但证件号码为 " + fmt(number[at].str.len(), "{:.0f}") + " 位"
+    digits = pd.Series(20, index=members.index).where(long_number, 18)
+    message = "证件类型为" + kind[at] + "，但证件号码为 " + fmt(digits[at], "{:.0f}") + " 位"
     out.append(ctx.flag("members", at, message, column="证件号码"))
     category, grade = number.str.slice(18, 19), number.str.slice(19, 20)
     wrong = long_number & (~category.isin(list("1234567")) | ~grade.isin(list("1234")))
@@ -594,15 +611,12 @@ class SevereDisabilityParams(RuleParams):
         year=2023,
     ),
 )
-def dq065(ctx: AuditContext, params: SevereDisabilityParams) -> pd.DataFrame:
+def dq065(ctx: AuditContext, params: SevereDisabilityParams) -> pd.DataFrame | None:
     members = ctx.frame("members", "证件号码", "劳动技能")
-    number = (
-        raw_values(ctx, "members", "证件号码")
-        .str.normalize("NFKC")
-        .str.replace(r"\s", "", regex=True)
-        .str.upper()
-    )
-    card = number.str.match(DISABILITY_NUMBER).fillna(False).astype(bool)
+    number = card_numbers(ctx)
+    card = number != ""
+    if not card.any():  # no 残疾人证号 (any 2014–2020 export): nothing to judge
+        return None
     category, grade = number.str.slice(18, 19), number.str.slice(19, 20)
     wanted = params.severe_disability
     severe = (
