@@ -13,6 +13,7 @@ import pytest
 from conftest import household, make_id, member, write_xlsx
 
 from fupin_audit.convert import EMPTY_PARTITION, PROVENANCE
+from fupin_audit.load import TITLE_PROVENANCE
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "宿松县样例.xlsx"
 # Every column of the findings but `column`: the tree's headers are the canonical names (人均纯收入),
@@ -29,7 +30,7 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def findings(*paths: Path, out: Path) -> pd.DataFrame:
+def findings(*paths: Path | str, out: Path) -> pd.DataFrame:
     done = cli("check", *paths, "--format", "csv", "-o", out)
     assert done.returncode in (0, 1), done.stderr
     return pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -70,7 +71,7 @@ def test_tree_layout_strings_and_provenance(tmp_path):
     for path in files:
         schema = pq.read_schema(path)
         assert all(pa.types.is_string(f.type) for f in schema), path
-        assert list(schema.names[-3:]) == list(PROVENANCE), path
+        assert list(schema.names[-4:]) == [*PROVENANCE, TITLE_PROVENANCE], path
         assert path.parent == root or path.parent.name.startswith("县=")
     hh = pq.read_table(root / "县=宿松县" / "households.parquet").to_pandas()
     assert set(hh["县"]) == {"宿松县"}
@@ -177,3 +178,27 @@ def test_partition_value_is_a_safe_directory(tmp_path, value):
     path = partition_dir(tmp_path, "县", value)
     assert path.parent == tmp_path and path.name.startswith("县=") and "/" not in path.name[2:]
     assert path.name.count("=") == 1
+
+
+MONITORING_SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "防返贫监测样例2023.xlsx"
+
+
+def test_monitoring_workbook_converts_to_equivalent_tree(tmp_path):
+    # A 2023 监测对象信息 export: the tree keeps what the loader read from the workbook (its 导出时间 title
+    # row, by which ages and months are judged) and leaves out what it derived (脱贫状态 from 户类型, the
+    # measures split from the measure columns, 家庭人口数 counted): the same findings at the same places.
+    root = tmp_path / "tree"
+    assert cli("convert", MONITORING_SAMPLE, "-o", root).returncode == 0
+    config = tmp_path / "line.toml"
+    config.write_text("[monitoring_line]\n2022 = 7000\n2023 = 7300\n", encoding="utf-8")
+    before = findings(MONITORING_SAMPLE, "--config", config, out=tmp_path / "a.csv")
+    after = findings(*parquet_files(root), "--config", config, out=tmp_path / "b.csv")
+    assert len(before) > 80 and before["rule"].str.startswith("MN").any()
+    columns = ["rule", "message", "sheet", "row", "household_id", "id_number"]
+    pd.testing.assert_frame_equal(
+        before[columns].sort_values(columns).reset_index(drop=True),
+        after[columns].sort_values(columns).reset_index(drop=True),
+    )
+    frame = pd.read_parquet(next(root.rglob("members_flat.parquet")))
+    assert not {"脱贫状态", "是否监测对象", "措施类型", "内容", "家庭人口数"} & set(frame.columns)
+    assert set(frame["来源导出时间"]) == {"2023-12-31"}  # the sample's title: 导出时间：2023-12-31

@@ -41,7 +41,7 @@ import pandas as pd
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic
 from fupin_audit.errors import ConfigError
-from fupin_audit.load import TableRequest, load
+from fupin_audit.load import TITLE_PROVENANCE, TableRequest, load
 from fupin_audit.sample.writers import EMPTY_PARTITION, partition_dir, write_parquet_file
 
 PROVENANCE = ("来源文件", "来源工作表", "来源行")
@@ -103,11 +103,21 @@ def _provenance(dataset: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     files = np.array([Path(s.file).name for s in dataset.sources], dtype=object)
     sheets = np.array([s.sheet or "" for s in dataset.sources], dtype=object)
     rows = frame[ROW_COLUMN]
+    # the title row's 导出时间 (else its year): the reference date of the original export
+    titles = np.array(
+        [
+            dataset.title_dates[i].strftime("%Y-%m-%d") if i in dataset.title_dates
+            else str(dataset.title_years.get(i, ""))
+            for i in range(len(dataset.sources))
+        ],
+        dtype=object,
+    )  # fmt: skip
     return pd.DataFrame(
         {
             PROVENANCE[0]: files[src] if len(src) else [],
             PROVENANCE[1]: sheets[src] if len(src) else [],
             PROVENANCE[2]: rows.astype("Int64").astype(str).replace("<NA>", "").to_numpy(dtype=object),
+            TITLE_PROVENANCE: titles[src] if len(src) else [],
         },
         index=frame.index,
     )
@@ -121,7 +131,8 @@ def _body(dataset: Dataset, raw: pd.DataFrame, src: int) -> pd.DataFrame:
     keep = [
         c
         for c in data_cols
-        if c in source.headers or (c not in _known(dataset, raw) and raw[c].notna().any())
+        if (c in source.headers and c not in source.derived)
+        or (c not in _known(dataset, raw) and raw[c].notna().any())
     ]
     body = raw[keep].rename(columns={c: _header(c, source.units) for c in keep if c in source.headers})
     return pd.concat([body, _provenance(dataset, raw)], axis=1)
@@ -254,6 +265,8 @@ def _plan(dataset: Dataset, by: str, root: Path) -> list[tuple[Path, pd.DataFram
             src = int(src)
             if src in flat_hh:
                 continue  # written with its member part
+            if dataset.sources[src].split_from >= 0:
+                continue  # measures the loader split from household columns: those columns are written
             mask = (raw[SOURCE_COLUMN] == src).to_numpy()
             rows = raw[mask]
             key = _group_key(dataset, src)
@@ -274,7 +287,9 @@ def _plan(dataset: Dataset, by: str, root: Path) -> list[tuple[Path, pd.DataFram
 
 def _body_flat(dataset: Dataset, rows: pd.DataFrame, src: int, units: dict[str, str]) -> pd.DataFrame:
     headers = {**dataset.sources[src - 1].headers, **dataset.sources[src].headers}
-    data_cols = [c for c in rows.columns if c not in (SOURCE_COLUMN, ROW_COLUMN)]
+    # fields the loader derived (脱贫状态 from 户类型, 家庭人口数 counted …) are not in the file: not written
+    derived = {*dataset.sources[src - 1].derived, *dataset.sources[src].derived}
+    data_cols = [c for c in rows.columns if c not in (SOURCE_COLUMN, ROW_COLUMN) and c not in derived]
     keep = [c for c in data_cols if c in headers or rows[c].notna().any()]
     body = rows[keep].rename(columns={c: _header(c, units) for c in keep if c in headers})
     return pd.concat([body, _provenance(dataset, rows)], axis=1)

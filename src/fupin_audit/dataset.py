@@ -28,6 +28,7 @@ class Source:
     input: str = ""  # the input file read, when `file` names the original it was converted from
     era: str = ""  # "monitoring" for a 防返贫监测 export (户类型/监测对象类别 columns), else ""
     derived: dict[str, str] = field(default_factory=dict)  # field → how it was derived (e.g. from 户类型)
+    split_from: int = -1  # measures split from a household source's measure columns: that source's index
 
 
 @dataclass

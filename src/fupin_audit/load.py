@@ -351,7 +351,8 @@ class Loader:
         flat = kind in ("members", "households") and is_flat_export(kind, _fields_of("flat", names))
         mapping = "flat" if flat else kind
         self._report_columns(sheet, mapping, names, written, body, overrides)
-        for origin, rows in _origins(sheet, body, names):
+        for origin, rows, title in _origins(sheet, body, names):
+            start = len(self.sources)
             if flat:
                 frame, headers, unit_of, ignored = _map_columns(
                     "flat", rows, names, written, units, overrides
@@ -361,6 +362,8 @@ class Loader:
                 self._split_flat(origin, frame, headers, unit_of, era)
             else:
                 self._single(origin, kind, rows, names, written, units, era, overrides)
+            if title:
+                self._converted_title(title, range(start, len(self.sources)))
         for src in range(first_source, len(self.sources)):
             self.sources[src].positions = positions
             if layout is not None:
@@ -376,7 +379,7 @@ class Loader:
         first_of: dict[str, str] = {}
         for position in (c for c in body.columns if c != ROW_COLUMN):
             name = names[position] if position < len(names) else ""
-            if not name or name in IGNORED_HEADERS or name in PROVENANCE:
+            if not name or name in IGNORED_HEADERS or name in PROVENANCE or name == TITLE_PROVENANCE:
                 continue
             shown = f"{column_letter(position)}“{_written(written, position, name)}”"
             field = overrides.get(name) or canonical(kind, name)
@@ -427,6 +430,15 @@ class Loader:
             if f not in source.headers and DERIVABLE.get(f, "\0") not in source.headers
         )
         self.parts.append(_Part(kind, frame, src))
+
+    def _converted_title(self, title: str, sources: range) -> None:
+        """The original's 导出时间 (YYYY-MM-DD) or title year (YYYY), as `convert` wrote it."""
+        with suppress(ValueError):
+            date = pd.Timestamp(title) if len(title) > 4 else None
+            for src in sources:
+                if date is not None:
+                    self.title_dates[src] = date
+                self.title_years[src] = date.year if date is not None else int(title)
 
     def _title_year(self, grid: pd.DataFrame, header_row: int, src: int) -> None:
         for row in range(header_row):
@@ -530,9 +542,9 @@ class Loader:
                             **_subset(source.headers, dict.fromkeys(SHARED_FIELDS)),
                         },
                         rows=len(frame),
-                        flat=True,
                         era=source.era,
                         note=f"由户表“{header}”列拆分",
+                        split_from=part.source,
                     )
                 )
                 self.sources[src].input = source.input
@@ -545,6 +557,8 @@ class Loader:
 
 # Columns `fupin-audit convert` adds: the file, sheet and row each row was read from.
 PROVENANCE = ("来源文件", "来源工作表", "来源行")
+# …and the original's title-row date or year (导出时间), which a parquet copy has no title row to hold.
+TITLE_PROVENANCE = "来源导出时间"
 
 
 def _origins(sheet: RawSheet, body: pd.DataFrame, names: list[str]):
@@ -553,17 +567,24 @@ def _origins(sheet: RawSheet, body: pd.DataFrame, names: list[str]):
     at the parquet copy. Otherwise the sheet as it is."""
     columns = [names.index(name) if name in names else -1 for name in PROVENANCE]
     if -1 in columns:
-        yield sheet, body
+        yield sheet, body, ""
         return
     file, sheet_name, row = (body[c].fillna("").astype(str).str.strip() for c in columns)
     numbers = pd.to_numeric(row, errors="coerce")
     if numbers.isna().any() or (file == "").any() or (numbers % 1 != 0).any():
-        yield sheet, body  # not what convert writes: keep the parquet locations
+        yield sheet, body, ""  # not what convert writes: keep the parquet locations
         return
-    rows = body.drop(columns=columns).assign(**{ROW_COLUMN: numbers.astype(np.int64).to_numpy()})
-    groups = pd.DataFrame({"file": file, "sheet": sheet_name}).groupby(["file", "sheet"], sort=False).groups
-    for (origin_file, origin_sheet), labels in groups.items():
-        yield replace(sheet, file=origin_file, sheet=origin_sheet), rows.loc[labels]
+    titled = names.index(TITLE_PROVENANCE) if TITLE_PROVENANCE in names else -1
+    title = (
+        body[titled].fillna("").astype(str).str.strip() if titled >= 0 else pd.Series("", index=body.index)
+    )
+    dropped = [*columns, *([titled] if titled >= 0 else [])]
+    rows = body.drop(columns=dropped).assign(**{ROW_COLUMN: numbers.astype(np.int64).to_numpy()})
+    keys = pd.DataFrame({"file": file, "sheet": sheet_name, "title": title})
+    for (origin_file, origin_sheet, origin_title), labels in keys.groupby(
+        list(keys), sort=False
+    ).groups.items():
+        yield replace(sheet, file=origin_file, sheet=origin_sheet), rows.loc[labels], origin_title
 
 
 def required_fields(kind: str, source: Source) -> list[str]:

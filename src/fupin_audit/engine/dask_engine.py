@@ -351,6 +351,7 @@ class NarrowPiece:
     sources: list[Source]
     missing: list[tuple[int, str]]
     title_years: dict[int, int]
+    title_dates: dict[int, object] = field(default_factory=dict)  # 导出时间 of a title row (reference date)
 
 
 def narrow_columns(rules: Iterable[Rule]) -> dict[str, set[str]]:
@@ -380,7 +381,8 @@ def narrow(dataset: Dataset, columns: dict[str, set[str]], skip_sources: set[int
         tables[kind] = Table(kind, data, raw, table.fields, problems)
     missing = [(src, f) for src, f in dataset.missing_columns if src not in skip_sources]
     years = {src: y for src, y in dataset.title_years.items() if src not in skip_sources}
-    return NarrowPiece(tables, dataset.sources, missing, years)
+    dates = {src: d for src, d in dataset.title_dates.items() if src not in skip_sources}
+    return NarrowPiece(tables, dataset.sources, missing, years, dates)
 
 
 def bucket_pieces(ctx: AuditContext, piece: NarrowPiece, job: Job) -> list[list[NarrowPiece]]:
@@ -535,7 +537,7 @@ def _shared_dataset(files: tuple[str, ...], encoding: str | None) -> Dataset:
 def combine(datasets: Sequence[Dataset]) -> Dataset:
     """One dataset of several loaded ones, in the given order, as if loaded together."""
     merged = merge_pieces(
-        [NarrowPiece(d.tables, d.sources, d.missing_columns, d.title_years) for d in datasets]
+        [NarrowPiece(d.tables, d.sources, d.missing_columns, d.title_years, d.title_dates) for d in datasets]
     )
     offsets = np.cumsum([0, *(len(d.sources) for d in datasets)])
     conflicts = [
@@ -559,11 +561,13 @@ def merge_pieces(pieces: Sequence[NarrowPiece]) -> Dataset:
     fields: dict[str, frozenset[str]] = {}
     missing: list[tuple[int, str]] = []
     years: dict[int, int] = {}
+    dates: dict[int, object] = {}
     for piece in pieces:
         offset = len(sources)
         sources.extend(piece.sources)
         missing.extend((src + offset, f) for src, f in piece.missing)
         years.update({src + offset: y for src, y in piece.title_years.items()})
+        dates.update({src + offset: d for src, d in piece.title_dates.items()})
         for kind, table in piece.tables.items():
             data = table.data.copy(deep=False)
             data[SOURCE_COLUMN] = (data[SOURCE_COLUMN].astype(np.int64) + offset).astype(np.int32)
@@ -582,7 +586,7 @@ def merge_pieces(pieces: Sequence[NarrowPiece]) -> Dataset:
         data = pd.concat([p[0] for p in parts], ignore_index=True, sort=False)
         raw = pd.concat([p[1] for p in parts], ignore_index=True, sort=False)
         tables[kind] = Table(kind, data, raw, fields[kind], pd.concat(problems))
-    return Dataset(tables, sources, missing_columns=missing, title_years=years)
+    return Dataset(tables, sources, missing_columns=missing, title_years=years, title_dates=dates)
 
 
 # The shuffle goes through files, not worker memory: a partition's narrow columns are written once
@@ -607,7 +611,7 @@ def _load(path: Path) -> Any:
 
 
 def _leave(job: Job, index: int, piece: NarrowPiece, buckets: list[list[NarrowPiece]]) -> None:
-    meta = NarrowPiece({}, piece.sources, piece.missing, piece.title_years)
+    meta = NarrowPiece({}, piece.sources, piece.missing, piece.title_years, piece.title_dates)
     _dump(meta, _scratch_path(job, f"meta-p{index:05d}"))
     for kind, table in piece.tables.items():
         _dump(table, _scratch_path(job, f"table-{kind}-p{index:05d}"))

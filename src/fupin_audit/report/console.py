@@ -213,7 +213,9 @@ def render_summary(console: Console, result: AuditResult, summary: dict, finding
     for name in ("文件", "工作表", "表", "行数"):
         inputs.add_column(name, justify="right" if name == "行数" else "left")
     for source in result.dataset.sources:
-        kind = source.kind + ("（由平铺导出拆分）" if source.flat else "")
+        kind = source.kind + (
+            "（由平铺导出拆分）" if source.flat else f"（{source.note}）" if source.split_from >= 0 else ""
+        )
         inputs.add_row(escape(source.file), escape(source.sheet), kind, str(source.rows))
     parts: list = [total]
     if baseline := summary.get("baseline"):
