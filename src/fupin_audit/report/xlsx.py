@@ -117,12 +117,40 @@ def _summary(
     row = _township_breakdown(book, sheet, styles, findings, row)
     row = _income_distribution(book, sheet, styles, result, row)
     row = _transitions(book, sheet, styles, summary.get("transitions"), row)
+    row = _monitoring_chart(book, sheet, styles, summary.get("indicators") or {}, row)
     skipped = [[code, reason] for code, reason in summary["rules"]["skipped"].items()]
     skipped += [[code, f"出错：{reason}"] for code, reason in summary["rules"]["failed"].items()]
     row = _table(sheet, row, "未运行的规则", ["规则", "原因"], skipped, styles)
     params: list[tuple[str, str]] = []
     _flatten("", summary["policy"], params)
     _table(sheet, row, "适用的政策参数", ["参数", "值"], [list(p) for p in params], styles)
+
+
+def _monitoring_chart(book, sheet, styles, indicators: dict[str, Any], row: int) -> int:
+    """Monitored households by 监测对象类别 and how many were eliminated, as a table and a chart (2021+
+    data only: the monitoring indicators are absent otherwise)."""
+    kinds = {
+        key.removeprefix("monitoring_type_"): value
+        for key, value in indicators.items()
+        if key.startswith("monitoring_type_") and isinstance(value, dict)
+    }
+    if not kinds:
+        return row
+    eliminated = indicators.get("monitoring_eliminated") or {}
+    rows = [[name, value.get("numerator") or 0] for name, value in kinds.items()]
+    if eliminated.get("numerator") is not None:
+        rows.append(["其中已消除风险", eliminated["numerator"]])
+    start = row
+    row = _table(sheet, row, "监测对象（户）", ["类别", "户数"], rows, styles)
+    chart = book.add_chart({"type": "bar"})
+    chart.add_series({
+        "categories": [sheet.name, start + 2, 0, start + 1 + len(rows), 0],
+        "values": [sheet.name, start + 2, 1, start + 1 + len(rows), 1],
+    })  # fmt: skip
+    chart.set_title({"name": "监测对象类别与风险消除（户）"})
+    chart.set_legend({"none": True})
+    sheet.insert_chart(start, 8, chart)
+    return max(row, start + 16)
 
 
 def _indicator_rows(indicators: dict[str, Any]) -> list[list[Any]]:
