@@ -295,3 +295,20 @@ def test_shared_phones_table_is_chosen_for_the_whole_dataset(tree, tmp_path, hou
     assert set(expected["table"]) == {"members" if household_phones == "none" else "households"}
     assert len(expected) == 2 if household_phones == "two" else len(expected) > 2
     pd.testing.assert_frame_equal(_comparable(found), _comparable(expected))
+
+
+def test_dask_engine_on_a_monitoring_export(tmp_path):
+    """The MN family and DQ060–DQ073 are local rules: the 2023 monitoring sample, converted to a tree, gives
+    the same findings under --engine dask as under the pandas engine (title-row reference date kept)."""
+    from fupin_audit.convert import convert
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "防返贫监测样例2023.xlsx"
+    root = tmp_path / "tree"
+    convert([sample], root)
+    config = tmp_path / "line.toml"
+    config.write_text("[monitoring_line]\n2022 = 7000\n2023 = 7300\n", encoding="utf-8")
+    expected = audit([root], config=config).findings
+    found, run = _dask_findings(root, tmp_path / "out", config=config)
+    assert expected["rule"].str.startswith("MN").sum() > 20
+    pd.testing.assert_frame_equal(_comparable(found), _comparable(expected))
+    assert not [o for o in run.outcomes if o.status == "failed"]
