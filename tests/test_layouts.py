@@ -247,3 +247,27 @@ def test_yes_no_without_shi_fou_and_numbered_repeats(tmp_path):
     assert [d.message for d in dataset.diagnostics if d.message.startswith("未识别")] == [
         "未识别的列（未参与检查）：F“户联系电话2”"
     ]
+
+
+def test_one_risk_column_with_several_risks_and_worded_elimination(tmp_path):
+    # A county's export with one 风险类型 column ("因病、缺劳力") and 风险是否已消除 written 已消除/未消除.
+    book = xlsxwriter.Workbook(tmp_path / "risk.xlsx")
+    ws = book.add_worksheet("监测对象信息")
+    headers = ["户编号", "证件号码", "与户主关系", "户类型", "监测对象类别", "风险类型", "风险是否已消除"]
+    rows = [
+        ["340826001000001", PEOPLE[0][0], "户主", "脱贫户", "边缘易致贫户", "因病、缺劳力", "未消除"],
+        ["340826001000002", PEOPLE[1][0], "户主", "一般农户", "突发严重困难户", "因学", "已消除"],
+    ]
+    for j, header in enumerate(headers):
+        ws.write_string(0, j, header)
+    for i, row in enumerate(rows, start=1):
+        for j, cell in enumerate(row):
+            ws.write_string(i, j, cell)
+    book.close()
+    dataset = load([tmp_path / "risk.xlsx"])
+    households = dataset.tables["households"].data
+    assert households["致贫返贫风险1"].tolist() == ["因病", "因学"]
+    assert households["致贫返贫风险2"].tolist()[0] == "缺劳动力"  # 缺劳力 is the 2014–2020 spelling
+    assert households["致贫返贫风险2"].isna().tolist()[1]
+    assert households["风险是否已消除"].tolist() == [False, True]
+    assert dataset.tables["households"].problems.empty

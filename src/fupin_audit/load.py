@@ -36,7 +36,7 @@ from fupin_audit.errors import ConfigError, InputError
 from fupin_audit.io.header import locate_header, normalise_header
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
-from fupin_audit.schema.derive import derive_fields, derive_totals
+from fupin_audit.schema.derive import derive_fields, derive_totals, split_risks
 from fupin_audit.schema.fields import EMPTY_MARKERS, Kind
 from fupin_audit.schema.models import AMBIGUOUS_HEADERS, MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import validate_table
@@ -519,6 +519,7 @@ class Loader:
             tables[kind] = Table(kind, typed, raw, fields, problems)
         derive_fields(tables, self.sources)
         derive_totals(tables, self.sources)
+        split_risks(tables, self.sources)
         return tables
 
     def _measure_parts(self) -> None:

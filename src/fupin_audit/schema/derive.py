@@ -70,6 +70,46 @@ DERIVATIONS = (
 )
 
 
+RISK_SLOTS = tuple(f"致贫返贫风险{k}" for k in range(1, 6))
+RISK_SEPARATORS = r"[,，、;；/]+"
+
+
+def split_risks(tables: dict[str, Table], sources: list[Source]) -> None:
+    """One column holding several risks ("因病,因学", as counties export a 风险类型 column) is the risks
+    1–5 in order, for the rows whose other slots are empty: each value then counts as a risk of its own
+    (MN105, MN132 compare risks one by one)."""
+    table = tables.get("households")
+    if table is None or RISK_SLOTS[0] not in table.data:
+        return
+    first = table.data[RISK_SLOTS[0]].astype("string")
+    several = first.str.contains(RISK_SEPARATORS, regex=True).fillna(False).to_numpy(dtype=bool)
+    for slot in RISK_SLOTS[1:]:
+        if slot in table.data:
+            several &= table.data[slot].isna().to_numpy()
+    if not several.any():
+        return
+    from fupin_audit.schema.codes import code_list
+
+    labels = code_list("致贫返贫风险")
+    parts = first[several].str.split(RISK_SEPARATORS, regex=True, n=len(RISK_SLOTS) - 1, expand=True)
+    for k, slot in enumerate(RISK_SLOTS):
+        values = pd.Series(pd.NA, index=table.data.index, dtype="object")
+        if slot in table.data:
+            values = table.data[slot].astype("object")
+        if k < parts.shape[1]:
+            cell = parts[k].str.strip()
+            values.loc[parts.index] = cell.map(
+                lambda t: labels.label(t) or t if isinstance(t, str) and t else pd.NA
+            )
+        table.data[slot] = values
+        if slot not in table.fields:
+            table.fields = table.fields | {slot}
+            for s in sources:
+                if s.kind == "households" and RISK_SLOTS[0] in s.headers:
+                    s.headers.setdefault(slot, s.headers[RISK_SLOTS[0]])
+                    s.derived.setdefault(slot, f"由{s.headers[RISK_SLOTS[0]]}拆分")
+
+
 def derive_fields(tables: dict[str, Table], sources: list[Source]) -> None:
     """Fill each derivable field for the rows of sources that lack its column (in place)."""
     for rule in DERIVATIONS:

@@ -91,6 +91,17 @@ RISK_ALIASES = {
     )
     for k in range(1, 6)
 }
+# A single risk column (often several risks in one cell: split into 1–5 by schema/derive.py).
+RISK_ALIASES[1] = (
+    *RISK_ALIASES[1],
+    "致贫/返贫风险",
+    "致贫返贫风险",
+    "返贫致贫风险",
+    "风险类型",
+    "致贫返贫风险类型",
+    "风险类别",
+    "主要风险",
+)
 HOUSEHOLD_ID = ("贫困户编号", "户码", "家庭编号", "hbh", "aac001")
 ID_NUMBER = ("身份证号", "身份证号码", "公民身份号码", "证件号", "zjhm", "aab004")
 
