@@ -355,20 +355,16 @@ DISABILITY_NUMBER = r"^\d{17}[\dX]\d{2}$"
 
 
 def card_numbers(ctx: AuditContext) -> pd.Series:
-    """Per member row: the 20-character 残疾人证号 as written (NFKC, no spaces, upper case), "" for any
-    other number. Shared by DQ064 and DQ065; only cells of 20 characters or more are normalised (an
-    18-digit ID cannot become a card number), so a 2014–2020 export costs one length check."""
+    """Per member row: the 20-character 残疾人证号 (the 证件号码 as the loader normalised it: NFKC, no
+    spaces, upper case), "" for any other number. Shared by DQ064 and DQ065."""
 
     def compute() -> pd.Series:
-        raw = ctx.table("members").raw.get("证件号码")
-        index = ctx.frame("members").index
-        out = pd.Series("", index=index, dtype=object)
-        if raw is None:
-            return out
-        long = raw.str.len().fillna(0).to_numpy() >= 20  # on the arrow text as read: no copy
+        number = ctx.frame("members", "证件号码")["证件号码"]
+        long = (number.str.len() == 20).fillna(False).to_numpy(dtype=bool)  # an 18-digit ID is never one
+        out = pd.Series("", index=number.index, dtype=object)
         if long.any():
-            number = text(raw[long]).str.normalize("NFKC").str.replace(r"\s", "", regex=True).str.upper()
-            out[long] = number.where(number.str.match(DISABILITY_NUMBER).fillna(False).astype(bool), "")
+            card = text(number[long])
+            out[long] = card.where(card.str.match(DISABILITY_NUMBER).fillna(False).astype(bool), "")
         return out
 
     return ctx.cached("members.card_numbers", compute)
