@@ -98,9 +98,9 @@ def split_risks(tables: dict[str, Table], sources: list[Source]) -> None:
             values = table.data[slot].astype("object")
         if k < parts.shape[1]:
             cell = parts[k].str.strip()
-            values.loc[parts.index] = cell.map(
-                lambda t: labels.label(t) or t if isinstance(t, str) and t else pd.NA
-            )
+            cell = cell.where(cell != "")
+            known = {t: labels.label(t) or t for t in cell.dropna().unique()}  # per distinct risk, not row
+            values.loc[parts.index] = cell.map(known)
         table.data[slot] = values
         if slot not in table.fields:
             table.fields = table.fields | {slot}
