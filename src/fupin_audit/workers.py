@@ -175,9 +175,10 @@ class Helper:
     collect its results, drain its stderr and stop it when an item takes longer than ``timeout``.
 
     ``target`` is ``"module:function"``: the function is called in the helper with ``job`` (plain
-    JSON values) and yields ``(item, produce)`` pairs; ``produce()`` returns the item's result as
+    JSON values) and returns ``(item, produce)`` pairs; ``produce()`` returns the item's result as
     bytes, or a str saying why there is none. The helper may use ``memory`` bytes of address space
-    (RLIMIT_AS, set once its code is imported, so it bounds what the file makes it allocate).
+    (RLIMIT_AS), from when the function has returned: what it imports is the code's need, what the
+    items take is the file's, and the limit is for the file.
     """
 
     def __init__(self, target: str, job: dict, *, timeout: float, memory: int) -> None:
@@ -287,6 +288,7 @@ class Helper:
     def _arrived(self, kind: bytes, item: str, payload: bytes) -> None:
         with self._changed:
             self._heard, self._progress = True, time.monotonic()
+            self._changed.notify_all()  # the watchdog's clock starts again
             if kind == _START:
                 self._current = item
                 return
@@ -299,7 +301,6 @@ class Helper:
                 self._outcomes[item] = HelperFailure(self._no_memory(""))
             else:
                 self._outcomes[item] = HelperFailure(f"读取子进程出错（{payload.decode()}）")
-            self._changed.notify_all()
 
     def _watch(self) -> None:
         assert self._process is not None
@@ -323,7 +324,7 @@ class Helper:
         if code == 0 and self._current is None:
             return None
         text = b"".join(self._last_words).decode("utf-8", "replace")
-        if "memory allocation of" in text or "MemoryError" in text:
+        if "MemoryError" in text or _NO_MEMORY_TEXT.search(text):
             return HelperFailure(self._no_memory(text))
         if "panicked" in text:
             return HelperFailure("解析器遇到无法处理的数据结构而中止：文件已损坏")
@@ -356,23 +357,39 @@ def _frames(out: IO[bytes]) -> Iterator[tuple[bytes, str, bytes]]:
 
 
 def serve(request: dict) -> None:
-    """In a helper: import the work, set the memory limit, then send each item's outcome as soon as
+    """In a helper: load the work, set the memory limit, then send each item's outcome as soon as
     it is known (a start frame first, so the parent knows which item a crash or a timeout hit)."""
     frames = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr and cannot corrupt the frames
     module, _, name = request["target"].partition(":")
-    work = getattr(importlib.import_module(module), name)
+    work = getattr(importlib.import_module(module), name)(request["job"])
     _limit_memory(int(request["memory"]))
-    for item, produce in work(request["job"]):
+    for item, produce in work:
         _send(frames, _START, item, b"")
         try:
             value = produce()
             kind, payload = (_REFUSED, value.encode()) if isinstance(value, str) else (_RESULT, value)
-        except MemoryError:
-            kind, payload = _NO_MEMORY, b""
-        except Exception as exc:
-            kind, payload = _BROKE, f"{type(exc).__name__}: {one_line(exc)}".encode()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a Rust panic of the parser included
+            if out_of_memory(exc):
+                kind, payload = _NO_MEMORY, b""
+            else:
+                kind, payload = _BROKE, f"{type(exc).__name__}: {one_line(exc)}".encode()
         _send(frames, kind, item, payload)
+
+
+# How running into the helper's memory limit shows besides MemoryError (Python, numpy, arrow): a
+# panic of zlib's MemError in the zip reader, a Rust allocation failure, a library that cannot be mapped.
+_NO_MEMORY_TEXT = re.compile(
+    r"MemError|memory allocation of \d+ bytes failed|Cannot allocate memory|failed to map segment"
+)
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says an allocation failed: in a helper, its work leaves such a failure to
+    ``serve``, which reports it with the helper's limit."""
+    return isinstance(exc, MemoryError) or bool(_NO_MEMORY_TEXT.search(str(exc)))
 
 
 def _send(out: IO[bytes], kind: bytes, item: str, payload: bytes) -> None:

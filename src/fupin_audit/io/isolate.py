@@ -22,7 +22,7 @@ import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from fupin_audit.workers import Helper, HelperFailure
+from fupin_audit.workers import Helper, HelperFailure, out_of_memory
 
 __all__ = ["ChildSheet", "IsolatedError", "read_isolated"]
 
@@ -142,7 +142,13 @@ def _unpickled(payload: bytes):
 
 def helper_workbook(job: dict) -> Iterator[tuple[str, Callable[[], bytes]]]:
     """In the helper: open the workbook, then read each wanted sheet; every answer is a pickle of
-    plain values."""
+    plain values. The parser is loaded here, before the helper's memory limit (the file's) is set."""
+    import python_calamine  # noqa: F401
+
+    return _workbook_items(job)
+
+
+def _workbook_items(job: dict) -> Iterator[tuple[str, Callable[[], bytes]]]:
     from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
     book: dict[str, object] = {}
@@ -155,6 +161,8 @@ def helper_workbook(job: dict) -> Iterator[tuple[str, Callable[[], bytes]]]:
                 with open(job["path"], "rb") as fh:
                     wb = CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
         except BaseException as exc:  # PanicException is a BaseException
+            if out_of_memory(exc):  # reported by ``workers.serve``, with the helper's limit
+                raise
             return pickle.dumps(("open-error", _text(exc), isinstance(exc, PasswordError)), protocol=4)
         try:
             meta = {m.name: m for m in wb.sheets_metadata}
@@ -183,9 +191,9 @@ def _sheet_rows(wb, name: str, job: dict) -> bytes:
             answer: tuple = (None, ("cells", end[0] + 1, end[1] + 1))
         else:
             answer = (sheet.to_python(skip_empty_area=False), None)
-    except MemoryError:
-        raise
     except BaseException as exc:  # a panic of the parser costs this sheet only
+        if out_of_memory(exc):
+            raise
         answer = (None, _text(exc))
     return pickle.dumps(answer, protocol=4)
 

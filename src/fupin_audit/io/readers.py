@@ -38,7 +38,7 @@ from fupin_audit.io.isolate import IsolatedError, read_isolated
 from fupin_audit.io.limits import LimitExceeded, Limits, over
 from fupin_audit.io.parallel import grid_to_ipc, read_sheets
 from fupin_audit.io.zipcheck import ZipVerdict, inspect_sheet, inspect_zip, too_many_cells
-from fupin_audit.workers import available_workers
+from fupin_audit.workers import available_workers, out_of_memory
 
 __all__ = ["InputWarning", "RawSheet", "read_file", "sniff_format"]
 
@@ -268,24 +268,37 @@ def _open_workbook(path: Path, by_path: bool):
 def _checked_grid(
     wb, path: str, sheet_name: str, part: str | None, limits: Limits, errors: Iterable[tuple[int, int, str]]
 ) -> pd.DataFrame | str:
-    """The text grid of one sheet, or why it is not read. ``part``: the sheet's zip member when its
-    cells are still to be scanned (``zipcheck.inspect_sheet``) before the reader may allocate them."""
+    """The text grid of one sheet, or why it is not read."""
     try:
-        if part is not None:
-            refusal, errors = inspect_sheet(path, part, limits)
-            if refusal:
-                return refusal
-        sheet = wb.get_sheet_by_name(sheet_name)
-        problem = _range_problem(sheet.end, limits)
-        if problem:
-            return problem
-        rows = sheet.to_python(skip_empty_area=False)
-        _restore_errors(rows, errors)
-        return rows_to_grid(rows)
+        return _sheet_grid(wb, path, sheet_name, part, limits, errors)
     except BaseException as exc:  # one broken sheet must not stop the others
-        if not isinstance(exc, Exception) and not _is_panic(exc):
-            raise
-        return f"无法读取工作表（{one_line(exc)}）"
+        return _unreadable(exc)
+
+
+def _sheet_grid(
+    wb, path: str, sheet_name: str, part: str | None, limits: Limits, errors: Iterable[tuple[int, int, str]]
+) -> pd.DataFrame | str:
+    """The text grid of one sheet, or why it is refused; raises what the reader raises. ``part``: the
+    sheet's zip member when its cells are still to be scanned (``zipcheck.inspect_sheet``) before
+    the reader may allocate them."""
+    if part is not None:
+        refusal, errors = inspect_sheet(path, part, limits)
+        if refusal:
+            return refusal
+    sheet = wb.get_sheet_by_name(sheet_name)
+    problem = _range_problem(sheet.end, limits)
+    if problem:
+        return problem
+    rows = sheet.to_python(skip_empty_area=False)
+    _restore_errors(rows, errors)
+    return rows_to_grid(rows)
+
+
+def _unreadable(exc: BaseException) -> str:
+    """Why a sheet was not read, for any failure of the reader, a Rust panic included."""
+    if not isinstance(exc, Exception) and not _is_panic(exc):
+        raise exc
+    return f"无法读取工作表（{one_line(exc)}）"
 
 
 # What a helper process of ``io.parallel`` runs (``workers.Helper``): ``helper_sheets`` below.
@@ -294,30 +307,29 @@ HELPER_SHEETS = f"{__name__}:helper_sheets"
 
 def helper_sheets(job: dict) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
     """In a helper: each sheet of its share, read as this process would and sent as Arrow IPC."""
+    import python_calamine  # noqa: F401  # loaded before the helper's memory limit, which is the file's
+
     limits = Limits(**job["limits"])
-    for sheet_name, part in job["sheets"]:
-        yield sheet_name, functools.partial(_sheet_ipc, job["path"], job["by_path"], sheet_name, part, limits)
+    return (
+        (sheet, functools.partial(_sheet_ipc, job["path"], job["by_path"], sheet, part, limits))
+        for sheet, part in job["sheets"]
+    )
 
 
 def _sheet_ipc(path: str, by_path: bool, sheet_name: str, part: str | None, limits: Limits) -> bytes | str:
-    grid = read_sheet_alone(path, by_path, sheet_name, part, limits)
-    return grid if isinstance(grid, str) else grid_to_ipc(grid)
-
-
-def read_sheet_alone(
-    path: str, by_path: bool, sheet_name: str, part: str | None, limits: Limits
-) -> pd.DataFrame | str:
-    """`_checked_grid` in a process of its own: the workbook is opened here."""
+    """One sheet in a helper. Running out of memory is left to ``workers.serve``, which reports it
+    with the helper's limit; any other failure costs this sheet only."""
     try:
         wb = _open_workbook(Path(path), by_path)
+        try:
+            grid = _sheet_grid(wb, path, sheet_name, part, limits, ())
+        finally:
+            wb.close()
+        return grid if isinstance(grid, str) else grid_to_ipc(grid)
     except BaseException as exc:
-        if not isinstance(exc, Exception) and not _is_panic(exc):
+        if out_of_memory(exc):
             raise
-        return f"无法读取工作表（{one_line(exc)}）"
-    try:
-        return _checked_grid(wb, path, sheet_name, part, limits, ())
-    finally:
-        wb.close()
+        return _unreadable(exc)
 
 
 def _restore_errors(rows: list[list[object]], errors: Iterable[tuple[int, int, str]]) -> None:
