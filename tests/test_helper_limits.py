@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from fupin_audit import workers
 from fupin_audit.cli.app import main
 from fupin_audit.errors import InputError
 from fupin_audit.io import isolate, parallel
+from fupin_audit.io.limits import human_size
 from fupin_audit.io.readers import RawSheet, read_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,20 +23,26 @@ XLS = ROOT / "tests" / "fixtures" / "households.xls"
 SHEETS = ["建档立卡人员信息", "户信息补录", "家庭成员补录", "村信息", "帮扶措施", "帮扶责任人结对", "比对名单", "死亡人员", "帮扶项目补录"]  # fmt: skip
 
 
+@dataclass
+class Started:
+    sheets: list[str]  # in the order the helper reads them
+    memory: int  # its memory limit
+
+
 @pytest.fixture
-def helper_shares(monkeypatch) -> list[list[str]]:
-    """Two workers, and a helper for any workbook; the sheets each helper was given, in its order."""
-    shares: list[list[str]] = []
+def helpers(monkeypatch) -> list[Started]:
+    """Two workers, and a helper for any workbook; each helper started."""
+    started: list[Started] = []
 
     class Recorded(parallel.Helper):
         def __init__(self, target, job, **kwargs):
-            shares.append([sheet for sheet, _ in job["sheets"]])
+            started.append(Started([sheet for sheet, _ in job["sheets"]], kwargs["memory"]))
             super().__init__(target, job, **kwargs)
 
     monkeypatch.setattr(parallel, "HELPER_MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "Helper", Recorded)
     monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "2")
-    return shares
+    return started
 
 
 def read(path: Path) -> tuple[dict[str, RawSheet], list[InputError], float]:
@@ -47,10 +55,11 @@ def read(path: Path) -> tuple[dict[str, RawSheet], list[InputError], float]:
 # ------------------------------------------------------------------------------ xlsx sheets read by helpers
 
 
-def test_a_sheet_over_the_helper_timeout_is_named_and_the_others_are_read(monkeypatch, helper_shares):
+def test_a_sheet_over_the_helper_timeout_is_named_and_the_others_are_read(monkeypatch, helpers):
     monkeypatch.setenv("FUPIN_AUDIT_HELPER_TIMEOUT", "0.001")
     sheets, errors, seconds = read(SAMPLE)
-    [share] = helper_shares
+    [helper] = helpers
+    share = helper.sheets
     [error] = errors
     assert (error.file, error.sheet) == (str(SAMPLE), share[0])
     assert "读取超过 0.001 秒仍未完成，已放弃（FUPIN_AUDIT_HELPER_TIMEOUT）" in error.detail
@@ -58,35 +67,42 @@ def test_a_sheet_over_the_helper_timeout_is_named_and_the_others_are_read(monkey
     assert seconds < 60
 
 
-def test_within_the_helper_timeout_every_sheet_is_read(monkeypatch, helper_shares):
+def test_within_the_helper_timeout_every_sheet_is_read(monkeypatch, helpers):
     monkeypatch.setenv("FUPIN_AUDIT_HELPER_TIMEOUT", "120")
     sheets, errors, _ = read(SAMPLE)
-    assert helper_shares and not errors and list(sheets) == SHEETS
+    assert helpers and not errors and list(sheets) == SHEETS
 
 
-def test_sheets_over_the_helper_memory_limit_are_named(monkeypatch, helper_shares):
+def test_sheets_over_the_helper_memory_limit_are_named(monkeypatch, helpers):
     """1 MiB is less than the helper's own code: the sheets it reads run out of memory, each a
     diagnostic naming the file and sheet (once the parser aborts the helper, the sheets it had not
     begun are read here); the sheet read by this process is read."""
     monkeypatch.setenv("FUPIN_AUDIT_HELPER_MEMORY", "1M")
     sheets, errors, _ = read(SAMPLE)
-    [share] = helper_shares
+    [helper] = helpers
+    share = helper.sheets
     assert share[0] in {e.sheet for e in errors} and {e.sheet for e in errors} <= set(share)
+    # 1 MiB, plus room for the largest sheet it reads: XML_MEMORY_FACTOR times its XML
+    with zipfile.ZipFile(SAMPLE) as zf:
+        largest = max(zf.getinfo(f"xl/worksheets/sheet{SHEETS.index(s) + 1}.xml").file_size for s in share)
+    assert helper.memory == (1 << 20) + parallel.XML_MEMORY_FACTOR * largest
     for error in errors:
         assert error.file == str(SAMPLE)
-        assert error.detail.startswith("无法读取工作表（内存不足：超过读取子进程的内存上限 1 MiB")
+        assert error.detail.startswith(
+            f"无法读取工作表（内存不足：超过读取子进程的内存上限 {human_size(helper.memory)}"
+        )
         assert "FUPIN_AUDIT_HELPER_MEMORY" in error.detail
     assert sorted([*sheets, *(e.sheet for e in errors)]) == sorted(SHEETS)
     assert "建档立卡人员信息" in sheets
 
 
-def test_the_cli_reports_a_helper_timeout_with_file_and_sheet(monkeypatch, helper_shares, capsys, tmp_path):
+def test_the_cli_reports_a_helper_timeout_with_file_and_sheet(monkeypatch, helpers, capsys, tmp_path):
     monkeypatch.setenv("FUPIN_AUDIT_HELPER_TIMEOUT", "0.001")
     with pytest.raises(SystemExit) as exit:
         main(["check", str(SAMPLE), "--format", "csv", "--output", str(tmp_path / "out.csv")])
     err = "".join(capsys.readouterr().err.split())  # Rich wraps long lines
     assert exit.value.code == 2
-    assert f"error:{SAMPLE}:{helper_shares[0][0]}:无法读取工作表（读取超过0.001秒仍未完成，已放弃" in err
+    assert f"error:{SAMPLE}:{helpers[0].sheets[0]}:无法读取工作表（读取超过0.001秒仍未完成，已放弃" in err
 
 
 # ------------------------------------------------------------------------------ .xls/.ods in their helper
