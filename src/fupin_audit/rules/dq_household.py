@@ -33,8 +33,9 @@ from fupin_audit.facts.cells import (
     per_household,
     sources,
 )
-from fupin_audit.facts.keys import gather
+from fupin_audit.facts.keys import gather, person_keys
 from fupin_audit.facts.people import id_analysis
+from fupin_audit.facts.values import text
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
 from fupin_audit.schema.codes import code_list
 
@@ -174,20 +175,7 @@ def group_related(ctx: AuditContext, kind: str, labels: pd.Index, keys: pd.Serie
     return pd.DataFrame({"related": related, "others": others, "count": count}, index=labels)
 
 
-def _text(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), "").astype(str)
-
-
 # ------------------------------------------------------------------------------------ DQ020–DQ021
-
-
-def _person_key(ctx: AuditContext) -> pd.Series:
-    """One key per real ID: 15-digit numbers as their 18-digit upgrade, 残疾人证号 as its first 18."""
-    analysis = id_analysis(ctx)
-    kind = analysis["kind"]
-    key = analysis["normalized"].astype("str").str.slice(0, 18)  # arrow strings: factorize stays fast
-    key = key.where(kind != "id15", analysis["upgraded"].astype("str"))
-    return key.where(kind.isin(("id18", "id15", "disability20")))
 
 
 @rule(
@@ -211,7 +199,7 @@ def _person_key(ctx: AuditContext) -> pd.Series:
 )
 def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, ID)
-    key = _person_key(ctx)
+    key = person_keys(ctx, "members")
     hh, _ = member_household_codes(ctx)
     person, persons = factorize(key)
     valid = (hh >= 0) & (person >= 0)
@@ -316,7 +304,7 @@ def dq030(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     # Relations seen in each flagged household (only those households are touched).
     in_flagged = np.isin(codes, codes[flagged])
     seen = (
-        _text(members[REL][in_flagged]).replace("", "空或无效")
+        text(members[REL][in_flagged]).replace("", "空或无效")
         .groupby(codes[in_flagged], sort=False).agg(lambda s: "、".join(dict.fromkeys(s)))
     )  # fmt: skip
     hid = members.loc[labels, HID].astype(str)
@@ -485,7 +473,7 @@ def dq034(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     labels = members.index[flagged]
     should = pd.Series(np.where(male_only[flagged], "男性", "女性"), index=labels)
     message = (
-        "与户主关系为“" + _text(relation[labels]) + "”（应为" + should + "），但"
+        "与户主关系为“" + text(relation[labels]) + "”（应为" + should + "），但"
         + sex_phrase(sexes[labels], sex["source"][labels])
     )  # fmt: skip
     return ctx.flag("members", labels, message, column=REL)
