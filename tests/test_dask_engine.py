@@ -208,7 +208,7 @@ def test_cli_runs_a_local_cluster_of_processes(tree, tmp_path):
     assert "INFO" not in done.stderr  # Dask's own logging stays quiet
     facts = json.loads(summary.read_text(encoding="utf-8"))
     written = pd.concat([pd.read_csv(p) for p in sorted(out.glob("*.csv"))])
-    assert facts["findings"] == len(written) > 200
+    assert facts["counts"]["findings"] == len(written) > 200
     assert facts["workers"] == 2 and facts["exit_code"] == 1
     assert {p["label"] for p in facts["partitions"]} >= {f"县={c}" for c in COUNTIES}
     again = _cli("--engine", "dask", "--workers", "1", str(tree), "-o", str(out), "--fail-on", "error",

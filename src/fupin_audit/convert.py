@@ -41,6 +41,7 @@ import pandas as pd
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic
 from fupin_audit.errors import ConfigError
+from fupin_audit.facts.values import HID, text
 from fupin_audit.load import TITLE_PROVENANCE, TableRequest, load
 from fupin_audit.sample.writers import EMPTY_PARTITION, partition_dir, write_parquet_file
 
@@ -226,9 +227,60 @@ def convert(
 
 
 def _partition_values(dataset: Dataset, by: str) -> dict[str, np.ndarray]:
-    from fupin_audit.engine.partition import partition_rows
-
     return {k: v for k, v in partition_rows(dataset, by).items() if k not in SHARED}
+
+
+# How rows are assigned to a partition (the `by` column, 县 by default):
+# - households and villages: their own `by` value ("" when empty);
+# - members, measures and helpers: the partition of the first household row with their 户编号, else
+#   their own `by` value if the table has the column, else that of their (乡, 村) in the household or
+#   village table (a village-level project), else "" (orphans are then still orphans);
+# - rosters are reference lists, shared by every partition (SHARED).
+# A household's rows thus stay together, which is what lets the Dask engine run local rules per partition.
+BY_HOUSEHOLD = ("members", "measures", "helpers")
+
+
+def partition_rows(dataset: Dataset, by: str = "县") -> dict[str, np.ndarray]:
+    """Per table (except the shared ones): the partition value of each row."""
+    tables = dataset.tables
+    out: dict[str, np.ndarray] = {}
+    home: pd.Series | None = None  # 户编号 → partition
+    places: dict[tuple[str, str], str] = {}  # (乡, 村) → partition
+    for kind in ("households", "villages"):
+        if kind not in tables:
+            continue
+        data = tables[kind].data
+        own = _texts(data[by]) if by in data else np.full(len(data), "", dtype=object)
+        out[kind] = own
+        if kind == "households" and HID in data:
+            ids = pd.Series(own, index=_texts(data[HID]))
+            home = ids[~ids.index.duplicated()]
+        if "乡" in data and "村" in data:
+            for place, value in zip(
+                zip(_texts(data["乡"]), _texts(data["村"]), strict=True), own, strict=True
+            ):
+                places.setdefault(place, value)
+    for kind, table in tables.items():
+        if kind in out or kind in SHARED:
+            continue
+        data = table.data
+        own = _texts(data[by]) if by in data else np.full(len(data), "", dtype=object)
+        if kind in BY_HOUSEHOLD:
+            if home is not None and HID in data:
+                theirs = home.reindex(_texts(data[HID])).to_numpy(dtype=object)
+                own = np.where(pd.isna(theirs), own, theirs)
+            if "乡" in data and "村" in data and places:
+                # no household, no own value: the partition of the place (a village-level project)
+                unplaced = np.flatnonzero(own == "")
+                towns, villages = _texts(data["乡"])[unplaced], _texts(data["村"])[unplaced]
+                own = own.copy()
+                own[unplaced] = [places.get(p, "") for p in zip(towns, villages, strict=True)]
+        out[kind] = own
+    return out
+
+
+def _texts(series: pd.Series) -> np.ndarray:
+    return text(series).to_numpy(dtype=object)
 
 
 def _plan(dataset: Dataset, by: str, root: Path) -> list[tuple[Path, pd.DataFrame]]:

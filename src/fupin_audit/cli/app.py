@@ -238,14 +238,14 @@ def _check_dask(
         for outcome in run.outcomes:
             if outcome.status == "failed":
                 err.print(f"error: 规则 {outcome.code} 运行出错：{escape(outcome.reason)}", highlight=False)
-        rows = "，".join(f"{kind} {n:,} 行" for kind, n in summary["rows"].items())
+        rows = "，".join(f"{kind} {n:,} 行" for kind, n in summary["tables"].items())
         err.print(
-            f"{len(run.layout.partitions)} 个分区，{rows}；{summary['findings']:,} 条问题写入 {output}"
+            f"{len(run.layout.partitions)} 个分区，{rows}；{summary['counts']['findings']:,} 条问题写入 {output}"
             f"（{run.workers} 个工作进程，{time.perf_counter() - clock:.1f} 秒）",
             highlight=False,
         )
-        for rule, n in summary["by_rule"].items():
-            err.print(f"  {rule}  {n:,}", highlight=False)
+        for rule, levels in summary["counts"]["by_rule"].items():
+            err.print(f"  {rule}  {sum(levels.values()):,}", highlight=False)
     if summary_json is not None:
         _write_json(summary_json, summary)
     return summary["exit_code"]

@@ -48,9 +48,11 @@ from fupin_audit.dataset import (
 )
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Rule
-from fupin_audit.engine.runner import RuleOutcome, run_rules
+from fupin_audit.engine.runner import RuleOutcome, merge_outcomes, run_rules
+from fupin_audit.engine.years import WholeDataset, counts_of, run_years, year_counts
 from fupin_audit.findings import RULE_COLUMNS
 from fupin_audit.io.inputs import expand_inputs, hive_values
+from fupin_audit.policy import YEAR_RANGE
 from fupin_audit.workers import one_worker
 
 if TYPE_CHECKING:
@@ -145,13 +147,8 @@ class Job:
     def context(self, dataset: Dataset, filled: set[tuple[str, str]] | None = None) -> AuditContext:
         """A rule context that answers for the whole dataset: its data years and, once the partitions
         have reported them (`filled`), which fields have any value at all."""
-        ctx = AuditContext(dataset, self.settings.policy, self.year)
-        for kind, name in filled or ():
-            ctx.cached(f"any_value.{kind}.{name}", lambda: True)
-        if self.year is None:  # the whole dataset's, in every task
-            ctx.cached("run_year", lambda: self.run_year)
-            ctx.cached("audit_year", lambda: self.audit_year)
-        return ctx
+        whole = WholeDataset(self.run_year, self.audit_year, frozenset(filled or ()))
+        return AuditContext(dataset, self.settings.policy, self.year, whole=whole)
 
     def run(
         self, ctx: AuditContext, rules: list[Rule]
@@ -235,12 +232,7 @@ def file_facts(path: str, encoding: str | None = None) -> FileFacts:
         if facts is not None:
             return facts
     dataset = load([path], encoding=encoding)
-    counts: Counter = Counter()
-    for kind, table in dataset.tables.items():
-        years = table.data["年度"] if "年度" in table.data else pd.Series(pd.NA, index=table.data.index)
-        if dataset.title_years:
-            years = years.fillna(table.data[SOURCE_COLUMN].map(dataset.title_years))
-        counts.update(_year_counts(kind, years))
+    counts = year_counts(dataset)
     fields = {(kind, f) for kind, table in dataset.tables.items() for f in table.fields}
     return FileFacts(counts, fields)
 
@@ -272,39 +264,7 @@ def _parquet_facts(path: str) -> FileFacts | None:
         return FileFacts(Counter({(kind, None): meta.num_rows}), present)
     raw = pq.read_table(path, columns=columns[:1]).column(0).cast("string").to_pandas()
     years = parse_column(MODELS[kind].specs()["年度"], "年度", raw.astype("str")).values
-    return FileFacts(_year_counts(kind, years), present)
-
-
-def _year_counts(kind: str, years: pd.Series) -> Counter:
-    counts = Counter({(kind, int(k)): int(v) for k, v in years.dropna().value_counts().items()})
-    if unknown := int(years.isna().sum()):
-        counts[(kind, None)] += unknown
-    return counts
-
-
-def common_year(counts: Counter) -> int | None:
-    """The most common year, the earliest on a tie (as pandas' Series.mode().iloc[0])."""
-    if not counts:
-        return None
-    top = max(counts.values())
-    return min(year for year, n in counts.items() if n == top)
-
-
-def run_years(counts: Counter) -> tuple[int | None, int | None]:
-    """The run's data year (AuditContext.run_year) and the audit year (facts.years.audit_year) of
-    the whole dataset from per-(table, 年度) row counts, as a one-machine run computes them."""
-    run_year = common_year(Counter({y: n for (_, y), n in counts.items() if y is not None}))
-    for kind in ("households", "members", "villages"):
-        rows = Counter({y: n for (k, y), n in counts.items() if k == kind})
-        if not rows:
-            continue
-        if None in rows:  # rows without 年度 take the run's year
-            unknown = rows.pop(None)
-            if run_year is not None:
-                rows[run_year] += unknown
-        if rows:
-            return run_year, common_year(rows)
-    return run_year, None
+    return FileFacts(counts_of(kind, years.astype("Int64").where(years.between(*YEAR_RANGE))), present)
 
 
 FOLLOW = "~"  # in a group's spec: ("households", "~户编号") — rows follow the keyed rows' 户编号
@@ -706,39 +666,36 @@ class DaskRun:
         return [d for r in self.reports for d in r.diagnostics]
 
     def exit_code(self, fail_on: str = "error", keep_going: bool = False) -> int:
-        """As a one-machine run: 1 for findings at or above `fail_on`; 2 when an input could not be
-        read or a rule failed (unless keep_going), or nothing was read at all."""
+        """As a one-machine run (finish.exit_code), from the counts the partitions reported."""
         from fupin_audit.findings import SEVERITY_RANK
+        from fupin_audit.finish import broken, exit_code
 
-        failing = sum(
-            n for (_, level), n in self.counts.items() if SEVERITY_RANK[level] >= SEVERITY_RANK[fail_on]
+        failing = any(
+            SEVERITY_RANK[level] >= SEVERITY_RANK[fail_on] for (_, level), n in self.counts.items() if n
         )
-        broken = any(d.level == "error" for d in self.diagnostics) or any(
-            o.status == "failed" for o in self.outcomes
+        return exit_code(
+            failing=failing,
+            read_anything=any(self.rows().values()),
+            broken=broken(self.diagnostics, self.outcomes),
+            keep_going=keep_going,
         )
-        if not any(self.rows().values()) or (broken and not keep_going):
-            return 2
-        return 1 if failing else 0
 
     def summary(self, fail_on: str = "error", keep_going: bool = False) -> dict[str, Any]:
-        """The run in numbers (--summary-json): counts, outcomes, partitions, time and memory."""
-        by_rule: Counter = Counter()
-        by_severity: Counter = Counter()
-        for (rule, level), n in self.counts.items():
-            by_rule[rule] += n
-            by_severity[level] += n
+        """The run in numbers (--summary-json): the keys a one-machine run's summary has for counts,
+        rules and diagnostics, plus the partitions, workers, time and memory."""
+        from fupin_audit import __version__
+        from fupin_audit.summary import counts_summary, diagnostics_summary, outcomes_summary
+
         return {
+            "tool": "fupin-audit",
+            "version": __version__,
             "engine": "dask",
             "exit_code": self.exit_code(fail_on, keep_going),
-            "year": self.run_year,
-            "rows": self.rows(),
-            "findings": sum(by_rule.values()),
-            "by_severity": dict(by_severity),
-            "by_rule": dict(sorted(by_rule.items())),
-            "rules": [
-                {"code": o.code, "status": o.status, "findings": o.findings, "reason": o.reason}
-                for o in self.outcomes
-            ],
+            "data_year": self.run_year,
+            "tables": self.rows(),
+            "diagnostics": diagnostics_summary(self.diagnostics),
+            "rules": outcomes_summary(self.outcomes),
+            "counts": counts_summary(self.counts),
             "partitions": [
                 {
                     "label": r.label,
@@ -859,7 +816,7 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
         seconds["global"] = time.perf_counter() - clock
         info = dask_client.scheduler_info()
         memory = max((w.get("memory_limit", 0) or 0 for w in info.get("workers", {}).values()), default=0)
-    outcomes = _merge_outcomes(chosen, reports)
+    outcomes = merge_outcomes(chosen, [r.outcomes for r in reports])
     return DaskRun(layout, reports, outcomes, run_year, seconds, count, memory)
 
 
@@ -897,16 +854,6 @@ def _gather(client: Any, futures: list[Any], stage) -> list[PartReport]:
         results[position[done.key]] = done.result()
         stage("done", results[position[done.key]].label)
     return results
-
-
-def _merge_outcomes(rules: list[Rule], reports: list[PartReport]) -> list[RuleOutcome]:
-    from fupin_audit.engine.partition import _merge_outcomes as merge
-
-    class _Result:
-        def __init__(self, outcomes: list[RuleOutcome]) -> None:
-            self.outcomes = outcomes
-
-    return merge(rules, [_Result(r.outcomes) for r in reports])
 
 
 def _prepare_output(output: Path) -> None:
