@@ -86,7 +86,7 @@ def tree(tmp_path_factory) -> Path:
 def _dask_findings(tree: Path, out: Path, **options) -> tuple[pd.DataFrame, object]:
     from distributed import Client, LocalCluster
 
-    from fupin_audit.engine.dask_engine import run_dask
+    from fupin_audit.dask_engine import run_dask
 
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
@@ -249,7 +249,7 @@ def test_a_converted_workbook_checks_alike_on_both_engines(tmp_path):
 
 
 def test_without_dask_the_message_says_what_to_install(tree, tmp_path, monkeypatch):
-    from fupin_audit.engine.dask_engine import run_dask
+    from fupin_audit.dask_engine import run_dask
     from fupin_audit.errors import ConfigError
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed → ImportError

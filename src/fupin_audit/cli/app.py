@@ -218,7 +218,7 @@ def _check_dask(
     err, paths, output, fmt, fail_on: str, keep_going: bool, quiet: bool, summary_json, **options
 ) -> int:
     """--engine dask: findings go to files in the --output folder, a per-rule count to stderr."""
-    from fupin_audit.engine.dask_engine import run_dask
+    from fupin_audit.dask_engine import run_dask
 
     if output is None:
         raise ConfigError("--engine dask 需要 --output 文件夹（每个分区写一个问题文件）")
@@ -430,14 +430,14 @@ def policy(
     """输出生效的政策参数及其出处和可信度（TOML，可作为省、县覆盖文件的起点）；
     给出 --province / --county / --year 时输出该地该年生效的值。"""
     from fupin_audit.audit import Settings
-    from fupin_audit.policy.show import resolved_text
+    from fupin_audit.policy.show import policy_toml, resolved_text
 
     settings = Settings.from_file(config)
     header = "# fupin-audit 生效的政策参数" + (f"（已应用 {config}）" if config else "（默认值）") + "\n"
     if province or county or year is not None:
         typer.echo(header + resolved_text(settings.policy, province, county, year), nl=False)
         return
-    typer.echo(header + settings.policy.to_toml(), nl=False)
+    typer.echo(header + policy_toml(settings.policy), nl=False)
 
 
 class SampleFormat(StrEnum):
