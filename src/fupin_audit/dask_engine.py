@@ -139,6 +139,14 @@ class Job:
     groups: tuple[tuple[tuple[str, str], ...], ...] = ()  # shuffle specs, see shuffle_groups
     scratch: str = ""  # where partitions leave their narrow columns for the global tasks
     tables: tuple[tuple[str, tuple[str, ...]], ...] = ()  # every table of the dataset, its fields
+    previous: tuple[str, ...] = ()  # the previous snapshot's files (--previous): the DT rules compare
+    previous_year: int | None = None
+    strict_policy: bool = False
+
+    def is_local(self, rule: Rule) -> bool:
+        """Run in each partition. A rule comparing two snapshots is global when there is a previous
+        one: it reads the whole previous snapshot beside the current one's columns."""
+        return rule.scope == "local" and not (rule.previous and self.previous)
 
     def rules(self) -> list[Rule]:
         registry = _registry(self.rule_paths)
@@ -148,7 +156,9 @@ class Job:
         """A rule context that answers for the whole dataset: its data years and, once the partitions
         have reported them (`filled`), which fields have any value at all."""
         whole = WholeDataset(self.run_year, self.audit_year, frozenset(filled or ()))
-        return AuditContext(dataset, self.settings.policy, self.year, whole=whole)
+        return AuditContext(
+            dataset, self.settings.policy, self.year, whole=whole, strict_policy=self.strict_policy
+        )
 
     def run(
         self, ctx: AuditContext, rules: list[Rule]
@@ -180,6 +190,8 @@ class PartReport:
     seconds: float = 0.0
     peak_rss: int = 0  # bytes, of the worker process so far
     filled: set[tuple[str, str]] = field(default_factory=set)  # (table, field) with a value somewhere
+    transitions: dict[str, Any] | None = None  # the snapshot task's households by status before × now
+    previous_files: list[InputFile] = field(default_factory=list)
 
 
 def _peak_rss() -> int:
@@ -315,21 +327,30 @@ class NarrowPiece:
 
 
 def narrow_columns(rules: Iterable[Rule]) -> dict[str, set[str]]:
-    from fupin_audit.engine.context import _IDENTITY_FIELDS
+    from fupin_audit.engine.context import IDENTITY_FIELDS
 
+    rules = list(rules)
     wanted = {kind: set(fields) for kind, fields in CONTEXT_FIELDS.items()}
-    for kind, fields in _IDENTITY_FIELDS.items():
+    for kind, fields in IDENTITY_FIELDS.items():
         wanted.setdefault(kind, set()).update(f for _, f in fields)
     for rule in rules:
         for kind, fields in rule.columns.items():
             wanted.setdefault(kind, set()).update(fields)
+    for rule in rules:
+        for kind in rule.previous:  # compared field by field with the previous snapshot: every column
+            wanted[kind] = EVERY_COLUMN
     return wanted
+
+
+EVERY_COLUMN: set[str] = set()  # in narrow_columns: keep the table's columns whole (checked by identity)
 
 
 def narrow(dataset: Dataset, columns: dict[str, set[str]], skip_sources: set[int]) -> NarrowPiece:
     tables: dict[str, Table] = {}
     for kind, table in dataset.tables.items():
         wanted = columns.get(kind, set())
+        if wanted is EVERY_COLUMN:
+            wanted = set(table.data.columns) | set(table.raw.columns)
         data = table.data
         if skip_sources:
             data = data[~data[SOURCE_COLUMN].isin(list(skip_sources)).to_numpy()]
@@ -429,7 +450,7 @@ def check_partition(
         dataset = combine([common, dataset] if first else [dataset, common])
     _add_absent_tables(dataset, job)
     rules = job.rules()
-    local = [r for r in rules if r.scope == "local"]
+    local = [r for r in rules if job.is_local(r)]
     ctx = job.context(dataset)
     findings, outcomes, notes = job.run(ctx, local)
     shared_set = set(shared)
@@ -443,7 +464,7 @@ def check_partition(
         findings = findings[~where.isin(list(places))]
         diagnostics = [d for d in diagnostics if d.file not in shared_set and (d.file, d.sheet) not in places]
     path = write_part(findings, job.output, f"part-{index:05d}", job.fmt)
-    piece = narrow(dataset, narrow_columns(r for r in rules if r.scope != "local"), skip)
+    piece = narrow(dataset, narrow_columns(r for r in rules if not job.is_local(r)), skip)
     _leave(job, index, piece, bucket_pieces(ctx, piece, job))
     report = PartReport(
         label,
@@ -636,6 +657,30 @@ def check_global(
     )  # fmt: skip
 
 
+@one_worker
+def check_snapshots(job: Job, partitions: int, codes: Sequence[str], *reports: PartReport) -> PartReport:
+    """The rules comparing two snapshots (DT): the current snapshot's columns from every partition,
+    the previous snapshot read whole here, compared as a one-machine run compares them."""
+    from fupin_audit.audit import attach_previous, snapshot_transitions
+    from fupin_audit.load import load
+
+    clock = time.perf_counter()
+    rules = [r for r in job.rules() if r.code in set(codes)]
+    tables = set().union(*(rule_tables(r) | set(r.previous) for r in rules)) | {"rosters"}
+    dataset = merge_pieces(_table_pieces(job, partitions, tables))
+    ctx = job.context(dataset, set().union(*(r.filled for r in reports)))
+    before = load(sorted(job.previous, key=_file_order), encoding=job.encoding)
+    notes = attach_previous(ctx, before, job.previous_year, strict_policy=job.strict_policy)
+    findings, outcomes, run_notes = job.run(ctx, rules)
+    path = write_part(findings, job.output, "global-snapshots", job.fmt)
+    rows = {kind: len(t) for kind, t in dataset.tables.items()}
+    return PartReport(
+        "global-snapshots", path, len(findings), _counts(findings), outcomes, rows,
+        before.diagnostics + notes + run_notes, [], time.perf_counter() - clock, _peak_rss(),
+        transitions=snapshot_transitions(ctx), previous_files=before.files,
+    )  # fmt: skip
+
+
 def rule_tables(rule: Rule) -> set[str]:
     """The tables a global rule reads: those it needs, names columns of, or declares it reads."""
     return {*rule.needs, *rule.columns, *rule.reads}
@@ -711,7 +756,20 @@ class DaskRun:
             "worker_memory_limit_mib": round(self.worker_memory / 2**20),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "files": [f.path for r in self.reports for f in r.files],
+            **self._snapshots(),
         }
+
+    def _snapshots(self) -> dict[str, Any]:
+        """--previous: the previous snapshot's files and the transition table, as a one-machine run."""
+        for report in self.reports:
+            if report.label == "global-snapshots":
+                return {
+                    "previous_inputs": [
+                        {"file": f.path, "bytes": f.size, "sha256": f.sha256} for f in report.previous_files
+                    ],
+                    "transitions": report.transitions,
+                }
+        return {}
 
     def rows(self) -> dict[str, int]:
         total: Counter = Counter()
@@ -740,8 +798,12 @@ def run_dask(
     buckets: int | None = None,
     on_stage: Callable[[str, str], None] | None = None,
     client: Any = None,
+    previous: Sequence[str | Path] = (),
+    previous_year: int | None = None,
+    strict_policy: bool = False,
 ) -> DaskRun:
-    """Check the dataset under `paths` on a Dask cluster; findings go to files in `output`."""
+    """Check the dataset under `paths` on a Dask cluster; findings go to files in `output`. With
+    `previous` (files or folders of the previous snapshot) the DT rules compare the two."""
     from fupin_audit.audit import choose_rules
     from fupin_audit.engine.registry import default_registry
     from fupin_audit.errors import ConfigError
@@ -754,6 +816,10 @@ def run_dask(
     layout = plan(paths)
     if not layout.files:
         raise ConfigError("没有找到输入文件")
+    earlier = tuple(plan(previous).files) if previous else ()
+    if previous and not earlier:
+        raise ConfigError("--previous 没有找到输入文件")
+    snapshot = (earlier, previous_year, strict_policy)
     _prepare_output(output)
 
     def stage(name: str, detail: str = "") -> None:
@@ -763,13 +829,14 @@ def run_dask(
     seconds: dict[str, float] = {}
     try:
         return _run(layout, chosen, shuffle_groups(chosen), settings, overrides, rule_paths, output, fmt, year,
-                    encoding, buckets, stage, seconds, _client(client, scheduler, workers, memory_limit))  # fmt: skip
+                    encoding, buckets, stage, seconds, _client(client, scheduler, workers, memory_limit),
+                    snapshot)  # fmt: skip
     finally:
         shutil.rmtree(output / SCRATCH, ignore_errors=True)
 
 
 def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, year, encoding, buckets,
-         stage, seconds, cluster) -> DaskRun:  # fmt: skip
+         stage, seconds, cluster, snapshot=((), None, False)) -> DaskRun:  # fmt: skip
     with cluster as dask_client:
         clock = time.perf_counter()
         stage("plan", "")
@@ -797,6 +864,7 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
             tuple(tuple(spec.items()) for spec, _ in groups),
             str(output / SCRATCH),
             tuple((kind, tuple(sorted(names))) for kind, names in sorted(fields.items())),
+            *snapshot,
         )
         shutil.rmtree(job.scratch, ignore_errors=True)
         Path(job.scratch).mkdir(parents=True)  # leftovers of a killed run would mix in
@@ -833,8 +901,13 @@ def _global_tasks(client: Any, partitions: list[Any], job: Job, chosen: list[Rul
                 )
             )
     shuffled = {code for _, codes in groups for code in codes}
+    compared = [r.code for r in chosen if r.previous and job.previous]
+    if compared:
+        tasks.append(
+            client.submit(check_snapshots, job, n, compared, *partitions, pure=False, key="global-snapshots")
+        )
     for rule in chosen:
-        if rule.scope != "local" and rule.code not in shuffled:
+        if rule.scope != "local" and rule.code not in shuffled and rule.code not in compared:
             tables = rule_tables(rule)
             tasks.append(
                 client.submit(

@@ -162,8 +162,6 @@ def check(
         unsupported = {
             "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
             "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
-            "--previous": previous,
-            "--strict-policy": strict_policy or None,
         }  # fmt: skip
         given = [name for name, value in unsupported.items() if value]
         if given:
@@ -172,7 +170,8 @@ def check(
             err, paths, output, fmt, fail_on.value, keep_going, quiet, summary_json,
             scheduler=scheduler, workers=workers, memory_limit=memory_limit, buckets=buckets, year=year,
             config=config, select=_split(select), ignore=_split(ignore), severity=severity or [],
-            rule_paths=rules or [], encoding=encoding,
+            rule_paths=rules or [], encoding=encoding, previous=[str(p) for p in previous or []],
+            previous_year=previous_year, strict_policy=strict_policy,
         )  # fmt: skip
         raise typer.Exit(code)
     fmt_name = _pick_format(fmt, output)

@@ -348,7 +348,7 @@ class AuditContext:
         table = self.table(kind)
         labels = _labels(rows, table.data.index)
         # Only the columns a finding carries: never a copy of whole rows (a rule may flag millions).
-        wanted = [SOURCE_COLUMN, ROW_COLUMN, *(f for _, f in _IDENTITY_FIELDS[kind] if f in table.data)]
+        wanted = [SOURCE_COLUMN, ROW_COLUMN, *(f for _, f in IDENTITY_FIELDS[kind] if f in table.data)]
         data = table.data.loc[labels, wanted]
         src = data[SOURCE_COLUMN].to_numpy()
         # One DataFrame built from a dict: column-by-column assignment costs ~1 ms a column.
@@ -366,7 +366,7 @@ class AuditContext:
                 value = table.raw[column]
         if value is not None:
             columns["value"] = value if isinstance(value, str) else value.reindex(labels)
-        for target, field in _IDENTITY_FIELDS[kind]:
+        for target, field in IDENTITY_FIELDS[kind]:
             if field in data:
                 columns[target] = data[field]
         if related is not None:
@@ -411,7 +411,7 @@ def _labels(rows: Rows, index: pd.Index) -> pd.Index:
 
 
 # Which fields of each table identify the record in the findings' identity columns.
-_IDENTITY_FIELDS: dict[str, list[tuple[str, str]]] = {
+IDENTITY_FIELDS: dict[str, list[tuple[str, str]]] = {
     "households": [
         ("household_id", "户编号"),
         ("id_number", "户主证件号码"),
