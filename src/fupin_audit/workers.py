@@ -38,6 +38,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
+import fupin_audit
 from fupin_audit.errors import ConfigError, one_line
 from fupin_audit.io.limits import ENV, human_size
 
@@ -163,8 +164,6 @@ class HelperFailure:
 def helper_path() -> list[str]:
     """This process's import path for a helper: this package's home first (an editable install
     finds it through an import hook that -S leaves out), without the current folder."""
-    import fupin_audit
-
     here = os.getcwd()
     home = os.path.dirname(os.path.dirname(os.path.abspath(fupin_audit.__file__)))
     return [home, *(p for p in sys.path if p not in ("", ".", here, home))]
