@@ -378,10 +378,13 @@ def serve(request: dict) -> None:
         _send(frames, kind, item, payload)
 
 
-# How running into the helper's memory limit shows besides MemoryError (Python, numpy, arrow): a
-# panic of zlib's MemError in the zip reader, a Rust allocation failure, a library that cannot be mapped.
+# How running into the helper's memory limit shows besides MemoryError (Python, numpy, arrow), as
+# seen here under a small limit: zlib's Z_MEM_ERROR (Python's "Error -4 while decompressing data", a
+# MemError panic in Rust's zip reader), a Rust allocation failure, C++'s bad_alloc, a library that
+# cannot be mapped.
 _NO_MEMORY_TEXT = re.compile(
-    r"MemError|memory allocation of \d+ bytes failed|Cannot allocate memory|failed to map segment"
+    r"MemError|Error -4 while|memory allocation of \d+ bytes failed|bad_alloc|Cannot allocate memory"
+    r"|[Oo]ut of memory|failed to map segment"
 )
 
 
