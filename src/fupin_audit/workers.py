@@ -175,9 +175,9 @@ class Helper:
 
     ``target`` is ``"module:function"``: the function is called in the helper with ``job`` (plain
     JSON values) and returns ``(item, produce)`` pairs; ``produce()`` returns the item's result as
-    bytes, or a str saying why there is none. The helper may use ``memory`` bytes of address space
-    (RLIMIT_AS), from when the function has returned: what it imports is the code's need, what the
-    items take is the file's, and the limit is for the file.
+    bytes, or a str saying why there is none. While it works on an item the helper may use
+    ``memory`` bytes of address space (RLIMIT_AS): the limit is for what the file makes it allocate,
+    not for the code it imports first or the frames it sends.
     """
 
     def __init__(self, target: str, job: dict, *, timeout: float, memory: int) -> None:
@@ -192,7 +192,13 @@ class Helper:
         self._timed_out = False
         self._changed = threading.Condition()
         self._last_words: deque[bytes] = deque(maxlen=20)
-        request = {"sys_path": helper_path(), "target": target, "job": job, "memory": memory}
+        request = {
+            "sys_path": helper_path(),
+            "target": target,
+            "job": job,
+            "memory": memory,
+            "timeout": timeout,
+        }
         try:
             self._process: subprocess.Popen | None = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _CHILD],
@@ -302,6 +308,7 @@ class Helper:
                 self._outcomes[item] = HelperFailure(f"读取子进程出错（{payload.decode()}）")
 
     def _watch(self) -> None:
+        """Stops a helper that does not start, or whose own clock (``_alarm``) failed it."""
         assert self._process is not None
         with self._changed:
             while not self._ended:
@@ -316,7 +323,7 @@ class Helper:
 
     def _failure(self, code: int) -> HelperFailure | None:
         """Why the helper ended, when it did not end after finishing its work."""
-        if self._timed_out:
+        if self._timed_out or code == -_ALARM:
             if not self._heard:
                 return HelperFailure(f"读取子进程 {self.timeout + START_SECONDS:g} 秒内未能启动，已放弃")
             return HelperFailure(f"读取超过 {self.timeout:g} 秒仍未完成，已放弃（{ENV['helper_timeout']}）")
@@ -356,17 +363,19 @@ def _frames(out: IO[bytes]) -> Iterator[tuple[bytes, str, bytes]]:
 
 
 def serve(request: dict) -> None:
-    """In a helper: load the work, set the memory limit, then send each item's outcome as soon as
-    it is known (a start frame first, so the parent knows which item a crash or a timeout hit)."""
+    """In a helper: load the work, then send each item's outcome as soon as it is known (a start
+    frame first, so the parent knows which item a crash or a timeout hit). Each item is worked on
+    under the memory limit; the frames are sent outside it, so they always reach the parent."""
     frames = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr and cannot corrupt the frames
+    _no_core_file()
     module, _, name = request["target"].partition(":")
     work = getattr(importlib.import_module(module), name)(request["job"])
-    _limit_memory(int(request["memory"]))
     for item, produce in work:
         _send(frames, _START, item, b"")
         try:
-            value = produce()
+            with _memory_limit(int(request["memory"])), _alarm(float(request["timeout"])):
+                value = produce()
             kind, payload = (_REFUSED, value.encode()) if isinstance(value, str) else (_RESULT, value)
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -402,17 +411,50 @@ def _send(out: IO[bytes], kind: bytes, item: str, payload: bytes) -> None:
     out.flush()
 
 
-def _limit_memory(limit: int) -> None:
-    """Address space (RLIMIT_AS); and no core file, which an aborting parser would write into the
-    current folder, among the audited files, holding their personal data."""
+# A helper's own clock: it ends the helper when an item takes too long, however busy this process is
+# (the watchdog thread here needs the GIL, which a reader of a big sheet can hold for seconds).
+_ALARM = getattr(signal, "SIGALRM", 0)
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """SIGALRM after ``seconds``, unless the block is done by then: its default action ends the helper."""
+    if not _ALARM:  # not on a POSIX system: the watchdog of the parent alone
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _no_core_file() -> None:
+    """An aborting parser would write a core file into the current folder, among the audited files,
+    holding their personal data."""
+    with suppress(ImportError, ValueError, OSError):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+@contextmanager
+def _memory_limit(limit: int) -> Iterator[None]:
+    """The address space (RLIMIT_AS soft limit) lowered to ``limit`` while the block runs. It may be
+    below what the helper uses already: then whatever the block allocates fails."""
     try:
         import resource
     except ImportError:  # not on a POSIX system: no limit to set
+        yield
         return
-    with suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    with suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    lowered = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (lowered, hard))
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
