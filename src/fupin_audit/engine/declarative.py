@@ -1028,6 +1028,7 @@ class RuleSpec(BaseModel):
     why: str | None = None
     # text, or a table with records a test can run (engine.rule.Example): [rule.example] …
     example: str | dict[str, Any] | None = None
+    aliases: list[str] = []  # a renamed rule's former codes (the registry refuses clashes)
 
     @field_validator("table")
     @classmethod
@@ -1165,4 +1166,5 @@ def declared_rule(spec: RuleSpec, where: str, origin: str = "") -> Rule:
         example=_example(spec, where, title),
         check=check,
         params=NoParams,
+        aliases=tuple(a.upper() for a in spec.aliases),
     )
