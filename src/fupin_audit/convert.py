@@ -42,7 +42,7 @@ import pandas as pd
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic
 from fupin_audit.errors import ConfigError
 from fupin_audit.load import TITLE_PROVENANCE, TableRequest, load
-from fupin_audit.sample.writers import EMPTY_PARTITION, partition_dir, write_parquet_file
+from fupin_audit.partitioned import EMPTY_PARTITION, partition_dir, write_parquet_file
 
 PROVENANCE = ("来源文件", "来源工作表", "来源行")
 TABLE_ORDER = ("households", "members", "villages", "measures", "helpers")

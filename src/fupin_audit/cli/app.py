@@ -492,7 +492,9 @@ def sample(
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.sample import COUNTIES, generate, write_csv, write_parquet, write_xlsx
     from fupin_audit.sample.monitoring import MONITORING_FROM
+    from fupin_audit.sample.pools import require_faker
 
+    require_faker()
     err = _stderr()
     if partition_by is not None or counties != 1:
         if partition_by != "县" or fmt is not SampleFormat.parquet:
