@@ -29,7 +29,7 @@ class NoFaker(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, NoFaker())
 import fupin_audit.cli.app
-import fupin_audit.engine.dask_engine  # the distributed engine's workers import it too
+import fupin_audit.dask_engine  # the distributed engine's workers import it too
 for command in sys.argv[1:]:
     try:
         fupin_audit.cli.app.main(command.split("\x1f"))

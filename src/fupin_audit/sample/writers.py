@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from fupin_audit.partitioned import partition_dir, write_parquet_file
+from fupin_audit.convert import (  # noqa: F401
+    EMPTY_PARTITION,
+    ROSTERS_FILE,
+    partition_dir,
+    partition_value,
+    string_table,
+    write_parquet_file,
+)
 
 from . import columns as C
 
@@ -252,6 +259,7 @@ def write_parquet(data: SampleData, folder: Path, *, flat: bool = False) -> list
 
 
 # ------------------------------------------------------------------------------ hive-partitioned parquet
+# The tree's layout and file writer are convert's: the sample writes the tree convert would.
 
 
 def write_partitioned(
