@@ -197,14 +197,14 @@ def test_vectorised_emptiness_and_phone_checks_match_python():
     import re
     import unicodedata
 
-    from fupin_audit.rules.dq_household import _empty_value, empty_cells, map_values
+    from fupin_audit.facts.cells import _empty_value, empty_cells, map_values
     from fupin_audit.rules.dq_members import bad_phones
 
     texts = pd.Series([*SAMPLES, *_random_texts(), None], dtype="str")
     assert empty_cells(texts).tolist() == [_empty_value(v) for v in texts.astype(object)]
 
     def bad(v):
-        """The phone normaliser (rules.common.phone_numbers) and DQ044's default check, in Python."""
+        """The phone normaliser (facts.phones.phone_numbers) and DQ044's default check, in Python."""
         if not isinstance(v, str):
             return False
         number = unicodedata.normalize("NFKC", v.strip())
@@ -282,7 +282,7 @@ def test_arrow_number_parsing_matches_pandas(monkeypatch, texts, fast_path):
 
 def test_number_codes_match_text_codes():
     """common._number_codes (IDs and 户编号 hashed as integers) gives the dictionary encoding's codes."""
-    from fupin_audit.rules.common import _number_codes, _text_codes
+    from fupin_audit.facts.keys import _number_codes, _text_codes
 
     rng = np.random.default_rng(3)
     for width in (1, 5, 16, 17, 18):
@@ -302,7 +302,7 @@ def test_number_codes_match_text_codes():
 
 
 def test_category_text_matches_conversion():
-    from fupin_audit.rules.common import text
+    from fupin_audit.facts.values import text
 
     values = pd.Categorical(
         ["在校", " 非在校生", None, "学前教育 ", "在校"], categories=["在校", " 非在校生", "学前教育 ", "x"]

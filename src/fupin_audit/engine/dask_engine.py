@@ -62,7 +62,7 @@ HID = "户编号"
 SCRATCH = "_shuffle"  # in the output folder, which every worker can write; removed at the end
 
 # Columns the global rules read besides the ones they declare: what the shared helpers of
-# rules/common.py use (places, names, data years, deaths, related records, pairings, measures).
+# the facts/ modules use (places, names, data years, deaths, related records, pairings, measures).
 # The equivalence tests (tests/test_dask_engine.py) fail when a rule starts reading another column.
 CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "households": (
@@ -291,7 +291,7 @@ def common_year(counts: Counter) -> int | None:
 
 
 def run_years(counts: Counter) -> tuple[int | None, int | None]:
-    """The run's data year (AuditContext.run_year) and the audit year (rules.common.audit_year) of
+    """The run's data year (AuditContext.run_year) and the audit year (facts.years.audit_year) of
     the whole dataset from per-(table, 年度) row counts, as a one-machine run computes them."""
     run_year = common_year(Counter({y: n for (_, y), n in counts.items() if y is not None}))
     for kind in ("households", "members", "villages"):
@@ -389,7 +389,8 @@ def bucket_pieces(ctx: AuditContext, piece: NarrowPiece, job: Job) -> list[list[
     """Per shuffle group, per bucket: the rows of the group's tables whose key hashes to the bucket
     (rows without a key, which meet no other row, are spread evenly), the rows that follow them by
     户编号, and the tables given whole."""
-    from fupin_audit.rules.common import shuffle_keys, text
+    from fupin_audit.facts.keys import shuffle_keys
+    from fupin_audit.facts.values import text
 
     out = []
     for spec in job.groups:
