@@ -324,25 +324,3 @@ def test_findings_keep_the_text_pandas_concat_would_give():
     assert out["table"].tolist() == ["", ""]
 
 
-@pytest.mark.parametrize("by", ["县"])
-def test_partitioned_run_equals_the_normal_run(tmp_path, by):
-    from fupin_audit.engine.partition import run_partitioned
-
-    def two_counties(tables: dict[str, pd.DataFrame]) -> None:
-        """Half the townships, their villages and households, move to a second county."""
-        towns = sorted(set(tables["households"]["乡"]))
-        moved = set(towns[: len(towns) // 2])
-        for kind in ("households", "villages"):
-            frame = tables[kind]
-            if "县" in frame:
-                frame.loc[frame["乡"].isin(moved), "县"] = "太湖县"
-
-    dataset = _dataset(1_500, tmp_path / "two", two_counties)
-    assert dataset.tables["households"].data["县"].nunique() == 2
-    policy = Settings.from_file(None).policy
-    rules = list(default_registry())
-    normal = run_rules(AuditContext(dataset, policy), rules)
-    split = run_partitioned(dataset, policy, rules, by=by)
-    assert split.partitions >= 2
-    pd.testing.assert_frame_equal(split.findings, normal.findings)
-    assert [o.code for o in split.outcomes] == [o.code for o in normal.outcomes]

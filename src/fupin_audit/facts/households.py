@@ -29,12 +29,11 @@ from fupin_audit.facts.values import (
     poor,
     text,
 )
-from fupin_audit.facts.years import audit_year
 
 NEEDY_ROSTERS = ("低保", "特困")
 
 
-def _rosters(ctx: AuditContext) -> pd.DataFrame:
+def roster_people(ctx: AuditContext) -> pd.DataFrame:
     rosters = ctx.frame("rosters", ID, "类别")
     return rosters.assign(_key=person_keys(ctx, "rosters"), _kind=text(rosters["类别"]))
 
@@ -58,10 +57,10 @@ def needy_rosters(ctx: AuditContext) -> pd.DataFrame:
     data year — LG101's candidates, and the people the 漏评 rate is taken over."""
 
     def compute() -> pd.DataFrame:
-        rosters = _rosters(ctx)
+        rosters = roster_people(ctx)
         listed = rosters["_kind"].isin(NEEDY_ROSTERS)
         low = pd.Series(False, index=rosters.index)
-        year = audit_year(ctx)
+        year = ctx.audit_year()
         income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
         line = pd.Series(np.nan, index=rosters.index)
         cited = pd.Series("", index=rosters.index, dtype=object)

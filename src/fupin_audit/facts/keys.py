@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.facts.phones import _arrow, phone_numbers
-from fupin_audit.facts.values import HID, ID, USABLE_ID_KINDS, text
+from fupin_audit.facts.phones import phone_numbers
+from fupin_audit.facts.values import HID, ID, USABLE_ID_KINDS, arrow_text, column_text, text
 from fupin_audit.schema.fields import arrow_mask
 from fupin_audit.schema.idnumber import text_buffers
 
@@ -22,7 +22,7 @@ from fupin_audit.schema.idnumber import text_buffers
 def joint_codes(*columns: pd.Series) -> tuple[list[np.ndarray], int]:
     """Integer codes shared by several text columns (equal texts, equal codes; -1 for empty) and the
     number of distinct texts. Arrow hashing: no sort, no Python objects, fast at millions of rows."""
-    arrays = [_arrow(c) for c in columns]
+    arrays = [arrow_text(c) for c in columns]
     if not arrays or sum(len(a) for a in arrays) == 0:
         return [np.full(len(c), -1, dtype=np.int64) for c in columns], 0
     joined = pa.concat_arrays(arrays)
@@ -196,12 +196,6 @@ def registered(ctx: AuditContext, kind: str, field: str = ID) -> np.ndarray:
     return gather(people["registered"], people[f"{kind}.{field}"], -1)
 
 
-def _column_text(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series("", index=frame.index, dtype="str")
-    return text(frame[column])
-
-
 def place_columns(*frames: pd.DataFrame) -> list[str]:
     """The place columns (县, 乡, 村) every given frame has and fills: the finest common key."""
     columns = []
@@ -215,7 +209,7 @@ def place_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """“宿松县/孚玉镇/城西村” from the given place columns (texts joined with /)."""
     if not columns:
         return pd.Series("", index=frame.index, dtype=object)
-    key = _column_text(frame, columns[0])
+    key = column_text(frame, columns[0])
     for column in columns[1:]:
-        key = key + "/" + _column_text(frame, column)
+        key = key + "/" + column_text(frame, column)
     return key

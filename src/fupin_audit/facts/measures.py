@@ -10,9 +10,8 @@ import pyarrow.compute as pc
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import SkipRule
-from fupin_audit.facts.keys import _column_text, first_rows, gather, household_codes
-from fupin_audit.facts.phones import _arrow
-from fupin_audit.facts.values import HID
+from fupin_audit.facts.keys import first_rows, gather, household_codes
+from fupin_audit.facts.values import HID, arrow_text, column_text
 
 
 def measures_of_year(ctx: AuditContext) -> pd.DataFrame:
@@ -31,13 +30,13 @@ def measures_of_year(ctx: AuditContext) -> pd.DataFrame:
             year = year.fillna(ctx.year)
         out = pd.DataFrame(
             {
-                HID: _column_text(measures, HID),
-                "措施类型": _column_text(measures, "措施类型"),
-                "县": _column_text(measures, "县"),
-                "乡": _column_text(measures, "乡"),
-                "村": _column_text(measures, "村"),
-                "帮扶单位": _column_text(measures, "帮扶单位"),
-                "帮扶责任人": _column_text(measures, "帮扶责任人"),
+                HID: column_text(measures, HID),
+                "措施类型": column_text(measures, "措施类型"),
+                "县": column_text(measures, "县"),
+                "乡": column_text(measures, "乡"),
+                "村": column_text(measures, "村"),
+                "帮扶单位": column_text(measures, "帮扶单位"),
+                "帮扶责任人": column_text(measures, "帮扶责任人"),
                 "year": year.astype("Int64"),
             },
             index=measures.index,
@@ -52,7 +51,7 @@ def measures_of_year(ctx: AuditContext) -> pd.DataFrame:
                     continue
                 empty = (out[column] == "").to_numpy() & (row >= 0)
                 if empty.any():
-                    filled = _column_text(households, column).to_numpy(dtype=object)[row[empty]]
+                    filled = column_text(households, column).to_numpy(dtype=object)[row[empty]]
                     out.loc[out.index[empty], column] = filled
         return out
 
@@ -69,7 +68,7 @@ def measure_types(ctx: AuditContext) -> tuple[pd.Series, dict[str, int]]:
         if "measures" not in codes:
             return pd.Series(0, index=households.index, dtype=np.int64), {}
         measures = measures_of_year(ctx)
-        encoded = pc.dictionary_encode(_arrow(measures["措施类型"]))
+        encoded = pc.dictionary_encode(arrow_text(measures["措施类型"]))
         names = encoded.dictionary.to_pylist()
         if len(names) > 62:
             raise SkipRule(f"措施类型有 {len(names)} 种，超过 62 种，无法逐户汇总")

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fupin_audit.facts.values import text
+from fupin_audit.facts.values import arrow_text
 from fupin_audit.schema.fields import arrow_mask
 
 MOBILE = r"^1[3-9]\d{9}$"
@@ -29,7 +29,7 @@ def phone_numbers(series: pd.Series) -> pd.Series:
     0086, or 86 before an 11-digit mobile) removed: “+86 139-1234-5678” → 13912345678. DQ044 checks
     this form against its pattern and SY104 compares this form where DQ044's default pattern accepts
     it, so a number DQ044 rejects is never compared. Computed on the distinct texts with arrow."""
-    encoded = pc.dictionary_encode(_arrow(series))
+    encoded = pc.dictionary_encode(arrow_text(series))
     values = pc.utf8_normalize(encoded.dictionary, "NFKC")
     values = pc.replace_substring_regex(values, _PHONE_SEPARATORS, "")
     values = pc.replace_substring_regex(values, r"^(\+|00)86", "")
@@ -49,11 +49,3 @@ def phone_matches(numbers: pd.Series, pattern: str = MOBILE) -> np.ndarray:
     codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
     verdicts = np.array([compiled.match(v) is not None for v in uniques] + [False], dtype=bool)
     return verdicts[np.where(codes < 0, len(uniques), codes)]
-
-
-def _arrow(series: pd.Series) -> pa.Array:
-    """A column's text as an arrow large_string array, empty → null."""
-    array = pa.array(text(series), type=pa.large_string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)

@@ -104,3 +104,17 @@ def raw_values(ctx: AuditContext, kind: str, field: str) -> pd.Series:
     if field not in raw:
         return pd.Series("", index=ctx.frame(kind).index, dtype=object)
     return text(raw[field])
+
+
+def arrow_text(series: pd.Series) -> pa.Array:
+    """A column's text as an arrow large_string array, empty → null."""
+    array = pa.array(text(series), type=pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)
+
+
+def column_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series("", index=frame.index, dtype="str")
+    return text(frame[column])

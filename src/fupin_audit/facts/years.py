@@ -47,23 +47,6 @@ def _date_in(years: pd.Series, month: int, day: int) -> pd.Series:
     return pd.to_datetime(parts, errors="coerce")
 
 
-def audit_year(ctx: AuditContext) -> int | None:
-    """The run's data year: --year, else the most common data year of the households or members."""
-    if ctx.year is not None:
-        return ctx.year
-
-    def compute() -> int | None:
-        for kind in ("households", "members", "villages"):
-            if ctx.has(kind):
-                years = ctx.data_year(kind).dropna()
-                if len(years):
-                    return int(years.mode().iloc[0])
-        return None
-
-    # cached: a partitioned run gives every partition the whole dataset's value
-    return ctx.cached("audit_year", compute)
-
-
 LAST_EXIT_YEAR = 2020  # the last year of 脱贫攻坚 exits (全面脱贫)
 
 

@@ -16,7 +16,7 @@ from fupin_audit.facts.deaths import (
     member_deaths,
     require_death_source,
 )
-from fupin_audit.facts.households import _rosters, needy_rosters
+from fupin_audit.facts.households import needy_rosters, roster_people
 from fupin_audit.facts.keys import (
     count_per_code,
     first_rows,
@@ -27,7 +27,7 @@ from fupin_audit.facts.keys import (
 from fupin_audit.facts.lines import policy_values
 from fupin_audit.facts.people import member_ages
 from fupin_audit.facts.values import HID, ID, INCOME, STATUS, as_bool, exited, is_no, mask_texts, text
-from fupin_audit.facts.years import audit_year, data_years, exit_split, year_end
+from fupin_audit.facts.years import data_years, exit_split, year_end
 from fupin_audit.rules.example_data import household, id_number, person
 from fupin_audit.rules.kit.format import count_texts, date_texts, fmt, money_texts, year_texts, yuan
 from fupin_audit.rules.kit.related import records, related_groups
@@ -74,7 +74,7 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     rosters = needy_rosters(ctx)
     missed = rosters["unregistered"]
     at = missed.index[missed]
-    listed, low, year = rosters.loc[at, "listed"], rosters.loc[at, "low"], audit_year(ctx)
+    listed, low, year = rosters.loc[at, "listed"], rosters.loc[at, "low"], ctx.audit_year()
     reason = ("在" + rosters.loc[at, "kind"] + "名单上").where(listed, "")
     if low.any():
         low_text = (
@@ -404,9 +404,9 @@ def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     ),
 )
 def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
-    rosters = _rosters(ctx)
+    rosters = roster_people(ctx)
     hits = rosters[rosters["_kind"].isin(DISQUALIFYING) & rosters["_key"].notna()]
-    year = audit_year(ctx)
+    year = ctx.audit_year()
     if "日期" in hits and year is not None:
         hits = hits[~(hits["日期"] > pd.Timestamp(f"{year}-12-31")).fillna(False).astype(bool)]
     people = person_codes(ctx)
