@@ -714,3 +714,38 @@ def test_mask_covers_the_previous_snapshot_in_related_and_messages(tmp_path):
     finding = json.loads(proc.stdout.splitlines()[0])
     assert "张强" not in proc.stdout and old not in proc.stdout and new not in proc.stdout
     assert finding["related"][0]["name"] == "张*"  # jsonl gives related as a list
+
+
+def test_person_numbers_name_the_same_people_as_person_keys(tmp_path):
+    """The integer person numbers the DT joins use (read from the ID bytes, without the whole ID
+    analysis) pair up rows exactly as the person keys of the one-year rules do."""
+    from fupin_audit.rules.common import person_keys
+    from fupin_audit.rules.dongtai import person_numbers
+    from fupin_audit.schema.idnumber import check_char
+
+    plain, other = make_id(birth="19800101", seq=12), make_id(birth="19851231", seq=3)
+    x_end = next(
+        make_id(birth="19900101", seq=s) for s in range(1, 999) if make_id(birth="19900101", seq=s)[-1] == "X"
+    )
+    # Excel kept 15 significant digits: …000 with a check character now wrong (names nobody)
+    rounded = next(b + "000" for b in (plain[:14] + str(d) for d in range(10)) if check_char(b + "00") != "0")
+    cells = [
+        plain, " " + plain, "".join(chr(ord(c) + 0xFEE0) for c in plain),  # spaced, full-width: same person
+        plain[:6] + plain[8:17],  # its 15-digit form, upgraded: same person
+        other, other + "12",  # a 残疾人证号: the ID and two digits
+        x_end, x_end[:-1] + "x",  # lower-case x
+        rounded, "111111111111111111", "999999197001011234", "1234", "",
+        make_id(birth="19800101", seq=13)[:-1] + "0",  # wrong check digit: still a person (DQ011 says so)
+    ]  # fmt: skip
+    rows = [person(f"H{i}", 2018, number, f"人{i}", "户主") for i, number in enumerate(cells)]
+    path = write(tmp_path / "2018.xlsx", {"households": [hh(f"H{i}", 2018) for i in range(len(cells))],
+                                          "members": rows})  # fmt: skip
+    ctx = audit([str(path)], select=["DQ010"]).context
+    numbers = person_numbers(ctx)
+    keys = person_keys(ctx, "members")
+    assert (numbers < 0).tolist() == keys.isna().tolist()
+    same_number = numbers[:, None] == numbers[None, :]
+    same_key = (keys.to_numpy()[:, None] == keys.to_numpy()[None, :]) & keys.notna().to_numpy()[:, None]
+    assert (same_number & (numbers >= 0)[:, None]).tolist() == same_key.tolist()
+    assert len(set(numbers[numbers >= 0].tolist())) == 4  # plain (×4), other (×2), x_end (×2), wrong check
+    assert (numbers[8:13] == -1).all()  # rounded, placeholders, junk, empty
