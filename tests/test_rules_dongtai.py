@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from conftest import hit, household, make_id, member, message, rows, write_xlsx
 
@@ -633,6 +634,51 @@ def test_sample_next_year_plants_every_dt_rule_and_natural_changes_do_not_fire(t
     assert len(findings) == len(planted)  # nothing else: births, deaths, marriages and exits are quiet
     assert not findings["id_number"].isin(natural["key"]).any()
     assert result.transitions["households"]["new"] == 2 and result.transitions["households"]["removed"] == 1
+
+
+@pytest.mark.parametrize("year", [2023, 2025])  # 2025 → 2026: the header becomes 防止返贫致贫对象类别
+def test_monitoring_sample_next_year_plants_every_dt_rule_and_natural_changes_do_not_fire(tmp_path, year):
+    import pandas as pd
+
+    before, after = tmp_path / str(year), tmp_path / str(year + 1)
+    for args in (["--year", str(year), "--households", "400", "-o", str(before)],
+                 ["--previous-of", str(before), "-o", str(after)]):  # fmt: skip
+        proc = cli("sample", *args)
+        assert proc.returncode == 0, proc.stderr
+    planted = pd.read_csv(after / "planted.csv", dtype=str, keep_default_na=False)
+    natural = pd.read_csv(after / "natural.csv", dtype=str)
+    assert set(planted["rule"]) == {f"DT{n}" for n in range(101, 113)}  # all twelve apply to this era
+    assert set(planted["outputs"]) == {"all"}
+    assert set(natural["change"]) == {
+        "出生",
+        "婚入",
+        "死亡",
+        "婚出",
+        "风险消除（帮扶）",
+        "风险消除（自然）",
+        "新纳入监测",
+    }
+    workbook = next(after.glob("*.xlsx"))
+    assert (
+        openpyxl.load_workbook(workbook, read_only=True)["监测对象信息"]["A2"].value
+        == f"导出时间：{year + 1}-12-31"
+    )
+    report = tmp_path / "report.csv"
+    proc = cli("check", str(workbook), "--previous", str(next(before.glob("*.xlsx"))), "--select", "DT",
+               "-o", str(report))  # fmt: skip
+    assert proc.returncode == 1, proc.stderr  # findings at error level, and the tool did its job
+    findings = pd.read_csv(report, dtype=str, keep_default_na=False)
+    keys = findings["household_id"] + "|" + findings["id_number"]
+    for item in planted.itertuples():
+        mine = findings[(findings["rule"] == item.rule) & keys.str.contains(item.key, regex=False)]
+        assert len(mine) == 1, (item.rule, item.key, findings[findings["rule"] == item.rule])
+        assert mine.iloc[0]["table"] == item.table
+    assert len(findings) == len(planted)  # nothing else: births, deaths, marriages, 风险消除 are quiet
+    touched = set(natural["key"])
+    assert not (findings["household_id"].isin(touched) | findings["id_number"].isin(touched)).any()
+    by_rule = findings.set_index("rule")["severity"]
+    assert by_rule["DT101"] == "error"  # an open 监测户 cannot simply vanish
+    assert findings.loc[findings["rule"] == "DT105", "severity"].tolist() == ["error"]  # split to qualify
 
 
 def test_same_year_exports_in_the_wrong_order_are_an_error(tmp_path):
