@@ -648,8 +648,8 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
             )
         # 户编号 hashed to integers shared by both (np.isin on texts would sort Python strings)
         (cur_codes, _), (prev_codes, _), n = household_join(ctx)
-        shared = np.intersect1d(cur_codes[cur_codes >= 0], prev_codes[prev_codes >= 0])
-        if (cur_codes >= 0).any() and (prev_codes >= 0).any() and not len(shared):
+        shared = (count_per_code(cur_codes, n) > 0) & (count_per_code(prev_codes, n) > 0)
+        if (cur_codes >= 0).any() and (prev_codes >= 0).any() and not shared.any():
             out.append(Diagnostic("error", "两期户表没有一个相同的户编号（不是同一个县，或户编号整体改变）"))
         for label, c, codes in (("本期", ctx, cur_codes), ("上一期", prev, prev_codes)):
             repeated = np.flatnonzero(count_per_code(codes, n) > 1)
