@@ -765,7 +765,7 @@ def test_mask_covers_the_previous_snapshot_in_related_and_messages(tmp_path):
 def test_person_numbers_name_the_same_people_as_person_keys(tmp_path):
     """The integer person numbers the DT joins use (read from the ID bytes, without the whole ID
     analysis) pair up rows exactly as the person keys of the one-year rules do."""
-    from fupin_audit.rules.common import person_keys
+    from fupin_audit.facts.keys import person_keys
     from fupin_audit.rules.dongtai import person_numbers
     from fupin_audit.schema.idnumber import check_char
 

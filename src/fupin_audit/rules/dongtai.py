@@ -1,7 +1,7 @@
 """动态调整 (DT): one snapshot against the previous one of the same county (SNAPSHOTS.md).
 
 Households are matched by 户编号 and people by the person key (normalised 证件号码, 15-digit numbers
-upgraded), both hashed to integers shared by the two snapshots (`common.joint_codes`): every rule is
+upgraded), both hashed to integers shared by the two snapshots (`facts.keys.joint_codes`): every rule is
 a handful of integer gathers and `np.isin` over whole columns; Python only touches flagged rows (to
 write their messages and `related` records).
 
@@ -25,31 +25,23 @@ from pydantic import Field
 from fupin_audit.dataset import Diagnostic
 from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules.common import (
+from fupin_audit.facts.keys import count_per_code, first_rows, gather, joint_codes
+from fupin_audit.facts.lines import param
+from fupin_audit.facts.people import member_ages, member_birth
+from fupin_audit.facts.values import (
     HID,
     ID,
     INCOME,
     STATUS,
     USABLE_ID_KINDS,
     as_bool,
-    audit_year,
-    count_per_code,
     exited,
-    first_rows,
-    fmt,
-    gather,
     is_no,
-    joint_codes,
-    money_texts,
-    name_list,
-    param,
-    percent,
     poor,
-    records,
     text,
-    yuan,
 )
-from fupin_audit.rules.dq_members import member_ages, member_birth
+from fupin_audit.rules.kit.format import fmt, money_texts, name_list, percent, yuan
+from fupin_audit.rules.kit.related import records
 from fupin_audit.schema.idnumber import WEIGHTS as ID_WEIGHTS
 from fupin_audit.schema.idnumber import _factorize, analyse_ids, classify_ids, text_buffers
 
@@ -397,7 +389,7 @@ def pair(ctx: AuditContext) -> Pair:
 def _pair(cur: AuditContext, prev: AuditContext) -> Pair:
     (cur_h, cur_mh), (prev_h, prev_mh), n = household_join(cur)
     out = Pair(
-        cur, prev, audit_year(cur), audit_year(prev), n, cur_h, prev_h, first_rows(cur_h, n),
+        cur, prev, cur.audit_year(), prev.audit_year(), n, cur_h, prev_h, first_rows(cur_h, n),
         first_rows(prev_h, n), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool),
     )  # fmt: skip
     if cur_mh is None or prev_mh is None:
@@ -428,7 +420,7 @@ def _people(out: Pair) -> bool:
 
 
 def _has_deaths(ctx: AuditContext) -> bool:
-    from fupin_audit.rules.common import has_death_source
+    from fupin_audit.facts.deaths import has_death_source
 
     return has_death_source(ctx)
 
@@ -459,7 +451,7 @@ def _roster_numbers(ctx: AuditContext, category: str) -> np.ndarray:
 
 def person_numbers(ctx: AuditContext, kind: str = "members") -> np.ndarray:
     """Per row of `kind`: the person its 证件号码 names as one int64 (-1: nobody) — the person key of
-    `common.person_keys` (normalised, 15-digit numbers upgraded, a 残疾人证号 cut to its 18-digit ID;
+    `facts.keys.person_keys` (normalised, 15-digit numbers upgraded, a 残疾人证号 cut to its 18-digit ID;
     placeholders, Excel-damaged and malformed numbers name nobody) without the whole ID analysis:
     the plain 18-digit numbers, nearly all of them, are read straight from their bytes, and only the
     others are classified."""
@@ -502,7 +494,7 @@ def _id_numbers(raw: pd.Series) -> np.ndarray:
 
 
 def usable_keys(raw: pd.Series) -> pd.Series:
-    """`common.person_keys` of some ID cells (NA: names nobody), for the few rows a message shows."""
+    """`facts.keys.person_keys` of some ID cells (NA: names nobody), for the few rows a message shows."""
     keys = classify_ids(raw)
     kind = keys["kind"].astype(str)
     key = keys["normalized"].astype(str).where(kind != "id15", keys["upgraded"].astype(str))
@@ -619,7 +611,7 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
             return [Diagnostic("error", "上一期数据没有可识别的户表（户编号）")]
         if not ctx.has("households", HID):
             return [Diagnostic("error", "本期数据没有可识别的户表（户编号）")]
-        cur_year, prev_year = audit_year(ctx), audit_year(prev)
+        cur_year, prev_year = ctx.audit_year(), prev.audit_year()
         if cur_year is not None and prev_year is not None and prev_year > cur_year:
             out.append(
                 Diagnostic(
