@@ -696,16 +696,6 @@ def test_same_year_exports_in_the_wrong_order_are_an_error(tmp_path):
     assert not [d for d in right.dataset.diagnostics if d.level == "error"]
 
 
-def test_dask_engine_refuses_previous_with_a_clear_message(tmp_path):
-    before = write(tmp_path / "2017.xlsx", {"households": [hh("H1", 2017)]})
-    after = write(tmp_path / "2018.xlsx", {"households": [hh("H1", 2018)]})
-    proc = cli(
-        "check", str(after), "--previous", str(before), "--engine", "dask", "-o", str(tmp_path / "out")
-    )
-    assert proc.returncode == 2
-    assert "--engine dask 暂不支持 --previous" in proc.stderr
-
-
 def test_people_listed_in_two_households_are_matched_pairwise(tmp_path):
     twice = make_id(birth="19800101", seq=555)
     other = (make_id(birth="19600101", seq=131), make_id(birth="19620101", seq=242))
