@@ -4,6 +4,8 @@
     python bench/run.py --sizes 10000 --runs 3 --out bench/out
     python bench/run.py --quick              # 10 000 and 100 000 households, one run each (~3 min)
 
+Needs the generator's extra: pip install '.[sample]' (or '.[test]').
+
 For each size it generates a synthetic county with `fupin_audit.sample` (parquet; CSV and an xlsx
 workbook with members on their own sheet up to 100 000 households), then, as whole processes and
 `--runs` times each: the full check (every rule; stage times from --summary-json; peak RSS and CPU

@@ -380,17 +380,20 @@ def list_rules(
     from fupin_audit.engine.registry import default_registry
 
     registry = default_registry(rules or [])
+    renamed = any(rule.aliases for rule in registry)  # the column only when some rule has a former code
     table = Table(title=f"规则（{len(registry)} 条）", title_justify="left")
-    for name in ("编号", "规则族", "级别", "所需的表", "名称"):
+    for name in ("编号", *(["旧编号"] if renamed else []), "规则族", "级别", "所需的表", "名称"):
         table.add_column(name)
     for rule in registry:
-        table.add_row(rule.code, rule.family, rule.severity, ", ".join(rule.needs) or "任意", rule.title)
+        former = [", ".join(rule.aliases)] if renamed else []
+        needs = ", ".join(rule.needs) or "任意"
+        table.add_row(rule.code, *former, rule.family, rule.severity, needs, rule.title)
     Console(highlight=False).print(table)
 
 
 @app.command()
 def explain(
-    code: Annotated[str, typer.Argument(help="规则编号，如 DQ011")],
+    code: Annotated[str, typer.Argument(help="规则编号（或改名前的旧编号），如 DQ011")],
     rules: Annotated[
         list[Path] | None, typer.Option("--rules", help="自定义规则（.py 模块、.toml 声明式规则或文件夹）")
     ] = None,
@@ -403,6 +406,10 @@ def explain(
 
     registry = default_registry(rules or [])
     rule = registry.get(code)
+    if registry.alias_of(code):
+        typer.echo(
+            f"{code.strip().upper()} 是 {rule.code} 的别名（旧编号）：规则已改为 {rule.code}，问题以新编号报告。\n"
+        )
     typer.echo(explain_rule(rule, registry.origin(rule.code), Settings.from_file(config).policy))
 
 
@@ -484,7 +491,9 @@ def sample(
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.sample import COUNTIES, generate, write_csv, write_parquet, write_xlsx
     from fupin_audit.sample.monitoring import MONITORING_FROM
+    from fupin_audit.sample.pools import require_faker
 
+    require_faker()
     err = _stderr()
     if partition_by is not None or counties != 1:
         if partition_by != "县" or fmt is not SampleFormat.parquet:
