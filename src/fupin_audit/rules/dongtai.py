@@ -43,7 +43,7 @@ from fupin_audit.facts.values import (
 from fupin_audit.rules.kit.format import fmt, money_texts, name_list, percent, yuan
 from fupin_audit.rules.kit.related import records
 from fupin_audit.schema.idnumber import WEIGHTS as ID_WEIGHTS
-from fupin_audit.schema.idnumber import _factorize, analyse_ids, classify_ids, text_buffers
+from fupin_audit.schema.idnumber import distinct_texts, analyse_ids, classify_ids, text_buffers
 
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[ord("0") : ord("9") + 1] = True
@@ -468,7 +468,7 @@ def person_numbers(ctx: AuditContext, kind: str = "members") -> np.ndarray:
 
 
 def _id_numbers(raw: pd.Series) -> np.ndarray:
-    codes, uniques = _factorize(raw)
+    codes, uniques = distinct_texts(raw)
     numbers = np.full(len(uniques) + 1, -1, dtype=np.int64)  # the last slot: an empty cell
     if len(uniques):
         offsets, data = text_buffers(uniques)
