@@ -43,7 +43,7 @@ from fupin_audit.facts.values import (
 from fupin_audit.rules.kit.format import fmt, money_texts, name_list, percent, yuan
 from fupin_audit.rules.kit.related import records
 from fupin_audit.schema.idnumber import WEIGHTS as ID_WEIGHTS
-from fupin_audit.schema.idnumber import distinct_texts, analyse_ids, classify_ids, text_buffers
+from fupin_audit.schema.idnumber import analyse_ids, classify_ids, distinct_texts, text_buffers
 
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[ord("0") : ord("9") + 1] = True
