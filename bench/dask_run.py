@@ -99,20 +99,20 @@ def main() -> None:
         print("checking with --engine dask …", flush=True)
         dask = run_dask(args, data, findings_dir, summary_file, out)
     summary = json.loads(summary_file.read_text(encoding="utf-8"))
-    members = summary["rows"].get("members", 0)
+    members = summary["tables"].get("members", 0)
     workers_peak = max(p["peak_rss_mib"] for p in summary["partitions"])
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "counties": args.counties,
-        "households": summary["rows"].get("households", 0),
+        "households": summary["tables"].get("households", 0),
         "members": members,
         "workers": summary["workers"],
         "worker_memory_limit_mib": summary["worker_memory_limit_mib"],
         "dask": dask,
         "dask_stages": summary["seconds"],
         "dask_worker_peak_mib": workers_peak,
-        "dask_findings": summary["findings"],
+        "dask_findings": summary["counts"]["findings"],
         "members_per_second_per_worker": members / dask["wall"] / summary["workers"],
     }
     if not args.skip_pandas:

@@ -173,7 +173,7 @@ def test_sample_partition_needs_parquet(tmp_path):
 
 @pytest.mark.parametrize("value", ["", "a/b", "..", "县=1"])
 def test_partition_value_is_a_safe_directory(tmp_path, value):
-    from fupin_audit.sample.writers import partition_dir
+    from fupin_audit.convert import partition_dir
 
     path = partition_dir(tmp_path, "县", value)
     assert path.parent == tmp_path and path.name.startswith("县=") and "/" not in path.name[2:]

@@ -7,7 +7,7 @@ from conftest import check_tables, household, rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fupin_audit.rules.common import phone_matches, phone_numbers
+from fupin_audit.facts.phones import phone_matches, phone_numbers
 from fupin_audit.rules.dq_members import bad_phones
 from fupin_audit.rules.siyan import _phones
 

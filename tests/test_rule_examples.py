@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fupin_audit.engine.examples import describe_example, example_problems
 from fupin_audit.engine.registry import default_registry
 from fupin_audit.engine.rule import Example
+from fupin_audit.rule_examples import describe_example, example_problems
 
 BUILT_IN = [
     r for r in default_registry() if default_registry().origin(r.code).startswith("fupin_audit.rules.")

@@ -197,14 +197,14 @@ def test_vectorised_emptiness_and_phone_checks_match_python():
     import re
     import unicodedata
 
-    from fupin_audit.rules.dq_household import _empty_value, empty_cells, map_values
+    from fupin_audit.facts.cells import _empty_value, empty_cells, map_values
     from fupin_audit.rules.dq_members import bad_phones
 
     texts = pd.Series([*SAMPLES, *_random_texts(), None], dtype="str")
     assert empty_cells(texts).tolist() == [_empty_value(v) for v in texts.astype(object)]
 
     def bad(v):
-        """The phone normaliser (rules.common.phone_numbers) and DQ044's default check, in Python."""
+        """The phone normaliser (facts.phones.phone_numbers) and DQ044's default check, in Python."""
         if not isinstance(v, str):
             return False
         number = unicodedata.normalize("NFKC", v.strip())
@@ -282,7 +282,7 @@ def test_arrow_number_parsing_matches_pandas(monkeypatch, texts, fast_path):
 
 def test_number_codes_match_text_codes():
     """common._number_codes (IDs and 户编号 hashed as integers) gives the dictionary encoding's codes."""
-    from fupin_audit.rules.common import _number_codes, _text_codes
+    from fupin_audit.facts.keys import _number_codes, _text_codes
 
     rng = np.random.default_rng(3)
     for width in (1, 5, 16, 17, 18):
@@ -302,7 +302,7 @@ def test_number_codes_match_text_codes():
 
 
 def test_category_text_matches_conversion():
-    from fupin_audit.rules.common import text
+    from fupin_audit.facts.values import text
 
     values = pd.Categorical(
         ["在校", " 非在校生", None, "学前教育 ", "在校"], categories=["在校", " 非在校生", "学前教育 ", "x"]
@@ -324,25 +324,3 @@ def test_findings_keep_the_text_pandas_concat_would_give():
     assert out["table"].tolist() == ["", ""]
 
 
-@pytest.mark.parametrize("by", ["县"])
-def test_partitioned_run_equals_the_normal_run(tmp_path, by):
-    from fupin_audit.engine.partition import run_partitioned
-
-    def two_counties(tables: dict[str, pd.DataFrame]) -> None:
-        """Half the townships, their villages and households, move to a second county."""
-        towns = sorted(set(tables["households"]["乡"]))
-        moved = set(towns[: len(towns) // 2])
-        for kind in ("households", "villages"):
-            frame = tables[kind]
-            if "县" in frame:
-                frame.loc[frame["乡"].isin(moved), "县"] = "太湖县"
-
-    dataset = _dataset(1_500, tmp_path / "two", two_counties)
-    assert dataset.tables["households"].data["县"].nunique() == 2
-    policy = Settings.from_file(None).policy
-    rules = list(default_registry())
-    normal = run_rules(AuditContext(dataset, policy), rules)
-    split = run_partitioned(dataset, policy, rules, by=by)
-    assert split.partitions >= 2
-    pd.testing.assert_frame_equal(split.findings, normal.findings)
-    assert [o.code for o in split.outcomes] == [o.code for o in normal.outcomes]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from fupin_audit.dataset import Dataset
+from fupin_audit.dataset import Dataset, Diagnostic
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.registry import Registry, default_registry
 from fupin_audit.engine.rule import Rule, Severity
@@ -156,11 +156,7 @@ def audit(
             progress=lambda p: stage("read", p),
         )
         seconds["read_previous"] = time.perf_counter() - clock
-        ctx.previous = AuditContext(before, settings.policy, previous_year, strict_policy=strict_policy)
-        before.diagnostics.extend(ctx.previous.year_conflicts())
-        from fupin_audit.rules.dongtai import snapshot_diagnostics
-
-        dataset.diagnostics.extend(snapshot_diagnostics(ctx))
+        dataset.diagnostics.extend(attach_previous(ctx, before, previous_year, strict_policy=strict_policy))
     clock = time.perf_counter()
     result = run_rules(
         ctx,
@@ -170,11 +166,7 @@ def audit(
         progress=lambda code: stage("rule", code),
     )
     seconds["rules"] = time.perf_counter() - clock
-    moves = None
-    if before is not None:
-        from fupin_audit.rules.dongtai import transitions
-
-        moves = transitions(ctx)
+    moves = snapshot_transitions(ctx) if before is not None else None
     dataset.diagnostics.extend(result.diagnostics)
     return AuditResult(
         dataset,
@@ -189,3 +181,22 @@ def audit(
         before,
         moves,
     )
+
+
+def attach_previous(
+    ctx: AuditContext, before: Dataset, previous_year: int | None, *, strict_policy: bool = False
+) -> list[Diagnostic]:
+    """Make `before` the previous snapshot of the run (--previous, the DT family), judged with the
+    same policy; what is wrong with the pair as a whole (different counties, the previous one later …)."""
+    from fupin_audit.rules.dongtai import snapshot_diagnostics
+
+    ctx.previous = AuditContext(before, ctx.policy, previous_year, strict_policy=strict_policy)
+    before.diagnostics.extend(ctx.previous.year_conflicts())
+    return snapshot_diagnostics(ctx)
+
+
+def snapshot_transitions(ctx: AuditContext) -> dict[str, Any] | None:
+    """Households by status before × now (新增, 移出), for the summary and the reports."""
+    from fupin_audit.rules.dongtai import transitions
+
+    return transitions(ctx)

@@ -41,14 +41,69 @@ import pandas as pd
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic
 from fupin_audit.errors import ConfigError
+from fupin_audit.facts.values import HID, text
 from fupin_audit.load import TITLE_PROVENANCE, TableRequest, load
-from fupin_audit.sample.writers import EMPTY_PARTITION, partition_dir, write_parquet_file
 
 PROVENANCE = ("来源文件", "来源工作表", "来源行")
 TABLE_ORDER = ("households", "members", "villages", "measures", "helpers")
 SHARED = ("rosters",)
 
 __all__ = ["EMPTY_PARTITION", "PROVENANCE", "ConvertResult", "convert"]
+
+
+# ------------------------------------------------------------------------------ the parquet tree
+
+EMPTY_PARTITION = "__空__"  # directory value for rows whose partition column is empty
+ROSTERS_FILE = "rosters.parquet"  # reference lists: one file at the root, shared by every partition
+_UNSAFE = set('/\\=%:*?"<>|#')
+
+
+def partition_value(value: str) -> str:
+    """A partition value as a directory name: empty → `EMPTY_PARTITION`; characters a path or hive
+    cannot hold (/ \\ = % : * ? " < > | # and control characters) percent-encoded as UTF-8 (%2F …), which
+    pyarrow's and Dask's hive partitioning decode."""
+    value = str(value).strip()
+    if not value:
+        return EMPTY_PARTITION
+    out = []
+    for ch in value:
+        if ch in _UNSAFE or ord(ch) < 32 or ch == "\x7f":
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    text = "".join(out)
+    return "%2E" + text[1:] if text.startswith(".") else text  # never a hidden or "." / ".." directory
+
+
+def partition_dir(root: Path, by: str, value: str) -> Path:
+    return Path(root) / f"{by}={partition_value(value)}"
+
+
+def string_table(df: pd.DataFrame):
+    """A pyarrow table of `df` with every column a string column (missing cells stay null)."""
+    import pyarrow as pa
+
+    schema = pa.schema([(str(c), pa.string()) for c in df.columns])
+    arrays = []
+    for c in df.columns:
+        try:
+            arrays.append(pa.array(df[c], type=pa.string(), from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a non-text cell: its text
+            arrays.append(pa.array([None if pd.isna(v) else str(v) for v in df[c]], type=pa.string()))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def write_parquet_file(df: pd.DataFrame, path: Path) -> Path:
+    """One parquet file, every column a string column, written atomically (temp file, then rename)."""
+    import pyarrow.parquet as pq
+
+    from fupin_audit.report.atomic import atomic_open
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as fh:
+        pq.write_table(string_table(df), fh)
+    return path
 
 
 @dataclass
@@ -226,9 +281,60 @@ def convert(
 
 
 def _partition_values(dataset: Dataset, by: str) -> dict[str, np.ndarray]:
-    from fupin_audit.engine.partition import partition_rows
-
     return {k: v for k, v in partition_rows(dataset, by).items() if k not in SHARED}
+
+
+# How rows are assigned to a partition (the `by` column, 县 by default):
+# - households and villages: their own `by` value ("" when empty);
+# - members, measures and helpers: the partition of the first household row with their 户编号, else
+#   their own `by` value if the table has the column, else that of their (乡, 村) in the household or
+#   village table (a village-level project), else "" (orphans are then still orphans);
+# - rosters are reference lists, shared by every partition (SHARED).
+# A household's rows thus stay together, which is what lets the Dask engine run local rules per partition.
+BY_HOUSEHOLD = ("members", "measures", "helpers")
+
+
+def partition_rows(dataset: Dataset, by: str = "县") -> dict[str, np.ndarray]:
+    """Per table (except the shared ones): the partition value of each row."""
+    tables = dataset.tables
+    out: dict[str, np.ndarray] = {}
+    home: pd.Series | None = None  # 户编号 → partition
+    places: dict[tuple[str, str], str] = {}  # (乡, 村) → partition
+    for kind in ("households", "villages"):
+        if kind not in tables:
+            continue
+        data = tables[kind].data
+        own = _texts(data[by]) if by in data else np.full(len(data), "", dtype=object)
+        out[kind] = own
+        if kind == "households" and HID in data:
+            ids = pd.Series(own, index=_texts(data[HID]))
+            home = ids[~ids.index.duplicated()]
+        if "乡" in data and "村" in data:
+            for place, value in zip(
+                zip(_texts(data["乡"]), _texts(data["村"]), strict=True), own, strict=True
+            ):
+                places.setdefault(place, value)
+    for kind, table in tables.items():
+        if kind in out or kind in SHARED:
+            continue
+        data = table.data
+        own = _texts(data[by]) if by in data else np.full(len(data), "", dtype=object)
+        if kind in BY_HOUSEHOLD:
+            if home is not None and HID in data:
+                theirs = home.reindex(_texts(data[HID])).to_numpy(dtype=object)
+                own = np.where(pd.isna(theirs), own, theirs)
+            if "乡" in data and "村" in data and places:
+                # no household, no own value: the partition of the place (a village-level project)
+                unplaced = np.flatnonzero(own == "")
+                towns, villages = _texts(data["乡"])[unplaced], _texts(data["村"])[unplaced]
+                own = own.copy()
+                own[unplaced] = [places.get(p, "") for p in zip(towns, villages, strict=True)]
+        out[kind] = own
+    return out
+
+
+def _texts(series: pd.Series) -> np.ndarray:
+    return text(series).to_numpy(dtype=object)
 
 
 def _plan(dataset: Dataset, by: str, root: Path) -> list[tuple[Path, pd.DataFrame]]:

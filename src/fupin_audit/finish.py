@@ -6,6 +6,7 @@ Kept out of the CLI so a nightly job written in Python gets exactly what the com
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import pandas as pd
 
 from fupin_audit.audit import AuditResult
 from fupin_audit.baseline import apply_baseline, apply_waivers, read_baseline, read_waivers, write_baseline
+from fupin_audit.dataset import Diagnostic
+from fupin_audit.engine.runner import RuleOutcome
 from fupin_audit.findings import SEVERITY_RANK
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILURE = 0, 1, 2
@@ -64,12 +67,12 @@ def finish(result: AuditResult, options: Finish) -> Finished:
         findings, stats = apply_baseline(findings, read_baseline(options.baseline))
         summary["baseline"] = {"file": str(options.baseline), **stats}
     failing = findings["severity"].map(SEVERITY_RANK) >= SEVERITY_RANK[options.fail_on]
-    code = EXIT_FINDINGS if failing.any() else EXIT_CLEAN
-    broken = any(d.level == "error" for d in result.dataset.diagnostics) or any(
-        o.status == "failed" for o in result.outcomes
+    code = exit_code(
+        failing=bool(failing.any()),
+        read_anything=bool(result.dataset.tables),
+        broken=broken(result.dataset.diagnostics, result.outcomes),
+        keep_going=options.keep_going,
     )
-    if not result.dataset.tables or (broken and not options.keep_going):
-        code = EXIT_FAILURE
     summary["exit_code"] = code
     summary["reported"] = {
         "findings": len(findings),
@@ -89,6 +92,19 @@ def finish(result: AuditResult, options: Finish) -> Finished:
         findings = mask_findings(findings, names)
         summary = _mask_summary(summary)
     return Finished(findings, summary, code, warnings)
+
+
+def broken(diagnostics: Iterable[Diagnostic], outcomes: Iterable[RuleOutcome]) -> bool:
+    """An input that could not be read, or a rule that failed: the run did not do its whole job."""
+    return any(d.level == "error" for d in diagnostics) or any(o.status == "failed" for o in outcomes)
+
+
+def exit_code(*, failing: bool, read_anything: bool, broken: bool, keep_going: bool) -> int:
+    """Every engine's exit code: 2 when nothing was read, or the run was broken (unless keep_going);
+    else 1 for findings at or above --fail-on, 0 for none."""
+    if not read_anything or (broken and not keep_going):
+        return EXIT_FAILURE
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
 def _mask_summary(summary: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def household_values(ctx: AuditContext, key: str, years: pd.Series | None = None
     the rules look it up (NaN where there is none). On a context of its own: the rules' run has
     already reported the gaps, the summary does not report them again."""
     from fupin_audit.engine.context import AuditContext
-    from fupin_audit.rules.common import policy_values
+    from fupin_audit.facts.lines import policy_values
 
     own = AuditContext(ctx.dataset, ctx.policy, ctx.year)
     try:
@@ -96,8 +96,9 @@ def _compute(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
 
 
 def _households(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
-    from fupin_audit.rules.common import HID, INCOME, exit_split, exited, poor, text
-    from fupin_audit.rules.siyan import household_sizes
+    from fupin_audit.facts.households import household_sizes
+    from fupin_audit.facts.values import HID, INCOME, exited, poor, text
+    from fupin_audit.facts.years import exit_split
 
     households = ctx.frame("households")
     sizes = household_sizes(ctx).fillna(0)
@@ -159,7 +160,8 @@ def _flagged_households(findings: pd.DataFrame, rules: tuple[str, ...]) -> set[s
 def bunching(ctx: AuditContext) -> dict[str, Any]:
     """IN002's bunching test: per (乡镇, 村), exited households just above the data year's line (the line
     IN002 uses: line … line × band) against the mean of the two neighbouring bands of equal width."""
-    from fupin_audit.rules.common import INCOME, data_years, exited, text
+    from fupin_audit.facts.values import INCOME, exited, text
+    from fupin_audit.facts.years import data_years
 
     households = ctx.frame("households")
     if "村" not in households:
@@ -220,7 +222,7 @@ def _untested(band: float) -> dict[str, Any]:
 def _measure_shares(ctx: AuditContext) -> dict[str, Any]:
     """产业帮扶 and developmental measures among the data year's measures (undated ones count for every
     year, as in the rules); 走访 rows are visits, not measures, and are in neither count."""
-    from fupin_audit.rules.common import measures_of_year
+    from fupin_audit.facts.measures import measures_of_year
 
     measures = measures_of_year(ctx)
     year = ctx.run_year()
@@ -250,7 +252,7 @@ def missed_rate(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any] | N
     line, who are not registered (LG101's own facts: the same person key, never car, house or
     official rosters). People are counted once however many roster rows name them."""
     from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
-    from fupin_audit.rules.lianggai import needy_rosters
+    from fupin_audit.facts.households import needy_rosters
 
     try:
         facts = needy_rosters(ctx)
@@ -300,8 +302,8 @@ def village_incidence(ctx: AuditContext) -> list[dict[str, Any]]:
     """贫困发生率 per village row = 贫困人口 ÷ 总人口数: 贫困人口数 from the village table, else the
     village's 未脱贫 / 返贫 people summed from the household table — SY301's facts, matched on the
     place columns both tables fill (乡 and 村: two 城西村 in two 乡镇 are two villages)."""
-    from fupin_audit.rules.common import text
-    from fupin_audit.rules.siyan import village_poor_counts
+    from fupin_audit.facts.households import village_poor_counts
+    from fupin_audit.facts.values import text
 
     villages = ctx.frame("villages")
     own = (

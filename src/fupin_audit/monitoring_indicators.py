@@ -2,7 +2,7 @@
 type, elimination shares and speed, 应纳未纳 candidates and developmental help of households with
 labour. Each share carries its numerator and denominator.
 
-Computed from the facts the MN rules use (rules/monitoring.py) and from the run's findings — never
+Computed from the facts the MN rules use (facts/monitoring.py) and from the run's findings — never
 by re-implementing a rule — and only when the data is monitoring-era."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import SkipRule
-from fupin_audit.rules import monitoring as mn
-from fupin_audit.rules.common import HID, text
+from fupin_audit.facts import monitoring as mn
+from fupin_audit.facts.values import HID, text
 
 if TYPE_CHECKING:
     from fupin_audit.audit import AuditResult

@@ -162,8 +162,6 @@ def check(
         unsupported = {
             "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
             "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
-            "--previous": previous,
-            "--strict-policy": strict_policy or None,
         }  # fmt: skip
         given = [name for name, value in unsupported.items() if value]
         if given:
@@ -172,7 +170,8 @@ def check(
             err, paths, output, fmt, fail_on.value, keep_going, quiet, summary_json,
             scheduler=scheduler, workers=workers, memory_limit=memory_limit, buckets=buckets, year=year,
             config=config, select=_split(select), ignore=_split(ignore), severity=severity or [],
-            rule_paths=rules or [], encoding=encoding,
+            rule_paths=rules or [], encoding=encoding, previous=[str(p) for p in previous or []],
+            previous_year=previous_year, strict_policy=strict_policy,
         )  # fmt: skip
         raise typer.Exit(code)
     fmt_name = _pick_format(fmt, output)
@@ -220,7 +219,7 @@ def _check_dask(
     err, paths, output, fmt, fail_on: str, keep_going: bool, quiet: bool, summary_json, **options
 ) -> int:
     """--engine dask: findings go to files in the --output folder, a per-rule count to stderr."""
-    from fupin_audit.engine.dask_engine import run_dask
+    from fupin_audit.dask_engine import run_dask
 
     if output is None:
         raise ConfigError("--engine dask 需要 --output 文件夹（每个分区写一个问题文件）")
@@ -240,14 +239,14 @@ def _check_dask(
         for outcome in run.outcomes:
             if outcome.status == "failed":
                 err.print(f"error: 规则 {outcome.code} 运行出错：{escape(outcome.reason)}", highlight=False)
-        rows = "，".join(f"{kind} {n:,} 行" for kind, n in summary["rows"].items())
+        rows = "，".join(f"{kind} {n:,} 行" for kind, n in summary["tables"].items())
         err.print(
-            f"{len(run.layout.partitions)} 个分区，{rows}；{summary['findings']:,} 条问题写入 {output}"
+            f"{len(run.layout.partitions)} 个分区，{rows}；{summary['counts']['findings']:,} 条问题写入 {output}"
             f"（{run.workers} 个工作进程，{time.perf_counter() - clock:.1f} 秒）",
             highlight=False,
         )
-        for rule, n in summary["by_rule"].items():
-            err.print(f"  {rule}  {n:,}", highlight=False)
+        for rule, levels in summary["counts"]["by_rule"].items():
+            err.print(f"  {rule}  {sum(levels.values()):,}", highlight=False)
     if summary_json is not None:
         _write_json(summary_json, summary)
     return summary["exit_code"]
@@ -433,14 +432,14 @@ def policy(
     """输出生效的政策参数及其出处和可信度（TOML，可作为省、县覆盖文件的起点）；
     给出 --province / --county / --year 时输出该地该年生效的值。"""
     from fupin_audit.audit import Settings
-    from fupin_audit.policy.show import resolved_text
+    from fupin_audit.policy.show import policy_toml, resolved_text
 
     settings = Settings.from_file(config)
     header = "# fupin-audit 生效的政策参数" + (f"（已应用 {config}）" if config else "（默认值）") + "\n"
     if province or county or year is not None:
         typer.echo(header + resolved_text(settings.policy, province, county, year), nl=False)
         return
-    typer.echo(header + settings.policy.to_toml(), nl=False)
+    typer.echo(header + policy_toml(settings.policy), nl=False)
 
 
 class SampleFormat(StrEnum):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic, Table
 from fupin_audit.engine.rule import SkipRule
+from fupin_audit.engine.years import WholeDataset, run_years, year_counts
 from fupin_audit.policy import YEAR_RANGE, Policy
 
 Rows = pd.Series | pd.Index | Sequence[Any] | np.ndarray
@@ -51,8 +52,12 @@ class AuditContext:
         previous: AuditContext | None = None,
         *,
         strict_policy: bool = False,
+        whole: WholeDataset | None = None,
     ) -> None:
         self.dataset = dataset
+        # Set when this context sees only part of the data (a Dask partition): the whole's years and
+        # filled fields, so a rule judges a partition's rows as a one-machine run would.
+        self.whole = whole
         self.policy = policy
         self.strict_policy = strict_policy
         # The previous snapshot of the same county (--previous), for the DT rules; None without one.
@@ -140,6 +145,9 @@ class AuditContext:
         this (e.g. a column that is "empty" in the whole table) asks here: a distributed run answers
         for the whole dataset, not for the bucket of rows a task holds."""
 
+        if self.whole is not None and (kind, field) in self.whole.filled:
+            return True
+
         def compute() -> bool:
             table = self.dataset.tables.get(kind)
             return table is not None and field in table.data and bool(table.data[field].notna().any())
@@ -205,14 +213,21 @@ class AuditContext:
         if self.year is not None:
             return self.year
 
-        def compute() -> int | None:
-            years = [t.data["年度"].dropna() for t in self.dataset.tables.values() if "年度" in t.data]
-            years.append(pd.Series(list(self.dataset.title_years.values()), dtype="Int64"))
-            values = pd.concat(years) if years else pd.Series(dtype="Int64")
-            values = values[values.between(*YEAR_RANGE)]  # a wrong year never becomes every row's
-            return int(values.mode().iloc[0]) if len(values) else None
+        if self.whole is not None:
+            return self.whole.run_year
+        return self._years()[0]
 
-        return self.cached("run_year", compute)
+    def audit_year(self) -> int | None:
+        """The year the 两该两不该 rules judge exits and rosters in: --year, else the most common year
+        of the households (else members, else villages); see engine.years."""
+        if self.year is not None:
+            return self.year
+        if self.whole is not None:
+            return self.whole.audit_year
+        return self._years()[1]
+
+    def _years(self) -> tuple[int | None, int | None]:
+        return self.cached("years", lambda: run_years(year_counts(self.dataset)))
 
     def year_conflicts(self) -> list[Diagnostic]:
         """What in the data disagrees with --year: a 年度 column or title row of another year, or a
@@ -333,7 +348,7 @@ class AuditContext:
         table = self.table(kind)
         labels = _labels(rows, table.data.index)
         # Only the columns a finding carries: never a copy of whole rows (a rule may flag millions).
-        wanted = [SOURCE_COLUMN, ROW_COLUMN, *(f for _, f in _IDENTITY_FIELDS[kind] if f in table.data)]
+        wanted = [SOURCE_COLUMN, ROW_COLUMN, *(f for _, f in IDENTITY_FIELDS[kind] if f in table.data)]
         data = table.data.loc[labels, wanted]
         src = data[SOURCE_COLUMN].to_numpy()
         # One DataFrame built from a dict: column-by-column assignment costs ~1 ms a column.
@@ -351,7 +366,7 @@ class AuditContext:
                 value = table.raw[column]
         if value is not None:
             columns["value"] = value if isinstance(value, str) else value.reindex(labels)
-        for target, field in _IDENTITY_FIELDS[kind]:
+        for target, field in IDENTITY_FIELDS[kind]:
             if field in data:
                 columns[target] = data[field]
         if related is not None:
@@ -396,7 +411,7 @@ def _labels(rows: Rows, index: pd.Index) -> pd.Index:
 
 
 # Which fields of each table identify the record in the findings' identity columns.
-_IDENTITY_FIELDS: dict[str, list[tuple[str, str]]] = {
+IDENTITY_FIELDS: dict[str, list[tuple[str, str]]] = {
     "households": [
         ("household_id", "户编号"),
         ("id_number", "户主证件号码"),

@@ -56,7 +56,7 @@ class Example:
     `records` are written to a real workbook, one sheet per table, the canonical field names
     (`fupin-audit schema TABLE`) as headers, and the rule is run on it: it must flag the `flagged`
     record; with the `near_miss` changes applied it must report nothing at all.
-    `fupin_audit.engine.examples.example_problems(rule)` runs both (tests/test_rule_examples.py runs
+    `fupin_audit.rule_examples.example_problems(rule)` runs both (tests/test_rule_examples.py runs
     it for every built-in rule); `fupin-audit explain CODE` shows the text and the records.
 
     - text: the example in a sentence, e.g. "2017 年脱贫户人均纯收入 3335.00 元（线 3335）→ LG401".
@@ -208,7 +208,7 @@ def rule(
     """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN, DT).
 
     `example` is best an `Example`: records that the rule flags plus a near miss it does not, which
-    `explain` shows and tests run (`fupin_audit.engine.examples.example_problems`); a plain text is
+    `explain` shows and tests run (`fupin_audit.rule_examples.example_problems`); a plain text is
     accepted for third-party rules."""
 
     def wrap(fn: RuleFunction) -> Rule:

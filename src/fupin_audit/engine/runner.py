@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -129,3 +129,27 @@ def _check_needs(ctx: AuditContext, rule: Rule) -> None:
         for kind in rule.previous:
             if kind not in ctx.previous.dataset.tables:
                 raise SkipRule(f"上一期数据缺少 {kind} 表")
+
+
+def merge_outcomes(rules: list[Rule], parts: Iterable[list[RuleOutcome]]) -> list[RuleOutcome]:
+    """One outcome per rule in rule order from the outcomes of several parts of a run (the Dask
+    engine's partitions and buckets): ran if it ran anywhere, failed if it failed anywhere."""
+    by_code: dict[str, list[RuleOutcome]] = {}
+    for outcomes in parts:
+        for outcome in outcomes:
+            by_code.setdefault(outcome.code, []).append(outcome)
+    merged = []
+    for r in rules:
+        seen = by_code.get(r.code, [])
+        if not seen:
+            continue
+        failed = [o for o in seen if o.status == "failed"]
+        ran = [o for o in seen if o.status == "ran"]
+        if failed:
+            merged.append(replace(failed[0], seconds=sum(o.seconds for o in seen)))
+        elif ran:
+            count = sum(o.findings for o in ran)
+            merged.append(RuleOutcome(r.code, "ran", count, sum(o.seconds for o in seen)))
+        else:
+            merged.append(seen[0])
+    return merged

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from fupin_audit.engine.examples import describe_example
 from fupin_audit.engine.rule import ERA_NAMES, Rule
 from fupin_audit.findings import SEVERITY_LABELS
+from fupin_audit.rule_examples import describe_example
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.fields import Kind, Spec
 from fupin_audit.schema.models import MODELS

@@ -11,7 +11,7 @@ import pandas as pd
 ID_PATTERN = re.compile(r"(?<![0-9])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9])")
 NAME_FIELDS = ("姓名", "户主姓名", "帮扶责任人姓名", "帮扶责任人", "领取人姓名")
 ID_FIELDS = ("证件号码", "户主证件号码", "帮扶责任人证件号码", "领取人证件号码")
-# The keys `related` records use for the same (rules.common.RECORD_FIELDS).
+# The keys `related` records use for the same (rules.kit.related.RECORD_FIELDS).
 RECORD_NAME_KEYS = ("name", "helper")
 RECORD_ID_KEYS = ("id_number",)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -23,31 +23,12 @@ from pydantic import Field
 from fupin_audit.dataset import Diagnostic
 from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules.common import (
-    HID,
-    ID,
-    INCOME,
-    STATUS,
-    as_bool,
-    audit_year,
-    count_per_code,
-    exited,
-    first_rows,
-    fmt,
-    gather,
-    is_no,
-    joint_codes,
-    money_texts,
-    name_list,
-    param,
-    percent,
-    person_keys,
-    poor,
-    records,
-    text,
-    yuan,
-)
-from fupin_audit.rules.dq_members import member_ages, member_birth
+from fupin_audit.facts.keys import count_per_code, first_rows, gather, joint_codes, person_keys
+from fupin_audit.facts.lines import param
+from fupin_audit.facts.people import member_ages, member_birth
+from fupin_audit.facts.values import HID, ID, INCOME, STATUS, as_bool, exited, is_no, poor, text
+from fupin_audit.rules.kit.format import fmt, money_texts, name_list, percent, yuan
+from fupin_audit.rules.kit.related import records
 
 PREVIOUS = "previous."  # `table` of a finding about a previous snapshot's row
 EPSILON = 1e-9  # shares: a rise of exactly 100% is not "more than"
@@ -395,7 +376,7 @@ def _pair(cur: AuditContext, prev: AuditContext) -> Pair:
         columns += [cur.frame("members")[HID], prev.frame("members")[HID]]
     codes, n = joint_codes(*columns)
     out = Pair(
-        cur, prev, audit_year(cur), audit_year(prev), n, codes[0], codes[1],
+        cur, prev, cur.audit_year(), prev.audit_year(), n, codes[0], codes[1],
         first_rows(codes[0], n), first_rows(codes[1], n),
         np.zeros(n, dtype=bool), np.zeros(n, dtype=bool),
     )  # fmt: skip
@@ -427,7 +408,7 @@ def _people(out: Pair) -> bool:
 
 
 def _has_deaths(ctx: AuditContext) -> bool:
-    from fupin_audit.rules.common import has_death_source
+    from fupin_audit.facts.deaths import has_death_source
 
     return has_death_source(ctx)
 
@@ -469,7 +450,7 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
             return [Diagnostic("error", "上一期数据没有可识别的户表（户编号）")]
         if not ctx.has("households", HID):
             return [Diagnostic("error", "本期数据没有可识别的户表（户编号）")]
-        cur_year, prev_year = audit_year(ctx), audit_year(prev)
+        cur_year, prev_year = ctx.audit_year(), prev.audit_year()
         if cur_year is not None and prev_year is not None and prev_year > cur_year:
             out.append(
                 Diagnostic(

@@ -1,7 +1,7 @@
 """DQ020–DQ038: household structure — duplicates, 户主/配偶, sexes, sizes, orphans, villages.
 
 Everything is computed over whole columns: member rows are mapped once to the position of their
-户编号 among the distinct 户编号 (``household_codes``), per-household counts are ``np.bincount``
+户编号 among the distinct 户编号 (``member_household_codes``), per-household counts are ``np.bincount``
 over those positions, and the household table is aligned to them with one ``get_indexer``. Python
 only loops over rows already flagged, to write their ``related`` JSON.
 
@@ -11,8 +11,7 @@ dq_members and dq_income.
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -25,19 +24,21 @@ import pyarrow.compute as pc
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
-from fupin_audit.rules.dq_idnumber import id_analysis
+from fupin_audit.facts.cells import (
+    HID,
+    factorize,
+    household_positions,
+    map_values,
+    member_household_codes,
+    per_household,
+    sources,
+)
+from fupin_audit.facts.keys import gather, person_keys
+from fupin_audit.facts.people import id_analysis
+from fupin_audit.facts.values import text
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
 from fupin_audit.schema.codes import code_list
-from fupin_audit.schema.fields import (
-    EMPTY_MARKERS,
-    EMPTY_SET,
-    arrow_mask,
-    arrow_text,
-    clean_texts,
-    mostly_distinct,
-)
 
-HID = "户编号"
 REL = "与户主关系"
 ID = "证件号码"
 HEAD, SPOUSE = "户主", "配偶"
@@ -58,30 +59,6 @@ WHY_STRUCTURE = (
 # ------------------------------------------------------------------------------------ shared helpers
 
 
-def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
-    """`pd.factorize(series, use_na_sentinel=True)` as int64 codes; pyarrow-backed text is hash-encoded
-    by arrow directly (the same codes and first-seen order, in half the time)."""
-    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
-        encoded = pc.dictionary_encode(arrow_text(series))
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        return codes, pd.array(encoded.dictionary.to_pandas(), dtype=series.dtype)
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), uniques
-
-
-def entries(series: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """For an element-wise test of a text column: the texts to judge, and per row the entry holding
-    its verdict (-1: NA). The distinct texts (hash-encoded), or, for a long column of mostly distinct
-    texts, the rows themselves (NA rows then stay null in the array)."""
-    array = arrow_text(series)
-    if mostly_distinct(array):
-        return np.arange(len(array), dtype=np.int64), array
-    encoded = pc.dictionary_encode(array)
-    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(
-        np.int64
-    ), encoded.dictionary
-
-
 def as_text(series: pd.Series) -> pd.Series:
     """A column as pyarrow-backed text (NaN where missing); a categorical through its few categories."""
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -92,110 +69,6 @@ def as_text(series: pd.Series) -> pd.Series:
         )
         return pd.Series(taken.to_pandas().astype("str").array, index=series.index, copy=False)
     return series.astype(object).astype("str")
-
-
-def sources(first: np.ndarray, second: np.ndarray, names: tuple[str, str]) -> pd.Categorical:
-    """Per row: names[0] where `first`, else names[1] where `second`, else "" (a categorical)."""
-    codes = np.where(first, 0, np.where(second, 1, 2)).astype(np.int8)
-    return pd.Categorical.from_codes(codes, categories=[*names, ""])
-
-
-def map_values(series: pd.Series, func: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
-    """``func`` applied to each distinct value only (NA → func(None)); the result per row as an array."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mapped = np.array([func(v) for v in uniques] + [func(None)], dtype=dtype)
-    return mapped[np.where(codes < 0, len(uniques), codes)]
-
-
-def formatted(values: Any, pattern: str = "{:.2f}", index: pd.Index | None = None) -> pd.Series:
-    """``pattern.format(v)`` per row, formatting each distinct value once (NA → "")."""
-    series = values if isinstance(values, pd.Series) else pd.Series(values, index=index)
-    texts = map_values(series, lambda v: "" if v is None or pd.isna(v) else pattern.format(v))
-    return pd.Series(texts, index=series.index if index is None else index, dtype=object)
-
-
-def raw_empty(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
-    """Per row: the cell as read is empty (blank, “-”, “/”, NULL …, or the column absent from its sheet)."""
-    raw = ctx.table(kind).raw
-    if field not in raw:
-        return np.ones(len(raw), dtype=bool)
-    return ctx.cached(f"{kind}.raw_empty.{field}", lambda: empty_cells(raw[field]))
-
-
-def empty_cells(series: pd.Series) -> np.ndarray:
-    """Per row: NA, or a text that is an empty marker once stripped (or once NFKC-normalised and
-    stripped). Judged on the distinct texts with arrow kernels (pyarrow's trim strips exactly what
-    str.strip() strips); only texts NFKC could change go through Python."""
-    if not isinstance(series.dtype, pd.StringDtype):
-        return map_values(series, _empty_value, bool)
-    codes, array = entries(series)
-    empty = arrow_mask(pc.is_in(pc.utf8_trim_whitespace(array), value_set=EMPTY_SET))
-    empty |= arrow_mask(pc.is_in(clean_texts(array), value_set=EMPTY_SET))
-    empty |= ~arrow_mask(pc.is_valid(array))
-    return np.append(empty, True)[np.where(codes < 0, len(array), codes)]
-
-
-def _empty_value(value: Any) -> bool:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return True
-    return str(value).strip() in EMPTY_MARKERS or _nfkc(str(value)) in EMPTY_MARKERS
-
-
-def unknown(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
-    """Per row: a cell was written but could not be typed (reported by DQ003/DQ004): value unknown."""
-    typed = ctx.frame(kind)[field]
-    missing = typed.isna().to_numpy()
-    key = f"{kind}.raw_empty.{field}"
-    if ctx.is_cached(key) or not missing.any():
-        return missing & ~raw_empty(ctx, kind, field)
-    raw = ctx.table(kind).raw
-    if field not in raw:
-        return np.zeros(len(missing), dtype=bool)
-    # Only the rows without a typed value can be unknown: judge just those cells.
-    out = missing.copy()
-    out[missing] = ~empty_cells(raw[field][missing])
-    return out
-
-
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
-
-
-def household_codes(ctx: AuditContext) -> tuple[np.ndarray, pd.Index]:
-    """Per member row: position of its 户编号 among the distinct member 户编号 (-1 when empty)."""
-
-    def compute() -> tuple[np.ndarray, pd.Index]:
-        hid = ctx.frame("members", HID)[HID]
-        codes, uniques = factorize(hid)
-        return codes, pd.Index(uniques)
-
-    return ctx.cached("members.household_codes", compute)
-
-
-def household_positions(ctx: AuditContext) -> np.ndarray:
-    """Per household row: position of its 户编号 among the distinct member 户编号 (-1: no members)."""
-
-    def compute() -> np.ndarray:
-        _codes, uniques = household_codes(ctx)
-        hid = ctx.frame("households", HID)[HID]
-        return np.asarray(uniques.get_indexer(hid), dtype=np.int64)
-
-    return ctx.cached("households.member_positions", compute)
-
-
-def per_household(ctx: AuditContext, mask: np.ndarray | pd.Series | None = None) -> np.ndarray:
-    """Number of member rows (or rows where ``mask``) per distinct member 户编号."""
-    codes, uniques = household_codes(ctx)
-    keep = codes >= 0
-    if mask is not None:
-        keep &= np.asarray(mask, dtype=bool)
-    return np.bincount(codes[keep], minlength=len(uniques))
-
-
-def gather(per_hh: np.ndarray, positions: np.ndarray, missing: Any = 0) -> np.ndarray:
-    """Per-household values read at ``positions`` (-1 → ``missing``)."""
-    out = np.append(per_hh, missing)
-    return out[np.where(positions < 0, len(per_hh), positions)]
 
 
 def member_sex(ctx: AuditContext) -> pd.DataFrame:
@@ -302,20 +175,7 @@ def group_related(ctx: AuditContext, kind: str, labels: pd.Index, keys: pd.Serie
     return pd.DataFrame({"related": related, "others": others, "count": count}, index=labels)
 
 
-def _text(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), "").astype(str)
-
-
 # ------------------------------------------------------------------------------------ DQ020–DQ021
-
-
-def _person_key(ctx: AuditContext) -> pd.Series:
-    """One key per real ID: 15-digit numbers as their 18-digit upgrade, 残疾人证号 as its first 18."""
-    analysis = id_analysis(ctx)
-    kind = analysis["kind"]
-    key = analysis["normalized"].astype("str").str.slice(0, 18)  # arrow strings: factorize stays fast
-    key = key.where(kind != "id15", analysis["upgraded"].astype("str"))
-    return key.where(kind.isin(("id18", "id15", "disability20")))
 
 
 @rule(
@@ -339,8 +199,8 @@ def _person_key(ctx: AuditContext) -> pd.Series:
 )
 def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, ID)
-    key = _person_key(ctx)
-    hh, _ = household_codes(ctx)
+    key = person_keys(ctx, "members")
+    hh, _ = member_household_codes(ctx)
     person, persons = factorize(key)
     valid = (hh >= 0) & (person >= 0)
     # One int64 per (household, person): duplicated() on it is a hash of integers, not of strings.
@@ -402,7 +262,7 @@ def dq021(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
 def _relation_counts(ctx: AuditContext, relation: str) -> tuple[np.ndarray, np.ndarray]:
     """Per member row: is this relation; and how many rows of its household have it."""
     members = ctx.frame("members", HID, REL)
-    codes, _ = household_codes(ctx)
+    codes, _ = member_household_codes(ctx)
     is_rel = (members[REL] == relation).to_numpy(dtype=bool)
     per_hh = per_household(ctx, is_rel)
     return is_rel, gather(per_hh, codes)
@@ -430,7 +290,7 @@ def _relation_counts(ctx: AuditContext, relation: str) -> tuple[np.ndarray, np.n
 )
 def dq030(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, REL)
-    codes, _ = household_codes(ctx)
+    codes, _ = member_household_codes(ctx)
     _is_head, heads = _relation_counts(ctx, HEAD)
     size = gather(per_household(ctx), codes)
     first = np.zeros(len(codes), dtype=bool)
@@ -444,7 +304,7 @@ def dq030(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     # Relations seen in each flagged household (only those households are touched).
     in_flagged = np.isin(codes, codes[flagged])
     seen = (
-        _text(members[REL][in_flagged]).replace("", "空或无效")
+        text(members[REL][in_flagged]).replace("", "空或无效")
         .groupby(codes[in_flagged], sort=False).agg(lambda s: "、".join(dict.fromkeys(s)))
     )  # fmt: skip
     hid = members.loc[labels, HID].astype(str)
@@ -545,7 +405,7 @@ def dq032(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
 def dq033(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, REL)
     sex = member_sex(ctx)
-    codes, uniques = household_codes(ctx)
+    codes, uniques = member_household_codes(ctx)
     is_head, heads = _relation_counts(ctx, HEAD)
     is_spouse = (members[REL] == SPOUSE).to_numpy(dtype=bool)
     single_head = is_head & (heads == 1)
@@ -613,7 +473,7 @@ def dq034(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     labels = members.index[flagged]
     should = pd.Series(np.where(male_only[flagged], "男性", "女性"), index=labels)
     message = (
-        "与户主关系为“" + _text(relation[labels]) + "”（应为" + should + "），但"
+        "与户主关系为“" + text(relation[labels]) + "”（应为" + should + "），但"
         + sex_phrase(sexes[labels], sex["source"][labels])
     )  # fmt: skip
     return ctx.flag("members", labels, message, column=REL)
@@ -687,7 +547,7 @@ def dq035(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
 def dq037(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     households = ctx.frame("households", HID)
     members = ctx.frame("members", HID)
-    codes, uniques = household_codes(ctx)
+    codes, uniques = member_household_codes(ctx)
     positions = household_positions(ctx)
     out = []
     known = np.zeros(len(uniques) + 1, dtype=bool)

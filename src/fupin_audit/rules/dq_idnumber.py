@@ -10,23 +10,15 @@ import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, rule
+from fupin_audit.facts.people import ID, id_analysis
 from fupin_audit.rules.example_data import id_number, person
-from fupin_audit.schema.idnumber import analyse_ids, compare_with_columns
+from fupin_audit.schema.idnumber import compare_with_columns
 
-ID = "证件号码"
 NEEDS = {"members": (ID,)}
 WHY_ID = (
     "源头严把：证件号码是与公安、民政、财政供养、车辆、房产、工商等名单比对（四有七不进）、查找重复"
     "建档和死亡人员的唯一钥匙；号码错误会让比对漏掉本应发现的问题。依据 GB 11643-1999《公民身份号码》。"
 )
-
-
-def id_analysis(ctx: AuditContext) -> pd.DataFrame:
-    def compute() -> pd.DataFrame:
-        members = ctx.table("members", ID)
-        return analyse_ids(members.raw[ID], ctx.reference_date("members"))
-
-    return ctx.cached("members.id_analysis", compute)
 
 
 def _report(ctx: AuditContext, code: str) -> pd.DataFrame:

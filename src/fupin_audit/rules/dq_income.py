@@ -20,17 +20,17 @@ from pydantic import model_validator
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules.dq_household import (
+from fupin_audit.facts.cells import (
     formatted,
-    gather,
-    household_codes,
     household_positions,
     map_values,
+    member_household_codes,
     per_household,
     raw_empty,
     unknown,
 )
-from fupin_audit.rules.dq_members import place_empty
+from fupin_audit.facts.keys import gather
+from fupin_audit.facts.people import place_empty
 from fupin_audit.rules.example_data import household, person
 
 HID = "户编号"
@@ -476,7 +476,7 @@ def dq055(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
         raise SkipRule(f"既没有成员列 {DIBAO_FLAG}、{TEKUN_FLAG}，也没有户列 {DIBAO_MONEY}、{TEKUN_MONEY}")
     attribute = households[ATTRIBUTE]
     positions = household_positions(ctx)
-    codes, uniques = household_codes(ctx)
+    codes, uniques = member_household_codes(ctx)
     out = []
     kinds = (
         (("低保",), DIBAO_FLAG, DIBAO_MONEY, "享受低保"),
@@ -597,7 +597,7 @@ def dq056(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
         wage_empty = raw_empty(ctx, "households", WAGE)
         no_wage = (wage == 0).fillna(False).to_numpy(dtype=bool) | wage_empty
         n_workers = _member_count(ctx, working_months)
-        codes, uniques = household_codes(ctx)
+        codes, uniques = member_household_codes(ctx)
         counted = working_months & (codes >= 0)
         month_values = months.fillna(0).to_numpy(dtype=np.float64)
         month_total = gather(

@@ -11,20 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules import monitoring as mn
-from fupin_audit.rules.common import (
-    HID,
-    as_bool,
-    fmt,
-    is_no,
-    person_keys,
-    place_columns,
-    place_key,
-    text,
-    unreadable,
-)
-from fupin_audit.rules.example_data import EXPORTED, id_number, monitored_household, monitored_person
-from fupin_audit.rules.monitoring import (
+from fupin_audit.facts import monitoring as mn
+from fupin_audit.facts.keys import person_keys, place_columns, place_key
+from fupin_audit.facts.monitoring import (
     CATEGORY,
     ELIMINATED,
     HOUSEHOLD_TYPE,
@@ -33,10 +22,12 @@ from fupin_audit.rules.monitoring import (
     RISK_SLOTS,
     household_fact,
     monitored,
-    month_text,
     reference_months,
     resolved,
 )
+from fupin_audit.facts.values import HID, as_bool, is_no, text, unreadable
+from fupin_audit.rules.example_data import EXPORTED, id_number, monitored_household, monitored_person
+from fupin_audit.rules.kit.format import fmt, month_text
 
 Condition = Literal["脱贫户或监测户", "监测户", "已消除", "出列村", "已务工", "计划务工"]
 # A required entry: a column, or an "any of" group (a list: at least one of them filled).

@@ -8,22 +8,12 @@ import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
-from fupin_audit.rules.common import (
-    HID,
-    INCOME,
-    STATUS,
-    data_years,
-    exited,
-    fmt,
-    household_codes,
-    money_texts,
-    param,
-    percent,
-    policy_values,
-    year_texts,
-    yuan,
-)
+from fupin_audit.facts.keys import household_codes
+from fupin_audit.facts.lines import param, policy_values
+from fupin_audit.facts.values import HID, INCOME, STATUS, exited
+from fupin_audit.facts.years import data_years
 from fupin_audit.rules.example_data import household
+from fupin_audit.rules.kit.format import fmt, money_texts, percent, year_texts, yuan
 
 RISK = "返贫风险："
 SPEECH = "2017 年讲话指出已脱贫户中 42% 人均纯收入低于 5000 元，存在返贫风险。"

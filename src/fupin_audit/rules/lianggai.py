@@ -10,44 +10,27 @@ import pandas as pd
 
 from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
-from fupin_audit.rules.common import (
-    HID,
-    ID,
-    INCOME,
-    STATUS,
-    as_bool,
-    audit_year,
-    count_per_code,
-    count_texts,
-    data_years,
-    date_texts,
+from fupin_audit.facts.deaths import (
     dead_by_year_end,
-    deaths_of,
-    exit_split,
-    exited,
-    first_rows,
-    fmt,
-    gather,
     has_death_source,
-    household_codes,
-    is_no,
-    mask_texts,
     member_deaths,
-    money_texts,
-    person_codes,
-    person_keys,
-    policy_values,
-    records,
-    registered,
-    related_groups,
     require_death_source,
-    text,
-    year_end,
-    year_texts,
-    yuan,
 )
-from fupin_audit.rules.dq_members import member_ages
+from fupin_audit.facts.households import needy_rosters, roster_people
+from fupin_audit.facts.keys import (
+    count_per_code,
+    first_rows,
+    gather,
+    household_codes,
+    person_codes,
+)
+from fupin_audit.facts.lines import policy_values
+from fupin_audit.facts.people import member_ages
+from fupin_audit.facts.values import HID, ID, INCOME, STATUS, as_bool, exited, is_no, mask_texts, text
+from fupin_audit.facts.years import data_years, exit_split, year_end
 from fupin_audit.rules.example_data import household, id_number, person
+from fupin_audit.rules.kit.format import count_texts, date_texts, fmt, money_texts, year_texts, yuan
+from fupin_audit.rules.kit.related import records, related_groups
 
 MISSED = "该进的没进（漏评）："
 STAYED = "该出的没出（应退未退）："
@@ -58,29 +41,12 @@ EXIT_RULE = (
     "有保障）为主要衡量标准（《关于建立贫困退出机制的意见》，厅字〔2016〕16号）。"
 )
 DISQUALIFYING = ("财政供养人员", "车辆", "商品房", "工商注册")
-NEEDY_ROSTERS = ("低保", "特困")
 INSURANCE = ("是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险")
 PRESCHOOL = ("学龄前儿童", "学前教育")
 HOME_TEACHING = "送教上门"
 # 文化程度 values that mean nine years of compulsory schooling are complete.
 FINISHED_COMPULSORY = ("初中", "高中", "大专", "本科及以上", "大专及以上", "硕士研究生及以上")
 LOCAL_STANDARDS = ("省定标准", "市定标准")
-
-
-def _rosters(ctx: AuditContext) -> pd.DataFrame:
-    rosters = ctx.frame("rosters", ID, "类别")
-    return rosters.assign(_key=person_keys(ctx, "rosters"), _kind=text(rosters["类别"]))
-
-
-def _dead_by(ctx: AuditContext, kind: str, when: pd.Timestamp | None) -> pd.Series:
-    """Per row of `kind`: the person its 证件号码 names is known dead on or before `when` (undated
-    deaths count as dead; no `when`: any death)."""
-    if not has_death_source(ctx):
-        return pd.Series(False, index=ctx.frame(kind).index)
-    deaths = deaths_of(ctx, kind)
-    if when is None:
-        return deaths["dead"]
-    return deaths["dead"] & (deaths["date"].isna() | (deaths["date"] <= when).fillna(False)).astype(bool)
 
 
 @rule(
@@ -108,7 +74,7 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     rosters = needy_rosters(ctx)
     missed = rosters["unregistered"]
     at = missed.index[missed]
-    listed, low, year = rosters.loc[at, "listed"], rosters.loc[at, "low"], audit_year(ctx)
+    listed, low, year = rosters.loc[at, "listed"], rosters.loc[at, "low"], ctx.audit_year()
     reason = ("在" + rosters.loc[at, "kind"] + "名单上").where(listed, "")
     if low.any():
         low_text = (
@@ -118,42 +84,6 @@ def lg101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         reason = reason.mask(low, (reason + "，").where(reason != "", "") + low_text)
     message = reason + "，但 " + rosters.loc[at, "key"] + " 不在任何建档立卡户中"
     return ctx.flag("rosters", at, message, column=ID)
-
-
-def needy_rosters(ctx: AuditContext) -> pd.DataFrame:
-    """Per roster row, the facts of 漏评 that LG101 and the 漏评 indicator share: the person `key`
-    (normalised as everywhere, NA when the ID names nobody), its `kind`, `listed` (a 低保 or 特困
-    roster), `low` (名单人均纯收入 below the data year's `line`), `income`, and `unregistered`: a needy
-    person (listed or low) with a key, in no registered household, and not dead by the end of the
-    data year — LG101's candidates, and the people the 漏评 rate is taken over."""
-
-    def compute() -> pd.DataFrame:
-        rosters = _rosters(ctx)
-        listed = rosters["_kind"].isin(NEEDY_ROSTERS)
-        low = pd.Series(False, index=rosters.index)
-        year = audit_year(ctx)
-        income = rosters["人均纯收入"] if "人均纯收入" in rosters else pd.Series(np.nan, index=rosters.index)
-        line = pd.Series(np.nan, index=rosters.index)
-        cited = pd.Series("", index=rosters.index, dtype=object)
-        if income.notna().any():
-            if year is None and not listed.any():
-                raise SkipRule("名单有人均纯收入，但没有年度（--year 或户表、成员表的年度），无法确定贫困线")
-            if year is not None:
-                years = pd.Series(year, index=rosters.index, dtype="Int64")
-                line, cited = policy_values(
-                    ctx, "rosters", "poverty_line", years, rows=income.notna(), skip_if_none=not listed.any()
-                )
-                low = (income < line).fillna(False).astype(bool)
-        dead = _dead_by(ctx, "rosters", pd.Timestamp(f"{year}-12-31") if year else None)
-        outside = registered(ctx, "rosters") < 0
-        unregistered = (listed | low) & rosters["_key"].notna() & outside & ~dead
-        return pd.DataFrame(
-            {"key": rosters["_key"], "kind": rosters["_kind"], "listed": listed, "low": low,
-             "income": income, "line": line, "cited": cited, "unregistered": unregistered},
-            index=rosters.index,
-        )  # fmt: skip
-
-    return ctx.cached("rosters.needy", compute)
 
 
 @rule(
@@ -474,9 +404,9 @@ def lg202(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     ),
 )
 def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
-    rosters = _rosters(ctx)
+    rosters = roster_people(ctx)
     hits = rosters[rosters["_kind"].isin(DISQUALIFYING) & rosters["_key"].notna()]
-    year = audit_year(ctx)
+    year = ctx.audit_year()
     if "日期" in hits and year is not None:
         hits = hits[~(hits["日期"] > pd.Timestamp(f"{year}-12-31")).fillna(False).astype(bool)]
     people = person_codes(ctx)

@@ -17,28 +17,54 @@ from pydantic import Field
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
-from fupin_audit.rules.common import (
-    HID,
-    ID,
-    INCOME,
-    as_bool,
+from fupin_audit.facts.keys import (
     count_per_code,
-    data_years,
-    first_rows,
-    fmt,
     gather,
-    household_codes,
-    is_no,
-    joint_codes,
-    money_texts,
-    percent,
-    person_keys,
-    policy_values,
-    raw_values,
-    text,
-    yuan,
 )
-from fupin_audit.rules.dq_members import NO_PLACE, member_ages, member_birth
+from fupin_audit.facts.lines import policy_values
+from fupin_audit.facts.monitoring import (
+    CATEGORY,
+    DIBAO,
+    ELIMINATED,
+    HOUSEHOLD_TYPE,
+    IDENTIFIED,
+    LABOUR_SKILLS,
+    METHOD,
+    PLANS,
+    PRESCHOOL,
+    PUBLIC_POST,
+    RESOLVED,
+    RISK_SLOTS,
+    TEKUN,
+    WORK,
+    DevelopmentalColumns,
+    ages,
+    developmental,
+    has_public_post,
+    has_work_record,
+    household_fact,
+    households,
+    in_range,
+    is_text,
+    labour_members,
+    measure_values,
+    member_codes,
+    member_has,
+    member_welfare,
+    members_per_household,
+    monitored,
+    months,
+    not_student,
+    record_member,
+    reference_months,
+    resolved,
+    unresolved,
+    work_records,
+    working,
+)
+from fupin_audit.facts.people import member_birth
+from fupin_audit.facts.values import HID, ID, INCOME, as_bool, is_no, raw_values, text
+from fupin_audit.facts.years import data_years
 from fupin_audit.rules.example_data import (
     EXPORTED,
     H1,
@@ -47,30 +73,18 @@ from fupin_audit.rules.example_data import (
     monitored_household,
     monitored_person,
 )
+from fupin_audit.rules.kit.format import fmt, money_texts, month_text, percent, yuan
 
-CATEGORY = "监测对象类别"
-HOUSEHOLD_TYPE = "户类型"
-RESOLVED = "风险是否已消除"
-METHOD = "风险消除方式"
-IDENTIFIED = "识别监测时间"
-ELIMINATED = "消除监测时间"
-RISK_SLOTS = tuple(f"致贫返贫风险{k}" for k in range(1, 6))
 MEASURE_COLUMNS = (
     "产业帮扶", "就业帮扶", "公益岗位帮扶", "公益性岗位帮扶其他备注", "健康帮扶", "教育帮扶", "义务教育保障",
     "金融帮扶", "社会帮扶", "综合保障", "住房安全保障", "饮水安全保障", "搬迁", "基础设施建设", "生产生活条件改善",
 )  # fmt: skip
-DEVELOPMENTAL_COLUMNS = ("产业帮扶", "就业帮扶", "金融帮扶", "公益岗位帮扶")
-VALUE_SEPARATORS = r"[,，、;；]"
 NO_LABOUR = ("无劳动力", "丧失劳动力")
-LABOUR_SKILLS = ("普通劳动力", "技能劳动力")
 SCHOOL_GRADES = (
     "小学", "七年级", "八年级", "九年级", "普通高中一年级", "普通高中二年级", "普通高中三年级",
     "高中一年级", "高中二年级", "高中三年级", "中职一年级", "中职二年级", "中职三年级",
 )  # fmt: skip
-PRESCHOOL = ("学龄前儿童", "学前教育")
 BASIC_INSURANCE = ("是否参加城乡居民基本医疗保险", "是否参加城镇职工基本医疗保险")
-DIBAO = ("城市低保", "农村低保")
-TEKUN = ("城市特困", "农村特困")
 MONITORING_BASIS = (
     "《关于健全防止返贫动态监测和帮扶机制的指导意见》（2021 年）：对脱贫不稳定户、边缘易致贫户和突发严重困难户"
     "开展监测，及时纳入、精准帮扶，风险稳定消除后再标注消除。"
@@ -123,12 +137,6 @@ class RiskMeasuresParams(RuleParams):
     )
 
 
-class DevelopmentalColumns(RuleParams):
-    labour_skills: tuple[str, ...] = LABOUR_SKILLS
-    developmental_columns: tuple[str, ...] = DEVELOPMENTAL_COLUMNS
-    non_developmental_values: tuple[str, ...] = ("其他", "技能培训")
-
-
 class DevelopmentalParams(DevelopmentalColumns):
     developmental_grace_months: int = Field(6, ge=0)
 
@@ -147,36 +155,6 @@ def monitoring_lines(
     return found.values, found.sources
 
 
-def households(ctx: AuditContext, *fields: str) -> pd.DataFrame:
-    return ctx.frame("households", *fields)
-
-
-def is_text(frame: pd.DataFrame, column: str, values: tuple[str, ...] | str) -> pd.Series:
-    """Per row: the column's text is one of `values` (absent column: all False)."""
-    if column not in frame:
-        return pd.Series(False, index=frame.index)
-    wanted = (values,) if isinstance(values, str) else values
-    return text(frame[column]).isin(wanted)
-
-
-def monitored(ctx: AuditContext) -> pd.Series:
-    """Per household row: a 监测户 (监测对象类别 filled)."""
-    return ctx.cached("mn.monitored", lambda: text(households(ctx, CATEGORY)[CATEGORY]) != "")
-
-
-def exited_household(ctx: AuditContext) -> pd.Series:
-    """Per household row: 户类型 = 脱贫户 (SkipRule without 户类型)."""
-    return is_text(households(ctx, HOUSEHOLD_TYPE), HOUSEHOLD_TYPE, "脱贫户")
-
-
-def resolved(ctx: AuditContext) -> pd.Series:
-    return as_bool(households(ctx, RESOLVED), RESOLVED)
-
-
-def unresolved(ctx: AuditContext) -> pd.Series:
-    return is_no(households(ctx, RESOLVED), RESOLVED)
-
-
 def risks(ctx: AuditContext) -> pd.DataFrame:
     """Per household row: the texts of the risk slots present (致贫返贫风险1–5; aliases already
     normalised by the schema's code list)."""
@@ -192,42 +170,6 @@ def has_risk(ctx: AuditContext, risk: str) -> pd.Series:
     return risks(ctx).eq(risk).any(axis=1)
 
 
-def months(yyyymm: pd.Series) -> pd.Series:
-    """YYYYMM → a month count (year × 12 + month − 1), for month differences (NA stays NA)."""
-    values = yyyymm.astype("Int64")
-    return values // 100 * 12 + values % 100 - 1
-
-
-def month_text(yyyymm: pd.Series) -> pd.Series:
-    return fmt(yyyymm.astype("Int64"), lambda v: str(int(v)))
-
-
-def reference_months(ctx: AuditContext) -> pd.Series:
-    return ctx.reference_month("households")
-
-
-def member_codes(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray, int]:
-    """户编号 codes of the household rows and the member rows (shared), and their number."""
-    ctx.table("members", HID)
-    ctx.table("households", HID)
-    codes = household_codes(ctx)
-    return codes["households"], codes["members"], codes["n"]
-
-
-def members_per_household(ctx: AuditContext, flag: pd.Series | np.ndarray | None = None) -> pd.Series:
-    """Per household row: how many of its member rows have `flag` (all of them when None)."""
-    own, key, n = member_codes(ctx)
-    counts = count_per_code(key, n, None if flag is None else np.asarray(flag, dtype=bool))
-    return pd.Series(gather(counts, own, 0), index=households(ctx).index)
-
-
-def household_fact(ctx: AuditContext, flag: pd.Series) -> pd.Series:
-    """Per member row: the fact of its household row (False when it has none)."""
-    own, key, n = member_codes(ctx)
-    hits = count_per_code(own, n, flag.to_numpy(dtype=bool)) > 0
-    return pd.Series(gather(hits, key, False), index=ctx.frame("members").index)
-
-
 def household_type_member(ctx: AuditContext) -> pd.Series:
     """Per member row: the household is a 脱贫户 or a 监测户 (needs 户类型 or 监测对象类别)."""
 
@@ -241,23 +183,6 @@ def household_type_member(ctx: AuditContext) -> pd.Series:
         return household_fact(ctx, covered)
 
     return ctx.cached("mn.covered_members", compute)
-
-
-def ages(ctx: AuditContext) -> pd.Series:
-    return member_ages(ctx)
-
-
-def labour_members(ctx: AuditContext, skills: tuple[str, ...]) -> pd.Series:
-    """Per member row: 劳动技能 ∈ skills and age within the policy's working_age."""
-
-    def compute() -> pd.Series:
-        members = ctx.frame("members", "劳动技能")
-        low, high = ctx.policy.working_age
-        age = ages(ctx)
-        working = ((age >= low) & (age <= high)).fillna(False).astype(bool)
-        return text(members["劳动技能"]).isin(skills) & working
-
-    return ctx.cached(f"mn.labour.{'/'.join(skills)}", compute)
 
 
 def school_children(ctx: AuditContext) -> pd.Series:
@@ -316,16 +241,6 @@ def measure_filled(ctx: AuditContext) -> pd.DataFrame:
         return pd.DataFrame({c: text(frame[c]) != "" for c in present}, index=frame.index)
 
     return ctx.cached("mn.measure_filled", compute)
-
-
-def measure_values(ctx: AuditContext, column: str) -> pd.Series:
-    """The single values of a measure column, one per row, index = household row label ("" dropped)."""
-
-    def compute() -> pd.Series:
-        values = text(households(ctx)[column]).str.split(VALUE_SEPARATORS, regex=True).explode().str.strip()
-        return values[values.notna() & (values != "")]
-
-    return ctx.cached(f"mn.values.{column}", compute)
 
 
 def has_value(ctx: AuditContext, column: str, wanted: tuple[str, ...]) -> pd.Series:
@@ -995,21 +910,6 @@ def mn132(ctx: AuditContext, params: RiskMeasuresParams) -> pd.DataFrame:
     return ctx.flag("households", at, message, column=RISK_SLOTS[0])
 
 
-def developmental(ctx: AuditContext, params: DevelopmentalColumns) -> pd.Series:
-    """Per household row: a developmental measure — a value in a developmental column other than
-    `non_developmental_values`."""
-    frame = households(ctx)
-    present = [c for c in params.developmental_columns if c in frame]
-    if not present:
-        raise SkipRule(f"households 表没有开发式帮扶措施列（{'、'.join(params.developmental_columns)}）")
-    out = pd.Series(False, index=frame.index)
-    for column in present:
-        values = measure_values(ctx, column)
-        good = values.index[~values.isin(params.non_developmental_values).to_numpy()]
-        out |= frame.index.isin(good)
-    return out
-
-
 @rule(
     "MN133",
     "有劳动力的监测户未落实开发式帮扶",
@@ -1254,84 +1154,10 @@ def mn171(ctx: AuditContext, params: RequireBus) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------ work: shared facts
 
-WORK, PLANS = "work", "work_plans"
-PUBLIC_POST = "公益性岗位类型"  # header 公益性岗位 on the member rows
-WORK_PLACE = "务工所在地"
 PUBLIC_CHANNEL = r"公益性?岗位"
 
 
-def person_links(ctx: AuditContext, kind: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Person codes shared by the member rows and the rows of `kind` (work, work_plans), joined by the
-    normalised 证件号码 of common.person_keys, and their number."""
-
-    def compute() -> tuple[np.ndarray, np.ndarray, int]:
-        codes, n = joint_codes(person_keys(ctx, "members"), person_keys(ctx, kind))
-        return codes[0], codes[1], n
-
-    ctx.table("members", ID)
-    ctx.table(kind, ID)
-    return ctx.cached(f"mn.links.{kind}", compute)
-
-
-def record_member(ctx: AuditContext, kind: str) -> np.ndarray:
-    """Per row of `kind`: the position of the first member row of the same person (-1: none)."""
-    member, other, n = person_links(ctx, kind)
-    return gather(first_rows(member, n), other, -1)
-
-
-def member_has(ctx: AuditContext, kind: str, flag: pd.Series) -> pd.Series:
-    """Per member row: the person has a row of `kind` where `flag`."""
-    member, other, n = person_links(ctx, kind)
-    counts = count_per_code(other, n, flag.to_numpy(dtype=bool))
-    return pd.Series(gather(counts, member, 0) > 0, index=ctx.frame("members").index)
-
-
-def work_records(ctx: AuditContext) -> pd.Series:
-    """Per work row: a work record (是否已务工 = 是)."""
-    return as_bool(ctx.frame(WORK, "是否已务工"), "是否已务工")
-
-
-def has_work_record(ctx: AuditContext) -> pd.Series:
-    """Per member row: the person has a work record (False when there is no work table)."""
-    if not ctx.has(WORK, ID, "是否已务工") or not ctx.has("members", ID):
-        return pd.Series(False, index=ctx.frame("members").index)
-    return ctx.cached("mn.member_work", lambda: member_has(ctx, WORK, work_records(ctx)))
-
-
-def has_public_post(ctx: AuditContext) -> pd.Series:
-    members = ctx.frame("members")
-    if PUBLIC_POST not in members:
-        return pd.Series(False, index=members.index)
-    return text(members[PUBLIC_POST]) != ""
-
-
-def working(ctx: AuditContext) -> pd.Series:
-    """Per member row: has a work record, a 务工所在地 naming a place, or a 公益性岗位. SkipRule when the
-    data has none of the three (an absent source is not "nobody works")."""
-
-    def compute() -> pd.Series:
-        members = ctx.frame("members")
-        if not ctx.has(WORK, ID, "是否已务工") and WORK_PLACE not in members and PUBLIC_POST not in members:
-            raise SkipRule("没有务工信息表，成员表也没有务工所在地、公益性岗位列，无法判断是否有人务工")
-        out = has_work_record(ctx) | has_public_post(ctx)
-        if WORK_PLACE in members:
-            place = text(members[WORK_PLACE])
-            out |= (place != "") & ~place.isin(NO_PLACE)
-        return out
-
-    return ctx.cached("mn.working", compute)
-
-
 WORKING_SOURCES = "务工记录（是否已务工 = 是）、务工所在地、公益性岗位"
-
-
-def not_student(ctx: AuditContext) -> pd.Series:
-    """Per member row: 在校生状况 empty or 非在校生."""
-    return text(ctx.frame("members", "在校生状况")["在校生状况"]).isin(("", "非在校生"))
-
-
-def in_range(values: pd.Series, band: tuple[int, int] | tuple[float, float]) -> pd.Series:
-    return ((values >= band[0]) & (values <= band[1])).fillna(False).astype(bool)
 
 
 def mentions(ctx: AuditContext, column: str, pattern: str) -> pd.Series:
@@ -1719,14 +1545,6 @@ def mn134(ctx: AuditContext, params: DevelopmentalColumns) -> pd.DataFrame:
                       + "空或尚未实施"))  # fmt: skip
     at = frame.index[any_of(parts, frame.index).to_numpy()]
     return ctx.flag("households", at, gap_list(parts, at), column="实施开发式帮扶措施情况")
-
-
-def member_welfare(ctx: AuditContext) -> tuple[pd.Series, pd.Series]:
-    """Per member row: receives 低保, receives 特困供养 (policy-status or yes/no columns)."""
-    members = ctx.frame("members")
-    dibao = is_text(members, "享受低保政策情况", DIBAO) | as_bool(members, "是否享受低保")
-    tekun = is_text(members, "享受特困供养政策情况", TEKUN) | as_bool(members, "是否特困供养人员")
-    return dibao, tekun
 
 
 @rule(

@@ -9,53 +9,44 @@ import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
-from fupin_audit.rules.common import (
-    HID,
-    ID,
-    as_bool,
-    count_per_code,
-    count_texts,
-    data_years,
-    date_texts,
+from fupin_audit.facts.deaths import (
     dead_by_year_end,
     deaths_of,
-    distinct_per_code,
-    exited,
-    first_rows,
-    fmt,
-    gather,
     has_death_source,
-    household_codes,
-    households_with_measure,
-    joint_codes,
-    mask_texts,
-    measure_names,
-    measures_of_year,
     member_deaths,
-    money_texts,
-    name_list,
-    param,
-    percent,
+    require_death_source,
+)
+from fupin_audit.facts.households import village_poor_counts
+from fupin_audit.facts.keys import (
+    count_per_code,
+    distinct_per_code,
+    first_rows,
+    gather,
+    household_codes,
+    joint_codes,
     person_codes,
     person_keys,
-    phone_matches,
-    phone_numbers,
     place_columns,
     place_key,
-    poor,
-    raw_values,
     registered,
-    related_groups,
-    related_in,
-    require_death_source,
-    text,
-    unreadable,
-    year_end,
-    year_start,
+)
+from fupin_audit.facts.lines import param
+from fupin_audit.facts.measures import households_with_measure, measure_names, measures_of_year
+from fupin_audit.facts.people import member_ages
+from fupin_audit.facts.phones import phone_matches, phone_numbers
+from fupin_audit.facts.values import HID, ID, as_bool, exited, mask_texts, poor, raw_values, text, unreadable
+from fupin_audit.facts.years import data_years, year_end, year_start
+from fupin_audit.rules.example_data import H1, H2, household, id_number, person
+from fupin_audit.rules.kit.format import (
+    count_texts,
+    date_texts,
+    fmt,
+    money_texts,
+    name_list,
+    percent,
     year_texts,
 )
-from fupin_audit.rules.dq_members import member_ages
-from fupin_audit.rules.example_data import H1, H2, household, id_number, person
+from fupin_audit.rules.kit.related import related_groups, related_in
 from fupin_audit.schema.codes import code_list
 
 SOURCE = "源头严把（识别精准）："
@@ -820,43 +811,6 @@ def sy208(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------ SY3 验收严格
-
-
-def household_sizes(ctx: AuditContext) -> pd.Series:
-    """Per household row: 家庭人口数, else the number of its member rows."""
-    households = ctx.frame("households")
-    if "家庭人口数" in households:
-        size = households["家庭人口数"].astype("float64")
-    else:
-        size = pd.Series(np.nan, index=households.index)
-    if ctx.has("members", HID) and HID in households:
-        codes = household_codes(ctx)
-        counted = gather(count_per_code(codes["members"], codes["n"]), codes["households"]).astype("float64")
-        size = size.fillna(pd.Series(np.where(counted > 0, counted, np.nan), index=households.index))
-    return size
-
-
-def village_poor_counts(ctx: AuditContext, villages: pd.DataFrame) -> pd.DataFrame:
-    """Per village row: poor households and poor people (家庭人口数 of 未脱贫/返贫 households, else their
-    member rows) summed from the household table — over the households of the village's data year
-    when the household table has that year, else over all its rows. NA where no household matches."""
-    households = ctx.frame("households", "村", "脱贫状态")
-    columns = place_columns(villages, households)
-    (own, place), _ = joint_codes(place_key(villages, columns), place_key(households, columns))
-    is_poor = poor(households).to_numpy()
-    people = household_sizes(ctx).fillna(0).to_numpy() * is_poor
-    year = ctx.data_year("households").astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
-    frame = pd.DataFrame({"pair": place * 10_000 + year, "place": place, "poor_households": is_poor.astype(int),
-                          "poor_people": people})[place >= 0]  # fmt: skip
-    by_year = frame.groupby("pair")[["poor_households", "poor_people"]].sum()
-    village_year = ctx.data_year("villages").astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
-    found = by_year.reindex(np.where(own >= 0, own * 10_000 + village_year, -1))
-    found.index = villages.index
-    if len(np.unique(year)) <= 1:  # one year (or none) in the household table: match by place only
-        by_place = frame.groupby("place")[["poor_households", "poor_people"]].sum()
-        found = found.fillna(by_place.reindex(own).set_axis(villages.index))
-    found["columns"] = "、".join(columns)
-    return found
 
 
 def _west(ctx: AuditContext, villages: pd.DataFrame) -> pd.Series:

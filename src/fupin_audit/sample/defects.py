@@ -24,7 +24,6 @@ from .idnum import CHECK_CHARS, check_char, full_id
 from .model import (
     POVERTY_LINE,
     County,
-    Params,
     allocate_income,
     day,
     measure_amounts,
@@ -33,6 +32,7 @@ from .model import (
     per_capita,
     poverty_line,
     poverty_line_high,
+    village_plants,
     year_of,
     year_start,
 )
@@ -46,26 +46,6 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 def _yuan(cents: int | np.integer) -> str:
     return f"{int(cents) / 100:.2f}"
-
-
-def village_plants(p: Params, n_villages: int) -> int:
-    return max(1, min(p.plants_per_rule, n_villages // 25))
-
-
-def choose_high_incidence_villages(
-    p: Params, rng: np.random.Generator, v_poor: np.ndarray, v_out: np.ndarray, v_count: np.ndarray
-) -> np.ndarray:
-    """SY301 villages: declared 出列 but (by construction) with poverty incidence ≥ 5%."""
-    rng = np.random.default_rng([p.seed, 301])
-    k = village_plants(p, len(v_poor))
-    chosen: list[int] = []
-    for pool in (v_out & (v_count >= 4), v_poor & (v_count >= 4), v_count >= 4, v_count >= 1):
-        cand = np.setdiff1d(np.flatnonzero(pool), chosen)
-        if len(chosen) < k and len(cand):
-            chosen += rng.choice(cand, size=min(k - len(chosen), len(cand)), replace=False).tolist()
-    mask = np.zeros(len(v_poor), dtype=bool)
-    mask[chosen] = True
-    return mask
 
 
 class Planter:

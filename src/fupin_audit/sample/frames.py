@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import columns as C
-from .idnum import id_strings
-from .model import County, civil
+from .idnum import civil, id_strings
+from .model import County
 from .pools import WORKPLACES, pools
 
 STR = "str"

@@ -25,10 +25,22 @@ def check_index(first17: np.ndarray) -> np.ndarray:
     return (s % 11).astype(np.int8)
 
 
+def civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of day numbers, in integer arithmetic (H. Hinnant's civil_from_days)."""
+    z = np.asarray(days, dtype=np.int64) + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = yoe + era * 400 + (m <= 2)
+    return y, m, d
+
+
 def yyyymmdd(days: np.ndarray) -> np.ndarray:
     """Day numbers (since 1970-01-01) → YYYYMMDD as int64."""
-    from .model import civil
-
     y, m, d = civil(days)
     return y * 10000 + m * 100 + d
 

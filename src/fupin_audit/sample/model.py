@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import columns as C
-from .idnum import assign_first17
+from .idnum import assign_first17, civil
 from .pools import DEFAULT_PLACE, Place, pools, unit_names
 
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -39,20 +39,6 @@ _ORD1970 = dt.date(1970, 1, 1).toordinal()
 def day(y: int, m: int = 1, d: int = 1) -> int:
     """Day number (since 1970-01-01) of a date."""
     return dt.date(int(y), int(m), int(d)).toordinal() - _ORD1970
-
-
-def civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(year, month, day) of day numbers, in integer arithmetic (H. Hinnant's civil_from_days)."""
-    z = np.asarray(days, dtype=np.int64) + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = np.where(mp < 10, mp + 3, mp - 9)
-    y = yoe + era * 400 + (m <= 2)
-    return y, m, d
 
 
 def year_start(years: np.ndarray) -> np.ndarray:
@@ -472,8 +458,6 @@ def build_clean(p: Params) -> County:
     v_out_year = np.where(v_out, _uniform_int(rng, 2015, Y, nv), 0)
     v_high = np.zeros(nv, dtype=bool)
     if p.defects:
-        from .defects import choose_high_incidence_villages
-
         v_high = choose_high_incidence_villages(p, rng, v_poor, v_out, v_count)
         v_poor |= v_high
         v_out |= v_high
@@ -1081,3 +1065,26 @@ def _rosters(county: County) -> Rosters:
         detail=np.concatenate(details),
         pc=np.full(len(kind), -1, dtype=np.int64),
     )
+
+
+# SY301's planted villages are chosen while the villages are built (defects.py plants the rest).
+
+
+def village_plants(p: Params, n_villages: int) -> int:
+    return max(1, min(p.plants_per_rule, n_villages // 25))
+
+
+def choose_high_incidence_villages(
+    p: Params, rng: np.random.Generator, v_poor: np.ndarray, v_out: np.ndarray, v_count: np.ndarray
+) -> np.ndarray:
+    """SY301 villages: declared 出列 but (by construction) with poverty incidence ≥ 5%."""
+    rng = np.random.default_rng([p.seed, 301])
+    k = village_plants(p, len(v_poor))
+    chosen: list[int] = []
+    for pool in (v_out & (v_count >= 4), v_poor & (v_count >= 4), v_count >= 4, v_count >= 1):
+        cand = np.setdiff1d(np.flatnonzero(pool), chosen)
+        if len(chosen) < k and len(cand):
+            chosen += rng.choice(cand, size=min(k - len(chosen), len(cand)), replace=False).tolist()
+    mask = np.zeros(len(v_poor), dtype=bool)
+    mask[chosen] = True
+    return mask

@@ -48,9 +48,11 @@ from fupin_audit.dataset import (
 )
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Rule
-from fupin_audit.engine.runner import RuleOutcome, run_rules
+from fupin_audit.engine.runner import RuleOutcome, merge_outcomes, run_rules
+from fupin_audit.engine.years import WholeDataset, counts_of, run_years, year_counts
 from fupin_audit.findings import RULE_COLUMNS
 from fupin_audit.io.inputs import expand_inputs, hive_values
+from fupin_audit.policy import YEAR_RANGE
 from fupin_audit.workers import one_worker
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ HID = "户编号"
 SCRATCH = "_shuffle"  # in the output folder, which every worker can write; removed at the end
 
 # Columns the global rules read besides the ones they declare: what the shared helpers of
-# rules/common.py use (places, names, data years, deaths, related records, pairings, measures).
+# the facts/ modules use (places, names, data years, deaths, related records, pairings, measures).
 # The equivalence tests (tests/test_dask_engine.py) fail when a rule starts reading another column.
 CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "households": (
@@ -137,6 +139,14 @@ class Job:
     groups: tuple[tuple[tuple[str, str], ...], ...] = ()  # shuffle specs, see shuffle_groups
     scratch: str = ""  # where partitions leave their narrow columns for the global tasks
     tables: tuple[tuple[str, tuple[str, ...]], ...] = ()  # every table of the dataset, its fields
+    previous: tuple[str, ...] = ()  # the previous snapshot's files (--previous): the DT rules compare
+    previous_year: int | None = None
+    strict_policy: bool = False
+
+    def is_local(self, rule: Rule) -> bool:
+        """Run in each partition. A rule comparing two snapshots is global when there is a previous
+        one: it reads the whole previous snapshot beside the current one's columns."""
+        return rule.scope == "local" and not (rule.previous and self.previous)
 
     def rules(self) -> list[Rule]:
         registry = _registry(self.rule_paths)
@@ -145,13 +155,10 @@ class Job:
     def context(self, dataset: Dataset, filled: set[tuple[str, str]] | None = None) -> AuditContext:
         """A rule context that answers for the whole dataset: its data years and, once the partitions
         have reported them (`filled`), which fields have any value at all."""
-        ctx = AuditContext(dataset, self.settings.policy, self.year)
-        for kind, name in filled or ():
-            ctx.cached(f"any_value.{kind}.{name}", lambda: True)
-        if self.year is None:  # the whole dataset's, in every task
-            ctx.cached("run_year", lambda: self.run_year)
-            ctx.cached("audit_year", lambda: self.audit_year)
-        return ctx
+        whole = WholeDataset(self.run_year, self.audit_year, frozenset(filled or ()))
+        return AuditContext(
+            dataset, self.settings.policy, self.year, whole=whole, strict_policy=self.strict_policy
+        )
 
     def run(
         self, ctx: AuditContext, rules: list[Rule]
@@ -183,6 +190,8 @@ class PartReport:
     seconds: float = 0.0
     peak_rss: int = 0  # bytes, of the worker process so far
     filled: set[tuple[str, str]] = field(default_factory=set)  # (table, field) with a value somewhere
+    transitions: dict[str, Any] | None = None  # the snapshot task's households by status before × now
+    previous_files: list[InputFile] = field(default_factory=list)
 
 
 def _peak_rss() -> int:
@@ -235,12 +244,7 @@ def file_facts(path: str, encoding: str | None = None) -> FileFacts:
         if facts is not None:
             return facts
     dataset = load([path], encoding=encoding)
-    counts: Counter = Counter()
-    for kind, table in dataset.tables.items():
-        years = table.data["年度"] if "年度" in table.data else pd.Series(pd.NA, index=table.data.index)
-        if dataset.title_years:
-            years = years.fillna(table.data[SOURCE_COLUMN].map(dataset.title_years))
-        counts.update(_year_counts(kind, years))
+    counts = year_counts(dataset)
     fields = {(kind, f) for kind, table in dataset.tables.items() for f in table.fields}
     return FileFacts(counts, fields)
 
@@ -272,39 +276,7 @@ def _parquet_facts(path: str) -> FileFacts | None:
         return FileFacts(Counter({(kind, None): meta.num_rows}), present)
     raw = pq.read_table(path, columns=columns[:1]).column(0).cast("string").to_pandas()
     years = parse_column(MODELS[kind].specs()["年度"], "年度", raw.astype("str")).values
-    return FileFacts(_year_counts(kind, years), present)
-
-
-def _year_counts(kind: str, years: pd.Series) -> Counter:
-    counts = Counter({(kind, int(k)): int(v) for k, v in years.dropna().value_counts().items()})
-    if unknown := int(years.isna().sum()):
-        counts[(kind, None)] += unknown
-    return counts
-
-
-def common_year(counts: Counter) -> int | None:
-    """The most common year, the earliest on a tie (as pandas' Series.mode().iloc[0])."""
-    if not counts:
-        return None
-    top = max(counts.values())
-    return min(year for year, n in counts.items() if n == top)
-
-
-def run_years(counts: Counter) -> tuple[int | None, int | None]:
-    """The run's data year (AuditContext.run_year) and the audit year (rules.common.audit_year) of
-    the whole dataset from per-(table, 年度) row counts, as a one-machine run computes them."""
-    run_year = common_year(Counter({y: n for (_, y), n in counts.items() if y is not None}))
-    for kind in ("households", "members", "villages"):
-        rows = Counter({y: n for (k, y), n in counts.items() if k == kind})
-        if not rows:
-            continue
-        if None in rows:  # rows without 年度 take the run's year
-            unknown = rows.pop(None)
-            if run_year is not None:
-                rows[run_year] += unknown
-        if rows:
-            return run_year, common_year(rows)
-    return run_year, None
+    return FileFacts(counts_of(kind, years.astype("Int64").where(years.between(*YEAR_RANGE))), present)
 
 
 FOLLOW = "~"  # in a group's spec: ("households", "~户编号") — rows follow the keyed rows' 户编号
@@ -355,21 +327,30 @@ class NarrowPiece:
 
 
 def narrow_columns(rules: Iterable[Rule]) -> dict[str, set[str]]:
-    from fupin_audit.engine.context import _IDENTITY_FIELDS
+    from fupin_audit.engine.context import IDENTITY_FIELDS
 
+    rules = list(rules)
     wanted = {kind: set(fields) for kind, fields in CONTEXT_FIELDS.items()}
-    for kind, fields in _IDENTITY_FIELDS.items():
+    for kind, fields in IDENTITY_FIELDS.items():
         wanted.setdefault(kind, set()).update(f for _, f in fields)
     for rule in rules:
         for kind, fields in rule.columns.items():
             wanted.setdefault(kind, set()).update(fields)
+    for rule in rules:
+        for kind in rule.previous:  # compared field by field with the previous snapshot: every column
+            wanted[kind] = EVERY_COLUMN
     return wanted
+
+
+EVERY_COLUMN: set[str] = set()  # in narrow_columns: keep the table's columns whole (checked by identity)
 
 
 def narrow(dataset: Dataset, columns: dict[str, set[str]], skip_sources: set[int]) -> NarrowPiece:
     tables: dict[str, Table] = {}
     for kind, table in dataset.tables.items():
         wanted = columns.get(kind, set())
+        if wanted is EVERY_COLUMN:
+            wanted = set(table.data.columns) | set(table.raw.columns)
         data = table.data
         if skip_sources:
             data = data[~data[SOURCE_COLUMN].isin(list(skip_sources)).to_numpy()]
@@ -389,7 +370,8 @@ def bucket_pieces(ctx: AuditContext, piece: NarrowPiece, job: Job) -> list[list[
     """Per shuffle group, per bucket: the rows of the group's tables whose key hashes to the bucket
     (rows without a key, which meet no other row, are spread evenly), the rows that follow them by
     户编号, and the tables given whole."""
-    from fupin_audit.rules.common import shuffle_keys, text
+    from fupin_audit.facts.keys import shuffle_keys
+    from fupin_audit.facts.values import text
 
     out = []
     for spec in job.groups:
@@ -468,7 +450,7 @@ def check_partition(
         dataset = combine([common, dataset] if first else [dataset, common])
     _add_absent_tables(dataset, job)
     rules = job.rules()
-    local = [r for r in rules if r.scope == "local"]
+    local = [r for r in rules if job.is_local(r)]
     ctx = job.context(dataset)
     findings, outcomes, notes = job.run(ctx, local)
     shared_set = set(shared)
@@ -482,7 +464,7 @@ def check_partition(
         findings = findings[~where.isin(list(places))]
         diagnostics = [d for d in diagnostics if d.file not in shared_set and (d.file, d.sheet) not in places]
     path = write_part(findings, job.output, f"part-{index:05d}", job.fmt)
-    piece = narrow(dataset, narrow_columns(r for r in rules if r.scope != "local"), skip)
+    piece = narrow(dataset, narrow_columns(r for r in rules if not job.is_local(r)), skip)
     _leave(job, index, piece, bucket_pieces(ctx, piece, job))
     report = PartReport(
         label,
@@ -675,6 +657,30 @@ def check_global(
     )  # fmt: skip
 
 
+@one_worker
+def check_snapshots(job: Job, partitions: int, codes: Sequence[str], *reports: PartReport) -> PartReport:
+    """The rules comparing two snapshots (DT): the current snapshot's columns from every partition,
+    the previous snapshot read whole here, compared as a one-machine run compares them."""
+    from fupin_audit.audit import attach_previous, snapshot_transitions
+    from fupin_audit.load import load
+
+    clock = time.perf_counter()
+    rules = [r for r in job.rules() if r.code in set(codes)]
+    tables = set().union(*(rule_tables(r) | set(r.previous) for r in rules)) | {"rosters"}
+    dataset = merge_pieces(_table_pieces(job, partitions, tables))
+    ctx = job.context(dataset, set().union(*(r.filled for r in reports)))
+    before = load(sorted(job.previous, key=_file_order), encoding=job.encoding)
+    notes = attach_previous(ctx, before, job.previous_year, strict_policy=job.strict_policy)
+    findings, outcomes, run_notes = job.run(ctx, rules)
+    path = write_part(findings, job.output, "global-snapshots", job.fmt)
+    rows = {kind: len(t) for kind, t in dataset.tables.items()}
+    return PartReport(
+        "global-snapshots", path, len(findings), _counts(findings), outcomes, rows,
+        before.diagnostics + notes + run_notes, [], time.perf_counter() - clock, _peak_rss(),
+        transitions=snapshot_transitions(ctx), previous_files=before.files,
+    )  # fmt: skip
+
+
 def rule_tables(rule: Rule) -> set[str]:
     """The tables a global rule reads: those it needs, names columns of, or declares it reads."""
     return {*rule.needs, *rule.columns, *rule.reads}
@@ -705,39 +711,36 @@ class DaskRun:
         return [d for r in self.reports for d in r.diagnostics]
 
     def exit_code(self, fail_on: str = "error", keep_going: bool = False) -> int:
-        """As a one-machine run: 1 for findings at or above `fail_on`; 2 when an input could not be
-        read or a rule failed (unless keep_going), or nothing was read at all."""
+        """As a one-machine run (finish.exit_code), from the counts the partitions reported."""
         from fupin_audit.findings import SEVERITY_RANK
+        from fupin_audit.finish import broken, exit_code
 
-        failing = sum(
-            n for (_, level), n in self.counts.items() if SEVERITY_RANK[level] >= SEVERITY_RANK[fail_on]
+        failing = any(
+            SEVERITY_RANK[level] >= SEVERITY_RANK[fail_on] for (_, level), n in self.counts.items() if n
         )
-        broken = any(d.level == "error" for d in self.diagnostics) or any(
-            o.status == "failed" for o in self.outcomes
+        return exit_code(
+            failing=failing,
+            read_anything=any(self.rows().values()),
+            broken=broken(self.diagnostics, self.outcomes),
+            keep_going=keep_going,
         )
-        if not any(self.rows().values()) or (broken and not keep_going):
-            return 2
-        return 1 if failing else 0
 
     def summary(self, fail_on: str = "error", keep_going: bool = False) -> dict[str, Any]:
-        """The run in numbers (--summary-json): counts, outcomes, partitions, time and memory."""
-        by_rule: Counter = Counter()
-        by_severity: Counter = Counter()
-        for (rule, level), n in self.counts.items():
-            by_rule[rule] += n
-            by_severity[level] += n
+        """The run in numbers (--summary-json): the keys a one-machine run's summary has for counts,
+        rules and diagnostics, plus the partitions, workers, time and memory."""
+        from fupin_audit import __version__
+        from fupin_audit.summary import counts_summary, diagnostics_summary, outcomes_summary
+
         return {
+            "tool": "fupin-audit",
+            "version": __version__,
             "engine": "dask",
             "exit_code": self.exit_code(fail_on, keep_going),
-            "year": self.run_year,
-            "rows": self.rows(),
-            "findings": sum(by_rule.values()),
-            "by_severity": dict(by_severity),
-            "by_rule": dict(sorted(by_rule.items())),
-            "rules": [
-                {"code": o.code, "status": o.status, "findings": o.findings, "reason": o.reason}
-                for o in self.outcomes
-            ],
+            "data_year": self.run_year,
+            "tables": self.rows(),
+            "diagnostics": diagnostics_summary(self.diagnostics),
+            "rules": outcomes_summary(self.outcomes),
+            "counts": counts_summary(self.counts),
             "partitions": [
                 {
                     "label": r.label,
@@ -753,7 +756,20 @@ class DaskRun:
             "worker_memory_limit_mib": round(self.worker_memory / 2**20),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "files": [f.path for r in self.reports for f in r.files],
+            **self._snapshots(),
         }
+
+    def _snapshots(self) -> dict[str, Any]:
+        """--previous: the previous snapshot's files and the transition table, as a one-machine run."""
+        for report in self.reports:
+            if report.label == "global-snapshots":
+                return {
+                    "previous_inputs": [
+                        {"file": f.path, "bytes": f.size, "sha256": f.sha256} for f in report.previous_files
+                    ],
+                    "transitions": report.transitions,
+                }
+        return {}
 
     def rows(self) -> dict[str, int]:
         total: Counter = Counter()
@@ -782,8 +798,12 @@ def run_dask(
     buckets: int | None = None,
     on_stage: Callable[[str, str], None] | None = None,
     client: Any = None,
+    previous: Sequence[str | Path] = (),
+    previous_year: int | None = None,
+    strict_policy: bool = False,
 ) -> DaskRun:
-    """Check the dataset under `paths` on a Dask cluster; findings go to files in `output`."""
+    """Check the dataset under `paths` on a Dask cluster; findings go to files in `output`. With
+    `previous` (files or folders of the previous snapshot) the DT rules compare the two."""
     from fupin_audit.audit import choose_rules
     from fupin_audit.engine.registry import default_registry
     from fupin_audit.errors import ConfigError
@@ -796,6 +816,10 @@ def run_dask(
     layout = plan(paths)
     if not layout.files:
         raise ConfigError("没有找到输入文件")
+    earlier = tuple(plan(previous).files) if previous else ()
+    if previous and not earlier:
+        raise ConfigError("--previous 没有找到输入文件")
+    snapshot = (earlier, previous_year, strict_policy)
     _prepare_output(output)
 
     def stage(name: str, detail: str = "") -> None:
@@ -805,13 +829,14 @@ def run_dask(
     seconds: dict[str, float] = {}
     try:
         return _run(layout, chosen, shuffle_groups(chosen), settings, overrides, rule_paths, output, fmt, year,
-                    encoding, buckets, stage, seconds, _client(client, scheduler, workers, memory_limit))  # fmt: skip
+                    encoding, buckets, stage, seconds, _client(client, scheduler, workers, memory_limit),
+                    snapshot)  # fmt: skip
     finally:
         shutil.rmtree(output / SCRATCH, ignore_errors=True)
 
 
 def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, year, encoding, buckets,
-         stage, seconds, cluster) -> DaskRun:  # fmt: skip
+         stage, seconds, cluster, snapshot=((), None, False)) -> DaskRun:  # fmt: skip
     with cluster as dask_client:
         clock = time.perf_counter()
         stage("plan", "")
@@ -839,6 +864,7 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
             tuple(tuple(spec.items()) for spec, _ in groups),
             str(output / SCRATCH),
             tuple((kind, tuple(sorted(names))) for kind, names in sorted(fields.items())),
+            *snapshot,
         )
         shutil.rmtree(job.scratch, ignore_errors=True)
         Path(job.scratch).mkdir(parents=True)  # leftovers of a killed run would mix in
@@ -858,7 +884,7 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
         seconds["global"] = time.perf_counter() - clock
         info = dask_client.scheduler_info()
         memory = max((w.get("memory_limit", 0) or 0 for w in info.get("workers", {}).values()), default=0)
-    outcomes = _merge_outcomes(chosen, reports)
+    outcomes = merge_outcomes(chosen, [r.outcomes for r in reports])
     return DaskRun(layout, reports, outcomes, run_year, seconds, count, memory)
 
 
@@ -875,8 +901,13 @@ def _global_tasks(client: Any, partitions: list[Any], job: Job, chosen: list[Rul
                 )
             )
     shuffled = {code for _, codes in groups for code in codes}
+    compared = [r.code for r in chosen if r.previous and job.previous]
+    if compared:
+        tasks.append(
+            client.submit(check_snapshots, job, n, compared, *partitions, pure=False, key="global-snapshots")
+        )
     for rule in chosen:
-        if rule.scope != "local" and rule.code not in shuffled:
+        if rule.scope != "local" and rule.code not in shuffled and rule.code not in compared:
             tables = rule_tables(rule)
             tasks.append(
                 client.submit(
@@ -896,16 +927,6 @@ def _gather(client: Any, futures: list[Any], stage) -> list[PartReport]:
         results[position[done.key]] = done.result()
         stage("done", results[position[done.key]].label)
     return results
-
-
-def _merge_outcomes(rules: list[Rule], reports: list[PartReport]) -> list[RuleOutcome]:
-    from fupin_audit.engine.partition import _merge_outcomes as merge
-
-    class _Result:
-        def __init__(self, outcomes: list[RuleOutcome]) -> None:
-            self.outcomes = outcomes
-
-    return merge(rules, [_Result(r.outcomes) for r in reports])
 
 
 def _prepare_output(output: Path) -> None:

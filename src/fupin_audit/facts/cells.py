@@ -1,0 +1,145 @@
+"""Raw cells behind parsed values: what was written, whether it was empty, how to show it in a message."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fupin_audit.engine.context import AuditContext
+from fupin_audit.facts.values import HID
+from fupin_audit.schema.fields import (
+    EMPTY_MARKERS,
+    EMPTY_SET,
+    arrow_mask,
+    arrow_text,
+    clean_texts,
+    mostly_distinct,
+)
+
+
+def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """`pd.factorize(series, use_na_sentinel=True)` as int64 codes; pyarrow-backed text is hash-encoded
+    by arrow directly (the same codes and first-seen order, in half the time)."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        encoded = pc.dictionary_encode(arrow_text(series))
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, pd.array(encoded.dictionary.to_pandas(), dtype=series.dtype)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), uniques
+
+
+def entries(series: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """For an element-wise test of a text column: the texts to judge, and per row the entry holding
+    its verdict (-1: NA). The distinct texts (hash-encoded), or, for a long column of mostly distinct
+    texts, the rows themselves (NA rows then stay null in the array)."""
+    array = arrow_text(series)
+    if mostly_distinct(array):
+        return np.arange(len(array), dtype=np.int64), array
+    encoded = pc.dictionary_encode(array)
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(
+        np.int64
+    ), encoded.dictionary
+
+
+def sources(first: np.ndarray, second: np.ndarray, names: tuple[str, str]) -> pd.Categorical:
+    """Per row: names[0] where `first`, else names[1] where `second`, else "" (a categorical)."""
+    codes = np.where(first, 0, np.where(second, 1, 2)).astype(np.int8)
+    return pd.Categorical.from_codes(codes, categories=[*names, ""])
+
+
+def map_values(series: pd.Series, func: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
+    """``func`` applied to each distinct value only (NA → func(None)); the result per row as an array."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array([func(v) for v in uniques] + [func(None)], dtype=dtype)
+    return mapped[np.where(codes < 0, len(uniques), codes)]
+
+
+def formatted(values: Any, pattern: str = "{:.2f}", index: pd.Index | None = None) -> pd.Series:
+    """``pattern.format(v)`` per row, formatting each distinct value once (NA → "")."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values, index=index)
+    texts = map_values(series, lambda v: "" if v is None or pd.isna(v) else pattern.format(v))
+    return pd.Series(texts, index=series.index if index is None else index, dtype=object)
+
+
+def raw_empty(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
+    """Per row: the cell as read is empty (blank, “-”, “/”, NULL …, or the column absent from its sheet)."""
+    raw = ctx.table(kind).raw
+    if field not in raw:
+        return np.ones(len(raw), dtype=bool)
+    return ctx.cached(f"{kind}.raw_empty.{field}", lambda: empty_cells(raw[field]))
+
+
+def empty_cells(series: pd.Series) -> np.ndarray:
+    """Per row: NA, or a text that is an empty marker once stripped (or once NFKC-normalised and
+    stripped). Judged on the distinct texts with arrow kernels (pyarrow's trim strips exactly what
+    str.strip() strips); only texts NFKC could change go through Python."""
+    if not isinstance(series.dtype, pd.StringDtype):
+        return map_values(series, _empty_value, bool)
+    codes, array = entries(series)
+    empty = arrow_mask(pc.is_in(pc.utf8_trim_whitespace(array), value_set=EMPTY_SET))
+    empty |= arrow_mask(pc.is_in(clean_texts(array), value_set=EMPTY_SET))
+    empty |= ~arrow_mask(pc.is_valid(array))
+    return np.append(empty, True)[np.where(codes < 0, len(array), codes)]
+
+
+def _empty_value(value: Any) -> bool:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return True
+    return str(value).strip() in EMPTY_MARKERS or _nfkc(str(value)) in EMPTY_MARKERS
+
+
+def unknown(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
+    """Per row: a cell was written but could not be typed (reported by DQ003/DQ004): value unknown."""
+    typed = ctx.frame(kind)[field]
+    missing = typed.isna().to_numpy()
+    key = f"{kind}.raw_empty.{field}"
+    if ctx.is_cached(key) or not missing.any():
+        return missing & ~raw_empty(ctx, kind, field)
+    raw = ctx.table(kind).raw
+    if field not in raw:
+        return np.zeros(len(missing), dtype=bool)
+    # Only the rows without a typed value can be unknown: judge just those cells.
+    out = missing.copy()
+    out[missing] = ~empty_cells(raw[field][missing])
+    return out
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def member_household_codes(ctx: AuditContext) -> tuple[np.ndarray, pd.Index]:
+    """Per member row: position of its 户编号 among the distinct member 户编号 (-1 when empty)."""
+
+    def compute() -> tuple[np.ndarray, pd.Index]:
+        hid = ctx.frame("members", HID)[HID]
+        codes, uniques = factorize(hid)
+        return codes, pd.Index(uniques)
+
+    return ctx.cached("members.member_household_codes", compute)
+
+
+def household_positions(ctx: AuditContext) -> np.ndarray:
+    """Per household row: position of its 户编号 among the distinct member 户编号 (-1: no members)."""
+
+    def compute() -> np.ndarray:
+        _codes, uniques = member_household_codes(ctx)
+        hid = ctx.frame("households", HID)[HID]
+        return np.asarray(uniques.get_indexer(hid), dtype=np.int64)
+
+    return ctx.cached("households.member_positions", compute)
+
+
+def per_household(ctx: AuditContext, mask: np.ndarray | pd.Series | None = None) -> np.ndarray:
+    """Number of member rows (or rows where ``mask``) per distinct member 户编号."""
+    codes, uniques = member_household_codes(ctx)
+    keep = codes >= 0
+    if mask is not None:
+        keep &= np.asarray(mask, dtype=bool)
+    return np.bincount(codes[keep], minlength=len(uniques))

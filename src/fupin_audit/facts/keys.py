@@ -1,0 +1,215 @@
+"""Integer keys for joins and group-bys: codes of one or several columns, household codes shared by
+every table that carries 户编号, normalised person keys (15-digit IDs upgraded), place keys (乡镇, 村) and
+the shuffle keys the Dask engine partitions global rules by. Computed once per context (ctx.cached)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fupin_audit.engine.context import AuditContext
+from fupin_audit.facts.phones import phone_numbers
+from fupin_audit.facts.values import HID, ID, USABLE_ID_KINDS, arrow_text, column_text, text
+from fupin_audit.schema.fields import arrow_mask
+from fupin_audit.schema.idnumber import text_buffers
+
+
+def joint_codes(*columns: pd.Series) -> tuple[list[np.ndarray], int]:
+    """Integer codes shared by several text columns (equal texts, equal codes; -1 for empty) and the
+    number of distinct texts. Arrow hashing: no sort, no Python objects, fast at millions of rows."""
+    arrays = [arrow_text(c) for c in columns]
+    if not arrays or sum(len(a) for a in arrays) == 0:
+        return [np.full(len(c), -1, dtype=np.int64) for c in columns], 0
+    joined = pa.concat_arrays(arrays)
+    codes, n = _number_codes(joined) or _text_codes(joined)
+    bounds = np.cumsum([0, *(len(a) for a in arrays)])
+    return [codes[bounds[i] : bounds[i + 1]] for i in range(len(arrays))], n
+
+
+def _text_codes(array: pa.Array) -> tuple[np.ndarray, int]:
+    encoded = pc.dictionary_encode(array)
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64), len(
+        encoded.dictionary
+    )
+
+
+def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
+    """`_text_codes` of texts that are all digits of one length up to 18 (户编号), the last one
+    possibly X (person keys): hashed as integers, several times faster than as text, with the same
+    codes (first-seen order). None for any other texts."""
+    valid = np.flatnonzero(arrow_mask(pc.is_valid(array)))
+    present = pc.take(array, pa.array(valid)).cast(pa.large_string())
+    if not len(present):
+        return None
+    low, high = pc.min_max(pc.binary_length(present)).values()
+    width = low.as_py()
+    if width != high.as_py() or not 0 < width <= 18:
+        return None
+    # One length: the bytes are an (n, width) matrix, read straight from the arrow buffer.
+    offsets, data = text_buffers(present)
+    chars = data[offsets[0] : offsets[0] + len(present) * width].reshape(len(present), width)
+    digits = chars - np.uint8(48)  # a byte below "0" wraps round to ≥ 208
+    last = chars[:, -1]
+    if not ((digits[:, :-1] < 10).all() and ((digits[:, -1] < 10) | (last == ord("X"))).all()):
+        return None
+    # Distinct texts, distinct numbers: the leading digits as a number, times 11, plus the last
+    # character (X = 10); one length, so no leading-zero collisions (≤ 1.1e18, within int64).
+    head = np.zeros(len(present), dtype=np.int64)
+    for j in range(width - 1):
+        head = head * 10 + digits[:, j]
+    numbers = head * 11 + np.where(last == ord("X"), 10, digits[:, -1]).astype(np.int64)
+    found, uniques = pd.factorize(numbers)
+    codes = np.full(len(array), -1, dtype=np.int64)
+    codes[valid] = found
+    return codes, len(uniques)
+
+
+def first_rows(codes: np.ndarray, n: int) -> np.ndarray:
+    """Per code: the position of its first row (-1 when no row has it)."""
+    first = np.full(n + 1, -1, dtype=np.int64)
+    rows = np.flatnonzero(codes >= 0)[::-1]  # assigned last-to-first, so the first row wins
+    first[codes[rows]] = rows
+    return first[:n]
+
+
+def count_per_code(codes: np.ndarray, n: int, mask: np.ndarray | pd.Series | None = None) -> np.ndarray:
+    """Per code: how many rows (where `mask`) have it."""
+    keep = codes >= 0
+    if mask is not None:
+        keep &= np.asarray(mask, dtype=bool)
+    return np.bincount(codes[keep], minlength=n)
+
+
+def gather(per_code: np.ndarray, codes: np.ndarray, missing: Any = 0) -> np.ndarray:
+    """Per row: the value of its code (-1 → `missing`)."""
+    out = np.append(per_code, np.array([missing], dtype=per_code.dtype))
+    return out[np.where(codes < 0, len(per_code), codes)]
+
+
+def distinct_per_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per code: how many distinct values (≥ 0) its rows carry."""
+    keep = (codes >= 0) & (values >= 0)
+    width = int(values.max()) + 1 if keep.any() else 1
+    pairs = np.unique(codes[keep] * width + values[keep])
+    return np.bincount(pairs // width, minlength=n)
+
+
+# 户编号 columns that share one code space.
+HID_TABLES = ("households", "members", "measures", "helpers")
+
+
+def household_codes(ctx: AuditContext) -> dict[str, Any]:
+    """Codes of 户编号 shared by households, members, measures and helpers (`n`: how many distinct)."""
+
+    def compute() -> dict[str, Any]:
+        kinds = [k for k in HID_TABLES if ctx.has(k, HID)]
+        codes, n = joint_codes(*(ctx.frame(k)[HID] for k in kinds))
+        return {**dict(zip(kinds, codes, strict=True)), "n": n}
+
+    return ctx.cached("codes.households", compute)
+
+
+# Columns that name a person: (table, field).
+PERSON_COLUMNS = (
+    ("members", ID),
+    ("rosters", ID),
+    ("helpers", "帮扶责任人证件号码"),
+    ("households", "帮扶责任人证件号码"),
+    ("measures", "领取人证件号码"),
+)
+
+
+def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
+    """Per row: the person an ID column names, as one comparable key (NA when it names nobody).
+
+    Normalised the same way in every table: full-width, spaces, lower-case x removed; 15-digit
+    legacy numbers upgraded to 18 digits; a 20-digit 残疾人证号 reduced to its first 18 digits;
+    placeholders, Excel-damaged and malformed numbers give NA (DQ010/013/017 report them)."""
+
+    def compute() -> pd.Series:
+        table = ctx.table(kind, field)
+        if kind == "members" and field == ID:
+            from fupin_audit.facts.people import id_analysis
+
+            analysis = id_analysis(ctx)
+        else:
+            from fupin_audit.schema.idnumber import classify_ids
+
+            analysis = classify_ids(table.raw[field])
+        id_kind = analysis["kind"].astype("str")
+        key = analysis["normalized"].astype("str")
+        key = key.where(id_kind != "id15", analysis["upgraded"].astype("str"))
+        key = key.where(id_kind != "disability20", key.str.slice(0, 18))
+        return key.where(id_kind.isin(USABLE_ID_KINDS)).reindex(table.data.index)
+
+    return ctx.cached(f"{kind}.person_keys.{field}", compute)
+
+
+def shuffle_keys(
+    ctx: AuditContext, kind: str, field: str | Callable[[AuditContext, str], pd.Series]
+) -> pd.Series:
+    """Per row: the key a rule's `shuffle` names — the rule's own key function, the person an ID
+    column names, or the stripped text; NA for none (such a row meets no other row through this key)."""
+    from fupin_audit.schema.fields import Kind
+    from fupin_audit.schema.models import MODELS
+
+    if callable(field):
+        keys = field(ctx, kind)
+        return keys.where(keys != "")
+
+    if not ctx.has(kind, field):
+        return pd.Series(np.nan, index=ctx.frame(kind).index, dtype=object)
+    spec = MODELS[kind].specs()[field]
+    if spec.kind is Kind.ID_NUMBER:
+        return person_keys(ctx, kind, field)
+    if spec.kind is Kind.PHONE:
+        # the form SY104 compares (139-1234-5678, +86 139 1234 5678 and 13912345678 share a key)
+        return phone_numbers(ctx.frame(kind)[field])
+    values = text(ctx.frame(kind)[field])
+    return values.where(values != "")
+
+
+def person_codes(ctx: AuditContext) -> dict[str, Any]:
+    """Codes of person keys shared by every ID column present (“members.证件号码” → codes), with
+    `n` and `registered`: per code, the first member row holding it (-1: not a registered member)."""
+
+    def compute() -> dict[str, Any]:
+        present = [(k, f) for k, f in PERSON_COLUMNS if ctx.has(k, f)]
+        codes, n = joint_codes(*(person_keys(ctx, k, f) for k, f in present))
+        out: dict[str, Any] = {f"{k}.{f}": c for (k, f), c in zip(present, codes, strict=True)}
+        member_codes = out.get(f"members.{ID}", np.empty(0, dtype=np.int64))
+        out["n"] = n
+        out["registered"] = first_rows(member_codes, n)
+        return out
+
+    return ctx.cached("codes.people", compute)
+
+
+def registered(ctx: AuditContext, kind: str, field: str = ID) -> np.ndarray:
+    """Per row of `kind`: the first member row (position) of the person its `field` names, or -1."""
+    people = person_codes(ctx)
+    return gather(people["registered"], people[f"{kind}.{field}"], -1)
+
+
+def place_columns(*frames: pd.DataFrame) -> list[str]:
+    """The place columns (县, 乡, 村) every given frame has and fills: the finest common key."""
+    columns = []
+    for column in ("县", "乡", "村"):
+        if all(column in f and f[column].notna().any() for f in frames):
+            columns.append(column)
+    return columns
+
+
+def place_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """“宿松县/孚玉镇/城西村” from the given place columns (texts joined with /)."""
+    if not columns:
+        return pd.Series("", index=frame.index, dtype=object)
+    key = column_text(frame, columns[0])
+    for column in columns[1:]:
+        key = key + "/" + column_text(frame, column)
+    return key
