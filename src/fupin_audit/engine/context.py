@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic, Table
 from fupin_audit.engine.rule import SkipRule
@@ -67,8 +70,8 @@ class AuditContext:
         self._guard = threading.Lock()
         self._notes: dict[str, Diagnostic] = {}
         self._gaps: dict[tuple[str, int | None, str, str], PolicyGap] = {}
-        self._files = np.array([s.file for s in dataset.sources], dtype=object)
-        self._sheets = np.array([s.sheet for s in dataset.sources], dtype=object)
+        self._files = _text_array([s.file for s in dataset.sources])
+        self._sheets = _text_array([s.sheet for s in dataset.sources])
         low, high = YEAR_RANGE
         if year is not None and not low <= year <= high:
             self.note(f"--year {year} 不在 {low}–{high} 之间，未使用：没有年度的行不做需要年度的检查")
@@ -352,16 +355,18 @@ class AuditContext:
         data = table.data.loc[labels, wanted]
         src = data[SOURCE_COLUMN].to_numpy()
         # One DataFrame built from a dict: column-by-column assignment costs ~1 ms a column.
+        # Texts per source (file, sheet, header) and the table kind are taken as Arrow strings: the
+        # `str` columns pandas would make of them, without a Python object per finding.
         columns: dict[str, Any] = {
             "message": message if isinstance(message, str) else message.reindex(labels),
-            "table": kind,
-            "file": self._files[src] if len(src) else [],
-            "sheet": self._sheets[src] if len(src) else [],
+            "table": _texts_at(_text_array([kind]), np.zeros(len(src), dtype=np.int64)),
+            "file": _texts_at(self._files, src),
+            "sheet": _texts_at(self._sheets, src),
             "row": data[ROW_COLUMN].to_numpy(),
         }
         if column is not None:
-            headers = np.array([s.headers.get(column, column) for s in self.dataset.sources], dtype=object)
-            columns["column"] = headers[src] if len(src) else []
+            headers = _text_array([s.headers.get(column, column) for s in self.dataset.sources])
+            columns["column"] = _texts_at(headers, src)
             if value is None and column in table.raw:
                 value = table.raw[column]
         if value is not None:
@@ -387,6 +392,16 @@ class AuditContext:
                 }
             ]
         )
+
+
+def _text_array(texts: list[str]) -> pa.Array:
+    return pa.array(texts, type=pa.large_string())
+
+
+def _texts_at(texts: pa.Array, positions: np.ndarray) -> ArrowStringArray:
+    """texts[positions] as the `str` array pandas makes of an object array of those texts."""
+    taken = pc.take(texts, pa.array(np.asarray(positions, dtype=np.int64)))
+    return ArrowStringArray(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
 def _ymd(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
