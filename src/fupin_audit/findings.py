@@ -57,13 +57,19 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def assemble(
-    parts: Sequence[pd.DataFrame], constants: Sequence[dict[str, str]] | None = None
+    parts: Sequence[pd.DataFrame],
+    constants: Sequence[dict[str, str]] | None = None,
+    *,
+    consume: bool = False,
 ) -> pd.DataFrame:
     """One findings frame from the frames the rules returned, in order.
 
     `constants[i]` holds the columns that are one value for all of part i (rule, severity, family,
     title). Each value becomes `str(value)` ("" for NA) exactly as if the parts had been concatenated
     first: a column's dtype across the parts is the one `pd.concat` would give it.
+
+    consume: the parts are the caller's to give away: each column is deleted from them once it is
+    assembled, so a storm's findings are not held twice (parts and result) but once plus a column.
     """
     parts = list(parts)
     constants = list(constants) if constants is not None else [{} for _ in parts]
@@ -92,6 +98,10 @@ def assemble(
                 else:
                     pieces.append((texts, None))
         columns[name] = _categorical(pieces, total) if categorical else _strings(pieces)
+        del pieces
+        for part in parts if consume else ():
+            if name in part.columns:
+                del part[name]
     out = pd.DataFrame(columns, index=pd.RangeIndex(total), copy=False)[list(FINDING_COLUMNS)]
     out["row"] = out["row"].astype("Int64")
     return out
@@ -156,8 +166,11 @@ def _rows(parts: Sequence[pd.DataFrame], sizes: np.ndarray) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.float64)
 
 
-def sort_findings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Deterministic order: by file, sheet, row, rule (table-level findings, without a row, first)."""
+def sort_findings(frame: pd.DataFrame, *, reuse: bool = False) -> pd.DataFrame:
+    """Deterministic order: by file, sheet, row, rule (table-level findings, without a row, first).
+
+    reuse: the caller hands the frame over (and keeps no other reference): it is sorted column by
+    column in place, so a storm's findings are held twice one column at a time, not all at once."""
     if len(frame) <= 1:
         return frame.reset_index(drop=True)
     has_row = frame["row"].notna().to_numpy()
@@ -170,7 +183,13 @@ def sort_findings(frame: pd.DataFrame) -> pd.DataFrame:
     order = _by_message_within_ties(frame["message"], order, [keys[name][order] for name in _SORT_KEYS[:-1]])
     if (order == np.arange(len(order))).all():
         return frame.reset_index(drop=True)
-    return frame.take(order).reset_index(drop=True)
+    if not reuse:
+        return frame.take(order).reset_index(drop=True)
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        frame.index = pd.RangeIndex(len(frame))
+    for name in frame.columns:  # in this frame: a copy would keep every old column alive
+        frame[name] = frame[name].array.take(order)
+    return frame
 
 
 def _by_message_within_ties(messages: pd.Series, order: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
