@@ -140,7 +140,9 @@ def _texts(series: pd.Series, dtype: object) -> pa.Array:
     if isinstance(series.dtype, pd.StringDtype) and (_is_object(dtype) or isinstance(dtype, pd.StringDtype)):
         array = pa.array(series.array, type=pa.large_string())  # already text: no Python objects
         return pc.fill_null(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array, "")
-    if isinstance(series.dtype, pd.CategoricalDtype) and _is_object(dtype):
+    if isinstance(series.dtype, pd.CategoricalDtype) and (
+        _is_object(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+    ):
         categories = pd.Index(series.cat.categories).astype(object)
         texts = [_text(c) for c in categories] + [""]
         codes = series.cat.codes.to_numpy()

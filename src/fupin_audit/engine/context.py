@@ -12,9 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-from pandas.arrays import ArrowStringArray
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN, Dataset, Diagnostic, Table
 from fupin_audit.engine.rule import SkipRule
@@ -70,8 +67,8 @@ class AuditContext:
         self._guard = threading.Lock()
         self._notes: dict[str, Diagnostic] = {}
         self._gaps: dict[tuple[str, int | None, str, str], PolicyGap] = {}
-        self._files = _text_array([s.file for s in dataset.sources])
-        self._sheets = _text_array([s.sheet for s in dataset.sources])
+        self._files = _per_source([s.file for s in dataset.sources])
+        self._sheets = _per_source([s.sheet for s in dataset.sources])
         low, high = YEAR_RANGE
         if year is not None and not low <= year <= high:
             self.note(f"--year {year} 不在 {low}–{high} 之间，未使用：没有年度的行不做需要年度的检查")
@@ -355,18 +352,18 @@ class AuditContext:
         data = table.data.loc[labels, wanted]
         src = data[SOURCE_COLUMN].to_numpy()
         # One DataFrame built from a dict: column-by-column assignment costs ~1 ms a column.
-        # Texts per source (file, sheet, header) and the table kind are taken as Arrow strings: the
-        # `str` columns pandas would make of them, without a Python object per finding.
+        # Texts per source (file, sheet, header) and the table kind are categoricals: a code per
+        # finding, not a string (a storm's findings are held until the run assembles them).
         columns: dict[str, Any] = {
             "message": message if isinstance(message, str) else message.reindex(labels),
-            "table": _texts_at(_text_array([kind]), np.zeros(len(src), dtype=np.int64)),
-            "file": _texts_at(self._files, src),
-            "sheet": _texts_at(self._sheets, src),
+            "table": _per_source([kind]).take(np.zeros(len(src), dtype=np.int64)),
+            "file": self._files.take(src),
+            "sheet": self._sheets.take(src),
             "row": data[ROW_COLUMN].to_numpy(),
         }
         if column is not None:
-            headers = _text_array([s.headers.get(column, column) for s in self.dataset.sources])
-            columns["column"] = _texts_at(headers, src)
+            headers = _per_source([s.headers.get(column, column) for s in self.dataset.sources])
+            columns["column"] = headers.take(src)
             if value is None and column in table.raw:
                 value = table.raw[column]
         if value is not None:
@@ -394,14 +391,10 @@ class AuditContext:
         )
 
 
-def _text_array(texts: list[str]) -> pa.Array:
-    return pa.array(texts, type=pa.large_string())
-
-
-def _texts_at(texts: pa.Array, positions: np.ndarray) -> ArrowStringArray:
-    """texts[positions] as the `str` array pandas makes of an object array of those texts."""
-    taken = pc.take(texts, pa.array(np.asarray(positions, dtype=np.int64)))
-    return ArrowStringArray(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+def _per_source(texts: list[str]) -> pd.Categorical:
+    """One text per source as a categorical (its `take(positions)` gives the texts of those rows)."""
+    codes, names = pd.factorize(pd.Index(texts, dtype="str"))
+    return pd.Categorical.from_codes(codes, categories=names)
 
 
 def _ymd(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
