@@ -6,6 +6,8 @@ the two sets of findings are compared as sorted frames.
     python bench/dask_run.py --counties 4 --households 20000 --workers 2 --memory-limit 6GiB
     python bench/dask_run.py --skip-pandas                # the dask run only
 
+Needs the generator's and the engine's extras: pip install '.[sample,dask]' (or '.[test]').
+
 The dataset is made once with `fupin-audit sample --counties N --partition-by 县 -f parquet` into
 OUT/data (kept between runs). Both checks run as whole processes under /usr/bin/time (wall time,
 CPU, peak RSS of the largest process); per-worker peaks come from the dask run's --summary-json.

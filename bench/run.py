@@ -10,6 +10,8 @@ households) and as a finding storm (`storm`: `fupin_audit.sample.storm` plants â
 household, DQ003 DQ034 DQ041 IN001 LG401, on the same county), side by side, in the same formats. The
 storm's parquet county is also checked with JSONL output, so the report stage is timed for both.
 
+Needs the generator's extra: pip install '.[sample]' (or '.[test]').
+
 For each size it generates a synthetic county with `fupin_audit.sample` (parquet; CSV and an xlsx
 workbook with members on their own sheet up to 100 000 households), then, as whole processes and
 `--runs` times each: the full check (every rule; stage times from --summary-json; peak RSS and CPU

@@ -3,6 +3,8 @@
     python bench/snapshots.py                        # 100 000 and 1 000 000 households
     python bench/snapshots.py --sizes 100000 --out bench/out
 
+Needs the generator's extra: pip install '.[sample]' (or '.[test]').
+
 For each size: a sample county (`fupin_audit.sample`, parquet, households and members on their own
 files) and its next year (`sample.snapshot.next_year`, with the DT cases planted). In one process it
 times `audit(current, select=DT)` without a previous snapshot (the DT rules skip: this is the load

@@ -724,6 +724,47 @@ def test_bad_keys_name_the_key_file_and_rule(tmp_path, edit, expected):
     assert expected in message, message
 
 
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [  # one refusal from each stage: lexer, parser, type checker, message template
+        (
+            ("人均纯收入 < 6000", "人均纯收入 > 6000元"),
+            "when 第 13 个字符 “元”：数字后不能紧跟文字（单位不写，",
+        ),
+        (("人均纯收入 < 6000", "(人均纯收入 > 1"), "when 第 11 个字符（结尾）：缺少右括号 )"),
+        (("人均纯收入 < 6000", "户主姓名 > 5"), "when 第 6 个字符 “>”：不能比较文本与数值（数字不加引号，"),
+        (
+            ('title = "收入低"', 'title = "收入低"\nmessage = "收入 {人均收入} 元"'),
+            "message 第 4 个字符 “{人均收入}”：未知字段 “人均收入”（households 表）；最接近的字段：人均纯收入",
+        ),
+    ],
+)
+def test_each_stage_reports_its_position_through_the_registry(tmp_path, edit, expected):
+    path = write_rules(tmp_path, GOOD.replace(*edit))
+    with pytest.raises(ConfigError) as info:
+        Registry().load_path(path)
+    assert str(info.value).startswith(f"{path} 规则 #1 (XD101) {expected}"), str(info.value)
+
+
+def test_declarative_modules_import_only_earlier_stages():
+    # lexer <- parser <- compiler <- loader: a later stage may use an earlier one, never the reverse
+    import ast
+
+    import fupin_audit.engine.declarative as package
+
+    order = ["errors", "lexer", "nodes", "parser", "values", "compiler", "template", "loader"]
+    folder = Path(package.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__") == sorted(order)
+    for index, name in enumerate(order):
+        tree = ast.parse((folder / f"{name}.py").read_text("utf-8"))
+        imported = {
+            node.module.rsplit(".", 1)[-1]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package.__name__ + ".")
+        }
+        assert imported <= set(order[:index]), (name, imported - set(order[:index]))
+
+
 def test_codes_are_ascii_capitals_and_digits(tmp_path):
     for code in ("XD٠٠١", "XD0001", "X001", "XDXDX001", "XD 001"):
         with pytest.raises(ConfigError, match="2–4 个大写字母加 3 位数字"):

@@ -94,7 +94,11 @@ def value_for(header: str, person: int, household: int) -> str:
     return by_kind.get(spec.kind, "文本")
 
 
-def write_layout(path: Path, sheet: str, headers: list[str], *, title_rows: int = 2) -> Path:
+def write_layout(
+    path: Path, sheet: str, headers: list[str], *, title_rows: int = 2, blank: str | None = None
+) -> Path:
+    """Two households of three people under the layout's headers; `blank`: that column's cell of the
+    first data row is left empty (a planted defect)."""
     book = xlsxwriter.Workbook(path)
     ws = book.add_worksheet(sheet)
     ws.write(0, 0, f"{sheet}（自定义导出）")
@@ -106,7 +110,8 @@ def write_layout(path: Path, sheet: str, headers: list[str], *, title_rows: int 
     for household in (1, 2):
         for person in range(3):
             for j, header in enumerate(headers):
-                ws.write_string(row, j, value_for(header, person, household))
+                empty = header == blank and row == title_rows + 1
+                ws.write_string(row, j, "" if empty else value_for(header, person, household))
             row += 1
     book.close()
     return path
@@ -144,6 +149,26 @@ def test_layout_has_no_false_missing_column(tmp_path, layout, group, sheet, kind
     path = write_layout(tmp_path / f"{sheet}.xlsx", sheet, headers)
     result = audit([str(path)], select=["DQ001", "DQ002", "DQ003", "DQ004", "DQ005"])
     assert result.findings.empty, result.findings[["rule", "message"]].to_string()
+
+
+@pytest.mark.parametrize(("layout", "group", "sheet", "kinds"), CASES, ids=[c[0] + str(c[1]) for c in CASES])
+def test_layout_with_an_empty_required_cell_is_flagged(tmp_path, layout, group, sheet, kinds):
+    """The positive counterpart of the test above: the same export with one required cell left empty."""
+    headers = headers_of(layout)[group]
+    required = [h for h in headers if _required(h, kinds)]
+    # 证件号码 where the export has it: required in every era (a monitoring export's 姓名 is not)
+    blank = "证件号码" if "证件号码" in required else required[0]
+    path = write_layout(tmp_path / f"{sheet}.xlsx", sheet, headers, blank=blank)
+    findings = audit([str(path)], select=["DQ001", "DQ002", "DQ003", "DQ004", "DQ005"]).findings
+    assert set(zip(findings["rule"], findings["column"], findings["row"], strict=True)) == {
+        ("DQ002", blank, 4)
+    }
+
+
+def _required(header: str, kinds: set[str]) -> bool:
+    name = normalise_header(header)[0]
+    fields = [(kind, canonical(kind, name)) for kind in kinds]
+    return any(field and MODELS[kind].specs()[field].required for kind, field in fields)
 
 
 def test_monitoring_export_maps_the_meaningful_columns(tmp_path):

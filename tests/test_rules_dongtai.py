@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from conftest import hit, household, make_id, member, message, rows, write_xlsx
 
@@ -635,6 +636,51 @@ def test_sample_next_year_plants_every_dt_rule_and_natural_changes_do_not_fire(t
     assert result.transitions["households"]["new"] == 2 and result.transitions["households"]["removed"] == 1
 
 
+@pytest.mark.parametrize("year", [2023, 2025])  # 2025 → 2026: the header becomes 防止返贫致贫对象类别
+def test_monitoring_sample_next_year_plants_every_dt_rule_and_natural_changes_do_not_fire(tmp_path, year):
+    import pandas as pd
+
+    before, after = tmp_path / str(year), tmp_path / str(year + 1)
+    for args in (["--year", str(year), "--households", "400", "-o", str(before)],
+                 ["--previous-of", str(before), "-o", str(after)]):  # fmt: skip
+        proc = cli("sample", *args)
+        assert proc.returncode == 0, proc.stderr
+    planted = pd.read_csv(after / "planted.csv", dtype=str, keep_default_na=False)
+    natural = pd.read_csv(after / "natural.csv", dtype=str)
+    assert set(planted["rule"]) == {f"DT{n}" for n in range(101, 113)}  # all twelve apply to this era
+    assert set(planted["outputs"]) == {"all"}
+    assert set(natural["change"]) == {
+        "出生",
+        "婚入",
+        "死亡",
+        "婚出",
+        "风险消除（帮扶）",
+        "风险消除（自然）",
+        "新纳入监测",
+    }
+    workbook = next(after.glob("*.xlsx"))
+    assert (
+        openpyxl.load_workbook(workbook, read_only=True)["监测对象信息"]["A2"].value
+        == f"导出时间：{year + 1}-12-31"
+    )
+    report = tmp_path / "report.csv"
+    proc = cli("check", str(workbook), "--previous", str(next(before.glob("*.xlsx"))), "--select", "DT",
+               "-o", str(report))  # fmt: skip
+    assert proc.returncode == 1, proc.stderr  # findings at error level, and the tool did its job
+    findings = pd.read_csv(report, dtype=str, keep_default_na=False)
+    keys = findings["household_id"] + "|" + findings["id_number"]
+    for item in planted.itertuples():
+        mine = findings[(findings["rule"] == item.rule) & keys.str.contains(item.key, regex=False)]
+        assert len(mine) == 1, (item.rule, item.key, findings[findings["rule"] == item.rule])
+        assert mine.iloc[0]["table"] == item.table
+    assert len(findings) == len(planted)  # nothing else: births, deaths, marriages, 风险消除 are quiet
+    touched = set(natural["key"])
+    assert not (findings["household_id"].isin(touched) | findings["id_number"].isin(touched)).any()
+    by_rule = findings.set_index("rule")["severity"]
+    assert by_rule["DT101"] == "error"  # an open 监测户 cannot simply vanish
+    assert findings.loc[findings["rule"] == "DT105", "severity"].tolist() == ["error"]  # split to qualify
+
+
 def test_same_year_exports_in_the_wrong_order_are_an_error(tmp_path):
     def export(name, date, rows):
         return write_xlsx(tmp_path / name, {"户信息": rows}, title=f"监测对象信息 导出时间：{date}")
@@ -648,16 +694,6 @@ def test_same_year_exports_in_the_wrong_order_are_an_error(tmp_path):
     right = audit([str(june)], previous=[str(march)], select=["DT101"])
     assert outcome(right, "DT101").status == "ran"
     assert not [d for d in right.dataset.diagnostics if d.level == "error"]
-
-
-def test_dask_engine_refuses_previous_with_a_clear_message(tmp_path):
-    before = write(tmp_path / "2017.xlsx", {"households": [hh("H1", 2017)]})
-    after = write(tmp_path / "2018.xlsx", {"households": [hh("H1", 2018)]})
-    proc = cli(
-        "check", str(after), "--previous", str(before), "--engine", "dask", "-o", str(tmp_path / "out")
-    )
-    assert proc.returncode == 2
-    assert "--engine dask 暂不支持 --previous" in proc.stderr
 
 
 def test_people_listed_in_two_households_are_matched_pairwise(tmp_path):
@@ -714,3 +750,38 @@ def test_mask_covers_the_previous_snapshot_in_related_and_messages(tmp_path):
     finding = json.loads(proc.stdout.splitlines()[0])
     assert "张强" not in proc.stdout and old not in proc.stdout and new not in proc.stdout
     assert finding["related"][0]["name"] == "张*"  # jsonl gives related as a list
+
+
+def test_person_numbers_name_the_same_people_as_person_keys(tmp_path):
+    """The integer person numbers the DT joins use (read from the ID bytes, without the whole ID
+    analysis) pair up rows exactly as the person keys of the one-year rules do."""
+    from fupin_audit.facts.keys import person_keys
+    from fupin_audit.rules.dongtai import person_numbers
+    from fupin_audit.schema.idnumber import check_char
+
+    plain, other = make_id(birth="19800101", seq=12), make_id(birth="19851231", seq=3)
+    x_end = next(
+        make_id(birth="19900101", seq=s) for s in range(1, 999) if make_id(birth="19900101", seq=s)[-1] == "X"
+    )
+    # Excel kept 15 significant digits: …000 with a check character now wrong (names nobody)
+    rounded = next(b + "000" for b in (plain[:14] + str(d) for d in range(10)) if check_char(b + "00") != "0")
+    cells = [
+        plain, " " + plain, "".join(chr(ord(c) + 0xFEE0) for c in plain),  # spaced, full-width: same person
+        plain[:6] + plain[8:17],  # its 15-digit form, upgraded: same person
+        other, other + "12",  # a 残疾人证号: the ID and two digits
+        x_end, x_end[:-1] + "x",  # lower-case x
+        rounded, "111111111111111111", "999999197001011234", "1234", "",
+        make_id(birth="19800101", seq=13)[:-1] + "0",  # wrong check digit: still a person (DQ011 says so)
+    ]  # fmt: skip
+    rows = [person(f"H{i}", 2018, number, f"人{i}", "户主") for i, number in enumerate(cells)]
+    path = write(tmp_path / "2018.xlsx", {"households": [hh(f"H{i}", 2018) for i in range(len(cells))],
+                                          "members": rows})  # fmt: skip
+    ctx = audit([str(path)], select=["DQ010"]).context
+    numbers = person_numbers(ctx)
+    keys = person_keys(ctx, "members")
+    assert (numbers < 0).tolist() == keys.isna().tolist()
+    same_number = numbers[:, None] == numbers[None, :]
+    same_key = (keys.to_numpy()[:, None] == keys.to_numpy()[None, :]) & keys.notna().to_numpy()[:, None]
+    assert (same_number & (numbers >= 0)[:, None]).tolist() == same_key.tolist()
+    assert len(set(numbers[numbers >= 0].tolist())) == 4  # plain (×4), other (×2), x_end (×2), wrong check
+    assert (numbers[8:13] == -1).all()  # rounded, placeholders, junk, empty

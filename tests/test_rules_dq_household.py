@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import check_tables, household, make_id, member, write_xlsx
 
 from fupin_audit.audit import audit
@@ -374,3 +375,27 @@ def test_flat_export_gives_no_structure_findings_when_consistent(tmp_path):
     ]
     findings = check_tables(tmp_path, ["DQ02", "DQ03"], members=flat)
     assert findings.empty, findings[["rule", "message"]].to_string()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {0: {"家庭人口数": 3}, 1: {"家庭人口数": 3}},
+            ("DQ035", "households", 2, "家庭人口数 3，成员表中有 2 人"),
+        ),
+        (
+            {1: {"人均纯收入": 2800}},
+            ("DQ036", "members", 3, "同一户的“人均纯收入”与该户第 2 行的取值“2700”不一致"),
+        ),
+    ],
+    ids=["size", "rows-disagree"],
+)
+def test_flat_export_with_one_inconsistency_is_flagged(tmp_path, change, expected):
+    """The positive counterpart of the test above: the same flat export with one planted defect."""
+    shared = {"家庭人口数": 2, "人均纯收入": 2700, "贫困户属性": "一般贫困户", "脱贫状态": "未脱贫"}
+    flat = [{**member("H1"), **shared}, {**wife("H1"), **shared}]
+    for i, values in change.items():
+        flat[i].update(values)
+    findings = check_tables(tmp_path, ["DQ02", "DQ03"], members=flat)
+    assert [tuple(r) for r in findings[["rule", "table", "row", "message"]].values] == [expected]

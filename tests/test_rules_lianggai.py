@@ -390,6 +390,13 @@ def test_lg401_only_needs_lines_of_the_rows_it_judges(tmp_path):
     path = write_xlsx(tmp_path / "in.xlsx", {"户信息": [household("H1", 年度=2013)]})
     result = audit([str(path)], select=["LG401"])
     assert outcome(result, "LG401").status == "ran" and result.findings.empty
+    # the same file with an exited household of 2016 below that year's line: judged and flagged
+    path = write_xlsx(
+        tmp_path / "in2.xlsx", {"户信息": [household("H1", 年度=2013), exited("H2", 2000, 2016, 年度=2016)]}
+    )
+    result = audit([str(path)], select=["LG401"])
+    assert rows(result.findings, "LG401") == [3]
+    assert not [d for d in result.dataset.diagnostics if "poverty_line" in d.message]
 
 
 def test_lg402_exited_with_a_guarantee_gap(tmp_path):

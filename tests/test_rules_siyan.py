@@ -573,6 +573,10 @@ def test_sy301_west_counties_from_config(tmp_path):
     )
     findings = audit([str(path)], year=2017, select=["SY301"], config=config).findings
     assert found(findings, "SY301").empty
+    # the same village without the config is judged by the non-west standard, 2.5% ≥ 2%
+    findings = audit([str(path)], year=2017, select=["SY301"]).findings
+    assert rows(findings, "SY301") == [2]
+    assert "不低于退出标准 2%（非西部" in message(findings, "SY301", 2)
 
 
 def test_sy302_collective_income_minimum(tmp_path):

@@ -201,9 +201,7 @@ def test_every_rule_planted(year):
 
 
 def test_rule_catalogue_matches_spec():
-    spec = Path("/work/shared/spec/RULES.md")
-    if not spec.exists():
-        pytest.skip("RULES.md not available")
+    spec = Path(__file__).parent / "fixtures" / "spec" / "RULES.md"  # a copy of the spec's catalogue
     codes = set(re.findall(r"^\| ((?:DQ|SY|LG|IN)\d{3}) \|", spec.read_text(encoding="utf-8"), re.M))
     assert codes == set(ALL_RULES)
 

@@ -92,15 +92,35 @@ def choose_rules(
     registry: Registry,
 ) -> tuple[Settings, list[Rule], dict[str, Severity]]:
     """The settings, the selected rules and their severities, for any engine. A typo in a
-    [rules.CODE] table or an unknown code is a ConfigError before anything is read."""
+    [rules.CODE] table or an unknown code is a ConfigError before anything is read. The config's
+    codes are a rule's current ones afterwards (a former code, an alias, names the renamed rule)."""
     settings = Settings.from_file(config)
+    settings.rule_params = _by_current_code(settings.rule_params, registry, settings.origin, "[rules.{}]")
+    settings.severity = _by_current_code(settings.severity, registry, settings.origin, "[severity] {}")
     chosen = registry.select(select, ignore)
     overrides = {**settings.severity, **parse_severity_overrides(severity, registry)}
-    unknown = sorted(set(settings.rule_params) - {r.code for r in registry})
-    if unknown:
-        raise ConfigError(f"{settings.origin}: [rules.{unknown[0]}]：没有这条规则")
     rule_parameters(registry, settings.rule_params)
     return settings, chosen, overrides
+
+
+def _by_current_code(values: dict[str, Any], registry: Registry, origin: str, entry: str) -> dict[str, Any]:
+    """Config entries keyed by rule code, re-keyed by the rules' current codes; an unknown code, or a
+    rule given under both its code and a former one, is a ConfigError naming the config file."""
+    out: dict[str, Any] = {}
+    written: dict[str, str] = {}
+    for code, value in values.items():
+        current = registry.current_code(code)
+        if current not in registry:
+            raise ConfigError(
+                f"{origin}: {entry.format(code)}：没有这条规则（fupin-audit rules 列出全部规则）"
+            )
+        if current in out:
+            raise ConfigError(
+                f"{origin}: {entry.format(written[current])} 与 {entry.format(code)} 是同一条规则 {current}"
+                "（其一是旧编号），只能写一处"
+            )
+        out[current], written[current] = value, code
+    return out
 
 
 def audit(

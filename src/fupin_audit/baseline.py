@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -80,8 +81,14 @@ def read_baseline(path: Path) -> dict[str, int]:
         raise ConfigError(f"{path}: 不是 fupin-audit 的基线文件（{exc}）") from None
 
 
-def apply_baseline(findings: pd.DataFrame, known: dict[str, int]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Only the findings not in the baseline (counting repeats), plus how many baseline ones are gone."""
+def apply_baseline(
+    findings: pd.DataFrame, known: dict[str, int], aliases: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Only the findings not in the baseline (counting repeats), plus how many baseline ones are gone.
+
+    `aliases` (former code → code): a baseline written before a rule was renamed keys its findings
+    by the old code, and they are still known under the new one."""
+    known = _renamed_keys(known, aliases or {})
     keys = finding_keys(findings)
     occurrence = keys.groupby(keys).cumcount()
     allowed = keys.map(known).fillna(0).astype(int)
@@ -90,6 +97,18 @@ def apply_baseline(findings: pd.DataFrame, known: dict[str, int]) -> tuple[pd.Da
     gone = sum(max(0, n - int(current.get(key, 0))) for key, n in known.items())
     stats = {"known": int(is_known.sum()), "new": int((~is_known).sum()), "gone": int(gone)}
     return findings[~is_known.to_numpy()].reset_index(drop=True), stats
+
+
+def _renamed_keys(known: dict[str, int], aliases: Mapping[str, str]) -> dict[str, int]:
+    """Baseline keys with a former rule code replaced by the rule's code (counts of both added)."""
+    if not aliases:
+        return known
+    out: dict[str, int] = {}
+    for key, count in known.items():
+        code, sep, rest = key.partition("|")
+        key = aliases.get(code, code) + sep + rest
+        out[key] = out.get(key, 0) + count
+    return out
 
 
 # ------------------------------------------------------------------------------------------ waivers
@@ -180,7 +199,15 @@ def _waiver(path: Path, line: int, row: dict[str, Any]) -> Waiver:
     )
 
 
-def apply_waivers(findings: pd.DataFrame, waivers: list[Waiver], today: dt.date) -> WaiverOutcome:
+def apply_waivers(
+    findings: pd.DataFrame,
+    waivers: list[Waiver],
+    today: dt.date,
+    aliases: Mapping[str, str] | None = None,
+) -> WaiverOutcome:
+    """Waive the findings each unexpired waiver names. `aliases` (former code → code): a waiver
+    written with a renamed rule's old code waives its findings, which carry the new code."""
+    aliases = aliases or {}
     active = [w for w in waivers if w.expires >= today]
     expired = [w for w in waivers if w.expires < today]
     waived = pd.Series("", index=findings.index, dtype=object)
@@ -193,7 +220,7 @@ def apply_waivers(findings: pd.DataFrame, waivers: list[Waiver], today: dt.date)
         "place": findings["township"] + "/" + findings["village"],
     }
     for waiver in active:
-        hit = findings["rule"] == waiver.rule
+        hit = findings["rule"] == aliases.get(waiver.rule, waiver.rule)
         key = waiver.key.upper() if len(waiver.key) == 18 else waiver.key
         hit &= pd.concat([(c == key) & (c != "") for c in candidates.values()], axis=1).any(axis=1)
         hit &= waived == ""

@@ -48,8 +48,10 @@ def finish(result: AuditResult, options: Finish) -> Finished:
     summary = result.summary()
     findings = result.findings
     warnings: list[str] = []
+    # Waivers and baselines written before a rule was renamed name it by a former code.
+    aliases = {alias: rule.code for rule in result.rules for alias in rule.aliases}
     if options.waivers is not None:
-        outcome = apply_waivers(findings, read_waivers(options.waivers), options.today)
+        outcome = apply_waivers(findings, read_waivers(options.waivers), options.today, aliases)
         findings = outcome.kept
         summary["waivers"] = outcome.summary()
         for waiver in outcome.expired:
@@ -64,7 +66,7 @@ def finish(result: AuditResult, options: Finish) -> Finished:
         write_baseline(findings, options.write_baseline)
         summary["baseline_written"] = str(options.write_baseline)
     if options.baseline is not None:
-        findings, stats = apply_baseline(findings, read_baseline(options.baseline))
+        findings, stats = apply_baseline(findings, read_baseline(options.baseline), aliases)
         summary["baseline"] = {"file": str(options.baseline), **stats}
     failing = findings["severity"].map(SEVERITY_RANK) >= SEVERITY_RANK[options.fail_on]
     code = exit_code(

@@ -383,17 +383,20 @@ def list_rules(
     from fupin_audit.engine.registry import default_registry
 
     registry = default_registry(rules or [])
+    renamed = any(rule.aliases for rule in registry)  # the column only when some rule has a former code
     table = Table(title=f"规则（{len(registry)} 条）", title_justify="left")
-    for name in ("编号", "规则族", "级别", "所需的表", "名称"):
+    for name in ("编号", *(["旧编号"] if renamed else []), "规则族", "级别", "所需的表", "名称"):
         table.add_column(name)
     for rule in registry:
-        table.add_row(rule.code, rule.family, rule.severity, ", ".join(rule.needs) or "任意", rule.title)
+        former = [", ".join(rule.aliases)] if renamed else []
+        needs = ", ".join(rule.needs) or "任意"
+        table.add_row(rule.code, *former, rule.family, rule.severity, needs, rule.title)
     Console(highlight=False).print(table)
 
 
 @app.command()
 def explain(
-    code: Annotated[str, typer.Argument(help="规则编号，如 DQ011")],
+    code: Annotated[str, typer.Argument(help="规则编号（或改名前的旧编号），如 DQ011")],
     rules: Annotated[
         list[Path] | None, typer.Option("--rules", help="自定义规则（.py 模块、.toml 声明式规则或文件夹）")
     ] = None,
@@ -406,6 +409,10 @@ def explain(
 
     registry = default_registry(rules or [])
     rule = registry.get(code)
+    if registry.alias_of(code):
+        typer.echo(
+            f"{code.strip().upper()} 是 {rule.code} 的别名（旧编号）：规则已改为 {rule.code}，问题以新编号报告。\n"
+        )
     typer.echo(explain_rule(rule, registry.origin(rule.code), Settings.from_file(config).policy))
 
 
@@ -487,7 +494,9 @@ def sample(
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.sample import COUNTIES, generate, write_csv, write_parquet, write_xlsx
     from fupin_audit.sample.monitoring import MONITORING_FROM
+    from fupin_audit.sample.pools import require_faker
 
+    require_faker()
     err = _stderr()
     if partition_by is not None or counties != 1:
         if partition_by != "县" or fmt is not SampleFormat.parquet:
@@ -513,14 +522,21 @@ def sample(
         fmt, flat = SampleFormat(info["format"]), info["flat"]
         if previous_of.resolve() == out.resolve():
             raise ConfigError("--previous-of 与 --output 不能是同一个文件夹")
+        if year >= MONITORING_FROM:  # the next annual export in the 监测对象信息 layout
+            written, planted, natural = _monitoring_sample(
+                households, seed, year, bool(info["defects"]), out, fmt, encoding, next_defects=defects
+            )
+            _report_sample(err, out, written, planted, natural)
+            return
         data = next_year(
             generate(households, seed=seed, year=year, defects=bool(info["defects"])), defects=defects
         )
     elif year >= MONITORING_FROM:
-        written, planted = _monitoring_sample(households, seed, year, defects, out, fmt, encoding)
-        for path in written:
-            err.print(f"写入 {path}")
-        err.print(f"植入的问题清单：{out / 'planted.csv'}（{planted} 条）")
+        written, planted, _ = _monitoring_sample(households, seed, year, defects, out, fmt, encoding)
+        write_info(
+            out, households=households, seed=seed, year=year, format=fmt.value, flat=flat, defects=defects
+        )
+        _report_sample(err, out, written, planted)
         return
     else:
         data = generate(households, seed=seed, year=year, defects=defects)
@@ -547,12 +563,30 @@ def sample(
     err.print(f"植入的问题清单：{out / 'planted.csv'}（{len(data.planted)} 条）")
 
 
+def _report_sample(err, out: Path, written: list[Path], planted: int, natural: int | None = None) -> None:
+    for path in written:
+        err.print(f"写入 {path}")
+    if natural is not None:
+        err.print(f"自然变化清单（DT 规则不应报告）：{out / 'natural.csv'}（{natural} 条）")
+    err.print(f"植入的问题清单：{out / 'planted.csv'}（{planted} 条）")
+
+
 def _monitoring_sample(
-    households: int, seed: int, year: int, defects: bool, out: Path, fmt: SampleFormat, encoding: str
-) -> tuple[list[Path], int]:
-    """Write a monitoring-era county (监测对象信息 layout) and its planted.csv; (files, planted cases)."""
+    households: int,
+    seed: int,
+    year: int,
+    defects: bool,
+    out: Path,
+    fmt: SampleFormat,
+    encoding: str,
+    next_defects: bool | None = None,
+) -> tuple[list[Path], int, int | None]:
+    """Write a monitoring-era county (监测对象信息 layout) and its planted.csv; (files, planted cases,
+    natural changes or None). With `next_defects` (not None): the county's next annual export instead
+    (`--previous-of`), with the DT cases planted when true, and its natural.csv."""
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.sample.monitoring import generate_monitoring
+    from fupin_audit.sample.monitoring_snapshot import next_monitoring_year
     from fupin_audit.sample.writers import (
         write_monitoring_csv,
         write_monitoring_parquet,
@@ -560,6 +594,11 @@ def _monitoring_sample(
     )
 
     sample = generate_monitoring(households, seed=seed, year=year, defects=defects)
+    if next_defects is not None:
+        sample = next_monitoring_year(sample, defects=next_defects)
+        with atomic_open(out / "natural.csv") as fh:
+            sample.natural.to_csv(fh, index=False)
+        year = sample.year
     if fmt is SampleFormat.xlsx:
         path = out / f"样例_{households}户_{year}.xlsx"
         write_monitoring_xlsx(sample, path)
@@ -570,7 +609,7 @@ def _monitoring_sample(
         written = write_monitoring_parquet(sample, out)
     with atomic_open(out / "planted.csv") as fh:
         sample.planted.to_csv(fh, index=False)
-    return written, len(sample.planted)
+    return written, len(sample.planted), None if next_defects is None else len(sample.natural)
 
 
 @app.command()

@@ -321,12 +321,12 @@ class AuditContext:
         reference = self.reference_date(kind)
         if not birth.index.equals(reference.index):  # aligned by label, as pandas would
             reference, birth = reference.align(birth)
-        ref = _ymd(reference.to_numpy(dtype="datetime64[ns]"))
-        born = _ymd(pd.to_datetime(birth).to_numpy(dtype="datetime64[ns]"))
-        before_birthday = (ref[1] < born[1]) | ((ref[1] == born[1]) & (ref[2] < born[2]))
-        known = ref[3] & born[3]
-        years = np.where(known, ref[0] - born[0] - before_birthday, 0)
-        return pd.Series(pd.arrays.IntegerArray(years.astype(np.int64), ~known), index=birth.index)
+        return _whole_years(reference, birth)
+
+    def ages_of(self, kind: str, birth: pd.Series) -> pd.Series:
+        """`ages` of some rows only (those `birth` is indexed by): a rule that needs the ages of a few
+        rows of a large table does not compute them all."""
+        return _whole_years(self.reference_date(kind).reindex(birth.index), birth)
 
     # -- findings -------------------------------------------------------------------------------
 
@@ -395,6 +395,16 @@ def _per_source(texts: list[str]) -> pd.Categorical:
     """One text per source as a categorical (its `take(positions)` gives the texts of those rows)."""
     codes, names = pd.factorize(pd.Index(texts, dtype="str"))
     return pd.Categorical.from_codes(codes, categories=names)
+
+
+def _whole_years(reference: pd.Series, birth: pd.Series) -> pd.Series:
+    """Whole years from `birth` to `reference` (same index; NA when either is unknown)."""
+    ref = _ymd(reference.to_numpy(dtype="datetime64[ns]"))
+    born = _ymd(pd.to_datetime(birth).to_numpy(dtype="datetime64[ns]"))
+    before_birthday = (ref[1] < born[1]) | ((ref[1] == born[1]) & (ref[2] < born[2]))
+    known = ref[3] & born[3]
+    years = np.where(known, ref[0] - born[0] - before_birthday, 0)
+    return pd.Series(pd.arrays.IntegerArray(years.astype(np.int64), ~known), index=birth.index)
 
 
 def _ymd(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -20,13 +20,26 @@ class Registry:
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
         self._origin: dict[str, str] = {}
+        self._aliases: dict[str, str] = {}  # a renamed rule's former code → its code
 
     def add(self, rule: Rule, origin: str) -> None:
-        for code in (rule.code, *rule.aliases):
-            if code in self._rules:
-                raise ConfigError(f"规则编号 {code} 重复：{origin} 与 {self._origin[code]} 都定义了它")
+        """Register a rule; its code and every alias must be new among all codes and aliases."""
+        names = (rule.code, *rule.aliases)
+        for i, name in enumerate(names):
+            if not name.strip():
+                raise ConfigError(f"规则 {rule.code}（{origin}）：别名不能为空")
+            if name in names[:i]:
+                raise ConfigError(f"规则 {rule.code}（{origin}）：别名 {name} 与它的编号或另一个别名重复")
+            owner = self._rules.get(name) or self._rules.get(self._aliases.get(name, ""))
+            if owner is not None:
+                what = "编号" if name == owner.code else f"规则 {owner.code} 的别名"
+                raise ConfigError(
+                    f"规则编号 {name} 重复：{origin} 的规则 {rule.code} 用了它，"
+                    f"它已是 {self._origin[owner.code]} 中的{what}"
+                )
         self._rules[rule.code] = rule
         self._origin[rule.code] = origin
+        self._aliases.update(dict.fromkeys(rule.aliases, rule.code))
 
     def add_all(self, rules: Iterable[Rule], origin: str) -> None:
         for item in rules:
@@ -74,10 +87,24 @@ class Registry:
                 raise ConfigError(f"{file}: 规则文件须为 .py（Python 规则模块）或 .toml（声明式规则）")
 
     def get(self, code: str) -> Rule:
+        """The rule with this code or former code (alias)."""
         try:
-            return self._rules[code.upper()]
+            return self._rules[self.current_code(code)]
         except KeyError:
             raise ConfigError(f"没有规则 {code}（fupin-audit rules 列出全部规则）") from None
+
+    def current_code(self, code: str) -> str:
+        """The code a rule has now: an alias becomes its rule's code; any other text is upper-cased."""
+        code = code.strip().upper()
+        return self._aliases.get(code, code)
+
+    def alias_of(self, code: str) -> str | None:
+        """The rule's current code when `code` is a former one (an alias), else None."""
+        return self._aliases.get(code.strip().upper())
+
+    def aliases(self) -> dict[str, str]:
+        """Every alias → its rule's current code."""
+        return dict(self._aliases)
 
     def origin(self, code: str) -> str:
         return self._origin[code]
@@ -85,11 +112,16 @@ class Registry:
     def __iter__(self):
         return iter(sorted(self._rules.values(), key=lambda r: r.code))
 
+    def __contains__(self, code: object) -> bool:
+        """Whether a rule has this code or former code."""
+        return isinstance(code, str) and self.current_code(code) in self._rules
+
     def __len__(self) -> int:
         return len(self._rules)
 
     def select(self, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
-        """Rules chosen by codes, code prefixes (DQ0) or family names; an unmatched token is an error."""
+        """Rules chosen by codes, code prefixes (DQ0), former codes (aliases) or family names; an
+        unmatched token is an error."""
         chosen = [r for r in self if not select or any(self._matches(r, t) for t in self._checked(select))]
         dropped = self._checked(ignore)
         return [r for r in chosen if not any(self._matches(r, t) for t in dropped)]
@@ -103,7 +135,10 @@ class Registry:
 
     @staticmethod
     def _matches(rule: Rule, token: str) -> bool:
-        return rule.code.startswith(token.upper()) or token == rule.family
+        # A former code selects as it did before the rename, exactly or by prefix, so a saved
+        # command line keeps choosing the same rules.
+        prefix = token.upper()
+        return token == rule.family or any(name.startswith(prefix) for name in (rule.code, *rule.aliases))
 
 
 def _import_file(file: Path) -> ModuleType:

@@ -166,6 +166,8 @@ class Rule:
     check: RuleFunction = field(repr=False, compare=False)
     params: type[BaseModel] = NoParams
     scope: Scope = "local"  # local: a county's result depends only on that county's rows
+    # Former codes of a renamed or split rule (RULES.md: a shipped code keeps its meaning): accepted
+    # wherever a code is (--select, --severity, config, waivers, baselines); findings carry `code`.
     aliases: tuple[str, ...] = ()
     era: Era = "any"
     era_note: str = ""  # why the rule does not carry over to the other era (shown when it is skipped)
@@ -204,12 +206,15 @@ def rule(
     previous: tuple[str, ...] = (),
     era: Era = "any",
     era_note: str = "",
+    aliases: tuple[str, ...] = (),
 ) -> Callable[[RuleFunction], Rule]:
     """Declare a rule next to its logic. The family defaults from the code prefix (DQ, SY, LG, IN, MN, DT).
 
     `example` is best an `Example`: records that the rule flags plus a near miss it does not, which
     `explain` shows and tests run (`fupin_audit.rule_examples.example_problems`); a plain text is
-    accepted for third-party rules."""
+    accepted for third-party rules.
+
+    `aliases`: the rule's former codes, when it was renamed (its findings carry the new code)."""
 
     def wrap(fn: RuleFunction) -> Rule:
         fam = family or FAMILIES.get(code[:2])
@@ -236,9 +241,26 @@ def rule(
             previous=previous,
             era=era,
             era_note=era_note,
+            aliases=rule_aliases(code, aliases),
         )
 
     return wrap
+
+
+def rule_aliases(code: str, aliases: Sequence[str] | str) -> tuple[str, ...]:
+    """A rule's former codes, upper-cased; a bare string, the rule's own code or a repeat is refused
+    (codes are matched case-insensitively, as --select and `explain` accept them)."""
+    if isinstance(aliases, str):
+        raise ValueError(f'rule {code}: aliases 须为编号的元组，如 aliases=("{aliases}",)')
+    names = tuple(str(a).strip().upper() for a in aliases)
+    for i, name in enumerate(names):
+        if not name:
+            raise ValueError(f"rule {code}: 别名不能为空")
+        if name == code.upper():
+            raise ValueError(f"rule {code}: 别名 {name} 与规则自己的编号相同")
+        if name in names[:i]:
+            raise ValueError(f"rule {code}: 别名 {name} 重复")
+    return names
 
 
 def era_skip_reason(rule: Rule, data_era: str) -> str | None:

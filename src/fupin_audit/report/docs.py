@@ -59,6 +59,11 @@ def _number(value) -> str:
 def explain_rule(rule: Rule, origin: str, policy=None) -> str:
     lines = [
         f"{rule.code}  {rule.title}",
+        *(
+            [f"旧编号（别名）：{'、'.join(rule.aliases)}（仍可用于 --select、--severity、配置、豁免和基线）"]
+            if rule.aliases
+            else []
+        ),
         f"规则族：{rule.family}    默认级别：{rule.severity}（{SEVERITY_LABELS[rule.severity]}）    "
         f"范围：{'本县即可判断' if rule.scope == 'local' else '需跨县比对'}",
         f"所需的表：{', '.join(rule.needs) or '任意已识别的表'}",

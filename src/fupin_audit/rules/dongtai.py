@@ -1,7 +1,7 @@
 """动态调整 (DT): one snapshot against the previous one of the same county (SNAPSHOTS.md).
 
 Households are matched by 户编号 and people by the person key (normalised 证件号码, 15-digit numbers
-upgraded), both hashed to integers shared by the two snapshots (`common.joint_codes`): every rule is
+upgraded), both hashed to integers shared by the two snapshots (`facts.keys.joint_codes`): every rule is
 a handful of integer gathers and `np.isin` over whole columns; Python only touches flagged rows (to
 write their messages and `related` records).
 
@@ -18,18 +18,37 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from fupin_audit.dataset import Diagnostic
 from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
-from fupin_audit.facts.keys import count_per_code, first_rows, gather, joint_codes, person_keys
+from fupin_audit.facts.keys import count_per_code, first_rows, gather, joint_codes
 from fupin_audit.facts.lines import param
 from fupin_audit.facts.people import member_ages, member_birth
-from fupin_audit.facts.values import HID, ID, INCOME, STATUS, as_bool, exited, is_no, poor, text
+from fupin_audit.facts.values import (
+    HID,
+    ID,
+    INCOME,
+    STATUS,
+    USABLE_ID_KINDS,
+    as_bool,
+    exited,
+    is_no,
+    poor,
+    text,
+)
 from fupin_audit.rules.kit.format import fmt, money_texts, name_list, percent, yuan
 from fupin_audit.rules.kit.related import records
+from fupin_audit.schema.idnumber import WEIGHTS as ID_WEIGHTS
+from fupin_audit.schema.idnumber import analyse_ids, classify_ids, distinct_texts, text_buffers
 
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[ord("0") : ord("9") + 1] = True
+_DIGIT_X = _DIGIT.copy()
+_DIGIT_X[ord("X")] = True
 PREVIOUS = "previous."  # `table` of a finding about a previous snapshot's row
 EPSILON = 1e-9  # shares: a rise of exactly 100% is not "more than"
 CATEGORY = "监测对象类别"
@@ -368,33 +387,26 @@ def pair(ctx: AuditContext) -> Pair:
 
 
 def _pair(cur: AuditContext, prev: AuditContext) -> Pair:
-    cur.table("households", HID)
-    prev.table("households", HID)
-    with_members = cur.has("members", HID, ID) and prev.has("members", HID, ID)
-    columns = [cur.frame("households")[HID], prev.frame("households")[HID]]
-    if with_members:
-        columns += [cur.frame("members")[HID], prev.frame("members")[HID]]
-    codes, n = joint_codes(*columns)
+    (cur_h, cur_mh), (prev_h, prev_mh), n = household_join(cur)
     out = Pair(
-        cur, prev, cur.audit_year(), prev.audit_year(), n, codes[0], codes[1],
-        first_rows(codes[0], n), first_rows(codes[1], n),
-        np.zeros(n, dtype=bool), np.zeros(n, dtype=bool),
+        cur, prev, cur.audit_year(), prev.audit_year(), n, cur_h, prev_h, first_rows(cur_h, n),
+        first_rows(prev_h, n), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool),
     )  # fmt: skip
-    if not with_members:
+    if cur_mh is None or prev_mh is None:
         return out
-    out.cur_mh, out.prev_mh = codes[2], codes[3]
-    out.cur_in_members[codes[2][codes[2] >= 0]] = True
-    out.prev_in_members[codes[3][codes[3] >= 0]] = True
+    out.cur_mh, out.prev_mh = cur_mh, prev_mh
+    out.cur_in_members[cur_mh[cur_mh >= 0]] = True
+    out.prev_in_members[prev_mh[prev_mh >= 0]] = True
     return out
 
 
 def _people(out: Pair) -> bool:
     cur, prev = out.cur, out.prev
-    # as arrow strings: hashing them to integers then skips a per-value Python conversion
-    keys = [person_keys(c, "members").astype("string[pyarrow]") for c in (cur, prev)]
-    deaths = [_death_keys(cur), _death_keys(prev)]
-    marriages = _roster_keys(cur, "婚嫁迁出")
-    people, m = joint_codes(*keys, *deaths, marriages)
+    numbers = [
+        person_numbers(cur), person_numbers(prev), _death_numbers(cur), _death_numbers(prev),
+        _roster_numbers(cur, "婚嫁迁出"),
+    ]  # fmt: skip
+    people, m = _joint_numbers(numbers)
     out.n_people = m
     out.cur_p, out.prev_p = people[0], people[1]
     out.cur_person_first, out.prev_person_first = first_rows(people[0], m), first_rows(people[1], m)
@@ -413,24 +425,173 @@ def _has_deaths(ctx: AuditContext) -> bool:
     return has_death_source(ctx)
 
 
-def _death_keys(ctx: AuditContext) -> pd.Series:
-    """Person keys with a death record in this snapshot: the 死亡 roster, 死亡日期 or 是否死亡."""
-    parts = [_roster_keys(ctx, "死亡")]
+def _death_numbers(ctx: AuditContext) -> np.ndarray:
+    """Person numbers with a death record in this snapshot: the 死亡 roster, 死亡日期 or 是否死亡."""
+    parts = [_roster_numbers(ctx, "死亡")]
     if ctx.has("members", ID):
         members = ctx.frame("members")
         dead = as_bool(members, "是否死亡")
         if "死亡日期" in members:
             dead = dead | members["死亡日期"].notna()
-        parts.append(person_keys(ctx, "members")[dead.to_numpy()])
-    return pd.concat(parts, ignore_index=True)
+        parts.append(person_numbers(ctx)[dead.to_numpy()])
+    return np.concatenate(parts)
 
 
-def _roster_keys(ctx: AuditContext, category: str) -> pd.Series:
+def _roster_numbers(ctx: AuditContext, category: str) -> np.ndarray:
     if not ctx.has("rosters", ID, "类别"):
-        return pd.Series([], dtype=object)
-    rosters = ctx.frame("rosters")
-    on = (text(rosters["类别"]) == category).to_numpy()
-    return person_keys(ctx, "rosters")[on].reset_index(drop=True)
+        return np.empty(0, dtype=np.int64)
+    on = (text(ctx.frame("rosters")["类别"]) == category).to_numpy()
+    return person_numbers(ctx, "rosters")[on]
+
+
+# ------------------------------------------------------------------------------------ keys
+# Each snapshot's keys are computed once and cached on its own context; joining two snapshots is then
+# an integer hash join (pd.factorize over int64), never a comparison of texts row by row.
+
+
+def person_numbers(ctx: AuditContext, kind: str = "members") -> np.ndarray:
+    """Per row of `kind`: the person its 证件号码 names as one int64 (-1: nobody) — the person key of
+    `facts.keys.person_keys` (normalised, 15-digit numbers upgraded, a 残疾人证号 cut to its 18-digit ID;
+    placeholders, Excel-damaged and malformed numbers name nobody) without the whole ID analysis:
+    the plain 18-digit numbers, nearly all of them, are read straight from their bytes, and only the
+    others are classified."""
+
+    def compute() -> np.ndarray:
+        table = ctx.table(kind, ID)
+        numbers = _id_numbers(table.raw[ID])
+        if not table.raw.index.equals(table.data.index):  # as person_keys: aligned on the typed rows
+            numbers = pd.Series(numbers, index=table.raw.index).reindex(table.data.index, fill_value=-1)
+            numbers = numbers.to_numpy(dtype=np.int64)
+        return numbers
+
+    return ctx.cached(f"dt.person_numbers.{kind}", compute)
+
+
+def _id_numbers(raw: pd.Series) -> np.ndarray:
+    codes, uniques = distinct_texts(raw)
+    numbers = np.full(len(uniques) + 1, -1, dtype=np.int64)  # the last slot: an empty cell
+    if len(uniques):
+        offsets, data = text_buffers(uniques)
+        plain = np.flatnonzero(np.diff(offsets) == 18)
+        chars = _byte_columns(data, offsets[plain], 18)
+        ok = _DIGIT[chars[:, :17]].all(axis=1) & _DIGIT_X[chars[:, 17]]
+        plain, chars = plain[ok], chars[ok]
+        numbers[plain] = _key_number(chars)
+        # what `_Unique` says of such a number: a placeholder (one digit repeated, 999999…), or a
+        # number Excel rounded (ends in 000 with a wrong check character), names nobody
+        same = (chars == chars[:, :1]).all(axis=1)
+        nines = (chars[:, :6] == ord("9")).all(axis=1)
+        rounded = np.flatnonzero((chars[:, 15:18] == ord("0")).all(axis=1))
+        rounded = rounded[_check_bytes(chars[rounded, :17]) != chars[rounded, 17]]
+        numbers[plain[same | nines]] = -1
+        numbers[plain[rounded]] = -1
+        other = np.ones(len(uniques), dtype=bool)
+        other[plain] = False
+        if other.any():  # spaces, full-width digits, 15 or 20 digits, junk: the full classification
+            rest = np.flatnonzero(other)
+            numbers[rest] = _classified_numbers(pc.take(uniques, pa.array(rest)))
+    return numbers[np.where(codes < 0, len(uniques), codes)]
+
+
+def usable_keys(raw: pd.Series) -> pd.Series:
+    """`facts.keys.person_keys` of some ID cells (NA: names nobody), for the few rows a message shows."""
+    keys = classify_ids(raw)
+    kind = keys["kind"].astype(str)
+    key = keys["normalized"].astype(str).where(kind != "id15", keys["upgraded"].astype(str))
+    return key.where(kind != "disability20", key.str.slice(0, 18)).where(kind.isin(USABLE_ID_KINDS))
+
+
+def _classified_numbers(values: pa.Array) -> np.ndarray:
+    key = usable_keys(pd.Series(values.to_pandas(), dtype=object))
+    out = np.full(len(values), -1, dtype=np.int64)
+    usable = np.flatnonzero(key.notna().to_numpy())
+    if len(usable):
+        chars = np.frombuffer("".join(key.iloc[usable]).encode("ascii"), dtype=np.uint8)
+        out[usable] = _key_number(chars.reshape(len(usable), 18))
+    return out
+
+
+def _byte_columns(data: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """Bytes starts[i] … starts[i] + width - 1 of each text as an (n, width) matrix: a view when the
+    texts lie end to end (every distinct ID of the column 18 characters long), else one gather per
+    column."""
+    if (
+        len(starts)
+        and (starts[-1] - starts[0]) == (len(starts) - 1) * width
+        and (np.diff(starts) == width).all()
+    ):
+        return data[starts[0] : starts[0] + len(starts) * width].reshape(len(starts), width)
+    out = np.empty((len(starts), width), dtype=np.uint8)
+    for j in range(width):
+        out[:, j] = data[starts + j]
+    return out
+
+
+def _key_number(chars: np.ndarray) -> np.ndarray:
+    """18 ASCII characters (17 digits, then a digit or X) as one int64: distinct keys, distinct numbers."""
+    value = np.zeros(len(chars), dtype=np.int64)
+    for j in range(17):
+        value = value * 10 + (chars[:, j] - np.uint8(48))
+    return value * 11 + np.where(chars[:, 17] == ord("X"), 10, chars[:, 17] - np.uint8(48)).astype(np.int64)
+
+
+def _check_bytes(body: np.ndarray) -> np.ndarray:
+    """GB 11643 check character of 17-digit bodies (as bytes)."""
+    digits = (body - np.uint8(48)).astype(np.int64)
+    return np.frombuffer(b"10X98765432", dtype=np.uint8)[(digits @ ID_WEIGHTS) % 11]
+
+
+def _joint_numbers(columns: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """Codes 0…n-1 shared by int64 columns (equal numbers, equal codes; -1 stays -1)."""
+    joined = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
+    codes = np.full(len(joined), -1, dtype=np.int64)
+    valid = joined >= 0
+    found, uniques = pd.factorize(joined[valid])
+    codes[valid] = found
+    bounds = np.cumsum([0, *(len(c) for c in columns)])
+    return [codes[bounds[i] : bounds[i + 1]] for i in range(len(columns))], len(uniques)
+
+
+@dataclass
+class LocalCodes:
+    """One snapshot's 户编号: a code per row of its households and of its members (None: no members
+    table) and the distinct 户编号 in code order."""
+
+    households: np.ndarray
+    members: np.ndarray | None
+    values: pd.Series
+
+
+def household_codes_of(ctx: AuditContext) -> LocalCodes:
+    def compute() -> LocalCodes:
+        columns = [ctx.frame("households")[HID]]
+        with_members = ctx.has("members", HID, ID)
+        if with_members:
+            columns.append(ctx.frame("members")[HID])
+        codes, n = joint_codes(*columns)
+        joined = pd.concat(columns, ignore_index=True)
+        first = first_rows(np.concatenate(codes), n)
+        values = text(joined.iloc[first]).reset_index(drop=True)
+        return LocalCodes(codes[0], codes[1] if with_members else None, values)
+
+    return ctx.cached("dt.household_codes", compute)
+
+
+def household_join(ctx: AuditContext) -> tuple[tuple, tuple, int]:
+    """户编号 codes shared by the current snapshot and the previous one: ((households, members) of the
+    current, the same of the previous, n). The distinct 户编号 of each snapshot are joined, and each
+    row's code is taken from its own snapshot's (cached) codes by one gather."""
+
+    def compute():
+        cur, prev = household_codes_of(ctx), household_codes_of(ctx.previous)
+        (to_cur, to_prev), n = joint_codes(cur.values, prev.values)
+        return (
+            tuple(None if c is None else gather(to_cur, c, -1) for c in (cur.households, cur.members)),
+            tuple(None if c is None else gather(to_prev, c, -1) for c in (prev.households, prev.members)),
+            n,
+        )
+
+    return ctx.cached("dt.household_join", compute)
 
 
 # ------------------------------------------------------------------------------------ snapshot checks
@@ -478,14 +639,14 @@ def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
                 )
             )
         # 户编号 hashed to integers shared by both (np.isin on texts would sort Python strings)
-        (cur_codes, prev_codes), n = joint_codes(ctx.frame("households")[HID], prev.frame("households")[HID])
-        shared = np.intersect1d(cur_codes[cur_codes >= 0], prev_codes[prev_codes >= 0])
-        if (cur_codes >= 0).any() and (prev_codes >= 0).any() and not len(shared):
+        (cur_codes, _), (prev_codes, _), n = household_join(ctx)
+        shared = (count_per_code(cur_codes, n) > 0) & (count_per_code(prev_codes, n) > 0)
+        if (cur_codes >= 0).any() and (prev_codes >= 0).any() and not shared.any():
             out.append(Diagnostic("error", "两期户表没有一个相同的户编号（不是同一个县，或户编号整体改变）"))
         for label, c, codes in (("本期", ctx, cur_codes), ("上一期", prev, prev_codes)):
             repeated = np.flatnonzero(count_per_code(codes, n) > 1)
             if len(repeated):
-                first = first_rows(codes, n)[repeated[:3]]
+                first = np.sort(first_rows(codes, n)[repeated])[:3]  # the first three in the file
                 shown = list(text(c.frame("households")[HID].iloc[first]))
                 out.append(
                     Diagnostic(
@@ -640,11 +801,33 @@ def _relations(ctx: AuditContext, labels: pd.Index) -> pd.Series:
     return values.where(values != "", "关系未填").astype(object)
 
 
-def _ages(ctx: AuditContext) -> pd.Series:
-    try:
-        return member_ages(ctx)
-    except SkipRule:
-        return pd.Series(pd.NA, index=ctx.frame("members").index, dtype="Int64")
+def _births(ctx: AuditContext, labels: pd.Index) -> pd.Series:
+    """`member_birth(ctx)["birth"]` of some member rows: the whole table's when a rule has computed it
+    (the current snapshot of a full check), else only these rows' — the few people added, removed
+    or renumbered — so that comparing two snapshots never analyses every ID of the previous one."""
+    if ctx.is_cached("members.birth"):
+        return member_birth(ctx)["birth"].loc[labels]
+    table = ctx.table("members")
+    births = pd.Series(pd.NaT, index=labels, dtype="datetime64[ns]")
+    if table.has(ID):
+        births = pd.to_datetime(analyse_ids(table.raw[ID].loc[labels])["birth_date"]).astype("datetime64[ns]")
+    if table.has("出生日期"):
+        written = pd.to_datetime(table.data.loc[labels, "出生日期"]).astype("datetime64[ns]")
+        births = births.where(births.notna(), written)
+    return births
+
+
+def _ages(ctx: AuditContext, labels: pd.Index) -> pd.Series:
+    """`member_ages` of some member rows (NA: unknown, or no data year to count from)."""
+    if ctx.is_cached("members.ages"):
+        return member_ages(ctx).loc[labels]
+    unknown = pd.Series(pd.NA, index=labels, dtype="Int64")
+    if ctx.data_year("members").isna().all() or not ctx.has("members") or not len(labels):
+        return unknown
+    if not ctx.has("members", ID) and not ctx.has("members", "出生日期"):
+        return unknown
+    ages = ctx.ages_of("members", _births(ctx, labels))
+    return ages.where(ages >= 0)
 
 
 def _age_texts(ages: pd.Series) -> pd.Series:
@@ -813,15 +996,13 @@ def _household_existed(p: Pair, codes: np.ndarray) -> np.ndarray:
     return (codes >= 0) & ((p.prev_first[safe] >= 0) | p.prev_in_members[safe])
 
 
-def _newborn(ctx: AuditContext, p: Pair) -> np.ndarray:
-    """Age 0 at the current reference date, or born after the previous snapshot's reference date
-    (so that it could not be in it)."""
-    ages = _ages(ctx)
+def _newborn(ctx: AuditContext, p: Pair, labels: pd.Index, ages: pd.Series) -> np.ndarray:
+    """Per current member row in `labels` (`ages` theirs): age 0 at the current reference date, or
+    born after the previous snapshot's reference date (so that it could not be in it)."""
     young = (ages == 0).fillna(False).to_numpy(dtype=bool)
     before = _reference(p.prev)
     if before is not None:
-        born = member_birth(ctx)["birth"]
-        young |= (born > before).fillna(False).to_numpy(dtype=bool)
+        young |= (_births(ctx, labels) > before).fillna(False).to_numpy(dtype=bool)
     return young
 
 
@@ -858,12 +1039,12 @@ def dt103(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     existing = _household_existed(p, p.cur_mh)
     relation = text(members["与户主关系"]) if "与户主关系" in members else pd.Series("", index=members.index)
     by_marriage = relation.isin(MARRIAGE_RELATIONS).to_numpy() & ~moves.known_before
-    ages = _ages(ctx)
-    grown = (ages >= 1).fillna(False).to_numpy(dtype=bool) & ~_newborn(ctx, p)
     added = (
-        (p.cur_p >= 0) & existing & ~moves.same_household_before & grown & ~by_marriage
-        & ~moves.renumbered_cur
+        (p.cur_p >= 0) & existing & ~moves.same_household_before & ~by_marriage & ~moves.renumbered_cur
     )  # fmt: skip
+    # ages only of the few people added: a newborn or a child under 1 is not 挂靠
+    ages = _ages(ctx, members.index[added])
+    added[added] = (ages >= 1).fillna(False).to_numpy(dtype=bool) & ~_newborn(ctx, p, ages.index, ages)
     origin_code = gather(p.prev_mh, moves.origin, -1)
     from_living = added & moves.known_before & _household_exists_now(p, origin_code)
     labels = members.index[added]
@@ -909,10 +1090,11 @@ def dt104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     members = p.prev.frame("members")
     still = _household_exists_now(p, p.prev_mh)
     dead = gather(p.dead, p.prev_p, False).astype(bool)
-    married = gather(p.married_out, p.prev_p, False).astype(bool) | _married_daughters(p)
+    married = gather(p.married_out, p.prev_p, False).astype(bool)
     removed = (p.prev_p >= 0) & still & ~moves.known_now & ~dead & ~married & ~moves.renumbered_prev
+    ages = _ages(p.prev, members.index[removed])  # only of the few people gone
+    removed[removed] = ~_married_daughters(p, ages)
     labels = members.index[removed]
-    ages = _ages(p.prev)
     message = (
         _periods(p) + "户 " + _household_ids(p.prev, "members", labels) + " 的成员 " + _person_names(p.prev, labels)
         + "（" + _relations(p.prev, labels) + "，上一期 " + _age_texts(ages[labels]) + "）本期不在任何户中，该户仍在册；"
@@ -933,14 +1115,13 @@ def dt104(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     return _on_previous(p.prev.flag("members", labels, message, column=ID, related=related))
 
 
-def _married_daughters(p: Pair) -> np.ndarray:
-    """Previous member rows: a woman recorded as 之女/之孙女 who is 20 or more at the current
-    reference date (she has probably married out)."""
+def _married_daughters(p: Pair, ages: pd.Series) -> np.ndarray:
+    """Per previous member row of `ages` (their ages then): a woman recorded as 之女/之孙女 who is 20
+    or more at the current reference date (she has probably married out)."""
     members = p.prev.frame("members")
     if "与户主关系" not in members:
-        return np.zeros(len(members), dtype=bool)
-    daughters = text(members["与户主关系"]).isin(DAUGHTERS).to_numpy()
-    ages = _ages(p.prev)
+        return np.zeros(len(ages), dtype=bool)
+    daughters = text(members.loc[ages.index, "与户主关系"]).isin(DAUGHTERS).to_numpy()
     gap = 0 if p.cur_year is None or p.prev_year is None else p.cur_year - p.prev_year
     return daughters & ((ages + gap) >= MARRIAGE_AGE).fillna(False).to_numpy(dtype=bool)
 
@@ -1207,7 +1388,7 @@ def renumbered_people(ctx: AuditContext) -> pd.DataFrame:
                 (p.cur, cur_m, cur_new, p.cur_mh),
                 (p.prev, prev_m, prev_gone, p.prev_mh),
             ):
-                birth = member_birth(ctx_)["birth"].iloc[rows].dt.strftime("%Y%m%d").fillna("")
+                birth = _births(ctx_, frame.index[rows]).dt.strftime("%Y%m%d").fillna("")
                 name = text(frame["姓名"].iloc[rows])
                 key = (
                     pd.Series(hh[rows].astype(str), dtype=object)
@@ -1261,10 +1442,11 @@ def dt109(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     found = renumbered_people(ctx)
     members = ctx.frame("members")
     labels = members.index[found["cur"].to_numpy()]
+    prev_labels = p.prev.frame("members").index[found["prev"].to_numpy()]
     old = pd.Series(
-        person_keys(p.prev, "members").to_numpy(dtype=object)[found["prev"].to_numpy()], index=labels
+        usable_keys(p.prev.table("members").raw[ID].loc[prev_labels]).to_numpy(dtype=object), index=labels
     )
-    new = person_keys(ctx, "members")[labels].astype(object)
+    new = usable_keys(ctx.table("members").raw[ID].loc[labels]).astype(object)
     message = (
         "同一人（户 " + _household_ids(ctx, "members", labels) + "，" + _person_names(ctx, labels) + "）" + _periods(p)
         + "证件号码 " + old + "，本期 " + new + "；旧号码已不在本期数据中（身份更正或顶替，请核对户籍依据）"

@@ -25,6 +25,7 @@ from .pools import Place, place_of
 PERSON_SHEET = "监测对象信息"
 VILLAGE_SHEET = "行政村信息"
 WORK_SHEET, PLAN_SHEET = "已外出务工信息", "计划外出务工信息"
+DEATH_SHEET, DEATH_COLS = C.DEATH_SHEET, ("证件号码", "姓名", "死亡日期")
 TYPE_EXITED, TYPE_ORDINARY = "脱贫户", "一般农户"
 UNSTABLE, EDGE, SUDDEN = "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"
 # 2026: 监测对象 became 防止返贫致贫对象 (MONITORING.md §1); the export's header says so.
@@ -130,6 +131,8 @@ class MonitoringSample:
     notes: dict[str, str] = field(default_factory=dict)
     works: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(WORK_COLS)))
     plans: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PLAN_COLS)))
+    # 死亡人员 (证件号码, 姓名, 死亡日期): 公安 death records, written as a sheet of their own when any
+    deaths: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(DEATH_COLS)))
 
     @property
     def category_header(self) -> str:
@@ -142,8 +145,11 @@ class MonitoringSample:
     def sheets(self) -> dict[str, pd.DataFrame]:
         """Sheet name → frame with the export's headers (the 2026 variant of 监测对象类别 applied)."""
         rename = {"监测对象类别": self.category_header}
-        return {PERSON_SHEET: self.persons.rename(columns=rename), VILLAGE_SHEET: self.villages,
-                WORK_SHEET: self.works.rename(columns=rename), PLAN_SHEET: self.plans}  # fmt: skip
+        sheets = {PERSON_SHEET: self.persons.rename(columns=rename), VILLAGE_SHEET: self.villages,
+                  WORK_SHEET: self.works.rename(columns=rename), PLAN_SHEET: self.plans}  # fmt: skip
+        if len(self.deaths):
+            sheets[DEATH_SHEET] = self.deaths
+        return sheets
 
 
 def generate_monitoring(

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fupin_audit.errors import ConfigError
+
 PROVINCE = "安徽省"
 CITY = "安庆市"
 REGION = 340826  # GB/T 2260 code of 宿松县
@@ -134,8 +136,20 @@ class Pools:
     village_names: tuple[str, ...]
 
 
+def require_faker() -> None:
+    """The generator needs the optional "sample" extra (Faker); auditing does not, so a plain
+    `pip install fupin-audit` leaves it out. Said before anything is written."""
+    try:
+        import faker  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "生成样例数据需要 Faker（可选依赖 sample）：pip install 'fupin-audit[sample]'"
+        ) from None
+
+
 @functools.cache
 def pools() -> Pools:
+    require_faker()
     from faker import Faker
     from faker.providers.person.zh_CN import Provider as PersonProvider
 

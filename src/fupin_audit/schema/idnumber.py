@@ -105,7 +105,7 @@ def check_char(first17: str) -> str:
 # helpers on arrow / numpy
 
 
-def _factorize(raw: pd.Series) -> tuple[np.ndarray, pa.Array]:
+def distinct_texts(raw: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """Codes per row (NA → -1) and the distinct values as an arrow string array.
 
     Non-text cells (a caller handing over numbers) are rendered the way a spreadsheet shows them,
@@ -292,7 +292,7 @@ def normalise_id(raw: pd.Series) -> pd.DataFrame:
 
     The note exists because a silent clean-up hides a data-entry habit the county should fix (DQ018).
     """
-    codes, uniques = _factorize(raw)
+    codes, uniques = distinct_texts(raw)
     normalised, mask = _normalise_unique(uniques)
     # NA rows share an extra "" slot at the end.
     normalised = pa.concat_arrays([normalised, pa.array([""], type=pa.large_string())])
@@ -312,7 +312,7 @@ def normalised_ids(raw: pd.Series, encoded: tuple[np.ndarray, pa.Array] | None =
 
     `encoded`: the codes and distinct texts of `raw` with NA taken as "" (fields.encode_texts), when
     the caller has them: "" and NA normalise alike, so they serve here as they are."""
-    codes, uniques = encoded if encoded is not None else _factorize(raw)
+    codes, uniques = encoded if encoded is not None else distinct_texts(raw)
     normalised, _mask = _normalise_unique(uniques)
     normalised = pa.concat_arrays([normalised, pa.array([""], type=pa.large_string())])
     rows = np.where(codes < 0, len(uniques), codes)
@@ -466,7 +466,7 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
     rows; births after it are impossible for that year's data. Ages and dates are never judged
     against "today", so a re-run next year gives the same verdicts. ``None`` skips that test.
     """
-    codes, uniques = _factorize(raw)
+    codes, uniques = distinct_texts(raw)
     u = _Unique(uniques)
     n_unique = u.n
     rows = np.where(codes < 0, n_unique - 1, codes)
@@ -611,7 +611,7 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
 def classify_ids(raw: pd.Series) -> pd.DataFrame:
     """The `normalized`, `kind` and `upgraded` columns of `analyse_ids` alone, without its checks and
     messages: all that a person key needs, for ID columns that no DQ010–DQ018 rule reports on."""
-    codes, uniques = _factorize(raw)
+    codes, uniques = distinct_texts(raw)
     u = _Unique(uniques)
     rows = np.where(codes < 0, u.n - 1, codes)
     keys, _upgraded_rows = _key_columns(u, rows, raw.index)
