@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
+from fupin_audit import workers
 from fupin_audit.errors import ConfigError, InputError
-from fupin_audit.io import parallel
+from fupin_audit.io import parallel, readers
 from fupin_audit.io.limits import Limits
 from fupin_audit.io.readers import RawSheet, read_file
 from fupin_audit.workers import available_workers
@@ -63,13 +64,13 @@ def helpers_always(monkeypatch) -> list:
     """Helpers start for any workbook; the helpers started are recorded."""
     started = []
 
-    class Recorded(parallel._Helper):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            started.append(self.sheets)
+    class Recorded(parallel.Helper):
+        def __init__(self, target, job, **kwargs):
+            super().__init__(target, job, **kwargs)
+            started.append([sheet for sheet, _ in job["sheets"]])
 
     monkeypatch.setattr(parallel, "HELPER_MIN_BYTES", 0)
-    monkeypatch.setattr(parallel, "_Helper", Recorded)
+    monkeypatch.setattr(parallel, "Helper", Recorded)
     return started
 
 
@@ -96,23 +97,44 @@ def test_a_sheet_over_the_limits_is_refused_by_its_helper(tmp_path, monkeypatch,
     assert refused == {"家庭成员", "帮扶措施"}
 
 
-def test_a_helper_that_dies_costs_only_its_sheets(tmp_path, monkeypatch, helpers_always):
+def test_a_helper_that_dies_before_its_first_sheet_leaves_its_sheets_to_this_process(
+    tmp_path, monkeypatch, helpers_always
+):
     path = workbook(tmp_path / "县.xlsx")
     # 200 kB on stderr first: more than a pipe holds, so the helper stalls unless it is drained
-    dying = "import sys; sys.stderr.write('x' * 200_000 + '\\nMemoryError: boom\\n'); sys.exit(3)"
-    monkeypatch.setattr(parallel, "_CHILD", dying)
+    dying = "import sys; sys.stderr.write('x' * 200_000 + '\\nboom\\n'); sys.exit(3)"
+    monkeypatch.setattr(workers, "_CHILD", dying)
+    alone = items(path, 1, monkeypatch)
+    got = items(path, 2, monkeypatch)
+    assert helpers_always
+    same(alone, got)
+
+
+def test_a_helper_that_dies_in_a_sheet_costs_that_sheet_only(tmp_path, monkeypatch, helpers_always):
+    """The helper dies while it reads its first sheet: that sheet is reported with why the helper
+    died, and the other sheets are read."""
+    path = workbook(tmp_path / "县.xlsx")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "dying_work.py").write_text(
+        "import os, sys\n"
+        "def items(job):\n"
+        "    def die():\n"
+        "        sys.stderr.write('x' * 200_000 + '\\nfatal: cannot go on\\n')\n"
+        "        sys.stderr.flush()\n"
+        "        os._exit(3)\n"
+        "    for sheet, _ in job['sheets']:\n"
+        "        yield sheet, die\n"
+    )
+    monkeypatch.syspath_prepend(str(work))  # on this process's path, so on the helper's too
+    monkeypatch.setattr(readers, "HELPER_SHEETS", "dying_work:items")
     got = items(path, 2, monkeypatch)
     [share] = helpers_always
-    lost = {x.sheet: str(x) for x in got if isinstance(x, InputError)}
-    assert set(lost) == set(share) and all(
-        "读取子进程异常退出（代码 3：MemoryError: boom）" in m for m in lost.values()
-    )
-    assert {x.sheet for x in got if isinstance(x, RawSheet)} == {
-        "户信息",
-        "家庭成员",
-        "村信息",
-        "帮扶措施",
-    } - set(share)
+    [lost] = [x for x in got if isinstance(x, InputError)]
+    assert lost.sheet == share[0] and lost.file == str(path)
+    assert "无法读取工作表（读取子进程异常退出（代码 3：fatal: cannot go on））" in str(lost)
+    read = {x.sheet for x in got if isinstance(x, RawSheet)}
+    assert read == {"户信息", "家庭成员", "村信息", "帮扶措施"} - {share[0]}
 
 
 def test_the_audited_folder_is_not_on_the_helpers_path(tmp_path, monkeypatch, helpers_always):

@@ -40,7 +40,7 @@ from fupin_audit.schema.derive import derive_fields, derive_totals, split_risks
 from fupin_audit.schema.fields import EMPTY_MARKERS, Kind
 from fupin_audit.schema.models import AMBIGUOUS_HEADERS, MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import validate_table
-from fupin_audit.workers import available_workers
+from fupin_audit.workers import started
 
 # Fields shared by a flat export's household part and member part.
 SHARED_FIELDS = ("省", "市", "县", "乡", "村", "自然村", "年度", "户编号")
@@ -729,20 +729,9 @@ def read_ahead(paths: Sequence[str], encoding: str | None) -> Iterator[dict[str,
     so while this thread waits for one, others can be parsed too: each is read on a thread of its
     own, up to ``available_workers()`` at once, and the caller takes them in its own order. Other
     files are read when their turn comes (their readers hold the GIL, or use every core already)."""
-    legacy = [p for p in dict.fromkeys(paths) if _is_ole(p)]
-    workers = min(available_workers(), len(legacy))
-    if workers < 2:
-        yield {}
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(workers) as pool:
-        ahead = {p: pool.submit(lambda p=p: list(read_file(p, encoding=encoding))) for p in legacy}
-        try:
-            yield ahead
-        finally:
-            for future in ahead.values():
-                future.cancel()
+    legacy = [p for p in paths if _is_ole(p)]
+    with started(lambda p: list(read_file(p, encoding=encoding)), legacy) as ahead:
+        yield ahead
 
 
 def _is_ole(path: str) -> bool:

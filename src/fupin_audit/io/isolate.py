@@ -4,23 +4,25 @@ The legacy binary formats sit in an OLE/BIFF container whose parser (calamine's 
 modules) can be driven by a damaged or hostile file into a Rust panic or into requesting hundreds of
 gigabytes at once, which aborts the whole process (found by truncating and mutating real .xls
 files). An .ods expands repeated rows and columns while it is parsed, and an .xlsb cannot be
-checked cheaply beforehand, so they are read the same way. The helper
-runs the same python-calamine reader with an address-space limit and a timeout; the parent gets the
-cell values back (pickled plain values, unpickled with a whitelist), or a one-line reason.
+checked cheaply beforehand, so they are read the same way. The helper (``workers.Helper``: an
+address-space limit, and a timeout for opening the workbook and for each sheet) runs the same
+python-calamine reader; the parent gets the cell values back (pickled plain values, unpickled with a
+whitelist), or a one-line reason. A sheet that crashes its helper, or runs out of time or memory,
+costs only itself: the sheets after it are read by a new helper.
 
-The helper imports python-calamine only (not this package), from the directory the parent imported
-it from.
+In the helper only python-calamine and this module are imported (not pandas), so it starts quickly.
 """
 
 from __future__ import annotations
 
+import functools
 import io
-import json
 import os
 import pickle
-import subprocess
-import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from fupin_audit.workers import Helper, HelperFailure, out_of_memory
 
 __all__ = ["ChildSheet", "IsolatedError", "read_isolated"]
 
@@ -42,60 +44,9 @@ class IsolatedError(Exception):
         self.password = password
 
 
-# Runs in the helper: argv[1] = directory holding python_calamine; the request comes on stdin as
-# JSON, the answer leaves on stdout as a pickle of plain values.
-_CHILD = r"""
-import io, json, pickle, sys
-request = json.loads(sys.stdin.buffer.read())
-sys.path.insert(0, sys.argv[1])
-try:
-    import resource
-    limit = int(request["memory"])
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-except Exception:
-    pass
-out = sys.stdout.buffer
-def answer(value):
-    pickle.dump(value, out, protocol=4)
-    out.flush()
-from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
-try:
-    if request["by_path"]:  # the reader is chosen by the suffix, and its errors are more precise
-        wb = CalamineWorkbook.from_path(request["path"])
-    else:  # suffix and content disagree: let the reader detect the format from the bytes
-        with open(request["path"], "rb") as fh:
-            wb = CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
-except BaseException as exc:  # PanicException is a BaseException
-    answer(("open-error", " ".join(str(exc).split()) or type(exc).__name__, isinstance(exc, PasswordError)))
-    sys.exit(0)
-sheets = []
-try:
-    try:
-        meta = {m.name: m for m in wb.sheets_metadata}
-    except BaseException:
-        meta = {}
-    names = list(wb.sheet_names)
-    wanted = request["sheets"] if request["sheets"] is not None else names
-    for name in wanted:
-        if name not in names:
-            continue
-        m = meta.get(name)
-        if m is not None and m.typ == SheetTypeEnum.ChartSheet:
-            sheets.append((name, None, None, True))
-            continue
-        try:
-            sheet = wb.get_sheet_by_name(name)
-            end = sheet.end
-            cells = 0 if end is None else (end[0] + 1) * (end[1] + 1)
-            if cells > request["max_cells"] or (end is not None and end[1] + 1 > request["max_columns"]):
-                sheets.append((name, None, ("cells", end[0] + 1, end[1] + 1), False))
-                continue
-            sheets.append((name, sheet.to_python(skip_empty_area=False), None, False))
-        except BaseException as exc:
-            sheets.append((name, None, " ".join(str(exc).split()) or type(exc).__name__, False))
-finally:
-    answer(("ok", names, sheets))
-"""
+# The helper's items: opening the workbook, then each sheet (prefixed: a sheet may be named anything).
+HELPER_WORKBOOK = f"{__name__}:helper_workbook"
+_OPEN, _SHEET = "workbook", "sheet:"
 
 
 class _Unpickler(pickle.Unpickler):
@@ -124,67 +75,128 @@ def read_isolated(
     """Sheet names and, per wanted sheet, a :class:`ChildSheet`; raises :class:`IsolatedError`.
 
     A sheet whose used range exceeds ``max_cells`` or ``max_columns`` is not converted: it comes back with ``rows``
-    None and ``error`` = ``"cells:ROWS:COLUMNS"``.
+    None and ``error`` = ``"cells:ROWS:COLUMNS"``. ``timeout`` (seconds) holds for opening the
+    workbook and for each sheet; ``memory`` is the helper's address space in bytes.
     """
-    import python_calamine
+    job = {
+        "path": os.path.abspath(path),
+        "sheets": None if sheets is None else list(dict.fromkeys(sheets)),
+        "max_cells": max_cells,
+        "max_columns": max_columns,
+        "by_path": by_path,
+    }
+    names: list[str] | None = None
+    charts: list[str] = []
+    got: dict[str, ChildSheet] = {}
+    while True:
+        with Helper(HELPER_WORKBOOK, job, timeout=timeout, memory=memory) as helper:
+            for item, outcome in helper.outcomes():
+                if item == _OPEN:
+                    names, charts = _opened(outcome)
+                else:
+                    name = item.removeprefix(_SHEET)
+                    got[name] = _sheet(name, outcome)
+        if names is None:
+            raise IsolatedError(str(helper.failure or "解析子进程没有返回结果"))
+        wanted = [s for s in (job["sheets"] or names) if s in names and s not in charts]
+        left = [s for s in wanted if s not in got]
+        if not left:
+            break
+        if helper.failure is None or left == job["sheets"]:  # no progress: do not try again
+            for name in left:
+                got[name] = ChildSheet(name, None, str(helper.failure or "解析子进程没有返回结果"))
+            break
+        job = {**job, "sheets": left}  # the sheet that failed has its outcome: go on after it
+    order = [s for s in (sheets if sheets is not None else names) if s in names]
+    return names, [ChildSheet(s, chart=True) if s in charts else got[s] for s in dict.fromkeys(order)]
 
-    home = os.path.dirname(os.path.dirname(os.path.abspath(python_calamine.__file__)))
-    request = json.dumps(
-        {
-            "path": os.path.abspath(path),
-            "sheets": sheets,
-            "max_cells": max_cells,
-            "max_columns": max_columns,
-            "memory": memory,
-            "by_path": by_path,
-        }
-    ).encode()
-    env = {**os.environ, "RUST_BACKTRACE": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-    try:
-        done = subprocess.run(
-            # -I -S: no current directory, user site or PYTHON* variables on the path, no .pth files:
-            # a folder of received files may hold a "json.py" that must never be imported.
-            [sys.executable, "-I", "-S", "-c", _CHILD, home],
-            input=request,
-            capture_output=True,
-            timeout=timeout,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise IsolatedError(
-            f"解析超过 {timeout:g} 秒仍未完成，已放弃（FUPIN_AUDIT_HELPER_TIMEOUT）"
-        ) from None
-    except OSError as exc:
-        raise IsolatedError(f"无法启动解析子进程：{exc}") from None
-    answer = None
-    if done.stdout:
-        try:
-            answer = _Unpickler(io.BytesIO(done.stdout)).load()
-        except Exception:
-            answer = None
-    if answer is None or not isinstance(answer, tuple):
-        raise IsolatedError(_crash_reason(done.returncode, done.stderr))
+
+def _opened(outcome: bytes | str | HelperFailure) -> tuple[list[str], list[str]]:
+    """Sheet names and chart sheets, from the helper's answer to opening the workbook."""
+    if not isinstance(outcome, bytes):
+        raise IsolatedError(str(outcome))
+    answer = _unpickled(outcome)
     if answer[0] == "open-error":
         raise IsolatedError(answer[1], password=bool(answer[2]))
-    _, names, items = answer
-    out: list[ChildSheet] = []
-    for name, rows, error, chart in items:
-        if isinstance(error, tuple):
-            out.append(ChildSheet(name, None, f"cells:{error[1]}:{error[2]}"))
+    return list(answer[1]), list(answer[2])
+
+
+def _sheet(name: str, outcome: bytes | str | HelperFailure) -> ChildSheet:
+    if not isinstance(outcome, bytes):
+        return ChildSheet(name, None, str(outcome))
+    rows, error = _unpickled(outcome)
+    if isinstance(error, tuple):
+        return ChildSheet(name, None, f"cells:{error[1]}:{error[2]}")
+    return ChildSheet(name, rows, error)
+
+
+def _unpickled(payload: bytes):
+    try:
+        return _Unpickler(io.BytesIO(payload)).load()
+    except Exception as exc:
+        raise IsolatedError(f"解析子进程的结果无法识别（{type(exc).__name__}）") from None
+
+
+# --------------------------------------------------------------------------- in the helper
+
+
+def helper_workbook(job: dict) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    """In the helper: open the workbook, then read each wanted sheet; every answer is a pickle of
+    plain values. The parser is loaded here, before the helper's memory limit (the file's) is set."""
+    import python_calamine  # noqa: F401
+
+    return _workbook_items(job)
+
+
+def _workbook_items(job: dict) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
+
+    book: dict[str, object] = {}
+
+    def open_workbook() -> bytes:
+        try:
+            if job["by_path"]:  # the reader is chosen by the suffix, and its errors are more precise
+                wb = CalamineWorkbook.from_path(job["path"])
+            else:  # suffix and content disagree: let the reader detect the format from the bytes
+                with open(job["path"], "rb") as fh:
+                    wb = CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
+        except BaseException as exc:  # PanicException is a BaseException
+            if out_of_memory(exc):  # reported by ``workers.serve``, with the helper's limit
+                raise
+            return pickle.dumps(("open-error", _text(exc), isinstance(exc, PasswordError)), protocol=4)
+        try:
+            meta = {m.name: m for m in wb.sheets_metadata}
+        except BaseException:
+            meta = {}
+        names = list(wb.sheet_names)
+        charts = [n for n in names if n in meta and meta[n].typ == SheetTypeEnum.ChartSheet]
+        book.update(wb=wb, names=names, charts=charts)
+        return pickle.dumps(("ok", names, charts), protocol=4)
+
+    yield _OPEN, open_workbook
+    if "wb" not in book:
+        return
+    names, charts = book["names"], book["charts"]
+    for name in job["sheets"] if job["sheets"] is not None else names:
+        if name in names and name not in charts:
+            yield _SHEET + name, functools.partial(_sheet_rows, book["wb"], name, job)
+
+
+def _sheet_rows(wb, name: str, job: dict) -> bytes:
+    try:
+        sheet = wb.get_sheet_by_name(name)
+        end = sheet.end
+        cells = 0 if end is None else (end[0] + 1) * (end[1] + 1)
+        if cells > job["max_cells"] or (end is not None and end[1] + 1 > job["max_columns"]):
+            answer: tuple = (None, ("cells", end[0] + 1, end[1] + 1))
         else:
-            out.append(ChildSheet(name, rows, error, chart))
-    return names, out
+            answer = (sheet.to_python(skip_empty_area=False), None)
+    except BaseException as exc:  # a panic of the parser costs this sheet only
+        if out_of_memory(exc):
+            raise
+        answer = (None, _text(exc))
+    return pickle.dumps(answer, protocol=4)
 
 
-def _crash_reason(code: int, stderr: bytes) -> str:
-    text = stderr.decode("utf-8", "replace")
-    if "memory allocation of" in text or "MemoryError" in text:
-        import re
-
-        match = re.search(r"memory allocation of (\d+) bytes failed", text)
-        need = f"（试图分配 {int(match.group(1)) / (1 << 30):.1f} GiB）" if match else ""
-        return f"解析器内存不足{need}：文件已损坏，或单元格范围异常大"
-    if "panicked" in text:
-        return "解析器遇到无法处理的数据结构而中止：文件已损坏"
-    return f"解析器异常退出（代码 {code}）：文件已损坏"
+def _text(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

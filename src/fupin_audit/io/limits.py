@@ -48,7 +48,8 @@ class Limits:
     max_columns: int = 16_384
     #: Characters in one cell; longer cells are kept but reported (Excel's own limit is 32 767).
     max_cell_chars: int = 32_767
-    #: Seconds and address space allowed to the helper process that parses .xls, .xlsb and .ods.
+    #: Seconds allowed to a helper process (``workers.Helper``) for opening a workbook and for each
+    #: sheet, and the address space of one (an xlsx helper gets more: ``io.parallel``).
     helper_timeout: float = 600.0
     helper_memory_bytes: int = 4 * GIB
 

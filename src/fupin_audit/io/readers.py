@@ -19,10 +19,11 @@ Files are only ever opened for reading.
 
 from __future__ import annotations
 
+import functools
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,11 @@ import pyarrow.compute as pc
 from fupin_audit.errors import InputError, one_line
 from fupin_audit.io.cells import EXACT_FLOAT_LIMIT, cell_text, number_text
 from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim_grid
+from fupin_audit.io.isolate import IsolatedError, read_isolated
 from fupin_audit.io.limits import LimitExceeded, Limits, over
+from fupin_audit.io.parallel import grid_to_ipc, read_sheets
 from fupin_audit.io.zipcheck import ZipVerdict, inspect_sheet, inspect_zip, too_many_cells
+from fupin_audit.workers import available_workers, out_of_memory
 
 __all__ = ["InputWarning", "RawSheet", "read_file", "sniff_format"]
 
@@ -143,8 +147,6 @@ def sniff_format(head: bytes) -> str:
 def _read_zip_workbook(
     path: Path, name: str, sheets: Sequence[str] | None, limits: Limits
 ) -> Iterator[RawSheet | InputError]:
-    from fupin_audit.workers import available_workers
-
     # With several cores, each sheet's cells are scanned by whoever reads the sheet, in parallel.
     verdict = inspect_zip(str(path), limits, defer_sheets=available_workers() > 1)
     if verdict.error or verdict.kind is None:
@@ -226,13 +228,17 @@ def _read_workbook(
             part, _ = deferred.get(sheet_name, (None, 0))
             return _checked_grid(wb, str(path), sheet_name, part, limits, error_cells.get(sheet_name, ()))
 
-        from fupin_audit.io.parallel import read_sheets
+        def job(share: list[str]) -> dict:  # what a helper is sent: see ``helper_sheets``
+            return {
+                "path": str(path),
+                "by_path": by_path,
+                "sheets": [(s, deferred[s][0]) for s in share],
+                "limits": asdict(limits),
+            }
 
         readable = [s for s in wanted if s not in refused]
         sizes = {s: deferred[s][1] for s in readable if s in deferred}
-        grids = read_sheets(
-            readable, own, str(path), by_path, {s: deferred[s][0] for s in sizes}, sizes, limits
-        )
+        grids = read_sheets(readable, own, HELPER_SHEETS, job, sizes, limits)
         for sheet_name in wanted:
             grid = refused[sheet_name] if sheet_name in refused else next(grids)
             if isinstance(grid, str):
@@ -262,40 +268,68 @@ def _open_workbook(path: Path, by_path: bool):
 def _checked_grid(
     wb, path: str, sheet_name: str, part: str | None, limits: Limits, errors: Iterable[tuple[int, int, str]]
 ) -> pd.DataFrame | str:
-    """The text grid of one sheet, or why it is not read. ``part``: the sheet's zip member when its
-    cells are still to be scanned (``zipcheck.inspect_sheet``) before the reader may allocate them."""
+    """The text grid of one sheet, or why it is not read."""
     try:
-        if part is not None:
-            refusal, errors = inspect_sheet(path, part, limits)
-            if refusal:
-                return refusal
-        sheet = wb.get_sheet_by_name(sheet_name)
-        problem = _range_problem(sheet.end, limits)
-        if problem:
-            return problem
-        rows = sheet.to_python(skip_empty_area=False)
-        _restore_errors(rows, errors)
-        return rows_to_grid(rows)
+        return _sheet_grid(wb, path, sheet_name, part, limits, errors)
     except BaseException as exc:  # one broken sheet must not stop the others
-        if not isinstance(exc, Exception) and not _is_panic(exc):
-            raise
-        return f"无法读取工作表（{one_line(exc)}）"
+        return _unreadable(exc)
 
 
-def read_sheet_alone(
-    path: str, by_path: bool, sheet_name: str, part: str | None, limits: Limits
+def _sheet_grid(
+    wb, path: str, sheet_name: str, part: str | None, limits: Limits, errors: Iterable[tuple[int, int, str]]
 ) -> pd.DataFrame | str:
-    """`_checked_grid` in a process of its own (see ``io.parallel``): the workbook is opened here."""
+    """The text grid of one sheet, or why it is refused; raises what the reader raises. ``part``: the
+    sheet's zip member when its cells are still to be scanned (``zipcheck.inspect_sheet``) before
+    the reader may allocate them."""
+    if part is not None:
+        refusal, errors = inspect_sheet(path, part, limits)
+        if refusal:
+            return refusal
+    sheet = wb.get_sheet_by_name(sheet_name)
+    problem = _range_problem(sheet.end, limits)
+    if problem:
+        return problem
+    rows = sheet.to_python(skip_empty_area=False)
+    _restore_errors(rows, errors)
+    return rows_to_grid(rows)
+
+
+def _unreadable(exc: BaseException) -> str:
+    """Why a sheet was not read, for any failure of the reader, a Rust panic included."""
+    if not isinstance(exc, Exception) and not _is_panic(exc):
+        raise exc
+    return f"无法读取工作表（{one_line(exc)}）"
+
+
+# What a helper process of ``io.parallel`` runs (``workers.Helper``): ``helper_sheets`` below.
+HELPER_SHEETS = f"{__name__}:helper_sheets"
+
+
+def helper_sheets(job: dict) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
+    """In a helper: each sheet of its share, read as this process would and sent as Arrow IPC."""
+    import python_calamine  # noqa: F401  # loaded before the helper's memory limit, which is the file's
+
+    limits = Limits(**job["limits"])
+    return (
+        (sheet, functools.partial(_sheet_ipc, job["path"], job["by_path"], sheet, part, limits))
+        for sheet, part in job["sheets"]
+    )
+
+
+def _sheet_ipc(path: str, by_path: bool, sheet_name: str, part: str | None, limits: Limits) -> bytes | str:
+    """One sheet in a helper. Running out of memory is left to ``workers.serve``, which reports it
+    with the helper's limit; any other failure costs this sheet only."""
     try:
         wb = _open_workbook(Path(path), by_path)
+        try:
+            grid = _sheet_grid(wb, path, sheet_name, part, limits, ())
+        finally:
+            wb.close()
+        return grid if isinstance(grid, str) else grid_to_ipc(grid)
     except BaseException as exc:
-        if not isinstance(exc, Exception) and not _is_panic(exc):
+        if out_of_memory(exc):
             raise
-        return f"无法读取工作表（{one_line(exc)}）"
-    try:
-        return _checked_grid(wb, path, sheet_name, part, limits, ())
-    finally:
-        wb.close()
+        return _unreadable(exc)
 
 
 def _restore_errors(rows: list[list[object]], errors: Iterable[tuple[int, int, str]]) -> None:
@@ -333,8 +367,6 @@ def _is_panic(exc: BaseException) -> bool:
 def _read_isolated(
     path: Path, name: str, kind: str, sheets: Sequence[str] | None, limits: Limits
 ) -> Iterator[RawSheet | InputError]:
-    from fupin_audit.io.isolate import IsolatedError, read_isolated
-
     label = _LABELS[kind]
     try:
         names, items = read_isolated(
