@@ -3,6 +3,12 @@
     python bench/run.py                      # 10 000, 100 000 and 1 000 000 households (~11 min here)
     python bench/run.py --sizes 10000 --runs 3 --out bench/out
     python bench/run.py --quick              # 10 000 and 100 000 households, one run each (~3 min)
+    python bench/run.py --sizes 100000 --formats parquet --counties clean,storm   # issue #17's table
+
+Each size is benchmarked as a clean county (`--counties clean`: one planted case per rule per 1000
+households) and as a finding storm (`storm`: `fupin_audit.sample.storm` plants ≥ 5 findings per
+household, DQ003 DQ034 DQ041 IN001 LG401, on the same county), side by side, in the same formats. The
+storm's parquet county is also checked with JSONL output, so the report stage is timed for both.
 
 Needs the generator's extra: pip install '.[sample]' (or '.[test]').
 
@@ -51,6 +57,11 @@ PARQUET_RATIO = 4.0  # 100 000 households, parquet: check ≤ 4 × bare read
 MILLION_SECONDS, MILLION_GIB = 90.0, 8.0  # 1 000 000 households, parquet
 XLSX_RATIO = 1.3  # 100 000 households, xlsx: check ≤ 1.3 × calamine alone
 LINEAR_RATIO = 1.5  # time per household at 1M ≤ 1.5 × that at 100k
+# Issue #17 targets (the storm county).
+STORM_RATIO = 8.0  # 100 000 households, parquet: check ≤ 8 × bare read
+REPORT_US_PER_FINDING = 1.0  # report stage, CSV and JSONL output
+STORM_MILLION_FINDINGS = 5_000_000
+COUNTIES = ("clean", "storm")
 GIB = 1 << 30
 # The generated counties are 2017 data of an 安徽 county, for which no line is built in: every rule is
 # timed only with the sample's own 2017 line set (as a user checking 2017 data would set theirs).
@@ -86,14 +97,19 @@ def timed(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     return {"wall": wall, "cpu": cpu, "rss_mib": maxrss_kb / 1024, "rc": rc}
 
 
-def generate(households: int, folder: Path, formats: list[str]) -> dict[str, list[Path]]:
+def generate(
+    households: int, folder: Path, formats: list[str], county: str = "clean"
+) -> dict[str, list[Path]]:
     if str(REPO / "src") not in sys.path:
         sys.path.insert(0, str(REPO / "src"))
     from fupin_audit.sample import generate as make
     from fupin_audit.sample import write_csv, write_parquet, write_xlsx
+    from fupin_audit.sample.storm import storm
 
     folder.mkdir(parents=True, exist_ok=True)
     data = make(households, seed=7, year=2017, defects=True)
+    if county == "storm":
+        data = storm(data)
     files: dict[str, list[Path]] = {}
     for fmt in formats:
         if households > MAX_HOUSEHOLDS[fmt]:
@@ -111,23 +127,32 @@ def generate(households: int, folder: Path, formats: list[str]) -> dict[str, lis
     return files
 
 
-def bench_size(households: int, root: Path, runs: int, formats: list[str], env: dict[str, str]) -> list[dict]:
-    folder = root / f"h{households}"
+def bench_size(
+    households: int, root: Path, runs: int, formats: list[str], env: dict[str, str], county: str = "clean"
+) -> list[dict]:
+    folder = root / (f"h{households}" if county == "clean" else f"h{households}-{county}")
     clock = time.perf_counter()
-    files = generate(households, folder, formats)
+    files = generate(households, folder, formats, county)
     members = json.loads((folder / "rows.json").read_text())["members"]
-    print(f"  generated in {time.perf_counter() - clock:.1f}s", file=sys.stderr)
+    print(f"  {county}: generated in {time.perf_counter() - clock:.1f}s", file=sys.stderr)
+    # The storm's parquet county is also written as JSONL: the report stage is timed for both outputs.
+    jobs = [(fmt, "csv") for fmt in files] + (
+        [("parquet", "jsonl")] if county == "storm" and "parquet" in files else []
+    )
     rows = []
-    for fmt, paths in files.items():
-        names = [str(p) for p in paths]
+    base_of: dict[str, list[dict[str, float]]] = {}
+    for fmt, output in jobs:
+        names = [str(p) for p in files[fmt]]
         load_before = os.getloadavg()[0]
-        base = [timed([sys.executable, "-c", BASELINES[fmt], *names], env) for _ in range(runs)]
+        if fmt not in base_of:
+            base_of[fmt] = [timed([sys.executable, "-c", BASELINES[fmt], *names], env) for _ in range(runs)]
+        base = base_of[fmt]
         checks, stages = [], []
         for i in range(runs):
-            summary = folder / f"summary_{fmt}_{i}.json"
-            cmd = [sys.executable, "-m", "fupin_audit", "check", *names, "--quiet", "--format", "csv",
-                   "--output", str(folder / f"findings_{fmt}.csv"), "--summary-json", str(summary), "--keep-going",
-                   "--config", str(SAMPLE_LINES)]  # fmt: skip
+            summary = folder / f"summary_{fmt}_{output}_{i}.json"
+            cmd = [sys.executable, "-m", "fupin_audit", "check", *names, "--quiet", "--format", output,
+                   "--output", str(folder / f"findings_{fmt}.{output}"), "--summary-json", str(summary),
+                   "--keep-going", "--config", str(SAMPLE_LINES)]  # fmt: skip
             checks.append(timed(cmd, env))
             stages.append(json.loads(summary.read_text("utf-8"))["seconds"])
         check_wall = statistics.median(c["wall"] for c in checks)
@@ -135,10 +160,13 @@ def bench_size(households: int, root: Path, runs: int, formats: list[str], env: 
         staged = {
             k: statistics.median(s.get(k, 0) for s in stages) for k in ("read", "validate", "rules", "report")
         }
+        findings = json.loads(summary.read_text("utf-8"))["counts"]["findings"]
         rows.append({
             "households": households,
             "members": members,
+            "county": county,
             "format": fmt,
+            "output": output,
             "check_s": check_wall,
             "check_cpu_s": statistics.median(c["cpu"] for c in checks),
             "check_runs_s": [round(c["wall"], 2) for c in checks],
@@ -150,13 +178,15 @@ def bench_size(households: int, root: Path, runs: int, formats: list[str], env: 
             **{f"{k}_s": v for k, v in staged.items()},
             "other_s": check_wall - sum(staged.values()),
             "us_per_household": check_wall / households * 1e6,
-            "findings": json.loads(summary.read_text("utf-8"))["counts"]["findings"],
+            "findings": findings,
+            "us_per_finding": check_wall / findings * 1e6 if findings else None,
+            "report_us_per_finding": staged["report"] / findings * 1e6 if findings else None,
             "exit_codes": sorted({c["rc"] for c in checks}),
             "load_avg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         })  # fmt: skip
         r = rows[-1]
         print(
-            f"  {fmt}: check {check_wall:.2f}s (cpu {r['check_cpu_s']:.1f}s, {r['peak_rss_mib']:.0f} MiB), "
+            f"  {county} {fmt}→{output}: check {check_wall:.2f}s (cpu {r['check_cpu_s']:.1f}s, {r['peak_rss_mib']:.0f} MiB), "
             f"bare read {base_wall:.2f}s, ×{r['ratio']:.2f}, load {r['load_avg']}",
             file=sys.stderr,
         )
@@ -164,8 +194,10 @@ def bench_size(households: int, root: Path, runs: int, formats: list[str], env: 
 
 
 def targets(rows: list[dict]) -> list[tuple[str, str, str, bool | None]]:
-    """(target, limit, measured, met) for the four targets of issue #5 (None: not measured)."""
-    find = {(r["households"], r["format"]): r for r in rows}
+    """(target, limit, measured, met) for the targets of issues #5 and #17 (None: not measured)."""
+    find = {
+        (r["households"], r["format"]): r for r in rows if r["county"] == "clean" and r["output"] == "csv"
+    }
     out: list[tuple[str, str, str, bool | None]] = []
     r = find.get((100_000, "parquet"))
     out.append((
@@ -202,6 +234,47 @@ def targets(rows: list[dict]) -> list[tuple[str, str, str, bool | None]]:
         )
     else:
         out.append(("(d) time per household, 1M ÷ 100k (parquet)", f"≤ {LINEAR_RATIO:g}", "not run", None))
+    return out + storm_targets(rows)
+
+
+def storm_targets(rows: list[dict]) -> list[tuple[str, str, str, bool | None]]:
+    """Issue #17: the storm county (parquet)."""
+    find = {
+        (r["households"], r["output"]): r for r in rows if r["county"] == "storm" and r["format"] == "parquet"
+    }
+    out: list[tuple[str, str, str, bool | None]] = []
+    r = find.get((100_000, "csv"))
+    out.append((
+        "(e) 100 000 households, storm, parquet: check ÷ bare read",
+        f"≤ {STORM_RATIO:g}",
+        f"{r['ratio']:.2f} ({r['check_s']:.1f} s ÷ {r['baseline_s']:.2f} s, {r['findings']:,} findings)" if r else "not run",
+        r["ratio"] <= STORM_RATIO if r else None,
+    ))  # fmt: skip
+    for output in ("csv", "jsonl"):
+        r = find.get((100_000, output))
+        out.append((
+            f"(f) 100 000 households, storm: report stage per finding, {output}",
+            f"≤ {REPORT_US_PER_FINDING:g} µs",
+            f"{r['report_us_per_finding']:.2f} µs ({r['report_s']:.2f} s)" if r and r["findings"] else "not run",
+            r["report_us_per_finding"] <= REPORT_US_PER_FINDING if r and r["findings"] else None,
+        ))  # fmt: skip
+    r = find.get((1_000_000, "csv"))
+    out.append((
+        "(g) 1 000 000 households, storm: findings, wall time, peak RSS",
+        f"≥ {STORM_MILLION_FINDINGS / 1e6:g}M, ≤ {MILLION_SECONDS:g} s, ≤ {MILLION_GIB:g} GiB",
+        f"{r['findings'] / 1e6:.2f}M, {r['check_s']:.1f} s, {r['peak_rss_mib'] / 1024:.2f} GiB" if r else "not run",
+        (r["findings"] >= STORM_MILLION_FINDINGS and r["check_s"] <= MILLION_SECONDS
+         and r["peak_rss_mib"] * (1 << 20) <= MILLION_GIB * GIB) if r else None,
+    ))  # fmt: skip
+    small, big = find.get((100_000, "csv")), find.get((1_000_000, "csv"))
+    if small and big and small["findings"] and big["findings"]:
+        scale = big["us_per_finding"] / small["us_per_finding"]
+        measured = f"{scale:.2f} ({big['us_per_finding']:.2f} µs vs {small['us_per_finding']:.2f} µs)"
+        out.append(
+            ("(h) storm: time per finding, 1M ÷ 100k", f"≤ {LINEAR_RATIO:g}", measured, scale <= LINEAR_RATIO)
+        )
+    else:
+        out.append(("(h) storm: time per finding, 1M ÷ 100k", f"≤ {LINEAR_RATIO:g}", "not run", None))
     return out
 
 
@@ -212,16 +285,19 @@ def markdown(rows: list[dict], runs: int) -> str:
         "(start-up included). Stage columns come from --summary-json; “other” is start-up, imports, the "
         "run summary and writing the report.",
         "",
-        "| households | members | format | check (s) | check CPU (s) | bare read (s) | check ÷ read "
-        "| read | validate | rules | report | other | peak RSS (MiB) | findings | load avg |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| households | members | county | format | output | check (s) | check CPU (s) | bare read (s) "
+        "| check ÷ read | read | validate | rules | report | other | peak RSS (MiB) | findings "
+        "| report µs/finding | load avg |",
+        "|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
+        per = f"{r['report_us_per_finding']:.2f}" if r.get("report_us_per_finding") is not None else "—"
         lines.append(
-            f"| {r['households']:,} | {r['members']:,} | {r['format']} | {r['check_s']:.2f} | {r['check_cpu_s']:.1f} "
+            f"| {r['households']:,} | {r['members']:,} | {r['county']} | {r['format']} | {r['output']} "
+            f"| {r['check_s']:.2f} | {r['check_cpu_s']:.1f} "
             f"| {r['baseline_s']:.2f} | {r['ratio']:.2f} | {r['read_s']:.2f} | {r['validate_s']:.2f} "
             f"| {r['rules_s']:.2f} | {r['report_s']:.2f} | {r['other_s']:.2f} | {r['peak_rss_mib']:.0f} "
-            f"| {r['findings']:,} | {r['load_avg'][0]}–{r['load_avg'][1]} |"
+            f"| {r['findings']:,} | {per} | {r['load_avg'][0]}–{r['load_avg'][1]} |"
         )
     lines += ["", "| target | limit | measured | met |", "|---|---|---|---|"]
     for name, limit, measured, met in targets(rows):
@@ -238,6 +314,12 @@ def main() -> None:
     parser.add_argument("--formats", type=lambda s: s.split(","), default=["parquet", "csv", "xlsx"])
     parser.add_argument("--quick", action="store_true", help="10 000 and 100 000 households, one run each")
     parser.add_argument(
+        "--counties",
+        type=lambda s: s.split(","),
+        default=list(COUNTIES),
+        help="clean, storm or both (default), side by side at each size",
+    )
+    parser.add_argument(
         "--out", type=Path, default=None, help="keep data and results here (default: a temp dir)"
     )
     args = parser.parse_args()
@@ -249,7 +331,8 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         print(f"{size} households", file=sys.stderr)
-        rows += bench_size(size, root, args.runs, args.formats, env)
+        for county in args.counties:
+            rows += bench_size(size, root, args.runs, args.formats, env, county)
     table = markdown(rows, args.runs)
     root.mkdir(parents=True, exist_ok=True)
     (root / "results.md").write_text(table, "utf-8")

@@ -57,13 +57,19 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def assemble(
-    parts: Sequence[pd.DataFrame], constants: Sequence[dict[str, str]] | None = None
+    parts: Sequence[pd.DataFrame],
+    constants: Sequence[dict[str, str]] | None = None,
+    *,
+    consume: bool = False,
 ) -> pd.DataFrame:
     """One findings frame from the frames the rules returned, in order.
 
     `constants[i]` holds the columns that are one value for all of part i (rule, severity, family,
     title). Each value becomes `str(value)` ("" for NA) exactly as if the parts had been concatenated
     first: a column's dtype across the parts is the one `pd.concat` would give it.
+
+    consume: the parts are the caller's to give away: each column is deleted from them once it is
+    assembled, so a storm's findings are not held twice (parts and result) but once plus a column.
     """
     parts = list(parts)
     constants = list(constants) if constants is not None else [{} for _ in parts]
@@ -92,6 +98,10 @@ def assemble(
                 else:
                     pieces.append((texts, None))
         columns[name] = _categorical(pieces, total) if categorical else _strings(pieces)
+        del pieces
+        for part in parts if consume else ():
+            if name in part.columns:
+                del part[name]
     out = pd.DataFrame(columns, index=pd.RangeIndex(total), copy=False)[list(FINDING_COLUMNS)]
     out["row"] = out["row"].astype("Int64")
     return out
@@ -130,7 +140,9 @@ def _texts(series: pd.Series, dtype: object) -> pa.Array:
     if isinstance(series.dtype, pd.StringDtype) and (_is_object(dtype) or isinstance(dtype, pd.StringDtype)):
         array = pa.array(series.array, type=pa.large_string())  # already text: no Python objects
         return pc.fill_null(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array, "")
-    if isinstance(series.dtype, pd.CategoricalDtype) and _is_object(dtype):
+    if isinstance(series.dtype, pd.CategoricalDtype) and (
+        _is_object(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+    ):
         categories = pd.Index(series.cat.categories).astype(object)
         texts = [_text(c) for c in categories] + [""]
         codes = series.cat.codes.to_numpy()
@@ -156,20 +168,51 @@ def _rows(parts: Sequence[pd.DataFrame], sizes: np.ndarray) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.float64)
 
 
-def sort_findings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Deterministic order: by file, sheet, row, rule (table-level findings, without a row, first)."""
+def sort_findings(frame: pd.DataFrame, *, reuse: bool = False) -> pd.DataFrame:
+    """Deterministic order: by file, sheet, row, rule (table-level findings, without a row, first).
+
+    reuse: the caller hands the frame over (and keeps no other reference): it is sorted column by
+    column in place, so a storm's findings are held twice one column at a time, not all at once."""
     if len(frame) <= 1:
         return frame.reset_index(drop=True)
     has_row = frame["row"].notna().to_numpy()
     row0 = frame["row"].fillna(0).to_numpy(dtype=np.float64)
     keys = {"_has_row": has_row.astype(np.int8), "_row0": row0}
-    for name in ("file", "sheet", "rule", "column", "message"):
+    for name in ("file", "sheet", "rule", "column"):
         keys[name] = _rank(frame[name])
     # np.lexsort sorts by the last key first, and is stable: ties keep the order the rules ran in.
-    order = np.lexsort([keys[name] for name in reversed(_SORT_KEYS)])
+    order = np.lexsort([keys[name] for name in reversed(_SORT_KEYS[:-1])])
+    order = _by_message_within_ties(frame["message"], order, [keys[name][order] for name in _SORT_KEYS[:-1]])
     if (order == np.arange(len(order))).all():
         return frame.reset_index(drop=True)
-    return frame.take(order).reset_index(drop=True)
+    if not reuse:
+        return frame.take(order).reset_index(drop=True)
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        frame.index = pd.RangeIndex(len(frame))
+    for name in frame.columns:  # in this frame: a copy would keep every old column alive
+        frame[name] = frame[name].array.take(order)
+    return frame
+
+
+def _by_message_within_ties(messages: pd.Series, order: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
+    """`order` with each run of equal keys sorted by message (stably), as if message were the last key.
+
+    Runs are rare (one rule flags one cell once), so only their messages are ranked: ranking every
+    message of a storm costs more than the rest of the sort."""
+    tie = np.ones(len(order) - 1, dtype=bool)
+    for key in keys:
+        tie &= key[1:] == key[:-1]
+    if not tie.any():
+        return order
+    in_run = np.zeros(len(order), dtype=bool)
+    in_run[:-1] |= tie
+    in_run[1:] |= tie
+    positions = np.flatnonzero(in_run)
+    run = np.cumsum(~np.concatenate(([False], tie)))[positions]  # which run each position is in
+    ranks = _rank(messages.take(order[positions]))
+    order = order.copy()
+    order[positions] = order[positions][np.lexsort([ranks, run])]
+    return order
 
 
 def _rank(series: pd.Series) -> np.ndarray:

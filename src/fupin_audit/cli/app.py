@@ -206,7 +206,9 @@ def check(
 
         write_annotated(annotate, result.dataset, done.findings, encoding)
     if not (quiet and output is None and fmt_name == "table"):
-        _emit(result, done.findings, done.summary, fmt_name, output, limit, bom)
+        notes = _emit(result, done.findings, done.summary, fmt_name, output, limit, bom)
+        for text in [] if quiet else notes:
+            err.print(f"[yellow]warning[/]: {escape(text)}", markup=True, highlight=False)
     if summary_json is not None:
         done.summary["seconds"]["report"] = round(time.perf_counter() - clock, 3)
         _write_json(summary_json, done.summary)
@@ -319,7 +321,8 @@ def _pick_format(fmt: Format | None, output: Path | None) -> str:
     return "table"
 
 
-def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, bom: bool) -> None:
+def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, bom: bool) -> list[str]:
+    """Write the report; returns warnings about it (an xlsx whose findings fill several sheets)."""
     from fupin_audit.report.atomic import atomic_open
     from fupin_audit.report.writers import write_csv, write_json, write_jsonl
 
@@ -329,14 +332,13 @@ def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, 
         if output is None:
             raise ConfigError("parquet 输出需要 --output 文件名")
         write_parquet(findings, output)
-        return
+        return []
     if fmt == "xlsx":
         from fupin_audit.report.xlsx import write_report
 
         if output is None:
             raise ConfigError("xlsx 报告需要 --output 文件名")
-        write_report(output, result, findings, summary)
-        return
+        return write_report(output, result, findings, summary)
 
     def write(out) -> None:
         if fmt == "csv":
@@ -364,6 +366,7 @@ def _emit(result, findings, summary, fmt: str, output: Path | None, limit: int, 
     else:
         with atomic_open(output) as fh:
             write(fh)
+    return []
 
 
 @app.command("rules")

@@ -115,9 +115,9 @@ def run_rules(
             # error); a --severity override still applies to all of them.
             own = "severity" in frame.columns and rule.code not in severity
             constants.append({k: v for k, v in fixed.items() if k != "severity"} if own else fixed)
-    findings = assemble(parts, constants) if parts else empty_findings()
+    findings = assemble(parts, constants, consume=True) if parts else empty_findings()
     del parts
-    return RunResult(sort_findings(findings), outcomes, ctx.diagnostics())
+    return RunResult(sort_findings(findings, reuse=True), outcomes, ctx.diagnostics())
 
 
 def _check_needs(ctx: AuditContext, rule: Rule) -> None:

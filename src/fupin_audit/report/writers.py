@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import IO, Any
 
 import pandas as pd
@@ -32,17 +33,52 @@ def _records(findings: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
+def _write_bytes(out: IO[str], chunks: Iterable[bytes]) -> None:
+    """UTF-8 bytes to a text stream: straight to its binary buffer when it has one (a file, stdout)."""
+    raw = getattr(out, "buffer", None)
+    if raw is None:
+        for chunk in chunks:
+            out.write(bytes(chunk).decode("utf-8"))
+        return
+    out.flush()  # what was written as text (a BOM) goes first
+    for chunk in chunks:
+        raw.write(chunk)
+    raw.flush()
+
+
 def write_csv(findings: pd.DataFrame, out: IO[str], *, bom: bool = False) -> None:
     """RFC 4180, UTF-8 (BOM on request, for Excel)."""
-    from fupin_audit.report.protect import neutralise_formulas
+    from fupin_audit.report.text_lines import csv_lines
 
     if bom:
         out.write("\ufeff")
+    lines = csv_lines(findings)
+    if lines is not None:
+        _write_bytes(out, lines)
+    else:  # a frame of other types (never the pipeline's own): the reference writer
+        csv_by_pandas(findings, out)
+
+
+def csv_by_pandas(findings: pd.DataFrame, out: IO[str]) -> None:
+    """The reference CSV writer (slow: Python objects per cell), whose bytes `csv_lines` reproduces."""
+    from fupin_audit.report.protect import neutralise_formulas
+
     frame = neutralise_formulas(findings.reindex(columns=list(FINDING_COLUMNS)))
     frame.to_csv(out, index=False, lineterminator="\r\n")
 
 
 def write_jsonl(findings: pd.DataFrame, out: IO[str]) -> None:
+    from fupin_audit.report.text_lines import jsonl_lines
+
+    lines = jsonl_lines(findings)
+    if lines is not None:
+        _write_bytes(out, lines)
+    else:
+        jsonl_by_pandas(findings, out)
+
+
+def jsonl_by_pandas(findings: pd.DataFrame, out: IO[str]) -> None:
+    """The reference JSONL writer (a dict and json.dumps per finding), whose bytes `jsonl_lines` reproduces."""
     for record in _records(findings):
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
 

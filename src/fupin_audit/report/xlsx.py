@@ -21,6 +21,9 @@ HEADER_LABELS = {
     "file": "文件", "sheet": "工作表", "row": "行", "column": "列", "value": "值", "household_id": "户编号",
     "person_id": "人口编号", "id_number": "证件号码", "township": "乡镇", "village": "村", "related": "相关记录",
 }  # fmt: skip
+# Excel's rows per sheet, the header row included: more findings continue on 明细2, 明细3, …
+MAX_SHEET_ROWS = 1_048_576
+DETAIL_SHEET = "明细"
 WIDTHS = {
     "message": 60,
     "title": 22,
@@ -40,9 +43,21 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         out.append((prefix, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
 
 
-def write_report(path: Path, result: AuditResult, findings: pd.DataFrame, summary: dict[str, Any]) -> None:
-    """Write the report atomically (XlsxWriter, native charts)."""
+def detail_sheets(findings: int) -> list[str]:
+    """Names of the sheets the findings take: 明细, then 明细2, 明细3, … past Excel's row limit."""
+    per_sheet = MAX_SHEET_ROWS - 1
+    count = max(1, -(-findings // per_sheet))
+    return [DETAIL_SHEET] + [f"{DETAIL_SHEET}{i}" for i in range(2, count + 1)]
+
+
+def write_report(
+    path: Path, result: AuditResult, findings: pd.DataFrame, summary: dict[str, Any]
+) -> list[str]:
+    """Write the report atomically (XlsxWriter, native charts). Returns warnings for the user (the
+    findings did not fit one sheet)."""
     import xlsxwriter
+
+    sheets = detail_sheets(len(findings))
 
     with atomic_open(path, "wb") as fh:
         book = xlsxwriter.Workbook(fh, {"strings_to_numbers": False, "strings_to_formulas": False})
@@ -54,8 +69,16 @@ def write_report(path: Path, result: AuditResult, findings: pd.DataFrame, summar
         }
         summary_sheet = book.add_worksheet("汇总")
         _summary(book, summary_sheet, styles, result, findings, summary)
-        _details(book.add_worksheet("明细"), styles, findings)
+        per_sheet = MAX_SHEET_ROWS - 1
+        for i, name in enumerate(sheets):
+            _details(book.add_worksheet(name), styles, findings.iloc[i * per_sheet : (i + 1) * per_sheet])
         book.close()
+    if len(sheets) == 1:
+        return []
+    return [
+        f"{path}: {len(findings):,} 条问题超过 Excel 单个工作表的行数上限（{MAX_SHEET_ROWS:,} 行，含表头），"
+        f"明细分在 {len(sheets)} 个工作表：{'、'.join(sheets)}"
+    ]
 
 
 def _table(sheet, row: int, title: str, header: list[str], rows: list[list[Any]], styles) -> int:

@@ -1,0 +1,285 @@
+"""CSV and JSONL lines of the findings frame built as Arrow string arrays, a batch of rows at a time.
+
+A dirty county gives millions of findings; a Python object per cell (pandas `to_csv`, `to_dict` and
+`json.dumps` per record) made writing them cost more than finding them. Here each column becomes one
+Arrow string array of finished cells (quoted, escaped, formula-neutralised) and a batch of lines is
+one `binary_join_element_wise` whose data buffer is written as is. Categorical columns (rule, title,
+file, …) are rendered once per category. Python touches only the few cells that need it: formula
+candidates (to apply the exact `PLAIN_NUMBER` test), JSON strings with control characters, quotes or
+backslashes, and the distinct `related` texts.
+
+The bytes are exactly those of the pandas writers they replace (tests/test_output_digests.py):
+CSV as `DataFrame.to_csv` (csv.QUOTE_MINIMAL, CRLF) after `neutralise_formulas`; JSONL as
+`json.dumps(record, ensure_ascii=False)` per record. `lines()` returns None for a frame it cannot
+render exactly (a column that is not text, say); the caller then uses the pandas writer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fupin_audit.findings import FINDING_COLUMNS
+from fupin_audit.report.protect import PLAIN_NUMBER
+
+TEXT = pa.large_string()
+# Rows per batch: bounds the memory of the finished lines (a few hundred bytes a finding).
+BATCH_ROWS = 1 << 17
+# A cell starting with one of these bytes is a spreadsheet formula unless it is a plain number
+# (protect.FORMULA_START and protect.PLAIN_NUMBER).
+FORMULA_START = frozenset(b"=+-@\t\r")
+# csv.QUOTE_MINIMAL with delimiter "," quotechar '"' and lineterminator "\r\n" quotes a cell holding these.
+CSV_SPECIAL = frozenset(b',"\r\n')
+# What json.dumps(ensure_ascii=False) escapes: control characters, the quote and the backslash.
+# (Every byte of a multi-byte UTF-8 character is ≥ 0x80, so a byte test is a character test.)
+BACKSLASH = ord("\\")
+JSON_SPECIAL = frozenset(range(0x20)) | {ord('"'), BACKSLASH}
+
+
+def _byte_table(bytes_: frozenset[int]) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[list(bytes_)] = True
+    return table
+
+
+def _scalar(text: str) -> pa.Scalar:
+    return pa.scalar(text, type=TEXT)
+
+
+def _join(*pieces: pa.Array | pa.Scalar | str, separator: str = "") -> pa.Array:
+    args = [_scalar(p) if isinstance(p, str) else p for p in pieces]
+    return pc.binary_join_element_wise(*args, _scalar(separator))
+
+
+@dataclass
+class Column:
+    """Finished cells of one column: `values` per row, or `values[codes]` (a categorical's categories)."""
+
+    values: pa.Array
+    codes: np.ndarray | None = None
+    quoted: bool = False  # JSON: the line puts the quotes around these cells
+
+    def batch(self, start: int, stop: int) -> pa.Array:
+        if self.codes is None:
+            return self.values.slice(start, stop - start)
+        return pc.take(self.values, pa.array(self.codes[start:stop]))
+
+
+def _plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return array.cast(TEXT) if array.type != TEXT else array
+
+
+def _text_source(series: pd.Series) -> tuple[pa.Array, np.ndarray | None] | None:
+    """The column as Arrow text (nulls kept) and, for a categorical, its codes; None if it is not text."""
+    try:
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            categories = np.asarray(series.cat.categories, dtype=object)
+            return _plain(pa.array(categories, type=TEXT, from_pandas=True)), series.cat.codes.to_numpy()
+        if isinstance(series.dtype, pd.StringDtype):
+            return _plain(pa.array(series.array, type=TEXT)), None
+        if series.dtype == object:
+            return _plain(pa.array(series.to_numpy(), type=TEXT, from_pandas=True)), None
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return None
+
+
+def _finish(
+    source: tuple[pa.Array, np.ndarray | None],
+    cells: Callable[[pa.Array], pa.Array],
+    missing: str,
+    quote: str = "",
+) -> Column:
+    """Column of finished cells: `cells` renders the texts, `missing` stands for a null. With `quote`
+    (JSON strings) a column without nulls leaves its quotes to the line, one copy less per cell."""
+    values, codes = source
+    nulls = values.null_count > 0 or (codes is not None and bool((codes < 0).any()))
+    rendered = cells(pc.fill_null(values, "") if values.null_count else values)
+    if quote and not nulls:
+        return Column(rendered, None if codes is None else codes.astype(np.int64), quoted=True)
+    if quote:
+        rendered = _join(quote, rendered, quote)
+    if codes is None:
+        return Column(pc.if_else(pc.is_null(values), _scalar(missing), rendered) if nulls else rendered)
+    rendered = pa.concat_arrays([rendered, pa.array([missing], type=TEXT)])  # the null's entry: last
+    return Column(rendered, np.where(codes < 0, len(values), codes).astype(np.int64))
+
+
+def _replace(values: pa.Array, mask: np.ndarray, render: Callable[[str], str]) -> pa.Array:
+    """`values` with the masked cells (few) replaced by `render(cell)`."""
+    if not mask.any():
+        return values
+    texts = pc.take(values, pa.array(np.flatnonzero(mask))).to_pylist()
+    return pc.replace_with_mask(values, pa.array(mask), pa.array([render(t) for t in texts], type=TEXT))
+
+
+def _buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and UTF-8 bytes of a text array without nulls (numpy views, no copy)."""
+    _, offsets, data = values.buffers()
+    if offsets is None:  # an empty array may come without buffers
+        return np.zeros(1, dtype=np.int64), np.empty(0, np.uint8)
+    ends = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    return ends, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8))
+
+
+def _holding(values: pa.Array, wanted: frozenset[int]) -> np.ndarray:
+    """Which cells hold any of the `wanted` bytes (all below 0x2d, or the backslash)."""
+    ends, data = _buffers(values)
+    data = data[ends[0] : ends[-1]]
+    # A comparison per byte is ten times cheaper than a table lookup: look up only the low bytes it keeps.
+    low = data <= max(wanted - {BACKSLASH})
+    if BACKSLASH in wanted:
+        low |= data == BACKSLASH
+    near = np.flatnonzero(low)
+    hits = near[_byte_table(wanted)[data[near]]] + ends[0]
+    rows = np.zeros(len(values), dtype=bool)
+    rows[np.searchsorted(ends, hits, side="right") - 1] = True
+    return rows
+
+
+def _starting(values: pa.Array, wanted: frozenset[int]) -> np.ndarray:
+    """Which cells start with one of the `wanted` (ASCII) bytes."""
+    ends, data = _buffers(values)
+    starts = ends[:-1]
+    rows = np.zeros(len(values), dtype=bool)
+    filled = ends[1:] > starts
+    rows[filled] = _byte_table(wanted)[data[starts[filled]]]
+    return rows
+
+
+def _neutralised(values: pa.Array) -> pa.Array:
+    """protect.neutralise_formulas, cell for cell: "'" before a formula start that is no plain number."""
+    candidate = _starting(values, FORMULA_START)
+    if candidate.any():  # Python's own regex on the few candidates: `\d` and `$` as the old writer had them
+        texts = pc.take(values, pa.array(np.flatnonzero(candidate))).to_pylist()
+        candidate[candidate] = [PLAIN_NUMBER.match(t) is None for t in texts]
+    return _replace(values, candidate, lambda t: "'" + t)
+
+
+def csv_cells(values: pa.Array) -> pa.Array:
+    values = _neutralised(values)
+    return _replace(values, _holding(values, CSV_SPECIAL), lambda t: '"' + t.replace('"', '""') + '"')
+
+
+def json_string_cells(values: pa.Array) -> pa.Array:
+    """JSON strings without their quotes (the line puts them around): escaped only where needed."""
+    return _replace(values, _holding(values, JSON_SPECIAL), lambda t: json.dumps(t, ensure_ascii=False)[1:-1])
+
+
+def json_related_cells(values: pa.Array) -> pa.Array:
+    """`related` is JSON text: written as the value it holds ("" is null), re-serialised like json.dumps."""
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary.to_pylist()
+    rendered = [json.dumps(json.loads(t), ensure_ascii=False) if t else "null" for t in distinct]
+    return pc.take(pa.array(rendered, type=TEXT), encoded.indices)
+
+
+def _row_source(series: pd.Series) -> pa.Array | None:
+    if not pd.api.types.is_integer_dtype(series.dtype):
+        return None  # a float row would be written as 12.0 by pandas: leave such a frame to pandas
+    return _plain(pa.array(series.array if isinstance(series.dtype, pd.Int64Dtype) else series.to_numpy()))
+
+
+def _columns(findings: pd.DataFrame, fmt: str) -> list[Column] | None:
+    columns = []
+    for name in FINDING_COLUMNS:
+        if name not in findings.columns:
+            return None
+        if name == "row":
+            rows = _row_source(findings[name])
+            if rows is None:
+                return None
+            columns.append(Column(pc.fill_null(rows, "" if fmt == "csv" else "null")))
+            continue
+        source = _text_source(findings[name])
+        if source is None:
+            return None
+        if fmt == "csv":
+            columns.append(_finish(source, csv_cells, ""))
+        elif name == "related":
+            columns.append(_finish(source, json_related_cells, "null"))
+        else:
+            columns.append(_finish(source, json_string_cells, "null", quote='"'))
+    return columns
+
+
+def _batches(
+    columns: list[Column], total: int, join: Callable[[list[pa.Array]], pa.Array]
+) -> Iterator[bytes]:
+    """The lines batch by batch; with a second worker the next batch is joined while this one is written
+    (Arrow's kernels and file writes both release the GIL)."""
+    from fupin_audit.workers import available_workers
+
+    def lines(start: int) -> memoryview:
+        stop = min(start + BATCH_ROWS, total)
+        return _data(join([c.batch(start, stop) for c in columns]))
+
+    starts = range(0, total, BATCH_ROWS)
+    if available_workers() < 2 or len(starts) < 2:
+        yield from map(lines, starts)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(lines, starts[0])
+        for start in starts[1:]:
+            done, ahead = ahead.result(), pool.submit(lines, start)
+            yield done
+        yield ahead.result()
+
+
+def _data(lines: pa.Array) -> memoryview:
+    """The bytes of all strings of an array, back to back (its data buffer between the first and last offset)."""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+    return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+
+
+def csv_lines(findings: pd.DataFrame) -> Iterator[bytes] | None:
+    """UTF-8 CSV: the header and every finding (CRLF), in batches; None if the frame needs pandas."""
+    columns = _columns(findings, "csv")
+    if columns is None:
+        return None
+
+    def join(cells: list[pa.Array]) -> pa.Array:
+        pieces: list[pa.Array | str] = []
+        for cell in cells:
+            pieces += [cell, ","]
+        return _join(*pieces[:-1], "\r\n")  # one pass: the commas and line end are pieces too
+
+    header = (",".join(FINDING_COLUMNS) + "\r\n").encode()
+    return _prepend(header, _batches(columns, len(findings), join))
+
+
+def jsonl_lines(findings: pd.DataFrame) -> Iterator[bytes] | None:
+    """UTF-8 JSON Lines, one object per finding with the keys in contract order; None if pandas is needed."""
+    columns = _columns(findings, "jsonl")
+    if columns is None:
+        return None
+
+    # The constant text between cells: closing quote, key, opening quote.
+    between, close = [], "{"
+    for name, column in zip(FINDING_COLUMNS, columns, strict=True):
+        opening = '"' if column.quoted else ""
+        between.append(("{" if close == "{" else close + ", ") + json.dumps(name) + ": " + opening)
+        close = opening
+    end = close + "}\n"
+
+    def join(cells: list[pa.Array]) -> pa.Array:
+        pieces: list[pa.Array | str] = []
+        for text, cell in zip(between, cells, strict=True):
+            pieces += [text, cell]
+        return _join(*pieces, end)
+
+    return _batches(columns, len(findings), join)
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest

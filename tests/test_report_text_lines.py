@@ -1,0 +1,121 @@
+"""The Arrow CSV/JSONL writers write the bytes of the pandas writers they replaced, cell for cell.
+
+tests/test_output_digests.py proves it on whole runs; here every awkward cell text is put in every
+kind of column (categorical, Arrow text, plain Python objects as --mask leaves them, nulls).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fupin_audit.findings import FINDING_COLUMNS, assemble, conform
+from fupin_audit.report import text_lines
+from fupin_audit.report.writers import csv_by_pandas, jsonl_by_pandas, write_csv, write_jsonl
+
+# Formula starts (some plain numbers, which stay as they are), CSV and JSON specials, control
+# characters, full-width digits (Python's \d takes them), a trailing newline after a number ($ allows it).
+ODD = [
+    "",
+    "=1+2",
+    "+12",
+    "-12.5",
+    "-１２",
+    "-12\n",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+    "a,b",
+    'say "hi"',
+    "line\nbreak",
+    "cr\rlf",
+    "back\\slash",
+    "nul\x00and\x1f",
+    "ok 文本 “引号”",
+    "emoji 😀 and \u2028",
+    "'quoted",
+]
+
+
+def odd_findings(rows: int = 60) -> pd.DataFrame:
+    """Findings as the pipeline assembles them, every column cycling through the odd texts."""
+    texts = [ODD[(i * 7) % len(ODD)] for i in range(rows)]
+    frame = pd.DataFrame({name: texts for name in FINDING_COLUMNS if name not in ("row", "related")})
+    frame["rule"] = [f"DQ00{i % 3}" for i in range(rows)]
+    frame["severity"] = ["error", "warning", "info"] * (rows // 3)
+    frame["row"] = [None if i % 5 == 0 else i + 2 for i in range(rows)]
+    related = json.dumps(
+        [{"name": 'A"b', "row": 3, "note": "x\ny"}], ensure_ascii=False, separators=(",", ":")
+    )
+    frame["related"] = ["" if i % 4 else related for i in range(rows)]
+    return assemble([frame])
+
+
+def both(frame: pd.DataFrame) -> tuple[tuple[str, str], tuple[str, str]]:
+    fast_csv, slow_csv, fast_jsonl, slow_jsonl = (io.StringIO() for _ in range(4))
+    write_csv(frame, fast_csv)
+    csv_by_pandas(frame, slow_csv)
+    write_jsonl(frame, fast_jsonl)
+    jsonl_by_pandas(frame, slow_jsonl)
+    return (fast_csv.getvalue(), slow_csv.getvalue()), (fast_jsonl.getvalue(), slow_jsonl.getvalue())
+
+
+def test_assembled_findings_take_the_arrow_path():
+    frame = odd_findings()
+    assert text_lines.csv_lines(frame) is not None
+    assert text_lines.jsonl_lines(frame) is not None
+
+
+@pytest.mark.parametrize("batch", [7, 1 << 17])
+def test_odd_cells_write_the_same_bytes(batch: int, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(text_lines, "BATCH_ROWS", batch)  # several batches, and one
+    (fast_csv, slow_csv), (fast_jsonl, slow_jsonl) = both(odd_findings())
+    assert fast_csv == slow_csv
+    assert fast_jsonl == slow_jsonl
+    # the pandas writer really met the odd cases: quoted, neutralised, escaped
+    assert "'=1+2" in slow_csv and '"a,b"' in slow_csv and "\\u0000" in slow_jsonl and "-12.5," in slow_csv
+
+
+def test_plain_object_columns_and_nulls_write_the_same_bytes():
+    """After --mask the text columns are Python objects; categorical and text cells may be missing."""
+    frame = odd_findings().astype({"message": object, "value": object, "id_number": object})
+    frame.loc[3, "value"] = None
+    frame.loc[4, "message"] = np.nan
+    frame["township"] = frame["township"].astype("str")
+    frame.loc[5, "township"] = np.nan
+    frame["file"] = frame["file"].cat.add_categories(["never"])
+    frame.loc[6, "file"] = np.nan
+    assert text_lines.csv_lines(frame) is not None  # still the fast path
+    (fast_csv, slow_csv), (fast_jsonl, slow_jsonl) = both(frame)
+    assert fast_csv == slow_csv
+    assert fast_jsonl == slow_jsonl
+    assert '"value": null' in slow_jsonl and '"file": null' in slow_jsonl
+
+
+def test_no_findings_write_the_same_bytes():
+    (fast_csv, slow_csv), (fast_jsonl, slow_jsonl) = both(conform(pd.DataFrame()))
+    assert fast_csv == slow_csv == ",".join(FINDING_COLUMNS) + "\r\n"
+    assert fast_jsonl == slow_jsonl == ""
+
+
+def test_frame_of_other_types_falls_back_to_pandas():
+    frame = odd_findings()
+    frame["row"] = frame["row"].astype("float64")  # pandas writes 12.0: only pandas can say so
+    frame["value"] = range(len(frame))
+    assert text_lines.csv_lines(frame) is None and text_lines.jsonl_lines(frame) is None
+    (fast_csv, slow_csv), (fast_jsonl, slow_jsonl) = both(frame)
+    assert fast_csv == slow_csv and ",13.0," in fast_csv
+    assert fast_jsonl == slow_jsonl
+
+
+def test_writes_through_the_binary_buffer_after_a_bom(tmp_path):
+    path = tmp_path / "f.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        write_csv(odd_findings(), fh, bom=True)
+    reference = io.StringIO()
+    csv_by_pandas(odd_findings(), reference)
+    assert path.read_bytes() == ("\ufeff" + reference.getvalue()).encode("utf-8")
