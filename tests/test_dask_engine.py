@@ -358,3 +358,16 @@ def test_without_previous_the_dt_rules_are_skipped_in_dask_too(snapshot_pair, tm
     _, run = _dask_findings(now, tmp_path / "out", select=["DT101", "DT103"])
     skipped = run.summary()["rules"]["skipped"]
     assert set(skipped) == {"DT101", "DT103"} and "previous" in skipped["DT101"]
+
+
+def test_strict_policy_stops_a_dask_run_with_one_clear_message(tree, tmp_path):
+    """--strict-policy: a poverty line missing for the data's year is exit 2 on the Dask engine too,
+    said once (the workers do not log the task's exception a second time)."""
+    done = _cli("--engine", "dask", "--workers", "1", str(tree), "-o", str(tmp_path / "out"),
+                "--select", "IN002", "--strict-policy", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "poverty_line" in done.stderr and "--strict-policy" in done.stderr
+    assert "Compute Failed" not in done.stderr and "Traceback" not in done.stderr
+    relaxed = _cli("--engine", "dask", "--workers", "1", str(tree), "-o", str(tmp_path / "out2"),
+                   "--select", "IN002", cwd=tmp_path)  # fmt: skip
+    assert relaxed.returncode == 0, relaxed.stderr  # without it: the rows are left unjudged, said

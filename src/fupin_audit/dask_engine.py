@@ -963,6 +963,7 @@ class _client:
             except OSError as exc:
                 raise ConfigError(f"无法连接 Dask 调度器 {self.scheduler}：{exc}") from None
             return self.client
+        import logging
         import os
 
         workers = self.workers or max(1, os.cpu_count() or 1)
@@ -972,6 +973,9 @@ class _client:
             memory_limit=self.memory_limit or "auto",
             dashboard_address=":0",  # a free port: never a clash (or a warning) with another cluster
             processes=True,
+            # A task's exception reaches the client and is reported once, as the run's error (e.g. a
+            # --strict-policy gap, exit 2); the workers' own log of it would print it twice, with a stack.
+            silence_logs=logging.CRITICAL,
         )
         self.client = Client(self.cluster)
         return self.client
