@@ -326,7 +326,7 @@ class NarrowPiece:
     title_dates: dict[int, object] = field(default_factory=dict)  # 导出时间 of a title row (reference date)
 
 
-def narrow_columns(rules: Iterable[Rule]) -> dict[str, set[str]]:
+def narrow_columns(rules: Iterable[Rule]) -> dict[str, set[str] | frozenset[str]]:
     from fupin_audit.engine.context import IDENTITY_FIELDS
 
     rules = list(rules)
@@ -342,10 +342,12 @@ def narrow_columns(rules: Iterable[Rule]) -> dict[str, set[str]]:
     return wanted
 
 
-EVERY_COLUMN: set[str] = set()  # in narrow_columns: keep the table's columns whole (checked by identity)
+EVERY_COLUMN: frozenset[str] = frozenset({"*"})  # in narrow_columns: keep the table's columns whole
 
 
-def narrow(dataset: Dataset, columns: dict[str, set[str]], skip_sources: set[int]) -> NarrowPiece:
+def narrow(
+    dataset: Dataset, columns: dict[str, set[str] | frozenset[str]], skip_sources: set[int]
+) -> NarrowPiece:
     tables: dict[str, Table] = {}
     for kind, table in dataset.tables.items():
         wanted = columns.get(kind, set())

@@ -28,9 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fupin_audit.convert import ROSTERS_FILE, string_table
+
 from . import columns as C
 from .pools import COUNTIES
-from .writers import ROSTERS_FILE, string_table, write_partitioned
+from .writers import write_partitioned
 
 # Member columns a copied person must share with the row it replaces (so no other rule fires).
 _SAME = (

@@ -12,14 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from fupin_audit.convert import (  # noqa: F401
-    EMPTY_PARTITION,
-    ROSTERS_FILE,
-    partition_dir,
-    partition_value,
-    string_table,
-    write_parquet_file,
-)
+from fupin_audit.convert import partition_dir, write_parquet_file
 
 from . import columns as C
 
