@@ -71,40 +71,70 @@ def assemble(
     consume: the parts are the caller's to give away: each column is deleted from them once it is
     assembled, so a storm's findings are not held twice (parts and result) but once plus a column.
     """
-    parts = list(parts)
     constants = list(constants) if constants is not None else [{} for _ in parts]
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
     total = int(sizes.sum())
-    # The dtype each column would have after pd.concat: one row per part settles it.
-    heads = [p.head(1)[[c for c in p.columns if c in FINDING_COLUMNS]] for p in parts]
-    common = pd.concat(heads, ignore_index=True).dtypes if heads else pd.Series(dtype=object)
-    columns: dict[str, object] = {"row": _rows(parts, sizes)}
+    common = _common_dtypes(parts)
+    # Columns by name, so that each can be let go once assembled (deleting a DataFrame's column
+    # costs more than assembling it).
+    frames = [{name: part[name] for name in part.columns if name in FINDING_COLUMNS} for part in parts]
+    if consume and isinstance(parts, list):
+        parts.clear()
+    del parts
+    columns: dict[str, object] = {"row": _rows(frames, sizes)}
     for name in FINDING_COLUMNS:
         if name == "row":
             continue
         categorical = name in CATEGORICAL_COLUMNS
         pieces: list[tuple[pa.Array, np.ndarray | None]] = []
-        for part, fixed, size in zip(parts, constants, sizes, strict=True):
-            if name in fixed or name not in part.columns:
+        for part, fixed, size in zip(frames, constants, sizes, strict=True):
+            if name in fixed or name not in part:
                 # one text for the whole part: a one-entry dictionary, never `size` Python objects
                 text = _text(fixed[name]) if name in fixed else ""
                 pieces.append((pa.array([text], type=pa.large_string()), np.zeros(int(size), dtype=np.int8)))
+            elif categorical:
+                pieces.append(_dictionary(part[name], common[name]))
             else:
-                texts = _texts(part[name], common[name])
-                if categorical:
-                    encoded = pc.dictionary_encode(texts)
-                    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
-                    pieces.append((encoded.dictionary, indices))
-                else:
-                    pieces.append((texts, None))
+                pieces.append((_texts(part[name], common[name]), None))
+            if consume:
+                part.pop(name, None)
         columns[name] = _categorical(pieces, total) if categorical else _strings(pieces)
         del pieces
-        for part in parts if consume else ():
-            if name in part.columns:
-                del part[name]
     out = pd.DataFrame(columns, index=pd.RangeIndex(total), copy=False)[list(FINDING_COLUMNS)]
     out["row"] = out["row"].astype("Int64")
     return out
+
+
+def _common_dtypes(parts: Sequence[pd.DataFrame]) -> dict[str, object]:
+    """The dtype each column would have after pd.concat. Where every part has the same dtype that is
+    it; otherwise one row per part settles it (concatenating every part's head costs ~0.1 s a storm)."""
+    seen: dict[str, list[object]] = {}
+    for part in parts:
+        for name, dtype in part.dtypes.items():
+            if name in FINDING_COLUMNS:
+                seen.setdefault(name, []).append(dtype)
+    common: dict[str, object] = {}
+    for name, dtypes in seen.items():
+        if len(dtypes) == len(parts) and all(d == dtypes[0] for d in dtypes[1:]):
+            common[name] = dtypes[0]
+        else:  # a part without the column counts too (it makes an int64 column float64)
+            heads = [p.head(1)[[name] if name in p.columns else []] for p in parts]
+            common[name] = pd.concat(heads, ignore_index=True).dtypes[name]
+    return common
+
+
+def _dictionary(series: pd.Series, dtype: object) -> tuple[pa.Array, np.ndarray]:
+    """The column's texts as (distinct texts, index per row): a categorical's own categories and codes
+    when concatenating would keep them text, else its texts hash-encoded."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and (
+        _is_object(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+    ):
+        categories = pd.Index(series.cat.categories).astype(object)
+        texts = pa.array([_text(c) for c in categories] + [""], type=pa.large_string())
+        codes = series.cat.codes.to_numpy()
+        return texts, np.where(codes < 0, len(categories), codes)
+    encoded = pc.dictionary_encode(_texts(series, dtype))
+    return encoded.dictionary, np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
 
 
 def _categorical(pieces: list[tuple[pa.Array, np.ndarray | None]], total: int) -> pd.Categorical:
@@ -123,7 +153,8 @@ def _categorical(pieces: list[tuple[pa.Array, np.ndarray | None]], total: int) -
 
 def _strings(pieces: list[tuple[pa.Array, np.ndarray | None]]) -> pd.api.extensions.ExtensionArray:
     arrays = [d if indices is None else pc.take(d, pa.array(indices)) for d, indices in pieces]
-    array = pa.concat_arrays(arrays) if arrays else pa.array([], type=pa.large_string())
+    # chunks, not one concatenated copy: the sort that follows takes every column into a new array anyway
+    array = pa.chunked_array(arrays, type=pa.large_string())
     return ArrowStringArray(array, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
@@ -139,7 +170,7 @@ def _texts(series: pd.Series, dtype: object) -> pa.Array:
     """`str(value)` per row ("" for NA), after the cast pd.concat would make to `dtype`."""
     if isinstance(series.dtype, pd.StringDtype) and (_is_object(dtype) or isinstance(dtype, pd.StringDtype)):
         array = pa.array(series.array, type=pa.large_string())  # already text: no Python objects
-        return pc.fill_null(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array, "")
+        return pc.fill_null(_one_chunk(array), "")
     if isinstance(series.dtype, pd.CategoricalDtype) and (
         _is_object(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
     ):
@@ -156,11 +187,17 @@ def _texts(series: pd.Series, dtype: object) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _rows(parts: Sequence[pd.DataFrame], sizes: np.ndarray) -> np.ndarray:
+def _one_chunk(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if not isinstance(array, pa.ChunkedArray):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()  # one chunk: no copy
+
+
+def _rows(parts: Sequence[dict[str, pd.Series]], sizes: np.ndarray) -> np.ndarray:
     """The row column as float (NaN: a finding about a whole sheet); `assemble` makes it Int64."""
     pieces = []
     for part, size in zip(parts, sizes, strict=True):
-        if "row" in part.columns:
+        if "row" in part:
             numbers = pd.to_numeric(part["row"], errors="coerce")
             pieces.append(np.asarray(numbers.astype("float64"), dtype=np.float64))
         else:
