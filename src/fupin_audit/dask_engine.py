@@ -142,6 +142,9 @@ class Job:
     previous: tuple[str, ...] = ()  # the previous snapshot's files (--previous): the DT rules compare
     previous_year: int | None = None
     strict_policy: bool = False
+    previous_partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as Layout.partitions
+    previous_shared: tuple[str, ...] = ()
+    previous_years: tuple[int | None, int | None] = (None, None)  # its run and audit years (whole)
 
     def is_local(self, rule: Rule) -> bool:
         """Run in each partition. A rule comparing two snapshots is global when there is a previous
@@ -190,8 +193,12 @@ class PartReport:
     seconds: float = 0.0
     peak_rss: int = 0  # bytes, of the worker process so far
     filled: set[tuple[str, str]] = field(default_factory=set)  # (table, field) with a value somewhere
-    transitions: dict[str, Any] | None = None  # the snapshot task's households by status before × now
     previous_files: list[InputFile] = field(default_factory=list)
+    # --previous (dask_snapshots): a partition's facts for the pair checks; the pair's whole answers
+    # (current, previous); a 户编号 bucket's households by status before × now
+    snapshot: Any = None
+    wholes: tuple[WholeDataset, WholeDataset] | None = None
+    moves: Any = None
 
 
 def _peak_rss() -> int:
@@ -442,6 +449,7 @@ def check_partition(
 ) -> PartReport:
     """Read, validate and check one partition with the local rules; leave its narrow columns in the
     scratch folder, per table and split into the buckets of each shuffle."""
+    from fupin_audit.dask_snapshots import current_snapshot
     from fupin_audit.load import load
 
     clock = time.perf_counter()
@@ -468,6 +476,7 @@ def check_partition(
     path = write_part(findings, job.output, f"part-{index:05d}", job.fmt)
     piece = narrow(dataset, narrow_columns(r for r in rules if not job.is_local(r)), skip)
     _leave(job, index, piece, bucket_pieces(ctx, piece, job))
+    snapshot = current_snapshot(job, index, ctx, piece)
     report = PartReport(
         label,
         path,
@@ -480,6 +489,7 @@ def check_partition(
         time.perf_counter() - clock,
         _peak_rss(),
         _filled(dataset),
+        snapshot=snapshot,
     )
     return report
 
@@ -659,30 +669,6 @@ def check_global(
     )  # fmt: skip
 
 
-@one_worker
-def check_snapshots(job: Job, partitions: int, codes: Sequence[str], *reports: PartReport) -> PartReport:
-    """The rules comparing two snapshots (DT): the current snapshot's columns from every partition,
-    the previous snapshot read whole here, compared as a one-machine run compares them."""
-    from fupin_audit.audit import attach_previous, snapshot_transitions
-    from fupin_audit.load import load
-
-    clock = time.perf_counter()
-    rules = [r for r in job.rules() if r.code in set(codes)]
-    tables = set().union(*(rule_tables(r) | set(r.previous) for r in rules)) | {"rosters"}
-    dataset = merge_pieces(_table_pieces(job, partitions, tables))
-    ctx = job.context(dataset, set().union(*(r.filled for r in reports)))
-    before = load(sorted(job.previous, key=_file_order), encoding=job.encoding)
-    notes = attach_previous(ctx, before, job.previous_year, strict_policy=job.strict_policy)
-    findings, outcomes, run_notes = job.run(ctx, rules)
-    path = write_part(findings, job.output, "global-snapshots", job.fmt)
-    rows = {kind: len(t) for kind, t in dataset.tables.items()}
-    return PartReport(
-        "global-snapshots", path, len(findings), _counts(findings), outcomes, rows,
-        before.diagnostics + notes + run_notes, [], time.perf_counter() - clock, _peak_rss(),
-        transitions=snapshot_transitions(ctx), previous_files=before.files,
-    )  # fmt: skip
-
-
 def rule_tables(rule: Rule) -> set[str]:
     """The tables a global rule reads: those it needs, names columns of, or declares it reads."""
     return {*rule.needs, *rule.columns, *rule.reads}
@@ -763,20 +749,21 @@ class DaskRun:
 
     def _snapshots(self) -> dict[str, Any]:
         """--previous: the previous snapshot's files and the transition table, as a one-machine run."""
-        for report in self.reports:
-            if report.label == "global-snapshots":
-                return {
-                    "previous_inputs": [
-                        {"file": f.path, "bytes": f.size, "sha256": f.sha256} for f in report.previous_files
-                    ],
-                    "transitions": report.transitions,
-                }
-        return {}
+        from fupin_audit.dask_snapshots import transitions
+
+        files = sorted((f for r in self.reports for f in r.previous_files), key=lambda f: _file_order(f.path))
+        if not files:
+            return {}
+        return {
+            "previous_inputs": [{"file": f.path, "bytes": f.size, "sha256": f.sha256} for f in files],
+            "transitions": transitions(self.reports, [f.path for f in files]),
+        }
 
     def rows(self) -> dict[str, int]:
+        """Rows of the current snapshot read (the previous one's are not checked)."""
         total: Counter = Counter()
         for report in self.reports:
-            if report.label.startswith("global"):
+            if report.label.startswith(("global", "previous:")):
                 continue
             total.update(report.rows)
         return dict(total)
@@ -818,10 +805,11 @@ def run_dask(
     layout = plan(paths)
     if not layout.files:
         raise ConfigError("没有找到输入文件")
-    earlier = tuple(plan(previous).files) if previous else ()
+    before = plan(previous) if previous else None
+    earlier = tuple(before.files) if before else ()
     if previous and not earlier:
         raise ConfigError("--previous 没有找到输入文件")
-    snapshot = (earlier, previous_year, strict_policy)
+    snapshot = (earlier, previous_year, strict_policy, before)
     _prepare_output(output)
 
     def stage(name: str, detail: str = "") -> None:
@@ -838,7 +826,8 @@ def run_dask(
 
 
 def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, year, encoding, buckets,
-         stage, seconds, cluster, snapshot=((), None, False)) -> DaskRun:  # fmt: skip
+         stage, seconds, cluster, snapshot=((), None, False, None)) -> DaskRun:  # fmt: skip
+    earlier, previous_year, strict_policy, before = snapshot
     with cluster as dask_client:
         clock = time.perf_counter()
         stage("plan", "")
@@ -846,6 +835,10 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
         run_year, common = (
             run_years(sum((f.years for f in facts), Counter())) if year is None else (year, year)
         )
+        previous_years: tuple[int | None, int | None] = (None, None)
+        if before is not None:  # the previous snapshot's years, from the whole of it
+            old = dask_client.gather(dask_client.map(file_facts, before.files, encoding=encoding, pure=False))
+            previous_years = run_years(sum((f.years for f in old), Counter()))
         fields: dict[str, set[str]] = {}
         for kind, name in set().union(*(f.fields for f in facts)):
             fields.setdefault(kind, set()).add(name)
@@ -866,7 +859,12 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
             tuple(tuple(spec.items()) for spec, _ in groups),
             str(output / SCRATCH),
             tuple((kind, tuple(sorted(names))) for kind, names in sorted(fields.items())),
-            *snapshot,
+            earlier,
+            previous_year,
+            strict_policy,
+            tuple((label, tuple(files)) for label, files in before.partitions) if before else (),
+            tuple(before.shared) if before else (),
+            previous_years,
         )
         shutil.rmtree(job.scratch, ignore_errors=True)
         Path(job.scratch).mkdir(parents=True)  # leftovers of a killed run would mix in
@@ -882,7 +880,8 @@ def _run(layout, chosen, groups, settings, overrides, rule_paths, output, fmt, y
         seconds["local"] = time.perf_counter() - clock
         clock = time.perf_counter()
         stage("global", "")
-        reports.extend(_gather(dask_client, globals_, stage))
+        for result in _gather(dask_client, globals_, stage):
+            reports.extend(result if isinstance(result, list) else [result])
         seconds["global"] = time.perf_counter() - clock
         info = dask_client.scheduler_info()
         memory = max((w.get("memory_limit", 0) or 0 for w in info.get("workers", {}).values()), default=0)
@@ -905,9 +904,9 @@ def _global_tasks(client: Any, partitions: list[Any], job: Job, chosen: list[Rul
     shuffled = {code for _, codes in groups for code in codes}
     compared = [r.code for r in chosen if r.previous and job.previous]
     if compared:
-        tasks.append(
-            client.submit(check_snapshots, job, n, compared, *partitions, pure=False, key="global-snapshots")
-        )
+        from fupin_audit.dask_snapshots import submit
+
+        tasks.extend(submit(client, job, partitions, chosen))
     for rule in chosen:
         if rule.scope != "local" and rule.code not in shuffled and rule.code not in compared:
             tables = rule_tables(rule)
@@ -926,8 +925,9 @@ def _gather(client: Any, futures: list[Any], stage) -> list[PartReport]:
     position = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * len(futures)
     for done in as_completed(futures):
-        results[position[done.key]] = done.result()
-        stage("done", results[position[done.key]].label)
+        result = results[position[done.key]] = done.result()
+        for report in result if isinstance(result, list) else [result]:
+            stage("done", report.label)
     return results
 
 

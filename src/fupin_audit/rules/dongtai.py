@@ -725,17 +725,30 @@ class HouseholdOverlap:
             self.repeated[label] = (total + count, sorted([*rows, *first])[:3])
 
 
-def household_overlap(ctx: AuditContext, order: tuple[list, list] | None = None) -> HouseholdOverlap:
-    """`HouseholdOverlap` of the pair `ctx` holds; `order`: per snapshot, its household rows'
-    positions in the whole table (default: their positions here)."""
+def household_overlap(ctx: AuditContext) -> HouseholdOverlap:
+    """`HouseholdOverlap` of the pair `ctx` holds."""
     (cur_codes, _), (prev_codes, _), n = household_join(ctx)
+    hids = [c.frame("households")[HID] for c in (ctx, ctx.previous)]
+    return overlap_of(cur_codes, prev_codes, n, hids[0], hids[1])
+
+
+def overlap_of(
+    cur_codes: np.ndarray,
+    prev_codes: np.ndarray,
+    n: int,
+    cur_hids: pd.Series,
+    prev_hids: pd.Series,
+    order: list[list[Any]] | None = None,
+) -> HouseholdOverlap:
+    """`HouseholdOverlap` from the household rows' shared 户编号 codes; `order`: per snapshot, each row's
+    position in the whole table (default: its position here)."""
     shared = (count_per_code(cur_codes, n) > 0) & (count_per_code(prev_codes, n) > 0)
     out = HouseholdOverlap(bool((cur_codes >= 0).any()), bool((prev_codes >= 0).any()), bool(shared.any()))
-    for i, (label, c, codes) in enumerate((("本期", ctx, cur_codes), ("上一期", ctx.previous, prev_codes))):
+    for i, (label, hids, codes) in enumerate((("本期", cur_hids, cur_codes), ("上一期", prev_hids, prev_codes))):
         repeated = np.flatnonzero(count_per_code(codes, n) > 1)
         if len(repeated):
             first = np.sort(first_rows(codes, n)[repeated])[:3]  # the first three in the file
-            shown = list(text(c.frame("households")[HID].iloc[first]))
+            shown = list(text(hids.iloc[first]))
             where = first.tolist() if order is None else [order[i][j] for j in first]
             out.repeated[label] = (len(repeated), sorted(zip(where, shown, strict=True)))
     return out
