@@ -261,7 +261,7 @@ def _parquet_facts(path: str) -> FileFacts | None:
     import pyarrow.parquet as pq
 
     from fupin_audit.io.header import normalise_header
-    from fupin_audit.load import canonical, classify, is_flat_export
+    from fupin_audit.load import TITLE_PROVENANCE, canonical, classify, is_flat_export
     from fupin_audit.schema.fields import parse_column
     from fupin_audit.schema.models import MODELS
 
@@ -279,11 +279,18 @@ def _parquet_facts(path: str) -> FileFacts | None:
         return None
     present = {(kind, f) for f in fields}
     columns = [w for w, n in zip(written, names, strict=True) if n and canonical(kind, n) == "年度"]
-    if not columns:
+    # a converted tree keeps the original's title row (导出时间 or year) per row: a row's year without 年度
+    titles = [w for w, n in zip(written, names, strict=True) if n == TITLE_PROVENANCE]
+    if not columns and not titles:
         return FileFacts(Counter({(kind, None): meta.num_rows}), present)
-    raw = pq.read_table(path, columns=columns[:1]).column(0).cast("string").to_pandas()
-    years = parse_column(MODELS[kind].specs()["年度"], "年度", raw.astype("str")).values
-    return FileFacts(counts_of(kind, years.astype("Int64").where(years.between(*YEAR_RANGE))), present)
+    years = pd.Series(pd.NA, index=pd.RangeIndex(meta.num_rows), dtype="Int64")
+    if columns:
+        raw = pq.read_table(path, columns=columns[:1]).column(0).cast("string").to_pandas()
+        years = parse_column(MODELS[kind].specs()["年度"], "年度", raw.astype("str")).values.astype("Int64")
+    if titles and years.isna().any():
+        title = pq.read_table(path, columns=titles[:1]).column(0).cast("string").to_pandas()
+        years = years.fillna(pd.to_numeric(title.str.slice(0, 4), errors="coerce").astype("Int64"))
+    return FileFacts(counts_of(kind, years.where(years.between(*YEAR_RANGE))), present)
 
 
 FOLLOW = "~"  # in a group's spec: ("households", "~户编号") — rows follow the keyed rows' 户编号
