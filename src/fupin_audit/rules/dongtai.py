@@ -660,7 +660,9 @@ class SnapshotFacts:
 def snapshot_part(ctx: AuditContext) -> SnapshotPart:
     dates = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in ctx.dataset.title_dates.values()]
     counties = {
-        kind: frozenset(set(text(ctx.frame(kind)["县"]).unique()) - {""}) if ctx.has(kind, "县") else frozenset()
+        kind: frozenset(set(text(ctx.frame(kind)["县"]).unique()) - {""})
+        if ctx.has(kind, "县")
+        else frozenset()
         for kind in ("households", "members")
     }
     reference: dict[str, pd.Timestamp | None] = {}
@@ -744,7 +746,9 @@ def overlap_of(
     position in the whole table (default: its position here)."""
     shared = (count_per_code(cur_codes, n) > 0) & (count_per_code(prev_codes, n) > 0)
     out = HouseholdOverlap(bool((cur_codes >= 0).any()), bool((prev_codes >= 0).any()), bool(shared.any()))
-    for i, (label, hids, codes) in enumerate((("本期", cur_hids, cur_codes), ("上一期", prev_hids, prev_codes))):
+    for i, (label, hids, codes) in enumerate(
+        (("本期", cur_hids, cur_codes), ("上一期", prev_hids, prev_codes))
+    ):
         repeated = np.flatnonzero(count_per_code(codes, n) > 1)
         if len(repeated):
             first = np.sort(first_rows(codes, n)[repeated])[:3]  # the first three in the file
@@ -765,7 +769,9 @@ def pair_checks(
     out: list[Diagnostic] = []
     if cur.year is not None and prev.year is not None and prev.year > cur.year:
         out.append(
-            Diagnostic("error", f"上一期数据年度 {prev.year} 晚于本期 {cur.year}（--previous 应是较早的一期）")
+            Diagnostic(
+                "error", f"上一期数据年度 {prev.year} 晚于本期 {cur.year}（--previous 应是较早的一期）"
+            )
         )
     if cur.year == prev.year and cur.exported and prev.exported and prev.exported > cur.exported:
         out.append(
