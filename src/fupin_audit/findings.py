@@ -47,6 +47,12 @@ RULE_COLUMNS = ("rule", "severity", "family", "title")
 _SORT_KEYS = ("file", "sheet", "_has_row", "_row0", "rule", "column", "message")
 
 
+def at_or_above(severity: pd.Series, level: str) -> np.ndarray:
+    """Per finding: its severity is `level` or graver (a set test, not a rank per row: a storm has millions)."""
+    graver = [name for name, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[level]]
+    return severity.isin(graver).to_numpy(dtype=bool)
+
+
 def empty_findings() -> pd.DataFrame:
     return conform(pd.DataFrame({name: pd.Series(dtype=object) for name in FINDING_COLUMNS}))
 
