@@ -111,22 +111,11 @@ def assemble(
     return out
 
 
-def _common_dtypes(parts: Sequence[pd.DataFrame]) -> dict[str, object]:
-    """The dtype each column would have after pd.concat. Where every part has the same dtype that is
-    it; otherwise one row per part settles it (concatenating every part's head costs ~0.1 s a storm)."""
-    seen: dict[str, list[object]] = {}
-    for part in parts:
-        for name, dtype in part.dtypes.items():
-            if name in FINDING_COLUMNS:
-                seen.setdefault(name, []).append(dtype)
-    common: dict[str, object] = {}
-    for name, dtypes in seen.items():
-        if len(dtypes) == len(parts) and all(d == dtypes[0] for d in dtypes[1:]):
-            common[name] = dtypes[0]
-        else:  # a part without the column counts too (it makes an int64 column float64)
-            heads = [p.head(1)[[name] if name in p.columns else []] for p in parts]
-            common[name] = pd.concat(heads, ignore_index=True).dtypes[name]
-    return common
+def _common_dtypes(parts: Sequence[pd.DataFrame]) -> pd.Series:
+    """The dtype each column would have after pd.concat (a part without a column counts too: it makes
+    an int64 column float64): one row per part settles it."""
+    heads = [p.head(1)[[c for c in p.columns if c in FINDING_COLUMNS]] for p in parts]
+    return pd.concat(heads, ignore_index=True).dtypes if heads else pd.Series(dtype=object)
 
 
 def _dictionary(series: pd.Series, dtype: object) -> tuple[pa.Array, np.ndarray]:
