@@ -148,8 +148,8 @@ def _categorical(pieces: list[tuple[pa.Array, np.ndarray | None]], total: int) -
 
 def _strings(pieces: list[tuple[pa.Array, np.ndarray | None]]) -> pd.api.extensions.ExtensionArray:
     arrays = [d if indices is None else pc.take(d, pa.array(indices)) for d, indices in pieces]
-    # chunks, not one concatenated copy: the sort that follows takes every column into a new array anyway
-    array = pa.chunked_array(arrays, type=pa.large_string())
+    # One array, not chunks: a take from chunks (the sort) concatenates them into a temporary copy first.
+    array = pa.concat_arrays(arrays) if arrays else pa.array([], type=pa.large_string())
     return ArrowStringArray(array, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 

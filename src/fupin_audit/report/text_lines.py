@@ -59,16 +59,20 @@ def _join(*pieces: pa.Array | pa.Scalar | str, separator: str = "") -> pa.Array:
 
 @dataclass
 class Column:
-    """Finished cells of one column: `values` per row, or `values[codes]` (a categorical's categories)."""
+    """Finished cells of one column: `values[codes]` (a categorical's categories, finished once), or
+    `render(values)` a batch at a time: a finished copy of a whole text column (a storm's messages)
+    would double the memory the findings take."""
 
     values: pa.Array
     codes: np.ndarray | None = None
     quoted: bool = False  # JSON: the line puts the quotes around these cells
+    render: Callable[[pa.Array], pa.Array] | None = None
 
     def batch(self, start: int, stop: int) -> pa.Array:
-        if self.codes is None:
-            return self.values.slice(start, stop - start)
-        return pc.take(self.values, pa.array(self.codes[start:stop]))
+        if self.codes is not None:
+            return pc.take(self.values, pa.array(self.codes[start:stop]))
+        part = self.values.slice(start, stop - start)
+        return part if self.render is None else self.render(part)
 
 
 def _plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -101,13 +105,20 @@ def _finish(
     (JSON strings) a column without nulls leaves its quotes to the line, one copy less per cell."""
     values, codes = source
     nulls = values.null_count > 0 or (codes is not None and bool((codes < 0).any()))
+    if codes is None:
+
+        def render(part: pa.Array) -> pa.Array:
+            rendered = cells(pc.fill_null(part, "") if part.null_count else part)
+            if quote and nulls:
+                rendered = _join(quote, rendered, quote)
+            return pc.if_else(pc.is_null(part), _scalar(missing), rendered) if part.null_count else rendered
+
+        return Column(values, quoted=bool(quote) and not nulls, render=render)
     rendered = cells(pc.fill_null(values, "") if values.null_count else values)
     if quote and not nulls:
-        return Column(rendered, None if codes is None else codes.astype(np.int64), quoted=True)
+        return Column(rendered, codes.astype(np.int64), quoted=True)
     if quote:
         rendered = _join(quote, rendered, quote)
-    if codes is None:
-        return Column(pc.if_else(pc.is_null(values), _scalar(missing), rendered) if nulls else rendered)
     rendered = pa.concat_arrays([rendered, pa.array([missing], type=TEXT)])  # the null's entry: last
     return Column(rendered, np.where(codes < 0, len(values), codes).astype(np.int64))
 
@@ -184,7 +195,8 @@ def json_related_cells(values: pa.Array) -> pa.Array:
 def _row_source(series: pd.Series) -> pa.Array | None:
     if not pd.api.types.is_integer_dtype(series.dtype):
         return None  # a float row would be written as 12.0 by pandas: leave such a frame to pandas
-    return _plain(pa.array(series.array if isinstance(series.dtype, pd.Int64Dtype) else series.to_numpy()))
+    array = pa.array(series.array if isinstance(series.dtype, pd.Int64Dtype) else series.to_numpy())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _columns(findings: pd.DataFrame, fmt: str) -> list[Column] | None:
@@ -196,7 +208,10 @@ def _columns(findings: pd.DataFrame, fmt: str) -> list[Column] | None:
             rows = _row_source(findings[name])
             if rows is None:
                 return None
-            columns.append(Column(pc.fill_null(rows, "" if fmt == "csv" else "null")))
+            missing = "" if fmt == "csv" else "null"
+            columns.append(
+                Column(rows, render=lambda part, missing=missing: pc.fill_null(_plain(part), missing))
+            )
             continue
         source = _text_source(findings[name])
         if source is None:
