@@ -93,13 +93,14 @@ def assemble(
             continue
         categorical = name in CATEGORICAL_COLUMNS
         pieces: list[tuple[pa.Array, np.ndarray | None]] = []
+        seen: dict[int, tuple[pd.Index, pa.Array]] = {}  # texts of categories many parts share (file, sheet)
         for part, fixed, size in zip(frames, constants, sizes, strict=True):
             if name in fixed or name not in part:
                 # one text for the whole part: a one-entry dictionary, never `size` Python objects
                 text = _text(fixed[name]) if name in fixed else ""
                 pieces.append((pa.array([text], type=pa.large_string()), np.zeros(int(size), dtype=np.int8)))
             elif categorical:
-                pieces.append(_dictionary(part[name], common[name]))
+                pieces.append(_dictionary(part[name], common[name], seen))
             else:
                 pieces.append((_texts(part[name], common[name]), None))
             if consume:
@@ -114,20 +115,37 @@ def assemble(
 def _common_dtypes(parts: Sequence[pd.DataFrame]) -> pd.Series:
     """The dtype each column would have after pd.concat (a part without a column counts too: it makes
     an int64 column float64): one row per part settles it."""
-    heads = [p.head(1)[[c for c in p.columns if c in FINDING_COLUMNS]] for p in parts]
+    # The result depends on which (column, dtype) sets occur, not on how often: one head per layout.
+    # (Categoricals count as one kind whatever their categories: concatenated with another categorical
+    # or not, their texts are taken by the same path below.)
+    layouts: dict[tuple, pd.DataFrame] = {}
+    for p in parts:
+        layout = tuple((c, _kind(d)) for c, d in p.dtypes.items() if c in FINDING_COLUMNS)
+        if layout not in layouts:
+            layouts[layout] = p.head(1)[[c for c, _ in layout]]
+    heads = list(layouts.values())
     return pd.concat(heads, ignore_index=True).dtypes if heads else pd.Series(dtype=object)
 
 
-def _dictionary(series: pd.Series, dtype: object) -> tuple[pa.Array, np.ndarray]:
+def _kind(dtype: object) -> object:
+    return ("category", dtype.categories.dtype) if isinstance(dtype, pd.CategoricalDtype) else dtype
+
+
+def _dictionary(
+    series: pd.Series, dtype: object, seen: dict[int, tuple[pd.Index, pa.Array]]
+) -> tuple[pa.Array, np.ndarray]:
     """The column's texts as (distinct texts, index per row): a categorical's own categories and codes
-    when concatenating would keep them text, else its texts hash-encoded."""
+    when concatenating would keep them text, else its texts hash-encoded. `seen`: the texts of
+    categories already rendered, by the identity of their index."""
     if isinstance(series.dtype, pd.CategoricalDtype) and (
         _is_object(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
     ):
-        categories = pd.Index(series.cat.categories).astype(object)
-        texts = pa.array([_text(c) for c in categories] + [""], type=pa.large_string())
+        categories = series.cat.categories
+        if id(categories) not in seen:  # the index is kept in `seen`, so its id is not reused
+            texts = [_text(c) for c in pd.Index(categories).astype(object)] + [""]
+            seen[id(categories)] = (categories, pa.array(texts, type=pa.large_string()))
         codes = series.cat.codes.to_numpy()
-        return texts, np.where(codes < 0, len(categories), codes)
+        return seen[id(categories)][1], np.where(codes < 0, len(categories), codes)
     encoded = pc.dictionary_encode(_texts(series, dtype))
     return encoded.dictionary, np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
 
