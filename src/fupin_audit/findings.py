@@ -74,8 +74,9 @@ def assemble(
     title). Each value becomes `str(value)` ("" for NA) exactly as if the parts had been concatenated
     first: a column's dtype across the parts is the one `pd.concat` would give it.
 
-    consume: the parts are the caller's to give away: each column is deleted from them once it is
-    assembled, so a storm's findings are not held twice (parts and result) but once plus a column.
+    consume: the caller gives the parts away (its list is emptied): each of their columns is let go
+    once it is assembled, so a storm's findings are not held twice (parts and result) but once plus a
+    column.
     """
     constants = list(constants) if constants is not None else [{} for _ in parts]
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
