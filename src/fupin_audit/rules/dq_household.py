@@ -32,6 +32,7 @@ from fupin_audit.facts.cells import (
     member_household_codes,
     per_household,
     sources,
+    text_series,
 )
 from fupin_audit.facts.keys import gather, person_keys
 from fupin_audit.facts.people import id_analysis
@@ -95,9 +96,10 @@ def member_sex(ctx: AuditContext) -> pd.DataFrame:
 
 def sex_phrase(sex: pd.Series, source: pd.Series) -> pd.Series:
     """“证件号码显示为男” / “性别列为女”."""
-    via_id = source.to_numpy() == "证件号码"
-    text = np.where(via_id, "证件号码显示为", "性别列为")
-    return pd.Series(text, index=sex.index, dtype=object) + sex.astype(object).astype(str)
+    lead = text_series(
+        np.where(source.to_numpy() == "证件号码", 0, 1), ["证件号码显示为", "性别列为"], "", sex.index
+    )
+    return lead + sex.astype(object).astype(str)
 
 
 def source_label(ctx: AuditContext, src: int) -> str:

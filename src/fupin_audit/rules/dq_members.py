@@ -16,7 +16,7 @@ from pydantic import field_validator
 from fupin_audit.dataset import SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
-from fupin_audit.facts.cells import formatted, map_values, raw_empty
+from fupin_audit.facts.cells import day_texts, formatted, map_values, raw_empty
 from fupin_audit.facts.people import (
     WORK_MONTHS,
     WORK_PLACE,
@@ -51,7 +51,7 @@ def age_phrase(ctx: AuditContext, labels: pd.Index) -> pd.Series:
     ref = ctx.reference_date("members")[labels]
     return (
         "年龄 " + formatted(ages, "{}") + " 岁（据" + birth["source"].astype(object) + "，出生 "
-        + formatted(birth["birth"], "{:%Y-%m-%d}") + "，计至 " + formatted(ref, "{:%Y-%m-%d}") + "）"
+        + day_texts(birth["birth"], "") + "，计至 " + day_texts(ref, "") + "）"
     )  # fmt: skip
 
 

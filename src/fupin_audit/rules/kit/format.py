@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from fupin_audit.engine.context import related_json
+from fupin_audit.facts.cells import day_texts, texts_per_value
 
 # At most this many records go into one finding's `related` list (then {"omitted": n}).
 RELATED_MAX = 50
@@ -33,12 +34,8 @@ def percent(share: float) -> str:
 
 
 def fmt(values: pd.Series, func: Any) -> pd.Series:
-    """Texts of a column for messages: `func` per value, "?" for missing; always object dtype, so an
-    empty or all-missing selection still concatenates with strings."""
-    if isinstance(func, str):
-        func = func.format
-    out = values.astype(object).map(func, na_action="ignore") if len(values) else values.astype(object)
-    return out.astype(object).where(values.notna().to_numpy(), "?")
+    """Texts of a column for messages: `func` per distinct value, "?" for missing (Arrow text)."""
+    return texts_per_value(values, func.format if isinstance(func, str) else func, "?")
 
 
 def money_texts(values: pd.Series) -> pd.Series:
@@ -51,11 +48,11 @@ def count_texts(values: pd.Series) -> pd.Series:
 
 
 def year_texts(years: pd.Series) -> pd.Series:
-    return years.astype("Int64").astype("string").fillna("?").astype(object)
+    return fmt(years.astype("Int64"), str)
 
 
 def date_texts(dates: pd.Series) -> pd.Series:
-    return dates.dt.strftime("%Y-%m-%d").astype(object).fillna("?")
+    return day_texts(dates, "?")
 
 
 def capped(listed: list[dict[str, Any]], total: int) -> str:
