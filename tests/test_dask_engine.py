@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -314,43 +315,169 @@ def test_dask_engine_on_a_monitoring_export(tmp_path):
     assert not [o for o in run.outcomes if o.status == "failed"]
 
 
-@pytest.fixture(scope="module")
-def snapshot_pair(tmp_path_factory) -> tuple[Path, Path]:
-    """A sample county (2017) and its next-year snapshot with a defect planted for each DT rule,
-    each converted to a hive tree as a province would hand it to the Dask engine."""
+def _sample_pair(root: Path, *year: str) -> tuple[Path, Path]:
+    """A sample county and its next-year snapshot with a defect planted for each DT rule, each
+    converted to a hive tree by 乡 (several partitions per snapshot)."""
     from typer.testing import CliRunner
 
     from fupin_audit.cli.app import app
     from fupin_audit.convert import convert
 
-    root = tmp_path_factory.mktemp("pair")
     runner = CliRunner()
-    assert (
-        runner.invoke(app, ["sample", "-o", str(root / "y1"), "--households", "400", "--seed", "5"]).exit_code
-        == 0
-    )
+    done = runner.invoke(app, ["sample", "-o", str(root / "y1"), "--households", "400", "--seed", "5", *year])
+    assert done.exit_code == 0, done.output
     done = runner.invoke(app, ["sample", "--previous-of", str(root / "y1"), "-o", str(root / "y2")])
     assert done.exit_code == 0, done.output
     trees = []
-    for year in ("y1", "y2"):
-        assert convert(sorted((root / year).glob("*.xlsx")), root / f"{year}-tree").converted
-        trees.append(root / f"{year}-tree")
+    for name in ("y1", "y2"):
+        assert convert(sorted((root / name).glob("*.xlsx")), root / f"{name}-tree", by="乡").converted
+        trees.append(root / f"{name}-tree")
+        assert len(list(trees[-1].glob("乡=*"))) > 1
     return trees[0], trees[1]
 
 
-def test_two_snapshots_give_the_pandas_engines_dt_findings(snapshot_pair, tmp_path):
-    """--previous with --engine dask: the DT rules compare the whole previous snapshot with the
-    current one's columns from every partition — the same findings and transition table."""
-    before, now = snapshot_pair
+@pytest.fixture(scope="module")
+def snapshot_pair(tmp_path_factory) -> tuple[Path, Path]:
+    """2017 and 2018 (建档立卡 era)."""
+    return _sample_pair(tmp_path_factory.mktemp("pair"))
+
+
+@pytest.fixture(scope="module")
+def monitoring_pair(tmp_path_factory) -> tuple[Path, Path]:
+    """2023 and 2024 (防返贫监测 era)."""
+    return _sample_pair(tmp_path_factory.mktemp("mpair"), "--year", "2023")
+
+
+def _snapshot_tasks(run) -> dict[str, list]:
+    groups: dict[str, list] = {}
+    for report in run.reports:
+        if report.label.startswith("global-snapshots"):
+            groups.setdefault(
+                report.label.rsplit("-", 1)[0] if report.label[-1].isdigit() else report.label, []
+            ).append(report)
+    return groups
+
+
+def _dt_diagnostics(diagnostics) -> list[tuple[str, str]]:
+    return sorted(
+        (d.level, d.message) for d in diagnostics if d.message.startswith(("两期比对", "上一期数据"))
+    )
+
+
+@pytest.mark.parametrize("era", ["snapshot_pair", "monitoring_pair"])
+def test_two_snapshots_give_the_pandas_engines_dt_findings(era, request, tmp_path):
+    """--previous with --engine dask, both snapshots in several partitions and the DT rules in 3
+    buckets of 户编号 and 3 of person key: the same findings (every column, `related` too), the same
+    transition table, diagnostics and outcomes as the pandas engine."""
+    before, now = request.getfixturevalue(era)
     expected = audit([now], previous=[before])
-    found, run = _dask_findings(now, tmp_path / "out", previous=[before], buckets=2)
+    found, run = _dask_findings(now, tmp_path / "out", previous=[before], buckets=3)
     planted = {f"DT1{n:02d}" for n in range(1, 11)}
-    assert planted <= set(expected.findings["rule"])  # the sample pair plants DT101–DT110
+    assert planted <= set(expected.findings["rule"])  # the sample pairs plant DT101–DT110 at least
     pd.testing.assert_frame_equal(_comparable(found), _comparable(expected.findings))
     summary = run.summary()
-    assert summary["transitions"]["rows"] == expected.transitions["rows"]
+    assert summary["transitions"] == expected.transitions
     assert [f["file"] for f in summary["previous_inputs"]] == [f.path for f in expected.previous.files]
     assert not summary["rules"]["failed"]
+    assert _dt_diagnostics(run.diagnostics) == _dt_diagnostics(expected.dataset.diagnostics)
+    dt = {o.code: o for o in expected.outcomes if o.code.startswith("DT")}
+    assert {o.code: (o.status, o.findings) for o in run.outcomes if o.code in dt} == {
+        c: (o.status, o.findings) for c, o in dt.items()
+    }
+    tasks = _snapshot_tasks(run)
+    assert len(tasks["global-snapshots-h"]) == len(tasks["global-snapshots-p"]) == 3
+    assert len([r for r in run.reports if r.label.startswith("previous:")]) > 1
+
+
+def test_no_snapshot_task_holds_the_whole_previous_snapshot(snapshot_pair, tmp_path):
+    """Memory: every DT task holds a share of the previous snapshot, never all of it. The pair checks
+    read no rows; DT109's task only the people in one snapshot; a person bucket holds a quarter of
+    the members and the households they belong to (a household of 4 goes to up to 4 buckets)."""
+    before, now = snapshot_pair
+    _, run = _dask_findings(now, tmp_path / "out", previous=[before], buckets=4)
+    read = Counter()
+    for report in run.reports:
+        if report.label.startswith("previous:"):
+            read.update(report.rows)
+    assert read["members"] > 500
+    for label, reports in _snapshot_tasks(run).items():
+        for report in reports:
+            for kind in ("households", "members"):
+                held = report.rows.get(f"prev.{kind}", 0)
+                share = 0.1 if label.endswith("renumbered") else 0.8 if kind == "households" else 0.4
+                if label.endswith("-h"):
+                    share = 0.4  # by 户编号: a household and its members in one bucket
+                assert held <= read[kind] * share, (report.label, kind, held, read[kind])
+
+
+def test_a_person_moving_between_households_of_two_buckets_is_found(snapshot_pair, tmp_path):
+    """DT105 across buckets: the planted person moved between two households whose 户编号 hash to
+    different buckets — the person bucket still sees both households."""
+    from fupin_audit.dask_engine import bucket_of
+
+    before, now = snapshot_pair
+    expected = audit([now], previous=[before], select=["DT105"]).findings
+    assert len(expected)
+    found, _ = _dask_findings(now, tmp_path / "out", previous=[before], select=["DT105"], buckets=4)
+    pd.testing.assert_frame_equal(_comparable(found), _comparable(expected))
+    origin = expected["related"].map(lambda r: json.loads(r)[0]["household_id"])
+    homes = pd.Series([*expected["household_id"], *origin]).astype(str)
+    buckets = bucket_of(homes, 4)
+    half = len(expected)
+    assert (buckets[:half] != buckets[half:]).any()  # some move crosses buckets
+
+
+def _in_another_county(tree: Path, to: Path) -> Path:
+    shutil.copytree(tree, to)
+    for path in sorted(to.glob("*/*.parquet")):
+        frame = pd.read_parquet(path)
+        if "县" in frame:
+            frame.assign(县="太湖县").to_parquet(path, index=False)
+    return to
+
+
+def _with_a_repeated_household(tree: Path, to: Path) -> Path:
+    """A households file in the last partition repeating the 户编号 of the first household of the
+    first partition (the flat exports cannot hold two households of one 户编号)."""
+    shutil.copytree(tree, to)
+    folders = sorted(f.parent for f in to.glob("乡=*/members_flat.parquet"))
+    flat = pd.read_parquet(folders[0] / "members_flat.parquet")
+    columns = [
+        c
+        for c in ("户编号", "县", "乡", "村", "户主姓名", "户主证件号码", "脱贫状态", "人均纯收入")
+        if c in flat
+    ]
+    flat[flat["户编号"] == flat["户编号"].iloc[0]].iloc[[0]][columns].to_parquet(
+        folders[-1] / "households.parquet", index=False
+    )
+    return to
+
+
+def test_pair_checks_are_decided_once_over_the_whole_pair(snapshot_pair, tmp_path):
+    """Different counties, a previous snapshot later than the current one, and a repeated 户编号: the
+    same diagnostics as the pandas engine, each said once (not once per bucket), and every DT rule
+    skipped in every bucket with the pandas engine's reason."""
+    before, now = snapshot_pair
+    other = _in_another_county(before, tmp_path / "other")
+    doubled = _with_a_repeated_household(now, tmp_path / "doubled")
+    cases = {"counties": (now, other), "later": (before, now), "repeated": (doubled, before)}
+    for name, (current, previous) in cases.items():
+        expected = audit([current], previous=[previous], select=["DT"])
+        _, run = _dask_findings(
+            current, tmp_path / f"out-{name}", previous=[previous], select=["DT"], buckets=3
+        )
+        said = _dt_diagnostics(run.diagnostics)
+        assert said == _dt_diagnostics(expected.dataset.diagnostics), name
+        assert len(said) == len(set(said))
+        dt = {o.code: (o.status, o.reason, o.findings) for o in expected.outcomes}
+        assert {o.code: (o.status, o.reason, o.findings) for o in run.outcomes} == dt, name
+        pair_errors = [m for level, m in said if level == "error" and m.startswith("两期比对")]
+        if name == "repeated":
+            assert not pair_errors
+            assert any("户编号重复" in m for _, m in said)
+        else:
+            assert pair_errors and all(o.status == "skipped" for o in run.outcomes)
+            assert run.summary()["transitions"] is None is expected.transitions
 
 
 def test_without_previous_the_dt_rules_are_skipped_in_dask_too(snapshot_pair, tmp_path):

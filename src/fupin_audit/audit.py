@@ -17,7 +17,7 @@ from fupin_audit.engine.registry import Registry, default_registry
 from fupin_audit.engine.rule import Rule, Severity
 from fupin_audit.engine.runner import RuleOutcome, rule_parameters, run_rules
 from fupin_audit.errors import ConfigError
-from fupin_audit.findings import SEVERITIES, SEVERITY_RANK
+from fupin_audit.findings import SEVERITIES, at_or_above
 from fupin_audit.io.inputs import expand_inputs
 from fupin_audit.load import TableRequest, load
 from fupin_audit.policy import Policy, load_policy, read_toml
@@ -63,8 +63,7 @@ class AuditResult:
     transitions: dict[str, Any] | None = None  # households by status before × now (DT family)
 
     def failing(self, fail_on: Severity = "error") -> pd.DataFrame:
-        ranks = self.findings["severity"].map(SEVERITY_RANK)
-        return self.findings[ranks >= SEVERITY_RANK[fail_on]]
+        return self.findings[at_or_above(self.findings["severity"], fail_on)]
 
     def summary(self) -> dict[str, Any]:
         from fupin_audit.summary import build_summary

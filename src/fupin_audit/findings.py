@@ -47,6 +47,12 @@ RULE_COLUMNS = ("rule", "severity", "family", "title")
 _SORT_KEYS = ("file", "sheet", "_has_row", "_row0", "rule", "column", "message")
 
 
+def at_or_above(severity: pd.Series, level: str) -> np.ndarray:
+    """Per finding: its severity is `level` or graver (a set test, not a rank per row: a storm has millions)."""
+    graver = [name for name, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[level]]
+    return severity.isin(graver).to_numpy(dtype=bool)
+
+
 def empty_findings() -> pd.DataFrame:
     return conform(pd.DataFrame({name: pd.Series(dtype=object) for name in FINDING_COLUMNS}))
 
@@ -71,40 +77,59 @@ def assemble(
     consume: the parts are the caller's to give away: each column is deleted from them once it is
     assembled, so a storm's findings are not held twice (parts and result) but once plus a column.
     """
-    parts = list(parts)
     constants = list(constants) if constants is not None else [{} for _ in parts]
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
     total = int(sizes.sum())
-    # The dtype each column would have after pd.concat: one row per part settles it.
-    heads = [p.head(1)[[c for c in p.columns if c in FINDING_COLUMNS]] for p in parts]
-    common = pd.concat(heads, ignore_index=True).dtypes if heads else pd.Series(dtype=object)
-    columns: dict[str, object] = {"row": _rows(parts, sizes)}
+    common = _common_dtypes(parts)
+    # Columns by name, so that each can be let go once assembled (deleting a DataFrame's column
+    # costs more than assembling it).
+    frames = [{name: part[name] for name in part.columns if name in FINDING_COLUMNS} for part in parts]
+    if consume and isinstance(parts, list):
+        parts.clear()
+    del parts
+    columns: dict[str, object] = {"row": _rows(frames, sizes)}
     for name in FINDING_COLUMNS:
         if name == "row":
             continue
         categorical = name in CATEGORICAL_COLUMNS
         pieces: list[tuple[pa.Array, np.ndarray | None]] = []
-        for part, fixed, size in zip(parts, constants, sizes, strict=True):
-            if name in fixed or name not in part.columns:
+        for part, fixed, size in zip(frames, constants, sizes, strict=True):
+            if name in fixed or name not in part:
                 # one text for the whole part: a one-entry dictionary, never `size` Python objects
                 text = _text(fixed[name]) if name in fixed else ""
                 pieces.append((pa.array([text], type=pa.large_string()), np.zeros(int(size), dtype=np.int8)))
+            elif categorical:
+                pieces.append(_dictionary(part[name], common[name]))
             else:
-                texts = _texts(part[name], common[name])
-                if categorical:
-                    encoded = pc.dictionary_encode(texts)
-                    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
-                    pieces.append((encoded.dictionary, indices))
-                else:
-                    pieces.append((texts, None))
+                pieces.append((_texts(part[name], common[name]), None))
+            if consume:
+                part.pop(name, None)
         columns[name] = _categorical(pieces, total) if categorical else _strings(pieces)
         del pieces
-        for part in parts if consume else ():
-            if name in part.columns:
-                del part[name]
     out = pd.DataFrame(columns, index=pd.RangeIndex(total), copy=False)[list(FINDING_COLUMNS)]
     out["row"] = out["row"].astype("Int64")
     return out
+
+
+def _common_dtypes(parts: Sequence[pd.DataFrame]) -> pd.Series:
+    """The dtype each column would have after pd.concat (a part without a column counts too: it makes
+    an int64 column float64): one row per part settles it."""
+    heads = [p.head(1)[[c for c in p.columns if c in FINDING_COLUMNS]] for p in parts]
+    return pd.concat(heads, ignore_index=True).dtypes if heads else pd.Series(dtype=object)
+
+
+def _dictionary(series: pd.Series, dtype: object) -> tuple[pa.Array, np.ndarray]:
+    """The column's texts as (distinct texts, index per row): a categorical's own categories and codes
+    when concatenating would keep them text, else its texts hash-encoded."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and (
+        _is_object(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+    ):
+        categories = pd.Index(series.cat.categories).astype(object)
+        texts = pa.array([_text(c) for c in categories] + [""], type=pa.large_string())
+        codes = series.cat.codes.to_numpy()
+        return texts, np.where(codes < 0, len(categories), codes)
+    encoded = pc.dictionary_encode(_texts(series, dtype))
+    return encoded.dictionary, np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
 
 
 def _categorical(pieces: list[tuple[pa.Array, np.ndarray | None]], total: int) -> pd.Categorical:
@@ -123,7 +148,8 @@ def _categorical(pieces: list[tuple[pa.Array, np.ndarray | None]], total: int) -
 
 def _strings(pieces: list[tuple[pa.Array, np.ndarray | None]]) -> pd.api.extensions.ExtensionArray:
     arrays = [d if indices is None else pc.take(d, pa.array(indices)) for d, indices in pieces]
-    array = pa.concat_arrays(arrays) if arrays else pa.array([], type=pa.large_string())
+    # chunks, not one concatenated copy: the sort that follows takes every column into a new array anyway
+    array = pa.chunked_array(arrays, type=pa.large_string())
     return ArrowStringArray(array, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
@@ -139,7 +165,7 @@ def _texts(series: pd.Series, dtype: object) -> pa.Array:
     """`str(value)` per row ("" for NA), after the cast pd.concat would make to `dtype`."""
     if isinstance(series.dtype, pd.StringDtype) and (_is_object(dtype) or isinstance(dtype, pd.StringDtype)):
         array = pa.array(series.array, type=pa.large_string())  # already text: no Python objects
-        return pc.fill_null(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array, "")
+        return pc.fill_null(_one_chunk(array), "")
     if isinstance(series.dtype, pd.CategoricalDtype) and (
         _is_object(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
     ):
@@ -156,11 +182,17 @@ def _texts(series: pd.Series, dtype: object) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _rows(parts: Sequence[pd.DataFrame], sizes: np.ndarray) -> np.ndarray:
+def _one_chunk(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if not isinstance(array, pa.ChunkedArray):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()  # one chunk: no copy
+
+
+def _rows(parts: Sequence[dict[str, pd.Series]], sizes: np.ndarray) -> np.ndarray:
     """The row column as float (NaN: a finding about a whole sheet); `assemble` makes it Int64."""
     pieces = []
     for part, size in zip(parts, sizes, strict=True):
-        if "row" in part.columns:
+        if "row" in part:
             numbers = pd.to_numeric(part["row"], errors="coerce")
             pieces.append(np.asarray(numbers.astype("float64"), dtype=np.float64))
         else:

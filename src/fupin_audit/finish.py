@@ -17,7 +17,7 @@ from fupin_audit.audit import AuditResult
 from fupin_audit.baseline import apply_baseline, apply_waivers, read_baseline, read_waivers, write_baseline
 from fupin_audit.dataset import Diagnostic
 from fupin_audit.engine.runner import RuleOutcome
-from fupin_audit.findings import SEVERITY_RANK
+from fupin_audit.findings import at_or_above
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILURE = 0, 1, 2
 
@@ -68,7 +68,7 @@ def finish(result: AuditResult, options: Finish) -> Finished:
     if options.baseline is not None:
         findings, stats = apply_baseline(findings, read_baseline(options.baseline), aliases)
         summary["baseline"] = {"file": str(options.baseline), **stats}
-    failing = findings["severity"].map(SEVERITY_RANK) >= SEVERITY_RANK[options.fail_on]
+    failing = at_or_above(findings["severity"], options.fail_on)
     code = exit_code(
         failing=bool(failing.any()),
         read_anything=bool(result.dataset.tables),

@@ -152,9 +152,11 @@ def _households(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _flagged_households(findings: pd.DataFrame, rules: tuple[str, ...]) -> set[str]:
+def _flagged_households(findings: pd.DataFrame, rules: tuple[str, ...]) -> pd.Series:
+    """The 户编号 the given rules flagged, distinct (a Series: `isin` of a Series of texts is one arrow
+    kernel, of a Python set a scalar per value)."""
     ids = findings.loc[findings["rule"].isin(rules), "household_id"].dropna().astype(str).str.strip()
-    return set(ids) - {""}
+    return pd.Series(ids.unique(), dtype="str").pipe(lambda s: s[s != ""])
 
 
 def bunching(ctx: AuditContext) -> dict[str, Any]:

