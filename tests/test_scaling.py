@@ -177,6 +177,24 @@ def test_nfkc_stable_characters_really_are():
     assert composing.isdisjoint(stable)
 
 
+@pytest.mark.parametrize("null", [True, False])
+def test_the_ascii_shortcut_of_nfkc_stable_agrees_with_the_pattern(null):
+    """fields.nfkc_stable answers an all-ASCII column without the pattern: the same answer, nulls too."""
+    import pyarrow.compute as pc
+
+    from fupin_audit.schema.fields import _NFKC_STABLE, arrow_mask, nfkc_stable
+
+    columns = [
+        ["340826199001011234", None, "", "12.5", "NULL"],  # ASCII: the shortcut
+        [None, None],  # no text at all: the shortcut
+        ["张三", "ａ", None, "\u3000", "x"],  # not ASCII: the pattern
+    ]
+    for values in columns:
+        array = pa.array(values, type=pa.large_string())
+        expected = arrow_mask(pc.fill_null(pc.match_substring_regex(array, _NFKC_STABLE), null))
+        assert nfkc_stable(array, null=null).tolist() == expected.tolist()
+
+
 SAMPLES = [
     "", " ", "-", "—", "NULL", " null ", "ＮＵＬＬ", "\u3000-\u3000", "N/A", "nan", "\x1c", "2017-03-01",
     "２０１７年３月１日", "٢٠١٧-٠٣-٠١", "1,234.5", "¥12", "12元", "１２元", "1\x1c2", "\u0663\u0664", "139 1234 5678",
@@ -322,5 +340,3 @@ def test_findings_keep_the_text_pandas_concat_would_give():
     assert out["value"].tolist() == ["1", "2"]
     assert out["rule"].tolist() == ["R1", "R1"] and out["row"].tolist() == [2, 3]
     assert out["table"].tolist() == ["", ""]
-
-

@@ -14,15 +14,16 @@ import pyarrow.compute as pc
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.facts.phones import phone_numbers
-from fupin_audit.facts.values import HID, ID, USABLE_ID_KINDS, arrow_text, column_text, text
+from fupin_audit.facts.values import HID, ID, arrow_text, column_text, text
 from fupin_audit.schema.fields import arrow_mask
 from fupin_audit.schema.idnumber import text_buffers
 
 
-def joint_codes(*columns: pd.Series) -> tuple[list[np.ndarray], int]:
+def joint_codes(*columns: pd.Series | pa.Array) -> tuple[list[np.ndarray], int]:
     """Integer codes shared by several text columns (equal texts, equal codes; -1 for empty) and the
-    number of distinct texts. Arrow hashing: no sort, no Python objects, fast at millions of rows."""
-    arrays = [arrow_text(c) for c in columns]
+    number of distinct texts. Arrow hashing: no sort, no Python objects, fast at millions of rows.
+    An arrow array is taken as it is (stripped, null for empty)."""
+    arrays = [c if isinstance(c, pa.Array) else arrow_text(c) for c in columns]
     if not arrays or sum(len(a) for a in arrays) == 0:
         return [np.full(len(c), -1, dtype=np.int64) for c in columns], 0
     joined = pa.concat_arrays(arrays)
@@ -43,7 +44,7 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
     possibly X (person keys): hashed as integers, several times faster than as text, with the same
     codes (first-seen order). None for any other texts."""
     valid = np.flatnonzero(arrow_mask(pc.is_valid(array)))
-    present = pc.take(array, pa.array(valid)).cast(pa.large_string())
+    present = pc.drop_null(array).cast(pa.large_string())  # a filter: cheaper than a take
     if not len(present):
         return None
     low, high = pc.min_max(pc.binary_length(present)).values()
@@ -67,6 +68,11 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
     codes = np.full(len(array), -1, dtype=np.int64)
     codes[valid] = found
     return codes, len(uniques)
+
+
+def _key_array(keys: pd.Series) -> pa.Array:
+    array = pa.array(keys.array, type=pa.large_string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def first_rows(codes: np.ndarray, n: int) -> np.ndarray:
@@ -141,11 +147,7 @@ def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
             from fupin_audit.schema.idnumber import classify_ids
 
             analysis = classify_ids(table.raw[field])
-        id_kind = analysis["kind"].astype("str")
-        key = analysis["normalized"].astype("str")
-        key = key.where(id_kind != "id15", analysis["upgraded"].astype("str"))
-        key = key.where(id_kind != "disability20", key.str.slice(0, 18))
-        return key.where(id_kind.isin(USABLE_ID_KINDS)).reindex(table.data.index)
+        return analysis["person_key"].reindex(table.data.index)
 
     return ctx.cached(f"{kind}.person_keys.{field}", compute)
 
@@ -180,7 +182,8 @@ def person_codes(ctx: AuditContext) -> dict[str, Any]:
 
     def compute() -> dict[str, Any]:
         present = [(k, f) for k, f in PERSON_COLUMNS if ctx.has(k, f)]
-        codes, n = joint_codes(*(person_keys(ctx, k, f) for k, f in present))
+        # Person keys are normalised already (no spaces, null for none): arrow as they are.
+        codes, n = joint_codes(*(_key_array(person_keys(ctx, k, f)) for k, f in present))
         out: dict[str, Any] = {f"{k}.{f}": c for (k, f), c in zip(present, codes, strict=True)}
         member_codes = out.get(f"members.{ID}", np.empty(0, dtype=np.int64))
         out["n"] = n

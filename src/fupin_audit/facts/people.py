@@ -15,7 +15,8 @@ from fupin_audit.schema.idnumber import analyse_ids
 def id_analysis(ctx: AuditContext) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         members = ctx.table("members", ID)
-        return analyse_ids(members.raw[ID], ctx.reference_date("members"))
+        # the person keys too: every join on persons starts from the members' IDs (facts.keys)
+        return analyse_ids(members.raw[ID], ctx.reference_date("members"), person_keys=True)
 
     return ctx.cached("members.id_analysis", compute)
 

@@ -188,29 +188,38 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
                 ages = pd.Series(pd.NA, index=members.index, dtype="Int64")
             status = text(members["在校生状况"])
             school_age = ages.between(low, high).fillna(False).astype(bool)
-            reason = pd.Series("", index=members.index, dtype=object)
-            reason = reason.mask(status == "", "在校生状况为空")
-            reason = reason.mask(status == "非在校生", "非在校生")
             preschool = status.isin(PRESCHOOL) & (ages >= 7).fillna(False).astype(bool)
-            reason = mask_texts(reason, preschool, "仍为" + status)
-            if "失学或辍学原因" in members:
-                dropout = text(members["失学或辍学原因"])
-                reason = mask_texts(reason, dropout != "", "失学或辍学原因：" + dropout)
+            dropout = text(members["失学或辍学原因"]) if "失学或辍学原因" in members else None
+            has_reason = (status == "") | (status == "非在校生") | preschool
+            if dropout is not None:
+                has_reason |= dropout != ""
+
+            def reason(at: pd.Index) -> pd.Series:
+                """Why a member is out of school, for the given rows only (a later reason wins)."""
+                here = status[at]
+                why = pd.Series("", index=at, dtype=object)
+                why = why.mask(here == "", "在校生状况为空")
+                why = why.mask(here == "非在校生", "非在校生")
+                why = mask_texts(why, preschool[at], "仍为" + here)
+                if dropout is not None:
+                    why = mask_texts(why, dropout[at] != "", "失学或辍学原因：" + dropout[at])
+                return why
+
             # Taught at home by visiting teachers (disabled children) is schooling, whatever column says it.
             taught_at_home = status.eq(HOME_TEACHING)
-            if "失学或辍学原因" in members:
-                taught_at_home |= text(members["失学或辍学原因"]).str.contains(HOME_TEACHING, regex=False)
+            if dropout is not None:
+                taught_at_home |= dropout.str.contains(HOME_TEACHING, regex=False)
             # At the top age, 初中 or above means compulsory schooling is finished, not abandoned.
             finished = (ages >= high).fillna(False).astype(bool)
             if "文化程度" in members:
                 finished &= text(members["文化程度"]).isin(FINISHED_COMPULSORY)
             else:
                 finished &= False
-            gap = school_age & (reason != "") & ~taught_at_home & ~finished
+            gap = school_age & has_reason & ~taught_at_home & ~finished
             out["义务教育"] = per_household(
                 gap,
                 lambda at: (
-                    names(at) + "（" + ages[at].astype("string").fillna("?") + " 岁，" + reason[at] + "）"
+                    names(at) + "（" + ages[at].astype("string").fillna("?") + " 岁，" + reason(at) + "）"
                 ),
                 f"有 {low}–{high} 岁未在校成员：",
             )

@@ -381,7 +381,6 @@ def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     own = codes["households"]
     target = poor(households) & (own >= 0)
     covered = pd.Series(False, index=households.index)
-    message = pd.Series("", index=households.index, dtype=object)
     status = text(households["脱贫状态"])
     if has_column:
         covered |= text(households["帮扶责任人"]) != ""
@@ -406,17 +405,21 @@ def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
             gather(count_per_code(pairings["code"].to_numpy(), codes["n"]) > 0, own, False),
             index=households.index,
         )
-        yearly = year_texts(years)
+    missing = target & ~covered
+    at = missing.index[missing.to_numpy()]  # the messages are written for these rows only
+    if has_table:
+        message = pd.Series("", index=at, dtype=object)
         message = mask_texts(
-            message, listed, status + "户在帮扶责任人结对表中的结对在 " + yearly + " 年均不在有效期内"
+            message,
+            listed[at],
+            status[at] + "户在帮扶责任人结对表中的结对在 " + year_texts(years[at]) + " 年均不在有效期内",
         )
-        message = mask_texts(message, ~listed, status + "户在帮扶责任人结对表中没有结对记录")
+        message = mask_texts(message, ~listed[at], status[at] + "户在帮扶责任人结对表中没有结对记录")
         if has_column:
             message = message + "，户表帮扶责任人也为空"
     else:
-        message = status + "户的帮扶责任人为空（户表）"
-    missing = target & ~covered
-    return ctx.flag("households", missing, message, column="帮扶责任人" if has_column else HID)
+        message = status[at] + "户的帮扶责任人为空（户表）"
+    return ctx.flag("households", at, message, column="帮扶责任人" if has_column else HID)
 
 
 @rule(

@@ -459,12 +459,15 @@ def _date_text(year: int, month: int, day: int) -> str:
     return f"{year:04d}{month:02d}{day:02d}"
 
 
-def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None = None) -> pd.DataFrame:
+def analyse_ids(
+    raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None = None, *, person_keys: bool = False
+) -> pd.DataFrame:
     """Classify each 证件号码 and raise DQ010–DQ014, DQ016–DQ018 in one pass over the distinct values.
 
     ``reference_date`` is the data reference date (31 Dec of the data year), per row or for all
     rows; births after it are impossible for that year's data. Ages and dates are never judged
     against "today", so a re-run next year gives the same verdicts. ``None`` skips that test.
+    ``person_keys``: also the `person_key` column of `classify_ids` (the caller joins on persons).
     """
     codes, uniques = distinct_texts(raw)
     u = _Unique(uniques)
@@ -547,6 +550,7 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
     )
     out["region"] = _str_series(pc.take(region_u, rows), index)
     out["upgraded"] = keys["upgraded"]
+    person_key = keys.pop("person_key")
     # Legacy numbers can be a whole county's worth: their messages are built by arrow, not Python.
     texts014 = pc.binary_join_element_wise(
         pa.scalar("15 位旧证件号码，升位后为 ", pa.large_string()),
@@ -605,12 +609,15 @@ def analyse_ids(raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None 
         else:
             texts, msg_index = _messages(n_unique, rows, np.flatnonzero(flags[flag]), makers[flag])
         out[f"msg_{flag}"] = _str_series(pc.take(texts, msg_index), index)
+    if person_keys:
+        out["person_key"] = person_key
     return pd.DataFrame(out, index=index)
 
 
 def classify_ids(raw: pd.Series) -> pd.DataFrame:
-    """The `normalized`, `kind` and `upgraded` columns of `analyse_ids` alone, without its checks and
-    messages: all that a person key needs, for ID columns that no DQ010–DQ018 rule reports on."""
+    """The `normalized`, `kind`, `upgraded` and `person_key` columns of `analyse_ids` alone, without
+    its checks and messages: all that a person key needs, for ID columns that no DQ010–DQ018 rule
+    reports on."""
     codes, uniques = distinct_texts(raw)
     u = _Unique(uniques)
     rows = np.where(codes < 0, u.n - 1, codes)
@@ -629,8 +636,24 @@ def _key_columns(u: _Unique, rows: np.ndarray, index: pd.Index) -> tuple[dict[st
         "normalized": _str_series(pc.take(u.text, rows), index),
         "kind": _str_series(pc.take(pa.array(KINDS, type=pa.large_string()), u.kind[rows]), index),
         "upgraded": _str_series(pc.take(upgraded_u, upgraded_rows), index),
+        "person_key": _str_series(pc.take(_person_keys(u), rows), index),
     }
     return columns, upgraded_rows
+
+
+def _person_keys(u: _Unique) -> pa.Array:
+    """Per distinct value: the person it names, as one comparable key — the normalised text, a
+    15-digit legacy number upgraded to 18 digits, a 20-digit 残疾人证号 cut to its first 18 — and
+    null for a value that names nobody (empty, placeholder, Excel-damaged, malformed)."""
+    key = u.text
+    if len(u.upgraded_pos):
+        order = np.arange(u.n)
+        order[u.upgraded_pos] = u.n + np.arange(len(u.upgraded_pos))
+        key = pc.take(pa.concat_arrays([key, u.upgraded_text]), pa.array(order))
+    disability = u.kind == _DIS20
+    if disability.any():
+        key = pc.if_else(pa.array(disability), pc.utf8_slice_codeunits(key, 0, 18), key)
+    return pc.if_else(pa.array(u.is_id), key, pa.scalar(None, pa.large_string()))
 
 
 def compare_with_columns(
