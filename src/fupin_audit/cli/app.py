@@ -6,6 +6,7 @@ not do its job (unreadable input, bad option, bad config).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -660,6 +661,27 @@ def _spread_previous(args: list[str]) -> list[str]:
     if taking:
         out.append("--previous")  # given without a value: let the parser say so
     return out
+
+
+def run() -> None:
+    """The console script (and `python -m fupin_audit`): `main()`, then the process ends without
+    tearing down what the run built. Freeing a province's tables object by object takes the user's
+    time (0.15 s for 100,000 households, seconds at a million) and the system takes the memory back
+    at once. Every output is complete by then: reports and summaries are written and renamed inside
+    `main()`, helper processes stopped, and the standard streams are flushed here."""
+    try:
+        main()
+        code: int = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, int) or exc.code is None:
+            code = exc.code or 0
+        else:  # sys.exit("message"): Python prints it and exits with 1
+            print(exc.code, file=sys.stderr)
+            code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`): nothing more to say
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
