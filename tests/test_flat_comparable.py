@@ -1,4 +1,4 @@
-"""DQ036 compares a flat export's household cells in one form (load._comparable): NFKC, stripped, and
+"""DQ036 compares a flat export's household cells in one form (load.comparable): NFKC, stripped, and
 12.0 written as 12. It is worked out per distinct text with arrow's regex; the reference is the plain
 per-row pandas/Python form it replaced."""
 
@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fupin_audit.load import _comparable
+from fupin_audit.load import comparable
 
 
 def reference(values: pd.Series) -> pd.Series:
@@ -31,9 +31,16 @@ CELLS = st.one_of(
 @given(st.lists(CELLS, max_size=30))
 def test_same_as_the_per_row_form(cells: list[str | None]) -> None:
     values = pd.Series(cells, dtype=object)
-    assert _comparable(values).tolist() == reference(values).tolist()
+    forms, codes = comparable(values)
+    expected = reference(values)
+    assert forms.tolist() == expected.tolist()
+    assert (codes[:, None] == codes[None, :]).tolist() == (
+        expected.to_numpy()[:, None] == expected.to_numpy()[None, :]
+    ).tolist()
 
 
 def test_examples() -> None:
     values = pd.Series(["12.0", "１２.００", " 3.50 ", "a.0", "٣.0", None, "1.0.0"], dtype=object)
-    assert _comparable(values).tolist() == ["12", "12", "3.50", "a.0", "٣", "", "1.0"]
+    forms, codes = comparable(values)
+    assert forms.tolist() == ["12", "12", "3.50", "a.0", "٣", "", "1.0"]
+    assert codes[0] == codes[1] != codes[2]  # 12.0 and １２.００ are one form

@@ -688,39 +688,47 @@ def _written(written: list[str], position: int, fallback: str) -> str:
     return written[position] if position < len(written) and written[position] else fallback
 
 
-def _comparable(values: pd.Series) -> pd.Series:
-    """A flat export's cell as DQ036 compares it (NFKC, stripped, 12.0 → 12), worked out once per
-    distinct text: the export repeats a household's values on each of its members' rows. (`\\p{Nd}` is
-    Python's `\\d` for arrow's regex engine, which has no look-behind.)"""
+def comparable(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """A flat export's cells as DQ036 compares them (NFKC, stripped, 12.0 → 12), and per row the code
+    of that form (equal codes, equal forms). Worked out once per distinct text: the export repeats a
+    household's values on each of its members' rows. (`\\p{Nd}` is Python's `\\d` for arrow's regex
+    engine, which has no look-behind.)"""
     codes, uniques = pd.factorize(values.fillna("").astype(str))
     text = pd.Series(uniques, dtype="str").str.normalize("NFKC").str.strip()
     text = text.str.replace(r"(\p{Nd})\.0+$", r"\1", regex=True)
-    return pd.Series(text.array.take(codes), index=values.index)
+    same = np.asarray(pd.factorize(text)[0])  # two texts may have one form ("12.0", "12")
+    return pd.Series(text.array.take(codes), index=values.index), same[codes]
 
 
 def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.DataFrame:
-    """Rows of a flat export whose household-level value differs from the household's first row (DQ036)."""
+    """Rows of a flat export whose household-level value differs from the household's first row (DQ036).
+
+    The households are found once for every column (a groupby per column re-hashed the 户编号 each
+    time: 2 s for a 100,000-household export), and a cell is compared with its household's first
+    row by the integer code of its comparable text."""
     key = frame["户编号"].fillna("").str.strip()
-    keep = key != ""
+    kept = np.flatnonzero((key != "").to_numpy(dtype=bool))
+    households, _ = pd.factorize(key.iloc[kept])
+    _, first_of = np.unique(households, return_index=True)  # each household's first kept row
+    first = kept[first_of[households]]  # per kept row: the position of its household's first row
+    rows = frame[ROW_COLUMN].to_numpy()
     found: list[pd.DataFrame] = []
     for column in columns:
         if column in SHARED_FIELDS:
             continue
-        values = _comparable(frame[column])
-        first = values[keep].groupby(key[keep]).transform("first")
-        first_row = frame[ROW_COLUMN][keep].groupby(key[keep]).transform("first")
-        differs = (values[keep] != first) & keep[keep]
+        values, forms = comparable(frame[column])
+        differs = forms[kept] != forms[first]
         if differs.any():
-            labels = differs.index[differs.to_numpy()]
+            at, origin = kept[differs], first[differs]
             found.append(
                 pd.DataFrame(
                     {
                         "source": src,
-                        "row": frame[ROW_COLUMN][labels].to_numpy(),
+                        "row": rows[at],
                         "field": column,
-                        "first_value": first[labels].to_numpy(),
-                        "first_row": first_row[labels].to_numpy(),
-                        "value": frame[column][labels].to_numpy(),
+                        "first_value": values.iloc[origin].to_numpy(),
+                        "first_row": rows[origin],
+                        "value": frame[column].iloc[at].to_numpy(),
                     }
                 )
             )
