@@ -146,11 +146,25 @@ def labour_members(ctx: AuditContext, skills: tuple[str, ...]) -> pd.Series:
 def measure_values(ctx: AuditContext, column: str) -> pd.Series:
     """The single values of a measure column, one per row, index = household row label ("" dropped)."""
 
-    def compute() -> pd.Series:
-        values = text(households(ctx)[column]).str.split(VALUE_SEPARATORS, regex=True).explode().str.strip()
-        return values[values.notna() & (values != "")]
+    return ctx.cached(f"mn.values.{column}", lambda: split_values(text(households(ctx)[column])))
 
-    return ctx.cached(f"mn.values.{column}", compute)
+
+def split_values(texts: pd.Series) -> pd.Series:
+    """The single values of a text column holding several (“产业帮扶，就业帮扶”), one per row and value in
+    the order written, stripped, empty ones dropped; index = the row's label. Each distinct text is
+    split once (re.split is a Python call per text) and its values taken to the rows that hold it."""
+    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+    parts = pd.Series(uniques, dtype=object).str.split(VALUE_SEPARATORS, regex=True).explode().str.strip()
+    parts = parts[parts.notna() & (parts != "")]
+    owner = parts.index.to_numpy(dtype=np.int64)  # the distinct text each value came from, in order
+    count = np.bincount(owner, minlength=len(uniques))
+    start = np.concatenate(([0], np.cumsum(count)[:-1]))
+    rows = np.flatnonzero(codes >= 0)
+    per_row = count[codes[rows]]
+    first = np.repeat(np.cumsum(per_row) - per_row, per_row)  # each output value's row start
+    taken = np.repeat(start[codes[rows]], per_row) + np.arange(per_row.sum()) - first
+    values = parts.to_numpy(dtype=object)[taken]
+    return pd.Series(values, index=texts.index[np.repeat(rows, per_row)], name=texts.name, dtype="str")
 
 
 def developmental(ctx: AuditContext, params: DevelopmentalColumns) -> pd.Series:

@@ -93,8 +93,10 @@ def unreadable(ctx: AuditContext, kind: str, field: str) -> pd.Series:
     out = typed.isna().to_numpy(dtype=bool).copy()
     if out.any():  # only the rows without a typed value: was anything written there?
         raw = table.raw[field].reindex(table.data.index)[out]
-        written = raw.notna() & ~text(raw).str.normalize("NFKC").str.strip().isin(EMPTY_MARKERS)
-        out[out] = written.to_numpy(dtype=bool)
+        # judged once per distinct text (NFKC is a Python call per value), then taken to the rows
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        marker = text(pd.Series(uniques)).str.normalize("NFKC").str.strip().isin(EMPTY_MARKERS)
+        out[out] = (codes >= 0) & ~np.append(marker.to_numpy(dtype=bool), True)[codes]
     return pd.Series(out, index=table.data.index)
 
 

@@ -114,9 +114,10 @@ def _condition(ctx: AuditContext, table: str, when: Condition) -> pd.Series | No
 def _empty(ctx: AuditContext, table: str, column: str) -> pd.Series:
     """The cell holds nothing (a written but unreadable value is not empty: DQ003–DQ005's finding)."""
     typed = ctx.frame(table)[column]
-    blank = typed.isna().to_numpy(dtype=bool) | (typed.astype("string").str.strip() == "").fillna(
-        False
-    ).to_numpy(dtype=bool)
+    # blank texts judged once per distinct value (a whitespace-only text; a number never is one)
+    codes, uniques = pd.factorize(typed, use_na_sentinel=True)
+    spaces = (pd.Series(uniques).astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
+    blank = (codes < 0) | np.append(spaces, True)[codes]
     return blank & ~unreadable(ctx, table, column).to_numpy(dtype=bool)
 
 
@@ -921,8 +922,7 @@ def dq073(ctx: AuditContext, params: PublicJobsParams) -> list[pd.DataFrame]:
         no_post = (post == "") & (months_ > 0).fillna(False)
         at = members.index[no_post.to_numpy()]
         out.append(ctx.flag("members", at, "公益性岗位（月数）为 " + fmt(months_[at], "{:.0f}") + "，但公益性岗位为空", column="公益性岗位类型"))  # fmt: skip
-    values = post.str.split(mn.VALUE_SEPARATORS, regex=True).explode().str.strip()
-    values = values[values.notna() & (values != "")]
+    values = mn.split_values(post)
     distinct = values.groupby(level=0).nunique().reindex(members.index, fill_value=0)
     many = distinct > params.max_public_jobs
     at = members.index[many.to_numpy()]
