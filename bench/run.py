@@ -4,6 +4,7 @@
     python bench/run.py --sizes 10000 --runs 3 --out bench/out
     python bench/run.py --quick              # 10 000 and 100 000 households, one run each (~3 min)
     python bench/run.py --sizes 100000 --formats parquet --counties clean,storm   # issue #17's table
+    python bench/run.py --sizes 100000 --formats parquet --counties monitoring    # a 2023 防返贫监测 county
 
 Each size is benchmarked as a clean county (`--counties clean`: one planted case per rule per 1000
 households) and as a finding storm (`storm`: `fupin_audit.sample.storm` plants ≥ 5 findings per
@@ -61,7 +62,10 @@ LINEAR_RATIO = 1.5  # time per household at 1M ≤ 1.5 × that at 100k
 STORM_RATIO = 8.0  # 100 000 households, parquet: check ≤ 8 × bare read
 REPORT_US_PER_FINDING = 1.0  # report stage, CSV and JSONL output
 STORM_MILLION_FINDINGS = 5_000_000
-COUNTIES = ("clean", "storm")
+COUNTIES = ("clean", "storm")  # the default; also "monitoring" (below)
+# `--counties monitoring`: a 2023 防返贫监测 county, written by `fupin-audit sample --year 2023` in the
+# system's 监测对象信息 layout (one row per person) with its work and village files.
+MONITORING_YEAR = 2023
 GIB = 1 << 30
 # The generated counties are 2017 data of an 安徽 county, for which no line is built in: every rule is
 # timed only with the sample's own 2017 line set (as a user checking 2017 data would set theirs).
@@ -107,6 +111,8 @@ def generate(
     from fupin_audit.sample.storm import storm
 
     folder.mkdir(parents=True, exist_ok=True)
+    if county == "monitoring":
+        return {"parquet": _monitoring_county(households, folder)} if "parquet" in formats else {}
     data = make(households, seed=7, year=2017, defects=True)
     if county == "storm":
         data = storm(data)
@@ -124,6 +130,19 @@ def generate(
             files[fmt] = [path]
     members = len(data.tables["members"])
     (folder / "rows.json").write_text(json.dumps({"households": households, "members": members}))
+    return files
+
+
+def _monitoring_county(households: int, folder: Path) -> list[Path]:
+    out = folder / "parquet"
+    cmd = [sys.executable, "-m", "fupin_audit", "sample", "--households", str(households),
+           "--year", str(MONITORING_YEAR), "-f", "parquet", "-o", str(out)]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, env=child_env())
+    files = sorted(out.glob("*.parquet"))
+    import pyarrow.parquet as pq
+
+    people = sum(pq.ParquetFile(p).metadata.num_rows for p in files if "监测对象" in p.name)
+    (folder / "rows.json").write_text(json.dumps({"households": households, "members": people}))
     return files
 
 
@@ -317,7 +336,7 @@ def main() -> None:
         "--counties",
         type=lambda s: s.split(","),
         default=list(COUNTIES),
-        help="clean, storm or both (default), side by side at each size",
+        help="clean, storm or both (default), side by side at each size; monitoring: a 2023 防返贫监测 county",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="keep data and results here (default: a temp dir)"
