@@ -15,7 +15,14 @@ import pytest
 
 from fupin_audit.findings import FINDING_COLUMNS, assemble, conform
 from fupin_audit.report import text_lines
-from fupin_audit.report.writers import csv_by_pandas, jsonl_by_pandas, write_csv, write_jsonl
+from fupin_audit.report.writers import (
+    csv_by_pandas,
+    json_by_pandas,
+    jsonl_by_pandas,
+    write_csv,
+    write_json,
+    write_jsonl,
+)
 
 # Formula starts (some plain numbers, which stay as they are), CSV and JSON specials, control
 # characters, full-width digits (Python's \d takes them), a trailing newline after a number ($ allows it).
@@ -119,3 +126,38 @@ def test_writes_through_the_binary_buffer_after_a_bom(tmp_path):
     reference = io.StringIO()
     csv_by_pandas(odd_findings(), reference)
     assert path.read_bytes() == ("\ufeff" + reference.getvalue()).encode("utf-8")
+
+
+# --format json: one document (json.dump, indent=1) of the summary and the findings.
+SUMMARY = {"tool": "fupin-audit", "counts": {"findings": 3, "by_rule": {"DQ001": 1}}, "empty": [], "none": {}}
+
+
+def both_json(frame: pd.DataFrame) -> tuple[str, str]:
+    fast, slow = io.StringIO(), io.StringIO()
+    write_json(frame, SUMMARY, fast)
+    json_by_pandas(frame, SUMMARY, slow)
+    return fast.getvalue(), slow.getvalue()
+
+
+@pytest.mark.parametrize("batch", [7, text_lines.BATCH_ROWS])
+def test_json_document_writes_the_same_bytes(batch: int, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(text_lines, "BATCH_ROWS", batch)  # several batches: the first one's comma
+    frame = odd_findings()
+    assert text_lines.json_document(frame, SUMMARY) is not None
+    fast, slow = both_json(frame)
+    assert fast == slow
+    assert json.loads(fast)["findings"][0]["related"] == [{"name": 'A"b', "row": 3, "note": "x\ny"}]
+
+
+def test_json_document_with_object_columns_nulls_or_no_findings():
+    frame = odd_findings().astype({"message": object, "value": object})
+    frame.loc[3, "value"] = None
+    frame.loc[4, "message"] = np.nan
+    fast, slow = both_json(frame)
+    assert fast == slow and '"value": null' in slow
+    fast, slow = both_json(conform(pd.DataFrame()))
+    assert fast == slow and slow.endswith('"findings": []\n}\n')
+    other = odd_findings()
+    other["row"] = other["row"].astype("float64")
+    assert text_lines.json_document(other, SUMMARY) is None  # pandas writes it
+    assert both_json(other)[0] == both_json(other)[1]

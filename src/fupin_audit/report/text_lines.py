@@ -192,6 +192,23 @@ def json_related_cells(values: pa.Array) -> pa.Array:
     return pc.take(pa.array(rendered, type=TEXT), encoded.indices)
 
 
+# `--format json` is one document written with json.dump(indent=1): a finding is an object at depth 2 of
+# it and its keys at depth 3, so a `related` value's own lines are indented three more spaces.
+DOCUMENT_INDENT = "   "
+
+
+def json_document_related_cells(values: pa.Array) -> pa.Array:
+    """`related` as `json_related_cells`, laid out as json.dump(indent=1) lays it out at a key of depth 3."""
+    encoded = pc.dictionary_encode(values)
+    rendered = [
+        json.dumps(json.loads(t), ensure_ascii=False, indent=1).replace("\n", "\n" + DOCUMENT_INDENT)
+        if t
+        else "null"
+        for t in encoded.dictionary.to_pylist()
+    ]
+    return pc.take(pa.array(rendered, type=TEXT), encoded.indices)
+
+
 def _row_source(series: pd.Series) -> pa.Array | None:
     if not pd.api.types.is_integer_dtype(series.dtype):
         return None  # a float row would be written as 12.0 by pandas: leave such a frame to pandas
@@ -219,7 +236,8 @@ def _columns(findings: pd.DataFrame, fmt: str) -> list[Column] | None:
         if fmt == "csv":
             columns.append(_finish(source, csv_cells, ""))
         elif name == "related":
-            columns.append(_finish(source, json_related_cells, "null"))
+            related = json_related_cells if fmt == "jsonl" else json_document_related_cells
+            columns.append(_finish(source, related, "null"))
         else:
             columns.append(_finish(source, json_string_cells, "null", quote='"'))
     return columns
@@ -291,6 +309,41 @@ def jsonl_lines(findings: pd.DataFrame) -> Iterator[bytes] | None:
         return _join(*pieces, end)
 
     return _batches(columns, len(findings), join)
+
+
+def json_document(findings: pd.DataFrame, summary: dict) -> Iterator[bytes] | None:
+    """UTF-8 bytes of `json.dump({"summary": summary, "findings": [...]}, indent=1, ensure_ascii=False)`
+    and a final newline, the findings a batch at a time; None if the frame needs pandas."""
+    columns = _columns(findings, "json")
+    if columns is None:
+        return None
+    head = '{\n "summary": ' + json.dumps(summary, ensure_ascii=False, indent=1).replace("\n", "\n ")
+    if not len(findings):
+        return iter([(head + ',\n "findings": []\n}\n').encode()])
+    # Every finding begins ",\n  {" — the first one's comma is dropped below.
+    between, close = [], None
+    for name, column in zip(FINDING_COLUMNS, columns, strict=True):
+        opening = '"' if column.quoted else ""
+        lead = ",\n  {\n" if close is None else close + ",\n"
+        between.append(lead + DOCUMENT_INDENT + json.dumps(name) + ": " + opening)
+        close = opening
+    end = close + "\n  }"
+
+    def join(cells: list[pa.Array]) -> pa.Array:
+        pieces: list[pa.Array | str] = []
+        for text, cell in zip(between, cells, strict=True):
+            pieces += [text, cell]
+        return _join(*pieces, end)
+
+    def document() -> Iterator[bytes]:
+        yield (head + ',\n "findings": [').encode()
+        first = True
+        for chunk in _batches(columns, len(findings), join):
+            yield chunk[1:] if first else chunk  # no comma before the first finding
+            first = False
+        yield b"\n ]\n}\n"
+
+    return document()
 
 
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:

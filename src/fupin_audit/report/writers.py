@@ -84,6 +84,18 @@ def jsonl_by_pandas(findings: pd.DataFrame, out: IO[str]) -> None:
 
 
 def write_json(findings: pd.DataFrame, summary: dict[str, Any], out: IO[str]) -> None:
+    """One document: the run summary and the findings (json.dump with indent=1)."""
+    from fupin_audit.report.text_lines import json_document
+
+    document = json_document(findings, summary)
+    if document is not None:
+        _write_bytes(out, document)
+    else:
+        json_by_pandas(findings, summary, out)
+
+
+def json_by_pandas(findings: pd.DataFrame, summary: dict[str, Any], out: IO[str]) -> None:
+    """The reference JSON writer (a dict per finding), whose bytes `json_document` reproduces."""
     json.dump({"summary": summary, "findings": _records(findings)}, out, ensure_ascii=False, indent=1)
     out.write("\n")
 
