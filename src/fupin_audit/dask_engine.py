@@ -459,14 +459,8 @@ def check_partition(
 ) -> PartReport:
     """Read, validate and check one partition with the local rules; leave its narrow columns in the
     scratch folder, per table and split into the buckets of each shuffle."""
-    from fupin_audit.load import load
-
     clock = time.perf_counter()
-    dataset = load(sorted(files, key=_file_order), encoding=job.encoding)
-    if shared:
-        common = _shared_dataset(tuple(shared), job.encoding)
-        first = min(_file_order(f) for f in shared) < min(_file_order(f) for f in files)
-        dataset = combine([common, dataset] if first else [dataset, common])
+    dataset = _partition_dataset(files, shared, job)
     _add_absent_tables(dataset, job)
     rules = job.rules()
     local = [r for r in rules if job.is_local(r)]
@@ -501,6 +495,19 @@ def check_partition(
         snapshot=snapshot,
     )
     return report
+
+
+def _partition_dataset(files: Sequence[str], shared: Sequence[str], job: Job) -> Dataset:
+    """A partition's files loaded, with the files every partition shares (rosters) before or after
+    them in input order."""
+    from fupin_audit.load import load
+
+    dataset = load(sorted(files, key=_file_order), encoding=job.encoding)
+    if shared:
+        common = _shared_dataset(tuple(shared), job.encoding)
+        first = min(_file_order(f) for f in shared) < min(_file_order(f) for f in files)
+        dataset = combine([common, dataset] if first else [dataset, common])
+    return dataset
 
 
 def _filled(dataset: Dataset) -> set[tuple[str, str]]:
@@ -1125,14 +1132,8 @@ def previous_partition(
 ) -> PartReport:
     """Read and validate one partition of the previous snapshot and leave its DT columns: no rule runs
     on it. Its load diagnostics are the run's, said as the pandas engine says them (上一期数据：…)."""
-    from fupin_audit.load import load
-
     clock = time.perf_counter()
-    dataset = load(sorted(files, key=_file_order), encoding=job.encoding)
-    if shared:
-        common = _shared_dataset(tuple(shared), job.encoding)
-        first = min(_file_order(f) for f in shared) < min(_file_order(f) for f in files)
-        dataset = combine([common, dataset] if first else [dataset, common])
+    dataset = _partition_dataset(files, shared, job)
     ctx = previous_context(job, dataset, WholeDataset(*job.previous_years))
     skip = {i for i, s in enumerate(dataset.sources) if s.input in set(shared)} if index > 0 else set()
     diagnostics = [

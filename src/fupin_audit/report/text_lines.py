@@ -294,13 +294,25 @@ def jsonl_lines(findings: pd.DataFrame) -> Iterator[bytes] | None:
     if columns is None:
         return None
 
-    # The constant text between cells: closing quote, key, opening quote.
-    between, close = [], "{"
+    between, close = _keyed(columns, "{", ", ")
+    return _batches(columns, len(findings), _interleaved(between, close + "}\n"))
+
+
+def _keyed(columns: list[Column], start: str, gap: str) -> tuple[list[str], str]:
+    """The constant text before each cell of a finding's JSON object — `start` before the first key,
+    else the previous cell's closing quote and `gap`; then the key and the cell's opening quote — and
+    the last cell's closing quote."""
+    between: list[str] = []
+    close: str | None = None
     for name, column in zip(FINDING_COLUMNS, columns, strict=True):
         opening = '"' if column.quoted else ""
-        between.append(("{" if close == "{" else close + ", ") + json.dumps(name) + ": " + opening)
+        between.append((start if close is None else close + gap) + json.dumps(name) + ": " + opening)
         close = opening
-    end = close + "}\n"
+    return between, close or ""
+
+
+def _interleaved(between: list[str], end: str) -> Callable[[list[pa.Array]], pa.Array]:
+    """A batch's lines: each constant text, then its cell; `end` after the last."""
 
     def join(cells: list[pa.Array]) -> pa.Array:
         pieces: list[pa.Array | str] = []
@@ -308,7 +320,7 @@ def jsonl_lines(findings: pd.DataFrame) -> Iterator[bytes] | None:
             pieces += [text, cell]
         return _join(*pieces, end)
 
-    return _batches(columns, len(findings), join)
+    return join
 
 
 def json_document(findings: pd.DataFrame, summary: dict) -> Iterator[bytes] | None:
@@ -321,19 +333,8 @@ def json_document(findings: pd.DataFrame, summary: dict) -> Iterator[bytes] | No
     if not len(findings):
         return iter([(head + ',\n "findings": []\n}\n').encode()])
     # Every finding begins ",\n  {" — the first one's comma is dropped below.
-    between, close = [], None
-    for name, column in zip(FINDING_COLUMNS, columns, strict=True):
-        opening = '"' if column.quoted else ""
-        lead = ",\n  {\n" if close is None else close + ",\n"
-        between.append(lead + DOCUMENT_INDENT + json.dumps(name) + ": " + opening)
-        close = opening
-    end = close + "\n  }"
-
-    def join(cells: list[pa.Array]) -> pa.Array:
-        pieces: list[pa.Array | str] = []
-        for text, cell in zip(between, cells, strict=True):
-            pieces += [text, cell]
-        return _join(*pieces, end)
+    between, close = _keyed(columns, ",\n  {\n" + DOCUMENT_INDENT, ",\n" + DOCUMENT_INDENT)
+    join = _interleaved(between, close + "\n  }")
 
     def document() -> Iterator[bytes]:
         yield (head + ',\n "findings": [').encode()
