@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pyarrow as pa
 
@@ -103,3 +105,23 @@ def id_strings(first17: np.ndarray) -> pa.Array:
 def full_id(first17: int) -> str:
     s = f"{first17:017d}"
     return s + check_char(s)
+
+
+class FreshIds:
+    """New 18-digit IDs for people a sample edit adds (a newborn, a bride), none already taken: the
+    birth date and sex asked for, the sequence moving on from one to the next."""
+
+    def __init__(self, taken: Iterable[str]) -> None:
+        self.taken = set(taken)
+        self.seq = 100
+
+    def new(self, birth: str, male: bool, region: str = "340826") -> str:
+        """`birth` as YYYYMMDD or YYYY-MM-DD."""
+        while True:
+            self.seq += 1
+            seq = self.seq % 996 + 1
+            seq += (seq % 2 == 0) if male else (seq % 2 == 1)  # odd: male, even: female
+            number = full_id(int(f"{region}{birth.replace('-', '')}{seq:03d}"))
+            if number not in self.taken:
+                self.taken.add(number)
+                return number

@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import columns as C
 from .defects import MANIFEST_COLS
-from .idnum import full_id
+from .idnum import FreshIds
 from .monitoring import AFTER_ELIMINATION_COLS, DEATH_COLS, RISK_COLS, MonitoringSample
 from .snapshot import GROWTH, NATURAL_COLS
 
@@ -57,8 +57,7 @@ class _Editor:
         self.planted: list[dict[str, str]] = []
         self.natural: list[dict[str, str]] = []
         self.used: set[str] = set()
-        self.ids = set(self.persons["证件号码"])
-        self.seq = 100
+        self.fresh_ids = FreshIds(self.persons["证件号码"])
         self.next_hid = 9000
 
     # -- reading --------------------------------------------------------------------------------
@@ -110,14 +109,7 @@ class _Editor:
             self.persons.loc[at, column] = values.round(2).map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
 
     def new_id(self, birth: str, male: bool, region: str = "340826") -> str:
-        while True:
-            self.seq += 1
-            seq = self.seq % 996 + 1
-            seq += (seq % 2 == 0) if male else (seq % 2 == 1)  # odd: male, even: female
-            number = full_id(int(f"{region}{birth}{seq:03d}"))
-            if number not in self.ids:
-                self.ids.add(number)
-                return number
+        return self.fresh_ids.new(birth, male, region)
 
     def add_member(self, hid: str, name: str, relation: str, birth: str, male: bool, **values: str) -> str:
         """A person row of household `hid` (its household fields copied), born `birth` (YYYYMMDD)."""

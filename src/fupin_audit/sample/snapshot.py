@@ -19,7 +19,7 @@ import pandas as pd
 from fupin_audit.errors import ConfigError
 
 from .defects import MANIFEST_COLS
-from .idnum import full_id
+from .idnum import FreshIds
 
 INFO_FILE = "sample.json"  # written by `sample`: how to regenerate the county
 MONEY = (
@@ -56,9 +56,8 @@ class _Editor:
         self.planted: list[dict[str, str]] = []
         self.natural: list[dict[str, str]] = []
         self.used: set[str] = set()  # 户编号 already edited: one case per household
-        self.ids = set(self.t["members"]["证件号码"])
+        self.fresh_ids = FreshIds(self.t["members"]["证件号码"])
         self.next_hid = 9000
-        self.seq = 100
 
     # -- picking ----------------------------------------------------------------------------------
 
@@ -96,14 +95,7 @@ class _Editor:
     # -- records ----------------------------------------------------------------------------------
 
     def new_id(self, birth: str, male: bool, region: str = "340826") -> str:
-        while True:
-            self.seq += 1
-            seq = self.seq % 996 + 1
-            seq += (seq % 2 == 0) if male else (seq % 2 == 1)  # odd: male, even: female
-            number = full_id(int(f"{region}{birth.replace('-', '')}{seq:03d}"))
-            if number not in self.ids:
-                self.ids.add(number)
-                return number
+        return self.fresh_ids.new(birth, male, region)
 
     def add_member(self, hid: str, name: str, relation: str, birth: str, male: bool, **values: str) -> str:
         m = self.t["members"]
