@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -161,3 +162,42 @@ def test_json_document_with_object_columns_nulls_or_no_findings():
     other["row"] = other["row"].astype("float64")
     assert text_lines.json_document(other, SUMMARY) is None  # pandas writes it
     assert both_json(other)[0] == both_json(other)[1]
+
+
+def test_write_behind_starts_the_disk_write_of_a_long_report(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Into a file the lines are handed to the disk every WRITE_BEHIND bytes (the bytes unchanged);
+    into a pipe, where it is impossible, nothing is asked."""
+    from fupin_audit.report import writers
+
+    calls: list[tuple[int, int]] = []
+    real = writers.os.posix_fadvise
+
+    def spy(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append((offset, length))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(writers, "WRITE_BEHIND", 4096)
+    monkeypatch.setattr(text_lines, "BATCH_ROWS", 50)
+    monkeypatch.setattr(writers.os, "posix_fadvise", spy)
+    frame = odd_findings(600)
+    path = tmp_path / "f.jsonl"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        write_jsonl(frame, fh)
+    reference = io.StringIO()
+    jsonl_by_pandas(frame, reference)
+    assert path.read_bytes() == reference.getvalue().encode("utf-8")
+    assert len(calls) > 3 and calls[0][0] == 0
+    assert all(a + n == b for (a, n), (b, _) in zip(calls, calls[1:], strict=False))  # one range after another
+
+    calls.clear()
+    read, write = os.pipe()
+    with open(read, "rb") as reader, open(write, "w", encoding="utf-8") as pipe:
+        import threading
+
+        got: list[bytes] = []
+        drain = threading.Thread(target=lambda: got.append(reader.read()))
+        drain.start()
+        write_jsonl(frame, pipe)
+        pipe.close()
+        drain.join()
+    assert got[0] == reference.getvalue().encode("utf-8") and not calls
