@@ -13,6 +13,7 @@ from fupin_audit import workers
 from fupin_audit.audit import audit
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.sample import generate, write_parquet
+from fupin_audit.schema import validate
 from fupin_audit.workers import available_workers, one_worker, thread_map
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "宿松县样例.xlsx"
@@ -25,6 +26,7 @@ def test_threads_give_the_findings_of_one_thread(tmp_path, monkeypatch, data):
     else:  # every kind of planted defect, 3000 households
         paths = write_parquet(generate(3000, seed=11, year=2017, defects=True), tmp_path)
     monkeypatch.setattr(workers, "THREADS_MIN_ROWS", 0)  # threads even for these small tables
+    monkeypatch.setattr(validate, "VALIDATION_THREADS_MIN_ROWS", 0)
     monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "1")
     alone = audit(paths)
     monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "4")
@@ -89,3 +91,25 @@ def test_thread_map_keeps_order_and_one_worker_stays_on_its_thread(monkeypatch):
 
     assert task() == (1, [0, 1, 4, 9, 16, 25], True)
     assert available_workers() == 3
+
+
+def test_validation_puts_every_table_s_columns_in_one_pool(tmp_path, monkeypatch):
+    """A 100,000-household table is not validated on one thread while the members table waits: the
+    columns of all tables are one list of work, the longest table's first."""
+    paths = write_parquet(generate(300, seed=3, year=2017), tmp_path)
+    pools: list[list[tuple[int, str]]] = []
+    real = validate.thread_map
+
+    def spy(function, items, rows, min_rows=None):
+        items = list(items)
+        pools.append(items)
+        return real(function, items, rows, min_rows)
+
+    monkeypatch.setattr(validate, "thread_map", spy)
+    result = audit(paths)
+    assert len(pools) == 1
+    tables = {t for t, _ in pools[0]}
+    assert len(tables) == len(result.dataset.tables) >= 5
+    kinds = list(result.dataset.tables)
+    lengths = [len(result.dataset.tables[kinds[t]].raw) for t, _ in pools[0]]
+    assert lengths == sorted(lengths, reverse=True) and kinds[pools[0][0][0]] == "members"

@@ -39,7 +39,7 @@ from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.derive import derive_fields, derive_totals, split_risks
 from fupin_audit.schema.fields import EMPTY_MARKERS, Kind
 from fupin_audit.schema.models import AMBIGUOUS_HEADERS, MODELS, TABLE_KINDS, Household, Member
-from fupin_audit.schema.validate import validate_table
+from fupin_audit.schema.validate import TableInput, validate_tables
 from fupin_audit.workers import started
 
 # Fields shared by a flat export's household part and member part.
@@ -494,8 +494,9 @@ class Loader:
     # -- assembling tables ---------------------------------------------------------------------
 
     def _assemble(self) -> dict[str, Table]:
-        tables: dict[str, Table] = {}
         self._measure_parts()
+        inputs: list[TableInput] = []
+        fields_of: dict[str, frozenset[str]] = {}
         for kind in TABLE_KINDS:
             parts = [p for p in self.parts if p.kind == kind]
             if not parts:
@@ -514,9 +515,12 @@ class Loader:
                 for field, spec in MODELS[kind].specs().items()
                 if spec.required
             }
-            typed, problems = validate_table(kind, raw, units, present_in, optional_in)
-            fields = frozenset(f for f in present_in if f in MODELS[kind].specs())
-            tables[kind] = Table(kind, typed, raw, fields, problems)
+            inputs.append(TableInput(kind, raw, units, present_in, optional_in))
+            fields_of[kind] = frozenset(f for f in present_in if f in MODELS[kind].specs())
+        tables = {
+            given.kind: Table(given.kind, typed, given.raw, fields_of[given.kind], problems)
+            for given, (typed, problems) in zip(inputs, validate_tables(inputs), strict=True)
+        }
         derive_fields(tables, self.sources)
         derive_totals(tables, self.sources)
         split_risks(tables, self.sources)

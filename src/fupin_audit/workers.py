@@ -116,11 +116,14 @@ def available_workers() -> int:
 THREADS_MIN_ROWS = 250_000
 
 
-def thread_map(function: Callable[[T], R], items: Iterable[T], rows: int) -> Iterator[R]:
+def thread_map(
+    function: Callable[[T], R], items: Iterable[T], rows: int, min_rows: int | None = None
+) -> Iterator[R]:
     """``map(function, items)``, results in order: on up to ``available_workers()`` threads when
-    the work is over tables of at least ``THREADS_MIN_ROWS`` rows, else on this thread."""
+    the work is over tables of at least ``min_rows`` (``THREADS_MIN_ROWS``) rows, else on this thread."""
     items = list(items)
-    workers = min(available_workers(), len(items)) if rows >= THREADS_MIN_ROWS else 1
+    threshold = THREADS_MIN_ROWS if min_rows is None else min_rows
+    workers = min(available_workers(), len(items)) if rows >= threshold else 1
     if workers <= 1:
         return map(function, items)
     with ThreadPoolExecutor(workers) as pool:
