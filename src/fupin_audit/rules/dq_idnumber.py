@@ -24,7 +24,8 @@ WHY_ID = (
 def _report(ctx: AuditContext, code: str) -> pd.DataFrame:
     analysis = id_analysis(ctx)
     flagged = analysis[code].to_numpy(dtype=bool)
-    return ctx.flag("members", analysis.index[flagged], analysis[f"msg_{code}"], column=ID)
+    messages = analysis[f"msg_{code}"][flagged].astype("str")  # the flagged rows' texts, not codes
+    return ctx.flag("members", analysis.index[flagged], messages, column=ID)
 
 
 @rule(
