@@ -209,3 +209,47 @@ def test_bunching_without_a_line_for_the_year_is_a_note_not_a_crash(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "收入刚过线“扎堆”的村（IN002 检验）" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("workbook", "config"),
+    [("宿松县样例.xlsx", "样例贫困线.toml"), ("防返贫监测样例2023.xlsx", None)],
+)
+def test_the_summary_finds_the_facts_it_reads_after_the_rules_let_theirs_go(workbook, config, monkeypatch):
+    """Before the findings are assembled the context keeps only indicators.FACTS: the summary must
+    recompute nothing that it did not recompute when everything was kept."""
+    from pathlib import Path
+
+    from fupin_audit import indicators
+    from fupin_audit.engine.context import AuditContext
+
+    folder = Path(__file__).resolve().parents[1] / "sample_data"
+    paths, cfg = [folder / workbook], (folder / config if config else None)
+    real_cached, real_release = AuditContext.cached, AuditContext.release
+    missed: list[str] = []
+    reading = [False]
+
+    def cached(self, key, compute):
+        if reading[0] and key not in self._cache:
+            missed.append(key)
+        return real_cached(self, key, compute)
+
+    def summary_misses(release) -> tuple[list[str], dict]:
+        monkeypatch.setattr(AuditContext, "release", release)
+        missed.clear()
+        reading[0] = False
+        result = audit(paths, config=cfg)
+        reading[0] = True
+        summary = result.summary()
+        reading[0] = False
+        return list(missed), summary["indicators"]
+
+    monkeypatch.setattr(AuditContext, "cached", cached)
+    kept_all, indicators_all = summary_misses(lambda self, keep: None)
+    kept_some, indicators_some = summary_misses(real_release)
+    assert kept_some == kept_all and indicators_some == indicators_all
+    # and the rules' own facts are really gone
+    result = audit(paths, config=cfg)
+    assert result.context is not None
+    assert not result.context.is_cached("members.id_analysis")
+    assert all(key.startswith(indicators.FACTS) for key in result.context._cache)

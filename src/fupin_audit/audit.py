@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from fupin_audit import indicators
 from fupin_audit.dataset import Dataset, Diagnostic
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.registry import Registry, default_registry
@@ -183,6 +184,9 @@ def audit(
         severity=overrides,
         settings=settings.rule_params,
         progress=lambda code: stage("rule", code),
+        # What only the rules read goes before the findings are assembled (the peak of a storm);
+        # the DT transitions, made after, read much of the rest.
+        keep_facts=None if before is not None else indicators.FACTS,
     )
     seconds["rules"] = time.perf_counter() - clock
     moves = snapshot_transitions(ctx) if before is not None else None

@@ -21,6 +21,20 @@ if TYPE_CHECKING:
     from fupin_audit.audit import AuditResult
     from fupin_audit.engine.context import AuditContext
 
+# The shared computations (context keys, by prefix) the indicators read after the rules: the context
+# keeps these when it lets the rest go (AuditContext.release). One missing here is recomputed, not
+# wrong (tests/test_indicators.py checks that the summary finds every one it reads).
+FACTS = (
+    "households.",
+    "codes.households",
+    "measures.of_year",
+    "rosters.needy",
+    "members.data_year",
+    "members.reference_date",
+    "villages.data_year",
+    "years",
+    "era",
+)
 WRONG_EXIT_RULES = ("LG401", "LG402")
 WRONG_IN_RULES = ("LG301", "LG302", "LG202")
 MISSED_RULES = ("LG101",)

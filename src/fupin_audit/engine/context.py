@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from dataclasses import field as default
@@ -169,6 +169,16 @@ class AuditContext:
 
     def is_cached(self, key: str) -> bool:
         return key in self._cache
+
+    def release(self, keep: Iterable[str]) -> None:
+        """Let go of the shared computations except those whose key starts with one of `keep`: once
+        the rules have run, what only they read (the ID analysis, person codes, …: over a GiB at a
+        million households) need not stay beside the findings being assembled. A later ask recomputes."""
+        prefixes = tuple(keep)
+        with self._guard:
+            for key in [k for k in self._cache if not k.startswith(prefixes)]:
+                del self._cache[key]
+                self._computing.pop(key, None)
 
     # -- time -----------------------------------------------------------------------------------
 

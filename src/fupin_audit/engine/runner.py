@@ -66,7 +66,11 @@ def run_rules(
     severity: dict[str, Severity] | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
+    keep_facts: Iterable[str] | None = None,
 ) -> RunResult:
+    """Run the rules; their findings as one frame in rule order. `keep_facts`: once the rules have
+    run, the context keeps only these shared computations (key prefixes) while the findings are
+    assembled (None: all)."""
     rules = list(rules)
     params = rule_parameters(rules, settings or {})
     severity = severity or {}
@@ -115,6 +119,8 @@ def run_rules(
             # error); a --severity override still applies to all of them.
             own = "severity" in frame.columns and rule.code not in severity
             constants.append({k: v for k, v in fixed.items() if k != "severity"} if own else fixed)
+    if keep_facts is not None:
+        ctx.release(keep_facts)
     findings = assemble(parts, constants, consume=True) if parts else empty_findings()
     del parts
     return RunResult(sort_findings(findings, reuse=True), outcomes, ctx.diagnostics())
