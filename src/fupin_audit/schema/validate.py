@@ -72,12 +72,8 @@ def validate_tables(tables: list[TableInput]) -> list[tuple[pd.DataFrame, pd.Dat
     """`validate_table` of each table. Columns are independent and mostly arrow work (the GIL is
     released): every column of every table goes to one pool of threads, the longest first, so that a
     100,000-household table is not validated on one core while the members table waits its turn."""
-    work = [
-        (t, name)
-        for t, table in enumerate(tables)
-        for name in MODELS[table.kind].specs()
-        if name in table.raw
-    ]
+    columns = [[name for name in MODELS[table.kind].specs() if name in table.raw] for table in tables]
+    work = [(t, name) for t, names in enumerate(columns) for name in names]
     work.sort(key=lambda item: -len(tables[item[0]].raw))  # stable: each table's columns keep their order
     sources = [
         table.raw[SOURCE_COLUMN].to_numpy()
@@ -100,7 +96,7 @@ def validate_tables(tables: list[TableInput]) -> list[tuple[pd.DataFrame, pd.Dat
         # copy-on-write: the typed columns replace, never touch, the raw ones
         typed = table.raw.copy(deep=False)
         problems: list[pd.DataFrame] = []
-        for name in (n for n in MODELS[table.kind].specs() if n in table.raw):
+        for name in columns[t]:
             values, found = results[(t, name)]
             typed[name] = values
             if found is not None:
