@@ -43,16 +43,20 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
     """`_text_codes` of texts that are all digits of one length up to 18 (户编号), the last one
     possibly X (person keys): hashed as integers, several times faster than as text, with the same
     codes (first-seen order). None for any other texts."""
-    valid = np.flatnonzero(arrow_mask(pc.is_valid(array)))
-    present = pc.drop_null(array).cast(pa.large_string())  # a filter: cheaper than a take
+    array = array.cast(pa.large_string())
+    valid = arrow_mask(pc.is_valid(array))
+    offsets, data = text_buffers(array)
+    lengths = np.diff(offsets)
+    present = lengths[valid]
     if not len(present):
         return None
-    low, high = pc.min_max(pc.binary_length(present)).values()
-    width = low.as_py()
-    if width != high.as_py() or not 0 < width <= 18:
+    width = int(present[0])
+    if not 0 < width <= 18 or (present != width).any():
         return None
-    # One length: the bytes are an (n, width) matrix, read straight from the arrow buffer.
-    offsets, data = text_buffers(present)
+    if lengths[~valid].any():  # a null slot that keeps bytes (allowed, rare): compact the present texts
+        offsets, data = text_buffers(pc.drop_null(array))
+    # One length: the present texts' bytes are an (n, width) matrix, read straight from the arrow
+    # buffer (null slots hold no bytes).
     chars = data[offsets[0] : offsets[0] + len(present) * width].reshape(len(present), width)
     digits = chars - np.uint8(48)  # a byte below "0" wraps round to ≥ 208
     last = chars[:, -1]

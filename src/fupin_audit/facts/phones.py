@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.facts.values import arrow_text
-from fupin_audit.schema.fields import arrow_mask
+from fupin_audit.schema.fields import arrow_mask, mostly_distinct
 
 MOBILE = r"^1[3-9]\d{9}$"
 
@@ -28,22 +28,36 @@ def phone_numbers(series: pd.Series) -> pd.Series:
     NFKC (full-width digits), separators (spaces, “-”, dashes, brackets) and a country code (+86,
     0086, or 86 before an 11-digit mobile) removed: “+86 139-1234-5678” → 13912345678. DQ044 checks
     this form against its pattern and SY104 compares this form where DQ044's default pattern accepts
-    it, so a number DQ044 rejects is never compared. Computed on the distinct texts with arrow."""
-    encoded = pc.dictionary_encode(arrow_text(series))
-    values = pc.utf8_normalize(encoded.dictionary, "NFKC")
+    it, so a number DQ044 rejects is never compared. Computed with arrow, on the distinct texts when
+    numbers repeat (a 户联系电话 on every member row); the result stays arrow text (no Python string
+    per row)."""
+    array = arrow_text(series)
+    encoded = None if mostly_distinct(array) else pc.dictionary_encode(array)
+    values = array if encoded is None else encoded.dictionary
+    # Most numbers are written as 11 plain digits already: only the others are normalised.
+    rest = np.flatnonzero(~arrow_mask(pc.match_substring_regex(values, _ASCII_MOBILE)))
+    if len(rest):
+        order = np.arange(len(values))
+        order[rest] = len(values) + np.arange(len(rest))
+        values = pc.take(pa.concat_arrays([values, _normal_form(pc.take(values, rest))]), order)
+    if encoded is not None:
+        values = pc.take(values, encoded.indices)
+    return pd.Series(values.to_pandas().array, index=series.index, name=series.name, copy=False)
+
+
+def _normal_form(values: pa.Array) -> pa.Array:
+    values = pc.utf8_normalize(values, "NFKC")
     values = pc.replace_substring_regex(values, _PHONE_SEPARATORS, "")
     values = pc.replace_substring_regex(values, r"^(\+|00)86", "")
     values = pc.replace_substring_regex(values, r"^86(1[3-9][0-9]{9})$", r"\1")
-    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.large_string()), values)
-    out = pc.take(values, encoded.indices).to_pandas()
-    return pd.Series(out.to_numpy(dtype=object), index=series.index, name=series.name)
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.large_string()), values)
 
 
 def phone_matches(numbers: pd.Series, pattern: str = MOBILE) -> np.ndarray:
     """Per row of `phone_numbers`: the number matches `pattern` (NA: False). The default pattern runs
     in arrow; a configured one through Python's re, once per distinct number."""
     if pattern == MOBILE:
-        array = pa.array(numbers.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+        array = pa.array(numbers.array, type=pa.large_string(), from_pandas=True)
         return arrow_mask(pc.fill_null(pc.match_substring_regex(array, _ASCII_MOBILE), False))
     compiled = re.compile(pattern)
     codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
