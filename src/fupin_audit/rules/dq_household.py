@@ -34,7 +34,7 @@ from fupin_audit.facts.cells import (
     sources,
     text_series,
 )
-from fupin_audit.facts.keys import gather, person_keys
+from fupin_audit.facts.keys import gather, person_codes, person_keys
 from fupin_audit.facts.people import id_analysis
 from fupin_audit.facts.values import text
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
@@ -203,12 +203,13 @@ def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members", HID, ID)
     key = person_keys(ctx, "members")
     hh, _ = member_household_codes(ctx)
-    person, persons = factorize(key)
+    people = person_codes(ctx)  # the shared integer codes of person keys (the LG rules' joins)
+    person, persons = people[f"members.{ID}"], people["n"]
     valid = (hh >= 0) & (person >= 0)
     # One int64 per (household, person): duplicated() on it is a hash of integers, not of strings.
-    combined = hh[valid] * (len(persons) + 1) + person[valid]
+    combined = hh[valid] * (persons + 1) + person[valid]
     # A (household, person) pair can only repeat if the person does: hash just those rows.
-    seen = np.bincount(person[valid], minlength=len(persons))
+    seen = np.bincount(person[valid], minlength=persons)
     candidates = np.flatnonzero(seen[person[valid]] > 1)
     repeated = np.zeros(len(combined), dtype=bool)
     repeated[candidates] = pd.Series(combined[candidates]).duplicated(keep=False).to_numpy()

@@ -323,6 +323,8 @@ def normalised_ids(raw: pd.Series, encoded: tuple[np.ndarray, pa.Array] | None =
     the caller has them: "" and NA normalise alike, so they serve here as they are."""
     codes, uniques = encoded if encoded is not None else distinct_texts(raw)
     normalised, _mask = _normalise_unique(uniques)
+    if len(uniques) == len(codes):  # every row its own entry (codes 0…n-1, no NA): nothing to take
+        return _str_series(normalised, raw.index)
     normalised = pa.concat_arrays([normalised, pa.array([""], type=pa.large_string())])
     rows = np.where(codes < 0, len(uniques), codes)
     return _str_series(pc.take(normalised, rows), raw.index)
