@@ -21,7 +21,9 @@ PROBE = (
 
 def _probe(**env: str) -> list[str]:
     environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"} | env
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=environ, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=environ, check=True
+    )
     return out.stdout.split()
 
 

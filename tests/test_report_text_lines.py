@@ -7,6 +7,7 @@ kind of column (categorical, Arrow text, plain Python objects as --mask leaves t
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 
@@ -187,9 +188,7 @@ def test_write_behind_starts_the_disk_write_of_a_long_report(tmp_path, monkeypat
     jsonl_by_pandas(frame, reference)
     assert path.read_bytes() == reference.getvalue().encode("utf-8")
     assert len(calls) > 3 and calls[0][0] == 0
-    assert all(
-        a + n == b for (a, n), (b, _) in zip(calls, calls[1:], strict=False)
-    )  # one range after another
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(calls))  # one range after another
 
     calls.clear()
     read, write = os.pipe()
