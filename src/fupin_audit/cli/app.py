@@ -7,6 +7,7 @@ not do its job (unreadable input, bad option, bad config).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -159,6 +160,9 @@ def check(
     from fupin_audit.workers import prefer_jemalloc
 
     prefer_jemalloc()
+    # The modules just imported are tens of thousands of objects that live as long as the process:
+    # out of the collector's sight, its full collections during the run scan a fraction of them.
+    gc.freeze()
     err = _stderr()
     _refuse_overwriting_inputs([*paths, *(previous or [])], output, annotate, summary_json, write_baseline)
     if engine is Engine.dask:

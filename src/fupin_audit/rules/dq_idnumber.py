@@ -143,7 +143,7 @@ def dq014(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
 )
 def dq015(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     members = ctx.frame("members")
-    sex = members["性别"].astype(object) if "性别" in members else None
+    sex = members.get("性别")
     birth = members.get("出生日期")
     if sex is None and birth is None:
         from fupin_audit.engine.rule import SkipRule

@@ -249,7 +249,8 @@ def sy103(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
         index=labels,
     )
     places = _member_places(ctx, labels)
-    counts = places.assign(id=dup["id"]).groupby("id")[["县", "乡", "村"]].agg(lambda s: s[s != ""].nunique())
+    written = places[["县", "乡", "村"]].apply(lambda column: column.where(column != ""))  # "" → NA
+    counts = written.assign(id=dup["id"]).groupby("id")[["县", "乡", "村"]].nunique()  # NA not counted
     scope = pd.Series("同村", index=counts.index, dtype=object)
     scope = (
         scope.mask(counts["村"] > 1, "同乡镇").mask(counts["乡"] > 1, "同县").mask(counts["县"] > 1, "跨县")

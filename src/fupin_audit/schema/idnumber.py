@@ -667,6 +667,18 @@ def _person_keys(u: _Unique) -> pa.Array:
     return pc.if_else(pa.array(u.is_id), key, pa.scalar(None, pa.large_string()))
 
 
+def _differ(left: pd.Series, right: pd.Series) -> np.ndarray:
+    """Per row: both values known and unequal — judged once per pair of distinct values (a few
+    sexes), not once per row."""
+    left_codes, left_values = pd.factorize(left, use_na_sentinel=True)
+    right_codes, right_values = pd.factorize(right, use_na_sentinel=True)
+    unequal = np.array([[a != b for b in right_values] for a in left_values], dtype=bool)
+    both = (left_codes >= 0) & (right_codes >= 0)
+    out = np.zeros(len(left), dtype=bool)
+    out[both] = unequal.reshape(len(left_values), len(right_values))[left_codes[both], right_codes[both]]
+    return out
+
+
 def compare_with_columns(
     analysis: pd.DataFrame, sex: pd.Series | None, birth: pd.Series | None
 ) -> pd.DataFrame:
@@ -681,9 +693,7 @@ def compare_with_columns(
     id_birth = pd.to_datetime(analysis["birth_date"]).dt.normalize()
     if sex is not None:
         col_sex = sex.reindex(index) if not sex.index.equals(index) else sex
-        both = id_sex.notna().to_numpy(dtype=bool) & col_sex.notna().to_numpy(dtype=bool)
-        differ = id_sex.to_numpy(dtype=object) != col_sex.to_numpy(dtype=object)
-        sex_mismatch = both & differ
+        sex_mismatch = _differ(id_sex, col_sex)
     else:
         col_sex = None
         sex_mismatch = np.zeros(n, dtype=bool)
@@ -696,8 +706,9 @@ def compare_with_columns(
         col_birth = None
         birth_mismatch = np.zeros(n, dtype=bool)
 
-    texts = np.full(n, "", dtype=object)
-    for r in np.flatnonzero(sex_mismatch | birth_mismatch):
+    flagged = np.flatnonzero(sex_mismatch | birth_mismatch)
+    texts: list[str] = []
+    for r in flagged:
         parts = []
         if sex_mismatch[r]:
             parts.append(f"证件号码显示性别为{id_sex.iat[r]}，性别列为{col_sex.iat[r]}")
@@ -706,12 +717,14 @@ def compare_with_columns(
                 f"证件号码显示出生日期 {id_birth.iat[r].date().isoformat()}，"
                 f"出生日期列为 {col_birth.iat[r].date().isoformat()}"
             )
-        texts[r] = "；".join(parts)
+        texts.append("；".join(parts))
+    at = np.zeros(n, dtype=np.int64)  # entry 0 is "": the rows that agree
+    at[flagged] = np.arange(1, len(flagged) + 1)
     return pd.DataFrame(
         {
             "sex_mismatch": pd.Series(sex_mismatch, index=index),
             "birth_mismatch": pd.Series(birth_mismatch, index=index),
-            "msg_DQ015": pd.Series(texts, index=index, dtype="str"),
+            "msg_DQ015": _str_series(pc.take(pa.array(["", *texts], type=pa.large_string()), at), index),
         },
         index=index,
     )

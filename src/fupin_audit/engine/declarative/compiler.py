@@ -238,7 +238,7 @@ class Compiler:
         if args[0].type != STR:
             raise self.fail(node, f"{node.name}() 需要文本，这里是{args[0].type}")
         if node.name == "len":
-            return Typed(NUM, lambda frame: first(frame).map(_length, na_action="ignore").astype("float64"))
+            return Typed(NUM, lambda frame: _texts(first(frame)).str.len().astype("float64"))
         needle = node.args[1]
         if not isinstance(needle, Literal_) or not isinstance(needle.value, str) or not needle.value:
             raise self.fail(node, "contains() 的第二个参数须为引号中的文本，如 contains(健康状况, '残疾')")
@@ -246,14 +246,16 @@ class Compiler:
 
         def contains(frame: pd.DataFrame) -> pd.Series:
             values = first(frame)
-            found = values.map(lambda v: text in str(v), na_action="ignore").fillna(False)
+            found = _texts(values).str.contains(text, regex=False).fillna(False)
             return boolean(found.to_numpy(dtype=bool), values.isna().to_numpy(), frame.index)
 
         return Typed(BOOL, contains)
 
 
-def _length(value: object) -> int:
-    return len(str(value))
+def _texts(values: pd.Series) -> pd.Series:
+    """A text operand as pandas' arrow text (a column kernel per string function, not a Python call
+    per row); NA stays NA."""
+    return values.astype("str")
 
 
 def _bad_literal(spec: Spec, name: str, text: str, kind: str) -> str:
