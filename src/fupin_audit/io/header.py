@@ -247,6 +247,7 @@ def data_rows(grid: pd.DataFrame, layout: HeaderLayout) -> pd.DataFrame:
         filled[:, j] = _contentful(body.iloc[:, j])
     keep = filled.any(axis=1)
     keep &= ~_total_rows(body, filled)
+    keep &= ~_footer_rows(body, filled, keep)
 
     kept_cols, out_names, seen = [], [], {}
     col_has_data = filled[keep].any(axis=0) if keep.any() else np.zeros(width, dtype=bool)
@@ -277,6 +278,31 @@ def _contentful(col: pd.Series) -> np.ndarray:
         return has
     space = col.str.isspace().to_numpy(dtype=bool, na_value=False)
     return has & ~space
+
+
+# What a county writes under its table: 制表人：张三  审核人：李四, 填报日期：…, 备注：…
+_FOOTER = re.compile(
+    r"(?:制表|填表|填报|审核|审批|复核|核对|统计|单位负责|分管领导|负责|经办|联系)(?:人|日期|时间|单位)?[:：].*"
+    r"|(?:制表|填表|填报|审核|统计)(?:人|日期|时间)|(?:备注|说明|注|填表说明)[:：].*",
+    re.DOTALL,
+)
+
+
+def _footer_rows(body: pd.DataFrame, filled: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Signature lines under the table (制表人：…, 审核人：…, 填报日期：…, 备注：…): kept rows at the very end
+    whose first non-empty cell among the first three columns is such a line. Only trailing rows, so a
+    data row in the middle of the table is never taken for one."""
+    result = np.zeros(len(body), dtype=bool)
+    first3 = min(3, body.shape[1])
+    for pos in np.flatnonzero(keep)[::-1]:
+        cells = [j for j in range(first3) if filled[pos, j]]
+        if not cells:  # the first three columns are empty: not a signature line
+            break
+        text = _SPACE.sub("", unicodedata.normalize("NFKC", str(body.iat[pos, cells[0]])))
+        if _FOOTER.fullmatch(text) is None:
+            break
+        result[pos] = True
+    return result
 
 
 def _total_rows(body: pd.DataFrame, filled: np.ndarray) -> np.ndarray:
