@@ -289,3 +289,34 @@ def test_the_same_county_export_as_xls(tmp_path):
     assert len(data.tables["members"].data) == 4 and data.tables["members"].data["证件号码"].notna().all()
     result = audit([str(path)])
     assert not _rules(result, "DQ001", "DQ002", "DQ021", "DQ031", "DQ036")
+
+
+def test_after_elimination_block_under_a_merged_group_label(tmp_path):
+    """A two-row header whose merged 风险消除后情况 stands over 是否住房损毁, 是否饮水设施损毁 …: the sub-columns
+    are the 风险消除后 fields (they were "未识别", and MN123 never saw the damaged water supply)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "监测对象信息"
+    ws.append(["宿松县2024年防返贫监测对象信息"])
+    ws.append(["导出时间：2024-12-31"])
+    top = ["县", "乡", "村", "户编号", "姓名", "证件号码", "与户主关系", "户类型", "监测对象类别", "健康状况",
+           "劳动技能", "人均纯收入（元）", "风险是否已消除", "风险消除方式", "识别监测时间", "消除监测时间",
+           "风险消除后情况", None, None, "产业帮扶"]  # fmt: skip
+    ws.append(top)
+    ws.append([None] * 16 + ["是否住房损毁", "是否饮水设施损毁", "风险是否已消除", None])
+    ws.merge_cells(start_row=3, start_column=17, end_row=3, end_column=19)
+    for column in [*range(1, 17), 20]:
+        ws.merge_cells(start_row=3, start_column=column, end_row=4, end_column=column)
+    for h in range(2):
+        ws.append(
+            ["宿松县", "孚玉镇", "城西村", f"340826001001000{h + 1}", f"王{h}", make_id(birth=f"19{60 + h}0101", seq=111),
+             "户主", "脱贫户", "脱贫不稳定户", "健康", "普通劳动力", 9000, "是", "帮扶消除", "202401", "202409", "否",
+             "是" if h else "否", "是", "种植业补贴"]
+        )  # fmt: skip
+    path = tmp_path / "block.xlsx"
+    wb.save(path)
+    result = audit([str(path)])
+    assert not [d for d in result.dataset.diagnostics if "未识别" in d.message], result.dataset.diagnostics
+    households = load([path]).tables["households"].data
+    assert households["风险消除后是否饮水设施损毁"].tolist() == [False, True]
+    assert [f.row for f in _rules(result, "MN123")] == [6]

@@ -168,10 +168,13 @@ def locate_header(
     for r in range(depth - 1):  # both rows of a pair lie within the scan
         # A real second header row names at least two sub-columns the row above does not: one known
         # word in a data cell under an unknown header (村 under 备注) makes no header.
+        names = _grouped_names(top[r], top[r + 1], _combine(top[r], top[r + 1]), norm, ok)
         added = sum(
-            1 for up, lo in zip(top[r], top[r + 1], strict=True) if ok(norm(lo)[0]) and not ok(norm(up)[0])
+            1
+            for up, lo, name in zip(top[r], top[r + 1], names, strict=True)
+            if lo.strip() and ok(name) and not ok(norm(up)[0])
         )
-        c = count(_combine(top[r], top[r + 1])) if added >= 2 else -1
+        c = sum(ok(n) for n in names) if added >= 2 else -1
         if c > pair_count:
             best_pair, pair_count = r, c
 
@@ -180,19 +183,48 @@ def locate_header(
         texts = _combine(upper, lower)
         units = _two_row_units(upper, lower, norm)
         rows = [best_pair, best_pair + 1]
+        names = _grouped_names(upper, lower, texts, norm, ok)
     elif singles[best_single] >= 2:
         texts = top[best_single]
         units = {j: u for j, t in enumerate(texts) if (u := norm(t)[1])}
         rows = [best_single]
+        names = [norm(t)[0] for t in texts]
     else:
         return None
     return HeaderLayout(
         header_rows=[int(grid.index[r]) for r in rows],
         data_start=int(grid.index[rows[-1]]) + 1,
-        names=[norm(t)[0] for t in texts],
+        names=names,
         written=[_written(t) for t in texts],
         units=units,
     )
+
+
+# A group label's own last word, which its sub-columns do not repeat: 风险消除后情况 → 风险消除后.
+_GROUP_SUFFIX = re.compile(r"(?:情况|信息|指标|状况|内容)$")
+
+
+def _grouped_names(
+    upper: Sequence[str],
+    lower: Sequence[str],
+    texts: Sequence[str],
+    norm: Callable[[str], tuple[str, str | None]],
+    ok: Callable[[str], bool],
+) -> list[str]:
+    """Names of a two-row header. A sub-column that is unknown on its own but known with its group
+    label in front is that field: 是否住房损毁 under a merged 风险消除后情况 is 风险消除后是否住房损毁 (the
+    label is written once, in the first cell of the merge, and holds for the sub-columns after it)."""
+    names = [norm(t)[0] for t in texts]
+    group = ""
+    for j, (up, lo) in enumerate(zip(upper, lower, strict=True)):
+        has_up, has_lo = bool(up.strip()), bool(lo.strip())
+        if has_up:
+            group = _GROUP_SUFFIX.sub("", norm(up)[0]) if has_lo else ""
+        elif not has_lo:
+            group = ""
+        if has_lo and group and not ok(names[j]) and ok(candidate := group + names[j]):
+            names[j] = candidate
+    return names
 
 
 def _cell(value: object) -> str:
