@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_audit.dataset import (
     ROW_COLUMN,
@@ -37,7 +39,15 @@ from fupin_audit.io.header import locate_header, normalise_header
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.derive import derive_fields, derive_totals, split_risks
-from fupin_audit.schema.fields import EMPTY_MARKERS, Kind
+from fupin_audit.schema.fields import (
+    EMPTY_MARKERS,
+    Kind,
+    Spec,
+    _vector_dates,
+    _vector_months,
+    _vector_numbers,
+    _vector_years,
+)
 from fupin_audit.schema.models import AMBIGUOUS_HEADERS, MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import TableInput, validate_tables
 from fupin_audit.workers import started
@@ -154,13 +164,48 @@ def _known_headers() -> frozenset[str]:
     return frozenset(name for names in alias_index().values() for name in names)
 
 
+# A bracket after a header that only says how the cell is written (识别监测时间（年月）, 户编号（16位）) or
+# repeats the field under another of its names (证件号码（身份证号）): the header is the field before it.
+_HINTED = re.compile(r"^(?P<stem>.+?)\((?P<hint>[^()]+)\)$")
+FORMAT_HINTS = re.compile(
+    r"^(?:年月|年月日|年-月|年-月-日|年\.月|YYYYMM|YYYY-MM|YYYYMMDD|YYYY-MM-DD|年份|日期|文本|数字|数值|"
+    r"是/否|是或否|是否|必填|选填|\d+位|\d+位数字|如.+|格式.+|例.+|填.+)$",
+    re.IGNORECASE,
+)
+
+
 def is_known_header(name: str) -> bool:
-    return name in _known_headers() or name.lower() in _known_headers()
+    return name in _known_headers() or name.lower() in _known_headers() or _hinted_stem(name) is not None
 
 
 def canonical(kind: str, name: str) -> str | None:
     names = alias_index()[kind]
-    return names.get(name) or names.get(name.lower())
+    found = names.get(name) or names.get(name.lower())
+    if found is None and (stem := _hinted_stem(name)) is not None:
+        found = names.get(stem) or names.get(stem.lower())
+        hint = _HINTED.match(name)["hint"]  # type: ignore[index]
+        if found and not FORMAT_HINTS.match(hint) and (names.get(hint) or names.get(hint.lower())) != found:
+            found = None  # a qualifier (人均纯收入（上年）) is another field, not this one
+    return found
+
+
+@cache
+def _hinted_stem(name: str) -> str | None:
+    """The header before a trailing bracket that is a format hint or another name of the same field."""
+    m = _HINTED.match(name)
+    if not m or name in _known_headers():
+        return None
+    stem, hint = m["stem"], m["hint"]
+    known = _known_headers()
+    if stem not in known and stem.lower() not in known:
+        return None
+    if FORMAT_HINTS.match(hint):
+        return stem
+    for names in alias_index().values():
+        field = names.get(stem) or names.get(stem.lower())
+        if field and (names.get(hint) or names.get(hint.lower())) == field:
+            return stem
+    return None
 
 
 # ----------------------------------------------------------------------------------- classification
@@ -359,7 +404,7 @@ class Loader:
                 )
                 for message in ignored:
                     self._note("warning", message, origin)
-                self._split_flat(origin, frame, headers, unit_of, era)
+                self._split_flat(origin, normalised_keys(frame), headers, unit_of, era)
             else:
                 self._single(origin, kind, rows, names, written, units, era, overrides)
             if title:
@@ -402,6 +447,7 @@ class Loader:
         self, sheet: RawSheet, kind: str, body: pd.DataFrame, names, written, units, era="", overrides=None
     ) -> None:
         frame, headers, unit_of, ignored = _map_columns(kind, body, names, written, units, overrides or {})
+        frame = normalised_keys(frame)
         for message in ignored:
             self._note("warning", message, sheet)
         if kind == "rosters" and "类别" not in frame:
@@ -617,6 +663,32 @@ def measure_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return rows
 
 
+KEY_FIELDS = ("户编号", "人口编号")
+# What a county's export wraps a code in so that Excel keeps it as text: a leading apostrophe or
+# backtick, ="…", a tab; or what Excel made of a number: a trailing .0. Full width is NFKC's.
+_KEY_NOISE = r"^[\s'‘’`]+|\s+$|^=\"|\"$|\.0+$|[^\x00-\x7f]"
+
+
+def normalised_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """户编号 and 人口编号 as one text per household and person however the cell wrapped it: the key
+    that joins a flat export's rows, the tables of a county and two snapshots ('3408…, ＝"3408…",
+    ３４０８… and 3408… are one household). Only codes that need it are touched (one arrow scan)."""
+    for field in KEY_FIELDS:
+        if field not in frame:
+            continue
+        column = frame[field]
+        array = pa.array(column.astype(object).where(column.notna(), None), type=pa.large_string())
+        if not pc.any(pc.match_substring_regex(array, _KEY_NOISE)).as_py():
+            continue
+        codes, uniques = pd.factorize(column)
+        text = pd.Series(uniques, dtype="str").str.normalize("NFKC").str.strip()
+        text = text.str.replace(r"^['‘’`]+", "", regex=True).str.replace(r'^="(.*)"$', r"\1", regex=True)
+        text = text.str.strip().str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+        values = np.where(codes >= 0, text.to_numpy(dtype=object)[codes], None)
+        frame = frame.assign(**{field: pd.Series(values, index=frame.index, dtype=column.dtype)})
+    return frame
+
+
 def _subset(units: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in units.items() if k in headers}
 
@@ -692,15 +764,37 @@ def _written(written: list[str], position: int, fallback: str) -> str:
     return written[position] if position < len(written) and written[position] else fallback
 
 
-def comparable(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def comparable(values: pd.Series, spec: Spec | None = None) -> tuple[pd.Series, np.ndarray]:
     """A flat export's cells as DQ036 compares them (NFKC, stripped, 12.0 → 12), and per row the code
     of that form (equal codes, equal forms). Worked out once per distinct text: the export repeats a
-    household's values on each of its members' rows. (`\\p{Nd}` is Python's `\\d` for arrow's regex
-    engine, which has no look-behind.)"""
+    household's values on each of its members' rows. With the field's `spec`, two writings of one value
+    have one form: a phone number with or without separators (189-7024-9502, 18970249502), a month or
+    a date however written (2023-11, 2023年11月, 202311), a number (1,200 and 1200), a code and its
+    variants (是 and Y, 一般脱贫户 and 一般脱贫户（享受政策）). (`\\p{Nd}` is
+    Python's `\\d` for arrow's regex engine, which has no look-behind.)"""
     codes, uniques = pd.factorize(values.fillna("").astype(str))
     text = pd.Series(uniques, dtype="str").str.normalize("NFKC").str.strip()
     text = text.str.replace(r"(\p{Nd})\.0+$", r"\1", regex=True)
-    same = np.asarray(pd.factorize(text)[0])  # two texts may have one form ("12.0", "12")
+    form = text
+    kind = spec.kind if spec is not None else None
+    if kind in (Kind.CODE, Kind.YESNO) and spec is not None and spec.multi == 1 and spec.codelist:
+        codes_ = code_list(spec.codelist)
+        labels = text.map(lambda t: codes_.label(t) if t else None)
+        form = labels.where(labels.notna(), "\x00" + text).astype(str)
+    elif kind is Kind.PHONE:
+        form = text.str.replace(r"[\s\-‐‑–—()]+", "", regex=True)
+        form = form.str.replace(r"^(?:\+|00)?86(1[3-9][0-9]{9})$", r"\1", regex=True)
+    elif kind in (Kind.MONTH, Kind.DATE, Kind.YEAR, Kind.INT, Kind.MONEY, Kind.NUMBER) and len(text):
+        if kind is Kind.MONTH:
+            typed = _vector_months(text).astype("string")
+        elif kind is Kind.YEAR:
+            typed = _vector_years(text).astype("string")
+        elif kind is Kind.DATE:
+            typed = _vector_dates(text).dt.strftime("%Y-%m-%d").astype("string")
+        else:
+            typed = _vector_numbers(text).map(repr, na_action="ignore").astype("string")
+        form = typed.where(typed.notna(), "\x00" + text).astype(str)  # unparsed: compared as written
+    same = np.asarray(pd.factorize(form)[0])  # two texts may have one form ("12.0", "12")
     return pd.Series(text.array.take(codes), index=values.index), same[codes]
 
 
@@ -716,11 +810,12 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
     _, first_of = np.unique(households, return_index=True)  # each household's first kept row
     first = kept[first_of[households]]  # per kept row: the position of its household's first row
     rows = frame[ROW_COLUMN].to_numpy()
+    specs = MODELS["households"].specs()
     found: list[pd.DataFrame] = []
     for column in columns:
         if column in SHARED_FIELDS:
             continue
-        values, forms = comparable(frame[column])
+        values, forms = comparable(frame[column], specs.get(column))
         differs = forms[kept] != forms[first]
         if differs.any():
             at, origin = kept[differs], first[differs]

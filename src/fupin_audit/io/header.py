@@ -168,10 +168,13 @@ def locate_header(
     for r in range(depth - 1):  # both rows of a pair lie within the scan
         # A real second header row names at least two sub-columns the row above does not: one known
         # word in a data cell under an unknown header (村 under 备注) makes no header.
+        names = _grouped_names(top[r], top[r + 1], _combine(top[r], top[r + 1]), norm, ok)
         added = sum(
-            1 for up, lo in zip(top[r], top[r + 1], strict=True) if ok(norm(lo)[0]) and not ok(norm(up)[0])
+            1
+            for up, lo, name in zip(top[r], top[r + 1], names, strict=True)
+            if lo.strip() and ok(name) and not ok(norm(up)[0])
         )
-        c = count(_combine(top[r], top[r + 1])) if added >= 2 else -1
+        c = sum(ok(n) for n in names) if added >= 2 else -1
         if c > pair_count:
             best_pair, pair_count = r, c
 
@@ -180,19 +183,48 @@ def locate_header(
         texts = _combine(upper, lower)
         units = _two_row_units(upper, lower, norm)
         rows = [best_pair, best_pair + 1]
+        names = _grouped_names(upper, lower, texts, norm, ok)
     elif singles[best_single] >= 2:
         texts = top[best_single]
         units = {j: u for j, t in enumerate(texts) if (u := norm(t)[1])}
         rows = [best_single]
+        names = [norm(t)[0] for t in texts]
     else:
         return None
     return HeaderLayout(
         header_rows=[int(grid.index[r]) for r in rows],
         data_start=int(grid.index[rows[-1]]) + 1,
-        names=[norm(t)[0] for t in texts],
+        names=names,
         written=[_written(t) for t in texts],
         units=units,
     )
+
+
+# A group label's own last word, which its sub-columns do not repeat: 风险消除后情况 → 风险消除后.
+_GROUP_SUFFIX = re.compile(r"(?:情况|信息|指标|状况|内容)$")
+
+
+def _grouped_names(
+    upper: Sequence[str],
+    lower: Sequence[str],
+    texts: Sequence[str],
+    norm: Callable[[str], tuple[str, str | None]],
+    ok: Callable[[str], bool],
+) -> list[str]:
+    """Names of a two-row header. A sub-column that is unknown on its own but known with its group
+    label in front is that field: 是否住房损毁 under a merged 风险消除后情况 is 风险消除后是否住房损毁 (the
+    label is written once, in the first cell of the merge, and holds for the sub-columns after it)."""
+    names = [norm(t)[0] for t in texts]
+    group = ""
+    for j, (up, lo) in enumerate(zip(upper, lower, strict=True)):
+        has_up, has_lo = bool(up.strip()), bool(lo.strip())
+        if has_up:
+            group = _GROUP_SUFFIX.sub("", norm(up)[0]) if has_lo else ""
+        elif not has_lo:
+            group = ""
+        if has_lo and group and not ok(names[j]) and ok(candidate := group + names[j]):
+            names[j] = candidate
+    return names
 
 
 def _cell(value: object) -> str:
@@ -247,6 +279,7 @@ def data_rows(grid: pd.DataFrame, layout: HeaderLayout) -> pd.DataFrame:
         filled[:, j] = _contentful(body.iloc[:, j])
     keep = filled.any(axis=1)
     keep &= ~_total_rows(body, filled)
+    keep &= ~_footer_rows(body, filled, keep)
 
     kept_cols, out_names, seen = [], [], {}
     col_has_data = filled[keep].any(axis=0) if keep.any() else np.zeros(width, dtype=bool)
@@ -277,6 +310,31 @@ def _contentful(col: pd.Series) -> np.ndarray:
         return has
     space = col.str.isspace().to_numpy(dtype=bool, na_value=False)
     return has & ~space
+
+
+# What a county writes under its table: 制表人：张三  审核人：李四, 填报日期：…, 备注：…
+_FOOTER = re.compile(
+    r"(?:制表|填表|填报|审核|审批|复核|核对|统计|单位负责|分管领导|负责|经办|联系)(?:人|日期|时间|单位)?[:：].*"
+    r"|(?:制表|填表|填报|审核|统计)(?:人|日期|时间)|(?:备注|说明|注|填表说明)[:：].*",
+    re.DOTALL,
+)
+
+
+def _footer_rows(body: pd.DataFrame, filled: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Signature lines under the table (制表人：…, 审核人：…, 填报日期：…, 备注：…): kept rows at the very end
+    whose first non-empty cell among the first three columns is such a line. Only trailing rows, so a
+    data row in the middle of the table is never taken for one."""
+    result = np.zeros(len(body), dtype=bool)
+    first3 = min(3, body.shape[1])
+    for pos in np.flatnonzero(keep)[::-1]:
+        cells = [j for j in range(first3) if filled[pos, j]]
+        if not cells:  # the first three columns are empty: not a signature line
+            break
+        text = _SPACE.sub("", unicodedata.normalize("NFKC", str(body.iat[pos, cells[0]])))
+        if _FOOTER.fullmatch(text) is None:
+            break
+        result[pos] = True
+    return result
 
 
 def _total_rows(body: pd.DataFrame, filled: np.ndarray) -> np.ndarray:

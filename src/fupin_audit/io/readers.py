@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.errors import InputError, one_line
-from fupin_audit.io.cells import EXACT_FLOAT_LIMIT, cell_text, number_text
+from fupin_audit.io.cells import EXACT_INT_LIMIT, cell_text, number_text
 from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim_grid
 from fupin_audit.io.isolate import IsolatedError, read_isolated
 from fupin_audit.io.limits import LimitExceeded, Limits, over
@@ -462,8 +462,8 @@ _NUMERIC_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
 def number_texts(values: np.ndarray) -> pa.Array:
     """Vectorised ``cells.number_text`` for an array of ints/floats (no bools), as pyarrow text.
 
-    Whole numbers below 1e15 become digits through pyarrow's integer cast; NaN/inf become "";
-    fractions and numbers ≥ 1e15 (shown in E notation, their digits are gone) use ``number_text``.
+    Whole numbers below 2**53 (exact in a double) become digits through pyarrow's integer cast;
+    NaN/inf become ""; fractions and larger numbers use ``number_text``.
     """
     if values.dtype == object and any(type(v) is int and abs(v) >= 2**53 for v in values):
         # Python ints beyond a double's exact range: leave them to number_text.
@@ -471,7 +471,7 @@ def number_texts(values: np.ndarray) -> pa.Array:
     f = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(f)
-        whole = finite & (np.abs(f) < EXACT_FLOAT_LIMIT) & (f == np.floor(f))
+        whole = finite & (np.abs(f) < EXACT_INT_LIMIT) & (f == np.floor(f))
     digits = pc.cast(pa.array(np.where(whole, f, 0).astype(np.int64)), pa.large_string())
     if whole.all():
         return digits

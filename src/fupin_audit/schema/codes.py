@@ -12,6 +12,7 @@ from importlib import resources
 # Separators inside a multi-valued code cell, e.g. 健康状况 "残疾,长期慢性病".
 MULTI_SEPARATORS = re.compile(r"[,，、;；/|]+")
 _SPACES = re.compile(r"\s+")
+_QUALIFIED = re.compile(r"^(.+?)\([^()]+\)$")
 
 
 def normalise_label(text: str) -> str:
@@ -29,8 +30,15 @@ class CodeList:
     extra: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def label(self, text: str) -> str | None:
-        """The canonical label for one already-stripped cell text, or None if unknown."""
-        return self.lookup.get(normalise_label(text))
+        """The canonical label for one already-stripped cell text, or None if unknown.
+
+        A value with a qualifier in a trailing bracket that the list does not know as a whole
+        (一般脱贫户（享受政策）, 残疾（二级）) is the value before the bracket, when that is a label."""
+        key = normalise_label(text)
+        found = self.lookup.get(key)
+        if found is None and (m := _QUALIFIED.match(key)):
+            found = self.lookup.get(m.group(1))
+        return found
 
 
 def _build(name: str, entry: dict) -> CodeList:

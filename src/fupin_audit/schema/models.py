@@ -88,6 +88,9 @@ RISK_ALIASES = {
         f"风险类型{k}",
         f"返贫风险{k}",
         f"致贫风险{k}",
+        f"致贫返贫风险类型{k}",
+        f"返贫致贫风险类型{k}",
+        f"风险类别{k}",
     )
     for k in range(1, 6)
 }
@@ -102,7 +105,13 @@ RISK_ALIASES[1] = (
     "风险类别",
     "主要风险",
 )
-HOUSEHOLD_ID = ("贫困户编号", "户码", "家庭编号", "hbh", "aac001")
+HOUSEHOLD_ID = ("贫困户编号", "户码", "户编码", "农户编号", "家庭编号", "hbh", "aac001")
+# 监测对象类别 as exports head it; 2026: 防止返贫致贫对象. The work tables carry it too (DQ069).
+MONITORED_CATEGORY = (
+    "监测对象类型", "易返贫致贫户(监测对象)类型", "易返贫致贫户类型", "监测户类型", "防止返贫致贫对象类别",
+    "防止返贫致贫对象类型", "监测类型",
+)  # fmt: skip
+HOUSEHOLD_TYPE = ("农户类型",)
 ID_NUMBER = ("身份证号", "身份证号码", "公民身份号码", "证件号", "zjhm", "aab004")
 
 
@@ -205,24 +214,29 @@ class Household(_Located):
     是否双女户: Annotated[OptBool, YesNo("aac014")] = None
 
     # -- 防返贫监测 (2021–2026 exports; MONITORING.md §3 C1) -----------------------------------
-    户类型: Annotated[OptStr, Code("户类型", "农户类型")] = None
+    户类型: Annotated[OptStr, Code("户类型", *HOUSEHOLD_TYPE)] = None
     # Empty = not monitored. 2026: 防止返贫致贫对象.
-    监测对象类别: Annotated[
-        OptStr,
-        Code(
-            "监测对象类别", "监测对象类型", "易返贫致贫户(监测对象)类型", "易返贫致贫户类型", "监测户类型",
-            "防止返贫致贫对象类别", "防止返贫致贫对象类型", "监测类型",
-        ),
-    ] = None  # fmt: skip
+    监测对象类别: Annotated[OptStr, Code("监测对象类别", *MONITORED_CATEGORY)] = None
     致贫返贫风险1: Annotated[OptStr, Code("致贫返贫风险", *RISK_ALIASES[1], closed=False)] = None
     致贫返贫风险2: Annotated[OptStr, Code("致贫返贫风险", *RISK_ALIASES[2], closed=False)] = None
     致贫返贫风险3: Annotated[OptStr, Code("致贫返贫风险", *RISK_ALIASES[3], closed=False)] = None
     致贫返贫风险4: Annotated[OptStr, Code("致贫返贫风险", *RISK_ALIASES[4], closed=False)] = None
     致贫返贫风险5: Annotated[OptStr, Code("致贫返贫风险", *RISK_ALIASES[5], closed=False)] = None
-    风险是否已消除: Annotated[OptBool, YesNo("风险是否消除", "是否风险消除", "是否已消除风险")] = None
+    风险是否已消除: Annotated[
+        OptBool, YesNo("风险是否消除", "是否风险消除", "是否已消除风险", "是否消除风险", "风险是否已经消除")
+    ] = None
     风险消除方式: Annotated[OptStr, Code("风险消除方式", "消除方式")] = None
     识别监测时间: Annotated[
-        OptInt, Month("风险识别时间", "监测识别时间", "纳入监测时间", "识别纳入监测时间", "监测时间")
+        OptInt,
+        Month(
+            "风险识别时间",
+            "监测识别时间",
+            "纳入监测时间",
+            "识别纳入监测时间",
+            "监测时间",
+            "识别纳入时间",
+            "纳入时间",
+        ),
     ] = None
     消除监测时间: Annotated[OptInt, Month("风险消除时间", "监测消除时间", "消除时间", "风险消除日期")] = None
     整户无劳动能力兜底保障户: Annotated[OptBool, YesNo("是否整户无劳动能力兜底保障户")] = None
@@ -430,8 +444,8 @@ class Work(_Located):
     户编号: Annotated[OptStr, Text(*HOUSEHOLD_ID)] = None
     证件号码: Annotated[OptStr, IdNumber(*ID_NUMBER, required=True)] = None
     姓名: Annotated[OptStr, Text()] = None
-    户类型: Annotated[OptStr, Code("户类型")] = None
-    监测对象类别: Annotated[OptStr, Code("监测对象类别", "监测对象类型")] = None
+    户类型: Annotated[OptStr, Code("户类型", *HOUSEHOLD_TYPE)] = None
+    监测对象类别: Annotated[OptStr, Code("监测对象类别", *MONITORED_CATEGORY)] = None
     是否已务工: Annotated[OptBool, YesNo("是否务工")] = None
     开始时间: Annotated[OptInt, Month("务工开始时间", "外出务工开始时间")] = None
     结束时间: Annotated[OptInt, Month("务工结束时间", "外出务工结束时间")] = None
@@ -456,8 +470,8 @@ class WorkPlan(_Located):
     户编号: Annotated[OptStr, Text(*HOUSEHOLD_ID)] = None
     证件号码: Annotated[OptStr, IdNumber(*ID_NUMBER, required=True)] = None
     姓名: Annotated[OptStr, Text()] = None
-    户类型: Annotated[OptStr, Code("户类型")] = None
-    监测对象类别: Annotated[OptStr, Code("监测对象类别", "监测对象类型")] = None
+    户类型: Annotated[OptStr, Code("户类型", *HOUSEHOLD_TYPE)] = None
+    监测对象类别: Annotated[OptStr, Code("监测对象类别", *MONITORED_CATEGORY)] = None
     是否计划务工: Annotated[OptBool, YesNo()] = None
     计划务工所在县: Annotated[OptStr, Text("计划务工地")] = None
     就业服务需求: Annotated[OptStr, Text()] = None

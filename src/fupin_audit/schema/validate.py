@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_audit.dataset import META_COLUMNS, SOURCE_COLUMN
 from fupin_audit.schema.fields import (
@@ -112,6 +113,13 @@ def _validate_column(
     """The typed values of one column, and its parse (per row: problem code and message, "" for none)."""
     column = raw[name]
     is_id = spec.kind is Kind.ID_NUMBER
+    own = _cell_units(column) if spec.kind is Kind.MONEY else None
+    if own is not None:  # "3.65万元": the number is parsed, the cell's own unit applied below
+        column, own_scale = own
+        parsed = _parse(spec, name, column, values=True)
+        scale = _scales(raw, units, name)
+        header_scale = pd.Series(1.0, index=column.index) if scale is None else scale
+        return parsed.values * own_scale.fillna(header_scale), parsed
     encoded = encode_texts(column)  # one hash encoding of the column serves every step
     parsed = _parse(spec, name, column, values=not is_id, encoded=encoded)
     if is_id:
@@ -121,6 +129,23 @@ def _validate_column(
     else:
         values = parsed.values
     return values, parsed
+
+
+_CELL_UNIT = r"^\s*(?P<number>[+-]?[0-9０-９][0-9０-９,，.．]*)\s*(?P<unit>万元|万|千元)\s*$"
+
+
+def _cell_units(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
+    """A money column where some cells carry their own unit (“3.6494万元”, “1.2万”): the cells with the
+    number alone, and per row the cell's unit as a multiplier (NaN where the cell has none, so the
+    header's unit applies). None when no cell has one (the common case: one arrow scan)."""
+    array = pa.array(column.array, type=pa.large_string(), from_pandas=True) if len(column) else None
+    if array is None or not pc.any(pc.match_substring_regex(array, "[0-9０-９]\\s*(?:万|千元)")).as_py():
+        return None
+    parts = column.astype("str").str.extract(_CELL_UNIT)
+    has = parts["number"].notna()
+    stripped = column.where(~has, parts["number"])
+    factor = parts["unit"].map({"万元": 10_000.0, "万": 10_000.0, "千元": 1_000.0}).astype("float64")
+    return stripped, factor
 
 
 def _reported(
