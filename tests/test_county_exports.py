@@ -257,6 +257,23 @@ def test_codes_with_a_qualifier_and_months_with_a_unit(tmp_path):
     assert not _rules(result, "DQ003", "DQ004")
 
 
+def test_a_qualifier_that_may_change_the_meaning_is_left_for_a_person(tmp_path):
+    """Only brackets that annotate a value are read past: 低保户（已退出） is not 低保户, and 3天 is not
+    3 months of 务工时间 — both stay problems (DQ003, DQ004) rather than silently becoming values."""
+    from fupin_audit.schema.codes import code_list
+
+    assert code_list("贫困户属性").label("一般脱贫户(享受政策)") == "一般脱贫户"
+    assert code_list("贫困户属性").label("一般脱贫户(2016年脱贫)") == "一般脱贫户"
+    assert code_list("贫困户属性").label("一般脱贫户(已退出)") is None
+    rows = _rows_2019()
+    rows[0][14] = rows[1][14] = rows[2][14] = "低保脱贫户（已退出）"
+    rows[0][11] = "3天"
+    path = _gbk_csv(tmp_path / "2019.csv", LAYOUT_2019, rows)
+    result = audit([str(path)])
+    assert [f.column for f in _rules(result, "DQ003")] == ["贫困户属性"]
+    assert [f.column for f in _rules(result, "DQ004")] == ["务工时间"]
+
+
 def test_dq036_compares_values_not_their_writing(tmp_path):
     rows = _people()
     rows[1][8] = "139-1234-5678"  # the household's phone, written with separators on the second row

@@ -677,7 +677,12 @@ def normalised_keys(frame: pd.DataFrame) -> pd.DataFrame:
         if field not in frame:
             continue
         column = frame[field]
-        array = pa.array(column.astype(object).where(column.notna(), None), type=pa.large_string())
+        try:  # the raw cells are text: zero-copy for arrow-backed strings
+            array = pa.array(column.array, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            array = pa.array(
+                column.astype(object).where(column.notna(), None).astype(str), type=pa.large_string()
+            )
         if not pc.any(pc.match_substring_regex(array, _KEY_NOISE)).as_py():
             continue
         codes, uniques = pd.factorize(column)
@@ -775,27 +780,31 @@ def comparable(values: pd.Series, spec: Spec | None = None) -> tuple[pd.Series, 
     codes, uniques = pd.factorize(values.fillna("").astype(str))
     text = pd.Series(uniques, dtype="str").str.normalize("NFKC").str.strip()
     text = text.str.replace(r"(\p{Nd})\.0+$", r"\1", regex=True)
-    form = text
     kind = spec.kind if spec is not None else None
     if kind in (Kind.CODE, Kind.YESNO) and spec is not None and spec.multi == 1 and spec.codelist:
         codes_ = code_list(spec.codelist)
-        labels = text.map(lambda t: codes_.label(t) if t else None)
-        form = labels.where(labels.notna(), "\x00" + text).astype(str)
+        labels = text.map(lambda t: codes_.label(t) if t else None)  # distinct texts: a few dozen
+        same = _forms(labels, text)
     elif kind is Kind.PHONE:
         form = text.str.replace(r"[\s\-‐‑–—()]+", "", regex=True)
         form = form.str.replace(r"^(?:\+|00)?86(1[3-9][0-9]{9})$", r"\1", regex=True)
+        same = _forms(form, text)
     elif kind in (Kind.MONTH, Kind.DATE, Kind.YEAR, Kind.INT, Kind.MONEY, Kind.NUMBER) and len(text):
-        if kind is Kind.MONTH:
-            typed = _vector_months(text).astype("string")
-        elif kind is Kind.YEAR:
-            typed = _vector_years(text).astype("string")
-        elif kind is Kind.DATE:
-            typed = _vector_dates(text).dt.strftime("%Y-%m-%d").astype("string")
-        else:
-            typed = _vector_numbers(text).map(repr, na_action="ignore").astype("string")
-        form = typed.where(typed.notna(), "\x00" + text).astype(str)  # unparsed: compared as written
-    same = np.asarray(pd.factorize(form)[0])  # two texts may have one form ("12.0", "12")
+        parse = {Kind.MONTH: _vector_months, Kind.YEAR: _vector_years, Kind.DATE: _vector_dates}
+        same = _forms(parse.get(kind, _vector_numbers)(text), text)
+    else:
+        same = _forms(text, text)  # two texts may have one form ("12.0", "12")
     return pd.Series(text.array.take(codes), index=values.index), same[codes]
+
+
+def _forms(values: pd.Series, text: pd.Series) -> np.ndarray:
+    """Per distinct text: a code of its value (equal values, equal codes), or, where it has none
+    (NA: not a date, not a number, not a code), of the text as written."""
+    known = values.notna().to_numpy()
+    same = np.empty(len(text), dtype=np.int64)
+    same[known] = pd.factorize(values[known])[0]
+    same[~known] = pd.factorize(text[~known])[0] + known.sum()
+    return same
 
 
 def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.engine.context import AuditContext
@@ -50,9 +51,11 @@ def measures_of_year(ctx: AuditContext) -> pd.DataFrame:
                 if column not in households:
                     continue
                 empty = (out[column] == "").to_numpy() & (row >= 0)
-                if empty.any():
-                    filled = column_text(households, column).to_numpy(dtype=object)[row[empty]]
-                    out.loc[out.index[empty], column] = filled
+                if empty.any():  # one arrow take and choice, not a Python string per filled row
+                    theirs = pa.array(column_text(households, column).array, type=pa.large_string())
+                    own = pa.array(out[column].array, type=pa.large_string())
+                    filled = pc.if_else(pa.array(empty), pc.take(theirs, np.where(empty, row, 0)), own)
+                    out[column] = pd.Series(filled.to_pandas().array, index=out.index, copy=False)
         return out
 
     return ctx.cached("measures.of_year", compute)

@@ -12,7 +12,12 @@ from importlib import resources
 # Separators inside a multi-valued code cell, e.g. 健康状况 "残疾,长期慢性病".
 MULTI_SEPARATORS = re.compile(r"[,，、;；/|]+")
 _SPACES = re.compile(r"\s+")
-_QUALIFIED = re.compile(r"^(.+?)\([^()]+\)$")
+# A trailing bracket that annotates a value without changing it: 一般脱贫户（享受政策）, 残疾（二级）,
+# 脱贫户（2016年脱贫）. Any other bracket (低保户（已退出）) may change the meaning: the cell is left
+# unknown (DQ003) for a person to read.
+_QUALIFIED = re.compile(
+    r"^(.+?)\((?:(?:不再|不)?享受政策|[一二三四1-4]级|轻度|中度|重度|[12][0-9]{3}年?[^()]*)\)$"
+)
 
 
 def normalise_label(text: str) -> str:
@@ -33,7 +38,8 @@ class CodeList:
         """The canonical label for one already-stripped cell text, or None if unknown.
 
         A value with a qualifier in a trailing bracket that the list does not know as a whole
-        (一般脱贫户（享受政策）, 残疾（二级）) is the value before the bracket, when that is a label."""
+        (一般脱贫户（享受政策）, 残疾（二级）) is the value before the bracket, when that is a label and
+        the bracket only annotates it (`_QUALIFIED`)."""
         key = normalise_label(text)
         found = self.lookup.get(key)
         if found is None and (m := _QUALIFIED.match(key)):

@@ -124,8 +124,9 @@ INT_LIMIT = 2**53  # whole numbers beyond this are not exact in a double, nor pl
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 # Separators, currency signs and a unit written after the number (1,200元, 3个月, 2.5亩, 120平方米): the
-# units are CJK, so such a cell is never on the ASCII (arrow) path, which has no unit to strip.
-_NUMBER_NOISE = re.compile(r"[,\s¥￥]|(?:元|个月|月|亩|人|户|个|平方米|平米|公里|千米|岁|天|次)$")
+# units are CJK, so such a cell is never on the ASCII (arrow) path, which has no unit to strip. Only
+# units a numeric field is counted in: “3天” in 务工时间 (months) stays a problem, not 3 months.
+_NUMBER_NOISE = re.compile(r"[,\s¥￥]|(?:元|个月|月|亩|人|户|个|平方米|平米|公里|千米|岁|次)$")
 _DATE_YMD = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )

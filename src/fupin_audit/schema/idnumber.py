@@ -149,6 +149,9 @@ def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def _columns(data: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     """Bytes starts[i] … starts[i] + width - 1 of each string as an (n, width) matrix (one gather
     per column: never an n × width index array)."""
+    if len(starts) and starts[-1] + width <= len(data) and (np.diff(starts) == width).all():
+        # back to back in the buffer (every value of this width, as in a column of 18-digit IDs): a view
+        return data[starts[0] : starts[0] + len(starts) * width].reshape(len(starts), width)
     out = np.empty((len(starts), width), dtype=np.uint8)
     for j in range(width):
         out[:, j] = data[starts + j]

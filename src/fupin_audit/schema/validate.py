@@ -139,7 +139,9 @@ def _cell_units(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
     number alone, and per row the cell's unit as a multiplier (NaN where the cell has none, so the
     header's unit applies). None when no cell has one (the common case: one arrow scan)."""
     array = pa.array(column.array, type=pa.large_string(), from_pandas=True) if len(column) else None
-    if array is None or not pc.any(pc.match_substring_regex(array, "[0-9０-９]\\s*(?:万|千元)")).as_py():
+    if array is None or pc.all(pc.string_is_ascii(array)).as_py() is not False:  # 万 and 千 are not ASCII
+        return None
+    if not pc.any(pc.match_substring_regex(array, "[0-9０-９]\\s*(?:万|千元)")).as_py():
         return None
     parts = column.astype("str").str.extract(_CELL_UNIT)
     has = parts["number"].notna()
