@@ -181,6 +181,18 @@ def _only_bytes(arr: pa.Array, allowed: np.ndarray) -> np.ndarray:
     return out
 
 
+def _rows_where(
+    matrix: np.ndarray, candidates: np.ndarray, test: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """`test(matrix)`, run only over the `candidates` rows (False elsewhere): a cheap test of one or two
+    columns first, so the whole-row test touches the few rows that can pass it."""
+    out = np.zeros(len(matrix), dtype=bool)
+    at = np.flatnonzero(candidates)
+    if len(at):
+        out[at] = test(matrix[at])
+    return out
+
+
 def _np_bool(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -358,10 +370,18 @@ class _Unique:
         shaped = np.zeros(self.n, dtype=bool)
         rows18 = np.flatnonzero(length == 18)
         m18 = _columns(data, offsets[rows18], 18)
-        plain = _DIGIT[m18[:, :17]].all(axis=1) & _DIGIT_X[m18[:, 17]]
+        low = m18 - np.uint8(_ZERO)  # a byte below "0" wraps round to ≥ 208
+        plain = (low[:, :17].max(axis=1) < 10) & ((low[:, 17] < 10) | (m18[:, 17] == ord("X")))
         plain_pos, m18 = rows18[plain], m18[plain]
-        same = (m18 == m18[:, :1]).all(axis=1)  # ^(0+|1+|…|9+)$ (the X cannot repeat 18 times here)
-        nines = (m18[:, :6] == ord("9")).all(axis=1)  # ^999999
+        same = _rows_where(
+            m18, (m18[:, 0] == m18[:, 1]) & (m18[:, 1] == m18[:, 2]), lambda m: (m == m[:, :1]).all(axis=1)
+        )
+        # ^(0+|1+|…|9+)$ (the X cannot repeat 18 times here), and ^999999
+        nines = _rows_where(
+            m18,
+            (m18[:, 0] == ord("9")) & (m18[:, 1] == ord("9")),
+            lambda m: (m[:, :6] == ord("9")).all(axis=1),
+        )
         placeholder[plain_pos] = same | nines
         shaped[plain_pos] = ~(same | nines)
         other = np.ones(self.n, dtype=bool)
@@ -389,7 +409,14 @@ class _Unique:
         # Rows that look like an ID: one digit matrix laid out as the 17-digit body of an 18-digit ID.
         long_pos = np.flatnonzero(shaped & (length >= 18))
         short_pos = np.flatnonzero(shaped & (length == 15))
-        long_m = _columns(data, offsets[long_pos], 18)
+        # The plain 18-digit IDs' bytes were gathered above: only the others (20-digit numbers) are read.
+        id18 = ~(same | nines)
+        seen = np.searchsorted(long_pos, plain_pos[id18])
+        unseen = np.ones(len(long_pos), dtype=bool)
+        unseen[seen] = False
+        long_m = np.empty((len(long_pos), 18), dtype=np.uint8)
+        long_m[seen] = m18[id18]
+        long_m[unseen] = _columns(data, offsets[long_pos[unseen]], 18)
         short_m = _columns(data, offsets[short_pos], 15)
         century = np.broadcast_to(np.frombuffer(b"19", dtype=np.uint8), (len(short_pos), 2))
         body = np.concatenate(
@@ -413,7 +440,7 @@ class _Unique:
         self.bad_check[long_pos] = bad_check
         # Excel keeps 15 significant digits: an 18-digit number shown in full ends in 000, and its
         # check character is then right only by chance.
-        ends_000 = (long_m[:, 15:18] == _ZERO).all(axis=1)
+        ends_000 = _rows_where(long_m, bad_check, lambda m: (m[:, 15:18] == _ZERO).all(axis=1))
         lost = long_pos[bad_check & ends_000 & (kind[long_pos] == _ID18)]
         self.kind[lost] = _EXCEL
         self.excel_by_digits[lost] = True
