@@ -44,12 +44,11 @@ VISIT = "走访"  # a visit is follow-up, not a measure: left out of the measure
 
 def household_values(ctx: AuditContext, key: str, years: pd.Series | None = None, rows=None) -> pd.Series:
     """Per household row: the policy value in force for its province, county and year, looked up as
-    the rules look it up (NaN where there is none). On a context of its own: the rules' run has
+    the rules look it up (NaN where there is none). With diagnostics of its own: the rules' run has
     already reported the gaps, the summary does not report them again."""
-    from fupin_audit.engine.context import AuditContext
     from fupin_audit.facts.lines import policy_values
 
-    own = AuditContext(ctx.dataset, ctx.policy, ctx.year)
+    own = ctx.sharing_facts()
     try:
         return policy_values(own, "households", key, years, rows=rows).values
     except SkipRule:

@@ -167,6 +167,15 @@ class AuditContext:
                 self._cache[key] = compute()
         return self._cache[key]
 
+    def sharing_facts(self) -> AuditContext:
+        """A context over the same data that shares this one's computations but keeps its own
+        diagnostics: the run summary looks policy values up again without reporting their gaps twice,
+        and without working out each row's region again. Never strict: a gap the rules did not meet
+        is the summary's to leave out, not a reason to stop."""
+        other = AuditContext(self.dataset, self.policy, self.year, whole=self.whole)
+        other._cache, other._computing, other._guard = self._cache, self._computing, self._guard
+        return other
+
     def is_cached(self, key: str) -> bool:
         return key in self._cache
 
