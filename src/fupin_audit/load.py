@@ -824,8 +824,13 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
     for column in columns:
         if column in SHARED_FIELDS:
             continue
-        values, forms = comparable(frame[column], specs.get(column))
+        values, forms = comparable(frame[column])
         differs = forms[kept] != forms[first]
+        if differs.any() and column in specs:
+            # Texts that differ may still be one value (189-7024-9502, 18970249502): parsing is only paid
+            # for a column whose texts differ, and can only merge their forms, never split them.
+            values, forms = comparable(frame[column], specs[column])
+            differs = forms[kept] != forms[first]
         if differs.any():
             at, origin = kept[differs], first[differs]
             found.append(
