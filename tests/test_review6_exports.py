@@ -73,3 +73,64 @@ def test_a_header_repeated_mid_file_is_not_a_data_row(tmp_path):
     )
     # the rows after the repeated header keep their line numbers (header = line 1, repeat = line 4)
     assert sorted(load([path]).tables["members"].data["_row"].tolist()) == [2, 3, 5, 6]
+
+
+HOUSEHOLD_HEADER = ["县", "乡(镇)", "行政村", "户编号", "家庭人口数", "贫困户属性", "主要致贫原因", "脱贫标志", "脱贫年度",
+                    "人均纯收入", "识别年度"]  # fmt: skip
+MEMBER_HEADER = ["户编号", "姓名", "性别", "证件号码", "与户主关系", "健康状况", "劳动技能"]
+
+
+def _split_pair(tmp_path: Path) -> tuple[list[str], list[str]]:
+    """A 2015 → 2016 pair of GBK CSV exports (户信息 + 家庭成员, no 年度 column, no title row). In 2016
+    household 1 exited with its income more than doubled (DT106), and a 40-year-old 之兄弟姐妹 joined
+    household 2 (挂靠: DT103)."""
+    people = {h: [] for h in ("52242201010001", "52242201010002")}
+    for h, hid in enumerate(people):
+        for p, relation in enumerate(("户主", "配偶")):
+            pid = make_id("522422", f"19{60 + h}0101", 111 + 10 * h + (0 if p == 0 else 1))
+            people[hid].append(
+                [hid, f"王{h}{p}", "男" if p == 0 else "女", pid, relation, "健康", "普通劳动力"]
+            )
+    before = [
+        ["大方县", "羊场镇", "新华村", hid, 2, "一般贫困户", "缺资金", 0, "", 1400, 2014] for hid in people
+    ]
+    after = [list(r) for r in before]
+    after[0][7:10] = [1, 2016, 3400]
+    after[1][4] = 3
+    joined = people["52242201010002"] + [
+        [
+            "52242201010002",
+            "李三",
+            "男",
+            make_id("522401", "19760101", 331),
+            "之兄弟姐妹",
+            "健康",
+            "普通劳动力",
+        ]
+    ]
+    members_after = people["52242201010001"] + joined
+    members_before = people["52242201010001"] + people["52242201010002"]
+    cur = [
+        str(_gbk_csv(tmp_path / "2016户信息.csv", HOUSEHOLD_HEADER, after)),
+        str(_gbk_csv(tmp_path / "2016家庭成员.csv", MEMBER_HEADER, members_after)),
+    ]
+    prev = [
+        str(_gbk_csv(tmp_path / "2015户信息.csv", HOUSEHOLD_HEADER, before)),
+        str(_gbk_csv(tmp_path / "2015家庭成员.csv", MEMBER_HEADER, members_before)),
+    ]
+    return cur, prev
+
+
+def test_snapshot_pair_without_a_year_says_which_dt_rules_it_cannot_judge(tmp_path):
+    """Without a data year (CSV exports carry no title row) DT103 found nobody — every added adult
+    had an unknown age and passed as a possible newborn — and DT106 judged no exit, both listed as
+    having run: the same pair as xlsx with a title year gave both findings."""
+    cur, prev = _split_pair(tmp_path)
+    result = audit(cur, previous=prev, select=["DT"])
+    skipped = {o.code: o.reason for o in result.outcomes if o.status == "skipped"}
+    assert "DT103" in skipped and "--year" in skipped["DT103"], skipped
+    assert "DT106" in skipped and "--year" in skipped["DT106"], skipped
+    # with the years given, both are judged
+    result = audit(cur, previous=prev, select=["DT"], year=2016, previous_year=2015)
+    assert [f.household_id for f in _codes(result, "DT103")] == ["52242201010002"]
+    assert [f.household_id for f in _codes(result, "DT106")] == ["52242201010001"]

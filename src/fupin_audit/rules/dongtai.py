@@ -1174,6 +1174,9 @@ def _reference(ctx: AuditContext) -> pd.Timestamp | None:
 )
 def dt103(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
+    if p.cur_year is None and ctx.data_year("members").isna().all():
+        # without a year no age is known: every added person would pass as a possible newborn
+        raise SkipRule("本期数据没有年度列，也没有指定 --year：无法判断新增成员是否新生儿")
     moves = member_moves(ctx)
     members = ctx.frame("members")
     existing = _household_existed(p, p.cur_mh)
@@ -1355,6 +1358,9 @@ class ExitJump(RuleParams):
 )
 def dt106(ctx: AuditContext, params: ExitJump) -> pd.DataFrame:
     p = pair(ctx)
+    if p.cur_year is None and not ctx.has("households", ELIMINATED):
+        # without a year no exit is “of the current year”, and there is no 风险消除 to judge instead
+        raise SkipRule("本期数据没有年度列，也没有指定 --year：无法判断哪些户是本期脱贫")
     now, before = _both(p, INCOME)
     h = ctx.frame("households")
     states, earlier = household_states(ctx), _previous_states(p)
