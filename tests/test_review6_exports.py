@@ -16,6 +16,7 @@ import csv
 import io
 from pathlib import Path
 
+import openpyxl
 from conftest import make_id
 
 from fupin_audit.audit import audit
@@ -134,3 +135,47 @@ def test_snapshot_pair_without_a_year_says_which_dt_rules_it_cannot_judge(tmp_pa
     result = audit(cur, previous=prev, select=["DT"], year=2016, previous_year=2015)
     assert [f.household_id for f in _codes(result, "DT103")] == ["52242201010002"]
     assert [f.household_id for f in _codes(result, "DT106")] == ["52242201010001"]
+
+
+MONITORING_HEADER = [
+    "县", "乡", "村", "户编号", "姓名", "证件号码", "性别", "与户主关系", "户类型", "监测对象类别", "健康状况",
+    "劳动技能", "人均纯收入（元）", "风险是否已消除", "识别监测时间",
+]  # fmt: skip
+WORK_HEADER = [
+    "县",
+    "乡",
+    "行政村",
+    "户编号",
+    "证件号码",
+    "户类型",
+    "监测对象类别",
+    "是否已务工",
+    "开始时间",
+    "务工月收入",
+]
+
+
+def test_a_household_value_outside_the_code_list_is_not_also_a_work_record_mismatch(tmp_path):
+    """户类型 written 监测户 (a county's word for a monitored 一般农户) is DQ003. Validation empties it, and
+    DQ069 then reported each work record of the household: 户类型为“一般农户”，与成员表中此人所在户的“”不同
+    — a second finding per person about a value nobody wrote."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "监测对象信息"
+    ws.append(["宿松县2025年防返贫监测对象信息"])
+    ws.append(["导出时间：2025-12-31"])
+    ws.append(MONITORING_HEADER)
+    ids = [make_id(birth="19700101", seq=111), make_id(birth="19720101", seq=112)]
+    for pid, relation, sex in zip(ids, ("户主", "配偶"), ("男", "女"), strict=True):
+        ws.append(["宿松县", "孚玉镇", "城西村", "3408260010010001", f"张{relation}", pid, sex, relation, "监测户",
+                   "边缘易致贫户", "健康", "普通劳动力", 9000, "否", "202403"])  # fmt: skip
+    ws = wb.create_sheet("已外出务工信息")
+    ws.append(WORK_HEADER)
+    for pid in ids:
+        ws.append(["宿松县", "孚玉镇", "城西村", "3408260010010001", pid, "一般农户", "边缘易致贫户", "是", "2025年03月",
+                   3000])  # fmt: skip
+    path = tmp_path / "监测.xlsx"
+    wb.save(path)
+    result = audit([str(path)], select=["DQ003", "DQ069"])
+    assert [(f.rule, f.value) for f in _codes(result, "DQ003")] == [("DQ003", "监测户")]
+    assert not _codes(result, "DQ069"), [f.message for f in _codes(result, "DQ069")]
