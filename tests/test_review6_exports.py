@@ -179,3 +179,25 @@ def test_a_household_value_outside_the_code_list_is_not_also_a_work_record_misma
     result = audit([str(path)], select=["DQ003", "DQ069"])
     assert [(f.rule, f.value) for f in _codes(result, "DQ003")] == [("DQ003", "监测户")]
     assert not _codes(result, "DQ069"), [f.message for f in _codes(result, "DQ069")]
+
+
+def test_a_flat_exports_note_column_is_a_note_on_each_person(tmp_path):
+    """A county's flat export with a free-text 备注 per person (one with a comma and a line break inside
+    quotes). 备注 maps to the household field 其他备注, so two members' different notes were a DQ036 error
+    (“household-level column differs”). A column headed 其他备注 stays a household value."""
+    rows = _flat_rows()
+    notes = ["", "住院治疗,\n出院后复查", "", "外出务工"]
+    path = _gbk_csv(
+        tmp_path / "备注.csv", [*FLAT_HEADER, "备注"], [[*r, n] for r, n in zip(rows, notes, strict=True)]
+    )
+    members = load([path]).tables["members"].data
+    assert len(members) == 4
+    result = audit([str(path)], year=2015, select=["DQ036"])
+    assert not _codes(result, "DQ036"), [f.message for f in _codes(result, "DQ036")]
+    path = _gbk_csv(
+        tmp_path / "其他备注.csv",
+        [*FLAT_HEADER, "其他备注"],
+        [[*r, n] for r, n in zip(rows, notes, strict=True)],
+    )
+    result = audit([str(path)], year=2015, select=["DQ036"])
+    assert sorted(f.row for f in _codes(result, "DQ036")) == [3, 5]
