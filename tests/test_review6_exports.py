@@ -201,3 +201,44 @@ def test_a_flat_exports_note_column_is_a_note_on_each_person(tmp_path):
     )
     result = audit([str(path)], year=2015, select=["DQ036"])
     assert sorted(f.row for f in _codes(result, "DQ036")) == [3, 5]
+
+
+def _township_workbook(path: Path, year: int, rows: list[list[object]]) -> str:
+    """One township's 建档立卡 workbook: 户信息 and 家庭成员 sheets under a title row naming the year."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "贫困户信息"
+    ws.append([f"大方县{year}年建档立卡贫困户信息表"])
+    ws.append(HOUSEHOLD_HEADER)
+    members = wb.create_sheet("家庭成员")
+    members.append([f"大方县{year}年建档立卡贫困人口信息表"])
+    members.append(MEMBER_HEADER)
+    for i, (town, hid) in enumerate(rows):
+        ws.append(["大方县", town, "新华村", hid, 1, "一般贫困户", "缺资金", 0, "", 2400, 2014])
+        members.append(
+            [hid, f"王{i}", "男", make_id("522422", "19600101", 101 + 2 * i), "户主", "健康", "普通劳动力"]
+        )
+    wb.save(path)
+    return str(path)
+
+
+def test_a_township_missing_from_one_snapshot_is_said_once(tmp_path):
+    """Last year's files are one workbook per township; this year's 核桃乡 file was not handed in. Each
+    of its households was a DT101 error (“贫困户不能无故消失”) and nothing said that a whole township of
+    the previous snapshot had no household in this one (the reverse gave DT102 倒签识别 errors)."""
+    yang = [("羊场镇", f"5224220101{k:04d}") for k in range(3)]
+    he = [("核桃乡", f"5224220201{k:04d}") for k in range(3)]
+    prev = [
+        _township_workbook(tmp_path / "2015羊场镇.xlsx", 2015, yang),
+        _township_workbook(tmp_path / "2015核桃乡.xlsx", 2015, he),
+    ]
+    cur = [_township_workbook(tmp_path / "2016羊场镇.xlsx", 2016, yang)]
+    result = audit(cur, previous=prev, select=["DT"])
+    said = [d.message for d in result.dataset.diagnostics if "核桃乡" in d.message]
+    assert len(said) == 1 and "上一期有、本期没有" in said[0] and "3 户" in said[0], said
+    assert "羊场镇" not in said[0]
+    # the other way round: the township is new only to the input
+    cur = [*cur, _township_workbook(tmp_path / "2016核桃乡.xlsx", 2016, he)]
+    result = audit(cur, previous=prev[:1], select=["DT"])
+    said = [d.message for d in result.dataset.diagnostics if "核桃乡" in d.message]
+    assert len(said) == 1 and "本期有、上一期没有" in said[0], said
