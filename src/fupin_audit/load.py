@@ -532,7 +532,8 @@ class Loader:
         if "户编号" in frame:
             key = frame["户编号"].fillna("").str.strip()
             households = households[key != ""].drop_duplicates("户编号", keep="first")
-            self.conflicts.append(_flat_conflicts(frame, household_cols, mem_src))
+            compared = [c for c in household_cols if not _row_note(c, headers.get(c))]
+            self.conflicts.append(_flat_conflicts(frame, compared, mem_src))
         self.sources[hh_src].rows = len(households)
         self._add_part("households", households.copy(), hh_src)
         self._add_part("members", frame[[*member_cols, ROW_COLUMN]].copy(), mem_src)
@@ -805,6 +806,16 @@ def _forms(values: pd.Series, text: pd.Series) -> np.ndarray:
     same[known] = pd.factorize(values[known])[0]
     same[~known] = pd.factorize(text[~known])[0] + known.sum()
     return same
+
+
+# A free-text column headed only 备注/说明: in a flat export it is a note on each person's row (住院治疗,
+# 外出务工…), not a household value, though a household table reads it as 其他备注. 其他备注 headed as such
+# (the monitoring export's remark on the 其他 risk) stays a household value.
+_ROW_NOTES = ("备注", "说明")
+
+
+def _row_note(field: str, written: str | None) -> bool:
+    return field == "其他备注" and written is not None and normalise_header(written)[0] in _ROW_NOTES
 
 
 def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.DataFrame:

@@ -279,6 +279,7 @@ def data_rows(grid: pd.DataFrame, layout: HeaderLayout) -> pd.DataFrame:
         filled[:, j] = _contentful(body.iloc[:, j])
     keep = filled.any(axis=1)
     keep &= ~_total_rows(body, filled)
+    keep &= ~_repeated_header_rows(grid, layout, body, filled)
     keep &= ~_footer_rows(body, filled, keep)
 
     kept_cols, out_names, seen = [], [], {}
@@ -334,6 +335,37 @@ def _footer_rows(body: pd.DataFrame, filled: np.ndarray, keep: np.ndarray) -> np
         if _FOOTER.fullmatch(text) is None:
             break
         result[pos] = True
+    return result
+
+
+def _repeated_header_rows(
+    grid: pd.DataFrame, layout: HeaderLayout, body: pd.DataFrame, filled: np.ndarray
+) -> np.ndarray:
+    """Rows that repeat a header row (two exports concatenated into one CSV, a header printed again
+    on each page): at least two of the row's cells, and at least 60% of that header row's non-empty
+    cells, are the header's own text. Candidates are found on two columns (one comparison of a
+    column with a constant each), so a table without such rows costs two vectorised compares."""
+    result = np.zeros(len(body), dtype=bool)
+    width = body.shape[1]
+    if not len(body) or not layout.header_rows:
+        return result
+    for h in layout.header_rows:
+        if h >= len(grid):
+            continue
+        raw = [v if isinstance(v, str) else "" for v in grid.iloc[h, :width]]
+        cells = [_SPACE.sub("", v) for v in raw]
+        named = [j for j, c in enumerate(cells) if c]
+        if len(named) < 2:
+            continue
+        candidates = np.zeros(len(body), dtype=bool)
+        for j in named[:2]:
+            column = body.iloc[:, j].to_numpy(dtype=object)
+            candidates |= (column == raw[j]) | (column == cells[j])
+        for pos in np.flatnonzero(candidates & ~result):  # few rows: the candidates only
+            same = sum(
+                1 for j in named if filled[pos, j] and _SPACE.sub("", str(body.iat[pos, j])) == cells[j]
+            )
+            result[pos] = same >= 2 and same >= 0.6 * len(named)
     return result
 
 

@@ -644,6 +644,8 @@ class SnapshotPart:
     fields: dict[str, frozenset[str]]  # the COMPARED tables present → their fields
     death_source: bool
     reference: dict[str, pd.Timestamp | None]  # members / households → the latest reference date
+    # households per township (县 + 乡, 县 "" without that column); empty without a 乡 column
+    townships: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -655,6 +657,7 @@ class SnapshotFacts:
     fields: dict[str, frozenset[str]]
     death_source: bool
     reference: pd.Timestamp | None  # the snapshot's reference date (see `_reference`)
+    townships: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
 
 
 def snapshot_part(ctx: AuditContext) -> SnapshotPart:
@@ -677,7 +680,19 @@ def snapshot_part(ctx: AuditContext) -> SnapshotPart:
         {kind: ctx.dataset.tables[kind].fields for kind in COMPARED if kind in ctx.dataset.tables},
         _has_deaths(ctx),
         reference,
+        _townships(ctx),
     )
+
+
+def _townships(ctx: AuditContext) -> dict[tuple[str, str], int]:
+    """Households per (县, 乡) of the households table (one value_counts over the two columns)."""
+    if not ctx.has("households", "乡"):
+        return {}
+    frame = ctx.frame("households")
+    town = text(frame["乡"])
+    county = text(frame["县"]) if "县" in frame else pd.Series("", index=frame.index)
+    counts = pd.DataFrame({"县": county.to_numpy(), "乡": town.to_numpy()}).value_counts()
+    return {(str(c), str(t)): int(n) for (c, t), n in counts.items() if t != ""}
 
 
 def snapshot_facts(parts: list[SnapshotPart], year: int | None) -> SnapshotFacts:
@@ -696,6 +711,10 @@ def snapshot_facts(parts: list[SnapshotPart], year: int | None) -> SnapshotFacts
             reference = max(dates)
             break
     exported = [p.exported for p in parts if p.exported is not None]
+    townships: dict[tuple[str, str], int] = {}
+    for part in parts:
+        for key, n in part.townships.items():
+            townships[key] = townships.get(key, 0) + n
     return SnapshotFacts(
         any(p.households for p in parts),
         year,
@@ -704,6 +723,7 @@ def snapshot_facts(parts: list[SnapshotPart], year: int | None) -> SnapshotFacts
         fields,
         any(p.death_source for p in parts),
         reference,
+        townships,
     )
 
 
@@ -802,6 +822,32 @@ def pair_checks(
                 )
             )
     out.extend(_layout_changes(cur.fields, prev.fields))
+    out.extend(_coverage_changes(cur.townships, prev.townships))
+    return out
+
+
+def _coverage_changes(cur: dict[tuple[str, str], int], prev: dict[tuple[str, str], int]) -> list[Diagnostic]:
+    """A township with households in one snapshot and none in the other, while the two share others: a
+    file left out of one year (or a township renamed or merged). Its households would otherwise only
+    show as DT101 (gone) or DT102 (new) findings, one per household."""
+    if not cur or not prev or not set(cur) & set(prev):
+        return []
+    out = []
+    for which, here, there, findings in (
+        ("上一期有、本期没有", prev, cur, "DT101（户在本期消失）"),
+        ("本期有、上一期没有", cur, prev, "DT102（新增户）"),
+    ):
+        missing = sorted(k for k in here if k not in there)
+        if not missing:
+            continue
+        shown = name_list([f"{c}{t}（{here[(c, t)]} 户）" for c, t in missing], 5)
+        out.append(
+            Diagnostic(
+                "warning",
+                f"两期数据覆盖的乡镇不同：{which}的乡镇 {shown}。可能少给了这一期该乡镇的文件（或乡镇改名、合并）；"
+                f"这些户的 {findings}发现请先核对输入",
+            )
+        )
     return out
 
 
@@ -1174,6 +1220,9 @@ def _reference(ctx: AuditContext) -> pd.Timestamp | None:
 )
 def dt103(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
+    if p.cur_year is None and ctx.data_year("members").isna().all():
+        # without a year no age is known: every added person would pass as a possible newborn
+        raise SkipRule("本期数据没有年度列，也没有指定 --year：无法判断新增成员是否新生儿")
     moves = member_moves(ctx)
     members = ctx.frame("members")
     existing = _household_existed(p, p.cur_mh)
@@ -1355,6 +1404,9 @@ class ExitJump(RuleParams):
 )
 def dt106(ctx: AuditContext, params: ExitJump) -> pd.DataFrame:
     p = pair(ctx)
+    if p.cur_year is None and not ctx.has("households", ELIMINATED):
+        # without a year no exit is “of the current year”, and there is no 风险消除 to judge instead
+        raise SkipRule("本期数据没有年度列，也没有指定 --year：无法判断哪些户是本期脱贫")
     now, before = _both(p, INCOME)
     h = ctx.frame("households")
     states, earlier = household_states(ctx), _previous_states(p)

@@ -790,7 +790,13 @@ def dq069(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
                 continue
             other = np.where(found, theirs.to_numpy()[np.maximum(position, 0)] if len(theirs) else "", "")
             mine = text(frame[column]).to_numpy()
-            differs = found & (mine != other) & ((mine != "") | (column != HID))
+            # a value not in the code list is DQ003's (on either side): compared as "" it made every work
+            # record of the household “differ from ''”
+            invalid = _invalid(ctx, kind, column).to_numpy()
+            theirs_invalid = _invalid_of_member_household(ctx, column)
+            if theirs_invalid is not None and len(theirs_invalid):
+                invalid = invalid | (found & theirs_invalid[np.maximum(position, 0)])
+            differs = found & (mine != other) & ((mine != "") | (column != HID)) & ~invalid
             at = frame.index[differs]
             shown = pd.Series(other, index=frame.index)[at]
             message = (
@@ -798,6 +804,26 @@ def dq069(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             )
             out.append(ctx.flag(kind, at, message, column=column))
     return out
+
+
+def _invalid(ctx: AuditContext, kind: str, column: str) -> pd.Series:
+    """Per row of `kind`: `column` was written but its value is not valid (emptied by validation)."""
+    table = ctx.table(kind)
+    typed = text(table.data[column])
+    if column not in table.raw:
+        return pd.Series(False, index=typed.index)
+    return (typed == "") & (text(table.raw[column]).str.strip() != "")
+
+
+def _invalid_of_member_household(ctx: AuditContext, column: str) -> np.ndarray | None:
+    """Per member row: its household's `column` was written but is not a valid value."""
+    if column == HID or not ctx.has("households", column):
+        return None
+    own, key, n = mn.member_codes(ctx)
+    flags = np.zeros(n + 1, dtype=bool)
+    known = own >= 0
+    flags[own[known]] = _invalid(ctx, "households", column).to_numpy()[known]
+    return flags[np.where(key < 0, n, key)]
 
 
 def _member_household_values(ctx: AuditContext, column: str) -> pd.Series | None:
