@@ -242,3 +242,29 @@ def test_a_township_missing_from_one_snapshot_is_said_once(tmp_path):
     result = audit(cur, previous=prev[:1], select=["DT"])
     said = [d.message for d in result.dataset.diagnostics if "核桃乡" in d.message]
     assert len(said) == 1 and "本期有、上一期没有" in said[0], said
+
+
+def _titled_workbook(path: Path, title: str, year: int) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "建档立卡贫困人口"
+    ws.append([title])
+    ws.append([*FLAT_HEADER, "年度"])
+    for row in _flat_rows():
+        ws.append([*row, year])
+    wb.save(path)
+    return path
+
+
+def test_a_title_year_that_the_year_column_contradicts_is_said_once_per_sheet(tmp_path):
+    """The title says 2016, every row's 年度 says 2015: the rows are checked as 2015 (their own 年度) and
+    the run says so once for the sheet; a title that is an export date (导出时间) is not a contradiction."""
+    titled = _titled_workbook(tmp_path / "titled.xlsx", "2016年建档立卡贫困人口信息", 2015)
+    notes = [d.message for d in audit([str(titled)]).dataset.diagnostics if "标题" in d.message]
+    assert notes == [
+        "工作表标题写的是 2016 年，年度列为 2015（4 行）：有年度的行按年度列检查，标题的年份只用于没有年度的行"
+    ]
+    exported = _titled_workbook(tmp_path / "exported.xlsx", "导出时间：2016-03-01", 2015)
+    assert not [d for d in audit([str(exported)]).dataset.diagnostics if "标题" in d.message]
+    same = _titled_workbook(tmp_path / "same.xlsx", "2015年建档立卡贫困人口信息", 2015)
+    assert not [d for d in audit([str(same)]).dataset.diagnostics if "标题" in d.message]

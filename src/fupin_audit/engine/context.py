@@ -254,7 +254,7 @@ class AuditContext:
         monitoring-era export (2021 onward) checked as an earlier year. Said, not silently overridden:
         the rows' own 年度 still wins, --year only fills rows without one."""
         if self.year is None:
-            return []
+            return self._title_conflicts()
         found: list[Diagnostic] = []
         for kind, table in self.dataset.tables.items():
             if "年度" in table.data and (years := table.data["年度"].dropna()).size:
@@ -286,6 +286,40 @@ class AuditContext:
                 )
             )
         return found
+
+    def _title_conflicts(self) -> list[Diagnostic]:
+        """A sheet whose title names one year (2025年…) over rows whose 年度 column says another: the rows'
+        年度 wins, and the run says so, once per sheet. A title that gives an export date (导出时间) is
+        left alone: a year's data is commonly exported early the next year."""
+        titled = {s: y for s, y in self.dataset.title_years.items() if s not in self.dataset.title_dates}
+        if not titled:
+            return []
+        sheets: dict[tuple[str, str], tuple[int, set[int], int]] = {}  # (file, sheet) → title, years, rows
+        for table in self.dataset.tables.values():
+            if "年度" not in table.data:
+                continue
+            rows = table.data[[SOURCE_COLUMN, "年度"]].dropna()
+            title = rows[SOURCE_COLUMN].map(titled)
+            differ = rows[title.notna() & (rows["年度"].astype("float64") != title.astype("float64"))]
+            for src, years in differ.groupby(SOURCE_COLUMN)["年度"]:
+                source = self.dataset.sources[int(src)]
+                where = (source.file, source.sheet)
+                _, seen, count = sheets.get(where, (titled[int(src)], set(), 0))
+                sheets[where] = (
+                    titled[int(src)],
+                    seen | {int(y) for y in years.unique()},
+                    max(count, len(years)),
+                )
+        return [
+            Diagnostic(
+                "warning",
+                f"工作表标题写的是 {title} 年，年度列为 {'、'.join(map(str, sorted(years)))}（{count:,} 行）："
+                "有年度的行按年度列检查，标题的年份只用于没有年度的行",
+                file,
+                sheet,
+            )
+            for (file, sheet), (title, years, count) in sheets.items()
+        ]
 
     def reference_date(self, kind: str) -> pd.Series:
         """The export date of a "导出时间" title row, else 31 December of the data year: ages and

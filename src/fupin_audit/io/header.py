@@ -359,8 +359,8 @@ def _repeated_header_rows(
             continue
         candidates = np.zeros(len(body), dtype=bool)
         for j in named[:2]:
-            column = body.iloc[:, j].to_numpy(dtype=object)
-            candidates |= (column == raw[j]) | (column == cells[j])
+            column = body.iloc[:, j]  # compared as it is stored (an arrow kernel for arrow text)
+            candidates |= ((column == raw[j]) | (column == cells[j])).to_numpy(dtype=bool, na_value=False)
         for pos in np.flatnonzero(candidates & ~result):  # few rows: the candidates only
             same = sum(
                 1 for j in named if filled[pos, j] and _SPACE.sub("", str(body.iat[pos, j])) == cells[j]
