@@ -268,3 +268,16 @@ def test_a_title_year_that_the_year_column_contradicts_is_said_once_per_sheet(tm
     assert not [d for d in audit([str(exported)]).dataset.diagnostics if "标题" in d.message]
     same = _titled_workbook(tmp_path / "same.xlsx", "2015年建档立卡贫困人口信息", 2015)
     assert not [d for d in audit([str(same)]).dataset.diagnostics if "标题" in d.message]
+
+
+def test_a_snapshot_without_a_year_is_named_without_a_question_mark(tmp_path):
+    """A household gone from a pair of CSV exports without a data year: DT101 says the periods' years are
+    not known (上一期（年度不详）), not “上一期（? 年）”."""
+    cur, prev = _split_pair(tmp_path)
+    gone = [r for r in csv.reader(io.StringIO(Path(cur[0]).read_bytes().decode("gbk")))][:2]  # header + one
+    _gbk_csv(Path(cur[0]), gone[0], gone[1:])
+    messages = [f.message for f in _codes(audit(cur, previous=prev, select=["DT101"]), "DT101")]
+    assert len(messages) == 1
+    assert messages[0].startswith("上一期（年度不详）的户 52242201010002 在本期（年度不详）数据中不存在"), (
+        messages
+    )

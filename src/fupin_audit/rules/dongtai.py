@@ -963,9 +963,13 @@ def _year(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
+def _period(label: str, year: int | None) -> str:
+    """“上一期（2017 年）”, or “上一期（年度不详）” when the snapshot has no data year."""
+    return f"{label}（年度不详）" if year is None else f"{label}（{year} 年）"
+
+
 def _periods(pair: Pair) -> str:
-    """“上一期（2017 年）”."""
-    return f"上一期（{_year(pair.prev_year)} 年）"
+    return _period("上一期", pair.prev_year)
 
 
 def _person_names(ctx: AuditContext, labels: pd.Index) -> pd.Series:
@@ -1045,8 +1049,8 @@ def dt101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     size = _previous_sizes(p, gone)
     income = money_texts(frame.loc[labels, INCOME]) if INCOME in frame else pd.Series("?", index=labels)
     message = (
-        _periods(p) + "的户 " + _household_ids(p.prev, "households", labels) + f" 在本期（{_year(p.cur_year)} 年）"
-        "数据中不存在：上一期状态 " + states["label"].astype(object) + "，" + size + "，人均纯收入 "
+        _periods(p) + "的户 " + _household_ids(p.prev, "households", labels) + " 在" + _period("本期", p.cur_year)
+        + "数据中不存在：上一期状态 " + states["label"].astype(object) + "，" + size + "，人均纯收入 "
         + income + " 元" + np.where(grave, "；贫困户/风险未消除的监测户不能无故消失", "")
     )  # fmt: skip
     found = p.prev.flag("households", labels, message, column=HID)
