@@ -107,6 +107,40 @@ def test_dt101_vanished_households_point_at_the_previous_row(tmp_path):
     assert hit(findings, "DT101", 5)["severity"] == "error"
 
 
+def test_dt101_a_household_whose_members_all_died_is_said_to_have_ended_by_death(tmp_path):
+    """Both members of H2 are on the current death roster: its disappearance has a reason (自然减少), which
+    the message says instead of “不能无故消失” (the severity stays the spec's: error for a poor household).
+    H3 lost only one of its two members to death: still a vanished household without a reason."""
+    old, widow = make_id(birth="19400101", seq=131), make_id(birth="19420101", seq=242)
+    lone, kept = make_id(birth="19450101", seq=151), make_id(birth="19470101", seq=262)
+    result = compare(
+        tmp_path,
+        {
+            "households": [hh("H1", 2017), hh("H2", 2017), hh("H3", 2017)],
+            "members": [
+                *couple("H1", 2017),
+                *couple("H2", 2017, old, widow),
+                *couple("H3", 2017, lone, kept),
+            ],
+        },
+        {
+            "households": [hh("H1", 2018)],
+            "members": couple("H1", 2018),
+            "rosters": [
+                {"类别": "死亡", "证件号码": old, "姓名": "张老", "日期": "2018-02-01"},
+                {"类别": "死亡", "证件号码": widow, "姓名": "李老", "日期": "2018-06-01"},
+                {"类别": "死亡", "证件号码": lone, "姓名": "王老", "日期": "2018-03-01"},
+            ],
+        },
+        select=("DT101",),
+    )
+    assert rows(result.findings, "DT101") == [3, 4]
+    ended, vanished = hit(result.findings, "DT101", 3), hit(result.findings, "DT101", 4)
+    assert ended["message"].endswith("；其成员均有死亡记录（自然减少），请核对销户依据"), ended["message"]
+    assert ended["severity"] == "error"
+    assert vanished["message"].endswith("；贫困户/风险未消除的监测户不能无故消失"), vanished["message"]
+
+
 # ------------------------------------------------------------------------------------ DT102
 
 

@@ -1035,7 +1035,8 @@ def _household_ids(ctx: AuditContext, kind: str, labels: pd.Index) -> pd.Series:
     previous=("households",),
     what="上一期户表中的户编号在本期户表中不存在。上一期为未脱贫/返贫，或是风险未消除（风险是否已消除 = 否）的"
     "监测对象时为错误（贫困户、监测户不能无故消失），其余为警告。问题指向上一期的行（table = previous.households），"
-    "消息给出该户上一期的状态、人数和人均纯收入。",
+    "消息给出该户上一期的状态、人数和人均纯收入；该户成员均有死亡记录（任一期的死亡名单、死亡日期或是否死亡 = 是）时，"
+    "消息注明自然减少，请核对销户依据。",
     why=WHY + " 贫困户“悄悄消失”是数字脱贫、应纳未纳的典型手法：户的注销必须有自然减少（死亡、迁出）等依据。",
     example=EXAMPLES["DT101"],
 )
@@ -1048,14 +1049,35 @@ def dt101(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     grave = (states["poor"] | states["open_risk"]).to_numpy()
     size = _previous_sizes(p, gone)
     income = money_texts(frame.loc[labels, INCOME]) if INCOME in frame else pd.Series("?", index=labels)
+    deceased = _all_members_dead(p, p.prev_h[gone])
+    reason = np.where(
+        deceased, "；其成员均有死亡记录（自然减少），请核对销户依据",
+        np.where(grave, "；贫困户/风险未消除的监测户不能无故消失", ""),
+    )  # fmt: skip
     message = (
         _periods(p) + "的户 " + _household_ids(p.prev, "households", labels) + " 在" + _period("本期", p.cur_year)
         + "数据中不存在：上一期状态 " + states["label"].astype(object) + "，" + size + "，人均纯收入 "
-        + income + " 元" + np.where(grave, "；贫困户/风险未消除的监测户不能无故消失", "")
+        + income + " 元" + reason
     )  # fmt: skip
     found = p.prev.flag("households", labels, message, column=HID)
     found["severity"] = np.where(grave, "error", "warning")
     return _on_previous(found)
+
+
+def _all_members_dead(p: Pair, households: np.ndarray) -> np.ndarray:
+    """Per given previous household code: it had member rows and every one names a person with a death
+    record (either snapshot's 死亡 roster, 死亡日期 or 是否死亡): the household ended by 自然减少."""
+    if p.prev_mh is None or not len(households):
+        return np.zeros(len(households), dtype=bool)
+    try:
+        p.people()
+    except SkipRule:
+        return np.zeros(len(households), dtype=bool)
+    rows = p.prev_mh >= 0
+    dead = gather(p.dead, p.prev_p, False).astype(bool)
+    members = np.bincount(p.prev_mh[rows], minlength=p.n_households)
+    deaths = np.bincount(p.prev_mh[rows & dead], minlength=p.n_households)
+    return gather((members > 0) & (deaths == members), households, False).astype(bool)
 
 
 def _previous_sizes(p: Pair, rows: np.ndarray) -> pd.Series:
