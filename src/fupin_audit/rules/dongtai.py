@@ -1533,7 +1533,8 @@ def _months(values: pd.Series) -> pd.Series:
     columns={"households": (HID,)},
     previous=("households",),
     what="同一户两期之间改写了不应改变的事实：识别年度（含首次识别时间）、脱贫年度（两期都已填写）、户类型由"
-    "脱贫户改为其他、同一轮监测（上一期风险未消除）的识别监测时间。只比较两期都非空的值：第一次填写不算改写。"
+    "脱贫户改为其他、同一轮监测（上一期风险未消除且本期仍是监测对象；或两期都已风险消除且消除监测时间相同）"
+    "的识别监测时间。只比较两期都非空的值：第一次填写不算改写。"
     "每个被改写的字段一条问题，消息给出两期的值。",
     why=WHY + " 识别、脱贫的年份是考核和政策享受期限的依据；迎检后改写年份（例如把脱贫年度往后挪）"
     "是数据造假。",
@@ -1557,7 +1558,12 @@ def dt108(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     if IDENTIFIED_AT in h and IDENTIFIED_AT in prev:
         states, earlier = household_states(ctx), _previous_states(p)
         now, before = states["identified"], earlier["identified"]
-        same_episode = earlier["monitored"] & ~earlier["eliminated"] & states["monitored"]
+        # One episode: open in the previous snapshot and still monitored, or closed in both snapshots
+        # with the same 消除监测时间 (moving its 识别监测时间 back hides a too-fast elimination, MN124).
+        still_open = earlier["monitored"] & ~earlier["eliminated"] & states["monitored"]
+        closed_alike = earlier["eliminated"] & states["eliminated"]
+        closed_alike &= (earlier["eliminated_at"] == states["eliminated_at"]).fillna(False)
+        same_episode = still_open | closed_alike
         changed = matched & (same_episode & now.notna() & before.notna() & (now != before)).to_numpy()
         out.append(_rewrite(p, IDENTIFIED_AT, changed, before, now, _months, "（同一轮监测）"))
     if not out:

@@ -30,7 +30,9 @@ from fupin_audit.facts.cells import (
     unknown,
 )
 from fupin_audit.facts.keys import gather
+from fupin_audit.facts.monitoring import WORK, has_public_post, has_work_record
 from fupin_audit.facts.people import place_empty
+from fupin_audit.facts.values import ID
 from fupin_audit.rules.example_data import household, person
 
 HID = "户编号"
@@ -544,7 +546,8 @@ def dq055(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     needs=("households", "members"),
     columns={"households": (HID, WAGE), "members": (HID,)},
     what="（1）工资性收入 > 0，但该户没有人务工：所有成员务工时间为 0 或空、没有务工所在地"
-    "（成员表有公益性岗位月数列时，也没有人在公益性岗位）；（2）该户有成员务工时间 > 0，"
+    "（成员表有公益性岗位月数或公益性岗位列时，也没有人在公益性岗位；有已外出务工信息表时，也没有"
+    "是否已务工 = 是的务工记录）；（2）该户有成员务工时间 > 0，"
     "工资性收入却为 0 或空。成员表需要务工时间或务工所在地列；"
     "成员表中没有成员、或有成员的务工时间不是合法数字的户不检查。",
     why=WHY_INCOME + " 工资性收入是多数脱贫户的主要收入，必须有务工（或公益性岗位）事实支撑；有收入无务工是"
@@ -577,7 +580,15 @@ def dq056(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     if ctx.has("members", PUBLIC_JOB):
         working |= (members[PUBLIC_JOB] > 0).fillna(False).to_numpy(dtype=bool)
         undecided |= unknown(ctx, "members", PUBLIC_JOB)
+    # A monitoring export names the post (公益性岗位) and gives work records (已外出务工信息) on their own
+    # sheet: either is work, as for MN161 — the sheet's 是否已务工 = 是 is as good as a 务工所在地.
+    post = has_public_post(ctx).to_numpy(dtype=bool)
+    working |= post
+    if ctx.has("members", PUBLIC_JOB) or post.any():
         conditions.append("没有公益性岗位")
+    if ctx.has(WORK, ID, "是否已务工"):
+        working |= has_work_record(ctx).to_numpy(dtype=bool)
+        conditions.append("没有务工记录")
     condition = "、".join(conditions)
     size = _member_count(ctx, np.ones(n, dtype=bool))
     workers = _member_count(ctx, working)
