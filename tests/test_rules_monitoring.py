@@ -247,6 +247,7 @@ def test_mn124_elimination_within_two_months(tmp_path):
         family("H2", **{**HELPED_OUT, "识别监测时间": "202212", "消除监测时间": "202212"}),  # same month
         family("H3", **{**HELPED_OUT, "识别监测时间": "202211", "消除监测时间": "202301"}),  # 2 months
         family("H4", **{**HELPED_OUT, "风险消除方式": "自然消除", "消除监测时间": "202304"}),
+        family("H5", **{**HELPED_OUT, "识别监测时间": "202306", "消除监测时间": "202305"}),  # reversed: DQ070
     )  # fmt: skip
     assert household_rows(findings, "MN124") == [4, 6]
     assert "识别监测时间 202304，帮扶消除于 202305，仅相隔 1 个月，少于 2 个月" in message(

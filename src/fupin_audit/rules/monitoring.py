@@ -709,7 +709,7 @@ def mn123(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
     columns={"households": (RESOLVED, METHOD, IDENTIFIED, ELIMINATED)},
     params=EliminationSpeedParams,
     what="风险已消除、帮扶消除，且消除监测时间与识别监测时间相差的月数（按 YYYYMM 计）小于（<）elimination_min_months"
-    "（默认 2：识别当月或次月即消除）。",
+    "（默认 2：识别当月或次月即消除）。消除监测时间早于识别监测时间的是时间颠倒，由 DQ070 报告，这里不报。",
     why="帮扶消除须帮扶措施见效、收入稳定，识别当月或次月即消除通常不实（省级数据核查口径；部分县要求半年）。",
     example=Example(
         "识别监测时间 202304，消除监测时间 202305，帮扶消除（相差 1 个月 < 2）→ MN124。",
@@ -726,7 +726,10 @@ def mn123(ctx: AuditContext, params: EducationAgeParams) -> pd.DataFrame:
 def mn124(ctx: AuditContext, params: EliminationSpeedParams) -> pd.DataFrame:
     frame = households(ctx, RESOLVED, METHOD, IDENTIFIED, ELIMINATED)
     gap = months(frame[ELIMINATED]) - months(frame[IDENTIFIED])
-    flagged = helped_out(ctx) & (gap < params.elimination_min_months).fillna(False).astype(bool)
+    # A 消除 before the 识别 is a data error (DQ070), not a fast elimination: no negative gaps here.
+    flagged = helped_out(ctx) & ((gap >= 0) & (gap < params.elimination_min_months)).fillna(False).astype(
+        bool
+    )
     at = flagged.index[flagged]
     message = (
         "识别监测时间 " + month_text(frame.loc[at, IDENTIFIED]) + "，帮扶消除于 " + month_text(frame.loc[at, ELIMINATED])
