@@ -67,3 +67,22 @@ def test_dt108_reports_a_closed_episode_whose_identification_month_moved(tmp_pat
         flagged["message"].iloc[0]
         == "识别监测时间被改写（同一轮监测）：上一期（2023 年） 202304，本期 202301"
     )
+
+
+def test_dq051_says_when_the_net_income_was_worked_out_from_its_parts(tmp_path):
+    """A 监测对象信息 export has the income parts but no 纯收入: DQ051 compares 人均纯收入 with the parts'
+    sum ÷ the member rows, and its message says that 纯收入 was worked out, not read."""
+    parts = {"工资性收入": 12000, "生产经营性收入": 3000, "转移性收入": 1000}
+    path = write_export(
+        tmp_path / "监测对象信息.xlsx",
+        family("H1", **parts, **{"人均纯收入（元）": 8000})  # 16000 ÷ 2 = 8000 → agrees
+        + family("H2", **parts, **{"人均纯收入（元）": 9000}),  # 9000 against 8000 → DQ051
+    )
+    findings = audit([str(path)], select=["DQ051"]).findings
+    flagged = findings[findings["rule"] == "DQ051"]
+    assert list(flagged["household_id"]) == ["H2"]
+    assert (
+        flagged["message"]
+        .iloc[0]
+        .startswith("人均纯收入 9000.00 元，纯收入（由各项收入推算） 16000.00 元 ÷ 家庭人口数 2")
+    )

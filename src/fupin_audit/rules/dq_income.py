@@ -187,8 +187,12 @@ def dq051(ctx: AuditContext, params: PerCapitaTolerance) -> pd.DataFrame | None:
         index=labels,
         dtype=object,
     )
+    # 纯收入 worked out by the loader (a monitoring export has only its parts): say so, with the parts
+    derived = pd.Series(
+        np.where(ctx.derived_rows("households", NET)[flagged], "（由各项收入推算）", ""), index=labels
+    )
     message = (
-        "人均纯收入 " + _money(per_capita[flagged], labels) + " 元，纯收入 " + _money(net[flagged], labels)
+        "人均纯收入 " + _money(per_capita[flagged], labels) + " 元，纯收入" + derived + " " + _money(net[flagged], labels)
         + " 元 ÷ 家庭人口数 " + people + " = " + _money(expected[flagged], labels) + " 元，相差 "
         + _money(np.abs(diff[flagged]), labels) + " 元（容差 ±" + allowed + f" 元 = {params.per_person:g} × "
         + people + f" + {params.rounding:g}）"
