@@ -414,7 +414,15 @@ def _set_per_capita(p: Planter, h: str, value: float) -> float:
 
 def _dq056(p: Planter, h: str) -> Case:
     p.set_household(h, "务工所在地", "")
-    return Case(h, f"工资性收入 {p.hh.at[h, 'wages']:.2f} 元，但没有成员务工（务工所在地已全部清空）")
+    # its work records say nobody is working either (a record with 是否已务工 = 是 is work, as for MN161)
+    records = p.works["户编号"] == h
+    p.works.loc[records, "是否已务工"] = C.NO
+    # the work ended in the month it began (a finished record names its end month: DQ068)
+    p.works.loc[records, "结束时间"] = p.works.loc[records, "开始时间"]
+    return Case(
+        h,
+        f"工资性收入 {p.hh.at[h, 'wages']:.2f} 元，但没有成员务工（务工所在地已全部清空，务工记录为未务工）",
+    )
 
 
 def _income(value: float, note: str, also: str = "") -> Callable[[Planter, str], Case]:
