@@ -225,6 +225,22 @@ def test_dt103_added_adult_but_not_a_newborn_or_a_bride(tmp_path):
     assert hit(findings, "DT105", 9)["severity"] == "warning"
 
 
+def test_dt103_names_a_relation_off_the_code_list_as_written(tmp_path):
+    """与户主关系 “之兄弟” is not a code (DQ003 reports it; validation empties it): DT103 shows what was
+    written instead of saying the relation was not filled in."""
+    adult = make_id(birth="19830101", seq=555)
+    result = compare(
+        tmp_path,
+        {"households": [hh("H1", 2017)], "members": couple("H1", 2017)},
+        {
+            "households": [hh("H1", 2018)],
+            "members": [*couple("H1", 2018), person("H1", 2018, adult, "赵六", "之兄弟")],
+        },
+        select=("DT103",),
+    )
+    assert message(result.findings, "DT103", 4).startswith("新增成员 赵六（与户主关系“之兄弟”，35 岁）")
+
+
 def test_dt104_removed_member_without_death_or_marriage(tmp_path):
     father = make_id(birth="19420101", seq=113)
     dead = make_id(birth="19400101", seq=115)

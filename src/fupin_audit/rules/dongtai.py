@@ -983,6 +983,11 @@ def _relations(ctx: AuditContext, labels: pd.Index) -> pd.Series:
     if "与户主关系" not in members:
         return pd.Series("关系未填", index=labels, dtype=object)
     values = text(members.loc[labels, "与户主关系"])
+    # a value off the code list is emptied by validation (DQ003 reports it): show it as written
+    raw = ctx.table("members").raw
+    if "与户主关系" in raw:
+        written = text(raw.loc[labels, "与户主关系"])
+        values = values.where((values != "") | (written == ""), "与户主关系“" + written + "”")
     return values.where(values != "", "关系未填").astype(object)
 
 
