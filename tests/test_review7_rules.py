@@ -12,9 +12,9 @@ from conftest import make_id
 from test_rules_monitoring import family, head, write_export
 
 from fupin_audit.audit import audit
+from fupin_audit.sample.monitoring import WORK_COLS
 
-WORK_HEADER = ["县", "乡", "行政村", "户编号", "证件号码", "户类型", "监测对象类别", "是否已务工", "开始时间", "结束时间",
-               "务工所在县", "务工月收入", "就业渠道", "所属行业", "务工企业名称", "年度交通费补助", "是否点对点输送"]  # fmt: skip
+WORK_HEADER = list(WORK_COLS)  # the 务工月监测 export layout
 
 
 def test_dq056_counts_the_work_sheet_and_the_public_post(tmp_path):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
 from fupin_audit.facts import monitoring as mn
+from fupin_audit.facts.cells import unknown
 from fupin_audit.facts.keys import person_keys, place_columns, place_key
 from fupin_audit.facts.monitoring import (
     CATEGORY,
@@ -792,7 +793,7 @@ def dq069(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             mine = text(frame[column]).to_numpy()
             # a value not in the code list is DQ003's (on either side): compared as "" it made every work
             # record of the household “differ from ''”
-            invalid = _invalid(ctx, kind, column).to_numpy()
+            invalid = unknown(ctx, kind, column)
             theirs_invalid = _invalid_of_member_household(ctx, column)
             if theirs_invalid is not None and len(theirs_invalid):
                 invalid = invalid | (found & theirs_invalid[np.maximum(position, 0)])
@@ -806,23 +807,14 @@ def dq069(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return out
 
 
-def _invalid(ctx: AuditContext, kind: str, column: str) -> pd.Series:
-    """Per row of `kind`: `column` was written but its value is not valid (emptied by validation)."""
-    table = ctx.table(kind)
-    typed = text(table.data[column])
-    if column not in table.raw:
-        return pd.Series(False, index=typed.index)
-    return (typed == "") & (text(table.raw[column]).str.strip() != "")
-
-
 def _invalid_of_member_household(ctx: AuditContext, column: str) -> np.ndarray | None:
-    """Per member row: its household's `column` was written but is not a valid value."""
+    """Per member row: its household's `column` was written but is not a valid value (`unknown`)."""
     if column == HID or not ctx.has("households", column):
         return None
     own, key, n = mn.member_codes(ctx)
     flags = np.zeros(n + 1, dtype=bool)
     known = own >= 0
-    flags[own[known]] = _invalid(ctx, "households", column).to_numpy()[known]
+    flags[own[known]] = unknown(ctx, "households", column)[known]
     return flags[np.where(key < 0, n, key)]
 
 
