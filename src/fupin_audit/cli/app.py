@@ -155,49 +155,56 @@ def check(
     ] = None,
 ) -> None:
     """检查数据文件，输出发现的问题。"""
-    from fupin_audit.audit import audit
-    from fupin_audit.finish import Finish, finish
+    from fupin_audit.io.parquet import input_files, reading_early
     from fupin_audit.workers import prefer_jemalloc
 
     prefer_jemalloc()
-    # The modules just imported are tens of thousands of objects that live as long as the process:
-    # out of the collector's sight, its full collections during the run scan a fraction of them.
-    gc.freeze()
-    err = _stderr()
-    _refuse_overwriting_inputs([*paths, *(previous or [])], output, annotate, summary_json, write_baseline)
-    if engine is Engine.dask:
-        unsupported = {
-            "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
-            "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
-        }  # fmt: skip
-        given = [name for name, value in unsupported.items() if value]
-        if given:
-            raise ConfigError(f"--engine dask 暂不支持 {'、'.join(given)}（请用默认的 pandas 引擎）")
-        code = _check_dask(
-            err, paths, output, fmt, fail_on.value, keep_going, quiet, summary_json,
-            scheduler=scheduler, workers=workers, memory_limit=memory_limit, buckets=buckets, year=year,
-            config=config, select=_split(select), ignore=_split(ignore), severity=severity or [],
-            rule_paths=rules or [], encoding=encoding, previous=[str(p) for p in previous or []],
-            previous_year=previous_year, strict_policy=strict_policy,
-        )  # fmt: skip
-        raise typer.Exit(code)
-    fmt_name = _pick_format(fmt, output)
-    with _progress(err, quiet) as on_stage:
-        result = audit(
-            [str(p) for p in paths],
-            year=year,
-            config=config,
-            select=_split(select),
-            ignore=_split(ignore),
-            severity=severity or [],
-            rule_paths=rules or [],
-            encoding=encoding,
-            tables=table or [],
-            on_stage=on_stage,
-            strict_policy=strict_policy,
-            previous=[str(p) for p in previous or []],
-            previous_year=previous_year,
+    # Parquet inputs are decoded on a thread while the modules below are imported (io/parquet.py).
+    early = input_files([*paths, *(previous or [])]) if engine is Engine.pandas else []
+    with reading_early(early):
+        from fupin_audit.audit import audit
+        from fupin_audit.finish import Finish, finish
+
+        # The modules just imported are tens of thousands of objects that live as long as the process:
+        # out of the collector's sight, its full collections during the run scan a fraction of them.
+        gc.freeze()
+        err = _stderr()
+        _refuse_overwriting_inputs(
+            [*paths, *(previous or [])], output, annotate, summary_json, write_baseline
         )
+        if engine is Engine.dask:
+            unsupported = {
+                "--annotate": annotate, "--baseline": baseline, "--write-baseline": write_baseline,
+                "--waivers": waivers, "--mask": mask or None, "--by": by, "--table": table,
+            }  # fmt: skip
+            given = [name for name, value in unsupported.items() if value]
+            if given:
+                raise ConfigError(f"--engine dask 暂不支持 {'、'.join(given)}（请用默认的 pandas 引擎）")
+            code = _check_dask(
+                err, paths, output, fmt, fail_on.value, keep_going, quiet, summary_json,
+                scheduler=scheduler, workers=workers, memory_limit=memory_limit, buckets=buckets, year=year,
+                config=config, select=_split(select), ignore=_split(ignore), severity=severity or [],
+                rule_paths=rules or [], encoding=encoding, previous=[str(p) for p in previous or []],
+                previous_year=previous_year, strict_policy=strict_policy,
+            )  # fmt: skip
+            raise typer.Exit(code)
+        fmt_name = _pick_format(fmt, output)
+        with _progress(err, quiet) as on_stage:
+            result = audit(
+                [str(p) for p in paths],
+                year=year,
+                config=config,
+                select=_split(select),
+                ignore=_split(ignore),
+                severity=severity or [],
+                rule_paths=rules or [],
+                encoding=encoding,
+                tables=table or [],
+                on_stage=on_stage,
+                strict_policy=strict_policy,
+                previous=[str(p) for p in previous or []],
+                previous_year=previous_year,
+            )
     done = finish(
         result,
         Finish(fail_on.value, keep_going, waivers, baseline, write_baseline, mask, by.value if by else None),

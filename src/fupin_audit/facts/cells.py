@@ -164,9 +164,16 @@ def household_positions(ctx: AuditContext) -> np.ndarray:
     def compute() -> np.ndarray:
         _codes, uniques = member_household_codes(ctx)
         hid = ctx.frame("households", HID)[HID]
+        if _arrow_backed(hid) and _arrow_backed(uniques):  # arrow's hash lookup, off the GIL
+            found = pc.index_in(arrow_text(hid), value_set=arrow_text(uniques.array))
+            return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return np.asarray(uniques.get_indexer(hid), dtype=np.int64)
 
     return ctx.cached("households.member_positions", compute)
+
+
+def _arrow_backed(values: pd.Series | pd.Index) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 
 
 def per_household(ctx: AuditContext, mask: np.ndarray | pd.Series | None = None) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pandas as pd
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import SkipRule
+from fupin_audit.facts.cells import text_series
 from fupin_audit.facts.keys import gather, person_codes
 from fupin_audit.facts.values import ID, as_bool, text
 from fupin_audit.facts.years import year_end
@@ -27,12 +29,12 @@ def require_death_source(ctx: AuditContext) -> None:
         )
 
 
-def deaths_by_person(ctx: AuditContext) -> dict[str, np.ndarray]:
+def deaths_by_person(ctx: AuditContext) -> dict[str, Any]:
     """Per person code: `dead` (known dead), `date` (earliest known date; NaT: date unknown) and
-    `source` (where it says so). Sources: 死亡 roster rows (with or without 日期), and the members'
+    `source` (where it says so: a position in `sources`, -1 for none). Sources: 死亡 roster rows (with or without 日期), and the members'
     own 死亡日期 / 是否死亡."""
 
-    def compute() -> dict[str, np.ndarray]:
+    def compute() -> dict[str, Any]:
         people = person_codes(ctx)
         n = people["n"]
         parts = []
@@ -61,7 +63,8 @@ def deaths_by_person(ctx: AuditContext) -> dict[str, np.ndarray]:
                 )
         dead = np.zeros(n, dtype=bool)
         date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-        source = np.full(n, "", dtype=object)
+        source = np.full(n, -1, dtype=np.int64)  # position in `sources`
+        sources: list[str] = []
         if parts:
             frame = pd.concat(parts, ignore_index=True)
             # Earliest dated record first; an undated one only when no dated record exists.
@@ -71,8 +74,9 @@ def deaths_by_person(ctx: AuditContext) -> dict[str, np.ndarray]:
             at = frame["code"].to_numpy(dtype=np.int64)
             dead[at] = True
             date[at] = frame["date"].to_numpy(dtype="datetime64[ns]")
-            source[at] = frame["source"].to_numpy(dtype=object)
-        return {"dead": dead, "date": date, "source": source}
+            source[at] = np.arange(len(frame))
+            sources = frame["source"].tolist()
+        return {"dead": dead, "date": date, "source": source, "sources": sources}
 
     return ctx.cached("deaths.by_person", compute)
 
@@ -86,7 +90,7 @@ def deaths_of(ctx: AuditContext, kind: str, field: str = ID) -> pd.DataFrame:
         {
             "dead": gather(deaths["dead"], codes, False),
             "date": gather(deaths["date"], codes, np.datetime64("NaT")),
-            "source": gather(deaths["source"], codes, ""),
+            "source": text_series(gather(deaths["source"], codes, -1), deaths["sources"], "", frame.index),
         },
         index=frame.index,
     )

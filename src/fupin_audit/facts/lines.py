@@ -10,6 +10,7 @@ import pandas as pd
 
 from fupin_audit.engine.context import ROW_NOUNS, AuditContext
 from fupin_audit.engine.rule import SkipRule
+from fupin_audit.facts.cells import text_series
 
 
 def param_source(ctx: AuditContext, key: str) -> str:
@@ -63,9 +64,10 @@ def policy_values(
     else:
         year = np.zeros(len(index), dtype=np.int64)
     values = np.full(len(index), np.nan)
-    sources = np.full(len(index), "", dtype=object)
     if not wanted.any():
-        return PolicyValues(pd.Series(values, index=index), pd.Series(sources, index=index))
+        return PolicyValues(
+            pd.Series(values, index=index), text_series(np.full(len(index), -1), [], "", index)
+        )
     region = ctx.region(kind)
     texts = region.attrs["texts"]
     province = region["province"].to_numpy()
@@ -89,10 +91,12 @@ def policy_values(
         else:
             found_values[i], found_sources[i] = float(resolved.value), resolved.cite()
     values[wanted] = found_values[inverse]
-    sources[wanted] = found_sources[inverse]
     if gaps and skip_if_none and np.isnan(found_values).all():
         raise SkipRule("；".join(dict.fromkeys(gaps)))
-    return PolicyValues(pd.Series(values, index=index), pd.Series(sources, index=index))
+    # Per row the place's text by one take (not a Python string per row)
+    place = np.full(len(index), -1, dtype=np.int64)
+    place[wanted] = inverse
+    return PolicyValues(pd.Series(values, index=index), text_series(place, found_sources.tolist(), "", index))
 
 
 def _resolve_for(ctx: AuditContext, key: str, year: int | None, province: int, county: int, written: str):

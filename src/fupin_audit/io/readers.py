@@ -32,11 +32,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.errors import InputError, one_line
-from fupin_audit.io.cells import EXACT_INT_LIMIT, cell_text, number_text
+from fupin_audit.io.cells import cell_text
 from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim_grid
 from fupin_audit.io.isolate import IsolatedError, read_isolated
 from fupin_audit.io.limits import LimitExceeded, Limits, over
 from fupin_audit.io.parallel import grid_to_ipc, read_sheets
+from fupin_audit.io.parquet import PARQUET_MAGIC, number_texts, read_texts, take_early
 from fupin_audit.io.zipcheck import ZipVerdict, inspect_sheet, inspect_zip, too_many_cells
 from fupin_audit.workers import available_workers, out_of_memory
 
@@ -45,7 +46,6 @@ __all__ = ["InputWarning", "RawSheet", "read_file", "sniff_format"]
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 ZIP_EMPTY_MAGIC = b"PK\x05\x06"
-PARQUET_MAGIC = b"PAR1"
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".et"}
 
 
@@ -459,93 +459,23 @@ def column_texts(values: np.ndarray) -> pa.Array:
 _NUMERIC_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
 
 
-def number_texts(values: np.ndarray) -> pa.Array:
-    """Vectorised ``cells.number_text`` for an array of ints/floats (no bools), as pyarrow text.
-
-    Whole numbers below 2**53 (exact in a double) become digits through pyarrow's integer cast;
-    NaN/inf become ""; fractions and larger numbers use ``number_text``.
-    """
-    if values.dtype == object and any(type(v) is int and abs(v) >= 2**53 for v in values):
-        # Python ints beyond a double's exact range: leave them to number_text.
-        return pa.array([number_text(v) for v in values], type=pa.large_string())
-    f = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(f)
-        whole = finite & (np.abs(f) < EXACT_INT_LIMIT) & (f == np.floor(f))
-    digits = pc.cast(pa.array(np.where(whole, f, 0).astype(np.int64)), pa.large_string())
-    if whole.all():
-        return digits
-    rest = [number_text(v) if ok else "" for v, ok in zip(f[~whole].tolist(), finite[~whole], strict=True)]
-    return pc.replace_with_mask(digits, pa.array(~whole), pa.array(rest, type=pa.large_string()))
-
-
 # --------------------------------------------------------------------------- parquet
 
 
 def _read_parquet(path: Path, name: str, limits: Limits) -> Iterator[RawSheet | InputError]:
-    import pyarrow.parquet as pq
-
-    try:
-        with pq.ParquetFile(path) as pf:
-            problem = _parquet_problem(pf.metadata, limits)
-            if problem:
-                yield InputError(problem, file=name)
-                return
-            table = pf.read()
-    except Exception as exc:  # whatever a damaged file makes pyarrow raise
-        yield InputError(f"无法读取 parquet 文件，文件可能已损坏或不完整（{one_line(exc)}）", file=name)
+    texts = take_early(path, limits) or read_texts(path, limits)
+    if isinstance(texts, str):
+        yield InputError(texts, file=name)
         return
-    try:
-        series = [pd.Series(_arrow_texts(col), dtype="str", copy=False) for col in table.columns]
-    except Exception as exc:
-        yield InputError(f"无法把 parquet 列转换为文本（{one_line(exc)}）", file=name)
-        return
+    series = [pd.Series(col, dtype="str", copy=False) for col in texts.columns]
     grid = pd.concat(series, axis=1, ignore_index=True) if series else empty_grid()
-    grid.columns = [str(c) for c in table.column_names]
+    grid.columns = texts.names
     # pandas' index columns are storage artefacts, not data
     index_cols = [c for c in grid.columns if re.fullmatch(r"__index_level_\d+__", c)]
     if index_cols:
         grid = grid.drop(columns=index_cols)
-    grid.index = pd.RangeIndex(table.num_rows)
+    grid.index = pd.RangeIndex(texts.rows)
     yield RawSheet(file=name, sheet="", grid=grid, encoding=None, has_header=True)
-
-
-def _parquet_problem(meta, limits: Limits) -> str | None:
-    """Check the footer before any page is decompressed: rows × columns and the uncompressed size."""
-    rows, cols = int(meta.num_rows), int(meta.num_columns)
-    if cols > limits.max_columns:
-        return f"parquet 文件有 {cols:,} 列，超过上限 {limits.max_columns:,} 列（FUPIN_AUDIT_MAX_COLUMNS）"
-    if rows * cols > limits.max_cells:
-        return (
-            f"parquet 文件有 {rows:,} 行 × {cols:,} 列 = {rows * cols:,} 个单元格，超过上限 {limits.max_cells:,}"
-            "（确需读取请调高 FUPIN_AUDIT_MAX_CELLS）"
-        )
-    unpacked = sum(int(meta.row_group(i).total_byte_size) for i in range(meta.num_row_groups))
-    if unpacked > limits.max_unpacked_bytes:
-        return f"parquet 数据解压后共 {over(unpacked, limits.max_unpacked_bytes)}（FUPIN_AUDIT_MAX_UNPACKED）"
-    return None
-
-
-def _arrow_texts(col) -> object:
-    """One pyarrow ChunkedArray → text values (a pyarrow string array or a numpy object array)."""
-    t = col.type
-    if pa.types.is_dictionary(t):
-        col = col.cast(t.value_type)
-        t = col.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return pc.fill_null(col.cast(pa.large_string()), "")
-    if pa.types.is_null(t):
-        return np.full(len(col), "", dtype=object)
-    if pa.types.is_integer(t) or pa.types.is_decimal(t):
-        # Exact in parquet: digits as stored (unlike a spreadsheet's doubles).
-        return pc.fill_null(pc.cast(col, pa.large_string()), "")
-    if pa.types.is_floating(t):
-        return number_texts(col.to_numpy(zero_copy_only=False).astype(np.float64))  # nulls → NaN → ""
-    if pa.types.is_boolean(t):
-        return pc.fill_null(pc.if_else(col, "TRUE", "FALSE"), "")
-    if pa.types.is_date(t):
-        return pc.fill_null(pc.cast(col.cast(pa.date32()), pa.large_string()), "")
-    return np.array([cell_text(v) for v in col.to_pylist()], dtype=object)
 
 
 # --------------------------------------------------------------------------- text

@@ -21,6 +21,7 @@ from pydantic import model_validator
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
 from fupin_audit.facts.cells import (
+    factorize,
     formatted,
     household_positions,
     map_values,
@@ -424,18 +425,20 @@ def dq054(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             "因学", student, unknown(ctx, "members", SCHOOL), "没有在校生（学龄前儿童、非在校生不算）"
         )
     if ctx.has("households", CAUSE2):
-        second = households[CAUSE2].astype(object)
-        # The first two comma-separated parts of each distinct 次要致贫原因 (empty: one part "").
-        codes, uniques = pd.factorize(second, use_na_sentinel=True)
+        # The first two comma-separated parts of each distinct 次要致贫原因 (empty: one part ""),
+        # compared with the 主要致贫原因 as codes of the distinct texts (not text by text per row).
+        codes, uniques = factorize(households[CAUSE2])
         parts = [str(value).split(",", 1) for value in uniques] + [[""]]
         rows = np.where(codes < 0, len(uniques), codes)
-        main = cause.astype(object).to_numpy()
+        main, causes = factorize(cause)
+        where = {text_: i for i, text_ in enumerate(causes)}
         repeated = np.zeros(len(households), dtype=bool)
         for i in range(max(len(p) for p in parts)):
-            part = np.array([p[i] if len(p) > i else None for p in parts], dtype=object)
+            part = np.array([where.get(p[i], -2) if len(p) > i else -2 for p in parts], dtype=np.int64)
             repeated |= part[rows] == main
-        repeated &= cause.notna().to_numpy()
+        repeated &= main >= 0
         if repeated.any():
+            second = households[CAUSE2].astype(object)
             labels = households.index[repeated]
             message = (
                 "次要致贫原因“" + _household_label_text(second, labels) + "”重复了主要致贫原因“"

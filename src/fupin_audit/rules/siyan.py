@@ -948,7 +948,8 @@ def sy303(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         raise SkipRule("households 表缺少列 识别年度，也没有同一户上一年度的行可比较")
     if "识别年度" in households:
         same = is_exited & (households["识别年度"] == out_year).fillna(False).astype(bool)
-        message = message.mask(same, year_texts(out_year) + " 年识别、当年即脱贫")
+        at = households.index[same.to_numpy()]  # texts for the flagged rows only
+        message.loc[at] = (year_texts(out_year.loc[at]) + " 年识别、当年即脱贫").to_numpy(dtype=object)
     if two_years:
         rows = pd.DataFrame(
             {HID: household_codes(ctx)["households"], "year": households["年度"].astype("Int64"), "out": out_year,

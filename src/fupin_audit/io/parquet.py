@@ -1,0 +1,214 @@
+"""Parquet files → text columns, and decoding them early.
+
+A parquet file's columns are typed; each value becomes the text a person would see, as every other
+reader gives it (``cells.number_text`` for numbers, ISO dates, TRUE/FALSE). The footer is checked
+against the reading limits before any page is decompressed.
+
+Decoding early. The CLI knows its input files before it has imported pandas, the schema and the
+rules (about half a second). ``reading_early`` decodes the parquet inputs on a thread meanwhile:
+decoding is arrow work that releases the GIL, imports are Python that holds it, so on two cores the
+two overlap instead of following one another. The reader then takes the decoded columns
+(``take_early``) instead of reading the file again — only if the file is unchanged (same size and
+modification time) and the limits are the same; anything else, a failure included, is read again in
+the ordinary way and reported as usual. This module imports no pandas, which is what makes it early.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fupin_audit.errors import one_line
+from fupin_audit.io.cells import EXACT_INT_LIMIT, cell_text, number_text
+from fupin_audit.io.limits import Limits, over
+
+PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class ParquetTexts:
+    """A parquet file's columns as text (pyarrow string arrays, or numpy object arrays)."""
+
+    names: list[str]
+    columns: list[object]
+    rows: int
+
+
+def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
+    """The file's columns as text, or the message saying why they cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path) as pf:
+            problem = _parquet_problem(pf.metadata, limits)
+            if problem:
+                return problem
+            table = pf.read()
+    except Exception as exc:  # whatever a damaged file makes pyarrow raise
+        return f"无法读取 parquet 文件，文件可能已损坏或不完整（{one_line(exc)}）"
+    try:
+        columns = [_arrow_texts(col) for col in table.columns]
+    except Exception as exc:
+        return f"无法把 parquet 列转换为文本（{one_line(exc)}）"
+    return ParquetTexts([str(c) for c in table.column_names], columns, table.num_rows)
+
+
+def _parquet_problem(meta, limits: Limits) -> str | None:
+    """Check the footer before any page is decompressed: rows × columns and the uncompressed size."""
+    rows, cols = int(meta.num_rows), int(meta.num_columns)
+    if cols > limits.max_columns:
+        return f"parquet 文件有 {cols:,} 列，超过上限 {limits.max_columns:,} 列（FUPIN_AUDIT_MAX_COLUMNS）"
+    if rows * cols > limits.max_cells:
+        return (
+            f"parquet 文件有 {rows:,} 行 × {cols:,} 列 = {rows * cols:,} 个单元格，超过上限 {limits.max_cells:,}"
+            "（确需读取请调高 FUPIN_AUDIT_MAX_CELLS）"
+        )
+    unpacked = sum(int(meta.row_group(i).total_byte_size) for i in range(meta.num_row_groups))
+    if unpacked > limits.max_unpacked_bytes:
+        return f"parquet 数据解压后共 {over(unpacked, limits.max_unpacked_bytes)}（FUPIN_AUDIT_MAX_UNPACKED）"
+    return None
+
+
+def _arrow_texts(col) -> object:
+    """One pyarrow ChunkedArray → text values (a pyarrow string array or a numpy object array)."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pc.fill_null(col.cast(pa.large_string()), "")
+    if pa.types.is_null(t):
+        return np.full(len(col), "", dtype=object)
+    if pa.types.is_integer(t) or pa.types.is_decimal(t):
+        # Exact in parquet: digits as stored (unlike a spreadsheet's doubles).
+        return pc.fill_null(pc.cast(col, pa.large_string()), "")
+    if pa.types.is_floating(t):
+        return number_texts(col.to_numpy(zero_copy_only=False).astype(np.float64))  # nulls → NaN → ""
+    if pa.types.is_boolean(t):
+        return pc.fill_null(pc.if_else(col, "TRUE", "FALSE"), "")
+    if pa.types.is_date(t):
+        return pc.fill_null(pc.cast(col.cast(pa.date32()), pa.large_string()), "")
+    return np.array([cell_text(v) for v in col.to_pylist()], dtype=object)
+
+
+def number_texts(values: np.ndarray) -> pa.Array:
+    """Vectorised ``cells.number_text`` for an array of ints/floats (no bools), as pyarrow text.
+
+    Whole numbers below 2**53 (exact in a double) become digits through pyarrow's integer cast;
+    NaN/inf become ""; fractions and larger numbers use ``number_text``.
+    """
+    if values.dtype == object and any(type(v) is int and abs(v) >= 2**53 for v in values):
+        # Python ints beyond a double's exact range: leave them to number_text.
+        return pa.array([number_text(v) for v in values], type=pa.large_string())
+    f = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(f)
+        whole = finite & (np.abs(f) < EXACT_INT_LIMIT) & (f == np.floor(f))
+    digits = pc.cast(pa.array(np.where(whole, f, 0).astype(np.int64)), pa.large_string())
+    if whole.all():
+        return digits
+    rest = [number_text(v) if ok else "" for v, ok in zip(f[~whole].tolist(), finite[~whole], strict=True)]
+    return pc.replace_with_mask(digits, pa.array(~whole), pa.array(rest, type=pa.large_string()))
+
+
+# --------------------------------------------------------------------------- decoding early
+
+# (resolved path, size, modification time, limits) → the decoding begun for that file
+_early: dict[tuple, Future[ParquetTexts | str]] = {}
+_early_lock = threading.Lock()
+
+
+def _identity(path: Path | str, limits: Limits) -> tuple | None:
+    try:
+        resolved = Path(path).resolve()
+        st = resolved.stat()
+    except (OSError, RuntimeError):
+        return None
+    return (str(resolved), st.st_size, st.st_mtime_ns, limits)
+
+
+def _is_parquet(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+    except OSError:
+        return False
+
+
+@contextmanager
+def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterator[None]:
+    """Decode the parquet files among ``paths`` (files, not folders) on one thread while the block
+    runs; ``take_early`` hands each result to the reader. Leaving the block stops the thread after
+    the file it is decoding and forgets what was not taken."""
+    try:
+        limits = Limits.from_env() if limits is None else limits
+    except Exception:  # a bad FUPIN_AUDIT_* value: the reader reports it; nothing is read early
+        yield
+        return
+    jobs: list[tuple[tuple, str, Future[ParquetTexts | str]]] = []
+    for path in dict.fromkeys(paths):
+        key = _identity(path, limits)
+        if key is not None and key not in _early and _is_parquet(path):
+            jobs.append((key, path, Future()))
+    stop = threading.Event()
+
+    def decode() -> None:
+        for _key, path, future in jobs:
+            if stop.is_set() or not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(read_texts(path, limits))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    with _early_lock:
+        _early.update({key: future for key, _path, future in jobs})
+    thread = threading.Thread(target=decode, name="fupin-audit-parquet", daemon=False)
+    if jobs:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        with _early_lock:
+            for key, _path, future in jobs:
+                future.cancel()
+                _early.pop(key, None)
+        if jobs:
+            thread.join()
+
+
+def take_early(path: Path | str, limits: Limits) -> ParquetTexts | str | None:
+    """The columns decoded early for this file (waiting for them if they are being decoded), or
+    None when it was not, or not successfully, decoded early: the caller reads it."""
+    if not _early:
+        return None
+    key = _identity(path, limits)
+    with _early_lock:
+        future = _early.pop(key, None) if key is not None else None
+    if future is None:
+        return None
+    with suppress(Exception):
+        result = future.result()
+        if isinstance(result, ParquetTexts) and _identity(path, limits) == key:
+            return result  # a file rewritten meanwhile is read again
+    return None
+
+
+def input_files(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """The data files named by ``paths`` (folders expanded), for ``reading_early``."""
+    from fupin_audit.io.inputs import expand_inputs
+
+    try:
+        return expand_inputs(paths)
+    except OSError:
+        return []

@@ -1,0 +1,117 @@
+"""Parquet inputs decoded early (io/parquet.py): the CLI decodes them on a thread while it imports the
+rest of the program, and the reader takes the decoded columns — the same grid as reading the file
+then, and the file read again whenever the early result may not be the file's."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from fupin_audit.cli.app import app
+from fupin_audit.io import parquet
+from fupin_audit.io.limits import Limits
+from fupin_audit.io.readers import RawSheet, read_file
+
+LIMITS = Limits()
+
+
+def _write(path: Path, ids: list[str | None], amounts: list[float | None]) -> Path:
+    table = pa.table({"证件号码": pa.array(ids, pa.string()), "金额": pa.array(amounts, pa.float64())})
+    pq.write_table(table, path)
+    return path
+
+
+def _grid(path: Path):
+    (sheet,) = [item for item in read_file(path, limits=LIMITS) if isinstance(item, RawSheet)]
+    return sheet.grid
+
+
+def test_the_early_result_is_what_the_reader_would_read(tmp_path):
+    path = _write(tmp_path / "a.parquet", ["340826196901125111", None], [12.5, None])
+    expected = _grid(path)
+    with parquet.reading_early([str(path)], LIMITS):
+        early = parquet.take_early(path, LIMITS)
+        assert isinstance(early, parquet.ParquetTexts)
+        assert early.names == ["证件号码", "金额"]
+        assert early.columns[0].to_pylist() == ["340826196901125111", ""]
+        assert early.columns[1].to_pylist() == ["12.5", ""]
+        assert parquet.take_early(path, LIMITS) is None  # taken once: not held for the rest of the run
+    assert _grid(path).equals(expected)
+
+
+def test_a_file_rewritten_after_the_early_read_is_read_again(tmp_path):
+    path = _write(tmp_path / "a.parquet", ["1"], [1.0])
+    with parquet.reading_early([str(path)], LIMITS):
+        _write(path, ["2", "3"], [2.0, 3.0])
+        os.utime(path, ns=(1, 1))  # a different modification time whatever the clock's resolution
+        assert parquet.take_early(path, LIMITS) is None
+        assert _grid(path)["证件号码"].tolist() == ["2", "3"]
+
+
+def test_other_limits_or_other_files_are_not_served_early(tmp_path):
+    path = _write(tmp_path / "a.parquet", ["1"], [1.0])
+    text = tmp_path / "b.csv"
+    text.write_text("证件号码\n1\n", encoding="utf-8")
+    with parquet.reading_early([str(path), str(text)], LIMITS):
+        assert parquet.take_early(text, LIMITS) is None  # only parquet files are read early
+        assert parquet.take_early(path, Limits(max_cells=1)) is None
+    assert parquet.take_early(path, LIMITS) is None  # forgotten once the block is left
+
+
+def test_a_damaged_file_is_left_to_the_reader_and_reported_as_usual(tmp_path):
+    path = tmp_path / "bad.parquet"
+    path.write_bytes(b"PAR1" + b"\0" * 64)
+    with parquet.reading_early([str(path)], LIMITS):
+        assert parquet.take_early(path, LIMITS) is None
+        (error,) = list(read_file(path, limits=LIMITS))
+    assert "无法读取 parquet 文件" in str(error)
+
+
+def test_leaving_the_block_stops_the_thread(tmp_path):
+    paths = [str(_write(tmp_path / f"{i}.parquet", [str(i)] * 1000, [1.0] * 1000)) for i in range(20)]
+    before = threading.active_count()
+    with parquet.reading_early(paths, LIMITS):
+        pass
+    assert threading.active_count() == before
+
+
+def test_the_cli_reads_each_parquet_input_once_and_early(tmp_path, monkeypatch):
+    """Through `check`: every parquet input is decoded by the early thread, none by the reader."""
+    from fupin_audit.sample import generate, write_parquet
+
+    folder = tmp_path / "county"
+    write_parquet(generate(households=30, seed=3), folder)
+    files = sorted(folder.glob("*.parquet"))
+    threads: list[str] = []
+    decode = parquet.read_texts
+
+    def counted(path, limits):
+        threads.append(threading.current_thread().name)
+        return decode(path, limits)
+
+    monkeypatch.setattr(parquet, "read_texts", counted)
+    monkeypatch.setattr("fupin_audit.io.readers.read_texts", counted)
+    result = CliRunner().invoke(app, ["check", "--format", "csv", "--quiet", str(folder)])
+    assert result.exit_code in (0, 1), result.output
+    assert threads == ["fupin-audit-parquet"] * len(files)
+
+
+@pytest.mark.parametrize("engine_args", [["--engine", "dask"]])
+def test_no_early_reading_for_the_dask_engine(tmp_path, monkeypatch, engine_args):
+    started: list[list[str]] = []
+    real = parquet.reading_early
+
+    def spy(paths, limits=None):
+        started.append(list(paths))
+        return real(paths, limits)
+
+    monkeypatch.setattr(parquet, "reading_early", spy)
+    path = _write(tmp_path / "a.parquet", ["1"], [1.0])
+    CliRunner().invoke(app, ["check", *engine_args, str(path)])  # refused: no --output folder
+    assert started == [[]]
