@@ -827,7 +827,9 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
     key = frame["户编号"].fillna("").str.strip()
     kept = np.flatnonzero((key != "").to_numpy(dtype=bool))
     households, _ = pd.factorize(key.iloc[kept])
-    _, first_of = np.unique(households, return_index=True)  # each household's first kept row
+    # each household's first kept row (assigned last to first, so the first wins; not np.unique's sort)
+    first_of = np.zeros(int(households.max(initial=-1)) + 1, dtype=np.int64)
+    first_of[households[::-1]] = np.arange(len(households))[::-1]
     first = kept[first_of[households]]  # per kept row: the position of its household's first row
     rows = frame[ROW_COLUMN].to_numpy()
     specs = MODELS["households"].specs()

@@ -115,7 +115,7 @@ def village_poor_counts(ctx: AuditContext, villages: pd.DataFrame) -> pd.DataFra
     village_year = ctx.data_year("villages").astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
     found = by_year.reindex(np.where(own >= 0, own * 10_000 + village_year, -1))
     found.index = villages.index
-    if len(np.unique(year)) <= 1:  # one year (or none) in the household table: match by place only
+    if len(pd.unique(year)) <= 1:  # one year (or none) in the household table: match by place only
         by_place = frame.groupby("place")[["poor_households", "poor_people"]].sum()
         found = found.fillna(by_place.reindex(own).set_axis(villages.index))
     found["columns"] = "、".join(columns)

@@ -105,8 +105,19 @@ def distinct_per_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarr
     """Per code: how many distinct values (≥ 0) its rows carry."""
     keep = (codes >= 0) & (values >= 0)
     width = int(values.max()) + 1 if keep.any() else 1
-    pairs = np.unique(codes[keep] * width + values[keep])
+    pairs = pd.unique(codes[keep] * width + values[keep])  # hashed: np.unique sorts (10× slower)
     return np.bincount(pairs // width, minlength=n)
+
+
+def distinct_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_index=True, return_inverse=True)`` for integers — the distinct
+    values in order, the first position of each, each value's place among them — by hashing, then
+    sorting only the distinct values (np.unique sorts every value: ten times slower at 100,000)."""
+    found, distinct = pd.factorize(values)
+    order = np.argsort(distinct, kind="stable")
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    return distinct[order], first_rows(found, len(distinct))[order], place[found]
 
 
 # 户编号 columns that share one code space.

@@ -11,6 +11,7 @@ import pandas as pd
 from fupin_audit.engine.context import ROW_NOUNS, AuditContext
 from fupin_audit.engine.rule import SkipRule
 from fupin_audit.facts.cells import text_series
+from fupin_audit.facts.keys import distinct_sorted
 
 
 def param_source(ctx: AuditContext, key: str) -> str:
@@ -75,8 +76,8 @@ def policy_values(
     written = region["county_text"].to_numpy()
     # One integer per (year, province, county, 县 as written): the distinct places to resolve.
     combined = ((year * 100 + (province + 1)) * 1_000_001 + (county + 1)) * (len(texts) + 1) + (written + 1)
-    distinct, inverse = np.unique(combined[wanted], return_inverse=True)
-    first = np.flatnonzero(wanted)[np.unique(inverse, return_index=True)[1]]
+    distinct, first_wanted, inverse = distinct_sorted(combined[wanted])
+    first = np.flatnonzero(wanted)[first_wanted]
     counts = np.bincount(inverse, minlength=len(distinct))
     found_values = np.full(len(distinct), np.nan)
     found_sources = np.full(len(distinct), "", dtype=object)

@@ -18,7 +18,7 @@ def by_year(years: pd.Series, values: dict[int, Any], missing: Any) -> pd.Series
     numbers = years.astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
     dtype = np.float64 if isinstance(missing, float) else object
     out = np.full(len(numbers), missing, dtype=dtype)
-    for year in np.unique(numbers[~np.isnan(numbers)]):
+    for year in np.sort(pd.unique(numbers[~np.isnan(numbers)])):
         if int(year) in values:
             out[numbers == year] = values[int(year)]
     return pd.Series(out, index=years.index)

@@ -34,7 +34,7 @@ from fupin_audit.facts.cells import (
     sources,
     text_series,
 )
-from fupin_audit.facts.keys import gather, person_codes, person_keys
+from fupin_audit.facts.keys import first_rows, gather, person_codes, person_keys
 from fupin_audit.facts.people import id_analysis
 from fupin_audit.facts.values import text
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
@@ -298,8 +298,8 @@ def dq030(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     size = gather(per_household(ctx), codes)
     first = np.zeros(len(codes), dtype=bool)
     if len(codes):
-        _u, first_pos = np.unique(codes, return_index=True)
-        first[first_pos] = True
+        first_pos = first_rows(codes, int(codes.max()) + 1)
+        first[first_pos[first_pos >= 0]] = True
     flagged = first & (codes >= 0) & (heads == 0)
     if not flagged.any():
         return None

@@ -30,7 +30,7 @@ from fupin_audit.facts.values import HID, ID, INCOME, STATUS, as_bool, exited, i
 from fupin_audit.facts.years import data_years, exit_split, year_end
 from fupin_audit.rules.example_data import household, id_number, person
 from fupin_audit.rules.kit.format import count_texts, date_texts, fmt, money_texts, year_texts, yuan
-from fupin_audit.rules.kit.related import records, related_groups
+from fupin_audit.rules.kit.related import labels_by_code, records, related_groups
 
 MISSED = "该进的没进（漏评）："
 STAYED = "该出的没出（应退未退）："
@@ -429,7 +429,7 @@ def lg301(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     hits = hits[wanted]
     hit_codes = listed_codes[wanted]
     recs = records(ctx, "rosters", hits.index)
-    by_code = pd.Series(hits.index, index=hit_codes).groupby(level=0).agg(list)
+    by_code = labels_by_code(hit_codes, hits.index)
     code_of = pd.Series(member_codes[on_list], index=labels)
     related, message = {}, {}
     for label in labels:  # flagged rows only

@@ -567,13 +567,18 @@ class _Verdicts:
         distinct, inverse = np.unique(np.array(self.texts, dtype=object), return_inverse=True)
         message = inverse[self.message]
         return (
-            _from_codes(self.code[codes], list(PROBLEM_CODES), index),
+            _from_codes(self.code[codes], _PROBLEM_DTYPE, index),
             _from_codes(message[codes], list(distinct), index),
         )
 
 
-def _from_codes(codes: np.ndarray, categories: list, index: pd.Index) -> pd.Series:
-    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index, copy=False)
+# Made once: a categorical's categories are checked for repeats each time a dtype is built.
+_PROBLEM_DTYPE = pd.CategoricalDtype(list(PROBLEM_CODES))
+
+
+def _from_codes(codes: np.ndarray, categories: list | pd.CategoricalDtype, index: pd.Index) -> pd.Series:
+    dtype = categories if isinstance(categories, pd.CategoricalDtype) else pd.CategoricalDtype(categories)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=index, copy=False)
 
 
 def _on_unique(spec: Spec, name: str, texts: pd.Series, clean: pd.Series, empty: pd.Series, values: bool):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext
+from fupin_audit.facts.cells import factorize
 from fupin_audit.facts.values import HID, ID, STATUS
 from fupin_audit.rules.kit.format import RELATED_MAX, capped
 
@@ -71,20 +73,30 @@ def related_groups(
     """For each flagged row, JSON of the rows of `kind` sharing its group (groups: label → key over
     all candidate rows), without the row itself unless `include_self`. Capped at RELATED_MAX."""
     groups = groups.dropna()
-    wanted = groups[groups.isin(set(groups.reindex(flagged).dropna()))]
-    by_key = pd.Series(wanted.index, index=wanted.to_numpy()).groupby(level=0, sort=False).agg(list)
-    heads = {key: labels[: RELATED_MAX + 1] for key, labels in by_key.items()}
+    codes, _ = factorize(groups)  # the groups as integers: no text compared or hashed per row twice
+    at = groups.index.get_indexer(flagged)
+    mine = np.where(at >= 0, codes[np.maximum(at, 0)], -1)
+    wanted = np.isin(codes, mine[mine >= 0])
+    by_code = labels_by_code(codes[wanted], groups.index[wanted])
+    heads = {code: labels[: RELATED_MAX + 1] for code, labels in by_code.items()}
     recs = records(ctx, kind, pd.Index([label for head in heads.values() for label in head]))
     out = {}
-    for label in flagged:
-        key = groups.get(label)
-        if key is None:
+    for label, code in zip(flagged, mine.tolist(), strict=True):
+        if code < 0:
             out[label] = "[]"
             continue
-        everyone = by_key[key]
-        listed = [recs[x] for x in heads[key] if include_self or x != label]
-        out[label] = capped(listed, len(everyone) - (0 if include_self else 1))
+        listed = [recs[x] for x in heads[code] if include_self or x != label]
+        out[label] = capped(listed, len(by_code[code]) - (0 if include_self else 1))
     return pd.Series(out, dtype=object).reindex(flagged)
+
+
+def labels_by_code(codes: np.ndarray, labels: pd.Index) -> dict[int, list[Hashable]]:
+    """Per distinct code: its labels in row order (a stable sort, not a groupby aggregating lists)."""
+    order = np.argsort(codes, kind="stable")
+    ordered = np.asarray(codes)[order]
+    cuts = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(ordered)]
+    listed = labels[order].tolist()
+    return {int(ordered[s]): listed[s:e] for s, e in pairwise(cuts) if e > s}
 
 
 def related_in(ctx: AuditContext, kind: str, codes: np.ndarray, wanted: pd.Series) -> pd.Series:
@@ -92,8 +104,8 @@ def related_in(ctx: AuditContext, kind: str, codes: np.ndarray, wanted: pd.Serie
     that code (capped at RELATED_MAX)."""
     rows = np.flatnonzero(np.isin(codes, wanted.to_numpy()))
     labels = ctx.frame(kind).index[rows]
-    by_code = pd.Series(labels, index=codes[rows]).groupby(level=0, sort=False).agg(list)
-    recs = records(ctx, kind, pd.Index([x for group in by_code for x in group[:RELATED_MAX]]))
+    by_code = labels_by_code(codes[rows], labels)
+    recs = records(ctx, kind, pd.Index([x for group in by_code.values() for x in group[:RELATED_MAX]]))
     out = {
         label: capped([recs[x] for x in by_code[code][:RELATED_MAX]], len(by_code[code]))
         for label, code in wanted.items()
