@@ -115,3 +115,23 @@ def test_no_early_reading_for_the_dask_engine(tmp_path, monkeypatch, engine_args
     path = _write(tmp_path / "a.parquet", ["1"], [1.0])
     CliRunner().invoke(app, ["check", *engine_args, str(path)])  # refused: no --output folder
     assert started == [[]]
+
+
+def test_a_file_whose_decoding_has_not_begun_is_read_by_the_reader(tmp_path, monkeypatch):
+    """The thread decodes in order; the reader does not wait behind it for a file not yet begun."""
+    first, second = (_write(tmp_path / f"{i}.parquet", [str(i)], [1.0]) for i in range(2))
+    entered, release = threading.Event(), threading.Event()
+    decode = parquet.read_texts
+
+    def slow(path, limits, **kwargs):
+        if Path(path) == first:
+            entered.set()
+            release.wait(10)
+        return decode(path, limits, **kwargs)
+
+    monkeypatch.setattr(parquet, "read_texts", slow)
+    with parquet.reading_early([str(first), str(second)], LIMITS):
+        assert entered.wait(10)
+        assert parquet.take_early(second, LIMITS) is None  # not begun: cancelled, read by the caller
+        release.set()
+        assert isinstance(parquet.take_early(first, LIMITS), parquet.ParquetTexts)

@@ -164,7 +164,7 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
     def decode() -> None:
         for _key, path, future in jobs:
             if stop.is_set() or not future.set_running_or_notify_cancel():
-                continue
+                continue  # the reader got there first and reads this file itself
             try:
                 future.set_result(read_texts(path, limits))
             except BaseException as exc:
@@ -189,13 +189,14 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
 
 def take_early(path: Path | str, limits: Limits) -> ParquetTexts | str | None:
     """The columns decoded early for this file (waiting for them if they are being decoded), or
-    None when it was not, or not successfully, decoded early: the caller reads it."""
+    None when it was not, or not successfully, decoded early, or its decoding has not begun: the
+    caller reads it."""
     if not _early:
         return None
     key = _identity(path, limits)
     with _early_lock:
         future = _early.pop(key, None) if key is not None else None
-    if future is None:
+    if future is None or future.cancel():  # not begun: reading it here is sooner than waiting
         return None
     with suppress(Exception):
         result = future.result()
