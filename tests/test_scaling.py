@@ -216,6 +216,7 @@ def test_vectorised_emptiness_and_phone_checks_match_python():
     import unicodedata
 
     from fupin_audit.facts.cells import _empty_value, empty_cells, map_values
+    from fupin_audit.facts.phones import phone_numbers
     from fupin_audit.rules.dq_members import bad_phones
 
     texts = pd.Series([*SAMPLES, *_random_texts(), None], dtype="str")
@@ -230,12 +231,12 @@ def test_vectorised_emptiness_and_phone_checks_match_python():
         number = re.sub(r"^86(1[3-9][0-9]{9})$", r"\1", re.sub(r"^(\+|00)86", "", number))
         return number != "" and re.fullmatch(r"1[3-9][0-9]{9}", number) is None
 
-    assert bad_phones(texts).tolist() == map_values(texts, bad, bool).tolist()
-    assert bad_phones(texts).sum() < len(texts) - 3  # valid numbers are in the sample
+    assert bad_phones(phone_numbers(texts)).tolist() == map_values(texts, bad, bool).tolist()
+    assert bad_phones(phone_numbers(texts)).sum() < len(texts) - 3  # valid numbers are in the sample
     # the same on a long column of distinct texts
     long = pd.Series([*texts.tolist(), *(f"1391234{i:04d}" for i in range(90_000))], dtype="str")
     assert empty_cells(long).tolist() == [_empty_value(v) for v in long.astype(object)]
-    assert bad_phones(long).tolist() == map_values(long, bad, bool).tolist()
+    assert bad_phones(phone_numbers(long)).tolist() == map_values(long, bad, bool).tolist()
 
 
 def test_columns_of_distinct_values_parse_alike_without_hashing(monkeypatch, tmp_path):

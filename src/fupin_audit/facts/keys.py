@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.engine.context import AuditContext
-from fupin_audit.facts.phones import phone_numbers
+from fupin_audit.facts.phones import phone_numbers_of
 from fupin_audit.facts.values import HID, ID, arrow_text, column_text, text
 from fupin_audit.schema.fields import arrow_mask
 from fupin_audit.schema.idnumber import text_buffers
@@ -186,7 +186,7 @@ def shuffle_keys(
         return person_keys(ctx, kind, field)
     if spec.kind is Kind.PHONE:
         # the form SY104 compares (139-1234-5678, +86 139 1234 5678 and 13912345678 share a key)
-        return phone_numbers(ctx.frame(kind)[field])
+        return phone_numbers_of(ctx, kind, field)
     values = text(ctx.frame(kind)[field])
     return values.where(values != "")
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fupin_audit.engine.context import AuditContext
 from fupin_audit.facts.values import arrow_text
 from fupin_audit.schema.fields import arrow_mask, mostly_distinct
 
@@ -43,6 +44,11 @@ def phone_numbers(series: pd.Series) -> pd.Series:
     if encoded is not None:
         values = pc.take(values, encoded.indices)
     return pd.Series(values.to_pandas().array, index=series.index, name=series.name, copy=False)
+
+
+def phone_numbers_of(ctx: AuditContext, kind: str, field: str) -> pd.Series:
+    """`phone_numbers` of a table's column, made once per run (DQ044, SY104 and the shuffle keys)."""
+    return ctx.cached(f"{kind}.phone_numbers.{field}", lambda: phone_numbers(ctx.frame(kind)[field]))
 
 
 def _normal_form(values: pa.Array) -> pa.Array:

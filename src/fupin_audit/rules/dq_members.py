@@ -24,7 +24,7 @@ from fupin_audit.facts.people import (
     member_birth,
     place_empty,
 )
-from fupin_audit.facts.phones import MOBILE, phone_matches, phone_numbers
+from fupin_audit.facts.phones import MOBILE, phone_matches, phone_numbers_of
 from fupin_audit.rules.example_data import household, id_number, person
 from fupin_audit.schema.fields import Kind
 from fupin_audit.schema.models import MODELS
@@ -340,10 +340,9 @@ def phone_fields() -> list[tuple[str, str]]:
             if spec.kind is Kind.PHONE]  # fmt: skip
 
 
-def bad_phones(series: pd.Series, pattern: str = MOBILE) -> np.ndarray:
-    """Per row: a phone number written whose normal form (`phone_numbers`, shared with SY104) does
-    not match `pattern`."""
-    numbers = phone_numbers(series)
+def bad_phones(numbers: pd.Series, pattern: str = MOBILE) -> np.ndarray:
+    """Per row of `phone_numbers` (shared with SY104): a number written whose normal form does not
+    match `pattern`."""
     return numbers.notna().to_numpy(dtype=bool) & ~phone_matches(numbers, pattern)
 
 
@@ -375,7 +374,7 @@ def dq044(ctx: AuditContext, params: PhonePattern) -> list[pd.DataFrame]:
     out = []
     for kind, name in present:
         data = ctx.frame(kind, name)
-        flagged = bad_phones(data[name], params.pattern)
+        flagged = bad_phones(phone_numbers_of(ctx, kind, name), params.pattern)
         if kind == "members" and name == "户联系电话":
             sources = ctx.dataset.sources
             if household_phone_in_households:

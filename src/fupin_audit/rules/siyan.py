@@ -33,7 +33,7 @@ from fupin_audit.facts.keys import (
 from fupin_audit.facts.lines import param
 from fupin_audit.facts.measures import households_with_measure, measure_names, measures_of_year
 from fupin_audit.facts.people import member_ages
-from fupin_audit.facts.phones import phone_matches, phone_numbers
+from fupin_audit.facts.phones import phone_matches, phone_numbers_of
 from fupin_audit.facts.values import HID, ID, as_bool, exited, mask_texts, poor, raw_values, text, unreadable
 from fupin_audit.facts.years import data_years, year_end, year_start
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
@@ -264,9 +264,8 @@ def sy103(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     return ctx.flag("members", labels, message, column=ID, related=related)
 
 
-def _phones(series: pd.Series) -> pd.Series:
-    """The numbers SY104 compares: exactly those DQ044 (default pattern) accepts, in one form."""
-    numbers = phone_numbers(series)
+def _phones(numbers: pd.Series) -> pd.Series:
+    """Of `phone_numbers`, those SY104 compares: exactly those DQ044 (default pattern) accepts."""
     return numbers.where(phone_matches(numbers))
 
 
@@ -298,7 +297,7 @@ def sy104(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     else:
         raise SkipRule("户表和成员表都没有“户联系电话”列（或没有户编号）")
     frame = ctx.frame(kind, "户联系电话", HID)
-    phones = _phones(frame["户联系电话"])
+    phones = _phones(phone_numbers_of(ctx, kind, "户联系电话"))
     (phone,), n = joint_codes(phones)
     household = household_codes(ctx)[kind]
     phone = np.where(household >= 0, phone, -1)
