@@ -286,7 +286,7 @@ def test_arrow_number_parsing_matches_pandas(monkeypatch, texts, fast_path):
     from fupin_audit.schema import fields
 
     texts = pd.Series(list(dict.fromkeys(texts)), dtype="str")
-    clean = fields._str_series(fields.clean_texts(fields.arrow_text(texts)))
+    clean = fields.str_series(fields.clean_texts(fields.arrow_text(texts)))
     taken = []
     monkeypatch.setattr(
         fields, "_cast_floats", lambda *a, f=fields._cast_floats: taken.append(f(*a)) or taken[-1]

@@ -290,15 +290,20 @@ class ParsedColumn:
     message: pd.Series  # "" or the message per row (categorical)
 
 
+ARROW_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str" dtype
+
+
 def arrow_text(values: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pa.Array:
     """Text as one arrow large_string array (zero-copy from pyarrow-backed pandas strings)."""
     array = pa.array(values.array if isinstance(values, pd.Series) else values, type=pa.large_string())
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _str_series(array: pa.Array) -> pd.Series:
-    """An arrow string array as a pandas "str" Series (NaN for null)."""
-    return array.cast(pa.large_string()).to_pandas().astype("str")
+def str_series(array: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
+    """An arrow string array as a pandas "str" Series (NaN for null), wrapping the arrow buffers:
+    not `to_pandas().astype("str")`, which made a Python string of every value and back."""
+    texts = pd.arrays.ArrowStringArray(array.cast(pa.large_string()), dtype=ARROW_TEXT)
+    return pd.Series(texts, index=index, copy=False)
 
 
 def arrow_mask(array: pa.Array) -> np.ndarray:
@@ -385,7 +390,7 @@ def _unique_texts(
     encoded = encoded or encode_texts(raw)
     if encoded is not None:
         codes, uniques = encoded
-        return codes, _str_series(uniques)
+        return codes, str_series(uniques)
     codes, uniques = pd.factorize(raw.fillna(""))
     if isinstance(uniques, pd.api.extensions.ExtensionArray) and isinstance(uniques.dtype, pd.StringDtype):
         texts = pd.Series(uniques).astype("str")
@@ -410,7 +415,7 @@ def _vector_numbers(texts: pd.Series, clean: pd.Series | None = None) -> pd.Seri
     plain = _plain_floats(compact_arr, match)
     if plain is not None:
         return pd.Series(plain, index=texts.index)
-    compact = _str_series(compact_arr)
+    compact = str_series(compact_arr)
     compact.index = texts.index
     numeric = compact.where(pd.Series(match, index=texts.index), None)
     return pd.to_numeric(numeric, errors="coerce").astype("float64")
@@ -485,7 +490,7 @@ def _extract(clean: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
         field = pc.struct_field(found, [g])
         columns[g] = pc.if_else(pa.array(matched), field, pa.scalar(None, field.type))
     others = np.flatnonzero(~exact)
-    frame = pd.DataFrame({g: _str_series(columns[g]) for g in range(groups)}, index=clean.index)
+    frame = pd.DataFrame({g: str_series(columns[g]) for g in range(groups)}, index=clean.index)
     if len(others):
         slow = clean.iloc[others].str.extract(pattern)
         for g in range(groups):
@@ -502,13 +507,26 @@ def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series
     parts = parts.fillna(compact).astype("float64")
     # A year pandas cannot hold in nanoseconds (0000, 9999) is simply not a valid date here.
     parts[0] = parts[0].where(parts[0].between(MIN_YEAR, MAX_YEAR))
-    ymd = pd.DataFrame({"year": parts[0], "month": parts[1], "day": parts[2]})
-    dates = pd.to_datetime(ymd, errors="coerce")
+    dates = pd.Series(calendar_dates(*(parts[g].to_numpy() for g in range(3))), index=parts.index)
     serial = pd.to_numeric(_extract(clean, _DATE_SERIAL)[0], errors="coerce")
     serial_dates = pd.Timestamp(EXCEL_EPOCH) + pd.to_timedelta(serial, unit="D")
     dates = dates.fillna(serial_dates).astype("datetime64[ns]")
     in_range = dates.dt.year.between(MIN_YEAR, MAX_YEAR)
     return dates.where(in_range)
+
+
+def calendar_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """datetime64[us] of whole-number year, month and day arrays (NaT where any is missing or the
+    day is not in the month): ``pd.to_datetime`` of a year/month/day frame with errors="coerce",
+    in numpy's calendar units instead of pandas' row assembly."""
+    known = ~(np.isnan(year) | np.isnan(month) | np.isnan(day))
+    known &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31) & (np.abs(year) < 200_000)
+    months = np.where(known, (year - 1970) * 12 + month - 1, 0).astype(np.int64).astype("datetime64[M]")
+    dates = months.astype("datetime64[D]") + np.where(known, day - 1, 0).astype(np.int64)
+    known &= dates.astype("datetime64[M]") == months  # 31 April runs into May: not a date
+    out = dates.astype("datetime64[us]")
+    out[~known] = np.datetime64("NaT")
+    return out
 
 
 def _vector_years(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series:
@@ -578,7 +596,8 @@ _PROBLEM_DTYPE = pd.CategoricalDtype(list(PROBLEM_CODES))
 
 def _from_codes(codes: np.ndarray, categories: list | pd.CategoricalDtype, index: pd.Index) -> pd.Series:
     dtype = categories if isinstance(categories, pd.CategoricalDtype) else pd.CategoricalDtype(categories)
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=index, copy=False)
+    # codes made here, always within the categories: not checked again (a min and max per column)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), index=index, copy=False)
 
 
 def _on_unique(spec: Spec, name: str, texts: pd.Series, clean: pd.Series, empty: pd.Series, values: bool):
@@ -659,7 +678,7 @@ def _parse(
     codes, texts = _unique_texts(raw, encoded)
     array = arrow_text(texts)
     clean_arr = clean_texts(array)
-    clean = _str_series(clean_arr)
+    clean = str_series(clean_arr)
     empty_np = arrow_mask(pc.is_in(clean_arr, value_set=EMPTY_SET))
     empty = pd.Series(empty_np, index=texts.index)
     per_unique, verdicts = _on_unique(spec, name, texts, clean, empty, values)

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fupin_audit.schema.fields import mostly_distinct
+from fupin_audit.schema.fields import mostly_distinct, str_series
 
 __all__ = [
     "FLAGS",
@@ -266,10 +266,6 @@ def _message_column(texts: pa.Array, at: np.ndarray, index: pd.Index) -> pd.Seri
     return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index)
 
 
-def _str_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
-    return pd.Series(arr.to_pandas().array, index=index, copy=False).astype("str")
-
-
 # --------------------------------------------------------------------------------------------------
 # normalisation
 
@@ -324,8 +320,8 @@ def normalise_id(raw: pd.Series) -> pd.DataFrame:
     rows = np.where(codes < 0, len(uniques), codes)
     return pd.DataFrame(
         {
-            "normalized": _str_series(pc.take(normalised, rows), raw.index),
-            "normalisations": _str_series(pc.take(notes, rows), raw.index),
+            "normalized": str_series(pc.take(normalised, rows), raw.index),
+            "normalisations": str_series(pc.take(notes, rows), raw.index),
         },
         index=raw.index,
     )
@@ -339,10 +335,10 @@ def normalised_ids(raw: pd.Series, encoded: tuple[np.ndarray, pa.Array] | None =
     codes, uniques = encoded if encoded is not None else distinct_texts(raw)
     normalised, _mask = _normalise_unique(uniques)
     if len(uniques) == len(codes):  # every row its own entry (codes 0…n-1, no NA): nothing to take
-        return _str_series(normalised, raw.index)
+        return str_series(normalised, raw.index)
     normalised = pa.concat_arrays([normalised, pa.array([""], type=pa.large_string())])
     rows = np.where(codes < 0, len(uniques), codes)
-    return _str_series(pc.take(normalised, rows), raw.index)
+    return str_series(pc.take(normalised, rows), raw.index)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -585,11 +581,11 @@ def analyse_ids(
     birth_rows = u.birth[rows]
     out["birth_date"] = pd.Series(birth_rows, index=index, dtype="datetime64[ns]")
     sex_labels = pa.array([None, "男", "女"], type=pa.large_string())
-    out["sex"] = _str_series(pc.take(sex_labels, u.sex_code[rows]), index)
+    out["sex"] = str_series(pc.take(sex_labels, u.sex_code[rows]), index)
     region_u = pc.if_else(
         pa.array(is_id), pc.utf8_slice_codeunits(u.text, 0, 6), pa.scalar(None, pa.large_string())
     )
-    out["region"] = _str_series(pc.take(region_u, rows), index)
+    out["region"] = str_series(pc.take(region_u, rows), index)
     out["upgraded"] = keys["upgraded"]
     person_key = keys.pop("person_key")
     # Legacy numbers can be a whole county's worth: their messages are built by arrow, not Python.
@@ -674,10 +670,10 @@ def _key_columns(u: _Unique, rows: np.ndarray, index: pd.Index) -> tuple[dict[st
     upgraded_rows = upgraded_index[rows]
     upgraded_u = pa.concat_arrays([u.upgraded_text, pa.nulls(1, type=pa.large_string())])
     columns = {
-        "normalized": _str_series(pc.take(u.text, rows), index),
-        "kind": _str_series(pc.take(pa.array(KINDS, type=pa.large_string()), u.kind[rows]), index),
-        "upgraded": _str_series(pc.take(upgraded_u, upgraded_rows), index),
-        "person_key": _str_series(pc.take(_person_keys(u), rows), index),
+        "normalized": str_series(pc.take(u.text, rows), index),
+        "kind": str_series(pc.take(pa.array(KINDS, type=pa.large_string()), u.kind[rows]), index),
+        "upgraded": str_series(pc.take(upgraded_u, upgraded_rows), index),
+        "person_key": str_series(pc.take(_person_keys(u), rows), index),
     }
     return columns, upgraded_rows
 
@@ -754,7 +750,7 @@ def compare_with_columns(
         {
             "sex_mismatch": pd.Series(sex_mismatch, index=index),
             "birth_mismatch": pd.Series(birth_mismatch, index=index),
-            "msg_DQ015": _str_series(pc.take(pa.array(["", *texts], type=pa.large_string()), at), index),
+            "msg_DQ015": str_series(pc.take(pa.array(["", *texts], type=pa.large_string()), at), index),
         },
         index=index,
     )

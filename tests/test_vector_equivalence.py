@@ -1,0 +1,70 @@
+"""Column kernels that replaced slower pandas/numpy calls (issue #17) give what those calls gave.
+
+Each test compares a kernel with the call it replaced, on generated values that include the edges
+(missing values, impossible dates, repeated and negative codes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fupin_audit.facts.keys import distinct_sorted
+from fupin_audit.facts.years import year_end, year_start
+from fupin_audit.rules.kit.related import labels_by_code
+from fupin_audit.schema.fields import calendar_dates, str_series
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from([0, 1899, 1900, 2000, 2016, 2017, 2100, 2101, 9999])),
+            st.one_of(st.none(), st.integers(-1, 14)),
+            st.one_of(st.none(), st.integers(-1, 33)),
+        ),
+        max_size=40,
+    )
+)
+def test_calendar_dates_are_pandas_assembled_dates(rows):
+    year, month, day = (
+        np.array([np.nan if row[i] is None else row[i] for row in rows], dtype=float) for i in range(3)
+    )
+    expected = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce")
+    pd.testing.assert_series_equal(pd.Series(calendar_dates(year, month, day)), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 3000)), max_size=30))
+def test_year_start_and_end_are_pandas_assembled_dates(values):
+    years = pd.Series(values, dtype="Int64", index=[f"r{i}" for i in range(len(values))])
+    for month, day, kernel in ((1, 1, year_start), (12, 31, year_end)):
+        frame = pd.DataFrame({"year": years.astype("float64"), "month": month, "day": day})
+        pd.testing.assert_series_equal(kernel(years), pd.to_datetime(frame, errors="coerce"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-5, 50), max_size=60))
+def test_distinct_sorted_is_np_unique(values):
+    array = np.array(values, dtype=np.int64)
+    got = distinct_sorted(array)
+    expected = np.unique(array, return_index=True, return_inverse=True)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine.tolist() == theirs.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40))
+def test_labels_by_code_is_a_groupby_of_lists(codes):
+    labels = pd.Index([f"L{i}" for i in range(len(codes))])
+    expected = pd.Series(labels, index=codes).groupby(level=0, sort=False).agg(list).to_dict()
+    assert labels_by_code(np.array(codes, dtype=np.int64), labels) == expected
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=5)), max_size=20))
+def test_str_series_is_pandas_str_of_the_texts(values):
+    array = pa.array(values, type=pa.string())
+    expected = array.cast(pa.large_string()).to_pandas().astype("str")
+    pd.testing.assert_series_equal(str_series(array), expected)
