@@ -39,7 +39,9 @@ OptDate = dt.date | None
 class TableModel(BaseModel):
     """One row of a table. Validating a dict of raw cell texts applies exactly the field specs."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # defer_build: a check reads the fields (specs), and validates no row through the model; its
+    # validator is built only if a caller does
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     kind: ClassVar[str]
     title: ClassVar[str]
