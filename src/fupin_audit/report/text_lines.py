@@ -251,8 +251,9 @@ def _columns(findings: pd.DataFrame, fmt: str) -> list[Column] | None:
 def _batches(
     columns: list[Column], total: int, join: Callable[[list[pa.Array]], pa.Array]
 ) -> Iterator[bytes]:
-    """The lines batch by batch, each about `BATCH_BYTES` long; with a second worker the next batch is
-    joined while this one is written (Arrow's kernels and file writes both release the GIL)."""
+    """The lines batch by batch, each about `BATCH_BYTES` long; with more workers the next batches are
+    joined, one per worker, while this one is written (Arrow's kernels and file writes both release
+    the GIL). Batches are yielded in order whichever is joined first."""
     from fupin_audit.workers import available_workers
 
     def lines(bounds: tuple[int, int]) -> memoryview:
@@ -265,17 +266,21 @@ def _batches(
     yield head
     step = max(1, min(BATCH_ROWS, int(BATCH_BYTES * first / max(len(head), 1))))
     rest = [(start, min(start + step, total)) for start in range(first, total, step)]
-    if available_workers() < 2 or len(rest) < 2:
+    workers = min(available_workers(), len(rest))
+    if workers < 2:
         yield from map(lines, rest)
         return
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1) as pool:
-        ahead = pool.submit(lines, rest[0])
-        for bounds in rest[1:]:
-            done, ahead = ahead.result(), pool.submit(lines, bounds)
+    with ThreadPoolExecutor(workers) as pool:
+        ahead = deque(pool.submit(lines, bounds) for bounds in rest[:workers])
+        for bounds in rest[workers:]:
+            done = ahead.popleft().result()
+            ahead.append(pool.submit(lines, bounds))
             yield done
-        yield ahead.result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _data(lines: pa.Array) -> memoryview:
