@@ -154,24 +154,29 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
     except Exception:  # a bad FUPIN_AUDIT_* value: the reader reports it; nothing is read early
         yield
         return
-    jobs: list[tuple[tuple, str, Future[ParquetTexts | str]]] = []
+    # Only `_early` holds the futures: a result the reader took is not kept for the rest of the run
+    # (the reader may replace those columns, e.g. normalised 户编号, and let the originals go).
+    jobs: list[tuple[tuple, str]] = []
     for path in dict.fromkeys(paths):
         key = _identity(path, limits)
         if key is not None and key not in _early and _is_parquet(path):
-            jobs.append((key, path, Future()))
+            jobs.append((key, path))
     stop = threading.Event()
 
     def decode() -> None:
-        for _key, path, future in jobs:
-            if stop.is_set() or not future.set_running_or_notify_cancel():
+        for key, path in jobs:
+            with _early_lock:
+                future = _early.get(key)
+            if stop.is_set() or future is None or not future.set_running_or_notify_cancel():
                 continue  # the reader got there first and reads this file itself
             try:
                 future.set_result(read_texts(path, limits))
             except BaseException as exc:
                 future.set_exception(exc)
+            del future
 
     with _early_lock:
-        _early.update({key: future for key, _path, future in jobs})
+        _early.update({key: Future() for key, _path in jobs})
     thread = threading.Thread(target=decode, name="fupin-audit-parquet", daemon=False)
     if jobs:
         thread.start()
@@ -180,9 +185,9 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
     finally:
         stop.set()
         with _early_lock:
-            for key, _path, future in jobs:
-                future.cancel()
-                _early.pop(key, None)
+            for key, _path in jobs:
+                if (future := _early.pop(key, None)) is not None:
+                    future.cancel()
         if jobs:
             thread.join()
 
