@@ -68,3 +68,29 @@ def test_str_series_is_pandas_str_of_the_texts(values):
     array = pa.array(values, type=pa.string())
     expected = array.cast(pa.large_string()).to_pandas().astype("str")
     pd.testing.assert_series_equal(str_series(array), expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 18).flatmap(
+        lambda width: st.lists(
+            st.one_of(
+                st.none(),
+                st.text(alphabet="0123456789", min_size=width, max_size=width),
+                st.text(alphabet="0123456789", min_size=width - 1, max_size=width - 1).map(lambda s: s + "X"),
+                st.sampled_from(["-1", "+1", "1 ", "１"]),
+            ),
+            min_size=1,
+            max_size=30,
+        )
+    )
+)
+def test_number_codes_are_the_text_codes(values):
+    """户编号 and person keys hashed as integers get exactly the codes of hashing their texts."""
+    from fupin_audit.facts.keys import _number_codes, _text_codes
+
+    array = pa.array(values, type=pa.large_string())
+    numbers = _number_codes(array)
+    if numbers is not None:
+        codes, n = _text_codes(array)
+        assert numbers[0].tolist() == codes.tolist() and numbers[1] == n

@@ -44,15 +44,32 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
     possibly X (person keys): hashed as integers, several times faster than as text, with the same
     codes (first-seen order). None for any other texts."""
     array = array.cast(pa.large_string())
+    lengths = np.diff(text_buffers(array)[0])
     valid = arrow_mask(pc.is_valid(array))
-    offsets, data = text_buffers(array)
-    lengths = np.diff(offsets)
     present = lengths[valid]
     if not len(present):
         return None
     width = int(present[0])
     if not 0 < width <= 18 or (present != width).any():
         return None
+    if not pc.all(pc.ascii_is_decimal(array)).as_py():
+        return _digits_x_codes(array, valid, width)
+    # Digits only (户编号): arrow parses them (one width: distinct texts, distinct numbers).
+    numbers = pc.fill_null(pc.cast(array, pa.int64()), -1).to_numpy(zero_copy_only=False)
+    found, uniques = pd.factorize(numbers)  # pandas' integer hash table: faster than arrow's here
+    codes = np.asarray(found, dtype=np.int64)
+    if valid.all():
+        return codes, len(uniques)
+    stand_in = codes[np.flatnonzero(~valid)[0]]  # the -1 of the empty rows got a code of its own
+    return np.where(valid, codes - (codes > stand_in), -1), len(uniques) - 1
+
+
+def _digits_x_codes(array: pa.Array, valid: np.ndarray, width: int) -> tuple[np.ndarray, int] | None:
+    """`_number_codes` of texts of one `width` whose last character may be X, from their bytes as an
+    (n, width) matrix; None if any other character is not a digit."""
+    offsets, data = text_buffers(array)
+    lengths = np.diff(offsets)
+    present = lengths[valid]
     if lengths[~valid].any():  # a null slot that keeps bytes (allowed, rare): compact the present texts
         offsets, data = text_buffers(pc.drop_null(array))
     # One length: the present texts' bytes are an (n, width) matrix, read straight from the arrow

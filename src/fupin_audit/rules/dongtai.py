@@ -45,8 +45,7 @@ from fupin_audit.facts.values import (
 )
 from fupin_audit.rules.kit.format import fmt, money_texts, name_list, percent, yuan
 from fupin_audit.rules.kit.related import records
-from fupin_audit.schema.idnumber import WEIGHTS as ID_WEIGHTS
-from fupin_audit.schema.idnumber import analyse_ids, classify_ids, distinct_texts, text_buffers
+from fupin_audit.schema.idnumber import analyse_ids, classify_ids, distinct_texts, text_buffers, weighted_sums
 
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[ord("0") : ord("9") + 1] = True
@@ -555,8 +554,7 @@ def _key_number(chars: np.ndarray) -> np.ndarray:
 
 def _check_bytes(body: np.ndarray) -> np.ndarray:
     """GB 11643 check character of 17-digit bodies (as bytes)."""
-    digits = (body - np.uint8(48)).astype(np.int64)
-    return np.frombuffer(b"10X98765432", dtype=np.uint8)[(digits @ ID_WEIGHTS) % 11]
+    return np.frombuffer(b"10X98765432", dtype=np.uint8)[weighted_sums(body - np.uint8(48)) % 11]
 
 
 def _joint_numbers(columns: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
