@@ -94,3 +94,19 @@ def test_number_codes_are_the_text_codes(values):
     if numbers is not None:
         codes, n = _text_codes(array)
         assert numbers[0].tolist() == codes.tolist() and numbers[1] == n
+
+
+@given(
+    st.lists(
+        st.tuples(*(st.one_of(st.none(), st.text(alphabet=" /宿松县孚玉镇a", max_size=4)),) * 3), max_size=20
+    )
+)
+def test_place_key_is_the_texts_joined_with_slashes(rows):
+    from fupin_audit.facts.keys import place_key
+
+    frame = pd.DataFrame(
+        {name: pd.Series([row[i] for row in rows], dtype="str") for i, name in enumerate(("县", "乡", "村"))}
+    )
+    texts = [frame[c].fillna("").str.strip() for c in ("县", "乡", "村")]
+    expected = texts[0] + "/" + texts[1] + "/" + texts[2]
+    pd.testing.assert_series_equal(place_key(frame, ["县", "乡", "村"]), expected, check_names=False)

@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.facts.phones import phone_numbers_of
 from fupin_audit.facts.values import HID, ID, arrow_text, column_text, text
-from fupin_audit.schema.fields import arrow_mask
+from fupin_audit.schema.fields import arrow_mask, str_series
+from fupin_audit.schema.fields import arrow_text as arrow_text_plain
 from fupin_audit.schema.idnumber import text_buffers
 
 
@@ -244,7 +245,9 @@ def place_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """“宿松县/孚玉镇/城西村” from the given place columns (texts joined with /)."""
     if not columns:
         return pd.Series("", index=frame.index, dtype=object)
-    key = column_text(frame, columns[0])
-    for column in columns[1:]:
-        key = key + "/" + column_text(frame, column)
-    return key
+    if len(columns) == 1:
+        return column_text(frame, columns[0])
+    # one arrow kernel joins every column (not two string concatenations a column)
+    parts = [arrow_text_plain(column_text(frame, column)) for column in columns]
+    separator = pa.scalar("/", pa.large_string())
+    return str_series(pc.binary_join_element_wise(*parts, separator), frame.index)

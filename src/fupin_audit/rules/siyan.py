@@ -1282,12 +1282,13 @@ def sy404(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     if years.isna().all():
         raise SkipRule(f"{kind} 表和 measures 表都没有年度，也没有指定 --year，无法确定数据年度")
     year = int(years.dropna().mode().iloc[0])
-    active = measures[measures["year"].isna() | (measures["year"] == year)]
+    in_year = (measures["year"].isna() | (measures["year"] == year)).to_numpy(dtype=bool)
+    active = measures.loc[in_year, ["帮扶单位", "帮扶责任人"]]  # the two columns read, not every column
     working = set(active["帮扶单位"].unique()) - {""}
     if ctx.has("helpers", "帮扶单位", "帮扶责任人姓名"):
         helpers = ctx.frame("helpers")
         unit_of = pd.DataFrame({"name": text(helpers["帮扶责任人姓名"]), "unit": text(helpers["帮扶单位"])})
-        unit_of = unit_of[(unit_of["name"] != "") & (unit_of["unit"] != "")].drop_duplicates()
+        unit_of = unit_of[(unit_of["name"] != "") & (unit_of["unit"] != "")]
         named = pd.unique(active.loc[active["帮扶单位"] == "", "帮扶责任人"])
         working |= set(unit_of.loc[unit_of["name"].isin(named), "unit"].unique())
     units = text(frame["帮扶单位"])
