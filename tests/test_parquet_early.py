@@ -135,3 +135,19 @@ def test_a_file_whose_decoding_has_not_begun_is_read_by_the_reader(tmp_path, mon
         assert parquet.take_early(second, LIMITS) is None  # not begun: cancelled, read by the caller
         release.set()
         assert isinstance(parquet.take_early(first, LIMITS), parquet.ParquetTexts)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_among_the_inputs_is_never_opened(tmp_path):
+    """Opening a FIFO to sniff it would block the check for ever (the reader refuses it unopened)."""
+    fifo = tmp_path / "pipe.parquet"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def enter_and_leave():
+        with parquet.reading_early([str(fifo), "/dev/zero"], LIMITS):
+            pass
+        done.set()
+
+    threading.Thread(target=enter_and_leave, daemon=True).start()
+    assert done.wait(10)

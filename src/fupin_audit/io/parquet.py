@@ -16,6 +16,7 @@ the ordinary way and reported as usual. This module imports no pandas, which is 
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -132,6 +133,8 @@ def _identity(path: Path | str, limits: Limits) -> tuple | None:
         resolved = Path(path).resolve()
         st = resolved.stat()
     except (OSError, RuntimeError):
+        return None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device is never opened here (the reader refuses it)
         return None
     return (str(resolved), st.st_size, st.st_mtime_ns, limits)
 
