@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.facts.values import HID
 from fupin_audit.schema.fields import (
+    ARROW_TEXT,
     EMPTY_MARKERS,
     EMPTY_SET,
     arrow_mask,
@@ -68,7 +69,7 @@ def formatted(values: Any, pattern: str = "{:.2f}", index: pd.Index | None = Non
 
 # pandas' own text dtype (Arrow strings, NaN for missing): messages built from these concatenate with
 # Arrow kernels, and the findings take them over without a Python string per row.
-TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+TEXT = ARROW_TEXT  # pandas' "str" dtype
 
 
 def texts_per_value(

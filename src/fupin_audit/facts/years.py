@@ -10,6 +10,7 @@ import pandas as pd
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import SkipRule
 from fupin_audit.facts.values import STATUS, exited
+from fupin_audit.schema.fields import calendar_dates
 
 
 def by_year(years: pd.Series, values: dict[int, Any], missing: Any) -> pd.Series:
@@ -43,14 +44,9 @@ def year_end(years: pd.Series) -> pd.Series:
 
 
 def _date_in(years: pd.Series, month: int, day: int) -> pd.Series:
-    # numpy calendar units, not pd.to_datetime of a year/month/day frame (a Python-level assembly)
     year = years.astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
-    known = np.abs(year) < 200_000  # NaN → False; the rest is within datetime64[us]
-    since_1970 = np.where(known, year - 1970, 0).astype(np.int64).astype("datetime64[Y]")
-    dates = (since_1970.astype("datetime64[M]") + (month - 1)).astype("datetime64[D]") + (day - 1)
-    out = dates.astype("datetime64[us]")
-    out[~known] = np.datetime64("NaT")
-    return pd.Series(out, index=years.index)
+    dates = calendar_dates(year, np.full(len(year), float(month)), np.full(len(year), float(day)))
+    return pd.Series(dates, index=years.index)
 
 
 LAST_EXIT_YEAR = 2020  # the last year of 脱贫攻坚 exits (全面脱贫)
