@@ -116,14 +116,19 @@ def available_workers() -> int:
 THREADS_MIN_ROWS = 250_000
 
 
+def thread_count(items: int, rows: int, min_rows: int | None = None) -> int:
+    """How many threads ``thread_map`` gives ``items`` pieces of work over tables of ``rows`` rows."""
+    threshold = THREADS_MIN_ROWS if min_rows is None else min_rows
+    return min(available_workers(), items) if rows >= threshold else 1
+
+
 def thread_map(
     function: Callable[[T], R], items: Iterable[T], rows: int, min_rows: int | None = None
 ) -> Iterator[R]:
     """``map(function, items)``, results in order: on up to ``available_workers()`` threads when
     the work is over tables of at least ``min_rows`` (``THREADS_MIN_ROWS``) rows, else on this thread."""
     items = list(items)
-    threshold = THREADS_MIN_ROWS if min_rows is None else min_rows
-    workers = min(available_workers(), len(items)) if rows >= threshold else 1
+    workers = thread_count(len(items), rows, min_rows)
     if workers <= 1:
         return map(function, items)
     with ThreadPoolExecutor(workers) as pool:

@@ -21,6 +21,26 @@ from fupin_audit.policy import YEAR_RANGE, Policy
 Rows = pd.Series | pd.Index | Sequence[Any] | np.ndarray
 # The rule being run on this thread (set by the runner), so a policy gap can name it.
 CURRENT_RULE: ContextVar[str] = ContextVar("fupin_audit_rule", default="")
+# Set by the runner on a rule's thread: asked with the context and key of a shared fact another
+# thread is computing, it says whether the rule may be put back (FactBusy) rather than wait.
+MAY_DEFER: ContextVar[Callable[[AuditContext, str], bool] | None] = ContextVar(
+    "fupin_audit_may_defer", default=None
+)
+# Per thread: how many shared facts it is computing (one inside another). Only a rule's own ask
+# may be put back: a fact abandoned half-way would be work thrown away.
+_COMPUTING = threading.local()
+
+
+class FactBusy(BaseException):
+    """Raised by `AuditContext.cached` instead of waiting, when the runner allows it: another thread
+    is computing the fact, and this thread runs other rules meanwhile (the rule is run again later).
+    A BaseException, so that a rule's own ``except Exception`` does not swallow it."""
+
+    def __init__(self, context: AuditContext, key: str) -> None:
+        super().__init__(key)
+        self.context, self.key = context, key
+
+
 # The ID column read for a record's region when its 户编号 gives none.
 # How a gap message counts the rows of each table.
 ROW_NOUNS = {"households": "户", "members": "名成员", "rosters": "条名单记录", "villages": "个村"}
@@ -157,15 +177,33 @@ class AuditContext:
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """Share an expensive computation (ID analysis, group counts) between rules of one run. Rules
-        run on several threads: the first to ask computes, the others wait for its result."""
+        run on several threads: the first to ask computes, the others wait for its result — or, when the
+        runner allows it (MAY_DEFER), put their rule back and run another meanwhile (FactBusy)."""
         if key in self._cache:
             return self._cache[key]
         with self._guard:
             lock = self._computing.setdefault(key, threading.Lock())
-        with lock:
+        depth = getattr(_COMPUTING, "depth", 0)
+        if not lock.acquire(blocking=False):
+            defer = MAY_DEFER.get()
+            if not depth and defer is not None and defer(self, key):
+                raise FactBusy(self, key)
+            lock.acquire()
+        try:
             if key not in self._cache:
-                self._cache[key] = compute()
+                _COMPUTING.depth = depth + 1
+                try:
+                    self._cache[key] = compute()
+                finally:
+                    _COMPUTING.depth = depth
+        finally:
+            lock.release()
         return self._cache[key]
+
+    def busy(self, key: str) -> bool:
+        """Whether another thread is computing the shared fact `key` now."""
+        lock = self._computing.get(key)
+        return key not in self._cache and lock is not None and lock.locked()
 
     def sharing_facts(self) -> AuditContext:
         """A context over the same data that shares this one's computations but keeps its own

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from fupin_audit.dataset import Diagnostic
-from fupin_audit.engine.context import CURRENT_RULE, AuditContext
+from fupin_audit.engine.context import CURRENT_RULE, MAY_DEFER, AuditContext, FactBusy
 from fupin_audit.engine.rule import Rule, Severity, SkipRule, era_skip_reason
 from fupin_audit.errors import ConfigError, FupinAuditError
 from fupin_audit.findings import assemble, empty_findings, sort_findings
-from fupin_audit.workers import thread_map
+from fupin_audit.workers import thread_count
 
+R = TypeVar("R")
 NO_PREVIOUS = "没有 --previous 上一期数据"
 
 
@@ -75,16 +78,21 @@ def run_rules(
     params = rule_parameters(rules, settings or {})
     severity = severity or {}
 
+    spent: dict[str, float] = {}  # a rule put back (FactBusy): the time of its earlier tries
+
     def one(rule: Rule) -> tuple[RuleOutcome, list[pd.DataFrame]]:
-        if progress:
+        if progress and rule.code not in spent:
             progress(rule.code)
-        started = time.perf_counter()
+        started = time.perf_counter() - spent.pop(rule.code, 0.0)
         token = CURRENT_RULE.set(rule.code)
         try:
             if (reason := era_skip_reason(rule, ctx.era())) is not None:
                 raise SkipRule(reason)
             _check_needs(ctx, rule)
             result = rule(ctx, params[rule.code])
+        except FactBusy:
+            spent[rule.code] = time.perf_counter() - started
+            raise
         except SkipRule as skip:
             return RuleOutcome(rule.code, "skipped", reason=str(skip)), []
         except FupinAuditError:
@@ -105,7 +113,9 @@ def run_rules(
     # most of their time is arrow and numpy work that releases the GIL: they run on several threads.
     # Results are taken in rule order, so the findings do not depend on which thread finished first.
     rows = max((len(t.data) for t in ctx.dataset.tables.values()), default=0)
-    for rule, (outcome, frames) in zip(rules, thread_map(one, rules, rows), strict=True):
+    for rule, (outcome, frames) in zip(
+        rules, _in_turn(one, rules, thread_count(len(rules), rows)), strict=True
+    ):
         outcomes.append(outcome)
         fixed = {
             "rule": rule.code,
@@ -124,6 +134,60 @@ def run_rules(
     findings = assemble(parts, constants, consume=True) if parts else empty_findings()
     del parts
     return RunResult(sort_findings(findings, reuse=True), outcomes, ctx.diagnostics())
+
+
+def _in_turn(one: Callable[[Rule], R], rules: list[Rule], workers: int) -> list[R]:
+    """``[one(rule) for rule in rules]`` on `workers` threads, which take the rules in order. A rule
+    that asks for a shared fact another thread is computing is put back (FactBusy) while some other
+    rule can go ahead, and run again once the fact is there: both cores keep working instead of one
+    waiting a quarter of a second for the ID analysis at 100,000 households. With nothing else
+    to do, a thread waits for the fact as before."""
+    if workers <= 1:
+        return [one(rule) for rule in rules]
+    queue = deque(range(len(rules)))
+    waits_for: dict[int, tuple[AuditContext, str]] = {}  # a rule put back → the fact it waits for
+    results: dict[int, R] = {}
+    errors: dict[int, BaseException] = {}
+    turn = threading.Lock()
+
+    def ready(i: int) -> bool:
+        fact = waits_for.get(i)
+        return fact is None or not fact[0].busy(fact[1])
+
+    def may_defer(context: AuditContext, key: str) -> bool:
+        with turn:
+            return any(ready(i) for i in queue)
+
+    def take() -> int | None:
+        with turn:
+            if errors or not queue:
+                return None
+            i = next((i for i in queue if ready(i)), queue[0])
+            queue.remove(i)
+            waits_for.pop(i, None)
+            return i
+
+    def work() -> None:
+        MAY_DEFER.set(may_defer)
+        while (i := take()) is not None:
+            try:
+                results[i] = one(rules[i])
+            except FactBusy as busy:
+                with turn:
+                    queue.append(i)
+                    waits_for[i] = (busy.context, busy.key)
+            except BaseException as exc:  # a configuration error: the run stops, as without threads
+                with turn:
+                    errors[i] = exc
+
+    threads = [threading.Thread(target=work, name=f"fupin-audit-rules-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[min(errors)]
+    return [results[i] for i in range(len(rules))]
 
 
 def _check_needs(ctx: AuditContext, rule: Rule) -> None:
