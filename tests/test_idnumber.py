@@ -87,6 +87,26 @@ def test_real_regions_are_known() -> None:
     assert 990826 not in codes
 
 
+def test_the_division_table_follows_stdnum_s_numdb() -> None:
+    """schema.gbt2260 reads stdnum's cn/loc once for the ID checks and the region names: the same
+    codes and names as walking numdb.get("cn/loc") the documented way."""
+    from stdnum import numdb
+
+    from fupin_audit.schema.gbt2260 import divisions
+
+    table = divisions()
+    walked: set[int] = set()
+    for _length, low, high, _props, children in numdb.get("cn/loc").prefixes:
+        for province in range(int(low), int(high) + 1):
+            for _c_length, c_low, c_high, _c_props, _ in children:
+                walked.update(province * 10_000 + c for c in range(int(c_low), int(c_high) + 1))
+    assert table.codes.tolist() == sorted(walked)
+    assert table.provinces["34"] == "安徽省" and len(table.provinces) == 34
+    assert table.counties["340826"] == ("宿松县",)
+    assert table.counties["120110"] == ("东丽区", "东郊区")  # renamed 1992: the latest name first
+    assert "340800" in {f"{c:06d}" for c in table.codes} and "340800" not in table.counties  # 安庆市
+
+
 # --------------------------------------------------------------------------------------------------
 # property tests against stdnum
 

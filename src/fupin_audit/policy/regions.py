@@ -1,6 +1,6 @@
 """Provinces and counties of GB/T 2260, as config sections name them and as records carry them.
 
-Names and codes come from python-stdnum's historical table (`cn/loc`), like the ID checks: a
+Names and codes come from python-stdnum's historical table (`schema.gbt2260`), like the ID checks: a
 section `[province.贵州]`, `[province.贵州省]` or `[province.52]` and a section `[county."宿松县"]` or
 `[county.340826]` are checked against it, and a record's 6-digit region code is read back to names.
 """
@@ -22,7 +22,6 @@ _PROVINCE_SUFFIXES = (
     "省",
     "市",
 )
-_ERA = re.compile(r"^\[[^\]]*\]")
 
 
 @dataclass(frozen=True)
@@ -43,36 +42,23 @@ def short_province(name: str) -> str:
 
 @functools.cache
 def gazetteer() -> Gazetteer:
-    from stdnum import numdb
+    from fupin_audit.schema.gbt2260 import divisions
 
-    provinces: dict[str, str] = {}
-    names: dict[str, tuple[str, ...]] = {}
-    for length, low, high, props, children in numdb.get("cn/loc").prefixes:
-        if length != 2:
-            continue
-        for value in range(int(low), int(high) + 1):
-            code = f"{value:02d}"
-            provinces[code] = props.get("province", code)
-            for c_length, c_low, c_high, c_props, _ in children:
-                if c_length != 4:
-                    continue
-                for c_value in range(int(c_low), int(c_high) + 1):
-                    county = f"{code}{c_value:04d}"
-                    if county.endswith("00"):  # the province or a prefecture, not a county
-                        continue
-                    written = [_ERA.sub("", n).strip() for n in c_props.get("county", "").split(",")]
-                    names[county] = tuple(reversed([n for n in written if n]))
+    table = divisions()
     province_codes: dict[str, str] = {}
-    for code, name in provinces.items():
+    for code, name in table.provinces.items():
         province_codes[code] = code
         province_codes[name] = code
         province_codes[short_province(name)] = code
     county_codes: dict[str, list[str]] = {}
-    for code, those in names.items():
+    for code, those in table.counties.items():
         for name in those:
             county_codes.setdefault(name, []).append(code)
     return Gazetteer(
-        provinces, province_codes, names, {name: tuple(codes) for name, codes in county_codes.items()}
+        table.provinces,
+        province_codes,
+        table.counties,
+        {name: tuple(codes) for name, codes in county_codes.items()},
     )
 
 

@@ -12,7 +12,6 @@ the ID can still be checked, but it is noted (DQ018) so the source can be fixed.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -82,29 +81,15 @@ _NOTE_TEXT = np.array(
 )
 
 
-@functools.cache
 def known_region_codes() -> np.ndarray:
     """Every 6-digit code in any historical GB/T 2260 version, as sorted int64.
 
-    Taken from python-stdnum's table rather than a copy of our own, so it follows upstream fixes.
     An ID keeps the code of its first registration forever, so a code abolished decades ago is
     still valid; only codes that never existed are suspicious.
     """
-    from stdnum import numdb
+    from fupin_audit.schema.gbt2260 import divisions
 
-    codes: set[int] = set()
-
-    def walk(prefixes: list, head: str) -> None:
-        for length, low, high, _props, children in prefixes:
-            for value in range(int(low), int(high) + 1):
-                code = head + str(value).zfill(length)
-                if len(code) == 6:
-                    codes.add(int(code))
-                elif len(code) < 6:
-                    walk(children, code)
-
-    walk(numdb.get("cn/loc").prefixes, "")
-    return np.array(sorted(codes), dtype=np.int64)
+    return divisions().codes
 
 
 def check_char(first17: str) -> str:
