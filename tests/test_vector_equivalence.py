@@ -110,3 +110,67 @@ def test_place_key_is_the_texts_joined_with_slashes(rows):
     texts = [frame[c].fillna("").str.strip() for c in ("县", "乡", "村")]
     expected = texts[0] + "/" + texts[1] + "/" + texts[2]
     pd.testing.assert_series_equal(place_key(frame, ["县", "乡", "村"]), expected, check_names=False)
+
+
+# A finding column as a rule may return it: text, Python objects, categories, numbers, or absent.
+_COLUMN_KINDS = st.sampled_from(["str", "object", "category", "int64", "float64", "Int64", "bool", None])
+
+
+def _column(kind: str, rows: int, draw) -> pd.Series:
+    texts = draw(
+        st.lists(
+            st.one_of(st.none(), st.sampled_from(["甲", "乙", "", "1", "x y"])), min_size=rows, max_size=rows
+        )
+    )
+    numbers = draw(st.lists(st.one_of(st.none(), st.integers(-3, 3)), min_size=rows, max_size=rows))
+    if kind == "str":
+        return pd.Series(texts, dtype="str")
+    if kind == "object":
+        mixed = [t if i % 2 else n for i, (t, n) in enumerate(zip(texts, numbers, strict=True))]
+        return pd.Series(mixed, dtype=object)
+    if kind == "category":
+        return pd.Series(pd.Categorical(texts))
+    if kind == "int64":
+        return pd.Series([n or 0 for n in numbers], dtype="int64")
+    if kind == "float64":
+        return pd.Series([np.nan if n is None else n / 2 for n in numbers], dtype="float64")
+    if kind == "Int64":
+        return pd.Series(numbers, dtype="Int64")
+    return pd.Series([bool(n) for n in numbers], dtype=bool)
+
+
+@st.composite
+def _finding_parts(draw) -> list[pd.DataFrame]:
+    columns = ("message", "table", "file", "column", "value", "household_id", "related")
+    parts = []
+    for _ in range(draw(st.integers(1, 5))):
+        rows = draw(st.integers(1, 4))
+        part = {"rule": pd.Series(["DQ001"] * rows, dtype="str")}
+        for name in columns:
+            kind = draw(_COLUMN_KINDS)
+            if kind is not None:
+                part[name] = _column(kind, rows, draw)
+        parts.append(pd.DataFrame(part))
+    return parts
+
+
+@settings(max_examples=300, deadline=None)
+@given(_finding_parts())
+def test_assembled_findings_are_the_texts_of_the_concatenated_parts(parts):
+    """`assemble` renders each column as `str(value)` ("" for missing) of `pd.concat(parts)` without
+    concatenating: its shortcut for the dtype pd.concat would give must not change a single text."""
+    from fupin_audit.findings import FINDING_COLUMNS, assemble
+
+    joined = pd.concat(parts, ignore_index=True)
+    found = assemble([p.copy() for p in parts])
+    for name in FINDING_COLUMNS:
+        if name == "row":
+            continue
+        if name in joined:
+            values = joined[name].astype(object)
+            expected = [
+                "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values
+            ]
+        else:
+            expected = [""] * len(joined)
+        assert found[name].astype(str).tolist() == expected, name
