@@ -174,3 +174,19 @@ def test_assembled_findings_are_the_texts_of_the_concatenated_parts(parts):
         else:
             expected = [""] * len(joined)
         assert found[name].astype(str).tolist() == expected, name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789", min_size=1, max_size=20)), max_size=30))
+def test_keys_of_digits_carry_none_of_the_noise_normalised_keys_strips(keys):
+    """normalised_keys skips its regular expression when every key is ASCII digits: such a column
+    must never match it (else the skip would leave a wrapped key unnormalised)."""
+    import pyarrow.compute as pc
+
+    from fupin_audit.load import _KEY_NOISE, normalised_keys
+
+    array = pa.array(keys, type=pa.large_string())
+    assert pc.all(pc.ascii_is_decimal(array)).as_py() is not False
+    assert not pc.any(pc.match_substring_regex(array, _KEY_NOISE)).as_py()
+    frame = pd.DataFrame({"户编号": pd.Series(keys, dtype="str")})
+    pd.testing.assert_frame_equal(normalised_keys(frame), frame)
