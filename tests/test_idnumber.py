@@ -87,6 +87,41 @@ def test_real_regions_are_known() -> None:
     assert 990826 not in codes
 
 
+DISABILITY = make_id("110101", dt.date(2000, 1, 1), 123) + "21"  # a 残疾人证号: the ID and two digits
+
+
+@SETTINGS
+@given(
+    st.lists(valid_ids(), min_size=1, max_size=30, unique=True),
+    st.sampled_from(
+        [
+            ["12345"],
+            [DISABILITY],
+            ["999999199001011234"],
+            ["11010119900101123Y"],
+            ["999999199001011234", DISABILITY],  # as many long rows as plain ones
+        ]
+    ),
+)
+def test_the_common_case_shortcuts_give_what_the_general_path_gives(ids: list[str], odd: list[str]) -> None:
+    """A column of distinct, plain 18-digit IDs takes shortcuts (slices instead of takes, the digit
+    matrix used as it is); one odd value (short, 20-digit, placeholder, malformed), an empty cell and a
+    repeat send it down the general path. The IDs' own rows must come out the same either way."""
+    alone = analyse_ids(pd.Series(ids, dtype="str"), pd.Timestamp("2017-12-31"), person_keys=True)
+    # an empty cell and a repeat: rows are no longer one distinct value each (takes, not slices)
+    column = pd.Series([*ids, *odd, None, ids[0]], dtype="str")
+    mixed = analyse_ids(column, pd.Timestamp("2017-12-31"), person_keys=True)
+    # message columns are categoricals of the column's messages: compared by value
+    pd.testing.assert_frame_equal(alone, mixed.iloc[: len(ids)], check_categorical=False, check_dtype=False)
+    for i, value in enumerate(odd):  # and the odd values' rows are what they are on their own
+        single = analyse_ids(pd.Series([value], dtype="str"), pd.Timestamp("2017-12-31"), person_keys=True)
+        row = mixed.iloc[[len(ids) + i]].set_axis(single.index)
+        pd.testing.assert_frame_equal(single, row, check_categorical=False, check_dtype=False)
+    assert alone.dtypes.astype(str).str.replace("category", "").tolist() == [
+        d.replace("category", "") for d in mixed.dtypes.astype(str)
+    ]
+
+
 def test_the_division_table_follows_stdnum_s_numdb() -> None:
     """schema.gbt2260 reads stdnum's cn/loc once for the ID checks and the region names: the same
     codes and names as walking numdb.get("cn/loc") the documented way."""
