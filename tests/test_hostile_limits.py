@@ -289,3 +289,31 @@ def test_damaged_workbook_xml_does_not_escape_as_an_exception(tmp_path):
     path = xlsx_with(tmp_path, {"xl/worksheets/sheet1.xml": far, "xl/workbook.xml": workbook})
     [err] = errors(path)
     assert "xl/worksheets/sheet1.xml" in err.detail and "FUPIN_AUDIT_MAX_CELLS" in err.detail
+
+
+def test_long_cells_of_a_parquet_file_are_reported_whoever_decoded_it(tmp_path, monkeypatch):
+    """The parquet reader measures each column's longest text while decoding (on the CLI's early
+    thread too) and the long-cell check skips the columns within the limit: a long cell in a text
+    or a number column is still reported, with its row and column, and a multi-byte one is judged
+    by characters, not bytes."""
+    from fupin_audit.io.parquet import reading_early
+
+    path = tmp_path / "户信息.parquet"
+    table = pa.table({
+        "户编号": ["3408260001", "3408260002", "3408260003"],
+        "户主姓名": ["张三", "李" * 20, "王五"],  # 20 characters, 60 bytes: within 30 characters
+        "备注": ["", "", "x" * 40],
+        "人均纯收入": [12345.5, 1.0, 123456789012345.0],
+    })  # fmt: skip
+    pq.write_table(table, path)
+    limits = Limits(max_cell_chars=30)
+    for early in (False, True):
+        if early:
+            with reading_early([str(path)], limits):
+                got = items(path, limits=limits)
+        else:
+            got = items(path, limits=limits)
+        warnings = [i for i in got if isinstance(i, InputWarning)]
+        assert [(w.row, w.column) for w in warnings] == [(4, "备注")], early
+        [sheet] = [i for i in got if isinstance(i, RawSheet)]
+        assert sheet.longest is not None and len(sheet.longest) == 4

@@ -105,6 +105,29 @@ def test_vectorised_number_texts_match_cell_text(values):
     assert number_texts(np.array(floats)).to_pylist() == [cell_text(v) for v in floats]
 
 
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(min_value=1e-4, max_value=1e10, exclude_max=True),
+            st.floats(min_value=-1e10, max_value=-1e-4, exclude_min=True),
+            st.floats(min_value=1e-9, max_value=1e-3),  # around the lower edge of arrow's band
+            st.floats(min_value=1e9, max_value=1e12),  # around the upper one
+        ),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_fractions_written_by_arrow_are_python_s_repr(values):
+    """number_texts lets arrow write fractions between 1e-4 and 1e10 (and Python the rest): the text
+    must be repr()'s, the form a spreadsheet cell gives (cells.number_text)."""
+    import numpy as np
+
+    edges = [1e-4, -1e-4, 0.1 + 0.2, 1 / 3, 9_999_999_999.5, 1e10 - 0.5, 1e10 + 0.5, 9.999e-5]
+    floats = [*values, *edges]
+    assert number_texts(np.array(floats)).to_pylist() == [cell_text(v) for v in floats]
+
+
 # --------------------------------------------------------------------------- CSV round trip
 
 

@@ -15,6 +15,7 @@ the ordinary way and reported as usual. This module imports no pandas, which is 
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import threading
@@ -42,6 +43,9 @@ class ParquetTexts:
     names: list[str]
     columns: list[object]
     rows: int
+    # Per column: its longest text in UTF-8 bytes (None for a numpy column), measured while decoding
+    # so that the reader's check for over-long cells need not look at the columns again.
+    longest: list[int | None] | None = None
 
 
 def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
@@ -60,7 +64,15 @@ def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
         columns = [_arrow_texts(col) for col in table.columns]
     except Exception as exc:
         return f"无法把 parquet 列转换为文本（{one_line(exc)}）"
-    return ParquetTexts([str(c) for c in table.column_names], columns, table.num_rows)
+    longest = [_longest(col) for col in columns]
+    return ParquetTexts([str(c) for c in table.column_names], columns, table.num_rows, longest)
+
+
+def _longest(column: object) -> int | None:
+    """The longest text of a decoded column in UTF-8 bytes (None for a numpy column)."""
+    if not isinstance(column, pa.Array | pa.ChunkedArray):
+        return None
+    return int(pc.max(pc.binary_length(column)).as_py() or 0) if len(column) else 0
 
 
 def _parquet_problem(meta, limits: Limits) -> str | None:
@@ -117,8 +129,18 @@ def number_texts(values: np.ndarray) -> pa.Array:
     digits = pc.cast(pa.array(np.where(whole, f, 0).astype(np.int64)), pa.large_string())
     if whole.all():
         return digits
-    rest = [number_text(v) if ok else "" for v, ok in zip(f[~whole].tolist(), finite[~whole], strict=True)]
-    return pc.replace_with_mask(digits, pa.array(~whole), pa.array(rest, type=pa.large_string()))
+    # Fractions (amounts in 元 and 角): arrow writes the shortest text that reads back as the same
+    # double, as Python's repr does, and in the same form from 1e-4 up to 1e10 (outside it the two
+    # place exponents differently). A column of 100,000 incomes: one cast instead of a Python call each.
+    others = f[~whole]
+    texts = pc.cast(pa.array(others), pa.large_string())
+    with np.errstate(invalid="ignore"):
+        magnitude = np.abs(others)
+        odd = ~((magnitude >= 1e-4) & (magnitude < 1e10))  # NaN and ±inf too
+    if odd.any():
+        written = [number_text(v) if math.isfinite(v) else "" for v in others[odd].tolist()]
+        texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(written, type=pa.large_string()))
+    return pc.replace_with_mask(digits, pa.array(~whole), texts)
 
 
 # --------------------------------------------------------------------------- decoding early

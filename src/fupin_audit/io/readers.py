@@ -64,6 +64,9 @@ class RawSheet:
     grid: pd.DataFrame
     encoding: str | None = None
     has_header: bool = False
+    # Per grid column: its longest cell in UTF-8 bytes, when the reader measured it already (None:
+    # not measured, for the sheet or a column); `long_cells` then skips the columns within the limit.
+    longest: list[int | None] | None = None
 
     @property
     def row_offset(self) -> int:
@@ -470,12 +473,14 @@ def _read_parquet(path: Path, name: str, limits: Limits) -> Iterator[RawSheet | 
     series = [pd.Series(col, dtype="str", copy=False) for col in texts.columns]
     grid = pd.concat(series, axis=1, ignore_index=True) if series else empty_grid()
     grid.columns = texts.names
+    longest = texts.longest or [None] * len(texts.names)
     # pandas' index columns are storage artefacts, not data
     index_cols = [c for c in grid.columns if re.fullmatch(r"__index_level_\d+__", c)]
     if index_cols:
         grid = grid.drop(columns=index_cols)
+        longest = [n for c, n in zip(texts.names, longest, strict=True) if c not in index_cols]
     grid.index = pd.RangeIndex(texts.rows)
-    yield RawSheet(file=name, sheet="", grid=grid, encoding=None, has_header=True)
+    yield RawSheet(file=name, sheet="", grid=grid, encoding=None, has_header=True, longest=longest)
 
 
 # --------------------------------------------------------------------------- text
@@ -554,6 +559,8 @@ def long_cells(sheet: RawSheet, limits: Limits) -> Iterator[InputWarning]:
     found: list[tuple[int, int, int]] = []  # (grid row, grid column, characters)
     total = 0
     for j in range(sheet.grid.shape[1]):
+        if sheet.longest is not None and (known := sheet.longest[j]) is not None and known <= limit:
+            continue  # no cell longer than the limit in bytes, so none in characters
         column = sheet.grid.iloc[:, j]
         arrow = pa.array(column.array, type=pa.large_string(), from_pandas=True)
         if not len(arrow) or (pc.max(pc.binary_length(arrow)).as_py() or 0) <= limit:
