@@ -292,8 +292,8 @@ def test_damaged_workbook_xml_does_not_escape_as_an_exception(tmp_path):
 
 
 def test_long_cells_of_a_parquet_file_are_reported_whoever_decoded_it(tmp_path, monkeypatch):
-    """The parquet reader measures each column's longest text while decoding (on the CLI's early
-    thread too) and the long-cell check skips the columns within the limit: a long cell in a text
+    """The parquet reader measures each decoded column's longest text (decoded on the CLI's early
+    thread or not) and the long-cell check skips the columns within the limit: a long cell in a text
     or a number column is still reported, with its row and column, and a multi-byte one is judged
     by characters, not bytes."""
     from fupin_audit.io.parquet import reading_early

@@ -43,9 +43,11 @@ class ParquetTexts:
     names: list[str]
     columns: list[object]
     rows: int
-    # Per column: its longest text in UTF-8 bytes (None for a numpy column), measured while decoding
-    # so that the reader's check for over-long cells need not look at the columns again.
-    longest: list[int | None] | None = None
+
+    def longest(self) -> list[int | None]:
+        """Per column: its longest text in UTF-8 bytes (None for a numpy column). Measured by the
+        reader, not while decoding early: the early thread is what the reader waits for."""
+        return [_longest(column) for column in self.columns]
 
 
 def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
@@ -64,8 +66,7 @@ def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
         columns = [_arrow_texts(col) for col in table.columns]
     except Exception as exc:
         return f"无法把 parquet 列转换为文本（{one_line(exc)}）"
-    longest = [_longest(col) for col in columns]
-    return ParquetTexts([str(c) for c in table.column_names], columns, table.num_rows, longest)
+    return ParquetTexts([str(c) for c in table.column_names], columns, table.num_rows)
 
 
 def _longest(column: object) -> int | None:

@@ -473,7 +473,7 @@ def _read_parquet(path: Path, name: str, limits: Limits) -> Iterator[RawSheet | 
     series = [pd.Series(col, dtype="str", copy=False) for col in texts.columns]
     grid = pd.concat(series, axis=1, ignore_index=True) if series else empty_grid()
     grid.columns = texts.names
-    longest = texts.longest or [None] * len(texts.names)
+    longest = texts.longest()
     # pandas' index columns are storage artefacts, not data
     index_cols = [c for c in grid.columns if re.fullmatch(r"__index_level_\d+__", c)]
     if index_cols:
