@@ -151,3 +151,69 @@ def test_a_named_pipe_among_the_inputs_is_never_opened(tmp_path):
 
     threading.Thread(target=enter_and_leave, daemon=True).start()
     assert done.wait(10)
+
+
+def test_the_console_script_begins_decoding_before_the_command_line_is_parsed(tmp_path, monkeypatch):
+    """cli/start.py: the parquet files a `check` command names — given as files, in a folder, after
+    --previous — are decoded while Typer loads; an option's value that is no parquet file is not."""
+    from fupin_audit.cli.start import decoding_early
+
+    current, previous = tmp_path / "now", tmp_path / "before"
+    current.mkdir()
+    previous.mkdir()
+    files = [_write(current / "a.parquet", ["1"], [1.0]), _write(current / "b.parquet", ["2"], [2.0])]
+    older = _write(previous / "a.parquet", ["3"], [3.0])
+    config = tmp_path / "lines.toml"
+    config.write_text("", "utf-8")
+    threads: list[str] = []
+    decode = parquet.read_texts
+
+    def counted(path, limits):
+        threads.append(threading.current_thread().name)
+        return decode(path, limits)
+
+    monkeypatch.setattr(parquet, "read_texts", counted)
+    words = ["check", str(current), "--config", str(config), "--year", "2017", "--previous", str(previous)]
+    limits = Limits.from_env()
+    with decoding_early(words):
+        taken = [parquet.take_early(path, limits) for path in [*files, older]]
+    assert all(isinstance(t, parquet.ParquetTexts) for t in taken)
+    assert threads == ["fupin-audit-parquet"] * 3
+
+
+@pytest.mark.parametrize(
+    "words",
+    [["check", "--engine", "dask", "{f}"], ["check", "--engine=dask", "{f}"], ["convert", "{f}"], []],
+)
+def test_the_console_script_decodes_nothing_for_dask_or_other_commands(tmp_path, monkeypatch, words):
+    from fupin_audit.cli.start import decoding_early
+
+    path = _write(tmp_path / "a.parquet", ["1"], [1.0])
+    started: list[object] = []
+    monkeypatch.setattr(parquet, "reading_early", lambda *a, **k: started.append(a))
+    with decoding_early([w.format(f=path) for w in words]):
+        pass
+    assert started == []
+
+
+def test_python_m_fupin_audit_checks_parquet_inputs_through_the_early_start(tmp_path):
+    """The whole path, in a process of its own as a user runs it: the same report as the command
+    run in this process (where the decoding begins inside `check`)."""
+    import subprocess
+    import sys
+
+    from fupin_audit.sample import generate, write_parquet
+
+    folder = tmp_path / "county"
+    write_parquet(generate(households=40, seed=5), folder)
+    outs = [tmp_path / "early.csv", tmp_path / "inside.csv"]
+    done = subprocess.run(
+        [sys.executable, "-m", "fupin_audit", "check", str(folder), "--format", "csv", "-o", str(outs[0])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    result = CliRunner().invoke(app, ["check", str(folder), "--format", "csv", "-o", str(outs[1])])
+    assert result.exit_code == done.returncode, result.output
+    assert outs[0].read_bytes() == outs[1].read_bytes() and outs[0].stat().st_size > 100

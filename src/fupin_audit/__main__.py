@@ -11,7 +11,7 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from fupin_audit.cli.app import run
+from fupin_audit.cli.start import run
 
 if __name__ == "__main__":
     run()

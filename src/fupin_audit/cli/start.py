@@ -1,0 +1,48 @@
+"""The console script and `python -m fupin_audit`: start decoding `check`'s parquet inputs, then
+import the command line (Typer, Rich, the library) and run it (`app.run`).
+
+The decoding thread (io/parquet.py, `reading_early`) otherwise began only once Typer had been
+imported and had parsed the command line, and the reader then waited for it: at 100,000 households
+the check spent a tenth of a second waiting. Here it begins before Typer is imported. The command
+line is not parsed yet, so every word of a `check` command that names a file or folder is a
+candidate; an option's value that happens to be a parquet file is decoded for nothing and never
+read as an input (`check` takes a decoded file only for one of its own inputs).
+
+This module imports neither Typer nor pandas: that is what makes it early.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def run() -> None:
+    with decoding_early(sys.argv[1:]):
+        from fupin_audit.cli.app import run as run_cli
+
+        run_cli()  # ends the process (os._exit) once every output is written
+
+
+@contextmanager
+def decoding_early(args: list[str]) -> Iterator[None]:
+    """The parquet files among the words of a `check` command decoded on a thread while the block
+    runs (nothing for another command, or for the Dask engine, which reads in its workers)."""
+    if not args or args[0] != "check" or dask_engine(args):
+        yield
+        return
+    from fupin_audit.io.parquet import input_files, reading_early
+    from fupin_audit.workers import prefer_jemalloc
+
+    prefer_jemalloc()  # before the first column is decoded: the allocator of the run (workers.py)
+    with reading_early(input_files(a for a in args[1:] if not a.startswith("-"))):
+        yield
+
+
+def dask_engine(args: list[str]) -> bool:
+    """`--engine dask` (or `--engine=dask`) among the words of the command line."""
+    following = [*args[1:], ""]
+    return "--engine=dask" in args or any(
+        a == "--engine" and b == "dask" for a, b in zip(args, following, strict=True)
+    )
