@@ -55,7 +55,9 @@ def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
     import pyarrow.parquet as pq
 
     try:
-        with pq.ParquetFile(path) as pf:
+        # pre_buffer: the column chunks of a row group are read in a few coalesced reads, not one by
+        # one (the 100k bench county: 190 → 175 ms for its seven files)
+        with pq.ParquetFile(path, pre_buffer=True) as pf:
             problem = _parquet_problem(pf.metadata, limits)
             if problem:
                 return problem
