@@ -27,6 +27,20 @@ def _write(path: Path, ids: list[str | None], amounts: list[float | None]) -> Pa
     return path
 
 
+def _decoding_threads(monkeypatch) -> list[str]:
+    """The names of the threads that decode parquet files from now on, one entry per file decoded."""
+    threads: list[str] = []
+    decode = parquet.read_texts
+
+    def counted(path, limits):
+        threads.append(threading.current_thread().name)
+        return decode(path, limits)
+
+    monkeypatch.setattr(parquet, "read_texts", counted)
+    monkeypatch.setattr("fupin_audit.io.readers.read_texts", counted)
+    return threads
+
+
 def _grid(path: Path):
     (sheet,) = [item for item in read_file(path, limits=LIMITS) if isinstance(item, RawSheet)]
     return sheet.grid
@@ -88,15 +102,7 @@ def test_the_cli_reads_each_parquet_input_once_and_early(tmp_path, monkeypatch):
     folder = tmp_path / "county"
     write_parquet(generate(households=30, seed=3), folder)
     files = sorted(folder.glob("*.parquet"))
-    threads: list[str] = []
-    decode = parquet.read_texts
-
-    def counted(path, limits):
-        threads.append(threading.current_thread().name)
-        return decode(path, limits)
-
-    monkeypatch.setattr(parquet, "read_texts", counted)
-    monkeypatch.setattr("fupin_audit.io.readers.read_texts", counted)
+    threads = _decoding_threads(monkeypatch)
     result = CliRunner().invoke(app, ["check", "--format", "csv", "--quiet", str(folder)])
     assert result.exit_code in (0, 1), result.output
     assert threads == ["fupin-audit-parquet"] * len(files)
@@ -165,14 +171,7 @@ def test_the_console_script_begins_decoding_before_the_command_line_is_parsed(tm
     older = _write(previous / "a.parquet", ["3"], [3.0])
     config = tmp_path / "lines.toml"
     config.write_text("", "utf-8")
-    threads: list[str] = []
-    decode = parquet.read_texts
-
-    def counted(path, limits):
-        threads.append(threading.current_thread().name)
-        return decode(path, limits)
-
-    monkeypatch.setattr(parquet, "read_texts", counted)
+    threads = _decoding_threads(monkeypatch)
     words = ["check", str(current), "--config", str(config), "--year", "2017", "--previous", str(previous)]
     limits = Limits.from_env()
     with decoding_early(words):
