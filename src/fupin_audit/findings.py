@@ -123,9 +123,8 @@ def _common_dtypes(parts: Sequence[dict[str, pd.Series]]) -> dict[str, object]:
     for part in parts:
         layouts.setdefault(tuple((c, _kind(s.dtype)) for c, s in part.items()), part)
     # Text columns need no concatenation: pd.concat makes them object when any part's is object, else
-    # str when any part's is str, else category. A column of
-    # another kind keeps it if every layout has it. Only the rest need the concatenation of one row
-    # per layout (some 30 ms for 15 layouts).
+    # str when any part's is str, else category. A column of another kind keeps it if every layout
+    # has it. Only the rest need the concatenation of one row per layout (some 30 ms for 15 layouts).
     dtypes: dict[str, list] = {}
     for part in layouts.values():
         for column, series in part.items():
