@@ -174,3 +174,50 @@ def test_a_configuration_error_still_stops_the_run(dataset, two_threads):
     rules = [_rule("DQ931", fine), _rule("DQ932", broken), _rule("DQ933", fine)]
     with pytest.raises(ConfigError, match="配置有误"):
         runner.run_rules(_context(dataset), rules)
+
+
+def test_a_rule_put_back_does_not_count_its_unjudged_rows_twice(dataset, two_threads):
+    """A rule records rows left unjudged (a missing policy value), then asks for a fact another thread
+    is computing and is put back: its second try records them again, and the diagnostic must give
+    them once. Rows a shared fact recorded stay, once: the fact is not computed again."""
+    ctx = _context(dataset)
+    started = threading.Event()
+
+    def slow(ctx, params):
+        def compute():
+            started.set()
+            time.sleep(SLOW)
+            return 1
+
+        ctx.cached("test.slow", compute)
+
+    def gap_then_slow(ctx, params):
+        started.wait(5)
+        ctx.policy_gap("poverty_line", 2017, "34", "households", 7, "2017 年 安徽省 没有贫困线")
+        ctx.cached("test.slow", lambda: 1)
+
+    def fact_gap_then_slow(ctx, params):
+        started.wait(5)
+
+        def compute():
+            ctx.policy_gap("poverty_line", 2018, "34", "households", 5, "2018 年 安徽省 没有贫困线")
+            return 2
+
+        ctx.cached("test.gapping", compute)
+        ctx.cached("test.slow", lambda: 1)
+
+    def quick(ctx, params):
+        time.sleep(0.05)
+
+    rules = [
+        _rule("DQ941", slow),
+        _rule("DQ942", gap_then_slow),
+        _rule("DQ943", fact_gap_then_slow),
+        *(_rule(f"DQ95{i}", quick) for i in range(4)),
+    ]
+    result = runner.run_rules(ctx, rules)
+    messages = sorted(d.message for d in result.diagnostics)
+    assert messages == [
+        "DQ942（7 户）：2017 年 安徽省 没有贫困线",
+        "DQ943（5 户）：2018 年 安徽省 没有贫困线",
+    ]

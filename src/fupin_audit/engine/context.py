@@ -31,6 +31,20 @@ MAY_DEFER: ContextVar[Callable[[AuditContext, str], bool] | None] = ContextVar(
 _COMPUTING = threading.local()
 
 
+def begin_try() -> None:
+    """A rule's try begins on this thread. The rows it records as unjudged outside shared facts are
+    journaled: a try put back (FactBusy) runs again from the start and records them again."""
+    _COMPUTING.journal = []
+
+
+def take_back_try() -> None:
+    """Take back what this thread's try journaled (its rows would otherwise be counted twice). What
+    a shared fact recorded stays: the fact stays computed. Notes are said once anyway."""
+    for context, key, rule, rows in getattr(_COMPUTING, "journal", None) or []:
+        context._take_back(key, rule, rows)
+    _COMPUTING.journal = []
+
+
 class FactBusy(BaseException):
     """Raised by `AuditContext.cached` instead of waiting, when the runner allows it: another thread
     is computing the fact, and this thread runs other rules meanwhile (the rule is run again later).
@@ -113,6 +127,20 @@ class AuditContext:
                 (key, year, province, kind), PolicyGap(key, year, province, kind, message)
             )
             gap.rules[rule] = gap.rules.get(rule, 0) + rows
+        journal = getattr(_COMPUTING, "journal", None)
+        if journal is not None and not getattr(_COMPUTING, "depth", 0):  # a fact's own stays with the fact
+            journal.append((self, (key, year, province, kind), rule, rows))
+
+    def _take_back(self, key: tuple, rule: str, rows: int) -> None:
+        with self._guard:
+            gap = self._gaps.get(key)
+            if gap is None:
+                return
+            gap.rules[rule] = gap.rules.get(rule, 0) - rows
+            if gap.rules[rule] <= 0:
+                del gap.rules[rule]
+            if not gap.rules:
+                del self._gaps[key]
 
     def diagnostics(self) -> list[Diagnostic]:
         """The run's own diagnostics: notes, then one line per missing policy value (parameter, year,

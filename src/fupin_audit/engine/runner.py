@@ -14,7 +14,14 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from fupin_audit.dataset import Diagnostic
-from fupin_audit.engine.context import CURRENT_RULE, MAY_DEFER, AuditContext, FactBusy
+from fupin_audit.engine.context import (
+    CURRENT_RULE,
+    MAY_DEFER,
+    AuditContext,
+    FactBusy,
+    begin_try,
+    take_back_try,
+)
 from fupin_audit.engine.rule import Rule, Severity, SkipRule, era_skip_reason
 from fupin_audit.errors import ConfigError, FupinAuditError
 from fupin_audit.findings import assemble, empty_findings, sort_findings
@@ -85,6 +92,7 @@ def run_rules(
             progress(rule.code)
         started = time.perf_counter() - spent.pop(rule.code, 0.0)
         token = CURRENT_RULE.set(rule.code)
+        begin_try()
         try:
             if (reason := era_skip_reason(rule, ctx.era())) is not None:
                 raise SkipRule(reason)
@@ -92,6 +100,7 @@ def run_rules(
             result = rule(ctx, params[rule.code])
         except FactBusy:
             spent[rule.code] = time.perf_counter() - started
+            take_back_try()
             raise
         except SkipRule as skip:
             return RuleOutcome(rule.code, "skipped", reason=str(skip)), []
