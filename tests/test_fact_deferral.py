@@ -221,3 +221,31 @@ def test_a_rule_put_back_does_not_count_its_unjudged_rows_twice(dataset, two_thr
         "DQ942（7 户）：2017 年 安徽省 没有贫困线",
         "DQ943（5 户）：2018 年 安徽省 没有贫困线",
     ]
+
+
+def test_ctrl_c_stops_the_rules_not_yet_begun(dataset, two_threads):
+    """An interrupt in the main thread while the rules run: the threads finish the rules they are
+    running and begin no other (a province-sized run must not go on for minutes after Ctrl-C)."""
+    import os
+    import signal
+
+    began: list[str] = []
+
+    def first(ctx, params):
+        began.append("DQ960")
+        time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # a real signal: it wakes the main thread's join
+        time.sleep(0.1)
+
+    def later(code):
+        def check(ctx, params):
+            began.append(code)
+            time.sleep(0.1)
+
+        return _rule(code, check)
+
+    rules = [_rule("DQ960", first), *(later(f"DQ97{i}") for i in range(10))]
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_rules(_context(dataset), rules)
+    time.sleep(0.5)  # the running rules end; no other may begin
+    assert len(began) <= 3, began

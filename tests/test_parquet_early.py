@@ -216,3 +216,37 @@ def test_python_m_fupin_audit_checks_parquet_inputs_through_the_early_start(tmp_
     result = CliRunner().invoke(app, ["check", str(folder), "--format", "csv", "-o", str(outs[1])])
     assert result.exit_code == done.returncode, result.output
     assert outs[0].read_bytes() == outs[1].read_bytes() and outs[0].stat().st_size > 100
+
+
+def test_the_words_after_an_option_are_not_inputs(tmp_path, monkeypatch):
+    """`--year 2016` beside a folder 2016/ of parquet files: the folder is the option's value, not an
+    input, and is not decoded. The flags (options without a value) are those of the command itself."""
+    import typer.main
+
+    from fupin_audit.cli.start import CHECK_FLAGS, candidate_inputs, decoding_early
+
+    command = typer.main.get_command(app).commands["check"]
+    flags = {o for p in command.params if getattr(p, "is_flag", False) for o in (*p.opts, *p.secondary_opts)}
+    assert flags == CHECK_FLAGS
+    words = [
+        "a.xlsx",
+        "--year",
+        "2016",
+        "--quiet",
+        "b/",
+        "-o",
+        "out.csv",
+        "--format=csv",
+        "--previous",
+        "x",
+        "y",
+    ]
+    assert candidate_inputs(words) == ["a.xlsx", "b/", "x", "y"]
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "2016").mkdir()
+    _write(tmp_path / "2016" / "big.parquet", ["1"], [1.0])
+    threads = _decoding_threads(monkeypatch)
+    with decoding_early(["check", "now.xlsx", "--year", "2016"]):
+        pass
+    assert threads == []

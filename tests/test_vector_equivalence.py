@@ -113,7 +113,9 @@ def test_place_key_is_the_texts_joined_with_slashes(rows):
 
 
 # A finding column as a rule may return it: text, Python objects, categories, numbers, or absent.
-_COLUMN_KINDS = st.sampled_from(["str", "object", "category", "int64", "float64", "Int64", "bool", None])
+_COLUMN_KINDS = st.sampled_from(
+    ["str", "object", "category", "numbered category", "int64", "float64", "Int64", "bool", None]
+)
 
 
 def _column(kind: str, rows: int, draw) -> pd.Series:
@@ -130,6 +132,8 @@ def _column(kind: str, rows: int, draw) -> pd.Series:
         return pd.Series(mixed, dtype=object)
     if kind == "category":
         return pd.Series(pd.Categorical(texts))
+    if kind == "numbered category":  # a custom rule's categorical of numbers: pd.concat makes numbers
+        return pd.Series(pd.Categorical([n or 0 for n in numbers]))  # (with NaN the dtype is one row's)
     if kind == "int64":
         return pd.Series([n or 0 for n in numbers], dtype="int64")
     if kind == "float64":

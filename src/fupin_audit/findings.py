@@ -137,7 +137,11 @@ def _common_dtypes(parts: Sequence[dict[str, pd.Series]]) -> dict[str, object]:
                 (d for d in seen if _is_object(d)),
                 next((d for d in seen if isinstance(d, pd.StringDtype)), seen[0]),
             )
-        elif len({_kind(d) for d in seen}) == 1 and len(seen) == len(layouts):
+        elif (
+            len({_kind(d) for d in seen}) == 1
+            and len(seen) == len(layouts)
+            and not isinstance(seen[0], pd.CategoricalDtype)  # numbers as categories: as pd.concat has them
+        ):
             common[column] = seen[0]
     mixed = [c for c in dtypes if c not in common and c != "row"]  # `_rows` makes the row column
     if mixed:
@@ -153,8 +157,11 @@ def _common_dtypes(parts: Sequence[dict[str, pd.Series]]) -> dict[str, object]:
 
 
 def _texty(dtype: object) -> bool:
-    """Text: object, str or category (`_texts` and `_dictionary` render these by their own dtype)."""
-    return _is_object(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+    """Text: object, str, or a category of texts (`_texts` and `_dictionary` render these by their own
+    dtype). Categories of numbers are not: pd.concat of two such makes numbers of them (1 → "1.0")."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _is_object(dtype.categories.dtype) or isinstance(dtype.categories.dtype, pd.StringDtype)
+    return _is_object(dtype) or isinstance(dtype, pd.StringDtype)
 
 
 def _kind(dtype: object) -> object:

@@ -4,9 +4,8 @@ import the command line (Typer, Rich, the library) and run it (`app.run`).
 The decoding thread (io/parquet.py, `reading_early`) otherwise began only once Typer had been
 imported and had parsed the command line, and the reader then waited for it: at 100,000 households
 the check spent a tenth of a second waiting. Here it begins before Typer is imported. The command
-line is not parsed yet, so every word of a `check` command that names a file or folder is a
-candidate; an option's value that happens to be a parquet file is decoded for nothing and never
-read as an input (`check` takes a decoded file only for one of its own inputs).
+line is not parsed yet: the words of a `check` command that are neither options nor option values
+are the candidates (`check` still takes a decoded file only for one of its own inputs).
 
 This module imports neither Typer nor pandas: that is what makes it early.
 """
@@ -36,8 +35,28 @@ def decoding_early(args: list[str]) -> Iterator[None]:
     from fupin_audit.workers import prefer_jemalloc
 
     prefer_jemalloc()  # before the first column is decoded: the allocator of the run (workers.py)
-    with reading_early(input_files(a for a in args[1:] if not a.startswith("-"))):
+    with reading_early(input_files(candidate_inputs(args[1:]))):
         yield
+
+
+# `check`'s options that take no value (tests/test_parquet_early.py checks this against the command):
+# the word after any other option is that option's value (`--year 2016` beside a folder 2016/), never
+# an input. --previous takes every word up to the next option.
+CHECK_FLAGS = frozenset({"--bom", "--debug", "--keep-going", "--mask", "--quiet", "--strict-policy", "-q"})
+
+
+def candidate_inputs(words: list[str]) -> list[str]:
+    """The words of a `check` command line (after `check`) that can be input files or folders."""
+    out: list[str] = []
+    value_next = False
+    for word in words:
+        if value_next:
+            value_next = False
+        elif word.startswith("-"):
+            value_next = "=" not in word and word not in CHECK_FLAGS and word != "--previous"
+        else:
+            out.append(word)
+    return out
 
 
 def dask_engine(args: list[str]) -> bool:

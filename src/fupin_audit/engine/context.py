@@ -37,12 +37,17 @@ def begin_try() -> None:
     _COMPUTING.journal = []
 
 
+def end_try() -> None:
+    """The try is over (done, skipped, failed or put back): nothing more is journaled on this thread."""
+    _COMPUTING.journal = None
+
+
 def take_back_try() -> None:
     """Take back what this thread's try journaled (its rows would otherwise be counted twice). What
     a shared fact recorded stays: the fact stays computed. Notes are said once anyway."""
     for context, key, rule, rows in getattr(_COMPUTING, "journal", None) or []:
         context._take_back(key, rule, rows)
-    _COMPUTING.journal = []
+    end_try()
 
 
 class FactBusy(BaseException):

@@ -20,6 +20,7 @@ from fupin_audit.engine.context import (
     AuditContext,
     FactBusy,
     begin_try,
+    end_try,
     take_back_try,
 )
 from fupin_audit.engine.rule import Rule, Severity, SkipRule, era_skip_reason
@@ -110,6 +111,7 @@ def run_rules(
             reason = f"{type(exc).__name__}: {exc}"
             return RuleOutcome(rule.code, "failed", reason=reason, traceback=traceback.format_exc()), []
         finally:
+            end_try()
             CURRENT_RULE.reset(token)
         frames = [f for f in (result if isinstance(result, list) else [result]) if f is not None and len(f)]
         count = sum(len(f) for f in frames)
@@ -192,8 +194,13 @@ def _in_turn(one: Callable[[Rule], R], rules: list[Rule], workers: int) -> list[
     threads = [threading.Thread(target=work, name=f"fupin-audit-rules-{n}") for n in range(workers)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:  # Ctrl-C: the threads finish the rules they are running and start no other
+        with turn:
+            queue.clear()
+        raise
     if errors:
         raise errors[min(errors)]
     return [results[i] for i in range(len(rules))]
