@@ -45,7 +45,8 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
     possibly X (person keys): hashed as integers, several times faster than as text, with the same
     codes (first-seen order). None for any other texts."""
     array = array.cast(pa.large_string())
-    lengths = np.diff(text_buffers(array)[0])
+    offsets, data = text_buffers(array)
+    lengths = np.diff(offsets)
     valid = arrow_mask(pc.is_valid(array))
     present = lengths[valid]
     if not len(present):
@@ -54,7 +55,7 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
     if not 0 < width <= 18 or (present != width).any():
         return None
     if not pc.all(pc.ascii_is_decimal(array)).as_py():
-        return _digits_x_codes(array, valid, width)
+        return _digits_x_codes(array, (offsets, data), lengths, valid, width)
     # Digits only (户编号): arrow parses them (one width: distinct texts, distinct numbers).
     numbers = pc.fill_null(pc.cast(array, pa.int64()), -1).to_numpy(zero_copy_only=False)
     found, uniques = pd.factorize(numbers)  # pandas' integer hash table: faster than arrow's here
@@ -65,11 +66,17 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
     return np.where(valid, codes - (codes > stand_in), -1), len(uniques) - 1
 
 
-def _digits_x_codes(array: pa.Array, valid: np.ndarray, width: int) -> tuple[np.ndarray, int] | None:
-    """`_number_codes` of texts of one `width` whose last character may be X, from their bytes as an
-    (n, width) matrix; None if any other character is not a digit."""
-    offsets, data = text_buffers(array)
-    lengths = np.diff(offsets)
+def _digits_x_codes(
+    array: pa.Array,
+    buffers: tuple[np.ndarray, np.ndarray],
+    lengths: np.ndarray,
+    valid: np.ndarray,
+    width: int,
+) -> tuple[np.ndarray, int] | None:
+    """`_number_codes` of texts of one `width` whose last character may be X, from their bytes (the
+    array's `buffers`, `lengths` in bytes) as an (n, width) matrix; None if any other character is
+    not a digit."""
+    offsets, data = buffers
     present = lengths[valid]
     if lengths[~valid].any():  # a null slot that keeps bytes (allowed, rare): compact the present texts
         offsets, data = text_buffers(pc.drop_null(array))

@@ -47,7 +47,7 @@ class ParquetTexts:
     def longest(self) -> list[int | None]:
         """Per column: its longest text in UTF-8 bytes (None for a numpy column). Measured by the
         reader, not while decoding early: the early thread is what the reader waits for."""
-        return [_longest(column) for column in self.columns]
+        return [longest_bytes(c) if isinstance(c, pa.Array | pa.ChunkedArray) else None for c in self.columns]
 
 
 def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
@@ -71,11 +71,9 @@ def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
     return ParquetTexts([str(c) for c in table.column_names], columns, table.num_rows)
 
 
-def _longest(column: object) -> int | None:
-    """The longest text of a decoded column in UTF-8 bytes (None for a numpy column)."""
-    if not isinstance(column, pa.Array | pa.ChunkedArray):
-        return None
-    return int(pc.max(pc.binary_length(column)).as_py() or 0) if len(column) else 0
+def longest_bytes(texts: pa.Array | pa.ChunkedArray) -> int:
+    """The longest text of an arrow string column, in UTF-8 bytes (0 for none)."""
+    return int(pc.max(pc.binary_length(texts)).as_py() or 0) if len(texts) else 0
 
 
 def _parquet_problem(meta, limits: Limits) -> str | None:

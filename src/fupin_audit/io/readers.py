@@ -37,7 +37,7 @@ from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim
 from fupin_audit.io.isolate import IsolatedError, read_isolated
 from fupin_audit.io.limits import LimitExceeded, Limits, over
 from fupin_audit.io.parallel import grid_to_ipc, read_sheets
-from fupin_audit.io.parquet import PARQUET_MAGIC, number_texts, read_texts, take_early
+from fupin_audit.io.parquet import PARQUET_MAGIC, longest_bytes, number_texts, read_texts, take_early
 from fupin_audit.io.zipcheck import ZipVerdict, inspect_sheet, inspect_zip, too_many_cells
 from fupin_audit.workers import available_workers, out_of_memory
 
@@ -563,7 +563,7 @@ def long_cells(sheet: RawSheet, limits: Limits) -> Iterator[InputWarning]:
             continue  # no cell longer than the limit in bytes, so none in characters
         column = sheet.grid.iloc[:, j]
         arrow = pa.array(column.array, type=pa.large_string(), from_pandas=True)
-        if not len(arrow) or (pc.max(pc.binary_length(arrow)).as_py() or 0) <= limit:
+        if longest_bytes(arrow) <= limit:
             continue
         lengths = pc.utf8_length(arrow).to_numpy(zero_copy_only=False)
         long_rows = np.flatnonzero(np.nan_to_num(lengths.astype(np.float64), nan=0) > limit)

@@ -677,13 +677,9 @@ def classify_ids(raw: pd.Series) -> pd.DataFrame:
 def _per_row(values: pa.Array, rows: np.ndarray) -> pa.Array:
     """``values[rows]``: a slice, not a take, when every row is its own distinct value (IDs nearly
     always are), i.e. `rows` is 0…n-1 — `distinct_texts` then gives codes in row order."""
-    if len(rows) == len(values) - 1 and (not len(rows) or rows[-1] == len(rows) - 1) and _counting(rows):
+    if len(rows) == len(values) - 1 and (rows == np.arange(len(rows))).all():
         return values.slice(0, len(rows))
     return pc.take(values, rows)
-
-
-def _counting(rows: np.ndarray) -> bool:
-    return bool((rows == np.arange(len(rows))).all())
 
 
 def _key_columns(u: _Unique, rows: np.ndarray, index: pd.Index) -> tuple[dict[str, pd.Series], np.ndarray]:
