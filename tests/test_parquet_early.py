@@ -250,3 +250,25 @@ def test_the_words_after_an_option_are_not_inputs(tmp_path, monkeypatch):
     with decoding_early(["check", "now.xlsx", "--year", "2016"]):
         pass
     assert threads == []
+
+
+def test_decoding_text_columns_does_not_wait_for_pandas(tmp_path):
+    """Filling nulls makes pyarrow import pandas; a text column without nulls needs no filling, so
+    the early thread decodes it while the main thread is still importing pandas (it used to stop
+    at its first column until that import was done). Null texts are still "" (test above)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "成员.parquet"
+    pq.write_table(
+        pa.table({"户编号": ["1", "2"], "年度": pa.array([2017, 2018], pa.int64()), "姓名": ["张三", ""]}), path
+    )
+    code = (
+        "import sys\n"
+        "from fupin_audit.io.parquet import read_texts\nfrom fupin_audit.io.limits import Limits\n"
+        f"texts = read_texts({str(path)!r}, Limits())\n"
+        "assert [c.to_pylist() for c in texts.columns] == [['1', '2'], ['2017', '2018'], ['张三', '']]\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
