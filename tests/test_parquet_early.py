@@ -261,7 +261,8 @@ def test_decoding_text_columns_does_not_wait_for_pandas(tmp_path):
 
     path = tmp_path / "成员.parquet"
     pq.write_table(
-        pa.table({"户编号": ["1", "2"], "年度": pa.array([2017, 2018], pa.int64()), "姓名": ["张三", ""]}), path
+        pa.table({"户编号": ["1", "2"], "年度": pa.array([2017, 2018], pa.int64()), "姓名": ["张三", ""]}),
+        path,
     )
     code = (
         "import sys\n"
