@@ -99,6 +99,49 @@ def test_parsers_never_crash_and_agree(target, values):
         assert parsed.problem.iloc[i] == scalar_problem, (text, parsed.problem.iloc[i], scalar_problem)
         if scalar_problem:
             assert parsed.message.iloc[i]
+    _values_agree(spec, name, values, parsed.values)
+
+
+def _values_agree(spec, name, values, column) -> None:
+    """A date, year or month column's values are what `parse_scalar` makes of each cell alone: a
+    column written in several forms at once is read form by form, each text by the first that fits."""
+    if spec.kind not in (Kind.DATE, Kind.YEAR, Kind.MONTH):
+        return
+    for text, got in zip(values, column, strict=True):
+        try:
+            expected = parse_scalar(spec, name, text)
+        except FieldProblem:
+            expected = None
+        if expected is None:
+            assert pd.isna(got), (text, got)
+        elif spec.kind is Kind.DATE:
+            assert pd.Timestamp(got) == pd.Timestamp(expected), (text, got, expected)
+        else:
+            assert int(got) == int(expected), (text, got, expected)
+
+
+# Columns of dates, years and months written in several forms at once (and empty markers).
+MIXED_FORMS = st.lists(
+    st.one_of(
+        st.sampled_from(["", "-", " ", "2017", "2017年", "2017.0", "1800", "202304", "2023年4月", "2023-13"]),
+        st.dates().map(str),
+        st.dates().map(lambda d: d.strftime("%Y%m%d")),
+        st.dates().map(lambda d: f"{d.year}年{d.month}月{d.day}日"),
+        st.integers(0, 80_000).map(str),
+        st.sampled_from(["2017-02-30", "20170230", "42736", "42736.5", "9999-01-01", "00000"]),
+    ),
+    min_size=1,
+    max_size=15,
+)
+TIME_SPECS = [t for t in REPRESENTATIVES if t[2].kind in (Kind.DATE, Kind.YEAR, Kind.MONTH)]
+
+
+@pytest.mark.parametrize("target", TIME_SPECS, ids=ids)
+@SETTINGS
+@given(values=MIXED_FORMS)
+def test_dates_years_and_months_in_several_forms_at_once(target, values):
+    _, name, spec = target
+    _values_agree(spec, name, values, parse_column(spec, name, pd.Series(values, dtype="str")).values)
 
 
 @pytest.mark.parametrize("target", REPRESENTATIVES, ids=ids)

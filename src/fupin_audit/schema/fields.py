@@ -490,7 +490,7 @@ def _extract(clean: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
         field = pc.struct_field(found, [g])
         columns[g] = pc.if_else(pa.array(matched), field, pa.scalar(None, field.type))
     others = np.flatnonzero(~exact)
-    frame = pd.DataFrame({g: str_series(columns[g]) for g in range(groups)}, index=clean.index)
+    frame = pd.DataFrame({g: str_series(columns[g], clean.index) for g in range(groups)}, index=clean.index)
     if len(others):
         slow = clean.iloc[others].str.extract(pattern)
         for g in range(groups):
@@ -503,16 +503,26 @@ def _extract(clean: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
 def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series:
     clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
     parts = _extract(clean, _DATE_YMD)
-    compact = _extract(clean, _DATE_COMPACT)
-    parts = parts.fillna(compact).astype("float64")
+    # Each later form only for the texts no earlier form matched (their groups are all or none):
+    # a column written one way is one pattern test, not three.
+    if (rest := _unmatched(parts[0], clean)) is not None:
+        parts = parts.fillna(_extract(clean[rest], _DATE_COMPACT))
+    parts = parts.astype("float64")
     # A year pandas cannot hold in nanoseconds (0000, 9999) is simply not a valid date here.
     parts[0] = parts[0].where(parts[0].between(MIN_YEAR, MAX_YEAR))
     dates = pd.Series(calendar_dates(*(parts[g].to_numpy() for g in range(3))), index=parts.index)
-    serial = pd.to_numeric(_extract(clean, _DATE_SERIAL)[0], errors="coerce")
-    serial_dates = pd.Timestamp(EXCEL_EPOCH) + pd.to_timedelta(serial, unit="D")
-    dates = dates.fillna(serial_dates).astype("datetime64[ns]")
+    if (rest := _unmatched(parts[1], clean)) is not None:  # 年 out of range: still a form matched
+        serial = pd.to_numeric(_extract(clean[rest], _DATE_SERIAL)[0], errors="coerce")
+        dates = dates.fillna(pd.Timestamp(EXCEL_EPOCH) + pd.to_timedelta(serial, unit="D"))
+    dates = dates.astype("datetime64[ns]")
     in_range = dates.dt.year.between(MIN_YEAR, MAX_YEAR)
     return dates.where(in_range)
+
+
+def _unmatched(found: pd.Series, clean: pd.Series) -> np.ndarray | None:
+    """Where no pattern matched a written text (None when there is no such text)."""
+    rest = (found.isna() & (clean != "")).to_numpy(dtype=bool)
+    return rest if rest.any() else None
 
 
 def calendar_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -533,9 +543,12 @@ def _vector_years(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series
     clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
     plain = pd.to_numeric(_extract(clean, _YEAR_ONLY)[0], errors="coerce")
     plain = plain.where(plain.between(MIN_YEAR, MAX_YEAR))
-    months = _vector_months(texts, clean, dates=False)
-    plain = plain.fillna((months // 100).astype("float64"))
-    return plain.fillna(_vector_dates(texts, clean).dt.year).astype("Int64")
+    # a year, a month or a date: the longer forms only for the texts that are not a plain year
+    if (rest := _unmatched(plain, clean)) is not None:
+        texts, clean = texts[rest], clean[rest]
+        plain = plain.fillna((_vector_months(texts, clean, dates=False) // 100).astype("float64"))
+        plain = plain.fillna(_vector_dates(texts, clean).dt.year)
+    return plain.astype("Int64")
 
 
 def _vector_months(texts: pd.Series, clean: pd.Series | None = None, *, dates: bool = True) -> pd.Series:
@@ -546,8 +559,8 @@ def _vector_months(texts: pd.Series, clean: pd.Series | None = None, *, dates: b
     month = month.fillna(compact)
     ok = year.between(MIN_YEAR, MAX_YEAR) & month.between(1, 12)
     value = (year * 100 + month).where(ok)
-    if dates:
-        full = _vector_dates(texts, clean)
+    if dates and (rest := _unmatched(value, clean)) is not None:
+        full = _vector_dates(texts[rest], clean[rest])
         value = value.fillna((full.dt.year * 100 + full.dt.month).astype("float64"))
     return value.astype("Int64")
 
