@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,43 @@ def test_the_division_table_follows_stdnum_s_numdb() -> None:
     assert table.counties["340826"] == ("宿松县",)
     assert table.counties["120110"] == ("东丽区", "东郊区")  # renamed 1992: the latest name first
     assert "340800" in {f"{c:06d}" for c in table.codes} and "340800" not in table.counties  # 安庆市
+
+
+def test_the_plain_table_reader_agrees_with_numdb_and_leaves_other_forms_to_it() -> None:
+    """The table is read with one pattern when every line has stdnum's plain form; any other line
+    (a range of codes, another property, a deeper level) leaves the whole table to numdb."""
+    import importlib.resources
+
+    from fupin_audit.schema.gbt2260 import _names, _read_numdb, _read_plain
+
+    text = importlib.resources.files("stdnum").joinpath("cn/loc.dat").read_text("utf-8")
+    plain, walked = _read_plain(text), _read_numdb(text)
+    assert plain is not None
+    assert plain.provinces == walked.provinces and plain.counties == walked.counties
+    assert plain.codes.tolist() == walked.codes.tolist()
+    ranged = text.replace('  0826 county="[1988-]宿松县"', '  0826-0827 county="[1988-]宿松县"')
+    assert ranged != text and _read_plain(ranged) is None
+    assert _read_numdb(ranged).counties["340826"] == ("宿松县",)  # numdb reads the range
+    for other in ('34 province="安徽省" note="x"', '    082601 town="孚玉镇"', '  0826 county="a"b"'):
+        assert _read_plain(text + other + "\n") is None, other
+    small = '# comment\n\n11 province="北京市"\n  0100 county="市辖区"\n  0103 county="[-2010]崇文区,[2010-]东城区"\n'
+    # the names: the years in brackets dropped, as the pattern ^\[[^\]]*\] dropped them
+    era = re.compile(r"^\[[^\]]*\]")
+    for written in [
+        *re.findall(r'county="([^"]*)"', text),
+        "[",
+        "[]x",
+        "[2010-]",
+        "a,,b",
+        " [1-]c ",
+        "[x]y]z",
+        "]a",
+    ]:
+        names = [era.sub("", n).strip() for n in written.split(",")]
+        assert _names(written) == tuple(reversed([n for n in names if n])), written
+    read, expected = _read_plain(small), _read_numdb(small)
+    assert read is not None and read.counties == expected.counties == {"110103": ("东城区", "崇文区")}
+    assert read.codes.tolist() == expected.codes.tolist() == [110100, 110103]
 
 
 # --------------------------------------------------------------------------------------------------
