@@ -273,3 +273,51 @@ def test_decoding_text_columns_does_not_wait_for_pandas(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def _hashed_early(path: Path, timeout: float = 10.0) -> None:
+    """Wait until the decoding thread has hashed `path` (it hashes a file right after decoding it)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    (future,) = [f for key, f in parquet._hashed.items() if key[0] == str(path.resolve())]
+    while not future.done():
+        assert time.monotonic() < deadline, "the decoding thread did not hash the file"
+        time.sleep(0.01)
+
+
+def test_the_decoding_thread_hashes_what_it_decoded_for_the_summary(tmp_path, monkeypatch):
+    """The inputs' SHA-256 in the summary: worked out on the decoding thread, so the reader does not
+    hash the file again; the same digest as hashing the file."""
+    import hashlib
+
+    from fupin_audit import load as load_module
+
+    path = _write(tmp_path / "成员.parquet", ["340826196901125111"], [1.0])
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    with parquet.reading_early([str(path)], LIMITS):
+        _hashed_early(path)
+
+        def refuse(_path):
+            raise AssertionError("hashed again by the reader")
+
+        monkeypatch.setattr(load_module, "file_sha256", refuse)
+        dataset = load_module.load([path])
+    assert [f.sha256 for f in dataset.files] == [expected]
+    assert not parquet._hashed  # taken once, and nothing left behind
+
+
+def test_a_file_changed_after_it_was_hashed_is_hashed_again(tmp_path):
+    import hashlib
+    import os
+
+    from fupin_audit import load as load_module
+
+    path = _write(tmp_path / "成员.parquet", ["340826196901125111"], [1.0])
+    with parquet.reading_early([str(path)], LIMITS):
+        _hashed_early(path)
+        _write(path, ["340826196901125111", "340826196901125112"], [1.0, 2.0])
+        os.utime(path, ns=(1, 1))  # a different modification time, whatever the clock's resolution
+        assert parquet.take_early_sha256(path) is None
+        dataset = load_module.load([path])
+    assert [f.sha256 for f in dataset.files] == [hashlib.sha256(path.read_bytes()).hexdigest()]

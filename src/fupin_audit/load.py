@@ -8,7 +8,6 @@ flat-export conflicts, validation problems), never raised at the first one.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import stat
@@ -36,6 +35,7 @@ from fupin_audit.dataset import (
 )
 from fupin_audit.errors import ConfigError, InputError
 from fupin_audit.io.header import locate_header, normalise_header
+from fupin_audit.io.parquet import file_sha256, take_early_sha256
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.derive import derive_fields, derive_totals, split_risks
@@ -891,11 +891,8 @@ def _fingerprint(path: str) -> InputFile:
     if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
         # a FIFO would block for ever and /dev/zero never ends: never read them
         raise OSError(errno.EINVAL, "不是普通文件（设备、管道或套接字），不读取")
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return InputFile(path, Path(path).stat().st_size, digest.hexdigest())
+    digest = take_early_sha256(path) or file_sha256(path)
+    return InputFile(path, Path(path).stat().st_size, digest)
 
 
 def load(

@@ -15,6 +15,7 @@ the ordinary way and reported as usual. This module imports no pandas, which is 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import stat
@@ -157,6 +158,34 @@ def number_texts(values: np.ndarray) -> pa.Array:
 # (resolved path, size, modification time, limits) → the decoding begun for that file
 _early: dict[tuple, Future[ParquetTexts | str]] = {}
 _early_lock = threading.Lock()
+# (resolved path, size, modification time) → the hashing begun for a file decoded early
+_hashed: dict[tuple, Future[str]] = {}
+
+
+def file_sha256(path: Path | str) -> str:
+    """The file's SHA-256 (hex), read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def take_early_sha256(path: Path | str) -> str | None:
+    """The SHA-256 the decoding thread works out for the files it decoded, once it has decoded them
+    all (hashlib lets the GIL go: there, not in the reader's way), waiting for it if it is being
+    worked out; None when it was not, or not successfully, or its hashing has not begun (the caller
+    hashes the file: sooner than waiting), or the file changed."""
+    key = _identity(path, None)
+    with _early_lock:
+        future = _hashed.pop(key[:3], None) if key is not None else None
+    if future is None or future.cancel():
+        return None
+    with suppress(Exception):
+        digest = future.result()
+        if _identity(path, None) == key:
+            return digest
+    return None
 
 
 def _identity(path: Path | str, limits: Limits) -> tuple | None:
@@ -181,8 +210,8 @@ def _is_parquet(path: str) -> bool:
 @contextmanager
 def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterator[None]:
     """Decode the parquet files among ``paths`` (files, not folders) on one thread while the block
-    runs; ``take_early`` hands each result to the reader. Leaving the block stops the thread after
-    the file it is decoding and forgets what was not taken."""
+    runs, then hash them; ``take_early`` and ``take_early_sha256`` hand each result to the reader.
+    Leaving the block stops the thread after the file it is working on and forgets what was not taken."""
     try:
         limits = Limits.from_env() if limits is None else limits
     except Exception:  # a bad FUPIN_AUDIT_* value: the reader reports it; nothing is read early
@@ -208,9 +237,22 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
             except BaseException as exc:
                 future.set_exception(exc)
             del future
+        for key, path in jobs:  # the summary's fingerprints, after every file is decoded
+            with _early_lock:
+                future = _hashed.get(key[:3])
+            if stop.is_set() or future is None or not future.set_running_or_notify_cancel():
+                continue
+            try:
+                digest = file_sha256(path)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(digest if _identity(path, limits) == key else "")  # changed: ""
+            del future
 
     with _early_lock:
         _early.update({key: Future() for key, _path in jobs})
+        _hashed.update({key[:3]: Future() for key, _path in jobs})
     thread = threading.Thread(target=decode, name="fupin-audit-parquet", daemon=False)
     if jobs:
         thread.start()
@@ -221,6 +263,9 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
         with _early_lock:
             for key, _path in jobs:
                 if (future := _early.pop(key, None)) is not None:
+                    future.cancel()
+            for key, _path in jobs:
+                if (future := _hashed.pop(key[:3], None)) is not None:
                     future.cancel()
         if jobs:
             thread.join()
