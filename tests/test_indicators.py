@@ -253,3 +253,37 @@ def test_the_summary_finds_the_facts_it_reads_after_the_rules_let_theirs_go(work
     assert result.context is not None
     assert not result.context.is_cached("members.id_analysis")
     assert all(key.startswith(indicators.FACTS) for key in result.context._cache)
+
+
+@pytest.mark.parametrize(
+    ("workbook", "config", "prepared"),
+    [
+        ("宿松县样例.xlsx", "样例贫困线.toml", ("households", "bunching", "measures", "rosters", "villages")),
+        ("防返贫监测样例2023.xlsx", None, ("households", "monitoring")),
+    ],
+)
+def test_the_data_only_indicators_are_worked_out_while_the_findings_are_assembled(
+    workbook, config, prepared, monkeypatch
+):
+    """run_rules works out the indicators that read only the data on a thread of its own while it
+    assembles the findings (indicators.prepare): the summary then finds them done, and they are
+    what the summary works out by itself."""
+    from pathlib import Path
+
+    from fupin_audit import indicators, monitoring_indicators
+
+    folder = Path(__file__).resolve().parents[1] / "sample_data"
+    paths, cfg = [folder / workbook], (folder / config if config else None)
+    result = audit(paths, config=cfg)
+    assert result.context is not None
+    for name in prepared:
+        assert result.context.is_cached(f"indicators.{name}"), name
+    if "monitoring" in prepared:
+        own = result.context.cached("indicators.monitoring", lambda: None)
+        assert own.is_cached("indicators.developmental") and own.is_cached("mn.monitored")
+    early = result.summary()["indicators"]
+    monkeypatch.setattr(indicators, "prepare", lambda ctx: None)
+    alone = audit(paths, config=cfg)
+    assert alone.context is not None and not alone.context.is_cached("indicators.households")
+    assert early == alone.summary()["indicators"]
+    assert monitoring_indicators.compute(result) == monitoring_indicators.compute(alone)

@@ -187,6 +187,8 @@ def audit(
         # What only the rules read goes before the findings are assembled (the peak of a storm);
         # the DT transitions, made after, read much of the rest.
         keep_facts=None if before is not None else indicators.FACTS,
+        # the summary's indicators that read only the data, while the findings are assembled
+        meanwhile=lambda: indicators.prepare(ctx),
     )
     seconds["rules"] = time.perf_counter() - clock
     moves = snapshot_transitions(ctx) if before is not None else None

@@ -8,6 +8,7 @@ again what a rule decides."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +35,7 @@ FACTS = (
     "villages.data_year",
     "years",
     "era",
+    "indicators.",  # what `prepare` worked out early
 )
 WRONG_EXIT_RULES = ("LG401", "LG402")
 WRONG_IN_RULES = ("LG301", "LG302", "LG202")
@@ -66,6 +68,26 @@ def _unless_not_run(result: AuditResult, item: dict[str, Any]) -> dict[str, Any]
     if not ran & set(item["rules"]):
         return {**item, "numerator": None, "share": None, "note": "相关规则未运行"}
     return item
+
+
+def prepare(ctx: AuditContext) -> None:
+    """Work out early, and keep in the context, the indicators that read only the data: run_rules
+    calls this on a thread of its own while it assembles the findings (the second core is idle
+    then), and the summary then finds them done. On a context that shares the facts but keeps its own
+    diagnostics, as the summary's look-ups do: the rules' run has reported the gaps already."""
+    from fupin_audit import monitoring_indicators
+
+    own = ctx.sharing_facts()
+    if own.has("households", "脱贫状态"):
+        _household_data(own)
+    if own.has("measures", "措施类型"):
+        _measure_shares(own)
+    if own.has("rosters", "证件号码", "类别"):
+        with suppress(SkipRule, ConfigError):  # the summary leaves the rate out then
+            _roster_keys(own)
+    if own.has("villages", "村", "总人口数"):
+        village_incidence(own)
+    monitoring_indicators.prepare(ctx)
 
 
 def compute(result: AuditResult) -> dict[str, Any]:
@@ -110,27 +132,10 @@ def _compute(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
 
 
 def _households(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
-    from fupin_audit.facts.households import household_sizes
-    from fupin_audit.facts.values import HID, INCOME, exited, poor, text
-    from fupin_audit.facts.years import exit_split
-
-    households = ctx.frame("households")
-    sizes = household_sizes(ctx).fillna(0)
-    gone = exited(households)
-    out: dict[str, Any] = {
-        "registered_households": len(households),
-        "registered_people": int(sizes.sum()),
-        "exited_households": int(gone.sum()),
-        "exited_people": int(sizes[gone].sum()),
-        "poor_households": int(poor(households).sum()),
-    }
-    ids = text(households[HID]) if HID in households else pd.Series("", index=households.index)
-    try:
-        split = exit_split(ctx)
-    except SkipRule:  # no data year: nothing can be said per exit year
-        split = None
-    if split is not None:
-        this_year = split["this_year"]
+    data = _household_data(ctx)
+    out = dict(data["counts"])
+    sizes, ids, this_year = data["sizes"], data["ids"], data["this_year"]
+    if this_year is not None:
         out["exited_this_year"] = {"households": int(this_year.sum()), "people": int(sizes[this_year].sum())}
         flagged = _flagged_households(findings, WRONG_EXIT_RULES)
         wrong = this_year & _among(ids, flagged)
@@ -139,31 +144,62 @@ def _households(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any]:
             "rules": list(WRONG_EXIT_RULES),
             "of": "当年脱贫户的人口",
         }
-    if INCOME in households:
-        lines = household_values(ctx, "relapse_risk_line", rows=gone)
-        below = gone & (households[INCOME] <= lines).fillna(False).astype(bool)
-        shown = lines[gone].dropna().unique()  # one line, unless provinces or counties set their own
-        line = float(shown[0]) if len(shown) == 1 else ctx.policy.relapse_risk_line
-        out["exited_below_relapse_line"] = {
-            **ratio(below.sum(), gone.sum()),
-            "line": line,
-            "of": "全部已脱贫户",
-        }
-        if split is not None:
-            last_year = gone & (split["exit_year"] == split["year"] - 1).fillna(False).astype(bool)
-            out["last_year_exits_below_relapse_line"] = {
-                **ratio((below & last_year).sum(), last_year.sum()),
-                "line": line,
-                "of": "数据年度上一年脱贫的户",
-            }
-        out["near_line_bunching"] = bunching(ctx)
+    out.update(data["relapse"])
     wrong_in = _among(ids, _flagged_households(findings, WRONG_IN_RULES)) & (ids != "")
     out["wrong_inclusion_rate"] = {
-        **ratio(wrong_in.sum(), len(households)),
+        **ratio(wrong_in.sum(), len(ids)),
         "rules": list(WRONG_IN_RULES),
         "of": "建档立卡户（按户计）",
     }
     return out
+
+
+def _household_data(ctx: AuditContext) -> dict[str, Any]:
+    """What the household indicators read from the data alone (`prepare` works it out early)."""
+
+    def compute() -> dict[str, Any]:
+        from fupin_audit.facts.households import household_sizes
+        from fupin_audit.facts.values import HID, INCOME, exited, poor, text
+        from fupin_audit.facts.years import exit_split
+
+        households = ctx.frame("households")
+        sizes = household_sizes(ctx).fillna(0)
+        gone = exited(households)
+        counts = {
+            "registered_households": len(households),
+            "registered_people": int(sizes.sum()),
+            "exited_households": int(gone.sum()),
+            "exited_people": int(sizes[gone].sum()),
+            "poor_households": int(poor(households).sum()),
+        }
+        ids = text(households[HID]) if HID in households else pd.Series("", index=households.index)
+        try:
+            split = exit_split(ctx)
+        except SkipRule:  # no data year: nothing can be said per exit year
+            split = None
+        relapse: dict[str, Any] = {}
+        if INCOME in households:
+            lines = household_values(ctx, "relapse_risk_line", rows=gone)
+            below = gone & (households[INCOME] <= lines).fillna(False).astype(bool)
+            shown = lines[gone].dropna().unique()  # one line, unless provinces or counties set their own
+            line = float(shown[0]) if len(shown) == 1 else ctx.policy.relapse_risk_line
+            relapse["exited_below_relapse_line"] = {
+                **ratio(below.sum(), gone.sum()),
+                "line": line,
+                "of": "全部已脱贫户",
+            }
+            if split is not None:
+                last_year = gone & (split["exit_year"] == split["year"] - 1).fillna(False).astype(bool)
+                relapse["last_year_exits_below_relapse_line"] = {
+                    **ratio((below & last_year).sum(), last_year.sum()),
+                    "line": line,
+                    "of": "数据年度上一年脱贫的户",
+                }
+            relapse["near_line_bunching"] = bunching(ctx)
+        this_year = split["this_year"] if split is not None else None
+        return {"counts": counts, "sizes": sizes, "ids": ids, "this_year": this_year, "relapse": relapse}
+
+    return ctx.cached("indicators.households", compute)
 
 
 def _among(ids: pd.Series, values: pd.Series) -> pd.Series:
@@ -185,6 +221,10 @@ def _flagged_households(findings: pd.DataFrame, rules: tuple[str, ...]) -> pd.Se
 def bunching(ctx: AuditContext) -> dict[str, Any]:
     """IN002's bunching test: per (乡镇, 村), exited households just above the data year's line (the line
     IN002 uses: line … line × band) against the mean of the two neighbouring bands of equal width."""
+    return ctx.cached("indicators.bunching", lambda: _bunching(ctx))
+
+
+def _bunching(ctx: AuditContext) -> dict[str, Any]:
     from fupin_audit.facts.values import INCOME, exited, text
     from fupin_audit.facts.years import data_years
 
@@ -247,6 +287,10 @@ def _untested(band: float) -> dict[str, Any]:
 def _measure_shares(ctx: AuditContext) -> dict[str, Any]:
     """产业帮扶 and developmental measures among the data year's measures (undated ones count for every
     year, as in the rules); 走访 rows are visits, not measures, and are in neither count."""
+    return ctx.cached("indicators.measures", lambda: _shares_of_measures(ctx))
+
+
+def _shares_of_measures(ctx: AuditContext) -> dict[str, Any]:
     from fupin_audit.facts.measures import measures_of_year
 
     measures = measures_of_year(ctx)
@@ -276,25 +320,11 @@ def missed_rate(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any] | N
     """漏评 candidates (LG101's findings) ÷ the people on 低保 / 特困 rosters, or on roster rows below the
     line, who are not registered (LG101's own facts: the same person key, never car, house or
     official rosters). People are counted once however many roster rows name them."""
-    from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
-    from fupin_audit.facts.households import needy_rosters
 
     try:
-        facts = needy_rosters(ctx)
+        people, key_at = _roster_keys(ctx)
     except (SkipRule, ConfigError):
         return None
-    people = facts.loc[facts["unregistered"], "key"]
-    rosters = ctx.frame("rosters")
-    # A finding names its roster row by (file, sheet, row): take that row's person key.
-    sources = ctx.dataset.sources
-    located = pd.MultiIndex.from_arrays(
-        [
-            [sources[s].file for s in rosters[SOURCE_COLUMN]],
-            [sources[s].sheet for s in rosters[SOURCE_COLUMN]],
-            rosters[ROW_COLUMN].astype(int),
-        ]
-    )
-    key_at = pd.Series(facts["key"].to_numpy(), index=located)
     hits = findings[(findings["rule"].isin(MISSED_RULES)) & (findings["table"] == "rosters")]
     wanted = pd.MultiIndex.from_arrays([hits["file"], hits["sheet"], hits["row"].astype(int)])
     missed = key_at.reindex(wanted).dropna()
@@ -303,6 +333,28 @@ def missed_rate(ctx: AuditContext, findings: pd.DataFrame) -> dict[str, Any] | N
         "rules": list(MISSED_RULES),
         "of": "低保、特困名单及低收入名单上未建档的人（按规范化证件号码计）",
     }
+
+
+def _roster_keys(ctx: AuditContext) -> tuple[pd.Series, pd.Series]:
+    """The person keys of the unregistered needy (LG101's facts), and each roster row's key by its
+    (file, sheet, row): a finding names its roster row that way."""
+    from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
+    from fupin_audit.facts.households import needy_rosters
+
+    def compute() -> tuple[pd.Series, pd.Series]:
+        facts = needy_rosters(ctx)
+        rosters = ctx.frame("rosters")
+        sources = ctx.dataset.sources
+        located = pd.MultiIndex.from_arrays(
+            [
+                [sources[s].file for s in rosters[SOURCE_COLUMN]],
+                [sources[s].sheet for s in rosters[SOURCE_COLUMN]],
+                rosters[ROW_COLUMN].astype(int),
+            ]
+        )
+        return facts.loc[facts["unregistered"], "key"], pd.Series(facts["key"].to_numpy(), index=located)
+
+    return ctx.cached("indicators.rosters", compute)
 
 
 def identification_accuracy(values: dict[str, Any]) -> dict[str, Any]:
@@ -327,6 +379,10 @@ def village_incidence(ctx: AuditContext) -> list[dict[str, Any]]:
     """贫困发生率 per village row = 贫困人口 ÷ 总人口数: 贫困人口数 from the village table, else the
     village's 未脱贫 / 返贫 people summed from the household table — SY301's facts, matched on the
     place columns both tables fill (乡 and 村: two 城西村 in two 乡镇 are two villages)."""
+    return ctx.cached("indicators.villages", lambda: _incidence(ctx))
+
+
+def _incidence(ctx: AuditContext) -> list[dict[str, Any]]:
     from fupin_audit.facts.households import village_poor_counts
     from fupin_audit.facts.values import text
 

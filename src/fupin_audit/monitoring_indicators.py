@@ -19,6 +19,8 @@ from fupin_audit.facts.values import HID, text
 
 if TYPE_CHECKING:
     from fupin_audit.audit import AuditResult
+    from fupin_audit.dataset import Dataset
+    from fupin_audit.policy import Policy
 
 MISSED_MONITORING_RULES = ("MN101", "MN102")
 CATEGORIES = ("脱贫不稳定户", "边缘易致贫户", "突发严重困难户")
@@ -30,10 +32,37 @@ def ratio(numerator: float, denominator: float) -> dict[str, Any]:
     return {"numerator": int(numerator), "denominator": int(denominator), "share": share}
 
 
+def _own_context(
+    rules: AuditContext | None, dataset: Dataset, policy: Policy, year: int | None
+) -> AuditContext:
+    """The context the monitoring indicators read: over the run's data and policy, with the data
+    year as its year. Made once per run and kept in the rules' context, so that `prepare` and the
+    summary share its facts."""
+    if rules is None:
+        return AuditContext(dataset, policy, year)
+    return rules.cached("indicators.monitoring", lambda: AuditContext(dataset, policy, year))
+
+
+def prepare(rules: AuditContext) -> None:
+    """The facts the monitoring indicators read from the data alone, worked out early (see
+    indicators.prepare): the monitored households, their eliminations, the 脱贫户 and the labour
+    members with developmental help (members' ages: the ID analysis)."""
+    ctx = _own_context(rules, rules.dataset, rules.policy, rules.run_year())
+    if ctx.era() != "monitoring" or not ctx.has("households", mn.CATEGORY):
+        return
+    frame = ctx.frame("households")
+    mn.monitored(ctx)
+    if mn.RESOLVED in frame:
+        mn.resolved(ctx)
+    if mn.HOUSEHOLD_TYPE in frame and HID in frame:
+        mn.exited_household(ctx)
+    _developmental(ctx)
+
+
 def compute(result: AuditResult) -> dict[str, Any]:
     """The monitoring indicators (keys start with "monitoring_"); {} for 2014–2020 data or without
     a households table with 监测对象类别."""
-    ctx = AuditContext(result.dataset, result.policy, result.year)
+    ctx = _own_context(result.context, result.dataset, result.policy, result.year)
     if ctx.era() != "monitoring" or not ctx.has("households", mn.CATEGORY):
         return {}
     frame = ctx.frame("households")
@@ -55,7 +84,7 @@ def compute(result: AuditResult) -> dict[str, Any]:
         if mn.IDENTIFIED in frame and mn.ELIMINATED in frame:
             out.update(_elimination_months(frame, eliminated))
     out.update(_missed(ctx, result, watched))
-    out.update(_developmental(ctx, watched))
+    out.update(_developmental(ctx))
     return out
 
 
@@ -85,11 +114,16 @@ def _missed(ctx: AuditContext, result: AuditResult, watched: np.ndarray) -> dict
     return {"monitoring_missed": {**item, **ratio((candidates & hit).sum(), candidates.sum())}}
 
 
-def _developmental(ctx: AuditContext, watched: np.ndarray) -> dict[str, Any]:
+def _developmental(ctx: AuditContext) -> dict[str, Any]:
     """Monitored households with a labour member that have a developmental measure (MN133's
     definitions, default parameters) ÷ monitored households with a labour member."""
+    return ctx.cached("indicators.developmental", lambda: _of_labour(ctx))
+
+
+def _of_labour(ctx: AuditContext) -> dict[str, Any]:
     if not ctx.has("members", HID) or not ctx.has("members", "劳动技能"):
         return {}
+    watched = mn.monitored(ctx).to_numpy(dtype=bool)
     params = mn.DevelopmentalColumns()
     try:
         labour = mn.members_per_household(ctx, mn.labour_members(ctx, params.labour_skills)).to_numpy() > 0

@@ -6,7 +6,8 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -78,10 +79,13 @@ def run_rules(
     settings: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
     keep_facts: Iterable[str] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> RunResult:
     """Run the rules; their findings as one frame in rule order. `keep_facts`: once the rules have
     run, the context keeps only these shared computations (key prefixes) while the findings are
-    assembled (None: all)."""
+    assembled (None: all). `meanwhile`: work done on a thread of its own while the findings are
+    assembled (the summary's indicators that read only the data); what it raises is dropped, so it
+    must only compute what is asked for again later (ctx.cached)."""
     rules = list(rules)
     params = rule_parameters(rules, settings or {})
     severity = severity or {}
@@ -142,9 +146,30 @@ def run_rules(
             constants.append({k: v for k, v in fixed.items() if k != "severity"} if own else fixed)
     if keep_facts is not None:
         ctx.release(keep_facts)
-    findings = assemble(parts, constants, consume=True) if parts else empty_findings()
-    del parts
-    return RunResult(sort_findings(findings, reuse=True), outcomes, ctx.diagnostics())
+    with _alongside(meanwhile):
+        findings = assemble(parts, constants, consume=True) if parts else empty_findings()
+        del parts
+        findings = sort_findings(findings, reuse=True)
+    return RunResult(findings, outcomes, ctx.diagnostics())
+
+
+@contextmanager
+def _alongside(work: Callable[[], object] | None) -> Iterator[None]:
+    """`work()` on a thread while the block runs (the block ends once both are done)."""
+    if work is None:
+        yield
+        return
+
+    def quietly() -> None:
+        with suppress(Exception):  # asked for again later, and met there
+            work()
+
+    thread = threading.Thread(target=quietly, name="fupin-audit-meanwhile")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def _in_turn(one: Callable[[Rule], R], rules: list[Rule], workers: int) -> list[R]:
