@@ -1,4 +1,4 @@
-"""DQ036 compares a flat export's household cells in one form (load.comparable): NFKC, stripped, and
+"""DQ036 compares a flat export's household cells in one form (load.comparable_texts): NFKC, stripped, and
 12.0 written as 12. It is worked out per distinct text with arrow's regex; the reference is the plain
 per-row pandas/Python form it replaced."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 import unicodedata
 
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fupin_audit.load import comparable
+from fupin_audit.load import cell_texts, comparable_texts, value_forms
 
 
 def reference(values: pd.Series) -> pd.Series:
@@ -18,6 +18,12 @@ def reference(values: pd.Series) -> pd.Series:
     text = text.map(lambda t: unicodedata.normalize("NFKC", t))
     text = pd.Series(text, dtype="str").str.strip()
     return text.str.replace(r"(?<=\d)\.0+$", "", regex=True)
+
+
+def comparable(values: pd.Series) -> tuple[pd.Series, object]:
+    """Per row: the comparable text, and the code of its form."""
+    codes, text = comparable_texts(cell_texts(values))
+    return pd.Series(text.to_numpy()[codes]), value_forms(text)[codes]
 
 
 CELLS = st.one_of(
@@ -30,13 +36,13 @@ CELLS = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(CELLS, max_size=30))
 def test_same_as_the_per_row_form(cells: list[str | None]) -> None:
-    values = pd.Series(cells, dtype=object)
-    forms, codes = comparable(values)
-    expected = reference(values)
-    assert forms.tolist() == expected.tolist()
-    assert (codes[:, None] == codes[None, :]).tolist() == (
-        expected.to_numpy()[:, None] == expected.to_numpy()[None, :]
-    ).tolist()
+    for values in (pd.Series(cells, dtype=object), pd.Series(cells, dtype="str")):  # both readers' columns
+        forms, codes = comparable(values)
+        expected = reference(values)
+        assert forms.tolist() == expected.tolist()
+        assert (codes[:, None] == codes[None, :]).tolist() == (
+            expected.to_numpy()[:, None] == expected.to_numpy()[None, :]
+        ).tolist()
 
 
 def test_examples() -> None:
@@ -44,3 +50,65 @@ def test_examples() -> None:
     forms, codes = comparable(values)
     assert forms.tolist() == ["12", "12", "3.50", "a.0", "٣", "", "1.0"]
     assert codes[0] == codes[1] != codes[2]  # 12.0 and １２.００ are one form
+
+
+# A flat export's household columns: each row a member, its household's values repeated (mostly alike,
+# sometimes written another way, sometimes really different), households in any order, some rows
+# without 户编号.
+PHONES = st.sampled_from(["18970249502", "189-7024-9502", "+86 189 7024 9502", "13912345678", "", None])
+INCOMES = st.sampled_from(["2700", "2700.0", "２７００", "3800", " 2700 ", "", None])
+STATUS = st.sampled_from(["已脱贫", "未脱贫", "已 脱贫", "返贫", "", None])
+# 户 A: one phone number written two ways (no conflict), two incomes (a conflict on row 4).
+ONE_VALUE_TWO_WAYS = [
+    ("A", "18970249502", "2700", "已脱贫"),
+    ("B", None, None, None),
+    ("A", "189-7024-9502", "3800", "已脱贫"),
+]
+HOUSEHOLD_ROWS = st.lists(
+    st.tuples(st.sampled_from(["A", "B", "C", "", None]), PHONES, INCOMES, STATUS), min_size=1, max_size=25
+)
+
+
+def _reference_conflicts(frame: pd.DataFrame, columns: list[str]) -> list[tuple[int, str, str]]:
+    """DQ036 as it was worked out before only unequal texts were judged: forms of the whole column,
+    first without the field's spec, then (if any differ) with it."""
+    from fupin_audit.dataset import ROW_COLUMN
+    from fupin_audit.schema.models import MODELS
+
+    specs = MODELS["households"].specs()
+    key = frame["户编号"].fillna("").str.strip()
+    out = []
+    firsts: dict[str, int] = {}
+    for position, k in enumerate(key):
+        if k:
+            firsts.setdefault(k, position)
+    kept = [p for p, k in enumerate(key) if k]
+    first = [firsts[key.iloc[p]] for p in kept]
+    for column in columns:
+        codes, text = comparable_texts(cell_texts(frame[column]))
+        forms = value_forms(text)[codes]
+        differs = [forms[p] != forms[f] for p, f in zip(kept, first, strict=True)]
+        if any(differs):
+            forms = value_forms(text, specs[column])[codes]
+            differs = [forms[p] != forms[f] for p, f in zip(kept, first, strict=True)]
+        for (p, f), d in zip(zip(kept, first, strict=True), differs, strict=True):
+            if d:
+                out.append((int(frame[ROW_COLUMN].iloc[p]), column, text.iloc[codes[f]]))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(HOUSEHOLD_ROWS)
+@example(ONE_VALUE_TWO_WAYS)
+def test_conflicts_judged_on_unequal_texts_alone_are_the_whole_columns(rows) -> None:
+    from fupin_audit.dataset import ROW_COLUMN
+    from fupin_audit.load import _flat_conflicts
+
+    frame = pd.DataFrame(rows, columns=["户编号", "户联系电话", "人均纯收入", "脱贫状态"], dtype="str")
+    frame[ROW_COLUMN] = range(2, len(frame) + 2)
+    columns = ["户联系电话", "人均纯收入", "脱贫状态"]
+    found = _flat_conflicts(frame, columns, 0)
+    got = sorted(zip(found["row"], found["field"], found["first_value"], strict=True))
+    assert got == sorted(_reference_conflicts(frame, columns))
+    if rows == ONE_VALUE_TWO_WAYS:
+        assert got == [(4, "人均纯收入", "2700")]

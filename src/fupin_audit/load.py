@@ -47,6 +47,11 @@ from fupin_audit.schema.fields import (
     _vector_months,
     _vector_numbers,
     _vector_years,
+    arrow_mask,
+    arrow_text,
+    clean_texts,
+    encode_texts,
+    str_series,
 )
 from fupin_audit.schema.models import AMBIGUOUS_HEADERS, MODELS, TABLE_KINDS, Household, Member
 from fupin_audit.schema.validate import TableInput, validate_tables
@@ -774,32 +779,42 @@ def _written(written: list[str], position: int, fallback: str) -> str:
     return written[position] if position < len(written) and written[position] else fallback
 
 
-def comparable(values: pd.Series, spec: Spec | None = None) -> tuple[pd.Series, np.ndarray]:
-    """A flat export's cells as DQ036 compares them (NFKC, stripped, 12.0 → 12), and per row the code
-    of that form (equal codes, equal forms). Worked out once per distinct text: the export repeats a
-    household's values on each of its members' rows. With the field's `spec`, two writings of one value
-    have one form: a phone number with or without separators (189-7024-9502, 18970249502), a month or
-    a date however written (2023-11, 2023年11月, 202311), a number (1,200 and 1200), a code and its
-    variants (是 and Y, 一般脱贫户 and 一般脱贫户（享受政策）). (`\\p{Nd}` is
-    Python's `\\d` for arrow's regex engine, which has no look-behind.)"""
-    codes, uniques = pd.factorize(values.fillna("").astype(str))
-    text = pd.Series(uniques, dtype="str").str.normalize("NFKC").str.strip()
-    text = text.str.replace(r"(\p{Nd})\.0+$", r"\1", regex=True)
+def cell_texts(values: pd.Series) -> pa.Array:
+    """A column's cells as arrow text, "" for empty (as ``str`` for a column of other values)."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pc.fill_null(arrow_text(values), "")
+    return pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+
+
+def comparable_texts(cells: pa.Array) -> tuple[np.ndarray, pd.Series]:
+    """Cells (`cell_texts`) as DQ036 compares them (NFKC, stripped, 12.0 → 12): per cell the position
+    of its text among the distinct texts, and those texts. Worked out once per distinct text, with
+    arrow's kernels: NFKC in Python only for the texts it can change (schema.fields.clean_texts).
+    (`\\p{Nd}` is Python's `\\d` for arrow's regex engine, which has no look-behind.)"""
+    codes, distinct = encode_texts(str_series(cells))  # type: ignore[misc]  # arrow text: never None
+    text = str_series(clean_texts(distinct))
+    return codes, text.str.replace(r"(\p{Nd})\.0+$", r"\1", regex=True)
+
+
+def value_forms(text: pd.Series, spec: Spec | None = None) -> np.ndarray:
+    """Per distinct text of `comparable_texts`: a code of its form (equal forms, equal codes). With the
+    field's `spec`, two writings of one value have one form: a phone number with or without
+    separators (189-7024-9502, 18970249502), a month or a date however written (2023-11, 2023年11月,
+    202311), a number (1,200 and 1200), a code and its variants (是 and Y, 一般脱贫户 and
+    一般脱贫户（享受政策）)."""
     kind = spec.kind if spec is not None else None
     if kind in (Kind.CODE, Kind.YESNO) and spec is not None and spec.multi == 1 and spec.codelist:
         codes_ = code_list(spec.codelist)
         labels = text.map(lambda t: codes_.label(t) if t else None)  # distinct texts: a few dozen
-        same = _forms(labels, text)
-    elif kind is Kind.PHONE:
+        return _forms(labels, text)
+    if kind is Kind.PHONE:
         form = text.str.replace(r"[\s\-‐‑–—()]+", "", regex=True)
         form = form.str.replace(r"^(?:\+|00)?86(1[3-9][0-9]{9})$", r"\1", regex=True)
-        same = _forms(form, text)
-    elif kind in (Kind.MONTH, Kind.DATE, Kind.YEAR, Kind.INT, Kind.MONEY, Kind.NUMBER) and len(text):
+        return _forms(form, text)
+    if kind in (Kind.MONTH, Kind.DATE, Kind.YEAR, Kind.INT, Kind.MONEY, Kind.NUMBER) and len(text):
         parse = {Kind.MONTH: _vector_months, Kind.YEAR: _vector_years, Kind.DATE: _vector_dates}
-        same = _forms(parse.get(kind, _vector_numbers)(text), text)
-    else:
-        same = _forms(text, text)  # two texts may have one form ("12.0", "12")
-    return pd.Series(text.array.take(codes), index=values.index), same[codes]
+        return _forms(parse.get(kind, _vector_numbers)(text), text)
+    return _forms(text, text)  # two texts may have one form ("12.0", "12")
 
 
 def _forms(values: pd.Series, text: pd.Series) -> np.ndarray:
@@ -838,25 +853,35 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
     rows = frame[ROW_COLUMN].to_numpy()
     specs = MODELS["households"].specs()
     found: list[pd.DataFrame] = []
+    everyone = len(kept) == len(frame)
     for column in columns:
         if column in SHARED_FIELDS:
             continue
-        values, forms = comparable(frame[column])
-        differs = forms[kept] != forms[first]
+        cells = cell_texts(frame[column])
+        # Equal texts are one value: only the rows whose text is not their first row's are judged,
+        # on those texts alone (a household value is written alike on every member's row, as a rule).
+        mine, theirs = (cells if everyone else cells.take(kept)), cells.take(first)
+        unequal = np.flatnonzero(~arrow_mask(pc.equal(mine, theirs)))
+        if not len(unequal):
+            continue
+        codes, text = comparable_texts(pa.concat_arrays([mine.take(unequal), theirs.take(unequal)]))
+        forms = value_forms(text)[codes]
+        differs = forms[: len(unequal)] != forms[len(unequal) :]
         if differs.any() and column in specs:
             # Texts that differ may still be one value (189-7024-9502, 18970249502): parsing is only paid
             # for a column whose texts differ, and can only merge their forms, never split them.
-            values, forms = comparable(frame[column], specs[column])
-            differs = forms[kept] != forms[first]
+            forms = value_forms(text, specs[column])[codes]
+            differs = forms[: len(unequal)] != forms[len(unequal) :]
         if differs.any():
-            at, origin = kept[differs], first[differs]
+            at, origin = kept[unequal[differs]], first[unequal[differs]]
+            first_codes = codes[len(unequal) :][differs]
             found.append(
                 pd.DataFrame(
                     {
                         "source": src,
                         "row": rows[at],
                         "field": column,
-                        "first_value": values.iloc[origin].to_numpy(),
+                        "first_value": text.iloc[first_codes].to_numpy(),
                         "first_row": rows[origin],
                         "value": frame[column].iloc[at].to_numpy(),
                     }
