@@ -779,6 +779,14 @@ def _written(written: list[str], position: int, fallback: str) -> str:
     return written[position] if position < len(written) and written[position] else fallback
 
 
+def _alike(cells: pa.Array, above: np.ndarray, begins: np.ndarray, firsts: np.ndarray) -> bool:
+    """Whether each row's text is its household's first row's: rows `above` + 1 equal the row above
+    them, and the rows that begin a later run of their household (`begins`) equal their `firsts`."""
+    if len(above) and not arrow_mask(pc.equal(cells.slice(1), cells.slice(0, len(cells) - 1)))[above].all():
+        return False
+    return not len(begins) or bool(pc.all(pc.equal(cells.take(begins), cells.take(firsts))).as_py())
+
+
 def cell_texts(values: pd.Series) -> pa.Array:
     """A column's cells as arrow text, "" for empty (as ``str`` for a column of other values)."""
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
@@ -854,10 +862,20 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
     specs = MODELS["households"].specs()
     found: list[pd.DataFrame] = []
     everyone = len(kept) == len(frame)
+    # An export lists a household's members one after another, as a rule: a row whose row above is
+    # of its household is compared with that row (a slice of the column, no copy), and a row that
+    # begins a run of its household without being its first row with the first row.
+    follows = np.zeros(len(kept), dtype=bool)
+    follows[1:] = (np.diff(kept) == 1) & (households[1:] == households[:-1])
+    after = kept[follows] - 1  # the row above each following row, in the comparison of row i with i - 1
+    begins = np.flatnonzero(~follows)
+    begins = begins[kept[begins] != first[begins]]
     for column in columns:
         if column in SHARED_FIELDS:
             continue
         cells = cell_texts(frame[column])
+        if _alike(cells, after, kept[begins], first[begins]):
+            continue  # every row's text is its first row's: nothing to judge
         # Equal texts are one value: only the rows whose text is not their first row's are judged,
         # on those texts alone (a household value is written alike on every member's row, as a rule).
         mine, theirs = (cells if everyone else cells.take(kept)), cells.take(first)
