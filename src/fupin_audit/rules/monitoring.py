@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from pydantic import Field
 
 from fupin_audit.engine.context import AuditContext
@@ -74,6 +75,8 @@ from fupin_audit.rules.example_data import (
     monitored_person,
 )
 from fupin_audit.rules.kit.format import fmt, money_texts, month_text, percent, yuan
+from fupin_audit.schema.fields import arrow_mask
+from fupin_audit.schema.fields import arrow_text as arrow_text_plain
 
 MEASURE_COLUMNS = (
     "产业帮扶", "就业帮扶", "公益岗位帮扶", "公益性岗位帮扶其他备注", "健康帮扶", "教育帮扶", "义务教育保障",
@@ -1191,6 +1194,10 @@ REDUCED_COLUMNS = ("成员状态", "人员状态", "变更类型")
 IN_SCHOOL_EXCLUDED = ("", "非在校生", "学龄前儿童")
 
 
+# A 20-character 残疾人证号 as written (x in either case), in arrow's regex engine (\p{Nd}: Python's \d)
+CARD_NUMBER = r"^\p{Nd}{17}[\p{Nd}Xx]\p{Nd}{2}$"
+
+
 def disabled_members(ctx: AuditContext) -> pd.Series:
     """Per member row: 健康状况 contains 残疾, or a 残疾人证 (证件类型, or a 20-character number)."""
     members = ctx.frame("members")
@@ -1200,7 +1207,10 @@ def disabled_members(ctx: AuditContext) -> pd.Series:
     if "证件类型" in members:
         out |= text(members["证件类型"]) == "残疾人证"
     if ID in members:
-        out |= raw_values(ctx, "members", ID).str.strip().str.fullmatch(r"\d{17}[\dXx]\d{2}").fillna(False)
+        # arrow's kernel, not a Python match per member (\p{Nd} is what Python's \d matches)
+        written = pc.utf8_trim_whitespace(arrow_text_plain(raw_values(ctx, "members", ID)))
+        card = pc.match_substring_regex(written, CARD_NUMBER)
+        out |= arrow_mask(card)
     return out
 
 

@@ -1,0 +1,45 @@
+"""Patterns the rules hand to arrow's regex engine (RE2) instead of matching each value in Python:
+the same texts match as with Python's re (where \\d is any decimal digit, as RE2's \\p{Nd})."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from fupin_audit.rules.dq_monitoring import DISABILITY_NUMBER
+from fupin_audit.rules.monitoring import CARD_NUMBER
+
+# ASCII, full-width, Arabic-Indic and Devanagari digits, X/x and a few others
+CHARS = st.sampled_from(list("0123456789０１２３٣४Xx a-\n"))
+NUMBERS = st.one_of(
+    st.text(CHARS, min_size=18, max_size=21),
+    st.from_regex(r"[0-9]{17}[0-9X][0-9]{2}", fullmatch=True),
+    st.from_regex(r"[0-9٣]{17}[0-9Xx][0-9४]{2}", fullmatch=True),
+)
+
+
+def _arrow(pattern: str, text: str) -> bool:
+    return bool(pc.match_substring_regex(pa.array([text], pa.large_string()), pattern)[0].as_py())
+
+
+@settings(max_examples=300, deadline=None)
+@given(NUMBERS)
+@example("3408261983010111114" + "1")
+@example("٣" * 20)
+@example("34082619830101111X41\n")
+def test_disability_numbers_match_as_python_matches_them(text: str) -> None:
+    # DQ064/DQ065's card_numbers: re.match of ^\d{17}[\dX]\d{2}$ on the stripped number
+    python = re.match(r"^\d{17}[\dX]\d{2}$", text) is not None and not text.endswith("\n")
+    assert _arrow(DISABILITY_NUMBER, text) == python
+
+
+@settings(max_examples=300, deadline=None)
+@given(NUMBERS)
+@example("34082619830101111x41")
+def test_mn105_card_numbers_fullmatch_as_python(text: str) -> None:
+    python = re.fullmatch(r"\d{17}[\dXx]\d{2}", text) is not None
+    assert _arrow(CARD_NUMBER, text) == python
