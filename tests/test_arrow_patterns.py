@@ -43,3 +43,35 @@ def test_disability_numbers_match_as_python_matches_them(text: str) -> None:
 def test_mn105_card_numbers_fullmatch_as_python(text: str) -> None:
     python = re.fullmatch(r"\d{17}[\dXx]\d{2}", text) is not None
     assert _arrow(CARD_NUMBER, text) == python
+
+
+def test_dq060_empty_cells_of_every_typed_column_kind() -> None:
+    """DQ060's empty cell: missing, or a whitespace-only text — judged by arrow for text columns, by
+    the categories for code lists, per distinct value for anything else; a number never is one."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from fupin_audit.rules.dq_monitoring import _empty
+
+    data = pd.DataFrame(
+        {
+            "arrow": pd.Series(["a", " ", None, "\u3000", "b"], dtype="str"),
+            "python": pd.Series(["a", " ", None, "\u3000", "b"], dtype="string[python]"),
+            "objects": pd.Series(["a", " ", None, 3, "b"], dtype=object),
+            "codes": pd.Categorical(["a", " ", None, "a", "b"]),
+            "numbers": [1.0, 0.0, None, 2.0, 3.0],
+        }
+    )
+    table = SimpleNamespace(data=data, raw=data.astype(object).where(data.notna(), None))
+    ctx = SimpleNamespace(frame=lambda kind: data, table=lambda kind, *columns: table)
+    expected = {
+        "arrow": [False, True, True, True, False],
+        "python": [False, True, True, True, False],
+        "objects": [False, True, True, False, False],
+        "codes": [False, True, True, False, False],
+        "numbers": [False, False, True, False, False],
+    }
+    for column, empty in expected.items():
+        assert np.asarray(_empty(ctx, "households", column)).tolist() == empty, column

@@ -119,11 +119,22 @@ def _condition(ctx: AuditContext, table: str, when: Condition) -> pd.Series | No
 def _empty(ctx: AuditContext, table: str, column: str) -> pd.Series:
     """The cell holds nothing (a written but unreadable value is not empty: DQ003–DQ005's finding)."""
     typed = ctx.frame(table)[column]
-    # blank texts judged once per distinct value (a whitespace-only text; a number never is one)
-    codes, uniques = pd.factorize(typed, use_na_sentinel=True)
-    spaces = (pd.Series(uniques).astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
-    blank = (codes < 0) | np.append(spaces, True)[codes]
+    blank = typed.isna().to_numpy(dtype=bool, copy=True)
+    # and a whitespace-only text (a number, date or yes/no never is one): one arrow kernel for text,
+    # the categories for a code list, each distinct value for anything else
+    if isinstance(typed.dtype, pd.StringDtype) and typed.dtype.storage == "pyarrow":
+        blank |= arrow_mask(pc.equal(pc.utf8_trim_whitespace(arrow_text_plain(typed)), ""))
+    elif isinstance(typed.dtype, pd.CategoricalDtype):
+        spaces = _whitespace_only(pd.Series(typed.cat.categories))
+        blank |= np.append(spaces, False)[typed.cat.codes.to_numpy()]
+    elif typed.dtype == object or isinstance(typed.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(typed, use_na_sentinel=True)
+        blank |= np.append(_whitespace_only(pd.Series(uniques)), False)[codes]
     return blank & ~unreadable(ctx, table, column).to_numpy(dtype=bool)
+
+
+def _whitespace_only(values: pd.Series) -> np.ndarray:
+    return (values.astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
 
 
 def _columns(ctx: AuditContext, table: str, entry: Required) -> list[list[str]]:
