@@ -75,3 +75,33 @@ def test_dq060_empty_cells_of_every_typed_column_kind() -> None:
     }
     for column, empty in expected.items():
         assert np.asarray(_empty(ctx, "households", column)).tolist() == empty, column
+
+
+MEASURE_CELLS = st.one_of(
+    st.none(),
+    st.lists(st.sampled_from([*"ab产业,，、;； -/\u3000", "NULL", "无"]), max_size=8).map("".join),
+    st.sampled_from(["", "-", "/", "NULL", "产业帮扶,就业帮扶", "、小额信贷；", " 种植 , 养殖 "]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(MEASURE_CELLS, min_size=1, max_size=12))
+def test_measure_cells_split_as_pandas_and_re_split_them(cells) -> None:
+    """A monitoring export's measure column becomes one measures row per value (load.measure_rows):
+    split by arrow on the separators as pandas' str.split with Python's re split them."""
+    import pandas as pd
+
+    from fupin_audit.dataset import ROW_COLUMN
+    from fupin_audit.load import EMPTY_TEXTS, MEASURE_SEPARATORS, measure_rows
+
+    frame = pd.DataFrame({"户编号": [f"H{i}" for i in range(len(cells))], "产业帮扶": cells}, dtype="str")
+    frame[ROW_COLUMN] = range(2, len(cells) + 2)
+    text = frame["产业帮扶"].fillna("").astype(str).str.strip()
+    filled = ~text.isin(["", *EMPTY_TEXTS])
+    values = text[filled].map(lambda t: re.split(MEASURE_SEPARATORS, t)).explode().str.strip()
+    values = values[~values.isin(["", *EMPTY_TEXTS])]
+    rows = measure_rows(frame, "产业帮扶")
+    expected = [(f"H{i}", v) for i, v in zip(values.index, values, strict=True)]
+    got = list(zip(rows["户编号"], rows["内容"], strict=True)) if len(rows) else []
+    assert got == expected
+    assert len(rows) == 0 or set(rows["措施类型"]) == {"产业帮扶"}

@@ -656,16 +656,21 @@ def required_fields(kind: str, source: Source) -> list[str]:
 
 def measure_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """One measures-table row per value of a multi-valued measure cell (split on ,，、;；)."""
-    text = frame[column].fillna("").astype(str).str.strip()
-    filled = ~text.isin(["", *EMPTY_TEXTS])
-    if not filled.any():
+    # arrow's kernels over the whole column (a split and an explode per cell took 26 ms a column
+    # at 100,000 households); the separators are one character class, split alike by RE2 and re
+    text = pc.utf8_trim_whitespace(cell_texts(frame[column]))
+    blank = pa.array(["", *EMPTY_TEXTS], type=pa.large_string())
+    filled = np.flatnonzero(~arrow_mask(pc.is_in(text, value_set=blank)))
+    if not len(filled):
         return pd.DataFrame()
-    values = text[filled].str.split(MEASURE_SEPARATORS, regex=True).explode().str.strip()
-    values = values[~values.isin(["", *EMPTY_TEXTS])]
+    parts = pc.split_pattern_regex(text.take(filled), MEASURE_SEPARATORS)
+    values = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+    wanted = np.flatnonzero(~arrow_mask(pc.is_in(values, value_set=blank)))
+    owners = filled[np.asarray(pc.list_parent_indices(parts))[wanted]]
     keep = [c for c in (*SHARED_FIELDS, ROW_COLUMN) if c in frame]
-    rows = frame.loc[values.index, keep].reset_index(drop=True)
+    rows = frame.loc[frame.index[owners], keep].reset_index(drop=True)
     rows["措施类型"] = column
-    rows["内容"] = values.to_numpy()
+    rows["内容"] = values.take(wanted).to_numpy(zero_copy_only=False)
     return rows
 
 
