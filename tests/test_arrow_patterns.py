@@ -105,3 +105,21 @@ def test_measure_cells_split_as_pandas_and_re_split_them(cells) -> None:
     got = list(zip(rows["户编号"], rows["内容"], strict=True)) if len(rows) else []
     assert got == expected
     assert len(rows) == 0 or set(rows["措施类型"]) == {"产业帮扶"}
+
+
+KEYS = st.sampled_from(["3408260010010001", "3408260010010002", "A", "", " ", None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(KEYS, max_size=12), st.lists(KEYS, max_size=20))
+def test_household_sizes_from_member_rows_as_pandas_counts_them(households, members) -> None:
+    """家庭人口数 derived for a person-level export (schema.derive): ``map(value_counts())`` by arrow."""
+    import pandas as pd
+
+    from fupin_audit.schema.derive import _member_rows, _text_of
+
+    own, rows = pd.Series(households, dtype="str"), pd.Series(members, dtype="str")
+    got = _member_rows(own, rows)
+    expected = own.map(rows.value_counts()).astype("Int64")
+    assert got.equals(expected), (got.tolist(), expected.tolist())
+    assert _text_of(got).equals(expected.astype("string"))

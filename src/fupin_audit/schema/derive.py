@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fupin_audit.dataset import SOURCE_COLUMN, Source, Table
 from fupin_audit.schema.codes import code_list
@@ -156,8 +158,7 @@ def derive_totals(tables: dict[str, Table], sources: list[Source]) -> None:
     data = households.data
     sized = all("家庭人口数" in s.headers for s in sources if s.kind == "households")
     if not sized and members is not None and "户编号" in data and "户编号" in members.data:
-        counts = members.data["户编号"].value_counts()
-        size = data["户编号"].map(counts).astype("Int64")
+        size = _member_rows(data["户编号"], members.data["户编号"])
         _fill(households, sources, "家庭人口数", size, "（由成员行计数）", "成员行数")
     totalled = all("纯收入" in s.headers for s in sources if s.kind == "households")
     if not totalled and all(p in households.fields for p in INCOME_PARTS):
@@ -171,6 +172,26 @@ def derive_totals(tables: dict[str, Table], sources: list[Source]) -> None:
         _fill(households, sources, "纯收入", total, f"（由{parts}推算）", "各项收入之和")
 
 
+def _member_rows(households: pd.Series, members: pd.Series) -> pd.Series:
+    """Per household row: how many member rows carry its 户编号 (NA for none, and for no 户编号):
+    ``households.map(members.value_counts())``, as arrow's hash kernels."""
+    keys = pa.array(members.array, from_pandas=True)
+    counted = pc.value_counts(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
+    own = pa.array(households.array, from_pandas=True)
+    where = pc.index_in(own, value_set=counted.field("values"), skip_nulls=True)
+    size = pc.take(counted.field("counts"), where).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.array(size, dtype="Int64"), index=households.index)
+
+
+def _text_of(values: pd.Series) -> pd.Series:
+    """``values.astype("string")``; whole numbers through arrow's cast (the same digits, without a
+    Python string per value)."""
+    if isinstance(values.dtype, pd.Int64Dtype):
+        digits = pc.cast(pa.array(values.array, from_pandas=True), pa.large_string())
+        return pd.Series(pd.array(digits, dtype="string"), index=values.index)
+    return values.astype("string")
+
+
 def _fill(table: Table, sources: list[Source], field: str, values: pd.Series, header: str, how: str) -> None:
     lacking = [i for i, s in enumerate(sources) if s.kind == table.kind and field not in s.headers]
     if not lacking:
@@ -178,7 +199,7 @@ def _fill(table: Table, sources: list[Source], field: str, values: pd.Series, he
     rows = table.data[SOURCE_COLUMN].isin(lacking).to_numpy()
     values = values.where(rows, table.data[field]) if field in table.data else values.where(rows)
     table.data[field] = values
-    text = values.astype("string")
+    text = _text_of(values)
     table.raw[field] = text.where(rows, table.raw[field]) if field in table.raw else text.where(rows)
     table.fields = table.fields | {field}
     for i in lacking:
