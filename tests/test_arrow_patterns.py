@@ -123,3 +123,28 @@ def test_household_sizes_from_member_rows_as_pandas_counts_them(households, memb
     expected = own.map(rows.value_counts()).astype("Int64")
     assert got.equals(expected), (got.tolist(), expected.tolist())
     assert _text_of(got).equals(expected.astype("string"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(min_value=-1e11, max_value=1e11),
+            st.integers(-(10**12), 10**12).map(float),
+            st.integers(-(10**8), 10**8).map(lambda n: n / 100),
+            st.sampled_from([0.0, -0.0, 1e-4, 9.999e-5, 1e10, 9999999999.999998, 0.1 + 0.2]),
+        ),
+        max_size=20,
+    )
+)
+def test_derived_incomes_are_written_as_pandas_writes_them(numbers) -> None:
+    """纯收入 derived for a person-level export is written into the raw table as text: arrow's cast
+    where it writes Python's repr, Python elsewhere — ``astype("string")``, value by value."""
+    import pandas as pd
+
+    from fupin_audit.schema.derive import _text_of
+
+    values = pd.Series(numbers, dtype="float64")
+    got, expected = _text_of(values), values.astype("string")
+    assert got.equals(expected), list(zip(numbers, got.tolist(), expected.tolist(), strict=True))

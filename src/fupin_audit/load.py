@@ -670,7 +670,7 @@ def measure_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     keep = [c for c in (*SHARED_FIELDS, ROW_COLUMN) if c in frame]
     rows = frame.loc[frame.index[owners], keep].reset_index(drop=True)
     rows["措施类型"] = column
-    rows["内容"] = values.take(wanted).to_numpy(zero_copy_only=False)
+    rows["内容"] = str_series(values.take(wanted), rows.index)
     return rows
 
 

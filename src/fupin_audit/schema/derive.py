@@ -184,12 +184,34 @@ def _member_rows(households: pd.Series, members: pd.Series) -> pd.Series:
 
 
 def _text_of(values: pd.Series) -> pd.Series:
-    """``values.astype("string")``; whole numbers through arrow's cast (the same digits, without a
-    Python string per value)."""
+    """``values.astype("string")`` without a Python string per value: whole numbers through arrow's
+    cast (the same digits), doubles too where arrow writes Python's repr (see `_double_texts`)."""
     if isinstance(values.dtype, pd.Int64Dtype):
         digits = pc.cast(pa.array(values.array, from_pandas=True), pa.large_string())
         return pd.Series(pd.array(digits, dtype="string"), index=values.index)
+    if values.dtype == np.float64:
+        return pd.Series(pd.array(_double_texts(values.to_numpy()), dtype="string"), index=values.index)
     return values.astype("string")
+
+
+def _double_texts(numbers: np.ndarray) -> pa.Array:
+    """``str`` of each double (null for NaN). Arrow's cast writes the same shortest digits as Python's
+    repr from 1e-4 up to 1e10 (io.parquet.number_texts relies on it too), without the ".0" of a whole
+    number; outside that band, and for zeros, Python writes them."""
+    missing = np.isnan(numbers)
+    texts = pc.cast(pa.array(numbers, mask=missing), pa.large_string())
+    with np.errstate(invalid="ignore"):
+        magnitude = np.abs(numbers)
+        whole = (numbers == np.floor(numbers)) & ~missing
+        odd = ~missing & ~((magnitude >= 1e-4) & (magnitude < 1e10))
+    if whole.any():
+        point = pa.scalar(".0", pa.large_string())
+        joined = pc.binary_join_element_wise(texts, point, pa.scalar("", pa.large_string()))
+        texts = pc.if_else(pa.array(whole & ~odd), joined, texts)
+    if odd.any():
+        written = pa.array([str(v) for v in numbers[odd].tolist()], type=pa.large_string())
+        texts = pc.replace_with_mask(texts, pa.array(odd), written)
+    return texts
 
 
 def _fill(table: Table, sources: list[Source], field: str, values: pd.Series, header: str, how: str) -> None:
