@@ -104,11 +104,18 @@ def test_conflicts_judged_on_unequal_texts_alone_are_the_whole_columns(rows) -> 
     from fupin_audit.dataset import ROW_COLUMN
     from fupin_audit.load import _flat_conflicts
 
-    frame = pd.DataFrame(rows, columns=["户编号", "户联系电话", "人均纯收入", "脱贫状态"], dtype="str")
-    frame[ROW_COLUMN] = range(2, len(frame) + 2)
     columns = ["户联系电话", "人均纯收入", "脱贫状态"]
-    found = _flat_conflicts(frame, columns, 0)
-    got = sorted(zip(found["row"], found["field"], found["first_value"], strict=True))
-    assert got == sorted(_reference_conflicts(frame, columns))
+    for dtype, index in (("str", None), (object, [i * 7 + 3 for i in range(len(rows))])):
+        frame = pd.DataFrame(rows, columns=["户编号", *columns], dtype=dtype, index=index)
+        frame[ROW_COLUMN] = range(2, len(frame) + 2)
+        found = _flat_conflicts(frame, columns, 0)
+        # in the order the reference finds them (column by column, rows in order), with the cell as read
+        got = list(zip(found["row"], found["field"], found["first_value"], strict=True))
+        assert got == _reference_conflicts(frame, columns)
+        written = {(r, f): v for r, f, v in zip(found["row"], found["field"], found["value"], strict=True)}
+        for (row, field), value in written.items():
+            cell = frame.loc[frame[ROW_COLUMN] == row, field].iloc[0]
+            assert value == cell or (pd.isna(value) and pd.isna(cell))
+    got = sorted(got)
     if rows == ONE_VALUE_TWO_WAYS:
         assert got == [(4, "人均纯收入", "2700")]

@@ -173,3 +173,18 @@ def test_regression_int_beyond_int64(text):
     spec = MODELS["villages"].specs()["总人口数"]
     parsed = parse_column(spec, "总人口数", pd.Series([text, "300"], dtype="str"))
     assert parsed.problem.iloc[0] == DQ_NUMBER and parsed.values.iloc[1] == 300
+
+
+@SETTINGS
+@given(values=MIXED_FORMS)
+def test_date_year_and_month_columns_with_repeated_labels_parse_by_position(values):
+    """The later forms are filled in by label; a column whose index repeats labels (rows of one
+    household) parses as the same texts on positions do, and keeps its labels."""
+    from fupin_audit.schema.fields import _vector_dates, _vector_months, _vector_years
+
+    plain = pd.Series(values, dtype="str")
+    repeated = plain.set_axis([i // 2 for i in range(len(values))])
+    for parse in (_vector_dates, _vector_years, _vector_months):
+        expected, got = parse(plain), parse(repeated)
+        assert got.index.equals(repeated.index)
+        assert got.reset_index(drop=True).equals(expected), parse.__name__

@@ -175,6 +175,11 @@ def test_the_plain_table_reader_agrees_with_numdb_and_leaves_other_forms_to_it()
     ]:
         names = [era.sub("", n).strip() for n in written.split(",")]
         assert _names(written) == tuple(reversed([n for n in names if n])), written
+    # forms today's table does not have: a padded name, an empty one, an empty province name
+    odd = '12 province=""\n  0101 county=" 和平区 "\n  0102 county=""\n  0103 county="河东区"\n'
+    assert _read_plain(odd) is not None
+    assert _read_plain(odd).provinces == _read_numdb(odd).provinces == {"12": ""}
+    assert _read_plain(odd).counties == _read_numdb(odd).counties
     read, expected = _read_plain(small), _read_numdb(small)
     assert read is not None and read.counties == expected.counties == {"110103": ("东城区", "崇文区")}
     assert read.codes.tolist() == expected.codes.tolist() == [110100, 110103]

@@ -281,9 +281,29 @@ def test_the_data_only_indicators_are_worked_out_while_the_findings_are_assemble
     if "monitoring" in prepared:
         own = result.context.cached("indicators.monitoring", lambda: None)
         assert own.is_cached("indicators.developmental") and own.is_cached("mn.monitored")
+        # the members' ID analysis and ages behind the share are let go, as the rules' own were
+        assert not own.is_cached("members.id_analysis") and not own.is_cached("members.ages")
     early = result.summary()["indicators"]
     monkeypatch.setattr(indicators, "prepare", lambda ctx: None)
     alone = audit(paths, config=cfg)
     assert alone.context is not None and not alone.context.is_cached("indicators.households")
     assert early == alone.summary()["indicators"]
     assert monitoring_indicators.compute(result) == monitoring_indicators.compute(alone)
+
+
+def test_with_strict_policy_the_prepared_indicators_leave_out_what_the_summary_left_out(
+    tmp_path, monkeypatch
+):
+    """--strict-policy: the summary's roster facts meet a missing poverty line as a ConfigError and
+    leave 漏评 out; working them out early must not fill them in on a lenient context."""
+    from fupin_audit import indicators
+
+    path = write_xlsx(
+        tmp_path / "county.xlsx", {"户信息": HOUSEHOLDS, "家庭成员": MEMBERS, "比对名单": ROSTERS}
+    )
+    result = audit([str(path)], year=2017, strict_policy=True, select=["DQ001"])  # no 2017 line set
+    early = result.summary()["indicators"]
+    assert "missed_rate" not in early and early.get("identification_accuracy") is None
+    monkeypatch.setattr(indicators, "prepare", lambda ctx: None)
+    alone = audit([str(path)], year=2017, strict_policy=True, select=["DQ001"]).summary()["indicators"]
+    assert early == alone

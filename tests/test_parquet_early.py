@@ -303,8 +303,8 @@ def test_the_decoding_thread_hashes_what_it_decoded_for_the_summary(tmp_path, mo
 
         monkeypatch.setattr(load_module, "file_sha256", refuse)
         dataset = load_module.load([path])
+        assert not parquet._hashed  # taken once, not held for the rest of the run
     assert [f.sha256 for f in dataset.files] == [expected]
-    assert not parquet._hashed  # taken once, and nothing left behind
 
 
 def test_a_file_changed_after_it_was_hashed_is_hashed_again(tmp_path):
@@ -321,3 +321,33 @@ def test_a_file_changed_after_it_was_hashed_is_hashed_again(tmp_path):
         assert parquet.take_early_sha256(path) is None
         dataset = load_module.load([path])
     assert [f.sha256 for f in dataset.files] == [hashlib.sha256(path.read_bytes()).hexdigest()]
+
+
+def test_one_file_named_twice_is_decoded_and_hashed_once(tmp_path, monkeypatch):
+    """`check a.parquet ./a.parquet`: one job for the file (two jobs with one future made the decoding
+    thread fail with "Future in unexpected state")."""
+    import os
+
+    threads = _decoding_threads(monkeypatch)
+    errors: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    path = _write(tmp_path / "a.parquet", ["1"], [1.0])
+    monkeypatch.chdir(tmp_path)
+    with parquet.reading_early([str(path), os.path.join(".", "a.parquet")], LIMITS):
+        assert isinstance(parquet.take_early(path, LIMITS), parquet.ParquetTexts)
+        _hashed_early(path)
+    assert threads == ["fupin-audit-parquet"] and not errors
+
+
+def test_two_blocks_reading_one_file_early_keep_their_own_hashing(tmp_path):
+    """A second reading_early block for a file the first one hashes leaves the hashing to it, and
+    leaving the second block does not cancel the first one's."""
+    path = _write(tmp_path / "a.parquet", ["1"], [1.0])
+    with parquet.reading_early([str(path)], LIMITS):
+        assert isinstance(parquet.take_early(path, LIMITS), parquet.ParquetTexts)
+        _hashed_early(path)
+        (first,) = parquet._hashed.values()
+        with parquet.reading_early([str(path)], Limits(max_columns=LIMITS.max_columns + 1)):
+            assert list(parquet._hashed.values()) == [first]
+        assert list(parquet._hashed.values()) == [first] and not first.cancelled()
+        assert parquet.take_early_sha256(path) == first.result()

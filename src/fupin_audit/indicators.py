@@ -83,6 +83,9 @@ def prepare(ctx: AuditContext) -> None:
     if own.has("measures", "措施类型"):
         _measure_shares(own)
     if own.has("rosters", "证件号码", "类别"):
+        # as strict as the summary's own look-up (on the rules' context): with --strict-policy a
+        # missing line leaves the rate out
+        own.strict_policy = ctx.strict_policy
         with suppress(SkipRule, ConfigError):  # the summary leaves the rate out then
             _roster_keys(own)
     if own.has("villages", "村", "总人口数"):

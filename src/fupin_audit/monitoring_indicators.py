@@ -32,12 +32,18 @@ def ratio(numerator: float, denominator: float) -> dict[str, Any]:
     return {"numerator": int(numerator), "denominator": int(denominator), "share": share}
 
 
+# What the monitoring indicators' context keeps once `prepare` or `compute` is done with it: the
+# small per-household facts `compute` reads, not the ID analysis and ages behind them (about 130
+# bytes per member: half a GiB at a million households, which the rules' context let go already).
+KEPT = ("mn.", "indicators.", "era")
+
+
 def _own_context(
     rules: AuditContext | None, dataset: Dataset, policy: Policy, year: int | None
 ) -> AuditContext:
     """The context the monitoring indicators read: over the run's data and policy, with the data
     year as its year. Made once per run and kept in the rules' context, so that `prepare` and the
-    summary share its facts."""
+    summary share its facts (only those in KEPT once either is done)."""
     if rules is None:
         return AuditContext(dataset, policy, year)
     return rules.cached("indicators.monitoring", lambda: AuditContext(dataset, policy, year))
@@ -45,18 +51,14 @@ def _own_context(
 
 def prepare(rules: AuditContext) -> None:
     """The facts the monitoring indicators read from the data alone, worked out early (see
-    indicators.prepare): the monitored households, their eliminations, the 脱贫户 and the labour
-    members with developmental help (members' ages: the ID analysis)."""
+    indicators.prepare): the monitored households and the labour members with developmental help
+    (members' ages: the ID analysis, let go once the share is known)."""
     ctx = _own_context(rules, rules.dataset, rules.policy, rules.run_year())
     if ctx.era() != "monitoring" or not ctx.has("households", mn.CATEGORY):
         return
-    frame = ctx.frame("households")
     mn.monitored(ctx)
-    if mn.RESOLVED in frame:
-        mn.resolved(ctx)
-    if mn.HOUSEHOLD_TYPE in frame and HID in frame:
-        mn.exited_household(ctx)
     _developmental(ctx)
+    ctx.release(KEPT)
 
 
 def compute(result: AuditResult) -> dict[str, Any]:
@@ -65,6 +67,13 @@ def compute(result: AuditResult) -> dict[str, Any]:
     ctx = _own_context(result.context, result.dataset, result.policy, result.year)
     if ctx.era() != "monitoring" or not ctx.has("households", mn.CATEGORY):
         return {}
+    try:
+        return _compute(ctx, result)
+    finally:
+        ctx.release(KEPT)
+
+
+def _compute(ctx: AuditContext, result: AuditResult) -> dict[str, Any]:
     frame = ctx.frame("households")
     watched = mn.monitored(ctx).to_numpy(dtype=bool)
     total = int(watched.sum())

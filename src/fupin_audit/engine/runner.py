@@ -165,7 +165,11 @@ def _alongside(work: Callable[[], object] | None) -> Iterator[None]:
             work()
 
     thread = threading.Thread(target=quietly, name="fupin-audit-meanwhile")
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had (a process or thread limit): the work is asked for later
+        yield
+        return
     try:
         yield
     finally:

@@ -222,7 +222,8 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
     jobs: list[tuple[tuple, str]] = []
     for path in dict.fromkeys(paths):
         key = _identity(path, limits)
-        if key is not None and key not in _early and _is_parquet(path):
+        # one job per file, however its path is written (a.parquet, ./a.parquet)
+        if key is not None and key not in _early and key not in dict(jobs) and _is_parquet(path):
             jobs.append((key, path))
     stop = threading.Event()
 
@@ -238,12 +239,12 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
                 future.set_exception(exc)
             del future
         for key, path in jobs:  # the summary's fingerprints, after every file is decoded
-            with _early_lock:
-                future = _hashed.get(key[:3])
+            future = hashing.get(key[:3])
             if stop.is_set() or future is None or not future.set_running_or_notify_cancel():
                 continue
             try:
-                digest = file_sha256(path)
+                # still the regular file it decoded (never open a FIFO put in its place), and unchanged
+                digest = file_sha256(path) if _identity(path, limits) == key else ""
             except BaseException as exc:
                 future.set_exception(exc)
             else:
@@ -252,7 +253,9 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
 
     with _early_lock:
         _early.update({key: Future() for key, _path in jobs})
-        _hashed.update({key[:3]: Future() for key, _path in jobs})
+        # this block's own hashing futures: a file another block hashes already is left to it
+        hashing = {key[:3]: Future() for key, _path in jobs if key[:3] not in _hashed}
+        _hashed.update(hashing)
     thread = threading.Thread(target=decode, name="fupin-audit-parquet", daemon=False)
     if jobs:
         thread.start()
@@ -264,9 +267,10 @@ def reading_early(paths: Iterable[str], limits: Limits | None = None) -> Iterato
             for key, _path in jobs:
                 if (future := _early.pop(key, None)) is not None:
                     future.cancel()
-            for key, _path in jobs:
-                if (future := _hashed.pop(key[:3], None)) is not None:
-                    future.cancel()
+            for file, future in hashing.items():
+                if _hashed.get(file) is future:
+                    del _hashed[file]
+                future.cancel()
         if jobs:
             thread.join()
 

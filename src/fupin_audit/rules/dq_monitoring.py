@@ -3,6 +3,7 @@ columns, ranges, 监测时间, 风险 slots, disability registration and 医保 
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import numpy as np
@@ -31,7 +32,7 @@ from fupin_audit.facts.monitoring import (
 from fupin_audit.facts.values import HID, as_bool, is_no, text, unreadable
 from fupin_audit.rules.example_data import EXPORTED, id_number, monitored_household, monitored_person
 from fupin_audit.rules.kit.format import fmt, month_text
-from fupin_audit.schema.fields import arrow_mask, str_series
+from fupin_audit.schema.fields import arrow_mask, fullmatches, str_series
 from fupin_audit.schema.fields import arrow_text as arrow_text_plain
 
 Condition = Literal["脱贫户或监测户", "监测户", "已消除", "出列村", "已务工", "计划务工"]
@@ -120,14 +121,19 @@ def _empty(ctx: AuditContext, table: str, column: str) -> pd.Series:
     """The cell holds nothing (a written but unreadable value is not empty: DQ003–DQ005's finding)."""
     typed = ctx.frame(table)[column]
     blank = typed.isna().to_numpy(dtype=bool, copy=True)
-    # and a whitespace-only text (a number, date or yes/no never is one): one arrow kernel for text,
-    # the categories for a code list, each distinct value for anything else
-    if isinstance(typed.dtype, pd.StringDtype) and typed.dtype.storage == "pyarrow":
+    # and a whitespace-only text: one arrow kernel for a text column, the categories for a code list;
+    # a number, date or yes/no never is one; any other column is judged per distinct value
+    dtype = typed.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         blank |= arrow_mask(pc.equal(pc.utf8_trim_whitespace(arrow_text_plain(typed)), ""))
-    elif isinstance(typed.dtype, pd.CategoricalDtype):
+    elif isinstance(dtype, pd.CategoricalDtype):
         spaces = _whitespace_only(pd.Series(typed.cat.categories))
         blank |= np.append(spaces, False)[typed.cat.codes.to_numpy()]
-    elif typed.dtype == object or isinstance(typed.dtype, pd.StringDtype):
+    elif not (
+        pd.api.types.is_numeric_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+    ):
         codes, uniques = pd.factorize(typed, use_na_sentinel=True)
         blank |= np.append(_whitespace_only(pd.Series(uniques)), False)[codes]
     return blank & ~unreadable(ctx, table, column).to_numpy(dtype=bool)
@@ -359,9 +365,10 @@ def dq072(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return out
 
 
-# 18 digits, the last possibly X, and the disability's category and grade: in arrow's regex engine,
-# where \p{Nd} is what Python's \d matches (any decimal digit)
-DISABILITY_NUMBER = r"^\p{Nd}{17}[\p{Nd}X]\p{Nd}{2}$"
+# 18 digits, the last possibly X, and the disability's category and grade (Python's \d: any decimal
+# digit), and the same with ASCII digits for arrow's regex engine
+DISABILITY_NUMBER = re.compile(r"\d{17}[\dX]\d{2}")
+DISABILITY_NUMBER_ASCII = r"[0-9]{17}[0-9X][0-9]{2}"
 
 
 def card_numbers(ctx: AuditContext) -> pd.Series:
@@ -373,9 +380,9 @@ def card_numbers(ctx: AuditContext) -> pd.Series:
         written = pc.fill_null(arrow_text_plain(number), "")
         long = pc.equal(pc.utf8_length(written), 20)  # an 18-digit ID is never one
         card = pc.utf8_trim_whitespace(written)
-        # arrow's kernels, not a Python match per member: \p{Nd} is what Python's \d matches
-        card_like = pc.and_(long, pc.match_substring_regex(card, DISABILITY_NUMBER))
-        return str_series(pc.if_else(card_like, card, ""), number.index)
+        # arrow's kernels, not a Python match per member (Python's only for non-ASCII numbers)
+        card_like = arrow_mask(long) & fullmatches(card, DISABILITY_NUMBER, DISABILITY_NUMBER_ASCII)
+        return str_series(pc.if_else(pa.array(card_like), card, ""), number.index)
 
     return ctx.cached("members.card_numbers", compute)
 

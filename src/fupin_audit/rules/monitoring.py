@@ -75,8 +75,8 @@ from fupin_audit.rules.example_data import (
     monitored_person,
 )
 from fupin_audit.rules.kit.format import fmt, money_texts, month_text, percent, yuan
-from fupin_audit.schema.fields import arrow_mask
 from fupin_audit.schema.fields import arrow_text as arrow_text_plain
+from fupin_audit.schema.fields import fullmatches
 
 MEASURE_COLUMNS = (
     "产业帮扶", "就业帮扶", "公益岗位帮扶", "公益性岗位帮扶其他备注", "健康帮扶", "教育帮扶", "义务教育保障",
@@ -1194,8 +1194,9 @@ REDUCED_COLUMNS = ("成员状态", "人员状态", "变更类型")
 IN_SCHOOL_EXCLUDED = ("", "非在校生", "学龄前儿童")
 
 
-# A 20-character 残疾人证号 as written (x in either case), in arrow's regex engine (\p{Nd}: Python's \d)
-CARD_NUMBER = r"^\p{Nd}{17}[\p{Nd}Xx]\p{Nd}{2}$"
+# A 20-character 残疾人证号 as written (x in either case; Python's \d), and with ASCII digits for arrow
+CARD_NUMBER = re.compile(r"\d{17}[\dXx]\d{2}")
+CARD_NUMBER_ASCII = r"[0-9]{17}[0-9Xx][0-9]{2}"
 
 
 def disabled_members(ctx: AuditContext) -> pd.Series:
@@ -1209,8 +1210,7 @@ def disabled_members(ctx: AuditContext) -> pd.Series:
     if ID in members:
         # arrow's kernel, not a Python match per member (\p{Nd} is what Python's \d matches)
         written = pc.utf8_trim_whitespace(arrow_text_plain(raw_values(ctx, "members", ID)))
-        card = pc.match_substring_regex(written, CARD_NUMBER)
-        out |= arrow_mask(card)
+        out |= fullmatches(written, CARD_NUMBER, CARD_NUMBER_ASCII)
     return out
 
 

@@ -174,13 +174,19 @@ def derive_totals(tables: dict[str, Table], sources: list[Source]) -> None:
 
 def _member_rows(households: pd.Series, members: pd.Series) -> pd.Series:
     """Per household row: how many member rows carry its 户编号 (NA for none, and for no 户编号):
-    ``households.map(members.value_counts())``, as arrow's hash kernels."""
+    ``households.map(members.value_counts())``, as arrow's hash kernels for text columns."""
+    if not all(_arrow_text(c) for c in (households, members)):
+        return households.map(members.value_counts()).astype("Int64")
     keys = pa.array(members.array, from_pandas=True)
     counted = pc.value_counts(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
     own = pa.array(households.array, from_pandas=True)
     where = pc.index_in(own, value_set=counted.field("values"), skip_nulls=True)
     size = pc.take(counted.field("counts"), where).to_numpy(zero_copy_only=False)
     return pd.Series(pd.array(size, dtype="Int64"), index=households.index)
+
+
+def _arrow_text(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 
 
 def _text_of(values: pd.Series) -> pd.Series:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -338,6 +339,17 @@ def nfkc_stable(array: pa.Array, *, null: bool) -> np.ndarray:
     return out
 
 
+def fullmatches(array: pa.Array, pattern: re.Pattern, ascii_pattern: str) -> np.ndarray:
+    """Per text: ``pattern.fullmatch(text)`` with Python's re, exactly (False for null). ASCII texts
+    (nearly all) are matched by arrow's RE2 with `ascii_pattern`, the same pattern with ASCII classes
+    (``[0-9]`` for ``\\d``: RE2's Unicode tables are not the running Python's); the others by Python."""
+    out = arrow_mask(pc.match_substring_regex(array, f"^(?:{ascii_pattern})$"))
+    others = np.flatnonzero(~arrow_mask(pc.fill_null(pc.string_is_ascii(array), True)))
+    if len(others):
+        out[others] = [pattern.fullmatch(t) is not None for t in array.take(others).to_pylist()]
+    return out
+
+
 def clean_texts(array: pa.Array) -> pa.Array:
     """`clean_text` of every value: NFKC (in Python only where it can change something), then strip.
 
@@ -500,6 +512,23 @@ def _extract(clean: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
     return frame
 
 
+def _by_position(parse):
+    """A column parser that fills later forms in by label (the texts no earlier form matched), run on
+    positions: texts with repeated index labels are parsed as any others, and keep their labels."""
+
+    @functools.wraps(parse)
+    def run(texts: pd.Series, clean: pd.Series | None = None, **options):
+        index = texts.index
+        if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+            return parse(texts, clean, **options)
+        at = pd.RangeIndex(len(index))
+        positional = None if clean is None else clean.set_axis(at)
+        return parse(texts.set_axis(at), positional, **options).set_axis(index)
+
+    return run
+
+
+@_by_position
 def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series:
     clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
     parts = _extract(clean, _DATE_YMD)
@@ -539,6 +568,7 @@ def calendar_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.n
     return out
 
 
+@_by_position
 def _vector_years(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series:
     clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
     plain = pd.to_numeric(_extract(clean, _YEAR_ONLY)[0], errors="coerce")
@@ -551,6 +581,7 @@ def _vector_years(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series
     return plain.astype("Int64")
 
 
+@_by_position
 def _vector_months(texts: pd.Series, clean: pd.Series | None = None, *, dates: bool = True) -> pd.Series:
     """YYYYMM per text (Int64, NA when not a month); `dates`: also take a full date's month."""
     clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean

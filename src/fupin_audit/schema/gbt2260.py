@@ -44,13 +44,13 @@ def _read_plain(text: str) -> Divisions | None:
     for indent, code, key, value in entries:
         if not indent and key == "province" and len(code) == 2:
             province = code
-            provinces[code] = value or code
+            provinces[code] = value
         elif indent and key == "county" and len(code) == 4 and province:
             written[province + code] = value
         else:
             return None
     counties = {  # xx00 is the province or a prefecture, not a county
-        code: _names(value) if "[" in value or "," in value else (value,)
+        code: (value,) if _plain_name(value) else _names(value)
         for code, value in written.items()
         if not code.endswith("00")
     }
@@ -83,6 +83,11 @@ def _read_numdb(text: str) -> Divisions:
                     if c_value % 100:  # xx00 is the province or a prefecture, not a county
                         counties[f"{province}{c_value:04d}"] = names
     return Divisions(provinces, counties, np.unique(np.array(codes, dtype=np.int64)))
+
+
+def _plain_name(written: str) -> bool:
+    """A county="…" text that is one name as it stands (no years, no second name, no padding)."""
+    return bool(written) and "[" not in written and "," not in written and written == written.strip()
 
 
 def _names(written: str) -> tuple[str, ...]:
