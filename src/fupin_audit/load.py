@@ -51,6 +51,7 @@ from fupin_audit.schema.fields import (
     arrow_text,
     clean_texts,
     encode_texts,
+    is_arrow_text,
     str_series,
 )
 from fupin_audit.schema.models import AMBIGUOUS_HEADERS, MODELS, TABLE_KINDS, Household, Member
@@ -794,7 +795,7 @@ def _alike(cells: pa.Array, above: np.ndarray, begins: np.ndarray, firsts: np.nd
 
 def cell_texts(values: pd.Series) -> pa.Array:
     """A column's cells as arrow text, "" for empty (as ``str`` for a column of other values)."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+    if is_arrow_text(values):
         return pc.fill_null(arrow_text(values), "")
     return pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
 

@@ -20,6 +20,7 @@ from fupin_audit.schema.fields import (
     arrow_mask,
     arrow_text,
     clean_texts,
+    is_arrow_text,
     mostly_distinct,
 )
 
@@ -27,7 +28,7 @@ from fupin_audit.schema.fields import (
 def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
     """`pd.factorize(series, use_na_sentinel=True)` as int64 codes; pyarrow-backed text is hash-encoded
     by arrow directly (the same codes and first-seen order, in half the time)."""
-    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+    if is_arrow_text(series):
         encoded = pc.dictionary_encode(arrow_text(series))
         codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return codes, pd.array(encoded.dictionary.to_pandas(), dtype=series.dtype)
@@ -165,16 +166,12 @@ def household_positions(ctx: AuditContext) -> np.ndarray:
     def compute() -> np.ndarray:
         _codes, uniques = member_household_codes(ctx)
         hid = ctx.frame("households", HID)[HID]
-        if _arrow_backed(hid) and _arrow_backed(uniques):  # arrow's hash lookup, off the GIL
+        if is_arrow_text(hid) and is_arrow_text(uniques):  # arrow's hash lookup, off the GIL
             found = pc.index_in(arrow_text(hid), value_set=arrow_text(uniques.array))
             return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return np.asarray(uniques.get_indexer(hid), dtype=np.int64)
 
     return ctx.cached("households.member_positions", compute)
-
-
-def _arrow_backed(values: pd.Series | pd.Index) -> bool:
-    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 
 
 def per_household(ctx: AuditContext, mask: np.ndarray | pd.Series | None = None) -> np.ndarray:

@@ -123,6 +123,15 @@ def _no_nulls(texts: pa.ChunkedArray) -> pa.ChunkedArray:
     return texts if texts.null_count == 0 else pc.fill_null(texts, "")
 
 
+def arrow_writes_repr(values: np.ndarray) -> np.ndarray:
+    """Per double: whether arrow's cast to text writes it as Python's repr does, the shortest digits
+    that read back as the same double in the same form: from 1e-4 up to 1e10 in magnitude (outside
+    it the two place exponents differently; tests/test_io_properties.py). False for 0, NaN and ±inf."""
+    with np.errstate(invalid="ignore"):
+        magnitude = np.abs(values)
+        return (magnitude >= 1e-4) & (magnitude < 1e10)
+
+
 def number_texts(values: np.ndarray) -> pa.Array:
     """Vectorised ``cells.number_text`` for an array of ints/floats (no bools), as pyarrow text.
 
@@ -139,14 +148,11 @@ def number_texts(values: np.ndarray) -> pa.Array:
     digits = pc.cast(pa.array(np.where(whole, f, 0).astype(np.int64)), pa.large_string())
     if whole.all():
         return digits
-    # Fractions (amounts in 元 and 角): arrow writes the shortest text that reads back as the same
-    # double, as Python's repr does, and in the same form from 1e-4 up to 1e10 (outside it the two
-    # place exponents differently). A column of 100,000 incomes: one cast instead of a Python call each.
+    # Fractions (amounts in 元 and 角): arrow writes them as Python's repr does within a band
+    # (`arrow_writes_repr`). A column of 100,000 incomes: one cast instead of a Python call each.
     others = f[~whole]
     texts = pc.cast(pa.array(others), pa.large_string())
-    with np.errstate(invalid="ignore"):
-        magnitude = np.abs(others)
-        odd = ~((magnitude >= 1e-4) & (magnitude < 1e10))  # NaN and ±inf too
+    odd = ~arrow_writes_repr(others)  # NaN and ±inf too
     if odd.any():
         written = [number_text(v) if math.isfinite(v) else "" for v in others[odd].tolist()]
         texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(written, type=pa.large_string()))

@@ -32,7 +32,7 @@ from fupin_audit.facts.monitoring import (
 from fupin_audit.facts.values import HID, as_bool, is_no, text, unreadable
 from fupin_audit.rules.example_data import EXPORTED, id_number, monitored_household, monitored_person
 from fupin_audit.rules.kit.format import fmt, month_text
-from fupin_audit.schema.fields import arrow_mask, fullmatches, str_series
+from fupin_audit.schema.fields import arrow_mask, fullmatches, is_arrow_text, str_series
 from fupin_audit.schema.fields import arrow_text as arrow_text_plain
 
 Condition = Literal["脱贫户或监测户", "监测户", "已消除", "出列村", "已务工", "计划务工"]
@@ -124,7 +124,7 @@ def _empty(ctx: AuditContext, table: str, column: str) -> pd.Series:
     # and a whitespace-only text: one arrow kernel for a text column, the categories for a code list;
     # a number, date or yes/no never is one; any other column is judged per distinct value
     dtype = typed.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+    if is_arrow_text(typed):
         blank |= arrow_mask(pc.equal(pc.utf8_trim_whitespace(arrow_text_plain(typed)), ""))
     elif isinstance(dtype, pd.CategoricalDtype):
         spaces = _whitespace_only(pd.Series(typed.cat.categories))

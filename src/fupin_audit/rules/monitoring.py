@@ -1208,7 +1208,7 @@ def disabled_members(ctx: AuditContext) -> pd.Series:
     if "证件类型" in members:
         out |= text(members["证件类型"]) == "残疾人证"
     if ID in members:
-        # arrow's kernel, not a Python match per member (\p{Nd} is what Python's \d matches)
+        # arrow's kernel for ASCII numbers, not a Python match per member
         written = pc.utf8_trim_whitespace(arrow_text_plain(raw_values(ctx, "members", ID)))
         out |= fullmatches(written, CARD_NUMBER, CARD_NUMBER_ASCII)
     return out

@@ -18,7 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.dataset import SOURCE_COLUMN, Source, Table
+from fupin_audit.io.parquet import arrow_writes_repr
 from fupin_audit.schema.codes import code_list
+from fupin_audit.schema.fields import is_arrow_text
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def derive_totals(tables: dict[str, Table], sources: list[Source]) -> None:
 def _member_rows(households: pd.Series, members: pd.Series) -> pd.Series:
     """Per household row: how many member rows carry its 户编号 (NA for none, and for no 户编号):
     ``households.map(members.value_counts())``, as arrow's hash kernels for text columns."""
-    if not all(_arrow_text(c) for c in (households, members)):
+    if not (is_arrow_text(households) and is_arrow_text(members)):
         return households.map(members.value_counts()).astype("Int64")
     keys = pa.array(members.array, from_pandas=True)
     counted = pc.value_counts(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
@@ -183,10 +185,6 @@ def _member_rows(households: pd.Series, members: pd.Series) -> pd.Series:
     where = pc.index_in(own, value_set=counted.field("values"), skip_nulls=True)
     size = pc.take(counted.field("counts"), where).to_numpy(zero_copy_only=False)
     return pd.Series(pd.array(size, dtype="Int64"), index=households.index)
-
-
-def _arrow_text(values: pd.Series) -> bool:
-    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 
 
 def _text_of(values: pd.Series) -> pd.Series:
@@ -201,15 +199,14 @@ def _text_of(values: pd.Series) -> pd.Series:
 
 
 def _double_texts(numbers: np.ndarray) -> pa.Array:
-    """``str`` of each double (null for NaN). Arrow's cast writes the same shortest digits as Python's
-    repr from 1e-4 up to 1e10 (io.parquet.number_texts relies on it too), without the ".0" of a whole
-    number; outside that band, and for zeros, Python writes them."""
+    """``str`` of each double (null for NaN). Arrow's cast writes Python's repr digits within a band
+    (io.parquet.arrow_writes_repr), without the ".0" of a whole number; outside that band, and for
+    zeros, Python writes them."""
     missing = np.isnan(numbers)
     texts = pc.cast(pa.array(numbers, mask=missing), pa.large_string())
     with np.errstate(invalid="ignore"):
-        magnitude = np.abs(numbers)
         whole = (numbers == np.floor(numbers)) & ~missing
-        odd = ~missing & ~((magnitude >= 1e-4) & (magnitude < 1e10))
+    odd = ~missing & ~arrow_writes_repr(numbers)
     if whole.any():
         point = pa.scalar(".0", pa.large_string())
         joined = pc.binary_join_element_wise(texts, point, pa.scalar("", pa.large_string()))

@@ -294,6 +294,11 @@ class ParsedColumn:
 ARROW_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str" dtype
 
 
+def is_arrow_text(values: pd.Series | pd.Index) -> bool:
+    """Whether a column (or index) is text held by arrow (pandas' "str" dtype, pyarrow storage)."""
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
 def arrow_text(values: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pa.Array:
     """Text as one arrow large_string array (zero-copy from pyarrow-backed pandas strings)."""
     array = pa.array(values.array if isinstance(values, pd.Series) else values, type=pa.large_string())
@@ -385,7 +390,7 @@ def encode_texts(raw: pd.Series) -> tuple[np.ndarray, pa.Array] | None:
     arrow's hash encoding directly (half the time). A column of mostly distinct texts (IDs, names,
     amounts) is not hashed: every row is then its own entry (codes 0…n-1), which every caller
     treats alike. None for any other column."""
-    if not (isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow"):
+    if not is_arrow_text(raw):
         return None
     array = pc.fill_null(arrow_text(raw), "")
     if mostly_distinct(array):

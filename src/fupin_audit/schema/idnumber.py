@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fupin_audit.schema.fields import mostly_distinct, str_series
+from fupin_audit.schema.fields import is_arrow_text, mostly_distinct, str_series
 
 __all__ = [
     "FLAGS",
@@ -118,7 +118,7 @@ def distinct_texts(raw: pd.Series) -> tuple[np.ndarray, pa.Array]:
     Non-text cells (a caller handing over numbers) are rendered the way a spreadsheet shows them,
     so a float ID still reveals its lost precision instead of becoming a plausible string.
     """
-    if isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow":
+    if is_arrow_text(raw):
         # arrow's hash encoding directly: the same codes and first-seen order as pd.factorize, twice as fast
         array = pa.array(raw.array, type=pa.large_string())
         if isinstance(array, pa.ChunkedArray):
