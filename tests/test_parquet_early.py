@@ -351,3 +351,34 @@ def test_two_blocks_reading_one_file_early_keep_their_own_hashing(tmp_path):
             assert list(parquet._hashed.values()) == [first]
         assert list(parquet._hashed.values()) == [first] and not first.cancelled()
         assert parquet.take_early_sha256(path) == first.result()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
+@pytest.mark.parametrize(("own", "expected"), [(None, "1"), ("2", "2")])
+def test_the_console_script_starts_numpy_without_openblas_helper_threads(own, expected):
+    """Importing numpy starts an OpenBLAS thread per core that spins ~0.1 s of CPU (the check does no
+    linear algebra): the console script asks for none before numpy is first imported, unless the
+    user set OPENBLAS_NUM_THREADS."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, types\n"
+        "fake = types.ModuleType('fupin_audit.cli.app')\n"
+        "def run():\n"
+        "    import numpy\n"
+        "    print(len(os.listdir('/proc/self/task')), os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+        "fake.run = run\n"
+        "sys.modules['fupin_audit.cli.app'] = fake\n"
+        "sys.argv = ['fupin-audit', 'rules']\n"
+        "from fupin_audit.cli.start import run as start\n"
+        "start()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if own is not None:
+        env["OPENBLAS_NUM_THREADS"] = own
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    threads, setting = out.stdout.split()
+    assert setting == expected
+    if own is None:
+        assert threads == "1"

@@ -12,16 +12,26 @@ This module imports neither Typer nor pandas: that is what makes it early.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
 def run() -> None:
+    single_threaded_blas()
     with decoding_early(sys.argv[1:]):
         from fupin_audit.cli.app import run as run_cli
 
         run_cli()  # ends the process (os._exit) once every output is written
+
+
+def single_threaded_blas() -> None:
+    """No OpenBLAS helper threads (a setting of the user's own is kept). The check does no linear
+    algebra, yet importing numpy starts a helper thread per core that spins about a tenth of a second
+    of CPU before it sleeps: on two cores, time taken from the thread decoding the inputs. Set before
+    numpy is first imported, which is when OpenBLAS reads it."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @contextmanager
