@@ -359,8 +359,9 @@ def test_the_console_script_starts_numpy_without_blas_threads_or_huge_pages(own,
     """Importing numpy starts an OpenBLAS thread per core that spins ~0.1 s of CPU (the check does no
     linear algebra), and numpy asks the kernel for huge pages for its larger arrays (0.3–0.5 s more
     kernel time at 100,000 households): the console script turns both off before numpy is first
-    imported, unless the user set OPENBLAS_NUM_THREADS or NUMPY_MADVISE_HUGEPAGE. It also collects
-    cycles less often than Python's default (700 new objects)."""
+    imported, unless the user set OPENBLAS_NUM_THREADS or NUMPY_MADVISE_HUGEPAGE; arrow's mimalloc is
+    asked for no huge pages either. It also collects cycles less often than Python's default (700 new
+    objects)."""
     import subprocess
     import sys
 
@@ -374,7 +375,8 @@ def test_the_console_script_starts_numpy_without_blas_threads_or_huge_pages(own,
         "    from numpy._core.multiarray import _get_madvise_hugepage\n"
         "    threads = len(os.listdir('/proc/self/task'))\n"
         "    import gc\n"
-        "    print(threads, os.environ.get('OPENBLAS_NUM_THREADS'), _get_madvise_hugepage(), gc.get_threshold()[0])\n"
+        "    print(threads, os.environ.get('OPENBLAS_NUM_THREADS'), _get_madvise_hugepage(), gc.get_threshold()[0],\n"
+        "          os.environ.get('MIMALLOC_ALLOW_THP'), 'pyarrow' in sys.modules)\n"
         "fake.run = run\n"
         "sys.modules['fupin_audit.cli.app'] = fake\n"
         "sys.argv = ['fupin-audit', 'rules']\n"
@@ -385,8 +387,10 @@ def test_the_console_script_starts_numpy_without_blas_threads_or_huge_pages(own,
     if own is not None:
         env["OPENBLAS_NUM_THREADS"], env["NUMPY_MADVISE_HUGEPAGE"] = own
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    threads, blas, huge_pages, first_generation = out.stdout.split()
+    threads, blas, huge_pages, first_generation, mimalloc_thp, arrow_loaded = out.stdout.split()
     assert (blas, huge_pages) == expected
+    # read by arrow's mimalloc when pyarrow loads: set, and pyarrow not loaded before it was
+    assert (mimalloc_thp, arrow_loaded) == ("0", "False")
     assert int(first_generation) == start.FIRST_GENERATION  # the collector's first generation (start.py)
     if own is None:
         assert threads == "1"

@@ -26,7 +26,7 @@ FIRST_GENERATION = 10_000
 
 
 def run() -> None:
-    numpy_settings()
+    library_settings()
     gc.set_threshold(FIRST_GENERATION, *gc.get_threshold()[1:])
     with decoding_early(sys.argv[1:]):
         from fupin_audit.cli.app import run as run_cli
@@ -34,19 +34,21 @@ def run() -> None:
         run_cli()  # ends the process (os._exit) once every output is written
 
 
-def numpy_settings() -> None:
-    """Two numpy defaults that cost a check time, set before numpy is first imported (when they are
-    read); a setting of the user's own is kept.
+def library_settings() -> None:
+    """Three defaults of the libraries under the check that cost it time, set before numpy and
+    pyarrow are first imported (when they are read); a setting of the user's own is kept.
 
     - No OpenBLAS helper threads. The check does no linear algebra, yet importing numpy starts a
       helper thread per core that spins about a tenth of a second of CPU before it sleeps: on two
       cores, time taken from the thread decoding the inputs.
-    - No transparent huge pages for numpy's arrays. numpy asks for them for every array of 4 MB or
-      more; the kernel then finds and zeroes 2 MB at a time on first touch, for arrays most of which
-      live a few milliseconds. At 100,000 households that was 0.3–0.5 s more kernel time (CPU time
-      both cores lack) on a machine whose kernel grants them on request ("madvise", a common setting)."""
+    - No transparent huge pages for numpy's arrays, nor for the memory arrow's mimalloc reserves (a
+      1 GiB arena, which arrow's parquet reader allocates from). The kernel then finds and zeroes 2 MB
+      at a time on first touch, for buffers most of which live a few milliseconds: at 100,000
+      households that was 0.1–0.5 s more kernel time (CPU time both cores lack) on a machine whose
+      kernel grants them on request ("madvise", a common setting)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    os.environ.setdefault("MIMALLOC_ALLOW_THP", "0")
 
 
 @contextmanager
