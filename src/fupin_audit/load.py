@@ -34,6 +34,7 @@ from fupin_audit.dataset import (
     Table,
 )
 from fupin_audit.errors import ConfigError, InputError
+from fupin_audit.io.dictionary import Encoding
 from fupin_audit.io.header import locate_header, normalise_header
 from fupin_audit.io.parquet import file_sha256, take_early_sha256
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
@@ -311,6 +312,9 @@ class Loader:
         self.title_dates: dict[int, pd.Timestamp] = {}
         self.seconds: dict[str, float] = {}
         self._reading = ""  # the input file being read
+        # the distinct texts of columns the files gave (parquet dictionaries), by the columns' memory;
+        # validation uses them instead of hashing those columns, then they are let go
+        self.encodings: dict[tuple[int, ...], Encoding] = {}
 
     def load(self, paths: Iterable[str | Path]) -> Dataset:
         paths = [str(p) for p in paths]
@@ -369,6 +373,7 @@ class Loader:
         return None
 
     def _sheet(self, sheet: RawSheet) -> None:
+        self.encodings.update((e.key, e) for e in sheet.encodings)
         if sheet.grid.empty:
             self._note("warning", "工作表为空，已跳过", sheet)
             return
@@ -568,12 +573,13 @@ class Loader:
                 for field, spec in MODELS[kind].specs().items()
                 if spec.required
             }
-            inputs.append(TableInput(kind, raw, units, present_in, optional_in))
+            inputs.append(TableInput(kind, raw, units, present_in, optional_in, self.encodings))
             fields_of[kind] = frozenset(f for f in present_in if f in MODELS[kind].specs())
         tables = {
             given.kind: Table(given.kind, typed, given.raw, fields_of[given.kind], problems)
             for given, (typed, problems) in zip(inputs, validate_tables(inputs), strict=True)
         }
+        self.encodings.clear()
         derive_fields(tables, self.sources)
         derive_totals(tables, self.sources)
         split_risks(tables, self.sources)

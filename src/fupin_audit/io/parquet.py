@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.errors import one_line
+from fupin_audit.io import dictionary
 from fupin_audit.io.cells import EXACT_INT_LIMIT, cell_text, number_text
 from fupin_audit.io.limits import Limits, over
 
@@ -44,6 +45,8 @@ class ParquetTexts:
     names: list[str]
     columns: list[object]
     rows: int
+    # the columns read through their dictionary pages: their distinct texts (io/dictionary.py)
+    encodings: tuple[dictionary.Encoding, ...] = ()
 
     def longest(self) -> list[int | None]:
         """Per column: its longest text in UTF-8 bytes (None for a numpy column). Measured by the
@@ -62,14 +65,29 @@ def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
             problem = _parquet_problem(pf.metadata, limits)
             if problem:
                 return problem
+            coded = dictionary.dictionary_columns(pf.metadata, pf.schema_arrow)
+        with pq.ParquetFile(path, pre_buffer=True, metadata=pf.metadata, read_dictionary=coded) as pf:
             table = pf.read()
     except Exception as exc:  # whatever a damaged file makes pyarrow raise
         return f"无法读取 parquet 文件，文件可能已损坏或不完整（{one_line(exc)}）"
+    columns: list[object] = []
+    encodings: list[dictionary.Encoding] = []
     try:
-        columns = [_arrow_texts(col) for col in table.columns]
+        for col in table.columns:
+            if _dictionary_of_texts(col.type):
+                texts, encoding = dictionary.decode(col)
+                columns.append(texts)
+                encodings.append(encoding)
+            else:
+                columns.append(_arrow_texts(col))
     except Exception as exc:
         return f"无法把 parquet 列转换为文本（{one_line(exc)}）"
-    return ParquetTexts([str(c) for c in table.column_names], columns, table.num_rows)
+    return ParquetTexts([str(c) for c in table.column_names], columns, table.num_rows, tuple(encodings))
+
+
+def _dictionary_of_texts(t: pa.DataType) -> bool:
+    value = t.value_type if pa.types.is_dictionary(t) else None
+    return value is not None and (pa.types.is_string(value) or pa.types.is_large_string(value))
 
 
 def longest_bytes(texts: pa.Array | pa.ChunkedArray) -> int:

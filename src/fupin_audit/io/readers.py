@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from fupin_audit.errors import InputError, one_line
 from fupin_audit.io.cells import cell_text
 from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim_grid
+from fupin_audit.io.dictionary import Encoding
 from fupin_audit.io.isolate import IsolatedError, read_isolated
 from fupin_audit.io.limits import LimitExceeded, Limits, over
 from fupin_audit.io.parallel import grid_to_ipc, read_sheets
@@ -67,6 +68,8 @@ class RawSheet:
     # Per grid column: its longest cell in UTF-8 bytes, when the reader measured it already (None:
     # not measured, for the sheet or a column); `long_cells` then skips the columns within the limit.
     longest: list[int | None] | None = None
+    # Columns whose distinct texts the file gave (parquet dictionary pages; io/dictionary.py).
+    encodings: tuple[Encoding, ...] = ()
 
     @property
     def row_offset(self) -> int:
@@ -480,7 +483,15 @@ def _read_parquet(path: Path, name: str, limits: Limits) -> Iterator[RawSheet | 
         grid = grid.drop(columns=index_cols)
         longest = [n for c, n in zip(texts.names, longest, strict=True) if c not in index_cols]
     grid.index = pd.RangeIndex(texts.rows)
-    yield RawSheet(file=name, sheet="", grid=grid, encoding=None, has_header=True, longest=longest)
+    yield RawSheet(
+        file=name,
+        sheet="",
+        grid=grid,
+        encoding=None,
+        has_header=True,
+        longest=longest,
+        encodings=texts.encodings,
+    )
 
 
 # --------------------------------------------------------------------------- text

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fupin_audit.io.dictionary import Encoding, known_encoding
 from fupin_audit.schema.codes import MULTI_SEPARATORS, code_list, normalise_label
 
 
@@ -384,15 +385,21 @@ def mostly_distinct(array: pa.Array) -> bool:
     return pc.count_distinct(sample).as_py() > _SAMPLE * 0.85
 
 
-def encode_texts(raw: pd.Series) -> tuple[np.ndarray, pa.Array] | None:
+def encode_texts(
+    raw: pd.Series, known: dict[tuple[int, ...], Encoding] | None = None
+) -> tuple[np.ndarray, pa.Array] | None:
     """For a pyarrow-backed text column: per row, the position of its text among the distinct texts
     (NA counts as ""), and those texts in first-seen order — `pd.factorize(raw.fillna(""))`, done by
     arrow's hash encoding directly (half the time). A column of mostly distinct texts (IDs, names,
     amounts) is not hashed: every row is then its own entry (codes 0…n-1), which every caller
-    treats alike. None for any other column."""
+    treats alike. A column the file encoded itself (a parquet dictionary; `known`) is not hashed
+    either: its codes and texts are the file's, in the file's order (callers judge each text alone,
+    so any order serves), with fewer texts than rows. None for a column that is not arrow text."""
     if not is_arrow_text(raw):
         return None
     array = pc.fill_null(arrow_text(raw), "")
+    if (given := known_encoding(array, known)) is not None:
+        return np.asarray(given.codes, dtype=np.intp), given.texts
     if mostly_distinct(array):
         return np.arange(len(array), dtype=np.intp), array
     encoded = pc.dictionary_encode(array)

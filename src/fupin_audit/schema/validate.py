@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fupin_audit.dataset import META_COLUMNS, SOURCE_COLUMN
+from fupin_audit.io.dictionary import Encoding
 from fupin_audit.schema.fields import (
     DQ_EMPTY,
     PROBLEM_CODES,
@@ -49,6 +50,7 @@ class TableInput:
     as empty (their missing column is DQ001's business).
     `optional_in`: required field → the sources where it is not required (a monitoring-era export's
     贫困户属性): their empty cells are not DQ002.
+    `encodings`: the distinct texts the files gave for some of the raw columns (io/dictionary.py).
     """
 
     kind: str
@@ -56,6 +58,7 @@ class TableInput:
     units: dict[str, dict[int, str]] | None = None
     present_in: dict[str, set[int]] | None = None
     optional_in: dict[str, set[int]] | None = None
+    encodings: dict[tuple[int, ...], Encoding] | None = None
 
 
 def validate_table(
@@ -86,7 +89,9 @@ def validate_tables(tables: list[TableInput]) -> list[tuple[pd.DataFrame, pd.Dat
     def one(item: tuple[int, str]) -> tuple[pd.Series | np.ndarray, pd.DataFrame | None]:
         t, name = item
         table = tables[t]
-        values, problems = _validate_column(MODELS[table.kind].specs()[name], name, table.raw, table.units)
+        values, problems = _validate_column(
+            MODELS[table.kind].specs()[name], name, table.raw, table.units, table.encodings
+        )
         found = _reported(problems, name, sources[t], table.present_in, table.raw.index, table.optional_in)
         return values, found
 
@@ -108,7 +113,11 @@ def validate_tables(tables: list[TableInput]) -> list[tuple[pd.DataFrame, pd.Dat
 
 
 def _validate_column(
-    spec: Spec, name: str, raw: pd.DataFrame, units: dict[str, dict[int, str]] | None
+    spec: Spec,
+    name: str,
+    raw: pd.DataFrame,
+    units: dict[str, dict[int, str]] | None,
+    encodings: dict[tuple[int, ...], Encoding] | None = None,
 ) -> tuple[pd.Series | np.ndarray, ParsedColumn]:
     """The typed values of one column, and its parse (per row: problem code and message, "" for none)."""
     column = raw[name]
@@ -120,7 +129,7 @@ def _validate_column(
         scale = _scales(raw, units, name)
         header_scale = pd.Series(1.0, index=column.index) if scale is None else scale
         return parsed.values * own_scale.fillna(header_scale), parsed
-    encoded = encode_texts(column)  # one hash encoding of the column serves every step
+    encoded = encode_texts(column, encodings)  # one encoding of the column serves every step
     parsed = _parse(spec, name, column, values=not is_id, encoded=encoded)
     if is_id:
         values = _id_numbers(column, encoded)
