@@ -62,6 +62,14 @@ def test_a_written_dictionary_in_any_order_with_unused_entries(tmp_path):
     (encoding,) = read.encodings
     texts = encoding.texts.to_pylist()
     assert [texts[c] for c in encoding.codes] == [v or "" for v in values]
+    assert sorted(texts) == sorted(["是", "否", ""])  # 不详, which no row has, is not judged
+
+
+def test_texts_no_row_has_are_dropped():
+    """A verdict may depend on the other texts judged with it (a "-0" amount's sign does)."""
+    codes, texts = dictionary.distinct_entries(np.array([2, 0, 2, 3, 0]), pa.array(["x", "y", "z", "w"]))
+    assert texts.to_pylist() == ["x", "z", "w"]
+    assert [texts.to_pylist()[c] for c in codes] == ["z", "x", "z", "w", "x"]
 
 
 def test_entries_as_many_as_rows_are_made_distinct_in_first_seen_order():
@@ -154,15 +162,19 @@ def test_validation_takes_the_distinct_texts_from_the_file(tmp_path, monkeypatch
     assert hashed == ["3408260010000000"]  # 户编号 only: the code-list columns came encoded
 
 
-@pytest.mark.parametrize("nulls", [False, True])
-def test_decoding_a_dictionary_column_does_not_import_pandas(tmp_path, nulls):
+@pytest.mark.parametrize("form", ["texts", "nulls", "no rows"])
+def test_decoding_a_dictionary_column_does_not_import_pandas(tmp_path, form):
     """It runs on the early decoding thread (io/parquet.py), which must not wait for pandas."""
     import subprocess
     import sys
 
     path = tmp_path / "成员.parquet"
-    values = ["小学", "初中", None if nulls else "高中"] * (ROWS // 3)
-    pq.write_table(pa.table({"在校生状况": values}), path)
+    values = ["小学", "初中", None if form == "nulls" else "高中"] * (ROWS // 3)
+    if form == "no rows":  # a categorical column is stored as a dictionary however few its rows
+        empty = pd.DataFrame({"在校生状况": pd.Categorical([], categories=["小学"])})
+        pq.write_table(pa.Table.from_pandas(empty, preserve_index=False), path)
+    else:
+        pq.write_table(pa.table({"在校生状况": values}), path)
     code = (
         "import sys\n"
         "from fupin_audit.io.parquet import read_texts\nfrom fupin_audit.io.limits import Limits\n"
@@ -171,3 +183,30 @@ def test_decoding_a_dictionary_column_does_not_import_pandas(tmp_path, nulls):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "False"], out.stderr
+
+
+def test_only_the_encodings_of_columns_that_reach_the_tables_are_held(tmp_path):
+    """An encoding holds its column: one whose column the loader dropped or copied (a file written by
+    `convert` is split by its provenance columns, which copies every column) is let go at once."""
+    from fupin_audit.load import Loader
+
+    n = ROWS
+    plain = {
+        "户编号": [f"34082600100{i:05d}" for i in range(n)],
+        "脱贫状态": ["已脱贫", "未脱贫"] * (n // 2),
+        "家庭人口数": ["3"] * n,
+        "人均纯收入": ["5000"] * n,
+    }
+    direct, converted = tmp_path / "户.parquet", tmp_path / "转换.parquet"
+    pq.write_table(pa.table(plain), direct)
+    provenance = {
+        "来源文件": ["县.xlsx"] * n,
+        "来源工作表": ["户"] * n,
+        "来源行": [str(i + 2) for i in range(n)],
+    }
+    pq.write_table(pa.table({**plain, **provenance}), converted)
+    for path, held in ((direct, {"脱贫状态", "家庭人口数", "人均纯收入"}), (converted, set())):
+        assert read_texts(path, Limits()).encodings
+        loader = Loader()
+        loader._read(str(path))
+        assert {e.texts[0].as_py() for e in loader.encodings.values()} == {plain[c][0] for c in held}

@@ -383,7 +383,8 @@ def test_the_console_script_starts_numpy_without_blas_threads_or_huge_pages(own,
         "from fupin_audit.cli.start import run as start\n"
         "start()\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "NUMPY_MADVISE_HUGEPAGE")}
+    ours = ("OPENBLAS_NUM_THREADS", "NUMPY_MADVISE_HUGEPAGE", "MIMALLOC_ALLOW_THP")
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     if own is not None:
         env["OPENBLAS_NUM_THREADS"], env["NUMPY_MADVISE_HUGEPAGE"] = own
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)

@@ -34,7 +34,7 @@ from fupin_audit.dataset import (
     Table,
 )
 from fupin_audit.errors import ConfigError, InputError
-from fupin_audit.io.dictionary import Encoding
+from fupin_audit.io.dictionary import Encoding, buffer_key
 from fupin_audit.io.header import locate_header, normalise_header
 from fupin_audit.io.parquet import file_sha256, take_early_sha256
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
@@ -373,7 +373,22 @@ class Loader:
         return None
 
     def _sheet(self, sheet: RawSheet) -> None:
-        self.encodings.update((e.key, e) for e in sheet.encodings)
+        before = len(self.parts)
+        self._sheet_parts(sheet)
+        if sheet.encodings:
+            self._keep_encodings(sheet.encodings, self.parts[before:])
+
+    def _keep_encodings(self, encodings: tuple[Encoding, ...], parts: list[_Part]) -> None:
+        """The encodings of the columns that went into the tables as read (an encoding holds its
+        column: one of a column dropped, replaced or copied would keep it alive until validation)."""
+        given = {e.key: e for e in encodings}
+        for part in parts:
+            for name in part.frame.columns:
+                column = part.frame[name]
+                if is_arrow_text(column) and (key := buffer_key(arrow_text(column))) in given:
+                    self.encodings[key] = given[key]
+
+    def _sheet_parts(self, sheet: RawSheet) -> None:
         if sheet.grid.empty:
             self._note("warning", "工作表为空，已跳过", sheet)
             return

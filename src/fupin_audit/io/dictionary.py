@@ -86,8 +86,14 @@ def decode(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Encoding]:
     if not column.num_chunks:
         column = pa.chunked_array([pa.DictionaryArray.from_arrays(_ints(np.empty(0, np.int64)), _texts([]))])
     dictionary = column.chunk(0).dictionary.cast(pa.large_string())
-    texts = column.cast(pa.large_string())
-    texts = texts.chunk(0) if texts.num_chunks == 1 else texts.combine_chunks()
+    texts = column.cast(pa.large_string())  # an empty chunk may be dropped here: no chunk left
+    texts = (
+        texts.chunk(0)
+        if texts.num_chunks == 1
+        else texts.combine_chunks()
+        if texts.num_chunks
+        else _texts([])
+    )
     indices = [chunk.indices for chunk in column.chunks]
     if column.null_count:  # a null is "": the entry of "" (added when the dictionary has none)
         empty = _texts([""])
@@ -103,26 +109,30 @@ def decode(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Encoding]:
 
 
 def distinct_entries(codes: np.ndarray, entries: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """Codes into a writer's dictionary → codes for `encode_texts`. A dictionary may write a text
-    twice or hold a text no row has: every caller judges each entry alone, so a repeated text gets
-    the same verdict twice and an unused one a verdict no row takes. Its order is kept (arrow's
-    writer: first-seen), unless there are as many entries as rows: callers read codes into as many
-    texts as rows as 0…n-1, so those are made distinct and put in first-seen order."""
+    """Codes into a writer's dictionary → codes for `encode_texts`: into the texts some row has, in
+    the dictionary's order (arrow's writer: first-seen). A dictionary may hold texts no row has (a
+    pandas categorical's unused categories): dropped, as a verdict may depend on the other texts
+    judged with it (a "-0" amount's sign does). It may write a text twice (other writers): every
+    caller judges each entry alone, so that text gets the same verdict twice. With as many entries as
+    rows they are made distinct and put in first-seen order: callers read codes into as many texts as
+    rows as the rows themselves (0…n-1)."""
     if len(entries) < len(codes):
-        return codes, entries
+        used = np.bincount(codes, minlength=len(entries)) > 0
+        if used.all():
+            return codes, entries
+        place = np.cumsum(used) - 1
+        return place[codes], entries.take(_ints(np.flatnonzero(used)))
     merged = pc.dictionary_encode(entries)
     distinct = merged.dictionary
     if len(distinct) != len(entries):
         codes = _numpy(merged.indices)[codes]
-    if len(distinct) >= len(codes):
-        first = np.full(len(distinct), len(codes), dtype=np.int64)
-        first[codes[::-1]] = np.arange(len(codes))[::-1]  # assigned last-to-first: the first row wins
-        used = np.flatnonzero(first < len(codes))
-        order = used[np.argsort(first[used], kind="stable")]
-        place = np.full(len(distinct), -1, dtype=np.int64)
-        place[order] = np.arange(len(order))
-        codes, distinct = place[codes], distinct.take(_ints(order))
-    return codes, distinct
+    first = np.full(len(distinct), len(codes), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # assigned last-to-first: the first row wins
+    used = np.flatnonzero(first < len(codes))
+    order = used[np.argsort(first[used], kind="stable")]
+    place = np.full(len(distinct), -1, dtype=np.int64)
+    place[order] = np.arange(len(order))
+    return place[codes], distinct.take(_ints(order))
 
 
 def _ints(values: np.ndarray) -> pa.Array:

@@ -66,8 +66,11 @@ def read_texts(path: Path | str, limits: Limits) -> ParquetTexts | str:
             if problem:
                 return problem
             coded = dictionary.dictionary_columns(pf.metadata, pf.schema_arrow)
-        with pq.ParquetFile(path, pre_buffer=True, metadata=pf.metadata, read_dictionary=coded) as pf:
-            table = pf.read()
+            if not coded:
+                table = pf.read()
+        if coded:  # read_dictionary is given when a file is opened: again, on the footer just read
+            with pq.ParquetFile(path, pre_buffer=True, metadata=pf.metadata, read_dictionary=coded) as pf:
+                table = pf.read()
     except Exception as exc:  # whatever a damaged file makes pyarrow raise
         return f"无法读取 parquet 文件，文件可能已损坏或不完整（{one_line(exc)}）"
     columns: list[object] = []
