@@ -186,8 +186,9 @@ def test_decoding_a_dictionary_column_does_not_import_pandas(tmp_path, form):
 
 
 def test_only_the_encodings_of_columns_that_reach_the_tables_are_held(tmp_path):
-    """An encoding holds its column: one whose column the loader dropped or copied (a file written by
-    `convert` is split by its provenance columns, which copies every column) is let go at once."""
+    """An encoding holds its column: one whose column the loader dropped or copied is let go at once.
+    A file written by `convert` from one sheet keeps its columns as read; one holding the rows of two
+    sheets is split by its provenance columns, which copies every column."""
     from fupin_audit.load import Loader
 
     n = ROWS
@@ -197,16 +198,18 @@ def test_only_the_encodings_of_columns_that_reach_the_tables_are_held(tmp_path):
         "家庭人口数": ["3"] * n,
         "人均纯收入": ["5000"] * n,
     }
-    direct, converted = tmp_path / "户.parquet", tmp_path / "转换.parquet"
-    pq.write_table(pa.table(plain), direct)
-    provenance = {
-        "来源文件": ["县.xlsx"] * n,
-        "来源工作表": ["户"] * n,
-        "来源行": [str(i + 2) for i in range(n)],
-    }
-    pq.write_table(pa.table({**plain, **provenance}), converted)
-    for path, held in ((direct, {"脱贫状态", "家庭人口数", "人均纯收入"}), (converted, set())):
+    encoded = {"脱贫状态", "家庭人口数", "人均纯收入"}
+    rows = {"来源工作表": ["户"] * n, "来源行": [str(i + 2) for i in range(n)]}
+    one = {**plain, "来源文件": ["县.xlsx"] * n, **rows}
+    two = {**plain, "来源文件": ["甲.xlsx", "乙.xlsx"] * (n // 2), **rows}
+    for name, columns, held in (
+        ("直接", plain, encoded),
+        ("一个来源", one, encoded),
+        ("两个来源", two, set()),
+    ):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table(columns), path)
         assert read_texts(path, Limits()).encodings
         loader = Loader()
         loader._read(str(path))
-        assert {e.texts[0].as_py() for e in loader.encodings.values()} == {plain[c][0] for c in held}
+        assert {e.texts[0].as_py() for e in loader.encodings.values()} == {plain[c][0] for c in held}, name

@@ -660,10 +660,12 @@ def _origins(sheet: RawSheet, body: pd.DataFrame, names: list[str]):
     dropped = [*columns, *([titled] if titled >= 0 else [])]
     rows = body.drop(columns=dropped).assign(**{ROW_COLUMN: numbers.astype(np.int64).to_numpy()})
     keys = pd.DataFrame({"file": file, "sheet": sheet_name, "title": title})
-    for (origin_file, origin_sheet, origin_title), labels in keys.groupby(
-        list(keys), sort=False
-    ).groups.items():
-        yield replace(sheet, file=origin_file, sheet=origin_sheet), rows.loc[labels], origin_title
+    groups = keys.groupby(list(keys), sort=False).groups
+    for (origin_file, origin_sheet, origin_title), labels in groups.items():
+        # one origin (a converted sheet, the usual case): its rows as they are, not a copy of each
+        # column — which also keeps the columns the file encoded (io/dictionary.py) recognisable
+        part = rows if len(groups) == 1 else rows.loc[labels]
+        yield replace(sheet, file=origin_file, sheet=origin_sheet), part, origin_title
 
 
 def required_fields(kind: str, source: Source) -> list[str]:
