@@ -41,10 +41,19 @@ def test_a_code_list_column_comes_with_its_encoding_and_an_id_column_without(tmp
 
 
 def test_row_groups_with_dictionaries_of_their_own(tmp_path):
-    path = tmp_path / "户.parquet"
+    """A text column of several row groups is read as texts (joining their dictionaries costs more
+    than hashing); a categorical is stored as a dictionary however it is read: its row groups'
+    dictionaries are unified."""
     status = (["已脱贫"] * 700 + ["未脱贫"] * 300 + ["返贫"] * 200) * 3
-    pq.write_table(pa.table({"脱贫状态": status}), path, row_group_size=1000)
-    read = read_texts(path, Limits())
+    texts_path, categorical_path = tmp_path / "户.parquet", tmp_path / "类别.parquet"
+    pq.write_table(pa.table({"脱贫状态": status}), texts_path, row_group_size=1000)
+    read = read_texts(texts_path, Limits())
+    assert _texts(read.columns[0]) == status and read.encodings == ()
+    late = pd.Categorical(status, categories=["返贫", "未脱贫", "已脱贫"])
+    pq.write_table(
+        pa.Table.from_pandas(pd.DataFrame({"脱贫状态": late})), categorical_path, row_group_size=1000
+    )
+    read = read_texts(categorical_path, Limits())
     assert _texts(read.columns[0]) == status
     (encoding,) = read.encodings
     texts = encoding.texts.to_pylist()
