@@ -86,18 +86,13 @@ def decode(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Encoding]:
     `Encoding`, taken from the dictionary instead of hashing every row. No pyarrow call here makes
     an array from Python or numpy values: that imports pandas, which the early thread must not wait
     for (`parquet._no_nulls`)."""
+    if not len(column):
+        empty = _texts([])
+        return pa.chunked_array([empty]), Encoding(empty, np.empty(0, np.int64), empty)
     column = column.unify_dictionaries() if column.num_chunks > 1 else column
-    if not column.num_chunks:
-        column = pa.chunked_array([pa.DictionaryArray.from_arrays(_ints(np.empty(0, np.int64)), _texts([]))])
     dictionary = column.chunk(0).dictionary.cast(pa.large_string())
-    texts = column.cast(pa.large_string())  # an empty chunk may be dropped here: no chunk left
-    texts = (
-        texts.chunk(0)
-        if texts.num_chunks == 1
-        else texts.combine_chunks()
-        if texts.num_chunks
-        else _texts([])
-    )
+    texts = column.cast(pa.large_string())  # drops empty chunks: one or more chunks are left
+    texts = texts.chunk(0) if texts.num_chunks == 1 else texts.combine_chunks()
     indices = [chunk.indices for chunk in column.chunks]
     if column.null_count:  # a null is "": the entry of "" (added when the dictionary has none)
         empty = _texts([""])
