@@ -36,11 +36,12 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
     return np.asarray(codes, dtype=np.int64), uniques
 
 
-def entries(series: pd.Series) -> tuple[np.ndarray, pa.Array]:
+def entries(series: pd.Series, array: pa.Array | None = None) -> tuple[np.ndarray, pa.Array]:
     """For an element-wise test of a text column: the texts to judge, and per row the entry holding
     its verdict (-1: NA). The distinct texts (hash-encoded), or, for a long column of mostly distinct
-    texts, the rows themselves (NA rows then stay null in the array)."""
-    array = arrow_text(series)
+    texts, the rows themselves (NA rows then stay null in the array). `array`: the column's
+    `arrow_text`, when the caller has it."""
+    array = arrow_text(series) if array is None else array
     if mostly_distinct(array):
         return np.arange(len(array), dtype=np.int64), array
     encoded = pc.dictionary_encode(array)
@@ -116,7 +117,14 @@ def empty_cells(series: pd.Series) -> np.ndarray:
     str.strip() strips); only texts NFKC could change go through Python."""
     if not isinstance(series.dtype, pd.StringDtype):
         return map_values(series, _empty_value, bool)
-    codes, array = entries(series)
+    array = arrow_text(series)
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:
+        # NFKC leaves ASCII as it is: stripping decides, row by row (amounts: mostly distinct texts,
+        # which hashing would not reduce)
+        return arrow_mask(pc.is_in(pc.utf8_trim_whitespace(array), value_set=EMPTY_SET)) | ~arrow_mask(
+            pc.is_valid(array)
+        )
+    codes, array = entries(series, array)
     empty = arrow_mask(pc.is_in(pc.utf8_trim_whitespace(array), value_set=EMPTY_SET))
     empty |= arrow_mask(pc.is_in(clean_texts(array), value_set=EMPTY_SET))
     empty |= ~arrow_mask(pc.is_valid(array))

@@ -90,8 +90,9 @@ def _digits_x_codes(
     # Distinct texts, distinct numbers: the leading digits as a number, times 11, plus the last
     # character (X = 10); one length, so no leading-zero collisions (≤ 1.1e18, within int64).
     head = np.zeros(len(present), dtype=np.int64)
-    for j in range(width - 1):
-        head = head * 10 + digits[:, j]
+    for j in range(width - 1):  # in place: no new array per digit
+        head *= 10
+        head += digits[:, j]
     numbers = head * 11 + np.where(last == ord("X"), 10, digits[:, -1]).astype(np.int64)
     found, uniques = pd.factorize(numbers)
     codes = np.full(len(array), -1, dtype=np.int64)

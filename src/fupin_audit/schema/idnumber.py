@@ -231,8 +231,9 @@ def _matrix_strings(matrix: np.ndarray) -> pa.Array:
 def _digits_value(digits: np.ndarray) -> np.ndarray:
     """Integer value of each row of a digit matrix (digits already minus '0')."""
     value = np.zeros(digits.shape[0], dtype=np.int64)
-    for column in range(digits.shape[1]):
-        value = value * 10 + digits[:, column]
+    for column in range(digits.shape[1]):  # in place: no new array per digit
+        value *= 10
+        value += digits[:, column]
     return value
 
 

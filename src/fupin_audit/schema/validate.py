@@ -23,6 +23,7 @@ from fupin_audit.schema.fields import (
     Spec,
     _parse,
     encode_texts,
+    mark_clean,
 )
 from fupin_audit.schema.models import MODELS
 from fupin_audit.workers import thread_map
@@ -137,6 +138,8 @@ def _validate_column(
         values = parsed.values * scale
     else:
         values = parsed.values
+    if spec.kind in (Kind.TEXT, Kind.PHONE):  # clean_texts made them (IDs keep what their normalising keeps)
+        mark_clean(values)
     return values, parsed
 
 
