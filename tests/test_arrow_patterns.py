@@ -202,3 +202,26 @@ def test_text_of_typed_and_raw_columns_is_what_pandas_strips(names, phones, ids)
         raw["姓名"].array.__arrow_array__()
     ):  # only a column already clean as read is taken as it is
         assert not raw["姓名"].hasnans and (raw["姓名"] == raw["姓名"].str.strip()).all()
+
+
+LABELS = st.sampled_from(["", " 小学", "小学", "初中 ", "非在校生", "学龄前儿童", "\u3000"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), LABELS), max_size=10),
+    st.lists(LABELS, max_size=3),
+    st.lists(LABELS, min_size=1, max_size=6, unique=True),
+)
+def test_text_in_judges_code_columns_on_their_categories(cells, wanted, categories) -> None:
+    """facts.values.text_in (a code column judged on its categories, its NA as "") against the
+    `text(column).isin(values)` it replaced, for code columns and text columns alike."""
+    import pandas as pd
+
+    from fupin_audit.facts.values import text, text_in
+
+    coded = pd.Series(
+        pd.Categorical(cells, categories=sorted({*categories, *(c for c in cells if c is not None)}))
+    )
+    for column in (coded, pd.Series(cells, dtype="str"), pd.Series(cells, dtype=object)):
+        assert text_in(column, tuple(wanted)).tolist() == text(column).isin(wanted).tolist()

@@ -17,7 +17,7 @@ from fupin_audit.facts.keys import (
     person_keys,
 )
 from fupin_audit.facts.people import NO_PLACE, member_ages
-from fupin_audit.facts.values import HID, ID, as_bool, is_no, text
+from fupin_audit.facts.values import HID, ID, as_bool, is_no, text, text_in
 
 CATEGORY = "监测对象类别"
 
@@ -255,7 +255,7 @@ def working(ctx: AuditContext) -> pd.Series:
 
 def not_student(ctx: AuditContext) -> pd.Series:
     """Per member row: 在校生状况 empty or 非在校生."""
-    return text(ctx.frame("members", "在校生状况")["在校生状况"]).isin(("", "非在校生"))
+    return text_in(ctx.frame("members", "在校生状况")["在校生状况"], ("", "非在校生"))
 
 
 def in_range(values: pd.Series, band: tuple[int, int] | tuple[float, float]) -> pd.Series:

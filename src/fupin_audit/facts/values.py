@@ -44,6 +44,19 @@ def text(series: pd.Series) -> pd.Series:
     )
 
 
+def text_in(series: pd.Series, values: tuple[str, ...] | list[str] | frozenset[str]) -> pd.Series:
+    """``text(series).isin(values)``; a code column (categorical) is judged on its few categories
+    and the verdicts taken per row, without a text per row."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and _is_text(series.cat.categories):
+        labels = text(pd.Series(series.cat.categories))
+        verdicts = np.append(labels.isin(values).to_numpy(dtype=bool), "" in set(values))  # last: NA → ""
+        codes = series.cat.codes.to_numpy()
+        return pd.Series(
+            verdicts[np.where(codes < 0, len(labels), codes)], index=series.index, name=series.name
+        )
+    return text(series).isin(values)
+
+
 def _is_text(values: pd.Index) -> bool:
     return isinstance(values.dtype, pd.StringDtype) or pd.api.types.infer_dtype(values) in ("string", "empty")
 

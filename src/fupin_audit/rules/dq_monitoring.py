@@ -29,7 +29,7 @@ from fupin_audit.facts.monitoring import (
     reference_months,
     resolved,
 )
-from fupin_audit.facts.values import HID, as_bool, is_no, text, unreadable
+from fupin_audit.facts.values import HID, as_bool, is_no, text, text_in, unreadable
 from fupin_audit.rules.example_data import EXPORTED, id_number, monitored_household, monitored_person
 from fupin_audit.rules.kit.format import fmt, month_text
 from fupin_audit.schema.fields import arrow_mask, fullmatches, is_arrow_text, str_series
@@ -513,13 +513,15 @@ def dq062(ctx: AuditContext, params: YoungEducationParams) -> pd.DataFrame:
     members = ctx.frame("members", "文化程度", "在校生状况")
     age = mn.ages(ctx)
     low, high = params.young_low_education_age
-    education = text(members["文化程度"])
-    flagged = mn.in_range(age, (low, high)) & mn.not_student(ctx) & education.isin(("文盲或半文盲", "小学"))
+    education = members["文化程度"]
+    flagged = (
+        mn.in_range(age, (low, high)) & mn.not_student(ctx) & text_in(education, ("文盲或半文盲", "小学"))
+    )
     at = members.index[flagged.to_numpy()]
     message = (
         fmt(age[at], "{:.0f}")
         + f" 岁（{low}–{high} 岁，参数 young_low_education_age），不在校，文化程度为"
-        + education[at]
+        + text(education[at])
     )
     return ctx.flag("members", at, message, column="文化程度")
 
@@ -556,16 +558,16 @@ class StudentLabourParams(RuleParams):
 )
 def dq063(ctx: AuditContext, params: StudentLabourParams) -> list[pd.DataFrame]:
     members = ctx.frame("members", "劳动技能")
-    skill = text(members["劳动技能"])
+    skill = members["劳动技能"]
     age = mn.ages(ctx)
     out = []
-    child = (age < 16).fillna(False).astype(bool) & skill.isin(("弱劳动力或半劳动力", "丧失劳动力"))
+    child = (age < 16).fillna(False).astype(bool) & text_in(skill, ("弱劳动力或半劳动力", "丧失劳动力"))
     at = members.index[child.to_numpy()]
     out.append(
         ctx.flag(
             "members",
             at,
-            fmt(age[at], "{:.0f}") + " 岁未满 16 岁，劳动技能却为" + skill[at],
+            fmt(age[at], "{:.0f}") + " 岁未满 16 岁，劳动技能却为" + text(skill[at]),
             column="劳动技能",
         )
     )
@@ -573,18 +575,21 @@ def dq063(ctx: AuditContext, params: StudentLabourParams) -> list[pd.DataFrame]:
         low, high = ctx.policy.working_age
         weak = (
             mn.in_range(age, (low, high)) & (text(members["健康状况"]) == "健康") & mn.not_student(ctx)
-            & (skill == "弱劳动力或半劳动力")
+            & text_in(skill, ("弱劳动力或半劳动力",))
         )  # fmt: skip
         at = members.index[weak.to_numpy()]
         message = fmt(age[at], "{:.0f}") + f" 岁（劳动年龄 {low}–{high} 岁，参数 working_age）、健康、不在校，劳动技能却为弱劳动力或半劳动力"  # fmt: skip
         out.append(ctx.flag("members", at, message, column="劳动技能"))
     if "在校生状况" in members:
-        status = text(members["在校生状况"])
-        pupil = ~status.isin(("", "非在校生", *mn.PRESCHOOL, *params.student_labour_exempt))
-        able = pupil & skill.isin(mn.LABOUR_SKILLS)
+        status = members["在校生状况"]
+        pupil = ~text_in(status, ("", "非在校生", *mn.PRESCHOOL, *params.student_labour_exempt))
+        able = pupil & text_in(skill, mn.LABOUR_SKILLS)
         at = members.index[able.to_numpy()]
         message = (
-            "在校生状况为" + status[at] + "（不属于参数 student_labour_exempt），劳动技能却为" + skill[at]
+            "在校生状况为"
+            + text(status[at])
+            + "（不属于参数 student_labour_exempt），劳动技能却为"
+            + text(skill[at])
         )
         out.append(ctx.flag("members", at, message, column="劳动技能"))
     return out
@@ -637,12 +642,12 @@ def dq065(ctx: AuditContext, params: SevereDisabilityParams) -> pd.DataFrame | N
         & category.isin([str(c) for c in wanted.categories])
         & grade.isin([str(g) for g in wanted.grades])
     )
-    skill = text(members["劳动技能"])
-    flagged = severe & skill.isin(mn.LABOUR_SKILLS)
+    skill = members["劳动技能"]
+    flagged = severe & text_in(skill, mn.LABOUR_SKILLS)
     at = members.index[flagged.to_numpy()]
     message = (
         "残疾人证号残疾类别 " + category[at] + "、等级 " + grade[at] + " 级（参数 severe_disability："
-        + f"类别 {wanted.categories}、等级 {wanted.grades}），劳动技能却为" + skill[at]
+        + f"类别 {wanted.categories}、等级 {wanted.grades}），劳动技能却为" + text(skill[at])
     )  # fmt: skip
     return ctx.flag("members", at, message, column="劳动技能")
 

@@ -26,7 +26,18 @@ from fupin_audit.facts.keys import (
 )
 from fupin_audit.facts.lines import policy_values
 from fupin_audit.facts.people import member_ages
-from fupin_audit.facts.values import HID, ID, INCOME, STATUS, as_bool, exited, is_no, mask_texts, text
+from fupin_audit.facts.values import (
+    HID,
+    ID,
+    INCOME,
+    STATUS,
+    as_bool,
+    exited,
+    is_no,
+    mask_texts,
+    text,
+    text_in,
+)
 from fupin_audit.facts.years import data_years, exit_split, year_end
 from fupin_audit.rules.example_data import household, id_number, person
 from fupin_audit.rules.kit.format import count_texts, date_texts, fmt, money_texts, year_texts, yuan
@@ -212,7 +223,7 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
             # At the top age, 初中 or above means compulsory schooling is finished, not abandoned.
             finished = (ages >= high).fillna(False).astype(bool)
             if "文化程度" in members:
-                finished &= text(members["文化程度"]).isin(FINISHED_COMPULSORY)
+                finished &= text_in(members["文化程度"], FINISHED_COMPULSORY)
             else:
                 finished &= False
             gap = school_age & has_reason & ~taught_at_home & ~finished

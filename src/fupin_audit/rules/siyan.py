@@ -34,7 +34,18 @@ from fupin_audit.facts.lines import param
 from fupin_audit.facts.measures import households_with_measure, measure_names, measures_of_year
 from fupin_audit.facts.people import member_ages
 from fupin_audit.facts.phones import phone_matches, phone_numbers_of
-from fupin_audit.facts.values import HID, ID, as_bool, exited, mask_texts, poor, raw_values, text, unreadable
+from fupin_audit.facts.values import (
+    HID,
+    ID,
+    as_bool,
+    exited,
+    mask_texts,
+    poor,
+    raw_values,
+    text,
+    text_in,
+    unreadable,
+)
 from fupin_audit.facts.years import data_years, year_end, year_start
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
 from fupin_audit.rules.kit.format import (
@@ -702,7 +713,7 @@ def sy206(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     data_years(ctx, "households")
     low, high = ctx.policy.working_age
     ages = member_ages(ctx)
-    able = text(members["劳动技能"]).isin(LABOUR) & ages.between(low, high).fillna(False).astype(bool)
+    able = text_in(members["劳动技能"], LABOUR) & ages.between(low, high).fillna(False).astype(bool)
     if has_death_source(ctx):
         able &= ~dead_by_year_end(ctx)
     codes = household_codes(ctx)
