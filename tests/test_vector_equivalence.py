@@ -194,3 +194,23 @@ def test_keys_of_digits_carry_none_of_the_noise_normalised_keys_strips(keys):
     assert not pc.any(pc.match_substring_regex(array, _KEY_NOISE)).as_py()
     frame = pd.DataFrame({"户编号": pd.Series(keys, dtype="str")})
     pd.testing.assert_frame_equal(normalised_keys(frame), frame)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.integers(-(10**17), 10**17), st.sampled_from([0, 946598400 * 10**9])),
+        max_size=30,
+    )
+)
+def test_calendar_parts_per_distinct_date_are_those_of_every_row(values):
+    """engine.context._ymd (each distinct date worked out once, then taken per row) gives what the
+    calendar arithmetic over every row gives, NaT included."""
+    from fupin_audit.engine.context import _calendar_parts, _ymd
+
+    dates = np.array(
+        [np.datetime64("NaT", "ns") if v is None else np.datetime64(v, "ns") for v in values],
+        dtype="datetime64[ns]",
+    )
+    for per_distinct, per_row in zip(_ymd(dates), _calendar_parts(dates), strict=True):
+        assert per_distinct.tolist() == per_row.tolist() and per_distinct.dtype == per_row.dtype

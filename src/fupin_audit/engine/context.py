@@ -559,7 +559,20 @@ def _whole_years(reference: pd.Series, birth: pd.Series) -> pd.Series:
 
 
 def _ymd(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Year, month, day and known-ness of datetime64[ns] values (numpy calendar arithmetic)."""
+    """Year, month, day and known-ness of datetime64[ns] values: worked out for each distinct value
+    (a county's members share some 30,000 birth dates; their reference dates are one or two), then
+    taken per row — a third of the time of numpy's calendar conversions over every row."""
+    codes, distinct = pd.factorize(dates)  # NaT → -1
+    parts = _calendar_parts(
+        np.append(np.asarray(distinct, dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    )
+    at = np.where(codes < 0, len(distinct), codes)
+    year, month, day, known = parts
+    return year[at], month[at], day[at], known[at]
+
+
+def _calendar_parts(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_ymd` by numpy calendar arithmetic on every value (NaT: 1970-01-01, not known)."""
     known = ~np.isnat(dates)
     safe = np.where(known, dates, np.datetime64("1970-01-01", "ns"))
     months = safe.astype("datetime64[M]")

@@ -44,9 +44,12 @@ def year_end(years: pd.Series) -> pd.Series:
 
 
 def _date_in(years: pd.Series, month: int, day: int) -> pd.Series:
+    """The given day of each row's year, worked out once per distinct year (a table has one or two)."""
     year = years.astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
-    dates = calendar_dates(year, np.full(len(year), float(month)), np.full(len(year), float(day)))
-    return pd.Series(dates, index=years.index)
+    codes, distinct = pd.factorize(year)  # NaN → -1
+    each = np.append(distinct, np.nan)
+    dates = calendar_dates(each, np.full(len(each), float(month)), np.full(len(each), float(day)))
+    return pd.Series(dates[np.where(codes < 0, len(distinct), codes)], index=years.index)
 
 
 LAST_EXIT_YEAR = 2020  # the last year of 脱贫攻坚 exits (全面脱贫)
