@@ -118,17 +118,15 @@ def empty_cells(series: pd.Series) -> np.ndarray:
     if not isinstance(series.dtype, pd.StringDtype):
         return map_values(series, _empty_value, bool)
     array = arrow_text(series)
-    if pc.all(pc.string_is_ascii(array)).as_py() is not False:
-        # NFKC leaves ASCII as it is: stripping decides, row by row (amounts: mostly distinct texts,
-        # which hashing would not reduce)
-        return arrow_mask(pc.is_in(pc.utf8_trim_whitespace(array), value_set=EMPTY_SET)) | ~arrow_mask(
-            pc.is_valid(array)
-        )
-    codes, array = entries(series, array)
+    # NFKC leaves ASCII as it is: stripping alone decides, row by row (amounts: mostly distinct
+    # texts, which hashing would not reduce)
+    ascii_only = pc.all(pc.string_is_ascii(array)).as_py() is not False
+    codes, array = (None, array) if ascii_only else entries(series, array)
     empty = arrow_mask(pc.is_in(pc.utf8_trim_whitespace(array), value_set=EMPTY_SET))
-    empty |= arrow_mask(pc.is_in(clean_texts(array), value_set=EMPTY_SET))
+    if not ascii_only:
+        empty |= arrow_mask(pc.is_in(clean_texts(array), value_set=EMPTY_SET))
     empty |= ~arrow_mask(pc.is_valid(array))
-    return np.append(empty, True)[np.where(codes < 0, len(array), codes)]
+    return empty if codes is None else np.append(empty, True)[np.where(codes < 0, len(array), codes)]
 
 
 def _empty_value(value: Any) -> bool:

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.schema.codes import EXITED, POOR
-from fupin_audit.schema.fields import ARROW_TEXT, known_clean
+from fupin_audit.schema.fields import ARROW_TEXT, known_clean, str_series
 
 STATUS = "脱贫状态"
 
@@ -39,22 +39,32 @@ def text(series: pd.Series) -> pd.Series:
     array = values.array.__arrow_array__()
     filled = pc.fill_null(array, "")
     texts = filled if known_clean(array) else pc.utf8_trim_whitespace(filled)
-    return pd.Series(
-        pd.arrays.ArrowStringArray(texts, dtype=ARROW_TEXT), index=values.index, name=values.name
-    )
+    return _named(str_series(texts, values.index), values)
 
 
 def text_in(series: pd.Series, values: tuple[str, ...] | list[str] | frozenset[str]) -> pd.Series:
     """``text(series).isin(values)``; a code column (categorical) is judged on its few categories
     and the verdicts taken per row, without a text per row."""
     if isinstance(series.dtype, pd.CategoricalDtype) and _is_text(series.cat.categories):
-        labels = text(pd.Series(series.cat.categories))
-        verdicts = np.append(labels.isin(values).to_numpy(dtype=bool), "" in set(values))  # last: NA → ""
-        codes = series.cat.codes.to_numpy()
-        return pd.Series(
-            verdicts[np.where(codes < 0, len(labels), codes)], index=series.index, name=series.name
-        )
+        verdicts = np.append(_labels(series).isin(values).to_numpy(dtype=bool), "" in set(values))
+        return _named(pd.Series(verdicts[_label_positions(series)], index=series.index), series)
     return text(series).isin(values)
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    """A code column's categories as text."""
+    return text(pd.Series(series.cat.categories))
+
+
+def _label_positions(series: pd.Series) -> np.ndarray:
+    """Per row of a code column: the position of its category, one past the last for NA."""
+    codes = series.cat.codes.to_numpy()
+    return np.where(codes < 0, len(series.cat.categories), codes)
+
+
+def _named(values: pd.Series, like: pd.Series) -> pd.Series:
+    values.name = like.name
+    return values
 
 
 def _is_text(values: pd.Index) -> bool:
@@ -64,13 +74,9 @@ def _is_text(values: pd.Index) -> bool:
 def _category_text(series: pd.Series) -> pd.Series:
     """`text` of a code-list column: its few categories are made text once and taken per row (one
     arrow take), instead of every row's value being converted on its own — ten times faster."""
-    labels = text(pd.Series(series.cat.categories)).to_numpy(dtype=object)
+    labels = _labels(series).to_numpy(dtype=object)
     array = pa.array(np.append(labels, ""), type=pa.large_string())  # the last entry: NA → ""
-    codes = series.cat.codes.to_numpy()
-    texts = pc.take(array, np.where(codes < 0, len(labels), codes))
-    return pd.Series(
-        pd.arrays.ArrowStringArray(texts, dtype=ARROW_TEXT), index=series.index, name=series.name
-    )
+    return _named(str_series(pc.take(array, _label_positions(series)), series.index), series)
 
 
 def mask_texts(texts: pd.Series, where: pd.Series | np.ndarray, other: pd.Series) -> pd.Series:
