@@ -652,3 +652,49 @@ def test_200k_rows_equal_unique_then_reindex() -> None:
         result["kind"]
     )
     assert result[list(FLAGS)].any().all()
+
+
+def _id_cells() -> st.SearchStrategy[object]:
+    """ID cells as counties write them: valid 18-digit IDs (some with an X check character), their
+    15-digit legacy form, 残疾人证号, noise the normalising removes, and values that name nobody."""
+    valid = valid_ids(1900, 1999)
+    return st.one_of(
+        valid,
+        valid.map(lambda i: i[:6] + i[8:17]),  # the legacy form of the same person
+        valid.map(lambda i: i + "21"),  # a 残疾人证号
+        valid.map(lambda i: " " + i.lower() + "\u3000"),
+        valid.map(fullwidth),
+        st.just(make_id("110101", dt.date(1990, 1, 1), 21)),  # ends in X
+        st.sampled_from(
+            [
+                "",
+                None,
+                "999999199001011234",
+                "111111111111111111",
+                "12345",
+                "3.40826E+17",
+                "abc",
+                "340826199001011000",
+            ]
+        ),
+        st.text(alphabet="0123456789X", min_size=17, max_size=19),  # bad check characters, odd lengths
+    )
+
+
+@SETTINGS
+@given(st.lists(_id_cells(), max_size=40))
+def test_person_numbers_are_the_person_keys_as_integers(values: list[object]) -> None:
+    """The integer joins (facts.keys.person_numbers) rest on this: a row's `person_number` is its
+    `person_key`'s 17-digit body × 11 plus its check character (X = 10), and -1 where the key is NA —
+    so equal numbers, equal keys, in every table."""
+    from fupin_audit.schema.idnumber import classify_ids
+
+    column = pd.Series(values, dtype=object)
+    keys = classify_ids(column)
+    expected = [
+        -1 if pd.isna(k) else int(k[:17]) * 11 + (10 if k[17] == "X" else int(k[17]))
+        for k in keys["person_key"]
+    ]
+    assert keys["person_number"].tolist() == expected
+    analysed = analyse_ids(column, REFERENCE, person_keys=True)
+    assert analysed["person_number"].tolist() == expected

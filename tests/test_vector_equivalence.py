@@ -214,3 +214,17 @@ def test_calendar_parts_per_distinct_date_are_those_of_every_row(values):
     )
     for per_distinct, per_row in zip(_ymd(dates), _calendar_parts(dates), strict=True):
         assert per_distinct.tolist() == per_row.tolist() and per_distinct.dtype == per_row.dtype
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.just(-1), st.integers(0, 12)), max_size=25), min_size=1, max_size=4))
+def test_joint_number_codes_are_the_joint_codes_of_their_texts(columns):
+    """person_codes hashes the integer person numbers: the codes (first-seen order, -1 for none) and
+    their count are those the same keys hashed as texts got."""
+    from fupin_audit.facts.keys import joint_codes, joint_number_codes
+
+    numbers = [np.array(c, dtype=np.int64) for c in columns]
+    texts = [pa.array([None if x < 0 else f"{x:018d}" for x in c], type=pa.large_string()) for c in columns]
+    got, n = joint_number_codes(numbers)
+    want, m = joint_codes(*texts)
+    assert [g.tolist() for g in got] == [w.tolist() for w in want] and n == m

@@ -100,11 +100,6 @@ def _digits_x_codes(
     return codes, len(uniques)
 
 
-def _key_array(keys: pd.Series) -> pa.Array:
-    array = pa.array(keys.array, type=pa.large_string())
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
 def first_rows(codes: np.ndarray, n: int) -> np.ndarray:
     """Per code: the position of its first row (-1 when no row has it)."""
     first = np.full(n + 1, -1, dtype=np.int64)
@@ -177,8 +172,16 @@ def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
     Normalised the same way in every table: full-width, spaces, lower-case x removed; 15-digit
     legacy numbers upgraded to 18 digits; a 20-digit 残疾人证号 reduced to its first 18 digits;
     placeholders, Excel-damaged and malformed numbers give NA (DQ010/013/017 report them)."""
+    return _person_ids(ctx, kind, field)[0]
 
-    def compute() -> pd.Series:
+
+def person_numbers(ctx: AuditContext, kind: str, field: str = ID) -> np.ndarray:
+    """`person_keys` as integers (-1 when the row names nobody): equal exactly where the keys are."""
+    return _person_ids(ctx, kind, field)[1]
+
+
+def _person_ids(ctx: AuditContext, kind: str, field: str) -> tuple[pd.Series, np.ndarray]:
+    def compute() -> tuple[pd.Series, np.ndarray]:
         table = ctx.table(kind, field)
         if kind == "members" and field == ID:
             from fupin_audit.facts.people import id_analysis
@@ -188,7 +191,11 @@ def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
             from fupin_audit.schema.idnumber import classify_ids
 
             analysis = classify_ids(table.raw[field])
-        return analysis["person_key"].reindex(table.data.index)
+        index = table.data.index
+        numbers = analysis["person_number"]
+        if not numbers.index.equals(index):
+            numbers = numbers.reindex(index, fill_value=-1)
+        return analysis["person_key"].reindex(index), numbers.to_numpy(dtype=np.int64)
 
     return ctx.cached(f"{kind}.person_keys.{field}", compute)
 
@@ -223,8 +230,10 @@ def person_codes(ctx: AuditContext) -> dict[str, Any]:
 
     def compute() -> dict[str, Any]:
         present = [(k, f) for k, f in PERSON_COLUMNS if ctx.has(k, f)]
-        # Person keys are normalised already (no spaces, null for none): arrow as they are.
-        codes, n = joint_codes(*(_key_array(person_keys(ctx, k, f)) for k, f in present))
+        # Hashed as the integers the ID analysis gives (`person_numbers`), not as texts: the same
+        # codes in the same first-seen order, without reading 18 bytes a row again.
+        numbers = [person_numbers(ctx, k, f) for k, f in present]
+        codes, n = joint_number_codes(numbers)
         out: dict[str, Any] = {f"{k}.{f}": c for (k, f), c in zip(present, codes, strict=True)}
         member_codes = out.get(f"members.{ID}", np.empty(0, dtype=np.int64))
         out["n"] = n
@@ -232,6 +241,22 @@ def person_codes(ctx: AuditContext) -> dict[str, Any]:
         return out
 
     return ctx.cached("codes.people", compute)
+
+
+def joint_number_codes(columns: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """`joint_codes` of integer columns whose -1 means empty: codes shared by equal numbers, in
+    first-seen order, -1 for empty; and the number of distinct numbers."""
+    joined = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
+    found, uniques = pd.factorize(joined)
+    codes = np.asarray(found, dtype=np.int64)
+    empty = joined < 0
+    n = len(uniques)
+    if empty.any():  # -1 took a code of its own, in its first-seen place: close the gap after it
+        stand_in = codes[np.flatnonzero(empty)[0]]
+        codes = np.where(empty, -1, codes - (codes > stand_in))
+        n -= 1
+    bounds = np.cumsum([0, *(len(c) for c in columns)])
+    return [codes[bounds[i] : bounds[i + 1]] for i in range(len(columns))], n
 
 
 def registered(ctx: AuditContext, kind: str, field: str = ID) -> np.ndarray:

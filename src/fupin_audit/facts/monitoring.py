@@ -13,8 +13,8 @@ from fupin_audit.facts.keys import (
     first_rows,
     gather,
     household_codes,
-    joint_codes,
-    person_keys,
+    joint_number_codes,
+    person_numbers,
 )
 from fupin_audit.facts.people import NO_PLACE, member_ages
 from fupin_audit.facts.values import HID, ID, as_bool, is_no, text, text_in
@@ -193,10 +193,10 @@ WORK_PLACE = "务工所在地"
 
 def person_links(ctx: AuditContext, kind: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Person codes shared by the member rows and the rows of `kind` (work, work_plans), joined by the
-    normalised 证件号码 of common.person_keys, and their number."""
+    normalised 证件号码 of facts.keys.person_numbers, and their number."""
 
     def compute() -> tuple[np.ndarray, np.ndarray, int]:
-        codes, n = joint_codes(person_keys(ctx, "members"), person_keys(ctx, kind))
+        codes, n = joint_number_codes([person_numbers(ctx, "members"), person_numbers(ctx, kind)])
         return codes[0], codes[1], n
 
     ctx.table("members", ID)

@@ -447,6 +447,12 @@ class _Unique:
         self.check_actual[long_pos] = actual
         self.bad_check = np.zeros(self.n, dtype=bool)
         self.bad_check[long_pos] = bad_check
+        # The person each value names, as a number (`person_number`): its 17-digit body times 11 plus
+        # its check character (X = 10), the one written (an 18-digit ID, a 残疾人证号's 18th) or the one
+        # a 15-digit number gets when upgraded. Equal numbers exactly when the person keys are equal.
+        check = np.concatenate([actual, expected[n_long:]]).astype(np.int64)
+        self.person_number = np.full(self.n, -1, dtype=np.int64)
+        self.person_number[pos] = _digits_value(digits) * 11 + np.where(check == ord("X"), 10, check - _ZERO)
         # Excel keeps 15 significant digits: an 18-digit number shown in full ends in 000, and its
         # check character is then right only by chance.
         ends_000 = _rows_where(long_m, bad_check, lambda m: (m[:, 15:18] == _ZERO).all(axis=1))
@@ -503,6 +509,7 @@ class _Unique:
         self.is_id = is_id
         self.birth[~is_id] = np.datetime64("NaT")
         self.sex_code[~is_id] = 0
+        self.person_number[~is_id] = -1
 
 
 def _date_text(year: int, month: int, day: int) -> str:
@@ -517,7 +524,8 @@ def analyse_ids(
     ``reference_date`` is the data reference date (31 Dec of the data year), per row or for all
     rows; births after it are impossible for that year's data. Ages and dates are never judged
     against "today", so a re-run next year gives the same verdicts. ``None`` skips that test.
-    ``person_keys``: also the `person_key` column of `classify_ids` (the caller joins on persons).
+    ``person_keys``: also the `person_key` and `person_number` columns of `classify_ids` (the caller
+    joins on persons).
     """
     codes, uniques = distinct_texts(raw)
     u = _Unique(uniques)
@@ -661,17 +669,20 @@ def analyse_ids(
         out[f"msg_{flag}"] = _message_column(texts, msg_index, index)
     if person_keys:
         out["person_key"] = person_key
+        out["person_number"] = pd.Series(u.person_number[rows], index=index)
     return pd.DataFrame(out, index=index)
 
 
 def classify_ids(raw: pd.Series) -> pd.DataFrame:
     """The `normalized`, `kind`, `upgraded` and `person_key` columns of `analyse_ids` alone, without
     its checks and messages: all that a person key needs, for ID columns that no DQ010–DQ018 rule
-    reports on."""
+    reports on. `person_number`: the person key as an integer (-1 for none; equal numbers, equal
+    keys), for joins that need no text."""
     codes, uniques = distinct_texts(raw)
     u = _Unique(uniques)
     rows = np.where(codes < 0, u.n - 1, codes)
     keys, _upgraded_rows = _key_columns(u, rows, raw.index)
+    keys["person_number"] = pd.Series(u.person_number[rows], index=raw.index)
     return pd.DataFrame(keys, index=raw.index)
 
 
