@@ -258,6 +258,22 @@ def test_columns_of_distinct_values_parse_alike_without_hashing(monkeypatch, tmp
     pd.testing.assert_frame_equal(analyse_ids(ids, pd.Timestamp("2017-12-31")), analysis)
 
 
+def test_validation_judges_phones_and_amounts_unhashed_sooner(monkeypatch, tmp_path):
+    """Whether a long column is hashed to its distinct texts first is judged with its kind's share
+    (fields.DISTINCT_SHARE): a phone column from a quarter of its sample distinct, an amount from
+    60 %, other kinds from 85 %."""
+    from fupin_audit.schema import fields
+
+    paths = write_parquet(generate(300, seed=7, year=2017), tmp_path / "d")
+    asked: dict[float, int] = {}
+    real = fields.mostly_distinct
+    monkeypatch.setattr(
+        fields, "mostly_distinct", lambda a, share=0.85: asked.setdefault(share, 0) or real(a, share)
+    )
+    load(paths)
+    assert set(asked) == {0.25, 0.6, 0.85}
+
+
 def _decimal_texts(n: int, max_digits: int, exponents: list[str]) -> list[str]:
     rng = np.random.default_rng(11)
     out = []

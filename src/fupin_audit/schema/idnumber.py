@@ -447,12 +447,6 @@ class _Unique:
         self.check_actual[long_pos] = actual
         self.bad_check = np.zeros(self.n, dtype=bool)
         self.bad_check[long_pos] = bad_check
-        # The person each value names, as a number (`person_number`): its 17-digit body times 11 plus
-        # its check character (X = 10), the one written (an 18-digit ID, a 残疾人证号's 18th) or the one
-        # a 15-digit number gets when upgraded. Equal numbers exactly when the person keys are equal.
-        check = np.concatenate([actual, expected[n_long:]]).astype(np.int64)
-        self.person_number = np.full(self.n, -1, dtype=np.int64)
-        self.person_number[pos] = _digits_value(digits) * 11 + np.where(check == ord("X"), 10, check - _ZERO)
         # Excel keeps 15 significant digits: an 18-digit number shown in full ends in 000, and its
         # check character is then right only by chance.
         ends_000 = _rows_where(long_m, bad_check, lambda m: (m[:, 15:18] == _ZERO).all(axis=1))
@@ -500,6 +494,16 @@ class _Unique:
 
         # Region.
         region = _digits_value(digits[:, :6])
+
+        # The person each value names, as a number (`person_number`): its 17-digit body — region, birth
+        # date, sequence number, the parts read above — times 11 plus its check character (X = 10),
+        # the one written (an 18-digit ID, a 残疾人证号's 18th) or the one a 15-digit number gets when
+        # upgraded. Equal numbers exactly when the person keys are equal.
+        body_number = region * 10**11 + year * 10**7 + month * 10**5 + day * 10**3
+        body_number += _digits_value(digits[:, 14:17])
+        check = np.concatenate([actual, expected[n_long:]]).astype(np.int64)
+        self.person_number = np.full(self.n, -1, dtype=np.int64)
+        self.person_number[pos] = body_number * 11 + np.where(check == ord("X"), 10, check - _ZERO)
         known = _known_regions()[region] | np.isin(region // 10000, _PERMIT_PROVINCES)
         self.region_known = np.ones(self.n, dtype=bool)
         self.region_known[pos] = known

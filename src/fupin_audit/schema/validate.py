@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from fupin_audit.dataset import META_COLUMNS, SOURCE_COLUMN
 from fupin_audit.io.dictionary import Encoding
 from fupin_audit.schema.fields import (
+    DISTINCT_SHARE,
     DQ_EMPTY,
     PROBLEM_CODES,
     Kind,
@@ -130,7 +131,8 @@ def _validate_column(
         scale = _scales(raw, units, name)
         header_scale = pd.Series(1.0, index=column.index) if scale is None else scale
         return parsed.values * own_scale.fillna(header_scale), parsed
-    encoded = encode_texts(column, encodings)  # one encoding of the column serves every step
+    # one encoding of the column serves every step
+    encoded = encode_texts(column, encodings, DISTINCT_SHARE.get(spec.kind, 0.85))
     parsed = _parse(spec, name, column, values=not is_id, encoded=encoded)
     if is_id:
         values = _id_numbers(column, encoded)
