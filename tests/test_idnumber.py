@@ -720,3 +720,22 @@ def test_lower_case_x_before_trailing_empty_cells_is_normalised() -> None:
     assert lower.endswith("x")
     out = analyse_ids(pd.Series(["340826199001011234", lower, ""], dtype="str"), REFERENCE)
     assert out["kind"].tolist()[1] == "id18" and out["DQ018"].tolist()[1] and not out["DQ010"].any()
+
+
+@SETTINGS
+@given(st.lists(st.text(alphabet="0123456789X", max_size=22), max_size=30), st.integers(0, 3), st.data())
+def test_leading_bytes_are_the_strings_first_bytes(texts: list[str], skip: int, data: st.DataObject) -> None:
+    """The ID analyser's byte matrices: the first bytes of the chosen strings, whether they lie back to
+    back in the buffer (read as they are) or not (packed first), on a sliced array too."""
+    from fupin_audit.schema.idnumber import _leading_bytes
+
+    width = data.draw(st.integers(1, 20))
+    array = pa.array(["1" * skip, *texts], type=pa.large_string()).slice(1)
+    long_enough = [i for i, t in enumerate(texts) if len(t) >= width]
+    positions = np.array(
+        data.draw(st.lists(st.sampled_from(long_enough), unique=True)) if long_enough else [], dtype=np.int64
+    )
+    positions.sort()
+    got = _leading_bytes(array, positions, width)
+    assert got.shape == (len(positions), width)
+    assert [bytes(row).decode() for row in got] == [texts[i][:width] for i in positions]

@@ -153,16 +153,23 @@ def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
-def _columns(data: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
-    """Bytes starts[i] … starts[i] + width - 1 of each string as an (n, width) matrix (one gather
-    per column: never an n × width index array)."""
-    if len(starts) and starts[-1] + width <= len(data) and (np.diff(starts) == width).all():
-        # back to back in the buffer (every value of this width, as in a column of 18-digit IDs): a view
+def _leading_bytes(arr: pa.Array, positions: np.ndarray, width: int) -> np.ndarray:
+    """The first `width` bytes of the strings at `positions` (each at least that long) as an
+    (n, width) matrix. Strings back to back in the buffer (a column of 18-digit IDs and nothing else)
+    are read as they lie; others are packed by arrow's take (and cut to `width`) first: one copy
+    instead of a gather per byte column (5 ms instead of 28 ms for a county's IDs with a few odd values)."""
+    offsets, data = text_buffers(arr)
+    starts = offsets[positions]
+    if not len(positions):
+        return np.empty((0, width), dtype=np.uint8)
+    if starts[-1] + width <= len(data) and (np.diff(starts) == width).all():
         return data[starts[0] : starts[0] + len(starts) * width].reshape(len(starts), width)
-    out = np.empty((len(starts), width), dtype=np.uint8)
-    for j in range(width):
-        out[:, j] = data[starts + j]
-    return out
+    packed = pc.take(arr, pa.array(positions))
+    if (offsets[positions + 1] - starts != width).any():
+        packed = pc.utf8_slice_codeunits(packed, 0, width)  # ASCII here: code units are bytes
+    packed_offsets, packed_data = text_buffers(packed.cast(pa.large_string()))
+    start = packed_offsets[0]
+    return packed_data[start : start + len(positions) * width].reshape(len(positions), width)
 
 
 def _only_digits_x(arr: pa.Array) -> np.ndarray:
@@ -362,7 +369,7 @@ class _Unique:
         text = pa.concat_arrays([normalised, pa.array([""], type=pa.large_string())])
         self.text = text
         self.note_mask = np.append(note_mask, 0)
-        offsets, data = text_buffers(text)
+        offsets = text_buffers(text)[0]
         # Byte lengths: every value the tests below accept is ASCII, so bytes are characters there.
         length = np.diff(offsets)
 
@@ -372,7 +379,7 @@ class _Unique:
         placeholder = np.zeros(self.n, dtype=bool)
         shaped = np.zeros(self.n, dtype=bool)
         rows18 = np.flatnonzero(length == 18)
-        m18 = _columns(data, offsets[rows18], 18)
+        m18 = _leading_bytes(text, rows18, 18)
         low = m18 - np.uint8(_ZERO)  # a byte below "0" wraps round to ≥ 208
         plain = (low[:, :17].max(axis=1) < 10) & ((low[:, 17] < 10) | (m18[:, 17] == ord("X")))
         if not plain.all():  # nearly always all are: no copy of the matrix then
@@ -415,18 +422,11 @@ class _Unique:
         # Rows that look like an ID: one digit matrix laid out as the 17-digit body of an 18-digit ID.
         long_pos = np.flatnonzero(shaped & (length >= 18))
         short_pos = np.flatnonzero(shaped & (length == 15))
-        # The plain 18-digit IDs' bytes were gathered above: only the others (20-digit numbers) are read.
+        # The plain 18-digit IDs' bytes were gathered above: read again only with other values among them.
         id18 = ~(same | nines)
-        if len(long_pos) == len(plain_pos) and id18.all():  # no 20-digit numbers, no placeholders
-            long_m = m18
-        else:
-            seen = np.searchsorted(long_pos, plain_pos[id18])
-            unseen = np.ones(len(long_pos), dtype=bool)
-            unseen[seen] = False
-            long_m = np.empty((len(long_pos), 18), dtype=np.uint8)
-            long_m[seen] = m18[id18]
-            long_m[unseen] = _columns(data, offsets[long_pos[unseen]], 18)
-        short_m = _columns(data, offsets[short_pos], 15)
+        only_plain = len(long_pos) == len(plain_pos) and id18.all()  # no 20-digit numbers, no placeholders
+        long_m = m18 if only_plain else _leading_bytes(text, long_pos, 18)
+        short_m = _leading_bytes(text, short_pos, 15)
         century = np.broadcast_to(np.frombuffer(b"19", dtype=np.uint8), (len(short_pos), 2))
         body = np.concatenate(
             [long_m[:, :17], np.concatenate([short_m[:, :6], century, short_m[:, 6:]], axis=1)]
