@@ -704,12 +704,15 @@ def test_person_numbers_are_the_person_keys_as_integers(values: list[object]) ->
 @SETTINGS
 @given(st.lists(st.text(alphabet="0123456789Xx /０é", max_size=6), max_size=30), st.integers(0, 3))
 def test_only_digits_x_is_the_pattern(texts: list[str], skip: int) -> None:
-    """The byte test that spares the ID normaliser its regular expressions answers ^[0-9X]*$, on a
-    sliced array too."""
+    """The byte test that spares the ID normaliser its regular expressions answers ^[0-9X]*$ (and the
+    plain-ID test's ^[0-9]*[0-9X]?$), on a sliced array too."""
     from fupin_audit.schema.idnumber import _only_digits_x
 
     array = pa.array(["x" * skip, *texts], type=pa.large_string()).slice(1)
     assert _only_digits_x(array).tolist() == [re.fullmatch("[0-9X]*", t) is not None for t in texts]
+    assert _only_digits_x(array, x_last=True).tolist() == [
+        re.fullmatch("[0-9]*[0-9X]?", t) is not None for t in texts
+    ]
 
 
 def test_lower_case_x_before_trailing_empty_cells_is_normalised() -> None:
