@@ -228,3 +228,40 @@ def test_joint_number_codes_are_the_joint_codes_of_their_texts(columns):
     got, n = joint_number_codes(numbers)
     want, m = joint_codes(*texts)
     assert [g.tolist() for g in got] == [w.tolist() for w in want] and n == m
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["3408260010010001", " 3408260010010001", "3408260010010002", "", "A-1", "a-1 "]),
+        max_size=12,
+    ),
+    st.lists(st.sampled_from(["3408260010010002", "3408260010010003", "A-1"]), max_size=4),
+)
+def test_member_household_codes_from_the_shared_codes_are_its_own_factorizing(member_hids, household_hids):
+    """facts.cells.member_household_codes reads the validated members' 户编号 off the shared household
+    codes: the same codes (first-seen order, -1 for none) and distinct texts as factorizing them."""
+    import tempfile
+    from pathlib import Path
+
+    from conftest import household, member, write_xlsx
+
+    from fupin_audit.audit import Settings
+    from fupin_audit.engine.context import AuditContext
+    from fupin_audit.facts.cells import factorize, member_household_codes
+    from fupin_audit.facts.values import HID
+    from fupin_audit.load import load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_xlsx(
+            Path(tmp) / "in.xlsx",
+            {
+                "户信息": [household(h) for h in household_hids] or [household()],
+                "家庭成员": [member(h) for h in member_hids] or [member()],
+            },
+        )
+        ctx = AuditContext(load([str(path)]), Settings.from_file(None).policy, None)
+        codes, uniques = member_household_codes(ctx)
+        want_codes, want_uniques = factorize(ctx.frame("members", HID)[HID])
+    assert codes.tolist() == want_codes.tolist()
+    pd.testing.assert_index_equal(uniques, pd.Index(want_uniques))

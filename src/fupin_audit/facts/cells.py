@@ -21,6 +21,7 @@ from fupin_audit.schema.fields import (
     arrow_text,
     clean_texts,
     is_arrow_text,
+    known_clean,
     mostly_distinct,
 )
 
@@ -160,8 +161,15 @@ def member_household_codes(ctx: AuditContext) -> tuple[np.ndarray, pd.Index]:
 
     def compute() -> tuple[np.ndarray, pd.Index]:
         hid = ctx.frame("members", HID)[HID]
-        codes, uniques = factorize(hid)
-        return codes, pd.Index(uniques)
+        if not (is_arrow_text(hid) and known_clean(hid.array.__arrow_array__())):
+            codes, uniques = factorize(hid)
+            return codes, pd.Index(uniques)
+        # Validated text (stripped, null where empty) is coded alike by the shared 户编号 codes: the
+        # members' codes made dense again (integers hashed, not texts), the texts read at first rows.
+        from fupin_audit.facts.keys import first_rows, household_codes, joint_number_codes
+
+        (codes,), n = joint_number_codes([household_codes(ctx)["members"]])
+        return codes, pd.Index(hid.array.take(first_rows(codes, n)))
 
     return ctx.cached("members.member_household_codes", compute)
 
