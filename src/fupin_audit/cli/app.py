@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from fupin_audit.errors import ConfigError, FupinAuditError
 
@@ -59,11 +58,31 @@ class Level(StrEnum):
     info = "info"
 
 
-def _stderr():
-    from rich.console import Console
+def _stderr() -> _Stderr:
+    return _Stderr()
 
-    # soft_wrap: one diagnostic stays one line, whatever the width (log files, grep).
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Stderr:
+    """The console on stderr, made on its first use: a quiet run with nothing to say never imports
+    Rich (some 40 ms of a check's start)."""
+
+    def __init__(self) -> None:
+        self._console = None
+
+    def __getattr__(self, name: str):
+        if self._console is None:
+            from rich.console import Console
+
+            # soft_wrap: one diagnostic stays one line, whatever the width (log files, grep).
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return getattr(self._console, name)
+
+
+def escape(text: str) -> str:
+    """Rich's markup escape (imported when first needed, as the console is)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _split(values: list[str] | None) -> list[str]:
