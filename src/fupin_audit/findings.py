@@ -193,11 +193,14 @@ def _categorical(pieces: list[tuple[pa.Array, np.ndarray | None]], total: int) -
     distinct = pc.unique(values)
     categories = pc.take(distinct, pc.sort_indices(distinct))  # UTF-8 byte order = code point order
     codes = np.empty(total, dtype=np.int32)
-    position = 0
+    # Every piece's dictionary looked up at once (one hash table of the categories, not one a piece:
+    # a run's hundred rule parts times each categorical column)
+    mapping = np.asarray(pc.index_in(values, value_set=categories).to_numpy(zero_copy_only=False))
+    position = start = 0
     for dictionary, indices in pieces:
-        mapping = np.asarray(pc.index_in(dictionary, value_set=categories).to_numpy(zero_copy_only=False))
-        codes[position : position + len(indices)] = mapping[indices]
+        codes[position : position + len(indices)] = mapping[start : start + len(dictionary)][indices]
         position += len(indices)
+        start += len(dictionary)
     return pd.Categorical.from_codes(codes, categories=pd.Index(categories.to_pylist(), dtype="str"))
 
 
