@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.facts.values import arrow_text
-from fupin_audit.schema.fields import arrow_mask, mostly_distinct
+from fupin_audit.schema.fields import DISTINCT_SHARE, Kind, arrow_mask, mostly_distinct
 
 MOBILE = r"^1[3-9]\d{9}$"
 
@@ -33,7 +33,8 @@ def phone_numbers(series: pd.Series) -> pd.Series:
     numbers repeat (a 户联系电话 on every member row); the result stays arrow text (no Python string
     per row)."""
     array = arrow_text(series)
-    encoded = None if mostly_distinct(array) else pc.dictionary_encode(array)
+    # hashed only when numbers repeat a lot: the test below costs less than hashing (as in validation)
+    encoded = None if mostly_distinct(array, DISTINCT_SHARE[Kind.PHONE]) else pc.dictionary_encode(array)
     values = array if encoded is None else encoded.dictionary
     # Most numbers are written as 11 plain digits already: only the others are normalised.
     rest = np.flatnonzero(~arrow_mask(pc.match_substring_regex(values, _ASCII_MOBILE)))
