@@ -44,6 +44,8 @@ ODD = [
     "cr\rlf",
     "back\\slash",
     "nul\x00and\x1f",
+    "unit\x1fseparator",  # the last control character alone
+    "del\x7f",  # not a control character for JSON: written as it is
     "ok 文本 “引号”",
     "emoji 😀 and \u2028",
     "'quoted",
