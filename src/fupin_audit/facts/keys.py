@@ -17,7 +17,7 @@ from fupin_audit.facts.phones import phone_numbers_of
 from fupin_audit.facts.values import HID, ID, arrow_text, column_text, text
 from fupin_audit.schema.fields import arrow_mask, str_series
 from fupin_audit.schema.fields import arrow_text as arrow_text_plain
-from fupin_audit.schema.idnumber import text_buffers
+from fupin_audit.schema.idnumber import analyse_ids, text_buffers
 
 
 def joint_codes(*columns: pd.Series | pa.Array) -> tuple[list[np.ndarray], int]:
@@ -166,6 +166,17 @@ PERSON_COLUMNS = (
 )
 
 
+def id_analysis(ctx: AuditContext) -> pd.DataFrame:
+    """The members' 证件号码 analysed once (schema.idnumber.analyse_ids: kinds, DQ010–DQ018, birth dates,
+    sexes), with their person keys and numbers: every join on persons starts from the members' IDs."""
+
+    def compute() -> pd.DataFrame:
+        members = ctx.table("members", ID)
+        return analyse_ids(members.raw[ID], ctx.reference_date("members"), person_keys=True)
+
+    return ctx.cached("members.id_analysis", compute)
+
+
 def person_keys(ctx: AuditContext, kind: str, field: str = ID) -> pd.Series:
     """Per row: the person an ID column names, as one comparable key (NA when it names nobody).
 
@@ -184,8 +195,6 @@ def _person_ids(ctx: AuditContext, kind: str, field: str) -> tuple[pd.Series, np
     def compute() -> tuple[pd.Series, np.ndarray]:
         table = ctx.table(kind, field)
         if kind == "members" and field == ID:
-            from fupin_audit.facts.people import id_analysis
-
             analysis = id_analysis(ctx)
         else:
             from fupin_audit.schema.idnumber import classify_ids

@@ -1,4 +1,4 @@
-"""Members' birth dates, ages and ID analysis (from the ID number, else the 出生日期 column)."""
+"""Members' birth dates and ages (from the ID analysis, facts.keys.id_analysis, else the 出生日期 column)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,7 @@ import pandas as pd
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import SkipRule
 from fupin_audit.facts.cells import map_values, sources
-from fupin_audit.facts.values import ID
-from fupin_audit.schema.idnumber import analyse_ids
-
-
-def id_analysis(ctx: AuditContext) -> pd.DataFrame:
-    def compute() -> pd.DataFrame:
-        members = ctx.table("members", ID)
-        # the person keys too: every join on persons starts from the members' IDs (facts.keys)
-        return analyse_ids(members.raw[ID], ctx.reference_date("members"), person_keys=True)
-
-    return ctx.cached("members.id_analysis", compute)
-
+from fupin_audit.facts.keys import id_analysis
 
 WORK_MONTHS, WORK_PLACE = "务工时间", "务工所在地"
 

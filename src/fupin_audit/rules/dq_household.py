@@ -34,8 +34,7 @@ from fupin_audit.facts.cells import (
     sources,
     text_series,
 )
-from fupin_audit.facts.keys import first_rows, gather, person_codes, person_keys
-from fupin_audit.facts.people import id_analysis
+from fupin_audit.facts.keys import first_rows, gather, id_analysis, person_codes, person_keys
 from fupin_audit.facts.values import text
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
 from fupin_audit.schema.codes import code_list

@@ -10,7 +10,8 @@ import pandas as pd
 
 from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, rule
-from fupin_audit.facts.people import ID, id_analysis
+from fupin_audit.facts.keys import id_analysis
+from fupin_audit.facts.values import ID
 from fupin_audit.rules.example_data import id_number, person
 from fupin_audit.schema.idnumber import compare_with_columns
 
