@@ -204,3 +204,17 @@ def test_write_behind_starts_the_disk_write_of_a_long_report(tmp_path, monkeypat
         pipe.close()
         drain.join()
     assert got[0] == reference.getvalue().encode("utf-8") and not calls
+
+
+def test_many_large_categoricals_side_by_side_keep_their_own_texts():
+    """Adjacent categorical columns are rendered per combination of their codes, one int64 each: a
+    frame handed to the writers with seven categoricals of 600 categories side by side (600**7 > 2**63)
+    is split into runs small enough, not written with wrapped-around codes."""
+    frame = odd_findings(60).iloc[:3].copy()
+    for name in ("column", "value", "household_id", "person_id", "id_number", "township", "village"):
+        categories = [f"{name}{i:05d}" for i in range(600)]
+        frame[name] = pd.Categorical([categories[-1], categories[0], categories[7]], categories=categories)
+    (fast_csv, slow_csv), (fast_jsonl, slow_jsonl) = both(frame)
+    assert "village00599" in fast_csv
+    assert fast_csv == slow_csv
+    assert fast_jsonl == slow_jsonl

@@ -66,8 +66,7 @@ class _Stderr:
     """The console on stderr, made on its first use: a quiet run with nothing to say never imports
     Rich (some 40 ms of a check's start)."""
 
-    def __init__(self) -> None:
-        self._console = None
+    _console = None  # a class attribute: a copy of the object finds it too (no recursion below)
 
     def __getattr__(self, name: str):
         if self._console is None:

@@ -260,6 +260,10 @@ def _columns(findings: pd.DataFrame, fmt: str) -> list[Column] | None:
     return columns
 
 
+# `_merged` codes a combination as one int64: a run ends before its possible combinations pass this.
+MERGED_LIMIT = 2**62
+
+
 def _merged(columns: list[Column], joints: list[str]) -> tuple[list[Column], list[int]]:
     """Runs of adjacent coded columns (the categoricals: family and title, table file and sheet) as
     one column of the combinations that occur, each combination rendered once with the texts between
@@ -269,9 +273,15 @@ def _merged(columns: list[Column], joints: list[str]) -> tuple[list[Column], lis
     heads: list[int] = []
     i = 0
     while i < len(columns):
-        j = i
-        while columns[i].codes is not None and j + 1 < len(columns) and columns[j + 1].codes is not None:
+        j, combinations = i, len(columns[i].values)
+        while (
+            columns[i].codes is not None
+            and j + 1 < len(columns)
+            and columns[j + 1].codes is not None
+            and combinations * len(columns[j + 1].values) < MERGED_LIMIT  # the codes stay within int64
+        ):
             j += 1
+            combinations *= len(columns[j].values)
         heads.append(i)
         if j == i:
             out.append(columns[i])
