@@ -58,12 +58,8 @@ def _number_codes(array: pa.Array) -> tuple[np.ndarray, int] | None:
         return _digits_x_codes(array, (offsets, data), lengths, valid, width)
     # Digits only (户编号): arrow parses them (one width: distinct texts, distinct numbers).
     numbers = pc.fill_null(pc.cast(array, pa.int64()), -1).to_numpy(zero_copy_only=False)
-    found, uniques = pd.factorize(numbers)  # pandas' integer hash table: faster than arrow's here
-    codes = np.asarray(found, dtype=np.int64)
-    if valid.all():
-        return codes, len(uniques)
-    stand_in = codes[np.flatnonzero(~valid)[0]]  # the -1 of the empty rows got a code of its own
-    return np.where(valid, codes - (codes > stand_in), -1), len(uniques) - 1
+    (codes,), n = joint_number_codes([numbers])  # pandas' integer hash table: faster than arrow's here
+    return codes, n
 
 
 def _digits_x_codes(

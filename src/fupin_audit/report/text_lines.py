@@ -264,44 +264,44 @@ def _columns(findings: pd.DataFrame, fmt: str) -> list[Column] | None:
 MERGED_LIMIT = 2**62
 
 
-def _merged(columns: list[Column], joints: list[str]) -> tuple[list[Column], list[int]]:
+def _merged(columns: list[Column], joints: list[str]) -> tuple[list[Column], list[str]]:
     """Runs of adjacent coded columns (the categoricals: family and title, table file and sheet) as
     one column of the combinations that occur, each combination rendered once with the texts between
     its cells (`joints[k]`: the text before column k's cell): the kernel then joins fewer pieces per
-    line. Also the position of each returned column's first column."""
+    line. Also the joints before the returned columns."""
     out: list[Column] = []
-    heads: list[int] = []
+    kept: list[str] = []
     i = 0
     while i < len(columns):
-        j, combinations = i, len(columns[i].values)
+        j, possible = i, len(columns[i].values)
         while (
             columns[i].codes is not None
             and j + 1 < len(columns)
             and columns[j + 1].codes is not None
-            and combinations * len(columns[j + 1].values) < MERGED_LIMIT  # the codes stay within int64
+            and possible * len(columns[j + 1].values) < MERGED_LIMIT  # the codes stay within int64
         ):
             j += 1
-            combinations *= len(columns[j].values)
-        heads.append(i)
-        if j == i:
-            out.append(columns[i])
-            i += 1
-            continue
-        run = columns[i : j + 1]
-        combined = np.zeros(len(run[0].codes), dtype=np.int64)
-        for column in run:
-            combined *= len(column.values)
-            combined += column.codes
-        found, combinations = pd.factorize(combined)
-        pieces: list[pa.Array | str] = []
-        for k in range(len(run) - 1, -1, -1):  # the combinations' codes, last column first
-            combinations, codes = np.divmod(combinations, len(run[k].values))
-            pieces = [pc.take(run[k].values, pa.array(codes)), *pieces]
-            if k:
-                pieces = [joints[i + k], *pieces]
-        out.append(Column(_join(*pieces), np.asarray(found, dtype=np.int32), quoted=run[-1].quoted))
+            possible *= len(columns[j].values)
+        kept.append(joints[i])
+        out.append(columns[i] if j == i else _combined(columns[i : j + 1], joints[i + 1 : j + 1]))
         i = j + 1
-    return out, heads
+    return out, kept
+
+
+def _combined(run: list[Column], joints: list[str]) -> Column:
+    """One column of the combinations of `run`'s codes that occur, the `joints` between their cells."""
+    combined = np.zeros(len(run[0].codes), dtype=np.int64)
+    for column in run:
+        combined *= len(column.values)
+        combined += column.codes
+    found, distinct = pd.factorize(combined)
+    pieces: list[pa.Array | str] = []
+    for k in range(len(run) - 1, -1, -1):  # each combination's codes, last column first
+        distinct, codes = np.divmod(distinct, len(run[k].values))
+        pieces = [pc.take(run[k].values, pa.array(codes)), *pieces]
+        if k:
+            pieces = [joints[k - 1], *pieces]
+    return Column(_join(*pieces), np.asarray(found, dtype=np.int32), quoted=run[-1].quoted)
 
 
 def _batches(
@@ -351,7 +351,7 @@ def csv_lines(findings: pd.DataFrame) -> Iterator[bytes] | None:
     if columns is None:
         return None
 
-    columns, _heads = _merged(columns, [","] * len(columns))
+    columns, _joints = _merged(columns, [","] * len(columns))
 
     def join(cells: list[pa.Array]) -> pa.Array:
         # The comma as the kernel's separator, not a piece between cells: half the time per line.
@@ -368,8 +368,7 @@ def jsonl_lines(findings: pd.DataFrame) -> Iterator[bytes] | None:
         return None
 
     between, close = _keyed(columns, "{", ", ")
-    columns, heads = _merged(columns, between)
-    between = [between[h] for h in heads]
+    columns, between = _merged(columns, between)
     return _batches(columns, len(findings), _interleaved(between, close + "}\n"))
 
 
@@ -409,8 +408,8 @@ def json_document(findings: pd.DataFrame, summary: dict) -> Iterator[bytes] | No
         return iter([(head + ',\n "findings": []\n}\n').encode()])
     # Every finding begins ",\n  {" — the first one's comma is dropped below.
     between, close = _keyed(columns, ",\n  {\n" + DOCUMENT_INDENT, ",\n" + DOCUMENT_INDENT)
-    columns, heads = _merged(columns, between)
-    join = _interleaved([between[h] for h in heads], close + "\n  }")
+    columns, between = _merged(columns, between)
+    join = _interleaved(between, close + "\n  }")
 
     def document() -> Iterator[bytes]:
         yield (head + ',\n "findings": [').encode()

@@ -395,7 +395,11 @@ def clean_texts(array: pa.Array) -> pa.Array:
 _SAMPLE = 20_000
 
 
-def mostly_distinct(array: pa.Array, share: float = 0.85) -> bool:
+# The share of a long column's sample that must be distinct for `mostly_distinct` (unless the kind's own)
+MOSTLY_DISTINCT = 0.85
+
+
+def mostly_distinct(array: pa.Array, share: float = MOSTLY_DISTINCT) -> bool:
     """Whether nearly all (over `share`, 85 %) of a strided sample of a long column are distinct
     values: hashing it to its distinct values would then cost more than it saves. A column with a
     good share of repeats (birth dates: ~70 % of the sample distinct, a tenth of the rows distinct)
@@ -416,7 +420,9 @@ DISTINCT_SHARE = {Kind.PHONE: 0.25, Kind.MONEY: 0.6}
 
 
 def encode_texts(
-    raw: pd.Series, known: dict[tuple[int, ...], Encoding] | None = None, distinct_share: float = 0.85
+    raw: pd.Series,
+    known: dict[tuple[int, ...], Encoding] | None = None,
+    distinct_share: float = MOSTLY_DISTINCT,
 ) -> tuple[np.ndarray, pa.Array] | None:
     """For a pyarrow-backed text column: per row, the position of its text among the distinct texts
     (NA counts as ""), and those texts in first-seen order — `pd.factorize(raw.fillna(""))`, done by

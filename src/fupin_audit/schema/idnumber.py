@@ -496,6 +496,9 @@ class _Unique:
 
         # Region.
         region = _digits_value(digits[:, :6])
+        known = _known_regions()[region] | np.isin(region // 10000, _PERMIT_PROVINCES)
+        self.region_known = np.ones(self.n, dtype=bool)
+        self.region_known[pos] = known
 
         # The person each value names, as a number (`person_number`): its 17-digit body — region, birth
         # date, sequence number, the parts read above — times 11 plus its check character (X = 10),
@@ -506,9 +509,6 @@ class _Unique:
         check = np.concatenate([actual, expected[n_long:]]).astype(np.int64)
         self.person_number = np.full(self.n, -1, dtype=np.int64)
         self.person_number[pos] = body_number * 11 + np.where(check == ord("X"), 10, check - _ZERO)
-        known = _known_regions()[region] | np.isin(region // 10000, _PERMIT_PROVINCES)
-        self.region_known = np.ones(self.n, dtype=bool)
-        self.region_known[pos] = known
 
         # Values Excel destroyed get no derived fields: their digits are not the person's.
         is_id = np.isin(self.kind, (_ID18, _ID15, _DIS20))
@@ -614,7 +614,7 @@ def analyse_ids(
     )
     out["region"] = str_series(_per_row(region_u, rows), index)
     out["upgraded"] = keys["upgraded"]
-    person_key = keys.pop("person_key")
+    person_key, person_number = keys.pop("person_key"), keys.pop("person_number")
     # Legacy numbers can be a whole county's worth: their messages are built by arrow, not Python.
     texts014 = pc.binary_join_element_wise(
         pa.scalar("15 位旧证件号码，升位后为 ", pa.large_string()),
@@ -675,7 +675,7 @@ def analyse_ids(
         out[f"msg_{flag}"] = _message_column(texts, msg_index, index)
     if person_keys:
         out["person_key"] = person_key
-        out["person_number"] = pd.Series(u.person_number[rows], index=index)
+        out["person_number"] = person_number
     return pd.DataFrame(out, index=index)
 
 
@@ -688,7 +688,6 @@ def classify_ids(raw: pd.Series) -> pd.DataFrame:
     u = _Unique(uniques)
     rows = np.where(codes < 0, u.n - 1, codes)
     keys, _upgraded_rows = _key_columns(u, rows, raw.index)
-    keys["person_number"] = pd.Series(u.person_number[rows], index=raw.index)
     return pd.DataFrame(keys, index=raw.index)
 
 
@@ -701,8 +700,8 @@ def _per_row(values: pa.Array, rows: np.ndarray) -> pa.Array:
 
 
 def _key_columns(u: _Unique, rows: np.ndarray, index: pd.Index) -> tuple[dict[str, pd.Series], np.ndarray]:
-    """Per row: normalized text, kind and 18-digit upgrade of a 15-digit number; and per row, the
-    position of its upgrade among `u.upgraded_text` (one past the end: none)."""
+    """Per row: normalized text, kind, 18-digit upgrade of a 15-digit number, person key and number;
+    and per row, the position of its upgrade among `u.upgraded_text` (one past the end: none)."""
     upgraded_index = np.full(u.n, len(u.upgraded_pos), dtype=np.int64)
     upgraded_index[u.upgraded_pos] = np.arange(len(u.upgraded_pos))
     upgraded_rows = upgraded_index[rows]
@@ -712,6 +711,7 @@ def _key_columns(u: _Unique, rows: np.ndarray, index: pd.Index) -> tuple[dict[st
         "kind": str_series(pc.take(pa.array(KINDS, type=pa.large_string()), u.kind[rows]), index),
         "upgraded": str_series(pc.take(upgraded_u, upgraded_rows), index),
         "person_key": str_series(_per_row(_person_keys(u), rows), index),
+        "person_number": pd.Series(u.person_number[rows], index=index),
     }
     return columns, upgraded_rows
 

@@ -18,6 +18,7 @@ from fupin_audit.io.dictionary import Encoding
 from fupin_audit.schema.fields import (
     DISTINCT_SHARE,
     DQ_EMPTY,
+    MOSTLY_DISTINCT,
     PROBLEM_CODES,
     Kind,
     ParsedColumn,
@@ -132,7 +133,7 @@ def _validate_column(
         header_scale = pd.Series(1.0, index=column.index) if scale is None else scale
         return parsed.values * own_scale.fillna(header_scale), parsed
     # one encoding of the column serves every step
-    encoded = encode_texts(column, encodings, DISTINCT_SHARE.get(spec.kind, 0.85))
+    encoded = encode_texts(column, encodings, DISTINCT_SHARE.get(spec.kind, MOSTLY_DISTINCT))
     parsed = _parse(spec, name, column, values=not is_id, encoded=encoded)
     if is_id:
         values = _id_numbers(column, encoded)
