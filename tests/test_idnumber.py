@@ -742,3 +742,16 @@ def test_leading_bytes_are_the_strings_first_bytes(texts: list[str], skip: int, 
     got = _leading_bytes(array, positions, width)
     assert got.shape == (len(positions), width)
     assert [bytes(row).decode() for row in got] == [texts[i][:width] for i in positions]
+
+
+def test_days_since_epoch_of_every_date_an_id_can_write() -> None:
+    """The birth date's day number, read off the per-year and per-month tables, is numpy's proleptic
+    Gregorian day for every valid date of the years four digits can write (0001–9999)."""
+    from fupin_audit.schema.idnumber import _LEAP_YEAR, _days_since_epoch
+
+    days = np.arange(np.datetime64("0001-01-01"), np.datetime64("10000-01-01"))
+    year = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    day = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+    assert (_days_since_epoch(year, month, day) == days.astype(np.int64)).all()
+    assert [y for y in range(10_000) if _LEAP_YEAR[y]] == [y for y in range(10_000) if calendar.isleap(y)]

@@ -258,6 +258,18 @@ def test_columns_of_distinct_values_parse_alike_without_hashing(monkeypatch, tmp
     pd.testing.assert_frame_equal(analyse_ids(ids, pd.Timestamp("2017-12-31")), analysis)
 
 
+def test_mostly_distinct_counts_the_sample_s_texts_not_its_nulls(monkeypatch):
+    """The share is of the sample's texts: a null among them is not one more distinct value."""
+    from fupin_audit.schema import fields
+
+    monkeypatch.setattr(fields, "_SAMPLE", 5)  # samples rows 0, 20, 40, 60, 80 of 100
+    texts = [str(i) for i in range(100)]
+    assert fields.mostly_distinct(pa.array(texts))  # 5 of 5 distinct
+    assert not fields.mostly_distinct(pa.array([None, *texts[1:]]))  # 4 texts: 4 ≤ 0.85 × 5
+    assert fields.mostly_distinct(pa.array([None, *texts[1:]]), share=0.7)
+    assert not fields.mostly_distinct(pa.array(["1"] * 100))
+
+
 def test_validation_judges_phones_and_amounts_unhashed_sooner(monkeypatch, tmp_path):
     """Whether a long column is hashed to its distinct texts first is judged with its kind's share
     (fields.DISTINCT_SHARE): a phone column from a quarter of its sample distinct, an amount from

@@ -265,3 +265,42 @@ def test_member_household_codes_from_the_shared_codes_are_its_own_factorizing(me
         want_codes, want_uniques = factorize(ctx.frame("members", HID)[HID])
     assert codes.tolist() == want_codes.tolist()
     pd.testing.assert_index_equal(uniques, pd.Index(want_uniques))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(r"[0-9]{17}[0-9X][0-9]{2}", fullmatch=True),  # a 残疾人证号
+            st.from_regex(r"[0-9]{17}[0-9X]", fullmatch=True),  # an ID
+            st.text(st.sampled_from(list("0123456789X ５٣")), min_size=19, max_size=21),
+            st.just(""),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_card_numbers_are_the_members_20_character_disability_numbers(numbers):
+    """DQ064/DQ065's card_numbers, read from the 20-character numbers alone: per member, the 证件号码
+    as validated when it fully matches the 残疾人证号 pattern (Python's re), else ""."""
+    import tempfile
+    from pathlib import Path
+
+    from conftest import member, write_xlsx
+
+    from fupin_audit.audit import Settings
+    from fupin_audit.engine.context import AuditContext
+    from fupin_audit.load import load
+    from fupin_audit.rules.dq_monitoring import DISABILITY_NUMBER, card_numbers
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_xlsx(Path(tmp) / "in.xlsx", {"家庭成员": [member(证件号码=n) for n in numbers]})
+        ctx = AuditContext(load([str(path)]), Settings.from_file(None).policy, None)
+        written = ctx.frame("members", "证件号码")["证件号码"]
+        got = card_numbers(ctx)
+    want = [
+        "" if pd.isna(t) or not DISABILITY_NUMBER.fullmatch(t.strip()) or len(t) != 20 else t.strip()
+        for t in written
+    ]
+    assert got.tolist() == want
+    assert got.index.equals(written.index)

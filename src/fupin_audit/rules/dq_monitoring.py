@@ -378,11 +378,15 @@ def card_numbers(ctx: AuditContext) -> pd.Series:
     def compute() -> pd.Series:
         number = ctx.frame("members", "证件号码")["证件号码"]
         written = pc.fill_null(arrow_text_plain(number), "")
-        long = pc.equal(pc.utf8_length(written), 20)  # an 18-digit ID is never one
-        card = pc.utf8_trim_whitespace(written)
-        # arrow's kernels, not a Python match per member (Python's only for non-ASCII numbers)
-        card_like = arrow_mask(long) & fullmatches(card, DISABILITY_NUMBER, DISABILITY_NUMBER_ASCII)
-        return str_series(pc.if_else(pa.array(card_like), card, ""), number.index)
+        # Only the 20-character numbers are read further (an 18-digit ID is never one): a few rows, not
+        # the column. Arrow's kernels, not a Python match per member (Python's only for non-ASCII numbers).
+        at = np.flatnonzero(arrow_mask(pc.equal(pc.utf8_length(written), 20)))
+        card = pc.utf8_trim_whitespace(pc.take(written, pa.array(at)))
+        card_like = fullmatches(card, DISABILITY_NUMBER, DISABILITY_NUMBER_ASCII)
+        entries = pa.concat_arrays([pa.array([""], type=pa.large_string()), card.cast(pa.large_string())])
+        entry = np.zeros(len(written), dtype=np.int64)  # entry 0: ""
+        entry[at[card_like]] = 1 + np.flatnonzero(card_like)
+        return str_series(pc.take(entries, pa.array(entry)), number.index)
 
     return ctx.cached("members.card_numbers", compute)
 

@@ -409,7 +409,10 @@ def mostly_distinct(array: pa.Array, share: float = MOSTLY_DISTINCT) -> bool:
     if n < 4 * _SAMPLE:
         return False
     sample = pc.take(array, pa.array(np.arange(0, n, n // _SAMPLE)[:_SAMPLE]))
-    return pc.count_distinct(sample).as_py() > _SAMPLE * share
+    # arrow's unique, not count_distinct: the same count (less a null) in half the time — this runs
+    # for every long column, some sixty times a check
+    distinct = len(pc.unique(sample)) - (sample.null_count > 0)
+    return distinct > _SAMPLE * share
 
 
 # `mostly_distinct`'s share for the kinds whose own work per text is cheap next to arrow's hashing,
@@ -741,7 +744,7 @@ def _on_unique(spec: Spec, name: str, texts: pd.Series, clean: pd.Series, empty:
             bad, DQ_DATE, [f"{name} “{t}” 不是有效年月（应为 YYYYMM，如 202304）" for t in texts[bad]]
         )
     elif values:
-        out = clean.where(~empty)
+        out = clean.where(~empty) if empty.any() else clean  # a copy of the column only to blank a few
     if spec.required:
         verdicts.set(empty, DQ_EMPTY, f"必填项 {name} 为空")
     return out, verdicts

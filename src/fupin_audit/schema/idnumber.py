@@ -247,17 +247,17 @@ def _digits_value(digits: np.ndarray) -> np.ndarray:
     return value
 
 
-def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of valid proleptic Gregorian dates (H. Hinnant's days_from_civil).
+# Per year 0–9999 (an ID's four digits): whether it is a leap year, and the days from 1970-01-01 to its
+# 1 January in the proleptic Gregorian calendar (numpy's); per month 1–12, the days before it in a
+# common year. Look-ups instead of integer division per ID (several times cheaper).
+_YEAR_START = np.arange(-1970, 10_000 - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+_LEAP_YEAR = np.diff(_YEAR_START, append=_YEAR_START[-1] + 365) == 366
+_MONTH_START = np.array([0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], dtype=np.int64)
 
-    Integer arithmetic instead of numpy datetime unit casts, which cost several times more.
-    """
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146_097 + doe - 719_468
+
+def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of valid dates (years 0–9999)."""
+    return _YEAR_START[year] + _MONTH_START[month] + (_LEAP_YEAR[year] & (month > 2)) + day - 1
 
 
 def _messages(
@@ -467,7 +467,7 @@ class _Unique:
         month = _digits_value(digits[:, 10:12])
         day = _digits_value(digits[:, 12:14])
         month_ok = (month >= 1) & (month <= 12)
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        leap = _LEAP_YEAR[year]
         month_days = _DAYS_IN_MONTH[np.clip(month, 1, 12) - 1] + (leap & (month == 2))
         day_ok = (day >= 1) & (day <= month_days)
         real = month_ok & day_ok
@@ -492,7 +492,7 @@ class _Unique:
 
         # Sex: the sequence number's last digit, odd = male.
         self.sex_code = np.zeros(self.n, dtype=np.int8)  # 0 unknown, 1 男, 2 女
-        self.sex_code[pos] = np.where(digits[:, 16] % 2 == 1, 1, 2)
+        self.sex_code[pos] = 2 - (digits[:, 16] & 1)  # odd: 1
 
         # Region.
         region = _digits_value(digits[:, :6])
