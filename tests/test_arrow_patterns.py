@@ -163,6 +163,9 @@ ASCII_CELLS = st.lists(
 @given(st.one_of(CELLS, ASCII_CELLS))
 @example(["  ", None, "-", " 12.5", "\x1c/\x1c"])  # all ASCII: stripping alone decides
 @example(["－", "ＮＵＬＬ", "\u3000/", None])  # NFKC makes these markers
+@example(
+    ["340826197001011113", "12345678", "1234.50", " NULL", "n/a", None, "-", "12345\x1c"]
+)  # mostly settled
 def test_empty_cells_judge_each_cell_as_python_does(cells: list[str | None]) -> None:
     """facts.cells.empty_cells (an all-ASCII column is judged by stripping alone; others by their
     distinct texts, NFKC where it changes something) against the per-value Python test it replaced."""

@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fupin_audit
 from fupin_audit.audit import Settings
@@ -371,3 +374,37 @@ def test_findings_keep_the_text_pandas_concat_would_give():
     assert out["value"].tolist() == ["1", "2"]
     assert out["rule"].tolist() == ["R1", "R1"] and out["row"].tolist() == [2, 3]
     assert out["table"].tolist() == ["", ""]
+
+
+# Texts round the `settled_texts` edge: ASCII of 4 and 5 characters (the longest empty marker is 4),
+# the markers, every space str.strip() strips at either end, full-width and CJK text, nulls.
+_EDGE_CHARS = st.sampled_from(list("0123456789Xa-./ \t\x0b\x1c\x1f\x85\xa0\u3000１Ａ脱贫"))
+_EDGE_TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(["", "-", "--", "—", "/", "NULL", "nan", "N/A", " - ", "NULL "]),
+    st.text(_EDGE_CHARS, max_size=7),
+    st.from_regex(r"[0-9]{17}[0-9X]", fullmatch=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_EDGE_TEXTS, max_size=12), st.sampled_from([pa.string(), pa.large_string()]))
+def test_cleaning_only_the_unsettled_texts_is_cleaning_them_all(texts, arrow_type):
+    """schema.fields.clean_and_empty: `clean_texts` of the column and its empty markers, worked out for
+    the texts `settled_texts` does not vouch for — the same as over every text; and a settled text is
+    its own clean text and no marker."""
+    from fupin_audit.schema import fields
+
+    array = pa.array(texts, type=arrow_type)
+    want_clean = fields.clean_texts(array.cast(pa.large_string()))
+    want_empty = fields.arrow_mask(pc.is_in(want_clean, value_set=fields.EMPTY_SET))
+    clean, empty = fields.clean_and_empty(array.cast(pa.large_string()))
+    assert clean.to_pylist() == want_clean.to_pylist()
+    assert empty.tolist() == want_empty.tolist()
+    settled, blank = fields.settled_texts(array)
+    for text, own, nothing in zip(texts, settled.tolist(), blank.tolist(), strict=True):
+        if own:
+            assert text is not None and fields.clean_text(text) == text and text not in fields.EMPTY_MARKERS
+        assert nothing == (text == "")
+    # what settles a short text: no empty marker starts with a digit
+    assert not any(m[:1].isdigit() for m in fields.EMPTY_MARKERS)

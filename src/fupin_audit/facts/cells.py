@@ -23,6 +23,7 @@ from fupin_audit.schema.fields import (
     is_arrow_text,
     known_clean,
     mostly_distinct,
+    settled_texts,
 )
 
 
@@ -119,6 +120,13 @@ def empty_cells(series: pd.Series) -> np.ndarray:
     if not isinstance(series.dtype, pd.StringDtype):
         return map_values(series, _empty_value, bool)
     array = arrow_text(series)
+    # IDs, amounts, phone numbers: nearly every text settled (never empty) or "", only the others judged
+    settled, empty = settled_texts(array)
+    rest = np.flatnonzero(~(settled | empty))
+    if 2 * len(rest) <= len(array):
+        if len(rest):
+            empty[rest] = empty_cells(series.iloc[rest])
+        return empty
     # NFKC leaves ASCII as it is: stripping alone decides, row by row (amounts: mostly distinct
     # texts, which hashing would not reduce)
     ascii_only = pc.all(pc.string_is_ascii(array)).as_py() is not False

@@ -379,6 +379,66 @@ def fullmatches(array: pa.Array, pattern: re.Pattern, ascii_pattern: str) -> np.
     return out
 
 
+# The longest empty marker: an ASCII text longer than this, or one that starts with a digit (no marker
+# does), with no space at either end, is its own clean text (NFKC leaves ASCII alone, strip finds
+# nothing) and no marker.
+_LONGEST_MARKER = max(map(len, EMPTY_MARKERS))
+# The ASCII bytes str.strip() strips (str.isspace): \t \n \v \f \r, \x1c–\x1f and the space.
+_ASCII_STRIPPED = np.zeros(256, dtype=bool)
+_ASCII_STRIPPED[[*range(0x09, 0x0E), *range(0x1C, 0x21)]] = True
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[ord("0") : ord("9") + 1] = True
+
+
+def settled_texts(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: whether it is certainly its own clean text (`clean_texts`) and not empty — ASCII, no
+    space at either end, and longer than every empty marker or starting with a digit; and whether it
+    is "" (clean, and empty). Nulls are neither. Read off the offsets and two bytes a text, after one
+    ASCII test: IDs, amounts and phone numbers are nearly all one or the other, so their clean-up and
+    marker look-up need only run over the few others."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.large_string():
+        array = array.cast(pa.large_string())
+    n = len(array)
+    settled = arrow_mask(pc.string_is_ascii(array))  # null: False
+    _validity, offsets_buf, data_buf = array.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + n + 1]
+    lengths = np.diff(offsets)
+    blank = lengths == 0
+    if array.null_count:
+        blank &= arrow_mask(pc.is_valid(array))
+    settled &= ~blank
+    if settled.any():
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        end = len(data) - 1  # a "" at the end starts past the bytes: its (unused) first byte is clamped
+        first = data[np.minimum(offsets[:-1], end)]
+        settled &= ~_ASCII_STRIPPED[first] & ~_ASCII_STRIPPED[data[offsets[1:] - 1]]
+        settled &= (lengths > _LONGEST_MARKER) | _DIGIT[first]
+    return settled, blank
+
+
+def clean_and_empty(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """`clean_texts(array)`, and per text whether it is then an empty marker (`EMPTY_MARKERS`): both
+    worked out only for the texts `settled_texts` does not answer for (the array itself is returned
+    when cleaning changes none of them)."""
+    settled, empty = settled_texts(array)
+    rest = np.flatnonzero(~(settled | empty))
+    if 2 * len(rest) > len(array):  # names, code texts: the whole column at once
+        clean = clean_texts(array)
+        return clean, arrow_mask(pc.is_in(clean, value_set=EMPTY_SET))
+    if not len(rest):
+        return array, empty
+    some = pc.take(array, pa.array(rest))
+    clean_some = clean_texts(some)
+    empty[rest] = arrow_mask(pc.is_in(clean_some, value_set=EMPTY_SET))
+    if clean_some.equals(some):
+        return array, empty
+    order = np.arange(len(array))
+    order[rest] = len(array) + np.arange(len(rest))
+    return pc.take(pa.concat_arrays([array, clean_some.cast(array.type)]), pa.array(order)), empty
+
+
 def clean_texts(array: pa.Array) -> pa.Array:
     """`clean_text` of every value: NFKC (in Python only where it can change something), then strip.
 
@@ -773,9 +833,8 @@ def _parse(
     `encoded`: the column's `encode_texts`, when the caller has it already."""
     codes, texts = _unique_texts(raw, encoded)
     array = arrow_text(texts)
-    clean_arr = clean_texts(array)
+    clean_arr, empty_np = clean_and_empty(array)
     clean = str_series(clean_arr)
-    empty_np = arrow_mask(pc.is_in(clean_arr, value_set=EMPTY_SET))
     empty = pd.Series(empty_np, index=texts.index)
     per_unique, verdicts = _on_unique(spec, name, texts, clean, empty, values)
     problem, message = verdicts.rows(codes, raw.index)
@@ -789,7 +848,7 @@ def _parse(
         and raw.dtype.na_value is np.nan
         and not raw.hasnans
         and not empty_np.any()
-        and pc.all(pc.equal(clean_arr, array)).as_py() is not False
+        and (clean_arr is array or pc.all(pc.equal(clean_arr, array)).as_py() is not False)
     ):
         out = raw.copy(deep=False)  # already clean text: the typed column is the column as read
     elif len(per_unique) == len(codes):  # one entry per row, in row order: nothing to take
