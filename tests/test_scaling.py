@@ -408,3 +408,20 @@ def test_cleaning_only_the_unsettled_texts_is_cleaning_them_all(texts, arrow_typ
         assert nothing == (text == "")
     # what settles a short text: no empty marker starts with a digit
     assert not any(m[:1].isdigit() for m in fields.EMPTY_MARKERS)
+
+
+def test_verdicts_of_a_column_without_problems_are_empty_categoricals():
+    """A column with no problem skips the per-row look-ups: its problem and message columns are still
+    categoricals of "" with the categories the general path gives (PROBLEM_CODES, and [""])."""
+    from fupin_audit.schema import fields
+
+    index = pd.Index([10, 11, 12, 13])
+    problem, message = fields._Verdicts(3).rows(np.array([0, 2, 1, 2]), index)
+    assert problem.tolist() == message.tolist() == [""] * 4
+    assert list(problem.cat.categories) == list(fields.PROBLEM_CODES)
+    assert list(message.cat.categories) == [""]
+    assert problem.index.equals(index) and message.index.equals(index)
+    flagged = fields._Verdicts(3)
+    flagged.set(np.array([False, True, False]), fields.DQ_EMPTY, "必填项为空")
+    problem, message = flagged.rows(np.array([0, 2, 1, 2]), index)
+    assert message.tolist() == ["", "", "必填项为空", ""] and problem.tolist()[2] == fields.DQ_EMPTY

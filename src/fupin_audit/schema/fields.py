@@ -738,6 +738,11 @@ class _Verdicts:
 
     def rows(self, codes: np.ndarray, index: pd.Index) -> tuple[pd.Series, pd.Series]:
         """Per-row categoricals: every row with the same text shares its verdict."""
+        if len(self.texts) == 1:  # no problem in the column (most columns): no look-up per row
+            return (
+                _from_codes(np.zeros(len(codes), dtype=np.int8), _PROBLEM_DTYPE, index),
+                _from_codes(np.zeros(len(codes), dtype=np.int8), _NO_MESSAGE, index),
+            )
         distinct, inverse = np.unique(np.array(self.texts, dtype=object), return_inverse=True)
         message = inverse[self.message]
         return (
@@ -748,6 +753,7 @@ class _Verdicts:
 
 # Made once: a categorical's categories are checked for repeats each time a dtype is built.
 _PROBLEM_DTYPE = pd.CategoricalDtype(list(PROBLEM_CODES))
+_NO_MESSAGE = pd.CategoricalDtype([""])
 
 
 def _from_codes(codes: np.ndarray, categories: list | pd.CategoricalDtype, index: pd.Index) -> pd.Series:
