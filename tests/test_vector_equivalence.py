@@ -304,3 +304,27 @@ def test_card_numbers_are_the_members_20_character_disability_numbers(numbers):
     ]
     assert got.tolist() == want
     assert got.index.equals(written.index)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(st.none(), st.sampled_from(["3408261970010111", "3408261970010112", "340826197001011X"]))
+            | st.from_regex(r"34[0-9]{13}[0-9X]", fullmatch=True),
+            max_size=12,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_person_key_columns_hashed_as_numbers_get_their_texts_codes(columns):
+    """facts.keys.joint_codes of 16-character keys whose last character may be X (read as numbers,
+    `_digits_x_codes`): the codes arrow's hash encoding gives their texts (first-seen order, -1 for
+    none)."""
+    from fupin_audit.facts.keys import _text_codes, joint_codes
+
+    arrays = [pa.array(c, type=pa.large_string()) for c in columns]
+    got, n = joint_codes(*arrays)
+    want, m = _text_codes(pa.concat_arrays(arrays))
+    assert np.concatenate(got).tolist() == want.tolist() and n == m
