@@ -310,7 +310,9 @@ def test_card_numbers_are_the_members_20_character_disability_numbers(numbers):
 @given(
     st.lists(
         st.lists(
-            st.one_of(st.none(), st.sampled_from(["3408261970010111", "3408261970010112", "340826197001011X"]))
+            st.one_of(
+                st.none(), st.sampled_from(["3408261970010111", "3408261970010112", "340826197001011X"])
+            )
             | st.from_regex(r"34[0-9]{13}[0-9X]", fullmatch=True),
             max_size=12,
         ),
