@@ -341,14 +341,25 @@ def arrow_mask(array: pa.Array) -> np.ndarray:
     return np.array(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _replace_at(array: pa.Array, positions: np.ndarray, replacement: list[str]) -> pa.Array:
+def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (n + 1, int64) and the UTF-8 bytes of a large_string array (a null's slot read as it lies)."""
+    n = len(arr)
+    _validity, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, dtype=np.uint8)
+    return offsets, data
+
+
+def _replace_at(array: pa.Array, positions: np.ndarray, replacement: list[str] | pa.Array) -> pa.Array:
     """`array` with the values at `positions` replaced (one take, no Python loop over the rest)."""
     if not len(positions):
         return array
     order = np.arange(len(array))
     order[positions] = len(array) + np.arange(len(positions))
-    extra = pa.array(replacement, type=pa.large_string())
-    return pc.take(pa.concat_arrays([array, extra]), pa.array(order))
+    extra = (
+        replacement if isinstance(replacement, pa.Array) else pa.array(replacement, type=pa.large_string())
+    )
+    return pc.take(pa.concat_arrays([array, extra.cast(array.type)]), pa.array(order))
 
 
 def nfkc_stable(array: pa.Array, *, null: bool) -> np.ndarray:
@@ -400,17 +411,14 @@ def settled_texts(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.nda
         array = array.combine_chunks()
     if array.type != pa.large_string():
         array = array.cast(pa.large_string())
-    n = len(array)
     settled = arrow_mask(pc.string_is_ascii(array))  # null: False
-    _validity, offsets_buf, data_buf = array.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + n + 1]
+    offsets, data = text_buffers(array)
     lengths = np.diff(offsets)
     blank = lengths == 0
     if array.null_count:
         blank &= arrow_mask(pc.is_valid(array))
     settled &= ~blank
     if settled.any():
-        data = np.frombuffer(data_buf, dtype=np.uint8)
         end = len(data) - 1  # a "" at the end starts past the bytes: its (unused) first byte is clamped
         first = data[np.minimum(offsets[:-1], end)]
         settled &= ~_ASCII_STRIPPED[first] & ~_ASCII_STRIPPED[data[offsets[1:] - 1]]
@@ -432,11 +440,7 @@ def clean_and_empty(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
     some = pc.take(array, pa.array(rest))
     clean_some = clean_texts(some)
     empty[rest] = arrow_mask(pc.is_in(clean_some, value_set=EMPTY_SET))
-    if clean_some.equals(some):
-        return array, empty
-    order = np.arange(len(array))
-    order[rest] = len(array) + np.arange(len(rest))
-    return pc.take(pa.concat_arrays([array, clean_some.cast(array.type)]), pa.array(order)), empty
+    return (array if clean_some.equals(some) else _replace_at(array, rest, clean_some)), empty
 
 
 def clean_texts(array: pa.Array) -> pa.Array:

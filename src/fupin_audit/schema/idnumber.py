@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fupin_audit.schema.fields import is_arrow_text, mostly_distinct, str_series
+from fupin_audit.schema.fields import is_arrow_text, mostly_distinct, str_series, text_buffers
 
 __all__ = [
     "FLAGS",
@@ -142,15 +142,6 @@ def distinct_texts(raw: pd.Series) -> tuple[np.ndarray, pa.Array]:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return np.asarray(codes, dtype=np.intp), arr.cast(pa.large_string())
-
-
-def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (n + 1, int64) and the UTF-8 bytes of a large_string array without nulls."""
-    n = len(arr)
-    _validity, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, dtype=np.uint8)
-    return offsets, data
 
 
 def _leading_bytes(arr: pa.Array, positions: np.ndarray, width: int) -> np.ndarray:
