@@ -188,3 +188,29 @@ def test_date_year_and_month_columns_with_repeated_labels_parse_by_position(valu
         expected, got = parse(plain), parse(repeated)
         assert got.index.equals(repeated.index)
         assert got.reset_index(drop=True).equals(expected), parse.__name__
+
+
+# The digit groups a date pattern captures: ASCII digits, or any other Unicode digits Python's \d takes.
+DIGIT_GROUPS = st.lists(
+    st.one_of(
+        st.none(),
+        st.text("0123456789", min_size=1, max_size=5),
+        st.text("0123٠١٢٣४५६७", min_size=1, max_size=5),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@SETTINGS
+@given(first=DIGIT_GROUPS, second=DIGIT_GROUPS)
+@example(first=["1980", None, "0005"], second=["١٩٨٠"])
+def test_date_groups_become_the_numbers_pandas_makes_of_them(first, second):
+    from fupin_audit.schema.fields import _numbers
+
+    size = max(len(first), len(second))
+    frame = pd.DataFrame(
+        {g: pd.Series(v + [None] * (size - len(v)), dtype="str") for g, v in enumerate((first, second))}
+    )
+    expected = frame.astype("float64")
+    pd.testing.assert_frame_equal(_numbers(frame), expected)

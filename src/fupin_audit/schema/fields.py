@@ -652,7 +652,7 @@ def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series
     # a column written one way is one pattern test, not three.
     if (rest := _unmatched(parts[0], clean)) is not None:
         parts = parts.fillna(_extract(clean[rest], _DATE_COMPACT))
-    parts = parts.astype("float64")
+    parts = _numbers(parts)
     # A year pandas cannot hold in nanoseconds (0000, 9999) is simply not a valid date here.
     parts[0] = parts[0].where(parts[0].between(MIN_YEAR, MAX_YEAR))
     dates = pd.Series(calendar_dates(*(parts[g].to_numpy() for g in range(3))), index=parts.index)
@@ -662,6 +662,21 @@ def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series
     dates = dates.astype("datetime64[ns]")
     in_range = dates.dt.year.between(MIN_YEAR, MAX_YEAR)
     return dates.where(in_range)
+
+
+def _numbers(parts: pd.DataFrame) -> pd.DataFrame:
+    """``parts.astype("float64")`` of the digit groups a pattern captured (NaN where none): arrow's
+    cast, a third of the time; pandas' float() where a group holds other digits (Python's re takes
+    any Unicode digit for \\d, and float() reads them)."""
+    columns = {}
+    for g in parts:
+        try:
+            floats = pc.cast(arrow_text(parts[g]), pa.float64())
+        except pa.ArrowInvalid:
+            columns[g] = parts[g].astype("float64").to_numpy()
+        else:
+            columns[g] = floats.to_numpy(zero_copy_only=False)
+    return pd.DataFrame(columns, index=parts.index)
 
 
 def _unmatched(found: pd.Series, clean: pd.Series) -> np.ndarray | None:
