@@ -330,3 +330,59 @@ def test_person_key_columns_hashed_as_numbers_get_their_texts_codes(columns):
     got, n = joint_codes(*arrays)
     want, m = _text_codes(pa.concat_arrays(arrays))
     assert np.concatenate(got).tolist() == want.tolist() and n == m
+
+
+CATEGORY_TEXTS = st.sampled_from(["产业帮扶", " 产业帮扶", "产业帮扶 ", "教育帮扶", "", "  ", "健康帮扶"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(CATEGORY_TEXTS, min_size=1, max_size=6, unique=True),
+    st.lists(st.integers(-1, 5), max_size=25),
+)
+def test_a_code_column_gets_the_joint_codes_of_its_texts(categories, at):
+    """joint_codes of a categorical (a code-list column) codes its categories, not every row: the
+    same codes (first-seen order, -1 for empty or NA; categories equal once stripped share one) and
+    the same count as the column's texts hashed row by row."""
+    from fupin_audit.facts.keys import joint_codes
+    from fupin_audit.facts.values import arrow_text
+
+    codes = np.array([a if a < len(categories) else -1 for a in at], dtype=np.int8)
+    column = pd.Series(pd.Categorical.from_codes(codes, categories=categories))
+    got, n = joint_codes(column)
+    want, m = joint_codes(arrow_text(column.astype(object).fillna("")))
+    assert [g.tolist() for g in got] == [w.tolist() for w in want] and n == m
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-2, 3), st.integers(0, 2), st.sampled_from([-(2**63), 2**63 - 1, 0, 7])),
+        max_size=30,
+    )
+)
+def test_repeated_groups_are_the_rows_duplicated_in_every_column(rows):
+    """repeated_groups (rows mixed into one number, then grouped exactly) finds what
+    DataFrame.duplicated(keep=False) finds, with one code per group of equal rows and its size —
+    also when every row's number collides with another's."""
+    from fupin_audit.facts import keys
+
+    _check_repeated_groups(rows, keys.repeated_groups)
+    real = keys._mixed
+    try:
+        keys._mixed = lambda columns: np.zeros(len(columns[0]), dtype=np.int64)
+        _check_repeated_groups(rows, keys.repeated_groups)
+    finally:
+        keys._mixed = real
+
+
+def _check_repeated_groups(rows, repeated_groups) -> None:
+    frame = pd.DataFrame(rows, columns=["a", "b", "c"], dtype=np.int64)
+    columns = [frame[c].to_numpy() for c in frame] if len(frame) else [np.empty(0, np.int64)] * 3
+    positions, groups, sizes = repeated_groups(*columns)
+    assert positions.tolist() == np.flatnonzero(frame.duplicated(keep=False)).tolist()
+    chosen = frame.iloc[positions]
+    tuples = list(chosen.itertuples(index=False))
+    for i, j in [(i, j) for i in range(len(tuples)) for j in range(len(tuples))]:
+        assert (groups[i] == groups[j]) == (tuples[i] == tuples[j])
+    assert sizes.tolist() == [tuples.count(t) for t in tuples]

@@ -24,6 +24,8 @@ def joint_codes(*columns: pd.Series | pa.Array) -> tuple[list[np.ndarray], int]:
     """Integer codes shared by several text columns (equal texts, equal codes; -1 for empty) and the
     number of distinct texts. Arrow hashing: no sort, no Python objects, fast at millions of rows.
     An arrow array is taken as it is (stripped, null for empty)."""
+    if len(columns) == 1 and _code_column(columns[0]):
+        return _category_codes(columns[0])
     arrays = [c if isinstance(c, pa.Array) else arrow_text(c) for c in columns]
     if not arrays or sum(len(a) for a in arrays) == 0:
         return [np.full(len(c), -1, dtype=np.int64) for c in columns], 0
@@ -31,6 +33,28 @@ def joint_codes(*columns: pd.Series | pa.Array) -> tuple[list[np.ndarray], int]:
     codes, n = _number_codes(joined) or _text_codes(joined)
     bounds = np.cumsum([0, *(len(a) for a in arrays)])
     return [codes[bounds[i] : bounds[i + 1]] for i in range(len(arrays))], n
+
+
+def _code_column(column: pd.Series | pa.Array) -> bool:
+    return isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype) and len(column) > 0
+
+
+def _category_codes(column: pd.Series) -> tuple[list[np.ndarray], int]:
+    """`joint_codes` of one code-list column (a categorical): its few categories are coded as texts,
+    and the rows take their category's code, renumbered in the rows' first-seen order — no text
+    per row, no hash of every row."""
+    categories = pd.Series(column.cat.categories)
+    (per_category,), _ = joint_codes(
+        arrow_text(categories) if len(categories) else pa.array([], pa.large_string())
+    )
+    at = column.cat.codes.to_numpy()
+    rows = np.append(per_category, -1)[np.where(at < 0, len(per_category), at)]  # NA → -1
+    first = first_rows(rows, len(per_category))
+    present = np.flatnonzero(first >= 0)
+    order = present[np.argsort(first[present], kind="stable")]
+    renumbered = np.full(len(per_category) + 1, -1, dtype=np.int64)
+    renumbered[order] = np.arange(len(order))
+    return [renumbered[rows]], len(order)
 
 
 def _text_codes(array: pa.Array) -> tuple[np.ndarray, int]:
@@ -262,6 +286,44 @@ def joint_number_codes(columns: list[np.ndarray]) -> tuple[list[np.ndarray], int
         n -= 1
     bounds = np.cumsum([0, *(len(c) for c in columns)])
     return [codes[bounds[i] : bounds[i + 1]] for i in range(len(columns))], n
+
+
+def row_groups(*columns: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per row: a code shared by the rows equal in every one of the integer `columns` (first-seen
+    order), and how many codes. One integer hash a column, on numbers below rows²: no tuples, no
+    DataFrame to group."""
+    codes = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    n = 1 if len(codes) else 0
+    for column in columns:
+        values, distinct = pd.factorize(column)
+        found, uniques = pd.factorize(codes * len(distinct) + values)
+        codes, n = np.asarray(found, dtype=np.int64), len(uniques)
+    return codes, n
+
+
+def repeated_groups(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows equal in every one of the integer `columns` to another row: their positions (in
+    order), a code per group (`row_groups` of those rows) and each one's group size.
+
+    The rows are first mixed into one 64-bit number each and only the rows whose number repeats are
+    grouped exactly: a hash of one column instead of one a column. (A collision only lets a row
+    through to the exact grouping, which drops it.)"""
+    found, uniques = pd.factorize(_mixed(columns))
+    candidates = np.flatnonzero(np.bincount(found, minlength=len(uniques))[found] > 1)
+    groups, n = row_groups(*(np.asarray(column)[candidates] for column in columns))
+    sizes = np.bincount(groups, minlength=n)[groups]
+    kept = sizes > 1
+    return candidates[kept], groups[kept], sizes[kept]
+
+
+def _mixed(columns: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One 64-bit number a row from integer columns (equal rows, equal numbers)."""
+    mixed = np.zeros(len(columns[0]) if columns else 0, dtype=np.uint64)
+    for column in columns:  # wrapping multiplication by the 64-bit golden ratio, folded
+        mixed ^= np.asarray(column, dtype=np.int64).view(np.uint64)
+        mixed *= np.uint64(0x9E3779B97F4A7C15)
+        mixed ^= mixed >> np.uint64(29)
+    return mixed.view(np.int64)
 
 
 def registered(ctx: AuditContext, kind: str, field: str = ID) -> np.ndarray:

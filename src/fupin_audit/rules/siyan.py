@@ -29,6 +29,7 @@ from fupin_audit.facts.keys import (
     place_columns,
     place_key,
     registered,
+    repeated_groups,
 )
 from fupin_audit.facts.lines import param
 from fupin_audit.facts.measures import households_with_measure, measure_names, measures_of_year
@@ -1230,20 +1231,18 @@ def sy403(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
         person = person_codes(ctx)["measures.领取人证件号码"]
         who = np.where(person >= 0, -(person + 1), who)
     (kind,), _ = joint_codes(measures["措施类型"])
-    cents = (measures["金额"] * 100).round()
-    key = pd.DataFrame(
-        {"who": who, "type": kind, "cents": cents.fillna(-1).to_numpy(dtype=np.int64),
-         "date": measures["日期"].to_numpy(dtype="datetime64[ns]").astype(np.int64)},
-        index=measures.index,
-    )  # fmt: skip
-    usable = (who != 0) & (cents > 0).fillna(False).to_numpy() & measures["日期"].notna().to_numpy()
-    key = key[usable]
-    key = key[key.duplicated(keep=False)]  # hashing on integers: only the repeated rows go on
-    if key.empty:
+    cents = (measures["金额"] * 100).round().to_numpy()
+    dates = measures["日期"].to_numpy(dtype="datetime64[ns]")
+    usable = np.flatnonzero((who != 0) & (cents > 0) & ~np.isnat(dates))
+    # the same (who, type, cents, date) on two or more rows, hashed on integers
+    rows, groups, counts = repeated_groups(
+        who[usable], kind[usable], cents[usable].astype(np.int64), dates[usable].view(np.int64)
+    )
+    if not len(rows):
         return None
-    group = key.groupby(["who", "type", "cents", "date"]).ngroup()
-    sizes = group.map(group.value_counts())
-    dup = key.index
+    dup = measures.index[usable[rows]]
+    group = pd.Series(groups, index=dup)
+    sizes = pd.Series(counts, index=dup)
     person = person_keys(ctx, "measures", "领取人证件号码")[dup] if "领取人证件号码" in measures else None
     shown = ("户 " + text(measures.loc[dup, HID])) if HID in measures else pd.Series("", index=dup)
     if person is not None:
