@@ -126,3 +126,32 @@ def test_a_table_replaced_during_the_run_is_read_afresh(dataset):
         ctx.dataset.tables["members"] = table
     assert after["household_id"].tolist() == ["H-" + h for h in before["household_id"]]
     assert after["value"].tolist() == ["新" + v for v in before["value"]]
+
+
+@pytest.mark.parametrize("kind", ["households", "members", "measures", "helpers"])
+def test_related_records_are_the_rows_values(dataset, kind):
+    """kit.related.records reads the rows by position; a repeated label (looked up by `.loc`)
+    gives the same record again."""
+    from fupin_audit.dataset import ROW_COLUMN
+    from fupin_audit.rules.kit.related import RECORD_FIELDS, records
+
+    ctx = _context(dataset)
+    data = ctx.frame(kind)
+    labels = list(data.index[[0, 3, len(data) - 1]])
+    made = records(ctx, kind, labels)
+    assert list(made) == labels
+    for label in labels:
+        record = made[label]
+        assert record["row"] == data.loc[label, ROW_COLUMN] and record["table"] == kind
+        for key, field in RECORD_FIELDS[kind]:
+            value = data.loc[label, field] if field in data else None
+            if value is None or pd.isna(value):
+                assert key not in record
+            elif isinstance(value, pd.Timestamp):
+                assert record[key] == value.strftime("%Y-%m-%d")
+            elif isinstance(value, float):
+                assert record[key] == round(value, 2)
+            else:
+                assert record[key] == str(value)
+    again = records(ctx, kind, [labels[1], labels[1]])
+    assert again == {labels[1]: made[labels[1]]}

@@ -47,10 +47,16 @@ def records(ctx: AuditContext, kind: str, labels: Iterable[Hashable]) -> dict[Ha
         return {}
     data = ctx.frame(kind)
     fields = [(k, f) for k, f in RECORD_FIELDS[kind] if f in data]
-    part = data.loc[labels, [SOURCE_COLUMN, ROW_COLUMN, *(f for _, f in fields)]]
+    columns = [SOURCE_COLUMN, ROW_COLUMN, *(f for _, f in fields)]
+    at = data.index.get_indexer(labels) if data.index.is_unique else None
+    if at is None or (at < 0).any():  # `.loc` decides (a repeated or missing label)
+        part = data.loc[labels, columns]
+        rows = part.itertuples(index=False, name=None)
+    else:  # the rows by position, a column at a time: no frame of them
+        rows = zip(*(data[c].array.take(at) for c in columns))
     sources = ctx.dataset.sources
     out: dict[Hashable, dict[str, Any]] = {}
-    for label, values in zip(labels, part.itertuples(index=False, name=None), strict=True):
+    for label, values in zip(labels, rows, strict=True):
         src, row, *rest = values
         source = sources[int(src)]
         record: dict[str, Any] = {"table": kind, "file": source.file, "sheet": source.sheet, "row": int(row)}
