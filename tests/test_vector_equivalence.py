@@ -386,3 +386,27 @@ def _check_repeated_groups(rows, repeated_groups) -> None:
     for i, j in [(i, j) for i in range(len(tuples)) for j in range(len(tuples))]:
         assert (groups[i] == groups[j]) == (tuples[i] == tuples[j])
     assert sizes.tolist() == [tuples.count(t) for t in tuples]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            *[st.sampled_from(["", "住房为危房", "有成员未参加基本医疗保险：张三", "；", "缺水；"])] * 4
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_gap_texts_are_joined_as_the_series_join_did(rows):
+    """lianggai._joined_gaps (texts built for the households with a gap only) gives what the
+    Series arithmetic gave: each gap followed by “；”, then every trailing “；” stripped."""
+    from fupin_audit.rules.lianggai import _joined_gaps
+
+    parts = [np.array([row[i] for row in rows], dtype=object) for i in range(4)]
+    frame = pd.DataFrame({i: part for i, part in enumerate(parts)})
+    joined = pd.Series("", index=frame.index, dtype=object)
+    for i in range(4):
+        part = frame[i].astype(object)
+        joined = joined + part.where(part == "", part + "；")
+    assert _joined_gaps(parts).tolist() == joined.str.rstrip("；").tolist()

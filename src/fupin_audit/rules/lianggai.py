@@ -197,17 +197,22 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
                 ages = member_ages(ctx)
             except SkipRule:
                 ages = pd.Series(pd.NA, index=members.index, dtype="Int64")
-            status = text(members["在校生状况"])
+            status = members["在校生状况"]
+
+            def status_in(values: tuple[str, ...]) -> np.ndarray:  # judged on a code column's labels
+                return text_in(status, values).to_numpy(dtype=bool)
+
+            in_preschool, blank = status_in(PRESCHOOL), status_in(("",))
             school_age = ages.between(low, high).fillna(False).astype(bool)
-            preschool = status.isin(PRESCHOOL) & (ages >= 7).fillna(False).astype(bool)
+            preschool = (ages >= 7).fillna(False).astype(bool) & in_preschool
             dropout = text(members["失学或辍学原因"]) if "失学或辍学原因" in members else None
-            has_reason = (status == "") | (status == "非在校生") | preschool
+            has_reason = preschool | (blank | status_in(("非在校生",)))
             if dropout is not None:
                 has_reason |= dropout != ""
 
             def reason(at: pd.Index) -> pd.Series:
                 """Why a member is out of school, for the given rows only (a later reason wins)."""
-                here = status[at]
+                here = text(status[at])
                 why = pd.Series("", index=at, dtype=object)
                 why = why.mask(here == "", "在校生状况为空")
                 why = why.mask(here == "非在校生", "非在校生")
@@ -217,7 +222,7 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
                 return why
 
             # Taught at home by visiting teachers (disabled children) is schooling, whatever column says it.
-            taught_at_home = status.eq(HOME_TEACHING)
+            taught_at_home = pd.Series(status_in((HOME_TEACHING,)), index=members.index)
             if dropout is not None:
                 taught_at_home |= dropout.str.contains(HOME_TEACHING, regex=False)
             # At the top age, 初中 or above means compulsory schooling is finished, not abandoned.
@@ -234,7 +239,7 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
                 ),
                 f"有 {low}–{high} 岁未在校成员：",
             )
-            age_unknown = ages.isna() & ~status.isin(PRESCHOOL) & (status == "")
+            age_unknown = ages.isna() & ~in_preschool & blank
             out["义务教育_known"] = listed & ~any_member(age_unknown)
         else:
             out["义务教育"] = ""
@@ -265,15 +270,25 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
             out["饮水安全_known"] = households["是否解决安全饮用水"].notna()
         else:
             out["饮水安全"], out["饮水安全_known"] = "", False
-        some = (out[list(GAP_NAMES)] != "").any(axis=1)
-        joined = pd.Series("", index=households.index[some], dtype=object)
-        for name_ in GAP_NAMES:
-            part = out.loc[some, name_].astype(object)
-            joined = joined + part.where(part == "", part + "；")
-        out["gaps"] = joined.str.rstrip("；").reindex(households.index, fill_value="")
+        gaps = _joined_gaps([out[name_].to_numpy(dtype=object) for name_ in GAP_NAMES])
+        out["gaps"] = pd.Series(gaps, index=households.index, dtype=object)
         return out
 
     return ctx.cached("households.guarantees", compute)
+
+
+def _joined_gaps(parts: list[np.ndarray]) -> np.ndarray:
+    """Per household: its gap texts, each followed by “；”, with the trailing “；” stripped ("" for
+    none) — a text built only for the households with a gap."""
+    written = [part != "" for part in parts]
+    rows = np.flatnonzero(np.logical_or.reduce(written))
+    joined = np.full(len(rows), "", dtype=object)
+    for part, has in zip(parts, written, strict=True):  # a column at a time (object arrays add per text)
+        here = has[rows]
+        joined[here] = joined[here] + part[rows[here]] + "；"
+    gaps = np.full(len(parts[0]), "", dtype=object)
+    gaps[rows] = [text.rstrip("；") for text in joined]
+    return gaps
 
 
 def _guarantee_sources(ctx: AuditContext) -> dict[str, bool]:

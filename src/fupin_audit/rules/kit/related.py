@@ -53,7 +53,7 @@ def records(ctx: AuditContext, kind: str, labels: Iterable[Hashable]) -> dict[Ha
         part = data.loc[labels, columns]
         rows = part.itertuples(index=False, name=None)
     else:  # the rows by position, a column at a time: no frame of them
-        rows = zip(*(data[c].array.take(at) for c in columns))
+        rows = zip(*(data[c].array.take(at) for c in columns), strict=True)
     sources = ctx.dataset.sources
     out: dict[Hashable, dict[str, Any]] = {}
     for label, values in zip(labels, rows, strict=True):
