@@ -410,3 +410,37 @@ def test_gap_texts_are_joined_as_the_series_join_did(rows):
         part = frame[i].astype(object)
         joined = joined + part.where(part == "", part + "；")
     assert _joined_gaps(parts).tolist() == joined.str.rstrip("；").tolist()
+
+
+PLACES = st.sampled_from([None, "城关镇", "城西村", "东山村", "城西"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(PLACES, PLACES), min_size=1, max_size=15),
+    st.lists(st.tuples(PLACES, PLACES), max_size=8),
+    st.booleans(),
+)
+def test_households_outside_the_village_table_as_the_multiindex_found_them(households, villages, by_township):
+    """DQ038's matching on integer codes (dq_household._unlisted) flags what the (乡, 村) MultiIndex
+    look-up flagged: pairs, villages listed without 乡, households without 乡."""
+    from fupin_audit.rules.dq_household import _unlisted
+
+    h_town = pd.Series([t for t, _ in households], dtype=object)
+    h_village = pd.Series([v for _, v in households], dtype=object)
+    v_town = pd.Series([t for t, _ in villages], dtype=object)
+    v_village = pd.Series([v for _, v in villages], dtype=object)
+    names = set(v_village.dropna())
+    if by_township:
+        wildcard = set(v_village[v_town.isna() & v_village.notna()])
+        listed = v_town.notna() & v_village.notna()
+        pairs = pd.MultiIndex.from_arrays([v_town[listed], v_village[listed]])
+        pair_ok = pd.MultiIndex.from_arrays([h_town, h_village]).isin(pairs)
+        matched = (
+            pair_ok | h_village.isin(wildcard).to_numpy() | (h_town.isna() & h_village.isin(names)).to_numpy()
+        )
+    else:
+        matched = h_village.isin(names).to_numpy()
+    expected = h_village.notna().to_numpy() & ~np.asarray(matched, dtype=bool)
+    got = _unlisted(h_town, h_village, v_town if by_township else None, v_village)
+    assert got.tolist() == expected.tolist()

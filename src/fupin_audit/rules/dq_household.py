@@ -34,7 +34,7 @@ from fupin_audit.facts.cells import (
     sources,
     text_series,
 )
-from fupin_audit.facts.keys import first_rows, gather, id_analysis, person_codes, person_keys
+from fupin_audit.facts.keys import first_rows, gather, id_analysis, joint_codes, person_codes, person_keys
 from fupin_audit.facts.values import text
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
 from fupin_audit.schema.codes import code_list
@@ -567,6 +567,26 @@ def dq037(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return out
 
 
+def _unlisted(
+    h_town: pd.Series, h_village: pd.Series, v_town: pd.Series | None, v_village: pd.Series
+) -> np.ndarray:
+    """Per household: its 村 (a place key) is not in the village table — by (乡, 村) when `v_town`
+    is given (a village listed without 乡 matches by name; so does a household without 乡), else by
+    村 alone. Names are integer codes shared by both tables (-1: none): integer set tests."""
+    (h_code, v_code), n_villages = joint_codes(h_village, v_village)
+    names = v_code[v_code >= 0]
+    if v_town is None:
+        return (h_code >= 0) & ~np.isin(h_code, names)
+    (h_town_code, v_town_code), _ = joint_codes(h_town, v_town)
+    wildcard = v_code[(v_town_code < 0) & (v_code >= 0)]
+    listed = (v_town_code >= 0) & (v_code >= 0)
+    width = n_villages + 1
+    pairs = v_town_code[listed] * width + v_code[listed]
+    pair_ok = np.isin(np.where((h_town_code >= 0) & (h_code >= 0), h_town_code * width + h_code, -1), pairs)
+    matched = pair_ok | np.isin(h_code, wildcard) | ((h_town_code < 0) & np.isin(h_code, names))
+    return (h_code >= 0) & ~matched
+
+
 def _place_key(series: pd.Series) -> pd.Series:
     """Names compared without any whitespace (“城西 村” = “城西村”)."""
     return pd.Series(map_values(series, lambda v: None if v is None else "".join(str(v).split()) or None),
@@ -600,23 +620,14 @@ def dq038(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     h_village = _place_key(households["村"])
     v_village = _place_key(villages["村"])
     by_township = ctx.has("households", "乡") and ctx.has("villages", "乡")
-    names = set(v_village.dropna())
     if ctx.has("households", "乡"):
         h_town = _place_key(households["乡"])
     else:
         h_town = pd.Series(np.nan, index=households.index, dtype=object)
     if by_township:
         v_town = _place_key(villages["乡"])
-        wildcard = set(v_village[v_town.isna() & v_village.notna()])
-        listed = v_town.notna() & v_village.notna()
-        pairs = pd.MultiIndex.from_arrays([v_town[listed], v_village[listed]])
-        pair_ok = pd.MultiIndex.from_arrays([h_town, h_village]).isin(pairs)
-        matched = (
-            pair_ok | h_village.isin(wildcard).to_numpy() | (h_town.isna() & h_village.isin(names)).to_numpy()
-        )
-    else:
-        matched = h_village.isin(names).to_numpy()
-    flagged = h_village.notna().to_numpy() & ~np.asarray(matched, dtype=bool)
+        listed = v_town.notna().to_numpy() & v_village.notna().to_numpy()
+    flagged = _unlisted(h_town, h_village, v_town if by_township else None, v_village)
     if not flagged.any():
         return None
     labels = households.index[flagged]
