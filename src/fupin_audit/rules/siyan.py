@@ -24,8 +24,10 @@ from fupin_audit.facts.keys import (
     gather,
     household_codes,
     joint_codes,
+    joint_number_codes,
     person_codes,
     person_keys,
+    person_numbers,
     place_columns,
     place_key,
     registered,
@@ -503,31 +505,54 @@ def sy202(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
     return out
 
 
-def _helper_frame(ctx: AuditContext) -> tuple[str, pd.DataFrame, str]:
-    """The pairings to count: the 结对 table (pairings valid in its data year), else the households."""
+def _helper_rows(ctx: AuditContext) -> tuple[str, np.ndarray, str]:
+    """The pairings to count, as positions in their table: the 结对 table (pairings valid in its data
+    year), else the households; and the table's name column."""
     if ctx.has("helpers", HID):
-        helpers = ctx.frame("helpers", HID)
         pairings = _pairings(ctx)
         years = ctx.data_year("helpers").loc[pairings.index]
-        active = _active_in(pairings, year_start(years), year_end(years))
-        return "helpers", helpers.loc[pairings.index[active.to_numpy(dtype=bool)]], "帮扶责任人姓名"
+        active = _active_in(pairings, year_start(years), year_end(years)).to_numpy(dtype=bool)
+        rows = ctx.frame("helpers").index.get_indexer(pairings.index[active])
+        return "helpers", rows, "帮扶责任人姓名"
     if ctx.has("households", "帮扶责任人", HID):
-        return "households", ctx.frame("households"), "帮扶责任人"
+        return "households", np.arange(len(ctx.frame("households"))), "帮扶责任人"
     raise SkipRule("既没有结对表，户表也没有“帮扶责任人”列")
 
 
-def helper_keys(ctx: AuditContext, kind: str) -> pd.Series:
-    """Per row of the pairing table (结对表, or the households' 帮扶责任人 columns): who the helper is —
-    the person behind 帮扶责任人证件号码, else “姓名 <name>|<unit>”, else "" (nobody named)."""
+def helper_keys(ctx: AuditContext, kind: str, labels: pd.Index | None = None) -> pd.Series:
+    """Per row of the pairing table (结对表, or the households' 帮扶责任人 columns; `labels`: of these
+    rows only): who the helper is — the person behind 帮扶责任人证件号码, else “姓名 <name>|<unit>”,
+    else "" (nobody named)."""
     frame = ctx.frame(kind)
+    if labels is not None:
+        frame = frame.loc[labels]
     name_col = "帮扶责任人姓名" if kind == "helpers" else "帮扶责任人"
     name = text(frame[name_col]) if name_col in frame else pd.Series("", index=frame.index, dtype=object)
     unit = text(frame["帮扶单位"]) if "帮扶单位" in frame else pd.Series("", index=frame.index, dtype=object)
     key = ("姓名 " + name + "|" + unit).where(name != "", "")
     if ctx.has(kind, "帮扶责任人证件号码"):
         ids = person_keys(ctx, kind, "帮扶责任人证件号码")
+        if labels is not None:
+            ids = ids.loc[labels]
         key = ids.where(ids.notna(), key)
     return key
+
+
+def _helper_codes(ctx: AuditContext, kind: str) -> tuple[np.ndarray, int]:
+    """`joint_codes(helper_keys(ctx, kind))` without a text per row: the person numbers of the rows
+    with an ID, the texts of the few rows named only by 姓名 and 帮扶单位."""
+    frame = ctx.frame(kind)
+    name_col = "帮扶责任人姓名" if kind == "helpers" else "帮扶责任人"
+    person = np.full(len(frame), -1, dtype=np.int64)
+    if ctx.has(kind, "帮扶责任人证件号码"):
+        person = person_numbers(ctx, kind, "帮扶责任人证件号码")
+    named = ~text_in(frame[name_col], ("",)).to_numpy(dtype=bool) if name_col in frame else person < -1
+    by_name = np.flatnonzero((person < 0) & named)
+    (name_codes,), _ = joint_codes(helper_keys(ctx, kind, frame.index[by_name]))
+    combined = person.copy()
+    combined[by_name] = person.max(initial=-1) + 1 + name_codes  # above every person number
+    (codes,), n = joint_number_codes([combined])
+    return codes, n
 
 
 helper_keys.key_name = "帮扶责任人（证件号码，没有时姓名 + 帮扶单位）"  # type: ignore[attr-defined]
@@ -563,39 +588,44 @@ helper_keys.key_name = "帮扶责任人（证件号码，没有时姓名 + 帮�
     ),
 )
 def sy203(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
-    kind, frame, name_col = _helper_frame(ctx)
-    unit = text(frame["帮扶单位"]) if "帮扶单位" in frame else pd.Series("", index=frame.index, dtype=object)
-    name = text(frame[name_col]) if name_col in frame else pd.Series("", index=frame.index, dtype=object)
-    key = helper_keys(ctx, kind).loc[frame.index]
-    (helper,), n = joint_codes(key)
-    household = household_codes(ctx)[kind][ctx.frame(kind).index.get_indexer(frame.index)]
-    helper = np.where(household >= 0, helper, -1)
+    kind, rows, name_col = _helper_rows(ctx)
+    data = ctx.frame(kind)
+    codes, n = _helper_codes(ctx, kind)
+    household = household_codes(ctx)[kind][rows]
+    helper = np.where(household >= 0, codes[rows], -1)
     counts = distinct_per_code(helper, household, n)
     maximum = ctx.policy.helper_max_households
-    over_rows = gather(counts, helper) > maximum
-    if not over_rows.any():
+    over = gather(counts, helper) > maximum
+    if not over.any():
         return None
+    labels = data.index[rows[over]]
     involved = pd.DataFrame(
-        {"helper": key[over_rows], "hh": text(frame.loc[over_rows, HID]), "n": counts[helper[over_rows]]},
-        index=frame.index[over_rows],
+        {"helper": helper[over], "hh": text(data.loc[labels, HID]).to_numpy(), "n": counts[helper[over]]},
+        index=labels,
     )
     first = involved.drop_duplicates("helper")
     per_household = involved.drop_duplicates(["helper", "hh"])
     related = related_groups(ctx, kind, first.index, per_household["helper"], include_self=True)
-    shown_id = first["helper"].where(~first["helper"].str.startswith("姓名 "), "")
-    id_part = ("证件号码 " + shown_id).where(shown_id != "", "")
-    unit_part = unit[first.index]
-    detail = id_part + ("，" + unit_part).where(
-        (unit_part != "") & (id_part != ""), unit_part.where(id_part == "", "")
+    key = helper_keys(ctx, kind, first.index)
+    unit = (
+        text(data.loc[first.index, "帮扶单位"])
+        if "帮扶单位" in data
+        else pd.Series("", index=first.index, dtype=object)
     )
+    name = (
+        text(data.loc[first.index, name_col])
+        if name_col in data
+        else pd.Series("", index=first.index, dtype=object)
+    )
+    shown_id = key.where(~key.str.startswith("姓名 "), "")
+    id_part = ("证件号码 " + shown_id).where(shown_id != "", "")
+    detail = id_part + ("，" + unit).where((unit != "") & (id_part != ""), unit.where(id_part == "", ""))
     message = (
-        "帮扶责任人 " + name[first.index] + ("（" + detail + "）").where(detail != "", "") + " 结对 "
+        "帮扶责任人 " + name + ("（" + detail + "）").where(detail != "", "") + " 结对 "
         + count_texts(first["n"])
         + f" 户，超过上限 {maximum} 户（{param(ctx, 'helper_max_households')}）"
     )  # fmt: skip
-    return ctx.flag(
-        kind, first.index, message, column=name_col if name_col in frame else HID, related=related
-    )
+    return ctx.flag(kind, first.index, message, column=name_col if name_col in data else HID, related=related)
 
 
 @rule(
