@@ -444,3 +444,32 @@ def test_households_outside_the_village_table_as_the_multiindex_found_them(house
     expected = h_village.notna().to_numpy() & ~np.asarray(matched, dtype=bool)
     got = _unlisted(h_town, h_village, v_town if by_township else None, v_village)
     assert got.tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["健康", "长期慢性病", "患有大病", "残疾", "智力残疾"]),
+        min_size=1,
+        max_size=5,
+        unique=True,
+    ),
+    st.lists(st.integers(-1, 4), max_size=20),
+)
+def test_values_of_a_code_column_are_mapped_as_its_texts(categories, at):
+    """facts.cells.map_values judges a categorical on its categories (unused ones too): per row the
+    result the distinct values of its texts give, NA → func(None)."""
+    from fupin_audit.facts.cells import map_values
+
+    codes = np.array([a if a < len(categories) else -1 for a in at], dtype=np.int8)
+    column = pd.Series(pd.Categorical.from_codes(codes, categories=categories))
+    seen = []
+
+    def judge(value):
+        seen.append(value)
+        return value is None or "病" in value
+
+    got = map_values(column, judge, bool)
+    want = map_values(column.astype(object), lambda v: v is None or "病" in v, bool)
+    assert got.tolist() == want.tolist()
+    assert None in seen and set(seen) - {None} == set(categories)

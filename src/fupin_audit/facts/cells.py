@@ -59,8 +59,12 @@ def sources(first: np.ndarray, second: np.ndarray, names: tuple[str, str]) -> pd
 
 
 def map_values(series: pd.Series, func: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
-    """``func`` applied to each distinct value only (NA → func(None)); the result per row as an array."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    """``func`` applied to each distinct value only (NA → func(None)); the result per row as an array.
+    A code-list column (categorical) is judged on its categories: no hash of the rows."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = np.array([func(v) for v in uniques] + [func(None)], dtype=dtype)
     return mapped[np.where(codes < 0, len(uniques), codes)]
 

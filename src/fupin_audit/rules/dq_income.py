@@ -438,8 +438,8 @@ def dq054(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             repeated |= part[rows] == main
         repeated &= main >= 0
         if repeated.any():
-            second = households[CAUSE2].astype(object)
             labels = households.index[repeated]
+            second = households.loc[labels, CAUSE2].astype(object)
             message = (
                 "次要致贫原因“" + _household_label_text(second, labels) + "”重复了主要致贫原因“"
                 + _household_label_text(cause, labels) + "”"
