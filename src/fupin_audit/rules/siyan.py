@@ -794,13 +794,16 @@ def sy207(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         raise SkipRule("measures 表既没有村列，也没有可对应到户表的户编号")
     years = data_years(ctx, "villages").astype("Int64")
     columns = [c for c in place_columns(villages) if (measures[c] != "").any()]
-    industry = measures[(measures["措施类型"] == "产业帮扶") & (measures["村"] != "")]
-    # Each project matches on the place columns it fills (乡 + 村 without 县 still tells two 城西村 apart).
-    blank = pd.Series("", index=industry.index, dtype=object)
-    filled = reduce(lambda a, b: a + b, (blank.mask(industry[c] != "", c + "|") for c in columns), blank)
+    chosen = (measures["措施类型"] == "产业帮扶").to_numpy(dtype=bool) & (measures["村"] != "").to_numpy(dtype=bool)
+    industry = measures.loc[chosen, [*columns, "year"]]
+    # Each project matches on the place columns it fills (乡 + 村 without 县 still tells two 城西村 apart):
+    # which ones, as bits of one integer a row.
+    filled = np.zeros(len(industry), dtype=np.int64)
+    for bit, c in enumerate(columns):
+        filled |= (industry[c] != "").to_numpy(dtype=bool).astype(np.int64) << bit
     has_project = np.zeros(len(villages), dtype=bool)
     for subset in pd.unique(filled):
-        used = [c for c in columns if f"{c}|" in subset]
+        used = [c for bit, c in enumerate(columns) if subset >> bit & 1]
         projects = industry[filled == subset]
         project_keys, project_years = place_key(projects, used), projects["year"]
         own = place_key(villages, used)
