@@ -33,6 +33,7 @@ FACTS = (
     "members.data_year",
     "members.reference_date",
     "villages.data_year",
+    "villages.poor_counts",
     "years",
     "era",
     "indicators.",  # what `prepare` worked out early

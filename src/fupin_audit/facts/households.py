@@ -102,7 +102,14 @@ def household_sizes(ctx: AuditContext) -> pd.Series:
 def village_poor_counts(ctx: AuditContext, villages: pd.DataFrame) -> pd.DataFrame:
     """Per village row: poor households and poor people (家庭人口数 of 未脱贫/返贫 households, else their
     member rows) summed from the household table — over the households of the village's data year
-    when the household table has that year, else over all its rows. NA where no household matches."""
+    when the household table has that year, else over all its rows. NA where no household matches.
+    Computed once for the village table itself (SY301, SY305 and the summary's 贫困发生率 ask)."""
+    if villages is ctx.frame("villages"):
+        return ctx.cached("villages.poor_counts", lambda: _village_poor_counts(ctx, villages))
+    return _village_poor_counts(ctx, villages)
+
+
+def _village_poor_counts(ctx: AuditContext, villages: pd.DataFrame) -> pd.DataFrame:
     households = ctx.frame("households", "村", "脱贫状态")
     columns = place_columns(villages, households)
     (own, place), _ = joint_codes(place_key(villages, columns), place_key(households, columns))
