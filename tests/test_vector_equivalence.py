@@ -473,3 +473,15 @@ def test_values_of_a_code_column_are_mapped_as_its_texts(categories, at):
     want = map_values(column.astype(object), lambda v: v is None or "病" in v, bool)
     assert got.tolist() == want.tolist()
     assert None in seen and set(seen) - {None} == set(categories)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["男", "女", "", " 男"])), max_size=20))
+def test_id_sex_texts_are_factorized_as_pandas_does(values):
+    """schema.idnumber._factorize (arrow's hash for arrow text) gives pd.factorize's codes and values."""
+    from fupin_audit.schema.idnumber import _factorize
+
+    for series in (pd.Series(values, dtype="str"), pd.Series(values, dtype=object)):
+        codes, uniques = _factorize(series)
+        want_codes, want_uniques = pd.factorize(series, use_na_sentinel=True)
+        assert codes.tolist() == want_codes.tolist() and uniques == list(want_uniques)

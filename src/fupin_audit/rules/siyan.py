@@ -794,7 +794,9 @@ def sy207(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         raise SkipRule("measures 表既没有村列，也没有可对应到户表的户编号")
     years = data_years(ctx, "villages").astype("Int64")
     columns = [c for c in place_columns(villages) if (measures[c] != "").any()]
-    chosen = (measures["措施类型"] == "产业帮扶").to_numpy(dtype=bool) & (measures["村"] != "").to_numpy(dtype=bool)
+    chosen = (measures["措施类型"] == "产业帮扶").to_numpy(dtype=bool) & (measures["村"] != "").to_numpy(
+        dtype=bool
+    )
     industry = measures.loc[chosen, [*columns, "year"]]
     # Each project matches on the place columns it fills (乡 + 村 without 县 still tells two 城西村 apart):
     # which ones, as bits of one integer a row.

@@ -722,11 +722,21 @@ def _person_keys(u: _Unique) -> pa.Array:
     return pc.if_else(pa.array(u.is_id), key, pa.scalar(None, pa.large_string()))
 
 
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list]:
+    """`pd.factorize(values)` (NA → -1); arrow's hash for arrow-backed text, twice as fast."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        encoded = pc.dictionary_encode(pa.array(values.array, type=pa.large_string()))
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, encoded.dictionary.to_pylist()
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
 def _differ(left: pd.Series, right: pd.Series) -> np.ndarray:
     """Per row: both values known and unequal — judged once per pair of distinct values (a few
     sexes), not once per row."""
-    left_codes, left_values = pd.factorize(left, use_na_sentinel=True)
-    right_codes, right_values = pd.factorize(right, use_na_sentinel=True)
+    left_codes, left_values = _factorize(left)
+    right_codes, right_values = _factorize(right)
     unequal = np.array([[a != b for b in right_values] for a in left_values], dtype=bool)
     both = (left_codes >= 0) & (right_codes >= 0)
     out = np.zeros(len(left), dtype=bool)
@@ -745,7 +755,7 @@ def compare_with_columns(
     index = analysis.index
     n = len(index)
     id_sex = analysis["sex"]
-    id_birth = pd.to_datetime(analysis["birth_date"]).dt.normalize()
+    id_birth = analysis["birth_date"]  # whole days (analyse_ids makes them so): nothing to normalise
     if sex is not None:
         col_sex = sex.reindex(index) if not sex.index.equals(index) else sex
         sex_mismatch = _differ(id_sex, col_sex)
