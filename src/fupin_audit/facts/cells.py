@@ -24,6 +24,7 @@ from fupin_audit.schema.fields import (
     known_clean,
     mostly_distinct,
     settled_texts,
+    str_series,
 )
 
 
@@ -158,9 +159,15 @@ def unknown(ctx: AuditContext, kind: str, field: str) -> np.ndarray:
     raw = ctx.table(kind).raw
     if field not in raw:
         return np.zeros(len(missing), dtype=bool)
-    # Only the rows without a typed value can be unknown: judge just those cells.
+    # Only the rows without a typed value can be unknown: judge just those cells (picked by arrow's
+    # filter from a text column: a boolean `[]` of a Series costs more than judging them).
+    column = raw[field]
+    if is_arrow_text(column):
+        cells = str_series(pc.filter(arrow_text(column), pa.array(missing)))
+    else:
+        cells = column[missing]
     out = missing.copy()
-    out[missing] = ~empty_cells(raw[field][missing])
+    out[missing] = ~empty_cells(cells)
     return out
 
 
