@@ -485,3 +485,19 @@ def test_id_sex_texts_are_factorized_as_pandas_does(values):
         codes, uniques = _factorize(series)
         want_codes, want_uniques = pd.factorize(series, use_na_sentinel=True)
         assert codes.tolist() == want_codes.tolist() and uniques == list(want_uniques)
+
+
+def test_id_columns_asked_for_alone_are_those_of_the_whole_classification():
+    from fupin_audit.schema.idnumber import KEY_COLUMNS, classify_ids
+
+    raw = pd.Series(
+        ["110101199003074514", "110101900307451", None, "000000000000000000", "12345", " 110101199003074514 ",
+         "1101011990030745140X", "11010119900307451X"],
+        dtype="str",
+    )  # fmt: skip
+    whole = classify_ids(raw)
+    assert list(whole.columns) == list(KEY_COLUMNS)
+    for wanted in [("person_key", "person_number"), ("kind",), ("upgraded", "normalized")]:
+        part = classify_ids(raw, wanted)
+        assert sorted(part.columns) == sorted(wanted)
+        pd.testing.assert_frame_equal(part, whole[[c for c in KEY_COLUMNS if c in wanted]])

@@ -219,7 +219,7 @@ def _person_ids(ctx: AuditContext, kind: str, field: str) -> tuple[pd.Series, np
         else:
             from fupin_audit.schema.idnumber import classify_ids
 
-            analysis = classify_ids(table.raw[field])
+            analysis = classify_ids(table.raw[field], ("person_key", "person_number"))
         index = table.data.index
         numbers = analysis["person_number"]
         if not numbers.index.equals(index):

@@ -670,15 +670,18 @@ def analyse_ids(
     return pd.DataFrame(out, index=index)
 
 
-def classify_ids(raw: pd.Series) -> pd.DataFrame:
+KEY_COLUMNS = ("normalized", "kind", "upgraded", "person_key", "person_number")
+
+
+def classify_ids(raw: pd.Series, columns: tuple[str, ...] = KEY_COLUMNS) -> pd.DataFrame:
     """The `normalized`, `kind`, `upgraded` and `person_key` columns of `analyse_ids` alone, without
     its checks and messages: all that a person key needs, for ID columns that no DQ010–DQ018 rule
     reports on. `person_number`: the person key as an integer (-1 for none; equal numbers, equal
-    keys), for joins that need no text."""
+    keys), for joins that need no text. `columns`: only these of them."""
     codes, uniques = distinct_texts(raw)
     u = _Unique(uniques)
     rows = np.where(codes < 0, u.n - 1, codes)
-    keys, _upgraded_rows = _key_columns(u, rows, raw.index)
+    keys, _upgraded_rows = _key_columns(u, rows, raw.index, columns)
     return pd.DataFrame(keys, index=raw.index)
 
 
@@ -690,21 +693,28 @@ def _per_row(values: pa.Array, rows: np.ndarray) -> pa.Array:
     return pc.take(values, rows)
 
 
-def _key_columns(u: _Unique, rows: np.ndarray, index: pd.Index) -> tuple[dict[str, pd.Series], np.ndarray]:
-    """Per row: normalized text, kind, 18-digit upgrade of a 15-digit number, person key and number;
-    and per row, the position of its upgrade among `u.upgraded_text` (one past the end: none)."""
+def _key_columns(
+    u: _Unique, rows: np.ndarray, index: pd.Index, wanted: tuple[str, ...] = KEY_COLUMNS
+) -> tuple[dict[str, pd.Series], np.ndarray]:
+    """Per row: normalized text, kind, 18-digit upgrade of a 15-digit number, person key and number
+    (the `wanted` ones); and per row, the position of its upgrade among `u.upgraded_text` (one past
+    the end: none)."""
     upgraded_index = np.full(u.n, len(u.upgraded_pos), dtype=np.int64)
     upgraded_index[u.upgraded_pos] = np.arange(len(u.upgraded_pos))
     upgraded_rows = upgraded_index[rows]
-    upgraded_u = pa.concat_arrays([u.upgraded_text, pa.nulls(1, type=pa.large_string())])
-    columns = {
-        "normalized": str_series(_per_row(u.text, rows), index),
-        "kind": str_series(pc.take(pa.array(KINDS, type=pa.large_string()), u.kind[rows]), index),
-        "upgraded": str_series(pc.take(upgraded_u, upgraded_rows), index),
-        "person_key": str_series(_per_row(_person_keys(u), rows), index),
-        "person_number": pd.Series(u.person_number[rows], index=index),
+
+    def upgraded() -> pd.Series:
+        upgraded_u = pa.concat_arrays([u.upgraded_text, pa.nulls(1, type=pa.large_string())])
+        return str_series(pc.take(upgraded_u, upgraded_rows), index)
+
+    makers = {
+        "normalized": lambda: str_series(_per_row(u.text, rows), index),
+        "kind": lambda: str_series(pc.take(pa.array(KINDS, type=pa.large_string()), u.kind[rows]), index),
+        "upgraded": upgraded,
+        "person_key": lambda: str_series(_per_row(_person_keys(u), rows), index),
+        "person_number": lambda: pd.Series(u.person_number[rows], index=index),
     }
-    return columns, upgraded_rows
+    return {name: makers[name]() for name in KEY_COLUMNS if name in wanted}, upgraded_rows
 
 
 def _person_keys(u: _Unique) -> pa.Array:
