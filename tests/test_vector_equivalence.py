@@ -501,3 +501,20 @@ def test_id_columns_asked_for_alone_are_those_of_the_whole_classification():
         part = classify_ids(raw, wanted)
         assert sorted(part.columns) == sorted(wanted)
         pd.testing.assert_frame_equal(part, whole[[c for c in KEY_COLUMNS if c in wanted]])
+
+
+def test_the_shared_id_analysis_is_the_full_one_without_its_details():
+    from fupin_audit.schema.idnumber import analyse_ids
+
+    raw = pd.Series(
+        ["110101199003074514", "110101900307451", None, "000000000000000000", "12345", "1101011990030745140X",
+         "110101199002304514", "11010119900307451x"],
+        dtype="str",
+    )  # fmt: skip
+    reference = pd.Timestamp("2017-12-31")
+    full = analyse_ids(raw, reference, person_keys=True)
+    shared = analyse_ids(raw, reference, person_keys=True, details=False)
+    kept = [c for c in full.columns if c not in ("normalized", "kind", "region", "upgraded")]
+    assert list(shared.columns) == kept
+    pd.testing.assert_frame_equal(shared, full[kept])
+    assert "person_key" not in analyse_ids(raw, reference)

@@ -192,7 +192,7 @@ def id_analysis(ctx: AuditContext) -> pd.DataFrame:
 
     def compute() -> pd.DataFrame:
         members = ctx.table("members", ID)
-        return analyse_ids(members.raw[ID], ctx.reference_date("members"), person_keys=True)
+        return analyse_ids(members.raw[ID], ctx.reference_date("members"), person_keys=True, details=False)
 
     return ctx.cached("members.id_analysis", compute)
 

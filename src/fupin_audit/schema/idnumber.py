@@ -514,7 +514,11 @@ def _date_text(year: int, month: int, day: int) -> str:
 
 
 def analyse_ids(
-    raw: pd.Series, reference_date: pd.Series | pd.Timestamp | None = None, *, person_keys: bool = False
+    raw: pd.Series,
+    reference_date: pd.Series | pd.Timestamp | None = None,
+    *,
+    person_keys: bool = False,
+    details: bool = True,
 ) -> pd.DataFrame:
     """Classify each 证件号码 and raise DQ010–DQ014, DQ016–DQ018 in one pass over the distinct values.
 
@@ -522,7 +526,8 @@ def analyse_ids(
     rows; births after it are impossible for that year's data. Ages and dates are never judged
     against "today", so a re-run next year gives the same verdicts. ``None`` skips that test.
     ``person_keys``: also the `person_key` and `person_number` columns of `classify_ids` (the caller
-    joins on persons).
+    joins on persons). ``details=False``: without the `normalized`, `kind`, `region` and `upgraded`
+    columns (the run's shared analysis: no rule reads them).
     """
     codes, uniques = distinct_texts(raw)
     u = _Unique(uniques)
@@ -594,18 +599,19 @@ def analyse_ids(
     }
 
     index = raw.index
-    keys, upgraded_rows = _key_columns(u, rows, index)
-    out: dict[str, pd.Series] = {"normalized": keys["normalized"], "kind": keys["kind"]}
+    wanted = (KEY_COLUMNS if details else ()) + (("person_key", "person_number") if person_keys else ())
+    keys, upgraded_rows = _key_columns(u, rows, index, wanted)
+    out: dict[str, pd.Series] = {name: keys[name] for name in ("normalized", "kind") if details}
     birth_rows = u.birth[rows]
     out["birth_date"] = pd.Series(birth_rows, index=index, dtype="datetime64[ns]")
     sex_labels = pa.array([None, "男", "女"], type=pa.large_string())
     out["sex"] = str_series(pc.take(sex_labels, u.sex_code[rows]), index)
-    region_u = pc.if_else(
-        pa.array(is_id), pc.utf8_slice_codeunits(u.text, 0, 6), pa.scalar(None, pa.large_string())
-    )
-    out["region"] = str_series(_per_row(region_u, rows), index)
-    out["upgraded"] = keys["upgraded"]
-    person_key, person_number = keys.pop("person_key"), keys.pop("person_number")
+    if details:
+        region_u = pc.if_else(
+            pa.array(is_id), pc.utf8_slice_codeunits(u.text, 0, 6), pa.scalar(None, pa.large_string())
+        )
+        out["region"] = str_series(_per_row(region_u, rows), index)
+        out["upgraded"] = keys["upgraded"]
     # Legacy numbers can be a whole county's worth: their messages are built by arrow, not Python.
     texts014 = pc.binary_join_element_wise(
         pa.scalar("15 位旧证件号码，升位后为 ", pa.large_string()),
@@ -665,8 +671,8 @@ def analyse_ids(
             texts, msg_index = _messages(n_unique, rows, np.flatnonzero(flags[flag]), makers[flag])
         out[f"msg_{flag}"] = _message_column(texts, msg_index, index)
     if person_keys:
-        out["person_key"] = person_key
-        out["person_number"] = person_number
+        out["person_key"] = keys["person_key"]
+        out["person_number"] = keys["person_number"]
     return pd.DataFrame(out, index=index)
 
 
