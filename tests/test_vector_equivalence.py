@@ -518,3 +518,41 @@ def test_the_shared_id_analysis_is_the_full_one_without_its_details():
     assert list(shared.columns) == kept
     pd.testing.assert_frame_equal(shared, full[kept])
     assert "person_key" not in analyse_ids(raw, reference)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text("0123456789", min_size=10, max_size=12),
+            st.text("1389０１２-+ x", min_size=0, max_size=12),
+            st.sampled_from(
+                [
+                    "13912345678",
+                    "12912345678",
+                    "1391234567８",
+                    "139123456789",
+                    "",
+                    "１3912345678",
+                    "1391234567x",
+                    "x3912345678",
+                    "-",
+                ]
+            ),
+        ),
+        max_size=25,
+    ),
+    st.integers(0, 3),
+)
+def test_plain_mobiles_are_the_texts_the_pattern_matches(texts, skip):
+    """facts.phones._plain_mobiles (read off the bytes) agrees with arrow's ^1[3-9][0-9]{9}$, nulls
+    and sliced arrays included."""
+    import pyarrow.compute as pc
+
+    from fupin_audit.facts.phones import _ASCII_MOBILE, _plain_mobiles
+    from fupin_audit.schema.fields import arrow_mask
+
+    array = pa.array(texts, type=pa.large_string()).slice(min(skip, len(texts)))
+    expected = arrow_mask(pc.match_substring_regex(array, _ASCII_MOBILE))
+    assert _plain_mobiles(array).tolist() == expected.tolist()
