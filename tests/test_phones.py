@@ -67,3 +67,21 @@ def test_what_dq044_rejects_sy104_never_compares(values):
     written = numbers.notna().to_numpy()
     assert not (rejected & compared).any()
     assert ((rejected | compared) == written).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(phone_text | st.none(), min_size=1, max_size=8))
+def test_the_default_pattern_is_judged_as_arrow_judges_it(values):
+    """phone_matches with the default pattern reads the normal forms' bytes: what arrow's
+    ^1[3-9][0-9]{9}$ matches (null: no)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from fupin_audit.facts.phones import _ASCII_MOBILE, MOBILE, phone_matches
+
+    numbers = phone_numbers(pd.Series(values, dtype=object))
+    array = pa.array(numbers.array, type=pa.large_string(), from_pandas=True)
+    expected = pc.fill_null(pc.match_substring_regex(array, _ASCII_MOBILE), False).to_numpy(
+        zero_copy_only=False
+    )
+    assert phone_matches(numbers, MOBILE).tolist() == expected.tolist()

@@ -85,9 +85,9 @@ def _normal_form(values: pa.Array) -> pa.Array:
 def phone_matches(numbers: pd.Series, pattern: str = MOBILE) -> np.ndarray:
     """Per row of `phone_numbers`: the number matches `pattern` (NA: False). The default pattern runs
     in arrow; a configured one through Python's re, once per distinct number."""
-    if pattern == MOBILE:
+    if pattern == MOBILE:  # _ASCII_MOBILE, read off the bytes
         array = pa.array(numbers.array, type=pa.large_string(), from_pandas=True)
-        return arrow_mask(pc.fill_null(pc.match_substring_regex(array, _ASCII_MOBILE), False))
+        return _plain_mobiles(array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array)
     compiled = re.compile(pattern)
     codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
     verdicts = np.array([compiled.match(v) is not None for v in uniques] + [False], dtype=bool)
