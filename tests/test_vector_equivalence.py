@@ -556,3 +556,22 @@ def test_plain_mobiles_are_the_texts_the_pattern_matches(texts, skip):
     array = pa.array(texts, type=pa.large_string()).slice(min(skip, len(texts)))
     expected = arrow_mask(pc.match_substring_regex(array, _ASCII_MOBILE))
     assert _plain_mobiles(array).tolist() == expected.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from(["健康", " 健康", "健康\u3000", "残疾", "", " ", "长期慢性病"])),
+        max_size=20,
+    ),
+    st.lists(st.sampled_from(["健康", "", "残疾", "长期慢性病", "患有大病"]), max_size=5),
+)
+def test_text_in_on_arrow_text_is_the_isin_of_its_texts(cells, values):
+    """facts.values.text_in of an arrow text column (compared by arrow kernels, NA as "", stripped)
+    is `text(series).isin(values)`, for no, few and many values."""
+    from fupin_audit.facts.values import text, text_in
+
+    series = pd.Series(cells, dtype="str")
+    expected = text(series).isin(values).tolist()
+    assert text_in(series, tuple(values)).tolist() == expected
+    assert text_in(series, frozenset(values)).tolist() == expected

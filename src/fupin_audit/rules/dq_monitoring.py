@@ -578,7 +578,7 @@ def dq063(ctx: AuditContext, params: StudentLabourParams) -> list[pd.DataFrame]:
     if "健康状况" in members and "在校生状况" in members:
         low, high = ctx.policy.working_age
         weak = (
-            mn.in_range(age, (low, high)) & (text(members["健康状况"]) == "健康") & mn.not_student(ctx)
+            mn.in_range(age, (low, high)) & text_in(members["健康状况"], ("健康",)) & mn.not_student(ctx)
             & text_in(skill, ("弱劳动力或半劳动力",))
         )  # fmt: skip
         at = members.index[weak.to_numpy()]
