@@ -13,7 +13,7 @@ from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import SkipRule
 from fupin_audit.facts.cells import text_series
 from fupin_audit.facts.keys import gather, person_codes
-from fupin_audit.facts.values import ID, as_bool, text
+from fupin_audit.facts.values import ID, as_bool, text, text_in
 from fupin_audit.facts.years import year_end
 
 
@@ -41,7 +41,7 @@ def deaths_by_person(ctx: AuditContext) -> dict[str, Any]:
         if ctx.has("rosters", ID, "类别"):
             rosters = ctx.frame("rosters")
             codes = people[f"rosters.{ID}"]
-            rows = (text(rosters["类别"]) == "死亡").to_numpy() & (codes >= 0)
+            rows = text_in(rosters["类别"], ("死亡",)).to_numpy() & (codes >= 0)
             if rows.any():
                 labels = rosters.index[rows]
                 date = rosters.loc[labels, "日期"] if "日期" in rosters else pd.Series(pd.NaT, index=labels)

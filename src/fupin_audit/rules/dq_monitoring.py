@@ -356,7 +356,7 @@ def dq072(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
             out.append(ctx.flag("households", at, message, column=later))
     if "其他备注" in frame:
         other = pd.concat([values[s] == "其他" for s in slots], axis=1).any(axis=1) & (
-            text(frame["其他备注"]) == ""
+            text_in(frame["其他备注"], ("",))
         )
         at = frame.index[other.to_numpy()]
         out.append(

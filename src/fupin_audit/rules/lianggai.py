@@ -341,7 +341,7 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     if missing:
         raise SkipRule("无法确认三保障和饮水全部达标，缺少：" + "；".join(missing))
     years = data_years(ctx, "households")
-    stayed = (text(households[STATUS]) == "未脱贫") & (households["识别年度"] < years).fillna(False).astype(
+    stayed = text_in(households[STATUS], ("未脱贫",)) & (households["识别年度"] < years).fillna(False).astype(
         bool
     )
     line, cited = policy_values(

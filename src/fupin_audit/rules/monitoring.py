@@ -64,7 +64,7 @@ from fupin_audit.facts.monitoring import (
     working,
 )
 from fupin_audit.facts.people import member_birth
-from fupin_audit.facts.values import HID, ID, INCOME, as_bool, is_no, raw_values, text
+from fupin_audit.facts.values import HID, ID, INCOME, as_bool, is_no, raw_values, text, text_in
 from fupin_audit.facts.years import data_years
 from fupin_audit.rules.example_data import (
     EXPORTED,
@@ -207,7 +207,7 @@ def education_gap(ctx: AuditContext, band: tuple[int, int]) -> pd.Series:
         preschool_late = status.isin(PRESCHOOL) & (age >= 7).fillna(False).astype(bool)
         out = of_age & (status.isin(("", "非在校生")) | preschool_late)
         if "义务教育阶段未上学原因" in members:
-            out &= text(members["义务教育阶段未上学原因"]) == ""
+            out &= text_in(members["义务教育阶段未上学原因"], ("",))
         return out
 
     return ctx.cached(f"mn.education_gap.{band}", compute)
@@ -1206,7 +1206,7 @@ def disabled_members(ctx: AuditContext) -> pd.Series:
     if "健康状况" in members:
         out |= text(members["健康状况"]).str.contains("残疾", regex=False)
     if "证件类型" in members:
-        out |= text(members["证件类型"]) == "残疾人证"
+        out |= text_in(members["证件类型"], ("残疾人证",))
     if ID in members:
         # arrow's kernel for ASCII numbers, not a Python match per member
         written = pc.utf8_trim_whitespace(arrow_text_plain(raw_values(ctx, "members", ID)))
@@ -1857,7 +1857,7 @@ def mn142(ctx: AuditContext, params: TeKunParams) -> pd.DataFrame:
     low, high = params.te_kun_check_age
     parts = [(has_work_record(ctx) | has_public_post(ctx), "有务工记录或公益性岗位")]
     if "健康状况" in members and "在校生状况" in members:
-        healthy = text(members["健康状况"]) == "健康"
+        healthy = text_in(members["健康状况"], ("健康",))
         parts.insert(
             0,
             (

@@ -397,7 +397,7 @@ def sy201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     covered = pd.Series(False, index=households.index)
     status = text(households["脱贫状态"])
     if has_column:
-        covered |= text(households["帮扶责任人"]) != ""
+        covered |= ~text_in(households["帮扶责任人"], ("",))
     if has_table:
         years = ctx.data_year("households")
         pairings = _pairings(ctx)
