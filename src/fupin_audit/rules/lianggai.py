@@ -277,6 +277,13 @@ def guarantees(ctx: AuditContext) -> pd.DataFrame:
     return ctx.cached("households.guarantees", compute)
 
 
+def _no_text(column: pd.Series) -> np.ndarray:
+    """Per row: the gap text is "" (compared by arrow for arrow text, by numpy for Python strings)."""
+    if column.dtype == object:
+        return column.to_numpy() == ""
+    return (column == "").to_numpy(dtype=bool)
+
+
 def _joined_gaps(parts: list[np.ndarray]) -> np.ndarray:
     """Per household: its gap texts, each followed by “；”, with the trailing “；” stripped ("" for
     none) — a text built only for the households with a gap."""
@@ -348,7 +355,8 @@ def lg201(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
         ctx, "households", "poverty_line", years, rows=stayed & households[INCOME].notna()
     )
     state = guarantees(ctx)
-    all_met = pd.concat([state[f"{k}_known"] & (state[k] == "") for k in GAP_NAMES], axis=1).all(axis=1)
+    met = [state[f"{k}_known"].to_numpy(dtype=bool) & _no_text(state[k]) for k in GAP_NAMES]
+    all_met = pd.Series(np.logical_and.reduce(met), index=state.index)
     candidate = stayed & (households[INCOME] > line).fillna(False).astype(bool) & all_met
     at = candidate.index[candidate]
     message = (
