@@ -34,7 +34,16 @@ from fupin_audit.facts.cells import (
     sources,
     text_series,
 )
-from fupin_audit.facts.keys import first_rows, gather, id_analysis, joint_codes, person_codes, person_keys
+from fupin_audit.facts.keys import (
+    count_per_code,
+    first_rows,
+    gather,
+    household_codes,
+    id_analysis,
+    joint_codes,
+    person_codes,
+    person_keys,
+)
 from fupin_audit.facts.values import text
 from fupin_audit.rules.example_data import H1, H2, household, id_number, person
 from fupin_audit.schema.codes import code_list
@@ -246,10 +255,12 @@ def dq020(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
 )
 def dq021(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     hid = ctx.frame("households", HID)[HID]
-    dup = hid.duplicated(keep=False) & hid.notna()
+    codes = household_codes(ctx)  # the run's 户编号 codes: a repeat is a code counted twice
+    own = codes["households"]
+    dup = (own >= 0) & (count_per_code(own, codes["n"])[np.maximum(own, 0)] > 1)
     if not dup.any():
         return None
-    labels = hid.index[dup.to_numpy()]
+    labels = hid.index[dup]
     rel = group_related(ctx, "households", labels, hid[labels])
     message = (
         "户编号 " + hid[labels].astype(str) + " 在户表中出现 " + rel["count"].astype(str)
