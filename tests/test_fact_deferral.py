@@ -249,3 +249,40 @@ def test_ctrl_c_stops_the_rules_not_yet_begun(dataset, two_threads):
         runner.run_rules(_context(dataset), rules)
     time.sleep(0.5)  # the running rules end; no other may begin
     assert len(began) <= 3, began
+
+
+def _timed_rule(code: str, log: Log, seconds: float):
+    def check(ctx, params):
+        log.add("start", code)
+        time.sleep(seconds)
+        log.add("end", code)
+
+    return _rule(code, check)
+
+
+def test_the_meanwhile_work_begins_when_no_rule_is_left_to_begin(dataset, two_threads):
+    """The summary's early work (`meanwhile`) starts on the thread that runs out of rules, while the
+    other thread still runs the last one — not after every rule has ended."""
+    log = Log()
+    rules = [_timed_rule("DQ931", log, SLOW), _timed_rule("DQ932", log, 0.01)]
+    result = runner.run_rules(_context(dataset), rules, meanwhile=lambda: log.add("start", "meanwhile"))
+    assert [o.status for o in result.outcomes] == ["ran", "ran"]
+    assert log.at("end", "DQ932") <= log.at("start", "meanwhile") < log.at("end", "DQ931")
+
+
+def test_one_thread_does_the_meanwhile_work_after_the_rules(dataset, monkeypatch):
+    monkeypatch.setenv("FUPIN_AUDIT_WORKERS", "1")
+    log = Log()
+    rules = [_timed_rule("DQ931", log, 0.05), _timed_rule("DQ932", log, 0.01)]
+    runner.run_rules(_context(dataset), rules, meanwhile=lambda: log.add("start", "meanwhile"))
+    assert log.at("start", "meanwhile") >= log.at("end", "DQ932")
+
+
+def test_meanwhile_work_that_fails_does_not_fail_the_run(dataset, two_threads):
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    log = Log()
+    rules = [_timed_rule("DQ931", log, 0.05), _timed_rule("DQ932", log, 0.01)]
+    result = runner.run_rules(_context(dataset), rules, meanwhile=broken)
+    assert [o.status for o in result.outcomes] == ["ran", "ran"]

@@ -29,6 +29,7 @@ MAY_DEFER: ContextVar[Callable[[AuditContext, str], bool] | None] = ContextVar(
 # Per thread: how many shared facts it is computing (one inside another). Only a rule's own ask
 # may be put back: a fact abandoned half-way would be work thrown away.
 _COMPUTING = threading.local()
+_MISSING = object()  # not cached (None is a value)
 
 
 def begin_try() -> None:
@@ -214,8 +215,11 @@ class AuditContext:
         """Share an expensive computation (ID analysis, group counts) between rules of one run. Rules
         run on several threads: the first to ask computes, the others wait for its result — or, when the
         runner allows it (MAY_DEFER), put their rule back and run another meanwhile (FactBusy)."""
-        if key in self._cache:
-            return self._cache[key]
+        # Values are read once into a local: `release` may let a key go meanwhile (the summary's
+        # work begins while the last rules run), and the asker still gets its value.
+        value = self._cache.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
         with self._guard:
             lock = self._computing.setdefault(key, threading.Lock())
         depth = getattr(_COMPUTING, "depth", 0)
@@ -225,15 +229,16 @@ class AuditContext:
                 raise FactBusy(self, key)
             lock.acquire()
         try:
-            if key not in self._cache:
+            value = self._cache.get(key, _MISSING)
+            if value is _MISSING:
                 _COMPUTING.depth = depth + 1
                 try:
-                    self._cache[key] = compute()
+                    value = self._cache[key] = compute()
                 finally:
                     _COMPUTING.depth = depth
         finally:
             lock.release()
-        return self._cache[key]
+        return value
 
     def busy(self, key: str) -> bool:
         """Whether another thread is computing the shared fact `key` now."""

@@ -128,8 +128,16 @@ def run_rules(
     # most of their time is arrow and numpy work that releases the GIL: they run on several threads.
     # Results are taken in rule order, so the findings do not depend on which thread finished first.
     rows = max((len(t.data) for t in ctx.dataset.tables.values()), default=0)
+    early: list[threading.Thread] = []
+
+    def drained() -> None:
+        """No rule left to begin: the `meanwhile` work starts on the thread that would idle while
+        the last rules finish, not after them."""
+        if meanwhile is not None and (thread := _quietly_started(meanwhile)) is not None:
+            early.append(thread)
+
     for rule, (outcome, frames) in zip(
-        rules, _in_turn(one, rules, thread_count(len(rules), rows)), strict=True
+        rules, _in_turn(one, rules, thread_count(len(rules), rows), drained), strict=True
     ):
         outcomes.append(outcome)
         fixed = {
@@ -146,42 +154,51 @@ def run_rules(
             constants.append({k: v for k, v in fixed.items() if k != "severity"} if own else fixed)
     if keep_facts is not None:
         ctx.release(keep_facts)
-    with _alongside(meanwhile):
+    with _alongside(None if early else meanwhile):
         findings = assemble(parts, constants, consume=True) if parts else empty_findings()
         del parts
         findings = sort_findings(findings, reuse=True)
+    for thread in early:
+        thread.join()
     return RunResult(findings, outcomes, ctx.diagnostics())
 
 
 @contextmanager
 def _alongside(work: Callable[[], object] | None) -> Iterator[None]:
     """`work()` on a thread while the block runs (the block ends once both are done)."""
-    if work is None:
+    thread = _quietly_started(work) if work is not None else None
+    try:
         yield
-        return
+    finally:
+        if thread is not None:
+            thread.join()
+
+
+def _quietly_started(work: Callable[[], object]) -> threading.Thread | None:
+    """`work()` begun on a thread of its own, what it raises dropped (asked for again later, and met
+    there); None when no thread is to be had (a process or thread limit): the work is asked for later."""
 
     def quietly() -> None:
-        with suppress(Exception):  # asked for again later, and met there
+        with suppress(Exception):
             work()
 
     thread = threading.Thread(target=quietly, name="fupin-audit-meanwhile")
     try:
         thread.start()
-    except RuntimeError:  # no thread to be had (a process or thread limit): the work is asked for later
-        yield
-        return
-    try:
-        yield
-    finally:
-        thread.join()
+    except RuntimeError:
+        return None
+    return thread
 
 
-def _in_turn(one: Callable[[Rule], R], rules: list[Rule], workers: int) -> list[R]:
+def _in_turn(
+    one: Callable[[Rule], R], rules: list[Rule], workers: int, drained: Callable[[], None] | None = None
+) -> list[R]:
     """``[one(rule) for rule in rules]`` on `workers` threads, which take the rules in order. A rule
     that asks for a shared fact another thread is computing is put back (FactBusy) while some other
     rule can go ahead, and run again once the fact is there: both cores keep working instead of one
     waiting a quarter of a second for the ID analysis at 100,000 households. With nothing else
-    to do, a thread waits for the fact as before."""
+    to do, a thread waits for the fact as before. `drained()` is called once, by the first thread
+    that finds no rule left to begin (the others may still be running theirs)."""
     if workers <= 1:
         return [one(rule) for rule in rules]
     queue = deque(range(len(rules)))
@@ -207,6 +224,8 @@ def _in_turn(one: Callable[[Rule], R], rules: list[Rule], workers: int) -> list[
             waits_for.pop(i, None)
             return i
 
+    told: list[bool] = []  # `drained` was called
+
     def work() -> None:
         MAY_DEFER.set(may_defer)
         while (i := take()) is not None:
@@ -219,6 +238,11 @@ def _in_turn(one: Callable[[Rule], R], rules: list[Rule], workers: int) -> list[
             except BaseException as exc:  # a configuration error: the run stops, as without threads
                 with turn:
                     errors[i] = exc
+        with turn:  # the first thread out of rules says so, once
+            tell = drained is not None and not told and not errors
+            told.append(True)
+        if tell:
+            drained()
 
     threads = [threading.Thread(target=work, name=f"fupin-audit-rules-{n}") for n in range(workers)]
     for thread in threads:
