@@ -286,3 +286,23 @@ def test_meanwhile_work_that_fails_does_not_fail_the_run(dataset, two_threads):
     rules = [_timed_rule("DQ931", log, 0.05), _timed_rule("DQ932", log, 0.01)]
     result = runner.run_rules(_context(dataset), rules, meanwhile=broken)
     assert [o.status for o in result.outcomes] == ["ran", "ran"]
+
+
+def test_a_storm_s_meanwhile_work_waits_for_the_rules(dataset, two_threads, monkeypatch):
+    """Holding more findings than EARLY_MEANWHILE_FINDINGS, the run keeps the early work for after
+    the rules (their shared facts are let go first): a storm's peak memory is not raised."""
+    monkeypatch.setattr(runner, "EARLY_MEANWHILE_FINDINGS", 0)
+    log = Log()
+
+    def flagging(code: str, seconds: float):
+        def check(ctx, params):
+            log.add("start", code)
+            time.sleep(seconds)
+            log.add("end", code)
+            return ctx.flag("households", ctx.frame("households").index[:1], "m")
+
+        return _rule(code, check)
+
+    rules = [flagging("DQ931", SLOW), flagging("DQ932", 0.01)]
+    runner.run_rules(_context(dataset), rules, meanwhile=lambda: log.add("start", "meanwhile"))
+    assert log.at("start", "meanwhile") >= log.at("end", "DQ931")
