@@ -58,18 +58,17 @@ def _texts_in(series: pd.Series, wanted: list[str]) -> np.ndarray:
     """`text_in` of an arrow text column, by arrow kernels on its own array: NA is "", texts are
     stripped unless validation cleaned them; a few values are compared one by one (a set test hashes
     every text: three times the cost of one comparison)."""
+    if not wanted:  # nothing is in no values
+        return np.zeros(len(series), dtype=bool)
     array = series.array.__arrow_array__()
     if not known_clean(array):
         array = pc.utf8_trim_whitespace(array)
     if len(wanted) <= 3:
-        found = None
-        for value in wanted:
-            same = pc.equal(array, pa.scalar(value, pa.large_string()))
-            found = same if found is None else pc.or_(found, same)
+        found = pc.equal(array, pa.scalar(wanted[0], pa.large_string()))
+        for value in wanted[1:]:
+            found = pc.or_(found, pc.equal(array, pa.scalar(value, pa.large_string())))
     else:
         found = pc.is_in(array, value_set=pa.array(wanted, type=pa.large_string()))
-    if found is None:  # no values: nothing is in them
-        return np.zeros(len(series), dtype=bool)
     if "" in wanted:  # NA reads as ""
         found = pc.or_kleene(found, pc.is_null(array))
     found = pc.fill_null(found, False)

@@ -546,7 +546,9 @@ def _helper_codes(ctx: AuditContext, kind: str) -> tuple[np.ndarray, int]:
     person = np.full(len(frame), -1, dtype=np.int64)
     if ctx.has(kind, "帮扶责任人证件号码"):
         person = person_numbers(ctx, kind, "帮扶责任人证件号码")
-    named = ~text_in(frame[name_col], ("",)).to_numpy(dtype=bool) if name_col in frame else person < -1
+    named = np.zeros(len(frame), dtype=bool)
+    if name_col in frame:
+        named = ~text_in(frame[name_col], ("",)).to_numpy(dtype=bool)
     by_name = np.flatnonzero((person < 0) & named)
     (name_codes,), _ = joint_codes(helper_keys(ctx, kind, frame.index[by_name]))
     combined = person.copy()
