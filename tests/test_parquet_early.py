@@ -361,7 +361,7 @@ def test_the_console_script_starts_numpy_without_blas_threads_or_huge_pages(own,
     kernel time at 100,000 households): the console script turns both off before numpy is first
     imported, unless the user set OPENBLAS_NUM_THREADS or NUMPY_MADVISE_HUGEPAGE; arrow's mimalloc is
     asked for no huge pages either. It also collects cycles less often than Python's default (700 new
-    objects)."""
+    objects), and keeps what the imports made out of every collection (gc.freeze)."""
     import subprocess
     import sys
 
@@ -376,7 +376,7 @@ def test_the_console_script_starts_numpy_without_blas_threads_or_huge_pages(own,
         "    threads = len(os.listdir('/proc/self/task'))\n"
         "    import gc\n"
         "    print(threads, os.environ.get('OPENBLAS_NUM_THREADS'), _get_madvise_hugepage(), gc.get_threshold()[0],\n"
-        "          os.environ.get('MIMALLOC_ALLOW_THP'), 'pyarrow' in sys.modules)\n"
+        "          os.environ.get('MIMALLOC_ALLOW_THP'), 'pyarrow' in sys.modules, gc.get_freeze_count())\n"
         "fake.run = run\n"
         "sys.modules['fupin_audit.cli.app'] = fake\n"
         "sys.argv = ['fupin-audit', 'rules']\n"
@@ -388,10 +388,11 @@ def test_the_console_script_starts_numpy_without_blas_threads_or_huge_pages(own,
     if own is not None:
         env["OPENBLAS_NUM_THREADS"], env["NUMPY_MADVISE_HUGEPAGE"] = own
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    threads, blas, huge_pages, first_generation, mimalloc_thp, arrow_loaded = out.stdout.split()
+    threads, blas, huge_pages, first_generation, mimalloc_thp, arrow_loaded, frozen = out.stdout.split()
     assert (blas, huge_pages) == expected
     # read by arrow's mimalloc when pyarrow loads: set, and pyarrow not loaded before it was
     assert (mimalloc_thp, arrow_loaded) == ("0", "False")
     assert int(first_generation) == start.FIRST_GENERATION  # the collector's first generation (start.py)
+    assert int(frozen) > 1000  # what the imports made is out of the collections
     if own is None:
         assert threads == "1"
