@@ -575,3 +575,47 @@ def test_text_in_on_arrow_text_is_the_isin_of_its_texts(cells, values):
     expected = text(series).isin(values).tolist()
     assert text_in(series, tuple(values)).tolist() == expected
     assert text_in(series, frozenset(values)).tolist() == expected
+
+
+def _only_plain_by_pattern(array: pa.Array):
+    """`_only_plain` as it was: the plain-decimal pattern and the length limit over every text."""
+    import pyarrow.compute as pc
+
+    from fupin_audit.schema.fields import _PLAIN_DECIMAL, _PLAIN_MAX, _cast_floats
+
+    plain = pc.and_(
+        pc.match_substring_regex(array, _PLAIN_DECIMAL), pc.less_equal(pc.utf8_length(array), _PLAIN_MAX)
+    )
+    if pc.any(pc.and_not(pc.not_equal(array, ""), plain)).as_py():
+        return None
+    return _cast_floats(array, plain)
+
+
+_ODD_AMOUNTS = ["1e5", "1E5", "2e-3", "inf", "-inf", "nan", "NaN", "Infinity", " 5", "5 ", "+5", "5.", ".5",
+                "+.5", "-0", "-0.0", "0x1", "1_0", "١٢", "--5", "+-5", "", "-", "+", ".", "5..", "1,5",
+                "1234567890123456", "123456789012345", "12345678901234.5", "-12345678901234"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.from_regex(r"[+-]?[0-9]{1,15}(\.[0-9]{0,4})?", fullmatch=True),
+            st.text(alphabet="0123456789.+-eEinfaINFAxX _,١", max_size=17),
+        ),
+        max_size=12,
+    ),
+    st.lists(st.sampled_from(_ODD_AMOUNTS), max_size=2),
+    st.integers(0, 2),
+)
+def test_plain_amount_columns_are_read_as_the_pattern_read_them(texts, odd, skip):
+    """The cast-first test of an amount column gives what the plain-decimal pattern gave: the same
+    floats for a column of plain decimals, and the general way (None) for any other."""
+    from fupin_audit.schema.fields import _only_plain
+
+    array = pa.array(["1", *texts, *odd], type=pa.large_string()).slice(min(skip, len(texts) + 1))
+    got, expected = _only_plain(array), _only_plain_by_pattern(array)
+    assert (got is None) == (expected is None)
+    if got is not None:
+        np.testing.assert_array_equal(got, expected)

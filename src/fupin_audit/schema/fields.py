@@ -557,15 +557,30 @@ _PLAIN_MAX = 15
 
 def _only_plain(array: pa.Array) -> np.ndarray | None:
     """`_vector_numbers` of a column written the usual way, every text a short plain decimal or empty
-    (“5207.70”): one pattern test and a cast instead of the noise removal and three tests; None
-    for any other column."""
-    plain = pc.and_(
-        pc.match_substring_regex(array, _PLAIN_DECIMAL), pc.less_equal(pc.utf8_length(array), _PLAIN_MAX)
-    )
-    written = pc.not_equal(array, "")
-    if pc.any(pc.and_not(written, plain)).as_py():  # a text that is neither (null: neither counts)
+    (“5207.70”): arrow's cast and a look at the bytes instead of the noise removal and three tests;
+    None for any other column (whose texts then take the general way).
+
+    Every text is `_PLAIN_DECIMAL` when the cast of the written ones succeeds (each is a number as
+    arrow reads it), no byte is an e or E (no exponent), every value is finite (no inf or nan) and no
+    text is longer than `_PLAIN_MAX`: what else arrow reads is exactly the pattern. Three times
+    cheaper than matching the pattern, which nearly every amount column passes."""
+    if not len(array):
+        return _cast_floats(array, pa.array([], type=pa.bool_()))
+    written = arrow_mask(pc.not_equal(array, ""))  # null: not written
+    offsets, data = text_buffers(array)
+    if (np.diff(offsets)[written] > _PLAIN_MAX).any():
         return None
-    return _cast_floats(array, plain)
+    span = data[int(offsets[0]) : int(offsets[-1])]
+    if ((span | 0x20) == ord("e")).any():  # an exponent, or a word: the pattern decides
+        return None
+    chosen = pa.array(written)
+    try:
+        values = _cast_floats(array, chosen)
+    except pa.ArrowInvalid:  # a written text arrow does not read as a number
+        return None
+    if values is not None and not np.isfinite(values[written]).all():
+        return None
+    return values
 
 
 def _plain_floats(compact: pa.Array, match: np.ndarray) -> np.ndarray | None:
