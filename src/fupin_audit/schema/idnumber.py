@@ -189,6 +189,13 @@ def _only_digits_x(arr: pa.Array, *, x_last: bool = False) -> np.ndarray:
     return out
 
 
+def _plain_18(matrix: np.ndarray) -> np.ndarray:
+    """Per row of an (n, 18) byte matrix: 17 digits, then a digit or X (``^[0-9]{17}[0-9X]$``)."""
+    body = ((matrix[:, :17] - np.uint8(_ZERO)) < 10).all(axis=1)  # a byte below "0" wraps round to ≥ 208
+    last = matrix[:, 17]
+    return body & (((last - np.uint8(_ZERO)) < 10) | (last == ord("X")))
+
+
 def _rows_where(
     matrix: np.ndarray, candidates: np.ndarray, test: Callable[[np.ndarray], np.ndarray]
 ) -> np.ndarray:
@@ -375,22 +382,22 @@ class _Unique:
         shaped = np.zeros(self.n, dtype=bool)
         rows18 = np.flatnonzero(length == 18)
         m18 = _leading_bytes(text, rows18, 18)
-        plain = _only_digits_x(text, x_last=True)[rows18]  # 17 digits, then a digit or X
-        if not plain.all():  # nearly always all are: no copy of the matrix then
-            plain_pos, m18 = rows18[plain], m18[plain]
-        else:
-            plain_pos = rows18
+        plain = _plain_18(m18)  # per row of m18 (a copy of it only for the few others, below)
+        plain_pos = rows18 if plain.all() else rows18[plain]
         same = _rows_where(
-            m18, (m18[:, 0] == m18[:, 1]) & (m18[:, 1] == m18[:, 2]), lambda m: (m == m[:, :1]).all(axis=1)
+            m18,
+            plain & (m18[:, 0] == m18[:, 1]) & (m18[:, 1] == m18[:, 2]),
+            lambda m: (m == m[:, :1]).all(axis=1),
         )
         # ^(0+|1+|…|9+)$ (the X cannot repeat 18 times here), and ^999999
         nines = _rows_where(
             m18,
-            (m18[:, 0] == ord("9")) & (m18[:, 1] == ord("9")),
+            plain & (m18[:, 0] == ord("9")) & (m18[:, 1] == ord("9")),
             lambda m: (m[:, :6] == ord("9")).all(axis=1),
         )
-        placeholder[plain_pos] = same | nines
-        shaped[plain_pos] = ~(same | nines)
+        id18 = plain & ~(same | nines)  # the plain IDs among the 18-character values
+        placeholder[rows18] = same | nines  # the other values' verdicts come from the patterns below
+        shaped[rows18] = id18
         other = np.ones(self.n, dtype=bool)
         other[plain_pos] = False
         other_pos = np.flatnonzero(other)
@@ -416,10 +423,12 @@ class _Unique:
         # Rows that look like an ID: one digit matrix laid out as the 17-digit body of an 18-digit ID.
         long_pos = np.flatnonzero(shaped & (length >= 18))
         short_pos = np.flatnonzero(shaped & (length == 15))
-        # The plain 18-digit IDs' bytes were gathered above: read again only with other values among them.
-        id18 = ~(same | nines)
-        only_plain = len(long_pos) == len(plain_pos) and id18.all()  # no 20-digit numbers, no placeholders
-        long_m = m18 if only_plain else _leading_bytes(text, long_pos, 18)
+        # The plain 18-digit IDs' bytes were gathered above: read again only when other values are
+        # among the long ones (20-digit numbers).
+        if len(long_pos) == np.count_nonzero(id18):  # long_pos is then rows18[id18]
+            long_m = m18 if len(long_pos) == len(rows18) else m18[id18]
+        else:
+            long_m = _leading_bytes(text, long_pos, 18)
         short_m = _leading_bytes(text, short_pos, 15)
         century = np.broadcast_to(np.frombuffer(b"19", dtype=np.uint8), (len(short_pos), 2))
         body = np.concatenate(
