@@ -129,6 +129,25 @@ MIXED_FORMS = st.lists(
         st.dates().map(lambda d: f"{d.year}年{d.month}月{d.day}日"),
         st.integers(0, 80_000).map(str),
         st.sampled_from(["2017-02-30", "20170230", "42736", "42736.5", "9999-01-01", "00000"]),
+        # ten bytes, read off the bytes when shaped YYYY-MM-DD with - / or . (and only then)
+        st.dates().map(lambda d: d.strftime("%Y/%m/%d")),
+        st.dates().map(lambda d: d.strftime("%Y.%m-%d")),
+        st.sampled_from(
+            [
+                "2017,03,05",
+                "2017:03:05",
+                "2017-0a-05",
+                "2017-3-5",
+                "2017-03-05 08:30",
+                "0000-00-00",
+                "2017/13/01",
+                "2017.02.29",
+                "2016.02.29",
+                "１０１７-03-05",
+                "2017-03-5 ",
+                " 017-03-05",
+            ]
+        ),
     ),
     min_size=1,
     max_size=15,

@@ -662,12 +662,20 @@ def _by_position(parse):
 @_by_position
 def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series:
     clean = texts.str.normalize("NFKC").str.strip() if clean is None else clean
-    parts = _extract(clean, _DATE_YMD)
-    # Each later form only for the texts no earlier form matched (their groups are all or none):
-    # a column written one way is one pattern test, not three.
-    if (rest := _unmatched(parts[0], clean)) is not None:
-        parts = parts.fillna(_extract(clean[rest], _DATE_COMPACT))
-    parts = _numbers(parts)
+    plain, ymd = _plain_dates(arrow_text(clean))
+    if plain.all():
+        parts = pd.DataFrame(dict(enumerate(ymd)), index=clean.index)
+    else:
+        others = clean[~plain]
+        found = _extract(others, _DATE_YMD)
+        # Each later form only for the texts no earlier form matched (their groups are all or none):
+        # a column written one way is one pattern test, not three.
+        if (rest := _unmatched(found[0], others)) is not None:
+            found = found.fillna(_extract(others[rest], _DATE_COMPACT))
+        found = _numbers(found)
+        for g in range(3):
+            ymd[g][~plain] = found[g].to_numpy()
+        parts = pd.DataFrame(dict(enumerate(ymd)), index=clean.index)
     # A year pandas cannot hold in nanoseconds (0000, 9999) is simply not a valid date here.
     parts[0] = parts[0].where(parts[0].between(MIN_YEAR, MAX_YEAR))
     dates = pd.Series(calendar_dates(*(parts[g].to_numpy() for g in range(3))), index=parts.index)
@@ -677,6 +685,38 @@ def _vector_dates(texts: pd.Series, clean: pd.Series | None = None) -> pd.Series
     dates = dates.astype("datetime64[ns]")
     in_range = dates.dt.year.between(MIN_YEAR, MAX_YEAR)
     return dates.where(in_range)
+
+
+def _plain_dates(array: pa.Array) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per text: written YYYY-MM-DD (ten ASCII bytes, - / or . between the numbers), as most date
+    columns are; and for those the year, month and day (NaN for the others). Read off the bytes:
+    `_DATE_YMD` matches exactly these texts with these groups, and its regular expression (with the
+    struct of texts it makes) is then left for the other texts."""
+    offsets, data = text_buffers(array)
+    lengths = np.diff(offsets)
+    rows = np.flatnonzero(lengths == 10)
+    if array.null_count:
+        rows = rows[arrow_mask(pc.is_valid(array))[rows]]
+    ymd = [np.full(len(lengths), np.nan) for _ in range(3)]
+    plain = np.zeros(len(lengths), dtype=bool)
+    if not len(rows):
+        return plain, ymd
+    matrix = data[offsets[rows][:, None] + np.arange(10)]
+    digits = matrix[:, _DATE_DIGITS] - np.uint8(ord("0"))  # a byte below "0" wraps round to ≥ 208
+    separators = matrix[:, [4, 7]]
+    shaped = (digits < 10).all(axis=1) & ((separators >= ord("-")) & (separators <= ord("/"))).all(axis=1)
+    if not shaped.all():
+        rows, digits = rows[shaped], digits[shaped]
+    digits = digits.astype(np.float64)
+    plain[rows] = True
+    ymd[0][rows] = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    ymd[1][rows] = digits[:, 4] * 10 + digits[:, 5]
+    ymd[2][rows] = digits[:, 6] * 10 + digits[:, 7]
+    return plain, ymd
+
+
+# The digits of YYYY-MM-DD; the bytes between them (4 and 7) are "-" "." or "/" (45, 46, 47).
+_DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
 
 
 def _numbers(parts: pd.DataFrame) -> pd.DataFrame:
