@@ -26,7 +26,6 @@ from fupin_audit.engine.context import AuditContext, related_json
 from fupin_audit.engine.rule import Example, NoParams, SkipRule, rule
 from fupin_audit.facts.cells import (
     HID,
-    factorize,
     household_positions,
     map_values,
     member_household_codes,
@@ -429,9 +428,12 @@ def dq033(ctx: AuditContext, params: NoParams) -> pd.DataFrame | None:
     head_pos = head_of[codes[spouse_pos]]
     has_head = head_pos >= 0
     spouse_pos, head_pos = spouse_pos[has_head], head_pos[has_head]
-    sexes, _ = factorize(sex["sex"])  # equal codes ⟺ equal sexes; -1: unknown
-    known = (sexes[spouse_pos] >= 0) & (sexes[head_pos] >= 0)
-    same = known & (sexes[spouse_pos] == sexes[head_pos])
+    # the sexes of the spouses and their heads compared (not a hash of every member's sex)
+    spouse_sex = sex["sex"].iloc[spouse_pos].reset_index(drop=True)
+    head_sex = sex["sex"].iloc[head_pos].reset_index(drop=True)
+    same = spouse_sex.notna().to_numpy(dtype=bool) & spouse_sex.eq(head_sex).to_numpy(
+        dtype=bool, na_value=False
+    )
     spouse_pos, head_pos = spouse_pos[same], head_pos[same]
     if not len(spouse_pos):
         return None
