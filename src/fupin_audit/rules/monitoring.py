@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
@@ -76,7 +77,7 @@ from fupin_audit.rules.example_data import (
 )
 from fupin_audit.rules.kit.format import fmt, money_texts, month_text, percent, yuan
 from fupin_audit.schema.fields import arrow_text as arrow_text_plain
-from fupin_audit.schema.fields import fullmatches
+from fupin_audit.schema.fields import fullmatches, str_series
 
 MEASURE_COLUMNS = (
     "产业帮扶", "就业帮扶", "公益岗位帮扶", "公益性岗位帮扶其他备注", "健康帮扶", "教育帮扶", "义务教育保障",
@@ -1725,15 +1726,21 @@ def records_per_household(ctx: AuditContext, flag: pd.Series | np.ndarray) -> pd
 def home_county_of_records(ctx: AuditContext) -> pd.Series:
     """Per work row: the 县 of the household of the member it names (the record's own 县 when the
     person is not among the members): the home county is read from the data, never a constant."""
-    work = ctx.frame(WORK)
-    own_county = text(work["县"]) if "县" in work else pd.Series("", index=work.index)
-    members = ctx.frame("members")
-    if "县" not in members:
-        return own_county
-    position = record_member(ctx, WORK)
-    member_county = text(members["县"]).to_numpy()
-    found = np.where(position >= 0, member_county[np.maximum(position, 0)] if len(members) else "", "")
-    return pd.Series(found, index=work.index).where(lambda s: s != "", own_county)
+
+    def compute() -> pd.Series:
+        work = ctx.frame(WORK)
+        own_county = text(work["县"]) if "县" in work else pd.Series("", index=work.index, dtype="str")
+        members = ctx.frame("members")
+        if "县" not in members or not len(members):
+            return own_county
+        position = record_member(ctx, WORK)
+        named = position >= 0
+        # taken by arrow at the members' positions (not a Python string per member)
+        taken = pc.take(arrow_text_plain(text(members["县"])), pa.array(np.where(named, position, 0)))
+        found = str_series(pc.if_else(pa.array(named), taken, ""), work.index)
+        return found.where(found != "", own_county)
+
+    return ctx.cached("work.home_county", compute)
 
 
 @rule(
