@@ -619,3 +619,18 @@ def test_plain_amount_columns_are_read_as_the_pattern_read_them(texts, odd, skip
     assert (got is None) == (expected is None)
     if got is not None:
         np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "1", " 1", "1 ", "2", "10", "x"])), max_size=30)
+)
+def test_flat_household_rows_are_those_drop_duplicates_kept(keys):
+    """A flat export's household rows: each 户编号's first row among the rows with a key, in order."""
+    from fupin_audit.load import first_households
+
+    hid = pd.Series(keys, dtype="str", index=[f"r{i}" for i in range(len(keys))])
+    frame = pd.DataFrame({"户编号": hid, "n": range(len(keys))}, index=hid.index)
+    key = hid.fillna("").str.strip()
+    expected = frame[key != ""].drop_duplicates("户编号", keep="first")
+    pd.testing.assert_frame_equal(frame.iloc[first_households(hid)], expected)

@@ -556,8 +556,7 @@ class Loader:
         )
         households = frame[[*household_cols, ROW_COLUMN]]
         if "户编号" in frame:
-            key = frame["户编号"].fillna("").str.strip()
-            households = households[key != ""].drop_duplicates("户编号", keep="first")
+            households = households.iloc[first_households(frame["户编号"])]
             compared = [c for c in household_cols if not _row_note(c, headers.get(c))]
             self.conflicts.append(_flat_conflicts(frame, compared, mem_src))
         self.sources[hh_src].rows = len(households)
@@ -872,6 +871,17 @@ _ROW_NOTES = ("备注", "说明")
 
 def _row_note(field: str, written: str | None) -> bool:
     return field == "其他备注" and written is not None and normalise_header(written)[0] in _ROW_NOTES
+
+
+def first_households(hid: pd.Series) -> np.ndarray:
+    """The positions of the rows a flat export's household table keeps: each 户编号's first row, of the
+    rows whose 户编号 is not empty once stripped — `frame[key != ""].drop_duplicates("户编号")`, as one
+    hash of the kept values instead of a filtered copy of every member's row hashed again."""
+    kept = np.flatnonzero((hid.fillna("").str.strip() != "").to_numpy(dtype=bool))
+    codes, _ = pd.factorize(hid.iloc[kept])
+    first = np.empty(int(codes.max(initial=-1)) + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # assigned last to first: the first row wins
+    return kept[first]  # codes are in first-seen order: the rows stay in order
 
 
 def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.DataFrame:
