@@ -691,7 +691,7 @@ def measure_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     wanted = np.flatnonzero(~arrow_mask(pc.is_in(values, value_set=blank)))
     owners = filled[np.asarray(pc.list_parent_indices(parts))[wanted]]
     keep = [c for c in (*SHARED_FIELDS, ROW_COLUMN) if c in frame]
-    rows = frame.loc[frame.index[owners], keep].reset_index(drop=True)
+    rows = frame[keep].iloc[owners].reset_index(drop=True)  # by position: no look-up of the labels
     rows["措施类型"] = column
     rows["内容"] = str_series(values.take(wanted), rows.index)
     return rows
