@@ -72,8 +72,7 @@ def is_text(frame: pd.DataFrame, column: str, values: tuple[str, ...] | str) -> 
     """Per row: the column's text is one of `values` (absent column: all False)."""
     if column not in frame:
         return pd.Series(False, index=frame.index)
-    wanted = (values,) if isinstance(values, str) else values
-    return text(frame[column]).isin(wanted)
+    return text_in(frame[column], (values,) if isinstance(values, str) else values)
 
 
 def monitored(ctx: AuditContext) -> pd.Series:

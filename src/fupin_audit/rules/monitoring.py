@@ -1992,14 +1992,17 @@ def mn152(ctx: AuditContext, params: NoLabourParams) -> pd.DataFrame:
         planned = member_has(ctx, PLANS, as_bool(ctx.frame(PLANS), "是否计划务工"))
         activity.append((planned, "有计划务工记录"))
     flagged = (unable | pupil) & any_of(activity, members.index)
-    at = flagged.index[flagged.to_numpy()]
+    rows = np.flatnonzero(flagged.to_numpy())
+    at = flagged.index[rows]
+    flagged_members = members.iloc[rows]  # the texts of the flagged members only
     who = pd.Series(
-        "在校生（" + text(members["在校生状况"]) + "）" if "在校生状况" in members else "",
-        index=members.index,
+        "在校生（" + text(flagged_members["在校生状况"]) + "）" if "在校生状况" in members else "",
+        index=at,
     )
-    who = who.where(~unable, "劳动技能为" + text(members["劳动技能"]) if "劳动技能" in members else who)
+    if "劳动技能" in members:
+        who = who.where(~unable.iloc[rows], "劳动技能为" + text(flagged_members["劳动技能"]))
     message = (
-        who[at]
+        who
         + "，但"
         + gap_list(activity, at)
         + f"（参数 no_labour_skills：{'、'.join(params.no_labour_skills)}）"
