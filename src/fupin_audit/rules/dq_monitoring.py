@@ -16,7 +16,7 @@ from fupin_audit.engine.context import AuditContext
 from fupin_audit.engine.rule import Example, NoParams, RuleParams, SkipRule, rule
 from fupin_audit.facts import monitoring as mn
 from fupin_audit.facts.cells import unknown
-from fupin_audit.facts.keys import person_keys, place_columns, place_key
+from fupin_audit.facts.keys import person_keys, person_numbers, place_columns, place_key
 from fupin_audit.facts.monitoring import (
     CATEGORY,
     ELIMINATED,
@@ -767,10 +767,16 @@ def dq068(ctx: AuditContext, params: NoParams) -> list[pd.DataFrame]:
 def overlapping_spells(ctx: AuditContext, start: pd.Series, end: pd.Series) -> pd.DataFrame:
     """DQ068(3): per person, spells in start order; a start not after the previous spell's end
     (an empty end: still working) overlaps."""
-    key = person_keys(ctx, "work")
-    spells = pd.DataFrame({"key": key, "start": start, "end": end}).dropna(subset=["key", "start"])
+    # the person as the integer of its key (-1: none): sorted as numbers, not as texts
+    person = pd.Series(person_numbers(ctx, "work"), index=start.index)
+    spells = pd.DataFrame({"key": person, "start": start, "end": end})
+    spells = spells[(person >= 0).to_numpy() & start.notna().to_numpy()]
     spells = spells.sort_values(["key", "start"], kind="stable")
-    same = spells["key"].eq(spells["key"].shift())
+    # compared as integers (a shift would make floats of them, and persons' numbers exceed 2**53)
+    keys = spells["key"].to_numpy()
+    same = np.zeros(len(keys), dtype=bool)
+    same[1:] = keys[1:] == keys[:-1]
+    same = pd.Series(same, index=spells.index)
     previous_end = spells["end"].shift()
     previous_start = spells["start"].shift()
     overlap = same & (previous_end.isna() | (spells["start"] <= previous_end)).fillna(False)
