@@ -155,3 +155,23 @@ def test_related_records_are_the_rows_values(dataset, kind):
                 assert record[key] == str(value)
     again = records(ctx, kind, [labels[1], labels[1]])
     assert again == {labels[1]: made[labels[1]]}
+
+
+def test_related_records_leave_out_missing_texts(dataset):
+    """A text cell left empty (null in a text column) is left out of its related record, as NaN is,
+    never written as "" or "None"; the texts beside it are kept."""
+    from fupin_audit.rules.kit.related import records
+
+    ctx = _context(dataset)
+    table = ctx.table("members")
+    assert isinstance(table.data["姓名"].dtype, pd.StringDtype)  # the text path, not the object one
+    names = table.data["姓名"].copy()
+    names.iloc[1] = np.nan
+    ctx.dataset.tables["members"] = dataclasses.replace(table, data=table.data.assign(姓名=names))
+    try:
+        made = records(ctx, "members", table.data.index[[0, 1]])
+    finally:
+        ctx.dataset.tables["members"] = table
+    first, second = made.values()
+    assert "name" not in second and second["id_number"] == str(table.data["证件号码"].iloc[1])
+    assert first["name"] == table.data["姓名"].iloc[0]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from fupin_audit.dataset import ROW_COLUMN, SOURCE_COLUMN
 from fupin_audit.engine.context import AuditContext
@@ -53,7 +54,7 @@ def records(ctx: AuditContext, kind: str, labels: Iterable[Hashable]) -> dict[Ha
         part = data.loc[labels, columns]
         rows = part.itertuples(index=False, name=None)
     else:  # the rows by position, a column at a time: no frame of them
-        rows = zip(*(data[c].array.take(at) for c in columns), strict=True)
+        rows = zip(*(_python_values(data[c].array.take(at)) for c in columns), strict=True)
     sources = ctx.dataset.sources
     out: dict[Hashable, dict[str, Any]] = {}
     for label, values in zip(labels, rows, strict=True):
@@ -71,6 +72,14 @@ def records(ctx: AuditContext, kind: str, labels: Iterable[Hashable]) -> dict[Ha
                 record[key] = str(value)
         out[label] = record
     return out
+
+
+def _python_values(values: pd.api.extensions.ExtensionArray) -> Iterable[Any]:
+    """The values of a column as iterating it gives them; a text column's as one list made by arrow
+    (a missing text None instead of NaN: a record leaves both out), not a scalar conversion per cell."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pa.array(values).to_pylist()
+    return values
 
 
 def related_groups(
