@@ -634,3 +634,25 @@ def test_flat_household_rows_are_those_drop_duplicates_kept(keys):
     key = hid.fillna("").str.strip()
     expected = frame[key != ""].drop_duplicates("户编号", keep="first")
     pd.testing.assert_frame_equal(frame.iloc[first_households(hid)], expected)
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64)), max_size=40),
+    st.lists(st.one_of(st.none(), st.integers(-(2**40), 2**40)), max_size=40),
+    st.lists(st.one_of(st.none(), st.sampled_from(["", "甲", "a", "0", "nan"])), max_size=40),
+)
+def test_texts_per_value_render_every_row_with_missing_for_na(floats, ints, texts):
+    """`texts_per_value` renders each distinct value once; per row that is the rendering of the row's
+    value, and `missing` for NA (NaN, None, pd.NA) — never the rendering of an NA."""
+    from fupin_audit.facts.cells import texts_per_value
+    from fupin_audit.rules.kit.format import money
+
+    cases = [
+        (pd.Series(floats, dtype="float64"), money),
+        (pd.Series(ints, dtype="Int64"), str),
+        (pd.Series(texts, dtype="str"), lambda v: f"“{v}”"),
+    ]
+    for series, render in cases:
+        got = texts_per_value(series, render, "?")
+        expected = ["?" if pd.isna(v) else render(v) for v in series.tolist()]
+        assert got.tolist() == expected and got.index.equals(series.index)

@@ -90,9 +90,8 @@ def texts_per_value(
     if series.dtype == object:  # 1, 1.0 and True are one value to a hash table but not to str()
         rendered = [missing if v is None or pd.isna(v) else render(v) for v in series.tolist()]
         return text_series(np.arange(len(rendered)), rendered, missing, index)
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    rendered = [missing if v is None or pd.isna(v) else render(v) for v in uniques]
-    return text_series(codes, rendered, missing, index)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)  # NA is code -1, never among uniques
+    return text_series(codes, [render(v) for v in uniques], missing, index)
 
 
 def day_texts(dates: pd.Series, missing: str) -> pd.Series:
