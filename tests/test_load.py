@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
 from conftest import household, make_id, member, write_xlsx
 
 from fupin_audit.audit import audit
@@ -25,8 +28,9 @@ def test_xls_made_by_libreoffice_with_title_and_two_row_header():
     source = dataset.sources[int(first["_src"])]
     assert source.sheet == "贫困户" and source.headers["乡"] == "乡（镇）"
     assert dataset.title_years[int(first["_src"])] == 2017
-    # the 说明 sheet has no header: reported, not fatal
-    assert any(d.sheet == "说明" and d.level == "error" for d in dataset.diagnostics)
+    # the 说明 sheet holds no table: a warning, not an error (which would make the run end with exit 2)
+    notes = [d for d in dataset.diagnostics if d.sheet == "说明"]
+    assert [(d.level, d.message.startswith("不是数据表")) for d in notes] == [("warning", True)]
 
 
 def test_same_workbook_in_every_format_gives_the_same_households():
@@ -183,3 +187,46 @@ def test_legacy_workbooks_are_read_ahead_with_the_same_result(tmp_path, monkeypa
         pd.testing.assert_frame_equal(table.data, ahead.tables[kind].data)
     assert [(s.file, s.sheet) for s in alone.sources] == [(s.file, s.sheet) for s in ahead.sources]
     assert alone.diagnostics == ahead.diagnostics and len(alone.diagnostics) == 6  # 说明, 隐藏 sheets
+
+
+def _workbook_with_extra_sheet(tmp_path: Path, name: str, lines: list[list[object]]) -> Path:
+    path = write_xlsx(tmp_path / "县.xlsx", {"户信息": [household()], "家庭成员": [member()]})
+    wb = openpyxl.load_workbook(path)
+    extra = wb.create_sheet(name, 0)
+    for line in lines:
+        extra.append(line)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        ("填表说明", [["1. 本表由县乡村振兴局导出"], ["2. 证件号码请以文本格式填写"], [None, "（续）"]]),
+        ("Sheet3", [["注：人均纯收入以元为单位"], ["制表人：张三"]]),  # text in one column only
+    ],
+)
+def test_a_notes_sheet_beside_the_data_is_a_warning_not_a_failure(tmp_path, name, lines):
+    """A workbook's sheet of instructions or remarks holds no table: skipped with a warning, and the
+    run, which read every data sheet, does not end with exit code 2."""
+    path = _workbook_with_extra_sheet(tmp_path, name, lines)
+    done = subprocess.run(
+        [sys.executable, "-m", "fupin_audit", "check", str(path), "--format", "csv"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    assert f"warning: {path}:{name}: 不是数据表" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        ("Sheet3", [["甲", "乙", "丙"], [1, 2, 3]]),  # a table whose header the tool cannot read
+        ("帮扶措施", [["宿松县帮扶措施表"]]),  # named as a table, holding none: data that was expected
+    ],
+)
+def test_a_sheet_that_may_hold_data_without_a_header_is_still_an_error(tmp_path, name, lines):
+    path = _workbook_with_extra_sheet(tmp_path, name, lines)
+    dataset = load([path])
+    errors = [d for d in dataset.diagnostics if d.level == "error"]
+    assert [(d.sheet, "找不到可识别的表头" in d.message) for d in errors] == [(name, True)]

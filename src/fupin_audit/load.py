@@ -241,6 +241,22 @@ def classify(sheet: str, file: str, names: Sequence[str]) -> str | None:
     return best
 
 
+# Words in the name of a workbook's sheet of instructions or remarks beside its data sheets.
+NOTES_SHEET_WORDS = ("说明", "填表", "填报要求", "备注", "注意事项", "目录", "封面", "指标解释", "字段解释")
+
+
+def is_notes_sheet(name: str, grid: pd.DataFrame) -> bool:
+    """A sheet without a header that holds no table: text written for people (填表说明, 备注) beside a
+    workbook's data sheets — named so, or its text in one column only — and not named as any table
+    (a 户信息 sheet without a header is data the run could not read)."""
+    if not name or any(k in name for model in MODELS.values() for k in model.sheet_keywords):
+        return False
+    if any(word in name for word in NOTES_SHEET_WORDS):
+        return True
+    filled = grid.notna() & (grid.astype(str).apply(lambda column: column.str.strip()) != "")
+    return int(filled.any(axis=0).sum()) <= 1
+
+
 def _fields_of(kind: str, names: Sequence[str]) -> set[str]:
     return {f for n in names if n and (f := canonical(kind, n))}
 
@@ -403,7 +419,10 @@ class Loader:
         else:
             layout = locate_header(sheet.grid, is_known_header)
             if layout is None:
-                self._note("error", "找不到可识别的表头（前 12 行中没有至少两个已知列名），已跳过", sheet)
+                if is_notes_sheet(sheet.sheet, sheet.grid):
+                    self._note("warning", "不是数据表（填表说明、备注之类的文字），已跳过", sheet)
+                else:
+                    self._note("error", "找不到可识别的表头（前 12 行中没有至少两个已知列名），已跳过", sheet)
                 return
             names, written, units = layout.names, layout.written, layout.units
             body = _data_rows(sheet.grid, layout)
