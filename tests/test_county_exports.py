@@ -337,3 +337,99 @@ def test_after_elimination_block_under_a_merged_group_label(tmp_path):
     households = load([path]).tables["households"].data
     assert households["风险消除后是否饮水设施损毁"].tolist() == [False, True]
     assert [f.row for f in _rules(result, "MN123")] == [6]
+
+
+# ------------------------------------------------------------------------------------- merged cells
+
+# Household columns a county merges over its members' rows (1-based, in MONITORING_HEADER).
+MERGED_COLUMNS = (
+    "县",
+    "乡",
+    "村",
+    "户编号",
+    "户联系电话",
+    "户类型",
+    "监测对象类别",
+    "人均纯收入（元）",
+    "风险是否已消除",
+)
+
+
+def _merged_workbook(path: Path) -> Path:
+    """The two households of `_people` with every household column merged over the household's rows,
+    under a two-row header: 户类型 and 监测对象类别 under a merged group label 监测信息, every other
+    header cell merged over both header rows."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "监测对象信息"
+    ws.append(["宿松县2023年防返贫监测对象信息"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(MONITORING_HEADER))
+    grouped = ("户类型", "监测对象类别")
+    ws.append([None if h == grouped[1] else "监测信息" if h == grouped[0] else h for h in MONITORING_HEADER])
+    ws.append([h if h in grouped else None for h in MONITORING_HEADER])
+    for j, h in enumerate(MONITORING_HEADER, start=1):
+        if h == grouped[0]:
+            ws.merge_cells(start_row=2, start_column=j, end_row=2, end_column=j + 1)
+        elif h not in grouped:
+            ws.merge_cells(start_row=2, start_column=j, end_row=3, end_column=j)
+    rows = _people()
+    for i, row in enumerate(rows):
+        ws.append(
+            [
+                v if i % 2 == 0 or h not in MERGED_COLUMNS else None
+                for h, v in zip(MONITORING_HEADER, row, strict=True)
+            ]
+        )
+    for first in (4, 6):  # each household's two rows
+        for j, h in enumerate(MONITORING_HEADER, start=1):
+            if h in MERGED_COLUMNS:
+                ws.merge_cells(start_row=first, start_column=j, end_row=first + 1, end_column=j)
+    wb.save(path)
+    return path
+
+
+def _assert_read_as_plain(data) -> None:
+    members = data.tables["members"].data
+    assert members["户编号"].tolist() == ["3408260010010001"] * 2 + ["3408260010010002"] * 2
+    assert members["_row"].tolist() == [4, 5, 6, 7]
+    households = data.tables["households"].data
+    assert households["人均纯收入"].tolist() == [12000.0, 12000.0]
+    assert households["户类型"].tolist() == ["脱贫户", "脱贫户"]
+    assert data.flat_conflicts is None or data.flat_conflicts.empty
+
+
+def test_household_cells_merged_over_the_members_rows_hold_for_every_row(tmp_path):
+    """A merged range shows its value in every row it covers: the second member of each household
+    has its 户编号 and household values (no DQ002 empty 户编号, no DQ036 conflict), and the header's
+    own merged cells (over two header rows) still read as one header."""
+    path = _merged_workbook(tmp_path / "merged.xlsx")
+    data = load([path])
+    _assert_read_as_plain(data)
+    result = audit([path], select=["DQ002", "DQ036", "DQ035", "DQ037"])
+    assert result.findings.empty, result.findings[["rule", "message"]].to_string()
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice not installed")
+def test_merged_household_cells_in_an_xls_saved_by_libreoffice(tmp_path):
+    source = _merged_workbook(tmp_path / "merged.xlsx")
+    subprocess.run(
+        [SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "xls",
+         "--outdir", str(tmp_path), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    _assert_read_as_plain(load([tmp_path / "merged.xls"]))
+
+
+def test_merged_ranges_travel_with_a_grid_a_helper_sends():
+    """A big workbook's sheets are read by helper processes and sent as Arrow IPC: the merged ranges
+    go with the grid."""
+    import pandas as pd
+
+    from fupin_audit.io.parallel import MERGED_DOWN, grid_from_ipc, grid_to_ipc
+
+    grid = pd.DataFrame({0: ["户编号", "1", ""], 1: ["姓名", "甲", "乙"]}, dtype="str")
+    grid.attrs[MERGED_DOWN] = ((0, 1, 2),)
+    back = grid_from_ipc(grid_to_ipc(grid))
+    assert back.attrs[MERGED_DOWN] == ((0, 1, 2),) and back[0].tolist() == ["户编号", "1", ""]
+    grid.attrs[MERGED_DOWN] = ()
+    assert grid_from_ipc(grid_to_ipc(grid)).attrs[MERGED_DOWN] == ()

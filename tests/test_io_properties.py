@@ -274,3 +274,39 @@ def test_a_known_word_in_the_first_data_row_does_not_make_a_two_row_header():
     layout = locate_header(raw.grid, KNOWN.__contains__)
     assert layout is not None and layout.header_rows == [0]
     assert data_rows(raw.grid, layout)["_row"].tolist() == [2, 3]
+
+
+@given(
+    st.integers(1, 12),
+    st.integers(1, 4),
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 13), st.integers(1, 4)), max_size=8),
+    st.integers(0, 4),
+    st.data(),
+)
+def test_merged_ranges_below_the_header_fill_their_empty_cells(rows, width, ranges, first_row, data):
+    """`merged_filled` is the plain loop: each range of one column starting at or below the first data
+    row puts its first cell's text into the empty cells it covers (a non-empty one keeps its own),
+    clipped to the grid; ranges in the header, or in columns past the grid, change nothing."""
+    import pandas as pd
+
+    from fupin_audit.io.header import merged_filled
+
+    texts = st.sampled_from(["", " ", "甲", "1", "x"])
+    cells = [[data.draw(texts) for _ in range(width)] for _ in range(rows)]
+    grid = pd.DataFrame({j: [r[j] for r in cells] for j in range(width)}, dtype="str")
+    merged, taken = [], set()
+    for column, top, length in ranges:  # ranges of a sheet never overlap
+        covered = {(column, r) for r in range(top, top + length + 1)}
+        if not covered & taken:
+            taken |= covered
+            merged.append((column, top, top + length))
+    expected = [list(r) for r in cells]
+    for column, top, last in merged:
+        if top < first_row or column >= width or top >= rows:
+            continue
+        for r in range(top + 1, min(last, rows - 1) + 1):
+            if not expected[r][column].strip():
+                expected[r][column] = cells[top][column]
+    got = merged_filled(grid, merged, first_row)
+    assert [[got.iloc[r, j] for j in range(width)] for r in range(rows)] == expected
+    assert [[grid.iloc[r, j] for j in range(width)] for r in range(rows)] == cells  # the grid as read

@@ -35,7 +35,7 @@ from fupin_audit.dataset import (
 )
 from fupin_audit.errors import ConfigError, InputError
 from fupin_audit.io.dictionary import Encoding, buffer_key
-from fupin_audit.io.header import locate_header, normalise_header
+from fupin_audit.io.header import locate_header, merged_filled, normalise_header
 from fupin_audit.io.parquet import file_sha256, take_early_sha256
 from fupin_audit.io.readers import XLS_MAGIC, RawSheet, column_letter, read_file
 from fupin_audit.schema.codes import code_list
@@ -425,7 +425,7 @@ class Loader:
                     self._note("error", "找不到可识别的表头（前 12 行中没有至少两个已知列名），已跳过", sheet)
                 return
             names, written, units = layout.names, layout.written, layout.units
-            body = _data_rows(sheet.grid, layout)
+            body = _data_rows(merged_filled(sheet.grid, sheet.merged, layout.data_start), layout)
         kind = self._forced_kind(sheet) or classify(sheet.sheet, sheet.file, names)
         if kind is None:
             self._note(

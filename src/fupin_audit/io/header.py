@@ -260,6 +260,35 @@ def _two_row_units(
 _TOTAL = re.compile(r"(?:全[省市县区乡镇村]|本[页表]|总)?(?:合计|总计|小计|共计)[:：]?")
 
 
+def merged_filled(grid: pd.DataFrame, merged: Sequence[tuple[int, int, int]], first_row: int) -> pd.DataFrame:
+    """``grid`` with every empty cell a merged range below the header covers holding the range's
+    value: a workbook's (column, first row, last row) ranges of one column (``RawSheet.merged``), as
+    a county merges a household's 户编号, 户主姓名 or income over its members' rows. Ranges that begin
+    in the header (a header cell over two header rows) are the header's own; a grid not indexed by its
+    rows from 0 is returned as it is."""
+    ranges = np.asarray(merged, dtype=np.int64).reshape(-1, 3)
+    n, width = grid.shape
+    index = grid.index
+    if not len(ranges) or not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+        return grid
+    ranges = ranges[(ranges[:, 1] >= first_row) & (ranges[:, 1] < n - 1) & (ranges[:, 0] < width)]
+    if not len(ranges):
+        return grid
+    ranges[:, 2] = np.minimum(ranges[:, 2], n - 1)
+    out = grid.copy(deep=False)  # copy-on-write: the reader's grid is left as read
+    for column in np.unique(ranges[:, 0]).tolist():
+        mine = ranges[ranges[:, 0] == column]
+        lengths = mine[:, 2] - mine[:, 1]  # the cells each range covers below its first one
+        tops = np.repeat(mine[:, 1], lengths)
+        covered = tops + 1 + np.arange(len(tops)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        values = grid.iloc[:, column]
+        empty = ~_contentful(values.iloc[covered])  # a value typed into a covered cell stays
+        source = np.arange(n)
+        source[covered[empty]] = tops[empty]
+        out.isetitem(column, values.take(source).set_axis(index))
+    return out
+
+
 def data_rows(grid: pd.DataFrame, layout: HeaderLayout) -> pd.DataFrame:
     """The data part of ``grid`` with columns named by the header and an int column ``_row``.
 

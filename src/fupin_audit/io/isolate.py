@@ -20,7 +20,7 @@ import io
 import os
 import pickle
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fupin_audit.workers import Helper, HelperFailure, out_of_memory
 
@@ -33,6 +33,7 @@ class ChildSheet:
     rows: list[list[object]] | None = None  # None: see ``error``
     error: str | None = None
     chart: bool = False
+    merged: list[tuple[int, int, int]] = field(default_factory=list)  # see ``merged_down``
 
 
 class IsolatedError(Exception):
@@ -124,10 +125,10 @@ def _opened(outcome: bytes | str | HelperFailure) -> tuple[list[str], list[str]]
 def _sheet(name: str, outcome: bytes | str | HelperFailure) -> ChildSheet:
     if not isinstance(outcome, bytes):
         return ChildSheet(name, None, str(outcome))
-    rows, error = _unpickled(outcome)
+    rows, error, merged = _unpickled(outcome)
     if isinstance(error, tuple):
         return ChildSheet(name, None, f"cells:{error[1]}:{error[2]}")
-    return ChildSheet(name, rows, error)
+    return ChildSheet(name, rows, error, merged=[tuple(m) for m in merged])
 
 
 def _unpickled(payload: bytes):
@@ -182,19 +183,29 @@ def _workbook_items(job: dict) -> Iterator[tuple[str, Callable[[], bytes]]]:
             yield _SHEET + name, functools.partial(_sheet_rows, book["wb"], name, job)
 
 
+def merged_down(sheet) -> tuple[tuple[int, int, int], ...]:
+    """A calamine sheet's merged ranges of one column over several rows, as (column, first row, last
+    row) from A1, as the reader's grid counts them: a household's 户编号 or income merged over its
+    members' rows shows one value in every row of the range, which the file holds in the first cell
+    only. (Ranges over several columns are a header's or a title's: left to the header's own reading.)
+    Here, not in the reader, because the helper imports no more than this module."""
+    ranges = getattr(sheet, "merged_cell_ranges", None) or ()  # None for a format without them (ods)
+    return tuple((c0, r0, r1) for (r0, c0), (r1, c1) in ranges if c0 == c1 and r1 > r0)
+
+
 def _sheet_rows(wb, name: str, job: dict) -> bytes:
     try:
         sheet = wb.get_sheet_by_name(name)
         end = sheet.end
         cells = 0 if end is None else (end[0] + 1) * (end[1] + 1)
         if cells > job["max_cells"] or (end is not None and end[1] + 1 > job["max_columns"]):
-            answer: tuple = (None, ("cells", end[0] + 1, end[1] + 1))
+            answer: tuple = (None, ("cells", end[0] + 1, end[1] + 1), [])
         else:
-            answer = (sheet.to_python(skip_empty_area=False), None)
+            answer = (sheet.to_python(skip_empty_area=False), None, merged_down(sheet))
     except BaseException as exc:  # a panic of the parser costs this sheet only
         if out_of_memory(exc):
             raise
-        answer = (None, _text(exc))
+        answer = (None, _text(exc), [])
     return pickle.dumps(answer, protocol=4)
 
 

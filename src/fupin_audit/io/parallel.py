@@ -17,6 +17,7 @@ This module only deals and collects: what a helper runs (``target``) is given by
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -97,10 +98,17 @@ def _helped(outcome: bytes | str | HelperFailure | None, sheet: str, own: Callab
     return outcome if isinstance(outcome, str) else grid_from_ipc(outcome)
 
 
+# The key of a grid's `attrs` holding its sheet's merged ranges of one column over several rows
+# (`readers.merged_down`): they travel with the grid from the reader, and from a helper in the stream.
+MERGED_DOWN = "merged_down"
+
+
 def grid_to_ipc(grid: pd.DataFrame) -> bytes:
-    """A text grid as an Arrow IPC stream, as a helper sends it."""
+    """A text grid as an Arrow IPC stream, as a helper sends it (its merged ranges in the metadata)."""
+    merged = json.dumps([list(m) for m in grid.attrs.get(MERGED_DOWN, ())])
     table = pa.table(
-        {str(j): pa.array(grid.iloc[:, j], type=pa.large_string()) for j in range(grid.shape[1])}
+        {str(j): pa.array(grid.iloc[:, j], type=pa.large_string()) for j in range(grid.shape[1])},
+        metadata={MERGED_DOWN: merged},
     )
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
@@ -116,4 +124,6 @@ def grid_from_ipc(payload: bytes) -> pd.DataFrame:
     }
     grid = pd.DataFrame(columns, copy=False)
     grid.index = pd.RangeIndex(table.num_rows)
+    merged = (table.schema.metadata or {}).get(MERGED_DOWN.encode())
+    grid.attrs[MERGED_DOWN] = tuple(tuple(m) for m in json.loads(merged)) if merged else ()
     return grid

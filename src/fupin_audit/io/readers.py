@@ -35,9 +35,9 @@ from fupin_audit.errors import InputError, one_line
 from fupin_audit.io.cells import cell_text
 from fupin_audit.io.csvtext import decode_text, empty_grid, read_delimited, trim_grid
 from fupin_audit.io.dictionary import Encoding
-from fupin_audit.io.isolate import IsolatedError, read_isolated
+from fupin_audit.io.isolate import IsolatedError, merged_down, read_isolated
 from fupin_audit.io.limits import LimitExceeded, Limits, over
-from fupin_audit.io.parallel import grid_to_ipc, read_sheets
+from fupin_audit.io.parallel import MERGED_DOWN, grid_to_ipc, read_sheets
 from fupin_audit.io.parquet import PARQUET_MAGIC, longest_bytes, number_texts, read_texts, take_early
 from fupin_audit.io.zipcheck import ZipVerdict, inspect_sheet, inspect_zip, too_many_cells
 from fupin_audit.workers import available_workers, out_of_memory
@@ -70,6 +70,9 @@ class RawSheet:
     longest: list[int | None] | None = None
     # Columns whose distinct texts the file gave (parquet dictionary pages; io/dictionary.py).
     encodings: tuple[Encoding, ...] = ()
+    # A workbook's merged ranges of one column over several rows, as (grid column, first grid row,
+    # last grid row): the value of such a range is its first cell's (`isolate.merged_down`).
+    merged: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def row_offset(self) -> int:
@@ -250,7 +253,8 @@ def _read_workbook(
             if isinstance(grid, str):
                 yield InputError(grid, file=name, sheet=sheet_name)
             else:
-                yield RawSheet(file=name, sheet=sheet_name, grid=grid, encoding=None, has_header=False)
+                merged = grid.attrs.pop(MERGED_DOWN, ())
+                yield RawSheet(file=name, sheet=sheet_name, grid=grid, has_header=False, merged=merged)
     finally:
         wb.close()
 
@@ -297,7 +301,9 @@ def _sheet_grid(
         return problem
     rows = sheet.to_python(skip_empty_area=False)
     _restore_errors(rows, errors)
-    return rows_to_grid(rows)
+    grid = rows_to_grid(rows)
+    grid.attrs[MERGED_DOWN] = merged_down(sheet)
+    return grid
 
 
 def _unreadable(exc: BaseException) -> str:
@@ -412,7 +418,7 @@ def _read_isolated(
         except Exception as exc:
             yield InputError(f"无法读取工作表（{one_line(exc)}）", file=name, sheet=item.name)
             continue
-        yield RawSheet(file=name, sheet=item.name, grid=grid, encoding=None, has_header=False)
+        yield RawSheet(file=name, sheet=item.name, grid=grid, has_header=False, merged=tuple(item.merged))
 
 
 def _is_encrypted_ooxml(path: Path) -> bool:
