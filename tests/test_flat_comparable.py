@@ -53,10 +53,10 @@ def test_examples() -> None:
 
 
 # A flat export's household columns: each row a member, its household's values repeated (mostly alike,
-# sometimes written another way, sometimes really different), households in any order, some rows
-# without 户编号.
-PHONES = st.sampled_from(["18970249502", "189-7024-9502", "+86 189 7024 9502", "13912345678", "", None])
-INCOMES = st.sampled_from(["2700", "2700.0", "２７００", "3800", " 2700 ", "", None])
+# sometimes written another way, sometimes really different, sometimes left blank or “-”), households
+# in any order, some rows without 户编号.
+PHONES = st.sampled_from(["18970249502", "189-7024-9502", "+86 189 7024 9502", "13912345678", "", None, "-"])
+INCOMES = st.sampled_from(["2700", "2700.0", "２７００", "3800", " 2700 ", "", None, " / "])
 STATUS = st.sampled_from(["已脱贫", "未脱贫", "已 脱贫", "返贫", "", None])
 # 户 A: one phone number written two ways (no conflict), two incomes (a conflict on row 4).
 ONE_VALUE_TWO_WAYS = [
@@ -69,29 +69,49 @@ HOUSEHOLD_ROWS = st.lists(
 )
 
 
+def _blank(value: object) -> bool:
+    from fupin_audit.schema.fields import EMPTY_MARKERS
+
+    return (
+        value is None
+        or (not isinstance(value, str) and pd.isna(value))
+        or str(value).strip() in EMPTY_MARKERS
+    )
+
+
+def _value_rows(frame: pd.DataFrame, column: str) -> dict[str, int]:
+    """Per household: the position of its first row whose cell is not blank."""
+    key = frame["户编号"].fillna("").str.strip()
+    out: dict[str, int] = {}
+    for position, (k, cell) in enumerate(zip(key, frame[column], strict=True)):
+        if k and not _blank(cell):
+            out.setdefault(k, position)
+    return out
+
+
 def _reference_conflicts(frame: pd.DataFrame, columns: list[str]) -> list[tuple[int, str, str]]:
-    """DQ036 as it was worked out before only unequal texts were judged: forms of the whole column,
-    first without the field's spec, then (if any differ) with it."""
+    """DQ036 row by row: each row's non-blank cell against its household's first non-blank cell, in
+    forms of the whole column, first without the field's spec, then (if any differ) with it."""
     from fupin_audit.dataset import ROW_COLUMN
     from fupin_audit.schema.models import MODELS
 
     specs = MODELS["households"].specs()
     key = frame["户编号"].fillna("").str.strip()
     out = []
-    firsts: dict[str, int] = {}
-    for position, k in enumerate(key):
-        if k:
-            firsts.setdefault(k, position)
-    kept = [p for p, k in enumerate(key) if k]
-    first = [firsts[key.iloc[p]] for p in kept]
     for column in columns:
+        value_row = _value_rows(frame, column)
+        pairs = [
+            (p, value_row[k])
+            for p, (k, cell) in enumerate(zip(key, frame[column], strict=True))
+            if k and not _blank(cell) and value_row[k] != p
+        ]
         codes, text = comparable_texts(cell_texts(frame[column]))
         forms = value_forms(text)[codes]
-        differs = [forms[p] != forms[f] for p, f in zip(kept, first, strict=True)]
+        differs = [forms[p] != forms[f] for p, f in pairs]
         if any(differs):
             forms = value_forms(text, specs[column])[codes]
-            differs = [forms[p] != forms[f] for p, f in zip(kept, first, strict=True)]
-        for (p, f), d in zip(zip(kept, first, strict=True), differs, strict=True):
+            differs = [forms[p] != forms[f] for p, f in pairs]
+        for (p, f), d in zip(pairs, differs, strict=True):
             if d:
                 out.append((int(frame[ROW_COLUMN].iloc[p]), column, text.iloc[codes[f]]))
     return out
@@ -101,14 +121,27 @@ def _reference_conflicts(frame: pd.DataFrame, columns: list[str]) -> list[tuple[
 @given(HOUSEHOLD_ROWS)
 @example(ONE_VALUE_TWO_WAYS)
 def test_conflicts_judged_on_unequal_texts_alone_are_the_whole_columns(rows) -> None:
+    """DQ036 is the row-by-row comparison with each household's first non-blank value (a blank cell,
+    empty or “-”, is not a value), and a household whose first row is blank in a column takes that
+    value (`fills`)."""
     from fupin_audit.dataset import ROW_COLUMN
-    from fupin_audit.load import _flat_conflicts
+    from fupin_audit.load import _flat_households
 
     columns = ["户联系电话", "人均纯收入", "脱贫状态"]
     for dtype, index in (("str", None), (object, [i * 7 + 3 for i in range(len(rows))])):
         frame = pd.DataFrame(rows, columns=["户编号", *columns], dtype=dtype, index=index)
         frame[ROW_COLUMN] = range(2, len(frame) + 2)
-        found = _flat_conflicts(frame, columns, 0)
+        said = _flat_households(frame, columns, 0)
+        found = said.conflicts
+        key = frame["户编号"].fillna("").str.strip()
+        for column in columns:
+            value_row = _value_rows(frame, column)
+            first_row = {k: p for p, k in reversed(list(enumerate(key))) if k}
+            expected = sorted(
+                (first_row[k], v) for k, v in value_row.items() if _blank(frame[column].iloc[first_row[k]])
+            )
+            blank_rows, value_rows = said.fills.get(column, ([], []))
+            assert sorted(zip(list(blank_rows), list(value_rows), strict=True)) == expected
         # in the order the reference finds them (column by column, rows in order), with the cell as read
         got = list(zip(found["row"], found["field"], found["first_value"], strict=True))
         assert got == _reference_conflicts(frame, columns)

@@ -77,6 +77,41 @@ def test_flat_export_is_split_and_conflicts_found(tmp_path):
     assert "第 5 行" in finding["message"]
 
 
+def test_household_columns_on_the_heads_row_only_are_the_households_values(tmp_path):
+    """An export that writes the household columns on the 户主's row only (the other members' cells
+    blank or “-”) raises no DQ036, and the household takes the 户主 row's values even when its first
+    row is another member's; a real disagreement between filled cells is still DQ036."""
+    household_columns = {
+        "家庭人口数": 2,
+        "贫困户属性": "一般贫困户",
+        "脱贫状态": "未脱贫",
+        "主要致贫原因": "缺资金",
+    }
+    rows = []
+    people = [
+        ("H1", "配偶", None),
+        ("H1", "户主", 3120),
+        ("H2", "户主", 5000),
+        ("H2", "之子", "-"),
+        ("H2", "之女", 5100),
+    ]
+    for i, (hid, relation, income) in enumerate(people):
+        record = member(hid, 证件号码=make_id(seq=101 + 2 * i), 姓名=f"人{i}", 与户主关系=relation)
+        filled = relation == "户主"
+        record.update({k: (v if filled else None) for k, v in household_columns.items()})
+        record["人均纯收入"] = income
+        rows.append(record)
+    path = write_xlsx(
+        tmp_path / "flat.xlsx", {"建档立卡人员信息": rows}, title="宿松县2017年建档立卡人员信息表"
+    )
+    result = audit([str(path)], select=["DQ036", "DQ002"])
+    households = result.dataset.tables["households"].data.set_index("户编号")
+    assert households.loc["H1", "人均纯收入"] == 3120 and households.loc["H1", "脱贫状态"] == "未脱贫"
+    assert households.loc["H2", "人均纯收入"] == 5000
+    found = result.findings[["rule", "row", "column", "value"]].values.tolist()
+    assert found == [["DQ036", 7, "人均纯收入", "5100"]]
+
+
 def test_sheet_and_header_variants_are_recognised(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -42,6 +42,7 @@ from fupin_audit.schema.codes import code_list
 from fupin_audit.schema.derive import derive_fields, derive_totals, split_risks
 from fupin_audit.schema.fields import (
     EMPTY_MARKERS,
+    EMPTY_SET,
     Kind,
     Spec,
     _vector_dates,
@@ -575,9 +576,15 @@ class Loader:
         )
         households = frame[[*household_cols, ROW_COLUMN]]
         if "户编号" in frame:
-            households = households.iloc[first_households(frame["户编号"])]
+            firsts = first_households(frame["户编号"])
+            households = households.iloc[firsts]
             compared = [c for c in household_cols if not _row_note(c, headers.get(c))]
-            self.conflicts.append(_flat_conflicts(frame, compared, mem_src))
+            said = _flat_households(frame, compared, mem_src)
+            self.conflicts.append(said.conflicts)
+            for column, (blank_rows, value_rows) in said.fills.items():
+                taken = firsts.copy()  # first rows, in order: each one's place is found by bisection
+                taken[np.searchsorted(firsts, blank_rows)] = value_rows
+                households[column] = frame[column].iloc[taken].set_axis(households.index)
         self.sources[hh_src].rows = len(households)
         self._add_part("households", households.copy(), hh_src)
         self._add_part("members", frame[[*member_cols, ROW_COLUMN]].copy(), mem_src)
@@ -903,22 +910,37 @@ def first_households(hid: pd.Series) -> np.ndarray:
     return kept[first]  # codes are in first-seen order: the rows stay in order
 
 
-def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.DataFrame:
-    """Rows of a flat export whose household-level value differs from the household's first row (DQ036).
+@dataclass
+class FlatHouseholds:
+    """What the member rows of a flat export say about their households, column by column (DQ036)."""
+
+    conflicts: pd.DataFrame  # rows whose household value differs from the household's (see below)
+    # per column: (rows, value rows) — a household's first row left blank takes the text of the
+    # household's first row that has one (the 户主's row, when only it carries the household columns)
+    fills: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _flat_households(frame: pd.DataFrame, columns: list[str], src: int) -> FlatHouseholds:
+    """Per household-level column of a flat export: its member rows whose value differs from the
+    household's value (DQ036), the household's value being that of its first row with one. A blank
+    cell (empty, or an empty marker such as “-”) is not a value: an export may carry the household
+    columns on the 户主's row only, or leave them out on some members' rows.
 
     The households are found once for every column (a groupby per column re-hashed the 户编号 each
-    time: 2 s for a 100,000-household export), and a cell is compared with its household's first
+    time: 2 s for a 100,000-household export), and a cell is compared with its household's value
     row by the integer code of its comparable text."""
     key = frame["户编号"].fillna("").str.strip()
     kept = np.flatnonzero((key != "").to_numpy(dtype=bool))
     households, _ = pd.factorize(key.iloc[kept])
+    count = int(households.max(initial=-1)) + 1
     # each household's first kept row (assigned last to first, so the first wins; not np.unique's sort)
-    first_of = np.zeros(int(households.max(initial=-1)) + 1, dtype=np.int64)
+    first_of = np.zeros(count, dtype=np.int64)
     first_of[households[::-1]] = np.arange(len(households))[::-1]
     first = kept[first_of[households]]  # per kept row: the position of its household's first row
     rows = frame[ROW_COLUMN].to_numpy()
     specs = MODELS["households"].specs()
     found: list[pd.DataFrame] = []
+    fills: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     everyone = len(kept) == len(frame)
     # An export lists a household's members one after another, as a rule: a row whose row above is
     # of its household is compared with that row (a slice of the column, no copy), and a row that
@@ -933,14 +955,30 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
             continue
         cells = cell_texts(frame[column])
         if _alike(cells, after, kept[begins], first[begins]):
-            continue  # every row's text is its first row's: nothing to judge
-        # Equal texts are one value: only the rows whose text is not their first row's are judged,
+            continue  # every row's text is its first row's: nothing to judge, nothing to fill
+        mine = cells if everyone else cells.take(kept)
+        # Only the rows whose text is not their first row's can differ from the household's value,
+        # or hold it when the first row is blank (a text equal to a blank one is blank).
+        other = np.flatnonzero(~arrow_mask(pc.equal(mine, cells.take(first))))
+        blank_first = _blank(cells.take(kept[first_of]))  # per household
+        filled = other[~_blank(mine.take(other))]
+        # per household: its first row with a value (-1: none); per row judged: that row
+        value_row = np.where(blank_first, -1, kept[first_of])
+        late = filled[blank_first[households[filled]]]  # the filled rows of households with a blank first row
+        value_row[households[late][::-1]] = kept[late][::-1]
+        filled_late = np.flatnonzero(blank_first & (value_row >= 0))
+        if len(filled_late):
+            fills[column] = (kept[first_of[filled_late]], value_row[filled_late])
+        reference = value_row[households[filled]]
+        judged = filled[reference != kept[filled]]
+        reference = value_row[households[judged]]
+        # Equal texts are one value: only the rows whose text is not their household's are judged,
         # on those texts alone (a household value is written alike on every member's row, as a rule).
-        mine, theirs = (cells if everyone else cells.take(kept)), cells.take(first)
-        unequal = np.flatnonzero(~arrow_mask(pc.equal(mine, theirs)))
+        same = arrow_mask(pc.equal(mine.take(judged), cells.take(reference)))
+        unequal, reference = judged[~same], reference[~same]
         if not len(unequal):
             continue
-        codes, text = comparable_texts(pa.concat_arrays([mine.take(unequal), theirs.take(unequal)]))
+        codes, text = comparable_texts(pa.concat_arrays([mine.take(unequal), cells.take(reference)]))
         forms = value_forms(text)[codes]
         differs = forms[: len(unequal)] != forms[len(unequal) :]
         if differs.any() and column in specs:
@@ -949,7 +987,7 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
             forms = value_forms(text, specs[column])[codes]
             differs = forms[: len(unequal)] != forms[len(unequal) :]
         if differs.any():
-            at, origin = kept[unequal[differs]], first[unequal[differs]]
+            at, origin = kept[unequal[differs]], reference[differs]
             first_codes = codes[len(unequal) :][differs]
             found.append(
                 pd.DataFrame(
@@ -964,7 +1002,13 @@ def _flat_conflicts(frame: pd.DataFrame, columns: list[str], src: int) -> pd.Dat
                 )
             )
     columns_out = ["source", "row", "field", "first_value", "first_row", "value"]
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns_out)
+    conflicts = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns_out)
+    return FlatHouseholds(conflicts, fills)
+
+
+def _blank(cells: pa.Array) -> np.ndarray:
+    """Per cell: empty once stripped, or an empty marker (“-”, “/”, NULL …)."""
+    return arrow_mask(pc.is_in(pc.utf8_trim_whitespace(cells), value_set=EMPTY_SET))
 
 
 @contextmanager
