@@ -835,3 +835,36 @@ def test_person_numbers_name_the_same_people_as_person_keys(tmp_path):
     assert (same_number & (numbers >= 0)[:, None]).tolist() == same_key.tolist()
     assert len(set(numbers[numbers >= 0].tolist())) == 4  # plain (×4), other (×2), x_end (×2), wrong check
     assert (numbers[8:13] == -1).all()  # rounded, placeholders, junk, empty
+
+
+def _excel_number(id_number: str) -> int:
+    """An 18-digit ID typed into a number cell: Excel keeps 15 significant digits (the region and
+    birth date intact, the sequence number's last digit and the check character lost)."""
+    return int(id_number[:15] + "000")
+
+
+@pytest.mark.parametrize("mangled", ["previous", "current"])
+def test_ids_excel_turned_into_numbers_in_one_snapshot_pair_people_by_name_and_birth(tmp_path, mangled):
+    """One snapshot's 证件号码 column was saved as numbers: its IDs match nobody's in the other, but
+    each person is still paired by 户编号, 姓名 and the birth date the digits keep, so the household's
+    members are neither added (DT103) nor removed (DT104), and a broken number is no identity change
+    (DT109). A person really added (with an ID of his own) is still DT103."""
+    cousin = make_id(birth="19800505", seq=555)
+
+    def people(year: int, numbers: bool) -> list[dict[str, object]]:
+        out = [
+            person("H1", year, HEAD, "张建国", "户主"),
+            person("H1", year, WIFE, "李秀英", "配偶", "女"),
+            person("H1", year, SON, "张强", "之子"),
+        ]
+        for record in out:
+            record["证件号码"] = _excel_number(record["证件号码"]) if numbers else record["证件号码"]
+        return out
+
+    before = {"households": [hh("H1", 2017, 家庭人口数=3)], "members": people(2017, mangled == "previous")}
+    after_members = people(2018, mangled == "current")
+    after_members.append(person("H1", 2018, cousin, "王五", "其他"))
+    after = {"households": [hh("H1", 2018, 家庭人口数=4)], "members": after_members}
+    findings = compare(tmp_path, before, after).findings
+    assert rows(findings, "DT104") == [] and rows(findings, "DT109") == []
+    assert rows(findings, "DT103") == [5]

@@ -1597,12 +1597,14 @@ def _rewrite(
 def renumbered_people(ctx: AuditContext) -> pd.DataFrame:
     """Pairs (cur member position, prev member position) of one person whose 证件号码 changed: same
     户编号 + 姓名 + birth date, or the same 人口编号; the current number is not in the previous
-    snapshot and the old one is not in the current snapshot."""
+    snapshot and the old one is not in the current snapshot. `unusable`: the number of one side is
+    no ID at all (empty, or turned into a number by Excel, which keeps the birth date in its digits
+    but loses the last ones): the same person, whose number is not a change of identity (DT109)."""
 
     def compute() -> pd.DataFrame:
         p = pair(ctx)
         cur_new, prev_gone = renumbering_candidates(ctx)
-        empty = _NO_PAIRS
+        empty = _NO_PAIRS.assign(unusable=np.empty(0, dtype=bool))
         if not len(cur_new) or not len(prev_gone):
             return empty
         found = [empty]
@@ -1613,7 +1615,7 @@ def renumbered_people(ctx: AuditContext) -> pd.DataFrame:
                 (p.cur, cur_m, cur_new, p.cur_mh),
                 (p.prev, prev_m, prev_gone, p.prev_mh),
             ):
-                birth = _births(ctx_, frame.index[rows]).dt.strftime("%Y%m%d").fillna("")
+                birth = _pairing_births(ctx_, frame.index[rows]).dt.strftime("%Y%m%d").fillna("")
                 name = text(frame["姓名"].iloc[rows])
                 key = (
                     pd.Series(hh[rows].astype(str), dtype=object)
@@ -1633,19 +1635,51 @@ def renumbered_people(ctx: AuditContext) -> pd.DataFrame:
                 for frame, rows in ((cur_m, cur_new), (prev_m, prev_gone))
             ]
             found.append(_join(keys[0], keys[1]))
-        return pd.concat(found, ignore_index=True).drop_duplicates("cur").drop_duplicates("prev")
+        pairs = pd.concat(found, ignore_index=True).drop_duplicates("cur").drop_duplicates("prev")
+        unusable = (p.cur_p[pairs["cur"].to_numpy()] < 0) | (p.prev_p[pairs["prev"].to_numpy()] < 0)
+        return pairs.assign(unusable=unusable)
 
     return ctx.cached("dt.renumbered", compute)
 
 
+def _pairing_births(ctx: AuditContext, labels: pd.Index) -> pd.Series:
+    """`_births`, and for an ID that Excel turned into a number (520524196410280000: its last digits
+    lost, its birth date kept) the date its digits give: such a person is still paired with the
+    other snapshot's by 户编号, 姓名 and birth date."""
+    births = _births(ctx, labels)
+    table = ctx.table("members")
+    if not births.isna().any() or not table.has(ID):
+        return births
+    unknown = labels[births.isna().to_numpy()]
+    ids = analyse_ids(table.raw[ID].loc[unknown])
+    mangled = (ids["kind"] == "excel_number").to_numpy()
+    if mangled.any():
+        digits = _excel_digits(ids["normalized"][mangled])
+        births.loc[unknown[mangled]] = pd.to_datetime(
+            digits.str.slice(6, 14).where(digits.str.len() == 18), format="%Y%m%d", errors="coerce"
+        ).to_numpy()
+    return births
+
+
+def _excel_digits(texts: pd.Series) -> pd.Series:
+    """The 18 digits of an ID Excel made a number, written out (3.40826197001011E+17 →
+    340826197001011000; digits as they are stay; another number: "")."""
+    parts = texts.str.extract(r"^(\d)\.(\d*)[eE]\+?(\d+)$")
+    mantissa = parts[0] + parts[1]
+    eighteen = (pd.to_numeric(parts[2], errors="coerce") == 17) & (mantissa.str.len() <= 18)
+    written = mantissa.str.pad(18, side="right", fillchar="0").where(eighteen, "")
+    return written.where(parts[0].notna(), texts)
+
+
 def renumbering_candidates(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray]:
     """Member positions of the people DT109 pairs up: current people whose key is not in the previous
-    snapshot, previous people whose key is not in the current one. Only these are ever paired, so
-    pairing them alone (the Dask engine gathers them from every person bucket) pairs them alike."""
+    snapshot (or who have no usable key), previous people whose key is not in the current one (or
+    none). Only these are ever paired, so pairing them alone (the Dask engine gathers them from every
+    person bucket) pairs them alike."""
     p = pair(ctx)
     p.people()
-    cur_new = np.flatnonzero((p.cur_p >= 0) & (gather(p.prev_person_first, p.cur_p, -1) < 0))
-    prev_gone = np.flatnonzero((p.prev_p >= 0) & (gather(p.cur_person_first, p.prev_p, -1) < 0))
+    cur_new = np.flatnonzero(gather(p.prev_person_first, p.cur_p, -1) < 0)  # no key: -1 too
+    prev_gone = np.flatnonzero(gather(p.cur_person_first, p.prev_p, -1) < 0)
     return cur_new, prev_gone
 
 
@@ -1668,7 +1702,8 @@ def _join(cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
     previous=("households", "members"),
     what="本期一名成员与上一期一名成员是同一人（同一户编号、姓名、出生日期，或同一人口编号），但证件号码不同，"
     "且旧号码已不在本期数据中、新号码也不在上一期数据中（身份更正，或冒名顶替）。15 位号码升位为 18 位后相同的"
-    "不算不同。",
+    "不算不同。一期的号码不可用（空白，或被 Excel 存为数字而丢了末几位；出生日期取其数字）时，同样按户编号、"
+    "姓名、出生日期认定同一人，但不报告（不是换号）；这样的人也不算新增（DT103）或减少（DT104）的成员。",
     why=WHY + " 证件号码是与公安、民政、财政供养等名单比对的依据：号码被改，比对就会漏掉此人；"
     "更正应有户籍依据。",
     example=EXAMPLES["DT109"],
@@ -1676,6 +1711,7 @@ def _join(cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
 def dt109(ctx: AuditContext, params: NoParams) -> pd.DataFrame:
     p = pair(ctx)
     found = renumbered_people(ctx)
+    found = found[~found["unusable"].to_numpy(dtype=bool)]
     members = ctx.frame("members")
     labels = members.index[found["cur"].to_numpy()]
     prev_labels = p.prev.frame("members").index[found["prev"].to_numpy()]
