@@ -320,3 +320,27 @@ def test_age_rules_skip_without_any_birth_source(tmp_path):
     for code in ("DQ041", "DQ042"):
         assert outcome(result, code).status == "skipped"
         assert "既没有证件号码列也没有出生日期列" in outcome(result, code).reason
+
+
+def test_dq043_rows_of_a_file_without_the_column_are_not_judged(tmp_path):
+    """Two townships' member files, one without a 务工时间 column: its members' work places are not
+    “work place without months” (an absent column is not an empty one), while the other file's rows
+    are judged as usual; the run says which file went unjudged."""
+    with_months = write_xlsx(
+        tmp_path / "城关镇.xlsx",
+        {
+            "家庭成员": [
+                person("19700101", 务工所在地="合肥", 务工时间=None),
+                person("19700101", 务工所在地="合肥", 务工时间=6),
+            ]
+        },
+    )
+    worker = person("19700101", 务工所在地="杭州")
+    del worker["务工时间"]  # this township's export has no such column
+    without = write_xlsx(tmp_path / "八步街道.xlsx", {"家庭成员": [worker]})
+    result = audit([with_months, without], select=["DQ043"], year=2017)
+    flagged = found(result.findings, "DQ043")
+    assert list(zip(flagged["file"], flagged["row"], strict=True)) == [(str(with_months), 2)]
+    notes = [d for d in result.dataset.diagnostics if "DQ043" in d.message]
+    assert [(d.file, d.sheet, d.level) for d in notes] == [(str(without), "家庭成员", "info")]
+    assert "没有列 务工时间" in notes[0].message

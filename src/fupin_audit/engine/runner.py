@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from fupin_audit.dataset import Diagnostic
+from fupin_audit.dataset import SOURCE_COLUMN, Diagnostic
 from fupin_audit.engine.context import (
     CURRENT_RULE,
     MAY_DEFER,
@@ -95,6 +95,7 @@ def run_rules(
     severity = severity or {}
 
     spent: dict[str, float] = {}  # a rule put back (FactBusy): the time of its earlier tries
+    unjudged: dict[str, dict[tuple[str, str, str], list[str]]] = {}  # per rule: `_sheets_lacking`
     found: list[int] = []  # findings per rule run so far (appended from the rule threads)
 
     def one(rule: Rule) -> tuple[RuleOutcome, list[pd.DataFrame]]:
@@ -123,6 +124,7 @@ def run_rules(
             end_try()
             CURRENT_RULE.reset(token)
         frames = [f for f in (result if isinstance(result, list) else [result]) if f is not None and len(f)]
+        frames, unjudged[rule.code] = _without_absent_columns(ctx, rule, frames)
         count = sum(len(f) for f in frames)
         found.append(count)
         return RuleOutcome(rule.code, "ran", count, time.perf_counter() - started), frames
@@ -149,6 +151,10 @@ def run_rules(
         rules, _in_turn(one, rules, thread_count(len(rules), rows), drained), strict=True
     ):
         outcomes.append(outcome)
+        for (_kind, file, sheet), fields in unjudged.get(rule.code, {}).items():  # in rule order
+            ctx.note(
+                f"{rule.code}：此表没有列 {'、'.join(fields)}，其中的行未按此规则检查", "info", file, sheet
+            )
         fixed = {
             "rule": rule.code,
             "severity": severity.get(rule.code, rule.severity),
@@ -170,6 +176,50 @@ def run_rules(
     for thread in early:
         thread.join()
     return RunResult(findings, outcomes, ctx.diagnostics())
+
+
+def _without_absent_columns(
+    ctx: AuditContext, rule: Rule, frames: list[pd.DataFrame]
+) -> tuple[list[pd.DataFrame], dict[tuple[str, str, str], list[str]]]:
+    """The rule's findings without those on rows of a sheet that lacks a column the rule cannot do
+    without (`Rule.columns`), and those sheets (`_sheets_lacking`): a table made of several files
+    (two townships, two eras) holds the column for some rows only, and the others' missing cells are
+    not empty values (MONITORING.md: an absent column is never read as empty)."""
+    lacking = _sheets_lacking(ctx, rule)
+    if not lacking or not frames:
+        return frames, lacking
+    out = []
+    for frame in frames:
+        if {"table", "file", "sheet"} <= set(frame.columns):
+            where = pd.MultiIndex.from_arrays(
+                [frame["table"].astype(str), frame["file"].astype(str), frame["sheet"].astype(str)]
+            )
+            frame = frame[~where.isin(list(lacking))]
+        if len(frame):
+            out.append(frame)
+    return out, lacking
+
+
+def _sheets_lacking(ctx: AuditContext, rule: Rule) -> dict[tuple[str, str, str], list[str]]:
+    """(table, file, sheet) of the sources that lack a column of `rule.columns` — not among their
+    headers, not derived, and no value in any of their rows — and which columns."""
+    out: dict[tuple[str, str, str], list[str]] = {}
+    for kind, fields in rule.columns.items():
+        table = ctx.dataset.tables.get(kind)
+        if table is None:
+            continue
+        for index, source in enumerate(ctx.dataset.sources):
+            if source.kind != kind:
+                continue
+            absent = [
+                f for f in fields if f not in source.headers and f not in source.derived and f in table.data
+            ]
+            if absent:
+                rows = (table.data[SOURCE_COLUMN] == index).to_numpy(dtype=bool)
+                absent = [f for f in absent if rows.any() and table.data[f][rows].isna().all()]
+            if absent:
+                out.setdefault((kind, source.file, source.sheet), []).extend(absent)
+    return out
 
 
 @contextmanager
