@@ -868,3 +868,18 @@ def test_ids_excel_turned_into_numbers_in_one_snapshot_pair_people_by_name_and_b
     findings = compare(tmp_path, before, after).findings
     assert rows(findings, "DT104") == [] and rows(findings, "DT109") == []
     assert rows(findings, "DT103") == [5]
+
+
+def test_a_previous_snapshot_without_a_year_is_said_on_stderr(tmp_path):
+    """No 年度 column and no year in a title: DT102 and the previous members' ages cannot be judged,
+    and the run says so (a warning naming --previous-year), not only in the summary's skipped rules."""
+
+    def without_year(records: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [{k: v for k, v in r.items() if k != "年度"} for r in records]
+
+    before = {"households": without_year([hh("H1", 2017)]), "members": without_year(couple("H1", 2017))}
+    after = {"households": [hh("H1", 2018)], "members": couple("H1", 2018)}
+    said = [d for d in compare(tmp_path, before, after).dataset.diagnostics if "年度不详" in d.message]
+    assert [(d.level, "--previous-year" in d.message) for d in said] == [("warning", True)]
+    given = compare(tmp_path, before, after, previous_year=2017).dataset.diagnostics
+    assert not [d for d in given if "年度不详" in d.message]

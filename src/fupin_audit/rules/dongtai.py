@@ -819,6 +819,14 @@ def pair_checks(
                     "两期比对时按每个户编号的第一行",
                 )
             )
+    if prev.year is None and cur.year is not None:
+        out.append(
+            Diagnostic(
+                "warning",
+                "上一期数据的年度不详（没有年度列，标题行也没有年份）：DT102 不检查，上一期成员的年龄不详；"
+                "请用 --previous-year 指定",
+            )
+        )
     out.extend(_layout_changes(cur.fields, prev.fields))
     out.extend(_coverage_changes(cur.townships, prev.townships))
     return out
