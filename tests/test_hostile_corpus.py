@@ -39,7 +39,7 @@ EXPECTED: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "really_csv.xlsx": (READ_OK, ()),
     "really_html.xls": ((2,), ("HTML 网页",)),
     "title_only.xlsx": ((2,), ("户信息", "找不到可识别的表头")),
-    "header_only.xlsx": (READ_OK, ()),
+    "header_only.xlsx": (READ_OK, ("warning", "只有表头，没有数据行")),
     "duplicate_header.csv": (READ_OK, ()),
     "duplicate_header.xlsx": (READ_OK, ()),
     "ragged.csv": ((1,), ()),

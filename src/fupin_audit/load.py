@@ -428,6 +428,8 @@ class Loader:
             names, written, units = layout.names, layout.written, layout.units
             body = _data_rows(merged_filled(sheet.grid, sheet.merged, layout.data_start), layout)
         kind = self._forced_kind(sheet) or classify(sheet.sheet, sheet.file, names)
+        if kind is not None and body.empty:
+            self._note("warning", "只有表头，没有数据行", sheet)
         if kind is None:
             self._note(
                 "warning",
