@@ -265,3 +265,21 @@ def test_a_sheet_that_may_hold_data_without_a_header_is_still_an_error(tmp_path,
     dataset = load([path])
     errors = [d for d in dataset.diagnostics if d.level == "error"]
     assert [(d.sheet, "找不到可识别的表头" in d.message) for d in errors] == [(name, True)]
+
+
+def test_a_sheet_of_totals_is_not_a_village_table(tmp_path):
+    """A 汇总 sheet of 户数/人数 per village beside the records is said and left out (it was read as a
+    village table missing 总人口数: a false DQ001); a sheet named 汇总 that lists people is read."""
+    path = _workbook_with_extra_sheet(
+        tmp_path,
+        "汇总",
+        [["乡（镇）", "村", "户数", "人数"], ["孚玉镇", "城西村", 1, 1], ["合计", None, 1, 1]],
+    )
+    result = audit([path], select=["DQ001"])
+    assert "villages" not in result.dataset.tables and result.findings.empty
+    said = [d for d in result.dataset.diagnostics if d.sheet == "汇总"]
+    assert [(d.level, d.message.startswith("汇总或统计表")) for d in said] == [("info", True)]
+    listed = write_xlsx(
+        tmp_path / "全县.xlsx", {"全县汇总": [member(), member(姓名="李秀英", 证件号码=make_id(seq=222))]}
+    )
+    assert len(load([listed]).tables["members"].data) == 2

@@ -258,6 +258,23 @@ def is_notes_sheet(name: str, grid: pd.DataFrame) -> bool:
     return int(filled.any(axis=0).sum()) <= 1
 
 
+# Words in the name of a sheet of totals (汇总表), and the fields a sheet of records has one of.
+SUMMARY_SHEET_WORDS = ("汇总", "统计", "合计")
+RECORD_FIELDS = ("户编号", "证件号码", "姓名", "户主姓名", "户主证件号码")
+
+
+def is_summary_sheet(name: str, names: Sequence[str]) -> bool:
+    """A sheet of totals beside the records (汇总: 户数 and 人数 per village), named so and not named as
+    any table, whose header has no field of a record (户编号, 证件号码, 姓名 …): not a village table
+    to check for its missing 总人口数."""
+    if not name or not any(word in name for word in SUMMARY_SHEET_WORDS):
+        return False
+    if any(k in name for model in MODELS.values() for k in model.sheet_keywords):
+        return False
+    fields = {canonical(kind, n) for kind in MODELS for n in names if n}
+    return not fields & set(RECORD_FIELDS)
+
+
 def _fields_of(kind: str, names: Sequence[str]) -> set[str]:
     return {f for n in names if n and (f := canonical(kind, n))}
 
@@ -427,7 +444,11 @@ class Loader:
                 return
             names, written, units = layout.names, layout.written, layout.units
             body = _data_rows(merged_filled(sheet.grid, sheet.merged, layout.data_start), layout)
-        kind = self._forced_kind(sheet) or classify(sheet.sheet, sheet.file, names)
+        forced = self._forced_kind(sheet)
+        if forced is None and is_summary_sheet(sheet.sheet, names):
+            self._note("info", "汇总或统计表（按乡村合计的数字，不是逐户逐人的明细），未检查", sheet)
+            return
+        kind = forced or classify(sheet.sheet, sheet.file, names)
         if kind is not None and body.empty:
             self._note("warning", "只有表头，没有数据行", sheet)
         if kind is None:
