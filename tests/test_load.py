@@ -283,3 +283,22 @@ def test_a_sheet_of_totals_is_not_a_village_table(tmp_path):
         tmp_path / "全县.xlsx", {"全县汇总": [member(), member(姓名="李秀英", 证件号码=make_id(seq=222))]}
     )
     assert len(load([listed]).tables["members"].data) == 2
+
+
+@pytest.mark.parametrize(
+    ("title", "year", "warned"),
+    [
+        ("导出时间：2024-01-15", None, True),  # early in the year: likely last year's data
+        ("导出时间：2023-12-31", None, False),
+        ("导出时间：2024-01-15", 2023, False),  # --year says which
+    ],
+)
+def test_an_export_dated_early_in_the_year_says_which_year_it_is_checked_as(tmp_path, title, year, warned):
+    rows = [{k: v for k, v in household().items() if k != "年度"}]
+    path = write_xlsx(tmp_path / "户.xlsx", {"户信息": rows}, title=title)
+    result = audit([path], select=["DQ011"], year=year)
+    said = [d for d in result.dataset.diagnostics if d.message.startswith("导出时间 ")]
+    expected = [
+        "导出时间 2024-01-15，本表没有年度列：按 2024 年检查；若这是 2023 年的数据（年初导出上一年的数据很常见），请用 --year 2023 指定"
+    ]
+    assert [d.message for d in said] == (expected if warned else [])

@@ -332,7 +332,7 @@ class AuditContext:
         monitoring-era export (2021 onward) checked as an earlier year. Said, not silently overridden:
         the rows' own 年度 still wins, --year only fills rows without one."""
         if self.year is None:
-            return self._title_conflicts()
+            return self._title_conflicts() + self._early_exports()
         found: list[Diagnostic] = []
         for kind, table in self.dataset.tables.items():
             if "年度" in table.data and (years := table.data["年度"].dropna()).size:
@@ -364,6 +364,27 @@ class AuditContext:
                 )
             )
         return found
+
+    def _early_exports(self) -> list[Diagnostic]:
+        """A sheet without 年度 whose year is its title's 导出时间 in January to March: checked as that
+        year, though a year's data is commonly exported early the next year — said, once per sheet,
+        with the --year that would check it as the year before."""
+        said: dict[tuple[str, str], Diagnostic] = {}
+        for src, date in sorted(self.dataset.title_dates.items()):
+            source = self.dataset.sources[src]
+            if date.month > 3 or self.dataset.title_years.get(src) != date.year or "年度" in source.headers:
+                continue
+            said.setdefault(
+                (source.file, source.sheet),
+                Diagnostic(
+                    "warning",
+                    f"导出时间 {date:%Y-%m-%d}，本表没有年度列：按 {date.year} 年检查；若这是 {date.year - 1} 年的"
+                    f"数据（年初导出上一年的数据很常见），请用 --year {date.year - 1} 指定",
+                    source.file,
+                    source.sheet,
+                ),
+            )
+        return list(said.values())
 
     def _title_conflicts(self) -> list[Diagnostic]:
         """A sheet whose title names one year (2025年…) over rows whose 年度 column says another: the rows'
