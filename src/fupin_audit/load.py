@@ -242,6 +242,11 @@ def classify(sheet: str, file: str, names: Sequence[str]) -> str | None:
     return best
 
 
+def _named_as_table(name: str) -> bool:
+    """A sheet name holding a table's keyword (户信息, 家庭成员 …): the sheet is meant to be data."""
+    return any(k in name for model in MODELS.values() for k in model.sheet_keywords)
+
+
 # Words in the name of a workbook's sheet of instructions or remarks beside its data sheets.
 NOTES_SHEET_WORDS = ("说明", "填表", "填报要求", "备注", "注意事项", "目录", "封面", "指标解释", "字段解释")
 
@@ -250,7 +255,7 @@ def is_notes_sheet(name: str, grid: pd.DataFrame) -> bool:
     """A sheet without a header that holds no table: text written for people (填表说明, 备注) beside a
     workbook's data sheets — named so, or its text in one column only — and not named as any table
     (a 户信息 sheet without a header is data the run could not read)."""
-    if not name or any(k in name for model in MODELS.values() for k in model.sheet_keywords):
+    if not name or _named_as_table(name):
         return False
     if any(word in name for word in NOTES_SHEET_WORDS):
         return True
@@ -267,9 +272,7 @@ def is_summary_sheet(name: str, names: Sequence[str]) -> bool:
     """A sheet of totals beside the records (汇总: 户数 and 人数 per village), named so and not named as
     any table, whose header has no field of a record (户编号, 证件号码, 姓名 …): not a village table
     to check for its missing 总人口数."""
-    if not name or not any(word in name for word in SUMMARY_SHEET_WORDS):
-        return False
-    if any(k in name for model in MODELS.values() for k in model.sheet_keywords):
+    if not name or not any(word in name for word in SUMMARY_SHEET_WORDS) or _named_as_table(name):
         return False
     fields = {canonical(kind, n) for kind in MODELS for n in names if n}
     return not fields & set(RECORD_FIELDS)
@@ -993,8 +996,8 @@ def _flat_households(frame: pd.DataFrame, columns: list[str], src: int) -> FlatH
         if len(filled_late):
             fills[column] = (kept[first_of[filled_late]], value_row[filled_late])
         reference = value_row[households[filled]]
-        judged = filled[reference != kept[filled]]
-        reference = value_row[households[judged]]
+        elsewhere = reference != kept[filled]  # the household's value row itself is not judged
+        judged, reference = filled[elsewhere], reference[elsewhere]
         # Equal texts are one value: only the rows whose text is not their household's are judged,
         # on those texts alone (a household value is written alike on every member's row, as a rule).
         same = arrow_mask(pc.equal(mine.take(judged), cells.take(reference)))
